@@ -1,0 +1,37 @@
+// Kernel probes → one BPF ELF object, generated in memory with LLVM.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "codegen/layout.h"
+#include "frontend/ast.h"
+#include "runtime/record.h"
+
+namespace ntap {
+
+struct BpfProgramInfo {
+  std::string function_name;       // the ELF symbol libbpf knows the program by
+  const ast::Probe *probe = nullptr;
+  ast::ResolvedProbe resolved;     // which concrete probe it attaches to
+};
+
+struct BpfObject {
+  std::vector<char> elf;                  // bpf_object__open_mem() input
+  std::vector<BpfProgramInfo> programs;
+  std::vector<RecordFormat> records;      // RecordKind::Output ids
+  std::vector<ErrorSite> error_sites;     // RecordKind::Error ids
+  std::string ir;                         // textual LLVM IR when requested (-p3)
+};
+
+struct BpfCodegenOptions {
+  bool keep_ir = false;
+};
+
+// Throws CompileError (with the script location) for constructs BPF cannot
+// express. Only probes with Side::Kernel are compiled. An object with no
+// programs is returned when the script has no kernel probes.
+BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layout,
+                                const BpfCodegenOptions &options);
+
+}  // namespace ntap

@@ -1,0 +1,358 @@
+// The abstract syntax tree of an ntap (SystemTap-language) script.
+//
+// The parser builds it; the passes in frontend/passes/ annotate it in place
+// (resolved symbols, inferred types, probe sides); the two code generators
+// read it. Nodes are plain structs with a kind tag so that every consumer can
+// switch over them without a visitor framework.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/diagnostics.h"
+
+namespace ntap {
+class Provider;  // runtime/providers/provider.h
+}
+
+namespace ntap::ast {
+
+// ---------------------------------------------------------------- types
+// The value types of the language. Stats is the type of an aggregate (the
+// target of `<<<`); it can only be read through @count/@sum/... extractors.
+enum class Type : uint8_t { Unknown, Long, String, Stats };
+const char *type_name(Type t);
+
+// ---------------------------------------------------------------- symbols
+struct Global;
+struct Probe;
+
+// A variable local to one probe (or function) body. Locals are scalars.
+struct Local {
+  std::string name;
+  Location decl;  // first assignment
+  Type type = Type::Unknown;
+  uint32_t index = 0;  // position in the owning body's locals
+};
+
+// ---------------------------------------------------------------- expressions
+enum class ExprKind {
+  Number,       // 42, 0x2a
+  String,       // "text"
+  Symbol,       // x      (a local or a global scalar, after resolution)
+  Index,        // a[k1, k2]
+  TargetVar,    // $location, $skb->len
+  Unary,        // -x  !x  ~x  +x
+  Binary,       // x + y, comparisons, string concatenation `.`
+  Logical,      // x && y, x || y
+  Ternary,      // c ? a : b
+  Assign,       // x = y, x += y, ... (lhs: Symbol or Index)
+  IncDec,       // ++x x++ --x x--
+  Call,         // f(a, b): builtin or script function
+  StatsOp,      // @count(x) @sum @min @max @avg  (arg: Symbol/Index of Stats type)
+  InArray,      // [k1, k2] in a
+  Defined,      // @defined(expr)
+};
+
+enum class UnaryOp { Neg, Plus, Not, BitNot };
+enum class BinaryOp {
+  Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor,
+  Lt, Le, Gt, Ge, Eq, Ne,
+  Concat,  // the string operator `.`
+};
+enum class LogicalOp { And, Or };
+enum class AssignOp { Set, Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor, Concat };
+enum class StatsFn { Count, Sum, Min, Max, Avg };
+const char *binary_op_text(BinaryOp op);
+const char *assign_op_text(AssignOp op);
+const char *stats_fn_name(StatsFn fn);
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  ExprKind kind;
+  Location loc;
+  Type type = Type::Unknown;  // set by type inference
+
+  explicit Expr(ExprKind k, Location l) : kind(k), loc(l) {}
+  virtual ~Expr() = default;
+};
+
+struct NumberExpr : Expr {
+  int64_t value;
+  NumberExpr(Location l, int64_t v) : Expr(ExprKind::Number, l), value(v) {}
+};
+
+struct StringExpr : Expr {
+  std::string value;  // escapes already decoded
+  StringExpr(Location l, std::string v) : Expr(ExprKind::String, l), value(std::move(v)) {}
+};
+
+// A bare identifier. After the resolve pass exactly one of local/global is set.
+struct SymbolExpr : Expr {
+  std::string name;
+  Local *local = nullptr;
+  Global *global = nullptr;
+  SymbolExpr(Location l, std::string n) : Expr(ExprKind::Symbol, l), name(std::move(n)) {}
+};
+
+// a[k1, k2]; `array` is resolved to a global (arrays are always global).
+struct IndexExpr : Expr {
+  std::string name;
+  Global *global = nullptr;
+  std::vector<ExprPtr> keys;
+  IndexExpr(Location l, std::string n) : Expr(ExprKind::Index, l), name(std::move(n)) {}
+};
+
+// $name or $name->field->field. Resolved by the probe's provider against the
+// probe's context (for tracepoints: the TP_PROTO arguments, typed from BTF).
+struct TargetVarExpr : Expr {
+  std::string name;                 // without the '$'
+  std::vector<std::string> fields;  // ->a->b (also accepts '.' after the first)
+  // Filled in by probe resolution:
+  bool resolved = false;
+  int arg_index = -1;                // context argument number
+  std::vector<uint32_t> offsets;     // byte offset of each field dereference
+  uint32_t final_size = 8;           // size in bytes of the final load (1,2,4,8)
+  bool final_signed = false;
+  TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
+};
+
+struct UnaryExpr : Expr {
+  UnaryOp op;
+  ExprPtr operand;
+  UnaryExpr(Location l, UnaryOp o, ExprPtr e) : Expr(ExprKind::Unary, l), op(o), operand(std::move(e)) {}
+};
+
+struct BinaryExpr : Expr {
+  BinaryOp op;
+  ExprPtr lhs, rhs;
+  BinaryExpr(Location l, BinaryOp o, ExprPtr a, ExprPtr b)
+      : Expr(ExprKind::Binary, l), op(o), lhs(std::move(a)), rhs(std::move(b)) {}
+};
+
+struct LogicalExpr : Expr {
+  LogicalOp op;
+  ExprPtr lhs, rhs;
+  LogicalExpr(Location l, LogicalOp o, ExprPtr a, ExprPtr b)
+      : Expr(ExprKind::Logical, l), op(o), lhs(std::move(a)), rhs(std::move(b)) {}
+};
+
+struct TernaryExpr : Expr {
+  ExprPtr cond, then_expr, else_expr;
+  TernaryExpr(Location l, ExprPtr c, ExprPtr t, ExprPtr e)
+      : Expr(ExprKind::Ternary, l), cond(std::move(c)), then_expr(std::move(t)), else_expr(std::move(e)) {}
+};
+
+// lhs is a SymbolExpr or IndexExpr. `x <<< v` is a statement (StatsAddStmt), not an AssignExpr.
+struct AssignExpr : Expr {
+  AssignOp op;
+  ExprPtr lhs, rhs;
+  AssignExpr(Location l, AssignOp o, ExprPtr a, ExprPtr b)
+      : Expr(ExprKind::Assign, l), op(o), lhs(std::move(a)), rhs(std::move(b)) {}
+};
+
+struct IncDecExpr : Expr {
+  bool increment;  // ++ or --
+  bool prefix;     // ++x or x++
+  ExprPtr operand;  // SymbolExpr or IndexExpr
+  IncDecExpr(Location l, bool inc, bool pre, ExprPtr e)
+      : Expr(ExprKind::IncDec, l), increment(inc), prefix(pre), operand(std::move(e)) {}
+};
+
+struct Builtin;  // frontend/builtins.h
+struct CallExpr : Expr {
+  std::string name;
+  std::vector<ExprPtr> args;
+  const Builtin *builtin = nullptr;  // set by resolution
+  // For printf-family calls with a literal format: index into Program::formats.
+  int format_id = -1;
+  CallExpr(Location l, std::string n) : Expr(ExprKind::Call, l), name(std::move(n)) {}
+};
+
+struct StatsOpExpr : Expr {
+  StatsFn fn;
+  ExprPtr operand;  // SymbolExpr / IndexExpr of Stats type
+  StatsOpExpr(Location l, StatsFn f, ExprPtr e) : Expr(ExprKind::StatsOp, l), fn(f), operand(std::move(e)) {}
+};
+
+struct InArrayExpr : Expr {
+  std::vector<ExprPtr> keys;
+  std::string name;
+  Global *global = nullptr;
+  InArrayExpr(Location l, std::string n) : Expr(ExprKind::InArray, l), name(std::move(n)) {}
+};
+
+// @defined(e). Probe resolution replaces it (via Probe rewriting) by a number:
+// 1 when e is a target variable the probe provides, 0 otherwise.
+// @choose_defined(a, b) is parsed as Ternary(Defined(a), a, b).
+struct DefinedExpr : Expr {
+  ExprPtr operand;
+  DefinedExpr(Location l, ExprPtr e) : Expr(ExprKind::Defined, l), operand(std::move(e)) {}
+};
+
+// ---------------------------------------------------------------- statements
+enum class StmtKind {
+  Block, Expr, If, While, For, Foreach, Delete, StatsAdd, Break, Continue, Next, Return,
+};
+
+struct Stmt;
+using StmtPtr = std::unique_ptr<Stmt>;
+
+struct Stmt {
+  StmtKind kind;
+  Location loc;
+  explicit Stmt(StmtKind k, Location l) : kind(k), loc(l) {}
+  virtual ~Stmt() = default;
+};
+
+struct BlockStmt : Stmt {
+  std::vector<StmtPtr> stmts;
+  explicit BlockStmt(Location l) : Stmt(StmtKind::Block, l) {}
+};
+
+struct ExprStmt : Stmt {
+  ExprPtr expr;
+  ExprStmt(Location l, ExprPtr e) : Stmt(StmtKind::Expr, l), expr(std::move(e)) {}
+};
+
+struct IfStmt : Stmt {
+  ExprPtr cond;
+  StmtPtr then_stmt, else_stmt;  // else_stmt may be null
+  IfStmt(Location l) : Stmt(StmtKind::If, l) {}
+};
+
+struct WhileStmt : Stmt {
+  ExprPtr cond;
+  StmtPtr body;
+  WhileStmt(Location l) : Stmt(StmtKind::While, l) {}
+};
+
+struct ForStmt : Stmt {
+  ExprPtr init, cond, step;  // each may be null
+  StmtPtr body;
+  ForStmt(Location l) : Stmt(StmtKind::For, l) {}
+};
+
+// foreach ([k1, k2] in arr- limit 10) / foreach (k in arr+) / foreach (v = [a,b] in arr)
+struct ForeachStmt : Stmt {
+  std::vector<std::string> key_names;     // loop variables for the keys
+  std::vector<Local *> key_locals;        // resolved
+  std::optional<std::string> value_name;  // `v = [..] in` form
+  Local *value_local = nullptr;
+  std::string array_name;
+  Global *global = nullptr;
+  // Sorting: column 0 is the value, 1..n are keys. direction +1 ascending,
+  // -1 descending, 0 unsorted. For stats arrays the value sort uses
+  // sort_stat (stap sorts by @count unless written `@sum(arr)-` etc. — ntap
+  // uses @count as stap does for a bare array name).
+  int sort_column = 0;
+  int sort_direction = 0;
+  StatsFn sort_stat = StatsFn::Count;
+  ExprPtr limit;  // may be null
+  StmtPtr body;
+  ForeachStmt(Location l) : Stmt(StmtKind::Foreach, l) {}
+};
+
+// delete a / delete a[k] / delete x
+struct DeleteStmt : Stmt {
+  ExprPtr target;  // SymbolExpr (whole array or scalar) or IndexExpr (one element)
+  DeleteStmt(Location l, ExprPtr t) : Stmt(StmtKind::Delete, l), target(std::move(t)) {}
+};
+
+// target <<< value
+struct StatsAddStmt : Stmt {
+  ExprPtr target;  // SymbolExpr or IndexExpr; its global becomes Stats-valued
+  ExprPtr value;
+  StatsAddStmt(Location l, ExprPtr t, ExprPtr v) : Stmt(StmtKind::StatsAdd, l), target(std::move(t)), value(std::move(v)) {}
+};
+
+struct JumpStmt : Stmt {  // break, continue, next
+  explicit JumpStmt(StmtKind k, Location l) : Stmt(k, l) {}
+};
+
+struct ReturnStmt : Stmt {
+  ExprPtr value;  // may be null
+  ReturnStmt(Location l) : Stmt(StmtKind::Return, l) {}
+};
+
+// ---------------------------------------------------------------- top level
+struct Global {
+  std::string name;
+  Location decl;
+  ExprPtr init;               // literal initialiser, may be null
+  uint32_t max_entries = 0;   // `global a[N]`; 0 = default (MAXMAPENTRIES)
+  // Inferred:
+  bool is_array = false;            // used with keys
+  std::vector<Type> key_types;      // array key tuple
+  Type value_type = Type::Unknown;  // Long, String or Stats
+  Location first_typed;             // where value_type was first inferred
+  // Side analysis (sides pass):
+  bool read_in_kernel = false, written_in_kernel = false;
+  bool read_in_user = false, written_in_user = false;
+  bool deleted_in_user = false;
+  uint32_t id = 0;  // index in Program::globals
+};
+
+// One component of a probe point: kernel.trace("kfree_skb") is
+// [{"kernel"}, {"trace", "kfree_skb"}]; timer.sec(5) is [{"timer"}, {"sec", 5}].
+struct ProbePointComponent {
+  std::string name;
+  std::optional<std::string> string_arg;
+  std::optional<int64_t> number_arg;
+};
+
+struct ProbePoint {
+  Location loc;
+  std::vector<ProbePointComponent> components;
+  bool optional = false;  // trailing '?'
+  std::string str() const;  // e.g. kernel.trace("kfree_skb")
+};
+
+enum class Side : uint8_t { Unknown, Kernel, User };
+
+// One concrete probe a probe point resolved to (a wildcard may give many).
+// What the runtime does with a concrete probe.
+enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint };
+
+struct ResolvedProbe {
+  const ntap::Provider *provider = nullptr;
+  ProbeKind kind = ProbeKind::Begin;
+  std::string name;          // concrete name, e.g. "skb:kfree_skb" or "timer.ms(5000)"
+  std::string section;       // BPF section for kernel probes ("tp_btf/kfree_skb")
+  int64_t param = 0;         // timer period in ns; begin/end/error priority (begin(N))
+  std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
+};
+
+struct Probe {
+  Location loc;
+  std::vector<ProbePoint> points;
+  std::unique_ptr<BlockStmt> body;
+  // Filled in by elaboration:
+  std::vector<ResolvedProbe> resolved;
+  Side side = Side::Unknown;
+  std::vector<std::unique_ptr<Local>> locals;
+  uint32_t id = 0;  // index in Program::probes
+};
+
+// A printf-family format string, parsed once at compile time and shared by
+// both sides (kernel records carry only its id).
+// print/println get a synthesized format, so every output call has one.
+struct FormatInfo {
+  std::string text;
+  Location loc;
+  std::vector<Type> arg_types;  // types of the arguments after the format
+};
+
+struct Program {
+  std::vector<std::unique_ptr<Global>> globals;
+  std::vector<std::unique_ptr<Probe>> probes;
+  std::vector<FormatInfo> formats;
+
+  Global *find_global(const std::string &name) const;
+};
+
+}  // namespace ntap::ast

@@ -1,0 +1,88 @@
+/* The runtime API that JIT-compiled user probes call.
+ *
+ * Plain C so the host code generator can declare each function in IR and the
+ * JIT can bind it with absoluteSymbols (see ntap_runtime_symbols). Conventions:
+ *   - `gid` is ast::Global::id; `keys` points at the key tuple (one ntap_value
+ *     per key, in declaration order; NULL for scalars);
+ *   - strings returned by the runtime stay valid until the probe handler
+ *     returns (they live in a per-run arena);
+ *   - functions taking a `site` (an index into HostProgram::sites()) can fail:
+ *     after calling one, generated code tests ntap_failed() and returns from
+ *     the probe when it is set. The runtime then reports the error with the
+ *     site's FILE:LINE:COL and ends the run as stap does.
+ */
+#pragma once
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ntap_rt ntap_rt;
+typedef struct ntap_iter ntap_iter;
+typedef union ntap_value {
+  int64_t l;
+  const char *s;
+} ntap_value;
+
+/* ---- globals ---- */
+int64_t ntap_get_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
+const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value);
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
+/* fn: ast::StatsFn. @count of a missing element is 0; other extractors on an
+ * empty aggregate fail at `site`. */
+int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site);
+int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
+/* keys == NULL: the whole array (or reset a scalar). */
+void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
+
+/* ---- foreach ----
+ * sort_column: 0 = value (for stats: the extractor sort_stat), 1..n = key n;
+ * sort_direction: +1, -1 or 0 (unsorted); limit < 0: no limit. The iteration
+ * works on a snapshot taken at begin. */
+ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
+                              uint32_t sort_stat, int64_t limit);
+/* Writes the next key tuple to keys_out; returns 0 when done. */
+int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out);
+void ntap_foreach_end(ntap_iter *it);
+
+/* ---- output: formats are ast::Program::formats; args one per conversion ---- */
+void ntap_printf(ntap_rt *rt, uint32_t format_id, const ntap_value *args);
+const char *ntap_sprintf(ntap_rt *rt, uint32_t format_id, const ntap_value *args);
+
+/* ---- strings ---- */
+const char *ntap_str_concat(ntap_rt *rt, const char *a, const char *b);
+int64_t ntap_str_compare(const char *a, const char *b); /* <0, 0, >0 like strcmp */
+
+/* ---- errors ---- */
+int64_t ntap_failed(ntap_rt *rt);
+void ntap_fail_at(ntap_rt *rt, uint32_t site); /* records HostProgram::sites()[site] as the error */
+
+/* ---- builtins: one ntap_fn_<name> per user-side builtin (frontend/builtins.h).
+ * Arguments follow the builtin's parameters: int64_t for long, const char * for string. */
+void ntap_fn_exit(ntap_rt *rt);
+const char *ntap_fn_execname(ntap_rt *rt);
+int64_t ntap_fn_pid(ntap_rt *rt);
+int64_t ntap_fn_tid(ntap_rt *rt);
+int64_t ntap_fn_cpu(ntap_rt *rt);
+int64_t ntap_fn_gettimeofday_s(ntap_rt *rt);
+int64_t ntap_fn_gettimeofday_ms(ntap_rt *rt);
+int64_t ntap_fn_gettimeofday_us(ntap_rt *rt);
+int64_t ntap_fn_gettimeofday_ns(ntap_rt *rt);
+const char *ntap_fn_ctime(ntap_rt *rt, int64_t epoch_seconds);
+const char *ntap_fn_symname(ntap_rt *rt, int64_t address);
+const char *ntap_fn_symdata(ntap_rt *rt, int64_t address);
+const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason);
+
+/* Name → address of every function above, terminated by {NULL, NULL}. */
+typedef struct ntap_symbol {
+  const char *name;
+  void *address;
+} ntap_symbol;
+extern const ntap_symbol ntap_runtime_symbols[];
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,46 @@
+// The records kernel probes send to user space through the BPF ring buffer
+// (DESIGN.md decision 5). A record is a header followed by the packed
+// arguments of one output call, encoded as RecordFormat describes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frontend/ast.h"
+
+namespace ntap {
+
+enum class RecordKind : uint32_t {
+  Output = 1,  // printf/print/println: id = index into BpfObject::records
+  Exit = 2,    // exit() in a kernel probe: id unused
+  Error = 3,   // a run-time error in a kernel probe: id = index into BpfObject::error_sites
+};
+
+struct RecordHeader {
+  RecordKind kind;
+  uint32_t id;
+};
+
+// How a value rendered in user space was carried from the kernel.
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime };
+
+struct RecordArg {
+  enum class Kind : uint8_t { Long, String } kind;
+  RenderFn render = RenderFn::None;  // Long carrying an address/time to render
+  uint32_t offset = 0;               // within the payload after the header
+  uint32_t size = 0;                 // 8 for Long, the string buffer size for String
+};
+
+struct RecordFormat {
+  uint32_t format_id = 0;  // ast::Program::formats index (the printf format)
+  std::vector<RecordArg> args;
+  uint32_t payload_size = 0;
+};
+
+// A place in a kernel probe that can fail at run time (division by zero...).
+struct ErrorSite {
+  Location loc;
+  std::string message;  // "division by 0 near operator '/'"
+};
+
+}  // namespace ntap
