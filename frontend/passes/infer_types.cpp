@@ -1,0 +1,424 @@
+// Type inference: long / string / stats for every expression, local, global
+// value and array key.
+//
+// Types flow both ways (`x = y` types x from y and y from x; `a[k] = 1` types
+// a's key from k), so the pass repeats its walk until nothing changes, then
+// makes a last, strict walk in which anything still unknown is an error and
+// the output formats are checked and registered.
+#include <fmt/format.h>
+
+#include "frontend/builtins.h"
+#include "frontend/passes/passes.h"
+#include "frontend/walk.h"
+#include "runtime/printf.h"
+
+namespace ntap {
+namespace {
+
+using namespace ast;
+
+std::string describe(const Expr &e) {
+  switch (e.kind) {
+    case ExprKind::Symbol: return fmt::format("identifier '{}'", static_cast<const SymbolExpr &>(e).name);
+    case ExprKind::Index: return fmt::format("identifier '{}'", static_cast<const IndexExpr &>(e).name);
+    case ExprKind::Call: return fmt::format("identifier '{}'", static_cast<const CallExpr &>(e).name);
+    case ExprKind::Number: return "number";
+    case ExprKind::String: return "string";
+    default: return "expression";
+  }
+}
+
+class TypeInference {
+ public:
+  explicit TypeInference(Program &program) : program_(program) {}
+
+  void run() {
+    // Each round can only turn Unknown into a type, so this terminates; the
+    // bound is a guard against a bug, not a limit users can reach.
+    for (int round = 0; round < 64; ++round) {
+      changed_ = false;
+      walk_all();
+      if (!changed_) break;
+    }
+    strict_ = true;
+    walk_all();
+  }
+
+ private:
+  void walk_all() {
+    for (auto &probe : program_.probes)
+      walk_stmts(*probe->body, [&](Stmt &s) { visit_stmt(s); });
+  }
+
+  // Unify a slot (a variable's type) with a type found at `where`.
+  void unify(Type &slot, Type found, const Expr &where, Location *first = nullptr) {
+    if (found == Type::Unknown) return;
+    if (slot == Type::Unknown) {
+      slot = found;
+      if (first) *first = where.loc;
+      changed_ = true;
+      return;
+    }
+    if (slot != found) mismatch(slot, found, where);
+  }
+
+  [[noreturn]] void mismatch(Type expected, Type found, const Expr &where) {
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("type mismatch ({} vs. {})", type_name(expected), type_name(found)),
+                       where.loc, describe(where));
+  }
+
+  void expect(const Expr &e, Type t) {
+    if (e.type != Type::Unknown && e.type != t) mismatch(t, e.type, e);
+  }
+
+  void set(Expr &e, Type t) {
+    if (t != Type::Unknown && e.type != t) {
+      e.type = t;
+      changed_ = true;
+    }
+  }
+
+  // The type a global's keys must have at position i.
+  void unify_key(Global &g, size_t i, Expr &key) {
+    if (g.key_types.size() <= i) g.key_types.resize(i + 1, Type::Unknown);
+    if (key.type == Type::Stats) mismatch(Type::Long, Type::Stats, key);
+    unify(g.key_types[i], key.type, key);
+    set(key, g.key_types[i]);
+    if (key.kind == ExprKind::Symbol) propagate_to_symbol(static_cast<SymbolExpr &>(key), g.key_types[i]);
+  }
+
+  void check_arity(Global &g, size_t arity, const Expr &where) {
+    if (!g.key_types.empty() && g.key_types.size() != arity)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("inconsistent arity ({} vs {}) for array {}", arity, g.key_types.size(), g.name),
+                         where.loc, describe(where));
+  }
+
+  void unify_keys(Global &g, std::vector<ExprPtr> &keys, const Expr &where) {
+    check_arity(g, keys.size(), where);
+    for (size_t i = 0; i < keys.size(); ++i) unify_key(g, i, *keys[i]);
+  }
+
+  // Push a type found by context into the variable a symbol names.
+  void propagate_to_symbol(SymbolExpr &sym, Type t) {
+    if (t == Type::Unknown) return;
+    if (sym.local) unify(sym.local->type, t, sym);
+    else if (sym.global) unify(sym.global->value_type, t, sym, &sym.global->first_typed);
+    set(sym, t);
+  }
+
+  // An lvalue or rvalue naming storage: give the node its storage's type
+  // and, when `t` is known, the storage the type `t`.
+  void unify_storage(Expr &e, Type t) {
+    if (e.kind == ExprKind::Symbol) {
+      auto &sym = static_cast<SymbolExpr &>(e);
+      if (sym.global && sym.global->is_array)
+        throw CompileError(ErrorKind::Semantic, "array used as a scalar", sym.loc, describe(sym));
+      propagate_to_symbol(sym, t);
+      Type now = sym.local ? sym.local->type : sym.global->value_type;
+      set(sym, now);
+    } else if (e.kind == ExprKind::Index) {
+      auto &ix = static_cast<IndexExpr &>(e);
+      if (t != Type::Unknown) unify(ix.global->value_type, t, ix, &ix.global->first_typed);
+      set(ix, ix.global->value_type);
+    } else if (t != Type::Unknown) {
+      expect(e, t);
+    }
+  }
+
+  void visit_stmt(Stmt &s) {
+    if (s.kind == StmtKind::Delete) {
+      // `delete arr` names a whole array: the one place a bare array is allowed.
+      auto &target = *static_cast<DeleteStmt &>(s).target;
+      if (target.kind == ExprKind::Symbol) {
+        auto &sym = static_cast<SymbolExpr &>(target);
+        if (sym.global && sym.global->is_array) {
+          sym.type = sym.global->value_type == Type::Unknown ? Type::Long : sym.global->value_type;
+          return;
+        }
+      }
+    }
+    for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
+    switch (s.kind) {
+      case StmtKind::If: require_long(*static_cast<IfStmt &>(s).cond); break;
+      case StmtKind::While: require_long(*static_cast<WhileStmt &>(s).cond); break;
+      case StmtKind::For:
+        if (auto &c = static_cast<ForStmt &>(s).cond) require_long(*c);
+        break;
+      case StmtKind::StatsAdd: {
+        auto &a = static_cast<StatsAddStmt &>(s);
+        Global *g = a.target->kind == ExprKind::Symbol ? static_cast<SymbolExpr &>(*a.target).global
+                                                       : static_cast<IndexExpr &>(*a.target).global;
+        unify(g->value_type, Type::Stats, *a.target, &g->first_typed);
+        set(*a.target, Type::Stats);
+        unify_storage(*a.value, Type::Long);
+        require_long(*a.value);
+        break;
+      }
+      case StmtKind::Foreach: {
+        auto &f = static_cast<ForeachStmt &>(s);
+        Global &g = *f.global;
+        check_arity(g, f.key_locals.size(), SymbolExpr(f.loc, f.array_name));
+        if (g.key_types.size() < f.key_locals.size()) g.key_types.resize(f.key_locals.size(), Type::Unknown);
+        for (size_t i = 0; i < f.key_locals.size(); ++i) {
+          SymbolExpr where(f.loc, f.key_names[i]);
+          unify(f.key_locals[i]->type, g.key_types[i], where);
+          unify(g.key_types[i], f.key_locals[i]->type, where);
+        }
+        if (f.value_local) {
+          SymbolExpr where(f.loc, *f.value_name);
+          if (g.value_type == Type::Stats)
+            throw CompileError(ErrorKind::Semantic, "foreach value of a statistics array must be read with @count, @sum...",
+                               f.loc, describe(where));
+          unify(f.value_local->type, g.value_type, where);
+          unify(g.value_type, f.value_local->type, where, &g.first_typed);
+        }
+        if (f.limit) require_long(*f.limit);
+        if (strict_ && f.sort_column == 0 && f.sort_direction != 0 && g.value_type == Type::Unknown)
+          throw CompileError(ErrorKind::Semantic, "unresolved type of array values to sort by", f.loc,
+                             describe(SymbolExpr(f.loc, f.array_name)));
+        break;
+      }
+      case StmtKind::Delete: {
+        auto &d = static_cast<DeleteStmt &>(s);
+        if (d.target->kind != ExprKind::Symbol && d.target->kind != ExprKind::Index)
+          throw CompileError(ErrorKind::Semantic, "delete needs a variable, an array or an array element",
+                             d.target->loc, describe(*d.target));
+        break;
+      }
+      default: break;
+    }
+  }
+
+  void require_long(Expr &e) {
+    unify_storage(e, Type::Long);
+    if (e.type == Type::String || e.type == Type::Stats) mismatch(Type::Long, e.type, e);
+  }
+
+  void visit_expr(Expr &e) {
+    switch (e.kind) {
+      case ExprKind::Number: set(e, Type::Long); break;
+      case ExprKind::String: set(e, Type::String); break;
+      case ExprKind::TargetVar: set(e, Type::Long); break;
+      case ExprKind::Symbol: unify_storage(e, Type::Unknown); break;
+      case ExprKind::Index: {
+        auto &ix = static_cast<IndexExpr &>(e);
+        unify_keys(*ix.global, ix.keys, ix);
+        set(ix, ix.global->value_type);
+        break;
+      }
+      case ExprKind::InArray: {
+        auto &in = static_cast<InArrayExpr &>(e);
+        unify_keys(*in.global, in.keys, in);
+        set(in, Type::Long);
+        break;
+      }
+      case ExprKind::Unary: {
+        auto &u = static_cast<UnaryExpr &>(e);
+        require_long(*u.operand);
+        set(e, Type::Long);
+        break;
+      }
+      case ExprKind::Binary: visit_binary(static_cast<BinaryExpr &>(e)); break;
+      case ExprKind::Logical: {
+        auto &l = static_cast<LogicalExpr &>(e);
+        require_long(*l.lhs);
+        require_long(*l.rhs);
+        set(e, Type::Long);
+        break;
+      }
+      case ExprKind::Ternary: {
+        auto &t = static_cast<TernaryExpr &>(e);
+        require_long(*t.cond);
+        Type both = t.then_expr->type != Type::Unknown ? t.then_expr->type : t.else_expr->type;
+        unify_storage(*t.then_expr, both);
+        unify_storage(*t.else_expr, both);
+        if (t.then_expr->type != Type::Unknown && t.else_expr->type != Type::Unknown &&
+            t.then_expr->type != t.else_expr->type)
+          mismatch(t.then_expr->type, t.else_expr->type, *t.else_expr);
+        set(e, both);
+        break;
+      }
+      case ExprKind::Assign: visit_assign(static_cast<AssignExpr &>(e)); break;
+      case ExprKind::IncDec: {
+        auto &i = static_cast<IncDecExpr &>(e);
+        require_long(*i.operand);
+        set(e, Type::Long);
+        break;
+      }
+      case ExprKind::Call: visit_call(static_cast<CallExpr &>(e)); break;
+      case ExprKind::StatsOp: {
+        auto &s = static_cast<StatsOpExpr &>(e);
+        Global *g = s.operand->kind == ExprKind::Symbol  ? static_cast<SymbolExpr &>(*s.operand).global
+                    : s.operand->kind == ExprKind::Index ? static_cast<IndexExpr &>(*s.operand).global
+                                                         : nullptr;
+        if (!g)
+          throw CompileError(ErrorKind::Semantic, fmt::format("@{} needs a global statistic", stats_fn_name(s.fn)),
+                             s.operand->loc, describe(*s.operand));
+        unify(g->value_type, Type::Stats, *s.operand, &g->first_typed);
+        set(*s.operand, Type::Stats);
+        set(e, Type::Long);
+        break;
+      }
+      case ExprKind::Defined: set(e, Type::Long); break;  // folded earlier; kept for completeness
+    }
+    if (strict_ && e.type == Type::Unknown)
+      throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e));
+  }
+
+  void visit_binary(BinaryExpr &b) {
+    switch (b.op) {
+      case BinaryOp::Concat:
+        unify_storage(*b.lhs, Type::String);
+        unify_storage(*b.rhs, Type::String);
+        expect(*b.lhs, Type::String);
+        expect(*b.rhs, Type::String);
+        set(b, Type::String);
+        return;
+      case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
+      case BinaryOp::Ge: case BinaryOp::Eq: case BinaryOp::Ne: {
+        // Comparisons work on two longs or two strings.
+        Type t = b.lhs->type != Type::Unknown ? b.lhs->type : b.rhs->type;
+        if (t == Type::Stats) mismatch(Type::Long, t, b.lhs->type == Type::Stats ? *b.lhs : *b.rhs);
+        unify_storage(*b.lhs, t);
+        unify_storage(*b.rhs, t);
+        if (b.lhs->type != Type::Unknown && b.rhs->type != Type::Unknown && b.lhs->type != b.rhs->type)
+          mismatch(b.lhs->type, b.rhs->type, *b.rhs);
+        set(b, Type::Long);
+        return;
+      }
+      default:
+        require_long(*b.lhs);
+        require_long(*b.rhs);
+        set(b, Type::Long);
+        return;
+    }
+  }
+
+  void visit_assign(AssignExpr &a) {
+    if (a.lhs->kind != ExprKind::Symbol && a.lhs->kind != ExprKind::Index)
+      throw CompileError(ErrorKind::Semantic, "assignment to something that is not a variable", a.lhs->loc,
+                         describe(*a.lhs));
+    Type t = Type::Unknown;
+    if (a.op == AssignOp::Concat) t = Type::String;
+    else if (a.op != AssignOp::Set) t = Type::Long;
+    if (t == Type::Unknown) t = a.rhs->type != Type::Unknown ? a.rhs->type : a.lhs->type;
+    if (t == Type::Stats)
+      throw CompileError(ErrorKind::Semantic, "statistics can only be added to with <<<", a.loc, describe(*a.lhs));
+    unify_storage(*a.lhs, t);
+    unify_storage(*a.rhs, t);
+    if (a.lhs->type != Type::Unknown && a.rhs->type != Type::Unknown && a.lhs->type != a.rhs->type)
+      mismatch(a.lhs->type, a.rhs->type, *a.rhs);
+    set(a, a.lhs->type);
+  }
+
+  void visit_call(CallExpr &call) {
+    const Builtin &b = *call.builtin;
+    bool has_format = b.flags & Builtin::Format;
+    size_t first_value = has_format ? 1 : 0;
+    for (size_t i = 0; i < b.params.size() && i < call.args.size(); ++i) {
+      if (has_format && i == 0) continue;
+      unify_storage(*call.args[i], b.params[i]);
+      expect(*call.args[i], b.params[i]);
+    }
+    set(call, b.result);
+    bool output = (b.flags & Builtin::Variadic) != 0;
+    if (!output || !strict_) return;
+    // Output calls: check the arguments against the format and register it.
+    std::vector<Type> arg_types;
+    for (size_t i = first_value; i < call.args.size(); ++i) {
+      if (call.args[i]->type == Type::Stats)
+        throw CompileError(ErrorKind::Semantic, "statistics cannot be printed directly; use @count, @sum...",
+                           call.args[i]->loc, describe(*call.args[i]));
+      arg_types.push_back(call.args[i]->type);
+    }
+    FormatInfo info;
+    info.loc = call.loc;
+    info.arg_types = arg_types;
+    if (has_format) {
+      if (call.args.empty() || call.args[0]->kind != ExprKind::String)
+        throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a literal format string", call.name),
+                           call.args.empty() ? call.loc : call.args[0]->loc, describe(call));
+      info.text = static_cast<StringExpr &>(*call.args[0]).value;
+      info.loc = call.args[0]->loc;
+      check_format(info, call);
+    } else {
+      for (Type t : arg_types) info.text += t == Type::String ? "%s" : "%d";
+      if (call.name == "println") info.text += "\n";
+    }
+    if (call.format_id < 0) {
+      call.format_id = static_cast<int>(program_.formats.size());
+      program_.formats.push_back(std::move(info));
+    }
+  }
+
+  void check_format(const FormatInfo &info, const CallExpr &call) {
+    std::vector<ArgType> wanted;
+    try {
+      wanted = Format::parse(info.text).arg_types();
+    } catch (const FormatError &err) {
+      Location at = info.loc;
+      throw CompileError(ErrorKind::Semantic, fmt::format("invalid format string: {}", err.message), at,
+                         fmt::format("format \"{}\"", info.text));
+    }
+    if (wanted.size() != info.arg_types.size())
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("format string expects {} argument{}, {} given", wanted.size(),
+                                     wanted.size() == 1 ? "" : "s", info.arg_types.size()),
+                         call.loc, describe(call));
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      Type want = wanted[i] == ArgType::String ? Type::String : Type::Long;
+      if (info.arg_types[i] != want)
+        throw CompileError(ErrorKind::Semantic,
+                           fmt::format("format conversion {} expects a {}, argument is a {}", i + 1, type_name(want),
+                                       type_name(info.arg_types[i])),
+                           call.args[i + 1]->loc, describe(*call.args[i + 1]));
+    }
+  }
+
+  Program &program_;
+  bool changed_ = false;
+  bool strict_ = false;
+};
+
+// Initialisers type their globals before inference starts.
+void seed_globals(Program &program) {
+  for (auto &g : program.globals) {
+    if (!g->init) continue;
+    Type t = g->init->kind == ExprKind::String ? Type::String : Type::Long;
+    g->init->type = t;
+    g->value_type = t;
+    g->first_typed = g->init->loc;
+  }
+}
+
+void check_globals(Program &program, const FrontendOptions &options) {
+  for (auto &g : program.globals) {
+    if (g->init && g->is_array)
+      throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
+                         fmt::format("identifier '{}'", g->name));
+    if (g->value_type == Type::Unknown && !g->is_array) {
+      // Declared and never used: stap elides such variables with a warning.
+      if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
+      g->value_type = Type::Long;
+      continue;
+    }
+    if (g->value_type == Type::Unknown)
+      throw CompileError(ErrorKind::Semantic, "unresolved type", g->decl, fmt::format("identifier '{}'", g->name));
+    for (Type k : g->key_types)
+      if (k == Type::Unknown)
+        throw CompileError(ErrorKind::Semantic, "unresolved type of array key", g->decl,
+                           fmt::format("identifier '{}'", g->name));
+  }
+}
+
+}  // namespace
+
+void infer_types(PassContext &ctx) {
+  seed_globals(ctx.program);
+  TypeInference(ctx.program).run();
+  check_globals(ctx.program, ctx.options);
+}
+
+}  // namespace ntap
