@@ -1,0 +1,178 @@
+// ntap: run a SystemTap-language script with BPF.
+//
+// The driver is the five passes of stap(1), in order:
+//   1 parse  2 elaborate (frontend passes)  3 translate (IR)  4 compile (BPF object)  5 run
+// -pN stops after pass N; -v reports how long each took.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "cli/listing.h"
+#include "codegen/bpf/bpf_codegen.h"
+#include "codegen/host/host_codegen.h"
+#include "codegen/layout.h"
+#include "frontend/parser.h"
+#include "frontend/passes/passes.h"
+#include "runtime/session.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string script_path;
+  std::string script_text;  // -e
+  std::vector<std::string> script_args;
+  std::string output_path;
+  double timeout = 0;
+  int verbose = 0;
+  int last_pass = 5;
+  std::string list_pattern;
+  std::string list_vars_pattern;
+  std::vector<std::string> defines;
+  bool no_warnings = false;
+  bool all_modules = false;
+  std::vector<std::string> symbol_modules;
+};
+
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(bool on) : on_(on), start_(Clock::now()) {}
+  double lap_ms() {
+    auto now = Clock::now();
+    double ms = std::chrono::duration<double, std::milli>(now - start_).count();
+    start_ = now;
+    return ms;
+  }
+  void report(const std::string &line) {
+    double ms = lap_ms();
+    if (on_) fmt::print(stderr, "{} in {:.2f} ms.\n", line, ms);
+  }
+
+ private:
+  bool on_;
+  Clock::time_point start_;
+};
+
+std::map<std::string, std::string> parse_defines(const std::vector<std::string> &defines) {
+  std::map<std::string, std::string> out;
+  for (const auto &d : defines) {
+    auto eq = d.find('=');
+    if (eq == std::string::npos || eq == 0) throw std::invalid_argument(fmt::format("-D {}: expected NAME=VALUE", d));
+    out[d.substr(0, eq)] = d.substr(eq + 1);
+  }
+  return out;
+}
+
+int run(const Options &opt) {
+  using namespace ntap;
+  set_warnings_enabled(!opt.no_warnings);
+  if (!opt.list_pattern.empty()) return list_probe_points(opt.list_pattern, false);
+  if (!opt.list_vars_pattern.empty()) return list_probe_points(opt.list_vars_pattern, true);
+
+  PhaseTimer timer(opt.verbose > 0);
+  SourceManager sources;
+  const SourceFile &file =
+      opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
+  std::unique_ptr<ast::Program> program = parse_script(file);
+  timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
+                           program->globals.size()));
+  if (opt.last_pass == 1) return 0;
+
+  FrontendOptions fe_options;
+  fe_options.warnings = !opt.no_warnings;
+  PassContext ctx{*program, fe_options};
+  run_frontend_passes(ctx, [&](const char *name, double us) {
+    if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
+  });
+  timer.report("Pass 2: elaborated the script");
+  if (opt.last_pass == 2) {
+    print_elaborated(*program, std::cout);
+    return 0;
+  }
+
+  LayoutOptions layout_options = LayoutOptions::from_defines(parse_defines(opt.defines));
+  Layout layout = Layout::build(*program, layout_options);
+  BpfCodegenOptions bpf_options;
+  bpf_options.keep_ir = opt.last_pass == 3;
+  BpfObject bpf = compile_kernel_probes(*program, layout, bpf_options);
+  timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes)", bpf.programs.size(),
+                           bpf.elf.size()));
+  if (opt.last_pass == 3 || opt.last_pass == 4) {
+    if (opt.last_pass == 3) std::cout << bpf.ir;
+    if (opt.last_pass == 4) {
+      std::string path = opt.output_path.empty() ? "ntap.bpf.o" : opt.output_path;
+      std::ofstream out(path, std::ios::binary);
+      out.write(bpf.elf.data(), static_cast<std::streamsize>(bpf.elf.size()));
+      if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
+      std::cout << path << "\n";
+    }
+    if (opt.last_pass == 4) return 0;
+  }
+  HostCodegenOptions host_options;
+  host_options.keep_ir = opt.last_pass == 3;
+  std::unique_ptr<HostProgram> host = compile_user_probes(*program, layout, host_options);
+  timer.report("Pass 3/4: compiled the user probes");
+  if (opt.last_pass == 3) {
+    std::cout << host->ir();
+    return 0;
+  }
+
+  RunOptions run_options;
+  run_options.output_path = opt.output_path;
+  run_options.timeout_seconds = opt.timeout;
+  run_options.verbose = opt.verbose > 0;
+  return run_session(*program, layout, bpf, *host, run_options);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  Options opt;
+  CLI::App app{"ntap: SystemTap-language tracing on BPF, without kernel modules", "ntap"};
+  app.add_option("script", opt.script_path, "script file (.ntp or .stp)");
+  app.add_option("args", opt.script_args, "arguments for the script ($1, @1...)");
+  app.add_option("-e", opt.script_text, "run the given script text");
+  app.add_option("-o", opt.output_path, "send output to FILE (with -p4: where the BPF object goes)");
+  app.add_option("-T", opt.timeout, "stop after SECONDS")->check(CLI::PositiveNumber);
+  app.add_flag("-v", opt.verbose, "report what each pass did and how long it took (repeat for more)");
+  app.add_option("-p", opt.last_pass, "stop after pass N (1 parse, 2 elaborate, 3 translate, 4 compile, 5 run)")
+      ->check(CLI::Range(1, 5));
+  app.add_option("-l", opt.list_pattern, "list the probe points matching PATTERN");
+  app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
+  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN)")->allow_extra_args(false);
+  app.add_flag("-w", opt.no_warnings, "suppress warnings");
+  app.add_flag("--all-modules", opt.all_modules,
+               "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
+  app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)");
+  app.positionals_at_end(false);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  bool listing = !opt.list_pattern.empty() || !opt.list_vars_pattern.empty();
+  if (opt.script_text.empty() && opt.script_path.empty() && !listing) {
+    std::cerr << "ntap: no script given (a file, or -e 'SCRIPT'); see ntap --help\n";
+    return 1;
+  }
+  if (!opt.script_text.empty() && !opt.script_path.empty()) {
+    // With -e the first positional is the script's first argument.
+    opt.script_args.insert(opt.script_args.begin(), opt.script_path);
+    opt.script_path.clear();
+  }
+  try {
+    return run(opt);
+  } catch (const ntap::CompileError &e) {
+    std::cerr << e.format();
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "ERROR: " << e.what() << "\n";
+    return 1;
+  }
+}
