@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Install what is missing, build, and run the whole test suite (unit + e2e).
+#
+#   scripts/test.sh            as root on Debian 12 (the e2e tests load BPF programs)
+#
+# Runs well under 30 minutes on 2 cores; the e2e part takes about a minute.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build_dir="${NTAP_BUILD_DIR:-$repo_root/build}"
+
+"$repo_root/scripts/setup.sh"
+ctest --test-dir "$build_dir" --output-on-failure "$@"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Command-line options: -e one-liners, -o FILE, -T SECONDS.
+source "$(dirname "$0")/lib.sh"
+
+# -e with only user probes: prints and ends itself.
+note "case -e"
+out="$WORK_DIR/oneliner.out"
+status=0
+timeout 30 "$NTAP" -e 'probe begin { printf("hello %d\n", 6 * 7); exit() }' >"$out" 2>"$out.err" || status=$?
+expect_eq "-e exit status" 0 "$status"
+expect_eq "-e output" "hello 42" "$(cat "$out")"
+
+# -e with a kernel probe and -o: the output goes to the file, not stdout.
+note "case -e with a kernel probe, -o FILE"
+netns_create
+file="$WORK_DIR/drops.txt"
+ntap_start "$WORK_DIR/stdout.txt" -o "$file" -e 'global at
+probe begin { printf("ready\n") }
+probe kernel.trace("kfree_skb") { at[$location] <<< 1 }
+probe end { foreach (l in at) printf("%d packets dropped at %s\n", @count(at[l]), symname(l)) }'
+touch "$file"
+wait_for_line "$file" '^ready$'
+send_udp 500
+ntap_stop INT
+expect_eq "-o exit status" 0 "$NTAP_STATUS"
+expect_eq "drops at __udp4_lib_rcv in the -o file" 500 "$(sum_drops_at "$file" __udp4_lib_rcv '')"
+[[ ! -s "$WORK_DIR/stdout.txt" ]] || { show_file stdout "$WORK_DIR/stdout.txt"; fail "-o still wrote to stdout"; }
+
+# -T 1: stops by itself after about a second, running the end probe.
+note "case -T 1"
+out="$WORK_DIR/timed.out"
+status=0
+started=$(date +%s%N)
+timeout 30 "$NTAP" -T 1 -e 'global n
+probe kernel.trace("kfree_skb") { n <<< 1 }
+probe end { printf("end\n") }' >"$out" 2>"$out.err" || status=$?
+elapsed_ms=$((($(date +%s%N) - started) / 1000000))
+note "-T 1 ran for ${elapsed_ms} ms"
+expect_eq "-T exit status" 0 "$status"
+grep -q '^end$' "$out" || { show_file stdout "$out"; show_file stderr "$out.err"; fail "-T: the end probe did not run"; }
+((elapsed_ms >= 900 && elapsed_ms < 5000)) || fail "-T 1 ran for ${elapsed_ms} ms"
+
+# -l lists matching probe points without loading anything.
+note "case -l"
+status=0
+timeout 30 "$NTAP" -l 'kernel.trace("skb:kfree*")' >"$WORK_DIR/list.out" 2>"$WORK_DIR/list.err" || status=$?
+expect_eq "-l exit status" 0 "$status"
+grep -q 'kfree_skb' "$WORK_DIR/list.out" || { show_file stdout "$WORK_DIR/list.out"; fail "-l does not list kfree_skb"; }
