@@ -1,0 +1,86 @@
+// Queries on the running kernel's BTF (/sys/kernel/btf/vmlinux).
+//
+// The vmlinux BTF is loaded with libbpf the first time a query needs it
+// (~7.5 ms) and kept for the life of the process; scripts that only use user
+// probes never pay for it. Everything here answers from that one copy.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct btf;
+
+namespace ntap::btf {
+
+// The loaded vmlinux BTF, or nullptr when the kernel has none (the reason is
+// in load_error()).
+const struct ::btf *vmlinux();
+const std::string &load_error();
+
+// How a value of some BTF type is loaded as a language Long.
+struct ScalarShape {
+  uint32_t size = 8;       // 1, 2, 4 or 8 bytes
+  bool is_signed = false;
+};
+
+// One argument of a tracepoint's TP_PROTO.
+struct TracepointArg {
+  std::string name;         // as written in TP_PROTO ("skb", "location")
+  std::string c_type;       // C spelling for -L ("struct sk_buff*", as stap -L writes it)
+  uint32_t type_id = 0;     // BTF type id of the argument
+  uint32_t size = 8;        // bytes the argument occupies (a tp_btf ctx slot is 8)
+  bool is_signed = false;
+  bool is_pointer = false;
+  bool points_to_struct = false;  // pointer to struct/union: `->field` chains allowed
+};
+
+// True when vmlinux BTF declares `btf_trace_<event>`, i.e. the event can be
+// attached as a tp_btf / raw_tp program.
+bool has_tracepoint(std::string_view event);
+
+// Every event name that has a `btf_trace_<event>` typedef, sorted.
+const std::vector<std::string> &tracepoint_names();
+
+// The TP_PROTO arguments of `event` (without the leading ctx pointer), or
+// nullopt when the kernel has no such raw tracepoint. Cached per event.
+const std::vector<TracepointArg> *tracepoint_args(std::string_view event);
+
+// The result of resolving `->a->b` on a pointer-to-struct value.
+struct FieldChain {
+  std::vector<uint32_t> offsets;  // byte offset of each dereference step
+  ScalarShape final_shape;
+  uint32_t final_type_id = 0;
+};
+
+// Why a field chain did not resolve. NoSuchField is "the probe has no such
+// variable" (the caller may fold @defined to 0); the others are real errors in
+// the script (a bitfield, an array or struct at the end, a non-pointer in the
+// middle) and carry a message naming the offending field.
+struct FieldError {
+  enum Kind { NoSuchField, Unsupported } kind;
+  std::string message;
+};
+
+// Resolve `fields` starting from a value of BTF type `pointer_type_id`
+// (which must be a pointer to a struct or union). Members of anonymous
+// structs/unions are found as C finds them.
+struct FieldResult {
+  std::optional<FieldChain> chain;
+  std::optional<FieldError> error;
+};
+FieldResult resolve_field_chain(uint32_t pointer_type_id, const std::vector<std::string> &fields);
+
+// The C spelling of a type in stap -L style ("struct sk_buff*",
+// "enum skb_drop_reason", "u32").
+std::string type_to_c(uint32_t type_id);
+
+// How a value of this type is loaded, or nullopt when it is not a scalar
+// (struct, union, array, void, function).
+std::optional<ScalarShape> scalar_shape(uint32_t type_id);
+
+// `type_id` with typedefs and const/volatile/restrict/type tags peeled off.
+uint32_t skip_modifiers(uint32_t type_id);
+
+}  // namespace ntap::btf
