@@ -34,4 +34,10 @@ struct HostCodegenOptions {
 std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, const Layout &layout,
                                                  const HostCodegenOptions &options);
 
+// The same, binding the runtime API from `runtime_symbols` (terminated by
+// {NULL, NULL}) instead of ntap_runtime_symbols: tests bind fakes this way.
+std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, const Layout &layout,
+                                                 const HostCodegenOptions &options,
+                                                 const ntap_symbol *runtime_symbols);
+
 }  // namespace ntap

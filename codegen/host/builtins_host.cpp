@@ -1,0 +1,114 @@
+// Builtin calls in user probes: a table from builtin name to a small lowering.
+// Most builtins are one call to ntap_fn_<name>(rt, args...) (runtime/api.h);
+// the printf family formats through the runtime's one printf engine.
+#include <functional>
+#include <string_view>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "codegen/host/lowering.h"
+
+namespace ntap::host {
+namespace {
+
+using Lowering = std::function<llvm::Value *(ProbeLowering &, const ast::CallExpr &)>;
+
+// The values after the format (printf/sprintf) or all arguments (print,
+// println: the frontend synthesized their format) as an ntap_value array.
+llvm::Value *output_args(ProbeLowering &l, const ast::CallExpr &call, size_t first_value) {
+  if (call.format_id < 0 || static_cast<size_t>(call.format_id) >= l.module().program.formats.size())
+    throw CompileError(ErrorKind::Codegen, fmt::format("{} has no format assigned", call.name), call.loc);
+  const ast::FormatInfo &format = l.module().program.formats[call.format_id];
+  size_t count = call.args.size() > first_value ? call.args.size() - first_value : 0;
+  if (count != format.arg_types.size())
+    throw CompileError(ErrorKind::Codegen,
+                       fmt::format("{} gives {} values for a format that takes {}", call.name, count,
+                                   format.arg_types.size()),
+                       call.loc);
+  if (count == 0) return l.null_keys();
+  std::vector<llvm::Value *> values;
+  for (size_t i = first_value; i < call.args.size(); ++i) values.push_back(l.expr(*call.args[i]));
+  auto *array_type = llvm::ArrayType::get(l.i64(), count);
+  llvm::AllocaInst *array = l.entry_alloca(array_type, "args");
+  for (size_t i = 0; i < count; ++i)
+    l.builder().CreateStore(values[i], l.builder().CreateConstInBoundsGEP2_32(array_type, array, 0, i));
+  return array;
+}
+
+// printf(fmt, ...) and print(...)/println(...): `first_value` skips the
+// literal format. Statement-like: the value is 0.
+Lowering print_to_output(size_t first_value) {
+  return [first_value](ProbeLowering &l, const ast::CallExpr &call) -> llvm::Value * {
+    llvm::Value *args = output_args(l, call, first_value);
+    l.builder().CreateCall(l.runtime("ntap_printf", call.loc),
+                           {l.rt(), l.builder().getInt32(call.format_id), args});
+    return l.builder().getInt64(0);
+  };
+}
+
+// sprintf(fmt, ...) and sprint(...)/sprintln(...): a string in the arena.
+Lowering print_to_string(size_t first_value) {
+  return [first_value](ProbeLowering &l, const ast::CallExpr &call) -> llvm::Value * {
+    llvm::Value *args = output_args(l, call, first_value);
+    return l.builder().CreateCall(l.runtime("ntap_sprintf", call.loc),
+                                  {l.rt(), l.builder().getInt32(call.format_id), args});
+  };
+}
+
+// ntap_fn_<name>(rt, args...); a void function (exit) gives 0.
+llvm::Value *runtime_function(ProbeLowering &l, const ast::CallExpr &call) {
+  llvm::FunctionCallee fn = l.runtime(fmt::format("ntap_fn_{}", call.name), call.loc);
+  llvm::FunctionType *type = fn.getFunctionType();
+  if (type->getNumParams() != call.args.size() + 1)
+    throw CompileError(ErrorKind::Codegen,
+                       fmt::format("{}() takes {} argument(s), {} given", call.name, type->getNumParams() - 1,
+                                   call.args.size()),
+                       call.loc);
+  std::vector<llvm::Value *> args{l.rt()};
+  for (const auto &arg : call.args) args.push_back(l.expr(*arg));
+  llvm::Value *result = l.builder().CreateCall(fn, args);
+  return type->getReturnType()->isVoidTy() ? l.builder().getInt64(0) : result;
+}
+
+const std::unordered_map<std::string_view, Lowering> &host_builtins() {
+  static const std::unordered_map<std::string_view, Lowering> table = {
+      {"printf", print_to_output(1)},
+      {"print", print_to_output(0)},
+      {"println", print_to_output(0)},
+      {"sprintf", print_to_string(1)},
+      {"sprint", print_to_string(0)},
+      {"sprintln", print_to_string(0)},
+      {"exit", runtime_function},
+      {"execname", runtime_function},
+      {"pid", runtime_function},
+      {"tid", runtime_function},
+      {"cpu", runtime_function},
+      {"gettimeofday_s", runtime_function},
+      {"gettimeofday_ms", runtime_function},
+      {"gettimeofday_us", runtime_function},
+      {"gettimeofday_ns", runtime_function},
+      {"ctime", runtime_function},
+      {"symname", runtime_function},
+      {"symdata", runtime_function},
+      {"drop_reason_name", runtime_function},
+  };
+  return table;
+}
+
+}  // namespace
+
+llvm::Value *ProbeLowering::call(const ast::CallExpr &call) {
+  auto it = host_builtins().find(call.name);
+  if (it == host_builtins().end()) {
+    if (!call.builtin)
+      throw CompileError(ErrorKind::Codegen, fmt::format("function '{}' was not resolved", call.name), call.loc,
+                         fmt::format("identifier '{}'", call.name));
+    throw CompileError(ErrorKind::Codegen,
+                       fmt::format("builtin '{}' is not supported in user probes (begin, end, timer)", call.name),
+                       call.loc, fmt::format("identifier '{}'", call.name));
+  }
+  return it->second(*this, call);
+}
+
+}  // namespace ntap::host

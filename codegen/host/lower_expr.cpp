@@ -1,0 +1,302 @@
+// Expressions of user probes → IR.
+#include <fmt/format.h>
+
+#include "codegen/host/lowering.h"
+
+namespace ntap::host {
+namespace {
+
+using ast::ExprKind;
+
+[[noreturn]] void unsupported(const Location &loc, const std::string &what) {
+  throw CompileError(ErrorKind::Codegen, what, loc);
+}
+
+template <typename T>
+const T &as(const ast::Expr &e) {
+  return static_cast<const T &>(e);
+}
+
+const ast::Global &resolved_global(const ast::Global *g, const std::string &name, const Location &loc) {
+  if (!g) unsupported(loc, fmt::format("unresolved global '{}'", name));
+  return *g;
+}
+
+ast::BinaryOp arith_op_of(ast::AssignOp op) {
+  switch (op) {
+    case ast::AssignOp::Add: return ast::BinaryOp::Add;
+    case ast::AssignOp::Sub: return ast::BinaryOp::Sub;
+    case ast::AssignOp::Mul: return ast::BinaryOp::Mul;
+    case ast::AssignOp::Div: return ast::BinaryOp::Div;
+    case ast::AssignOp::Mod: return ast::BinaryOp::Mod;
+    case ast::AssignOp::Shl: return ast::BinaryOp::Shl;
+    case ast::AssignOp::Shr: return ast::BinaryOp::Shr;
+    case ast::AssignOp::BitAnd: return ast::BinaryOp::BitAnd;
+    case ast::AssignOp::BitOr: return ast::BinaryOp::BitOr;
+    case ast::AssignOp::BitXor: return ast::BinaryOp::BitXor;
+    case ast::AssignOp::Concat: return ast::BinaryOp::Concat;
+    case ast::AssignOp::Set: break;
+  }
+  return ast::BinaryOp::Add;  // unreachable: Set is handled by the caller
+}
+
+bool is_comparison(ast::BinaryOp op) {
+  using enum ast::BinaryOp;
+  return op == Lt || op == Le || op == Gt || op == Ge || op == Eq || op == Ne;
+}
+
+llvm::CmpInst::Predicate signed_predicate(ast::BinaryOp op) {
+  using enum ast::BinaryOp;
+  switch (op) {
+    case Lt: return llvm::CmpInst::ICMP_SLT;
+    case Le: return llvm::CmpInst::ICMP_SLE;
+    case Gt: return llvm::CmpInst::ICMP_SGT;
+    case Ge: return llvm::CmpInst::ICMP_SGE;
+    case Eq: return llvm::CmpInst::ICMP_EQ;
+    default: return llvm::CmpInst::ICMP_NE;
+  }
+}
+
+}  // namespace
+
+// Long arithmetic with stap's semantics: wraparound, shift counts masked to
+// 0..63, `>>` arithmetic, and division/modulo by zero a run-time error.
+llvm::Value *lower_arith(ProbeLowering &l, ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs,
+                         const Location &loc, const char *op_text) {
+  auto &b = l.builder();
+  using enum ast::BinaryOp;
+  switch (op) {
+    case Add: return b.CreateAdd(lhs, rhs);
+    case Sub: return b.CreateSub(lhs, rhs);
+    case Mul: return b.CreateMul(lhs, rhs);
+    case Shl: return b.CreateShl(lhs, b.CreateAnd(rhs, 63));
+    case Shr: return b.CreateAShr(lhs, b.CreateAnd(rhs, 63));
+    case BitAnd: return b.CreateAnd(lhs, rhs);
+    case BitOr: return b.CreateOr(lhs, rhs);
+    case BitXor: return b.CreateXor(lhs, rhs);
+    case Concat: return b.CreateCall(l.runtime("ntap_str_concat", loc), {l.rt(), lhs, rhs});
+    case Div:
+    case Mod: {
+      uint32_t site = l.add_site(loc, fmt::format("division by 0 near operator '{}'", op_text));
+      l.fail_if(b.CreateICmpEQ(rhs, b.getInt64(0)), site);
+      // INT64_MIN / -1 traps on x86; -1 is computed as a negation instead.
+      llvm::Value *minus_one = b.CreateICmpEQ(rhs, b.getInt64(-1));
+      llvm::Value *divisor = b.CreateSelect(minus_one, b.getInt64(1), rhs);
+      if (op == Div) return b.CreateSelect(minus_one, b.CreateSub(b.getInt64(0), lhs), b.CreateSDiv(lhs, divisor));
+      return b.CreateSelect(minus_one, b.getInt64(0), b.CreateSRem(lhs, divisor));
+    }
+    default: break;
+  }
+  throw CompileError(ErrorKind::Codegen, fmt::format("operator '{}' is not arithmetic", op_text), loc);
+}
+
+llvm::Value *ProbeLowering::key_array(const std::vector<ast::ExprPtr> &keys) {
+  if (keys.empty()) return null_keys();
+  std::vector<llvm::Value *> values;
+  for (const auto &k : keys) values.push_back(expr(*k));
+  auto *array_type = llvm::ArrayType::get(i64(), keys.size());
+  llvm::AllocaInst *array = entry_alloca(array_type, "keys");
+  for (size_t i = 0; i < values.size(); ++i)
+    builder_.CreateStore(values[i], builder_.CreateConstInBoundsGEP2_32(array_type, array, 0, i));
+  return array;
+}
+
+llvm::Value *ProbeLowering::read_global(const ast::Global &global, llvm::Value *keys, ast::Type type,
+                                        const Location &loc) {
+  llvm::Value *gid = builder_.getInt32(global.id);
+  if (type == ast::Type::String) return builder_.CreateCall(runtime("ntap_get_string", loc), {rt_, gid, keys});
+  if (type == ast::Type::Stats)
+    throw CompileError(ErrorKind::Codegen,
+                       fmt::format("aggregate '{}' can only be read with @count, @sum, @min, @max or @avg", global.name),
+                       loc);
+  return builder_.CreateCall(runtime("ntap_get_long", loc), {rt_, gid, keys});
+}
+
+LValue ProbeLowering::lvalue(const ast::Expr &e) {
+  LValue place;
+  place.type = e.type;
+  if (e.kind == ExprKind::Symbol) {
+    const auto &sym = as<ast::SymbolExpr>(e);
+    if (sym.local) {
+      place.kind = LValue::Kind::Local;
+      place.type = sym.local->type != ast::Type::Unknown ? sym.local->type : e.type;
+      place.local_slot = local_slot(*sym.local, e.loc);
+      return place;
+    }
+    place.kind = LValue::Kind::GlobalScalar;
+    place.global = &resolved_global(sym.global, sym.name, e.loc);
+    place.keys = null_keys();
+    return place;
+  }
+  if (e.kind == ExprKind::Index) {
+    const auto &index = as<ast::IndexExpr>(e);
+    place.kind = LValue::Kind::GlobalElement;
+    place.global = &resolved_global(index.global, index.name, e.loc);
+    place.keys = key_array(index.keys);
+    return place;
+  }
+  unsupported(e.loc, "only variables and array elements can be assigned");
+}
+
+llvm::Value *ProbeLowering::read(const LValue &place, const Location &loc) {
+  if (place.kind == LValue::Kind::Local)
+    return builder_.CreateLoad(value_type(place.type, loc), place.local_slot);
+  return read_global(*place.global, place.keys, place.type, loc);
+}
+
+void ProbeLowering::write(const LValue &place, llvm::Value *value) {
+  if (place.kind == LValue::Kind::Local) {
+    builder_.CreateStore(value, place.local_slot);
+    return;
+  }
+  llvm::Value *gid = builder_.getInt32(place.global->id);
+  const char *setter = place.type == ast::Type::String ? "ntap_set_string" : "ntap_set_long";
+  builder_.CreateCall(runtime(setter), {rt_, gid, place.keys, value});
+}
+
+llvm::Value *ProbeLowering::condition(const ast::Expr &e) {
+  if (e.type == ast::Type::String)
+    unsupported(e.loc, "a string cannot be used as a condition; compare it with == \"\"");
+  return builder_.CreateICmpNE(expr(e), builder_.getInt64(0));
+}
+
+llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
+  switch (e.kind) {
+    case ExprKind::Number: return builder_.getInt64(as<ast::NumberExpr>(e).value);
+    case ExprKind::String: return string_constant(as<ast::StringExpr>(e).value);
+    case ExprKind::Symbol:
+    case ExprKind::Index: return read(lvalue(e), e.loc);
+
+    case ExprKind::Unary: {
+      const auto &u = as<ast::UnaryExpr>(e);
+      llvm::Value *v = expr(*u.operand);
+      switch (u.op) {
+        case ast::UnaryOp::Neg: return builder_.CreateSub(builder_.getInt64(0), v);
+        case ast::UnaryOp::Plus: return v;
+        case ast::UnaryOp::Not: return builder_.CreateZExt(builder_.CreateICmpEQ(v, builder_.getInt64(0)), i64());
+        case ast::UnaryOp::BitNot: return builder_.CreateNot(v);
+      }
+      break;
+    }
+
+    case ExprKind::Binary: {
+      const auto &bin = as<ast::BinaryExpr>(e);
+      llvm::Value *lhs = expr(*bin.lhs);
+      llvm::Value *rhs = expr(*bin.rhs);
+      if (!is_comparison(bin.op)) return lower_arith(*this, bin.op, lhs, rhs, e.loc, ast::binary_op_text(bin.op));
+      if (bin.lhs->type == ast::Type::String) {
+        lhs = builder_.CreateCall(runtime("ntap_str_compare", e.loc), {lhs, rhs});
+        rhs = builder_.getInt64(0);
+      }
+      return builder_.CreateZExt(builder_.CreateICmp(signed_predicate(bin.op), lhs, rhs), i64());
+    }
+
+    case ExprKind::Logical: {
+      // Short-circuit: the right side runs only when the left does not decide.
+      const auto &lg = as<ast::LogicalExpr>(e);
+      bool is_and = lg.op == ast::LogicalOp::And;
+      llvm::Value *left = condition(*lg.lhs);
+      llvm::BasicBlock *left_end = builder_.GetInsertBlock();
+      llvm::BasicBlock *right_bb = new_block(is_and ? "and_rhs" : "or_rhs");
+      llvm::BasicBlock *done = new_block(is_and ? "and_end" : "or_end");
+      if (is_and)
+        builder_.CreateCondBr(left, right_bb, done);
+      else
+        builder_.CreateCondBr(left, done, right_bb);
+      builder_.SetInsertPoint(right_bb);
+      llvm::Value *right = condition(*lg.rhs);
+      llvm::BasicBlock *right_end = builder_.GetInsertBlock();
+      builder_.CreateBr(done);
+      builder_.SetInsertPoint(done);
+      llvm::PHINode *phi = builder_.CreatePHI(builder_.getInt1Ty(), 2);
+      phi->addIncoming(builder_.getInt1(!is_and), left_end);
+      phi->addIncoming(right, right_end);
+      return builder_.CreateZExt(phi, i64());
+    }
+
+    case ExprKind::Ternary: {
+      const auto &t = as<ast::TernaryExpr>(e);
+      llvm::Value *cond = condition(*t.cond);
+      llvm::BasicBlock *then_bb = new_block("then");
+      llvm::BasicBlock *else_bb = new_block("else");
+      llvm::BasicBlock *done = new_block("ternary_end");
+      builder_.CreateCondBr(cond, then_bb, else_bb);
+      builder_.SetInsertPoint(then_bb);
+      llvm::Value *then_value = expr(*t.then_expr);
+      llvm::BasicBlock *then_end = builder_.GetInsertBlock();
+      builder_.CreateBr(done);
+      builder_.SetInsertPoint(else_bb);
+      llvm::Value *else_value = expr(*t.else_expr);
+      llvm::BasicBlock *else_end = builder_.GetInsertBlock();
+      builder_.CreateBr(done);
+      builder_.SetInsertPoint(done);
+      llvm::PHINode *phi = builder_.CreatePHI(value_type(e.type, e.loc), 2);
+      phi->addIncoming(then_value, then_end);
+      phi->addIncoming(else_value, else_end);
+      return phi;
+    }
+
+    case ExprKind::Assign: {
+      const auto &a = as<ast::AssignExpr>(e);
+      LValue place = lvalue(*a.lhs);
+      llvm::Value *value = expr(*a.rhs);
+      if (a.op != ast::AssignOp::Set)
+        value = lower_arith(*this, arith_op_of(a.op), read(place, e.loc), value, e.loc, ast::assign_op_text(a.op));
+      write(place, value);
+      return value;
+    }
+
+    case ExprKind::IncDec: {
+      const auto &inc = as<ast::IncDecExpr>(e);
+      LValue place = lvalue(*inc.operand);
+      llvm::Value *old_value = read(place, e.loc);
+      llvm::Value *new_value = builder_.CreateAdd(old_value, builder_.getInt64(inc.increment ? 1 : -1));
+      write(place, new_value);
+      return inc.prefix ? new_value : old_value;
+    }
+
+    case ExprKind::Call: return call(as<ast::CallExpr>(e));
+
+    case ExprKind::StatsOp: {
+      const auto &op = as<ast::StatsOpExpr>(e);
+      const ast::Expr &target = *op.operand;
+      const ast::Global *global = nullptr;
+      llvm::Value *keys = null_keys();
+      if (target.kind == ExprKind::Symbol) {
+        const auto &sym = as<ast::SymbolExpr>(target);
+        global = &resolved_global(sym.global, sym.name, target.loc);
+      } else if (target.kind == ExprKind::Index) {
+        const auto &index = as<ast::IndexExpr>(target);
+        global = &resolved_global(index.global, index.name, target.loc);
+        keys = key_array(index.keys);
+      } else {
+        unsupported(target.loc, fmt::format("@{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
+      }
+      uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '@{}'", ast::stats_fn_name(op.fn)));
+      llvm::Value *value =
+          builder_.CreateCall(runtime("ntap_stats_get", e.loc),
+                              {rt_, builder_.getInt32(global->id), keys,
+                               builder_.getInt32(static_cast<uint32_t>(op.fn)), builder_.getInt32(site)});
+      check_failed();
+      return value;
+    }
+
+    case ExprKind::InArray: {
+      const auto &in = as<ast::InArrayExpr>(e);
+      const ast::Global &global = resolved_global(in.global, in.name, e.loc);
+      llvm::Value *keys = key_array(in.keys);
+      llvm::Value *found =
+          builder_.CreateCall(runtime("ntap_exists", e.loc), {rt_, builder_.getInt32(global.id), keys});
+      return builder_.CreateZExt(builder_.CreateICmpNE(found, builder_.getInt64(0)), i64());
+    }
+
+    case ExprKind::TargetVar:
+      unsupported(e.loc, fmt::format("target variable '${}' is not available in user probes (begin, end, timer)",
+                                     as<ast::TargetVarExpr>(e).name));
+    case ExprKind::Defined:
+      unsupported(e.loc, "@defined was not resolved before code generation");
+  }
+  unsupported(e.loc, "unsupported expression in a user probe");
+}
+
+}  // namespace ntap::host

@@ -1,0 +1,227 @@
+// Statements of user probes → IR: control flow, foreach, delete, <<<.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "codegen/host/lowering.h"
+
+namespace ntap::host {
+namespace {
+
+template <typename T>
+const T &as(const ast::Stmt &s) {
+  return static_cast<const T &>(s);
+}
+
+// The global and key tuple a `delete` or `<<<` target names.
+struct GlobalTarget {
+  const ast::Global *global = nullptr;
+  const std::vector<ast::ExprPtr> *keys = nullptr;  // null: the whole array / a scalar
+  const ast::Local *local = nullptr;                // `delete x` of a local
+};
+
+GlobalTarget global_target(const ast::Expr &e, const char *what) {
+  GlobalTarget target;
+  if (e.kind == ast::ExprKind::Symbol) {
+    const auto &sym = static_cast<const ast::SymbolExpr &>(e);
+    target.global = sym.global;
+    target.local = sym.local;
+  } else if (e.kind == ast::ExprKind::Index) {
+    const auto &index = static_cast<const ast::IndexExpr &>(e);
+    target.global = index.global;
+    target.keys = &index.keys;
+  }
+  if (!target.global && !target.local)
+    throw CompileError(ErrorKind::Codegen, fmt::format("{} needs a variable or an array element", what), e.loc);
+  return target;
+}
+
+}  // namespace
+
+void ProbeLowering::stmt(const ast::Stmt &s) {
+  switch (s.kind) {
+    case ast::StmtKind::Block:
+      for (const auto &child : as<ast::BlockStmt>(s).stmts) stmt(*child);
+      return;
+
+    case ast::StmtKind::Expr:
+      expr(*as<ast::ExprStmt>(s).expr);
+      return;
+
+    case ast::StmtKind::If: {
+      const auto &st = as<ast::IfStmt>(s);
+      llvm::Value *cond = condition(*st.cond);
+      llvm::BasicBlock *then_bb = new_block("if_then");
+      llvm::BasicBlock *else_bb = st.else_stmt ? new_block("if_else") : nullptr;
+      llvm::BasicBlock *done = new_block("if_end");
+      builder_.CreateCondBr(cond, then_bb, else_bb ? else_bb : done);
+      builder_.SetInsertPoint(then_bb);
+      stmt(*st.then_stmt);
+      builder_.CreateBr(done);
+      if (else_bb) {
+        builder_.SetInsertPoint(else_bb);
+        stmt(*st.else_stmt);
+        builder_.CreateBr(done);
+      }
+      builder_.SetInsertPoint(done);
+      return;
+    }
+
+    case ast::StmtKind::While: {
+      const auto &st = as<ast::WhileStmt>(s);
+      llvm::BasicBlock *test = new_block("while_test");
+      llvm::BasicBlock *body = new_block("while_body");
+      llvm::BasicBlock *done = new_block("while_end");
+      builder_.CreateBr(test);
+      builder_.SetInsertPoint(test);
+      builder_.CreateCondBr(condition(*st.cond), body, done);
+      builder_.SetInsertPoint(body);
+      loops.push_back({done, test});
+      stmt(*st.body);
+      loops.pop_back();
+      builder_.CreateBr(test);
+      builder_.SetInsertPoint(done);
+      return;
+    }
+
+    case ast::StmtKind::For: {
+      const auto &st = as<ast::ForStmt>(s);
+      if (st.init) expr(*st.init);
+      llvm::BasicBlock *test = new_block("for_test");
+      llvm::BasicBlock *body = new_block("for_body");
+      llvm::BasicBlock *step = new_block("for_step");
+      llvm::BasicBlock *done = new_block("for_end");
+      builder_.CreateBr(test);
+      builder_.SetInsertPoint(test);
+      if (st.cond)
+        builder_.CreateCondBr(condition(*st.cond), body, done);
+      else
+        builder_.CreateBr(body);
+      builder_.SetInsertPoint(body);
+      loops.push_back({done, step});
+      stmt(*st.body);
+      loops.pop_back();
+      builder_.CreateBr(step);
+      builder_.SetInsertPoint(step);
+      if (st.step) expr(*st.step);
+      builder_.CreateBr(test);
+      builder_.SetInsertPoint(done);
+      return;
+    }
+
+    case ast::StmtKind::Foreach:
+      foreach_loop(as<ast::ForeachStmt>(s));
+      return;
+
+    case ast::StmtKind::Delete: {
+      const auto &st = as<ast::DeleteStmt>(s);
+      GlobalTarget target = global_target(*st.target, "delete");
+      if (target.local) {  // a local scalar goes back to 0 / ""
+        builder_.CreateStore(zero_value(target.local->type, s.loc), local_slot(*target.local, s.loc));
+        return;
+      }
+      llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
+      builder_.CreateCall(runtime("ntap_delete", s.loc), {rt_, builder_.getInt32(target.global->id), keys});
+      return;
+    }
+
+    case ast::StmtKind::StatsAdd: {
+      const auto &st = as<ast::StatsAddStmt>(s);
+      GlobalTarget target = global_target(*st.target, "<<<");
+      if (!target.global)
+        throw CompileError(ErrorKind::Codegen, "<<< needs a global aggregate", st.target->loc);
+      llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
+      llvm::Value *value = expr(*st.value);
+      builder_.CreateCall(runtime("ntap_stats_add", s.loc), {rt_, builder_.getInt32(target.global->id), keys, value});
+      return;
+    }
+
+    case ast::StmtKind::Break:
+    case ast::StmtKind::Continue: {
+      bool is_break = s.kind == ast::StmtKind::Break;
+      if (loops.empty())
+        throw CompileError(ErrorKind::Codegen, fmt::format("'{}' outside a loop", is_break ? "break" : "continue"),
+                           s.loc);
+      // A foreach's break target ends its own iterator; nothing else is open
+      // between here and the innermost loop.
+      builder_.CreateBr(is_break ? loops.back().break_target : loops.back().continue_target);
+      continue_in_dead_block();
+      return;
+    }
+
+    case ast::StmtKind::Return:
+      // In a probe body `return` is `next`; a value is still evaluated.
+      if (const auto &value = as<ast::ReturnStmt>(s).value) expr(*value);
+      [[fallthrough]];
+    case ast::StmtKind::Next:
+      leave_probe();
+      continue_in_dead_block();
+      return;
+  }
+  throw CompileError(ErrorKind::Codegen, "unsupported statement in a user probe", s.loc);
+}
+
+// foreach: begin on a snapshot, fetch key tuples until the runtime says done,
+// and always end the iterator — on normal exit and break here, on
+// next/return/errors through leave_probe().
+void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
+  const ast::Global *global = st.global;
+  if (!global) throw CompileError(ErrorKind::Codegen, fmt::format("unresolved array '{}'", st.array_name), st.loc);
+  size_t key_count = std::max(global->key_types.size(), st.key_locals.size());
+  if (st.key_locals.size() != st.key_names.size())
+    throw CompileError(ErrorKind::Codegen, "foreach keys were not resolved", st.loc);
+
+  llvm::Value *limit = st.limit ? expr(*st.limit) : builder_.getInt64(-1);
+  llvm::Value *iter = builder_.CreateCall(
+      runtime("ntap_foreach_begin", st.loc),
+      {rt_, builder_.getInt32(global->id), builder_.getInt32(st.sort_column), builder_.getInt32(st.sort_direction),
+       builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), limit});
+  llvm::AllocaInst *iter_slot = entry_alloca(ptr(), "iter_slot");
+  builder_.CreateStore(iter, iter_slot);
+
+  auto *keys_type = llvm::ArrayType::get(i64(), std::max<size_t>(key_count, 1));
+  llvm::AllocaInst *keys = entry_alloca(keys_type, "foreach_keys");
+
+  llvm::BasicBlock *next_bb = new_block("foreach_next");
+  llvm::BasicBlock *body = new_block("foreach_body");
+  llvm::BasicBlock *done = new_block("foreach_end");
+  builder_.CreateBr(next_bb);
+  builder_.SetInsertPoint(next_bb);
+  llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
+  builder_.CreateCondBr(builder_.CreateICmpNE(more, builder_.getInt64(0)), body, done);
+
+  builder_.SetInsertPoint(body);
+  open_iterators.push_back(iter_slot);
+  for (size_t i = 0; i < st.key_locals.size(); ++i) {
+    const ast::Local &local = *st.key_locals[i];
+    ast::Type type = local.type != ast::Type::Unknown ? local.type
+                     : i < global->key_types.size()  ? global->key_types[i]
+                                                     : ast::Type::Long;
+    llvm::Value *key = builder_.CreateLoad(value_type(type, st.loc),
+                                           builder_.CreateConstInBoundsGEP2_32(keys_type, keys, 0, i));
+    builder_.CreateStore(key, local_slot(local, st.loc));
+  }
+  if (st.value_local) {
+    llvm::Value *value;
+    if (global->value_type == ast::Type::Stats) {
+      uint32_t site = add_site(st.loc, fmt::format("empty aggregate near operator '@{}'", ast::stats_fn_name(st.sort_stat)));
+      value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
+                                  {rt_, builder_.getInt32(global->id), keys,
+                                   builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
+      check_failed();
+    } else {
+      value = read_global(*global, keys, global->value_type, st.loc);
+    }
+    builder_.CreateStore(value, local_slot(*st.value_local, st.loc));
+  }
+  loops.push_back({done, next_bb});
+  stmt(*st.body);
+  loops.pop_back();
+  open_iterators.pop_back();
+  builder_.CreateBr(next_bb);
+
+  builder_.SetInsertPoint(done);
+  builder_.CreateCall(runtime("ntap_foreach_end", st.loc), {iter});
+}
+
+}  // namespace ntap::host

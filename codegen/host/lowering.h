@@ -1,0 +1,120 @@
+// Lowering of one user probe body (AST → LLVM IR), shared by lower_expr.cpp,
+// lower_stmt.cpp and builtins_host.cpp. Internal to codegen/host.
+//
+// Values: long → i64; string → ptr to a NUL-terminated string (a constant or
+// one the runtime owns). Every global goes through the runtime API. Errors at
+// run time go through sites: the code calls ntap_fail_at / a site-taking
+// function, then leaves the probe, ending any foreach iterators still open.
+#pragma once
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <llvm/IR/IRBuilder.h>
+
+#include "codegen/host/host_codegen.h"
+#include "codegen/host/runtime_decls.h"
+#include "frontend/ast.h"
+
+namespace ntap::host {
+
+// Everything shared by all probes of one module.
+struct ModuleContext {
+  const ast::Program &program;
+  llvm::Module &module;
+  RuntimeDecls &runtime;
+  std::vector<RuntimeSite> &sites;
+  std::unordered_map<std::string, llvm::Constant *> string_constants;
+};
+
+// An assignable place, with its keys evaluated once (for compound
+// assignment and ++/--, which read and then write it).
+struct LValue {
+  enum class Kind { Local, GlobalScalar, GlobalElement } kind;
+  ast::Type type = ast::Type::Long;
+  llvm::Value *local_slot = nullptr;  // Local
+  const ast::Global *global = nullptr;  // GlobalScalar / GlobalElement
+  llvm::Value *keys = nullptr;          // GlobalElement: ntap_value[n]
+};
+
+class ProbeLowering {
+ public:
+  ProbeLowering(ModuleContext &module, const ast::Probe &probe);
+  // Emits `void probe_<id>(ntap_rt *rt)` and returns its name.
+  std::string lower();
+
+  // ---- used by the lowering units ----
+  llvm::IRBuilder<> &builder() { return builder_; }
+  llvm::LLVMContext &ctx() { return module_.module.getContext(); }
+  llvm::Value *rt() const { return rt_; }
+  ModuleContext &module() { return module_; }
+  llvm::FunctionCallee runtime(std::string_view name, const Location &loc = {}) {
+    return module_.runtime.get(name, loc);
+  }
+
+  llvm::Type *i64() { return builder_.getInt64Ty(); }
+  llvm::Type *i32() { return builder_.getInt32Ty(); }
+  llvm::PointerType *ptr() { return builder_.getPtrTy(); }
+  llvm::Type *value_type(ast::Type t, const Location &loc);
+  llvm::Value *zero_value(ast::Type t, const Location &loc);
+  llvm::Constant *string_constant(const std::string &text);
+  llvm::Value *null_keys() { return llvm::ConstantPointerNull::get(ptr()); }
+
+  // Expressions (lower_expr.cpp).
+  llvm::Value *expr(const ast::Expr &e);
+  llvm::Value *condition(const ast::Expr &e);  // i1
+  LValue lvalue(const ast::Expr &e);
+  llvm::Value *read(const LValue &place, const Location &loc);
+  void write(const LValue &place, llvm::Value *value);
+  // Evaluates `keys` into a fresh on-stack ntap_value array.
+  llvm::Value *key_array(const std::vector<ast::ExprPtr> &keys);
+  // Reads element `keys` (or the scalar when keys is null) of `global`.
+  llvm::Value *read_global(const ast::Global &global, llvm::Value *keys, ast::Type type, const Location &loc);
+
+  // Builtin calls (builtins_host.cpp).
+  llvm::Value *call(const ast::CallExpr &call);
+
+  // Statements (lower_stmt.cpp).
+  void stmt(const ast::Stmt &s);
+  void foreach_loop(const ast::ForeachStmt &s);
+
+  // ---- run-time errors and leaving the probe ----
+  uint32_t add_site(const Location &loc, std::string message);
+  // Leaves the probe when the runtime reports a failure (after a site call).
+  void check_failed();
+  // Records `site` as the error and leaves the probe when `is_bad` holds.
+  void fail_if(llvm::Value *is_bad, uint32_t site);
+  // Ends every open iterator and returns (terminates the current block).
+  void leave_probe();
+
+  // An alloca in the entry block (so loops do not grow the stack).
+  llvm::AllocaInst *entry_alloca(llvm::Type *type, const char *name);
+  llvm::Value *local_slot(const ast::Local &local, const Location &loc);
+  llvm::BasicBlock *new_block(const char *name);
+  // After a terminator (break/continue/next), further code goes here.
+  void continue_in_dead_block();
+
+  // ---- loops ----
+  struct Loop {
+    llvm::BasicBlock *break_target;
+    llvm::BasicBlock *continue_target;
+  };
+  std::vector<Loop> loops;
+  // Slots holding the iterators of the enclosing foreach loops, innermost last.
+  std::vector<llvm::Value *> open_iterators;
+
+ private:
+  ModuleContext &module_;
+  const ast::Probe &probe_;
+  llvm::IRBuilder<> builder_;
+  llvm::Function *function_ = nullptr;
+  llvm::BasicBlock *entry_ = nullptr;
+  llvm::Value *rt_ = nullptr;
+  std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
+};
+
+// Lowering helpers shared between the units.
+llvm::Value *lower_arith(ProbeLowering &l, ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs,
+                         const Location &loc, const char *op_text);
+
+}  // namespace ntap::host
