@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Startup benchmark: launch → probes attached, and peak RSS, for
+#   ntap examples/dropwatch.ntp   versus   bpftrace bench/dropwatch.bt
+# Median over several runs; the table is written to docs/performance.md.
+#
+#   bench/startup.sh [NTAP_BINARY] [RUNS]        (root; a benchmark, not a test)
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ntap="${1:-$repo_root/build/ntap}"
+runs="${2:-7}"
+ready="Monitoring for dropped packets"
+report="$repo_root/docs/performance.md"
+results="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
+trap 'rm -rf "$results"' EXIT
+
+measure() {
+  local label="$1"
+  shift
+  echo "measuring $label ($runs runs)" >&2
+  python3 "$repo_root/bench/measure_startup.py" --runs "$runs" --ready "$ready" -- "$@" >"$results/$label.json"
+}
+
+if [[ -x "$ntap" ]]; then
+  measure ntap "$ntap" "$repo_root/examples/dropwatch.ntp"
+else
+  echo "no ntap binary at $ntap: skipping it" >&2
+fi
+if command -v bpftrace >/dev/null; then
+  measure bpftrace bpftrace "$repo_root/bench/dropwatch.bt"
+else
+  echo "bpftrace is not installed: skipping it" >&2
+fi
+
+python3 - "$results" "$report" "$runs" "$ready" \
+  "$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  "$(uname -r)" "$(nproc)" "$(bpftrace --version 2>/dev/null || echo 'not installed')" <<'PY'
+import json, os, sys
+results, report, runs, ready, commit, kernel, cpus, bpftrace_version = sys.argv[1:]
+targets = {"ntap": "≤ 30 ms, ≤ 40 MiB", "bpftrace": "reference"}
+rows = []
+for label, target in targets.items():
+    path = os.path.join(results, label + ".json")
+    if not os.path.exists(path):
+        rows.append(f"| {label} | not measured | | {target} | |")
+        continue
+    data = json.load(open(path))
+    samples = ", ".join(f"{ms:g}" for ms in data["attach_ms"])
+    rows.append(f"| {label} | {data['median_attach_ms']:g} | {data['median_rss_mib']:g} | {target} | {samples} |")
+table = "\n".join(rows)
+text = f"""# Performance
+
+Startup is a feature (DESIGN.md, decision 7): a tracer that takes long to attach
+misses the beginning of what it was started for. This page is written by
+`bench/startup.sh`; rerun it after changes that touch startup.
+
+## Startup: launch to probes attached, and peak memory
+
+What is measured, per run: the time from starting the process to the begin
+probe's line ("{ready}") on stdout — the
+begin probe runs only once every kernel probe is attached — and the peak
+resident set size (VmHWM from /proc/PID/status, read after a short idle
+period once attached). Medians over {runs} runs.
+
+- ntap: `ntap examples/dropwatch.ntp`
+- bpftrace: `bpftrace bench/dropwatch.bt` (the same probes and begin line)
+
+| tracer | attached (ms, median) | peak RSS (MiB, median) | target | attached, every run (ms) |
+|---|---|---|---|---|
+{table}
+
+Machine: Linux {kernel}, {cpus} CPUs; ntap at commit {commit}; {bpftrace_version}.
+
+Reproduce (as root): `bench/startup.sh [NTAP_BINARY] [RUNS]`.
+"""
+open(report, "w").write(text)
+print(table)
+PY
+echo "wrote $report" >&2
