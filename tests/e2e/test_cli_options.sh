@@ -18,7 +18,6 @@ ntap_start "$WORK_DIR/stdout.txt" -o "$file" -e 'global at
 probe begin { printf("ready\n") }
 probe kernel.trace("kfree_skb") { at[$location] <<< 1 }
 probe end { foreach (l in at) printf("%d packets dropped at %s\n", @count(at[l]), symname(l)) }'
-touch "$file"
 wait_for_line "$file" '^ready$'
 send_udp 500
 ntap_stop INT
