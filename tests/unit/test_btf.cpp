@@ -1,0 +1,144 @@
+// vmlinux BTF queries against the running kernel (the tests run as root on
+// a kernel with BTF, as every ntap machine has).
+#include <bpf/btf.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "runtime/btf.h"
+
+namespace {
+
+// Byte offset of a direct (non-anonymous) member, read straight from BTF so
+// the test does not share code with the resolver under test.
+int direct_member_offset(const char *struct_name, const char *member) {
+  const struct btf *vmlinux = ntap::btf::vmlinux();
+  int id = btf__find_by_name_kind(vmlinux, struct_name, BTF_KIND_STRUCT);
+  if (id <= 0) return -1;
+  const btf_type *t = btf__type_by_id(vmlinux, id);
+  const btf_member *members = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); ++i)
+    if (std::string(btf__name_by_offset(vmlinux, members[i].name_off)) == member)
+      return static_cast<int>(btf_member_bit_offset(t, i) / 8);
+  return -1;
+}
+
+const ntap::btf::TracepointArg *find_arg(const std::vector<ntap::btf::TracepointArg> &args, const std::string &name) {
+  for (const auto &arg : args)
+    if (arg.name == name) return &arg;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("vmlinux BTF loads once and knows kfree_skb", "[btf]") {
+  REQUIRE(ntap::btf::vmlinux() != nullptr);
+  CHECK(ntap::btf::vmlinux() == ntap::btf::vmlinux());
+  CHECK(ntap::btf::has_tracepoint("kfree_skb"));
+  CHECK(ntap::btf::has_tracepoint("inet_sock_set_state"));
+  CHECK_FALSE(ntap::btf::has_tracepoint("no_such_tracepoint_xyz"));
+  CHECK(ntap::btf::tracepoint_names().size() > 100);
+}
+
+TEST_CASE("kfree_skb arguments come from TP_PROTO with names and types", "[btf]") {
+  const auto *args = ntap::btf::tracepoint_args("kfree_skb");
+  REQUIRE(args != nullptr);
+  REQUIRE(args->size() >= 3);
+  CHECK((*args)[0].name == "skb");
+  CHECK((*args)[1].name == "location");
+  CHECK((*args)[2].name == "reason");
+
+  const auto &skb = (*args)[0];
+  CHECK(skb.c_type == "struct sk_buff*");
+  CHECK(skb.is_pointer);
+  CHECK(skb.points_to_struct);
+  CHECK(skb.size == 8);
+
+  const auto &location = (*args)[1];
+  CHECK(location.c_type == "void*");
+  CHECK(location.is_pointer);
+  CHECK_FALSE(location.points_to_struct);
+
+  const auto &reason = (*args)[2];
+  CHECK(reason.c_type == "enum skb_drop_reason");
+  CHECK_FALSE(reason.is_pointer);
+  CHECK(reason.size == 4);
+  CHECK_FALSE(reason.is_signed);
+
+  CHECK(ntap::btf::tracepoint_args("no_such_tracepoint_xyz") == nullptr);
+  // The cache hands back the same vector.
+  CHECK(ntap::btf::tracepoint_args("kfree_skb") == args);
+}
+
+TEST_CASE("field chains resolve offsets, sizes and signedness", "[btf]") {
+  const auto *args = ntap::btf::tracepoint_args("kfree_skb");
+  REQUIRE(args != nullptr);
+  const auto *skb = find_arg(*args, "skb");
+  REQUIRE(skb != nullptr);
+
+  SECTION("a direct member") {
+    auto result = ntap::btf::resolve_field_chain(skb->type_id, {"len"});
+    REQUIRE(result.chain);
+    REQUIRE(result.chain->offsets.size() == 1);
+    CHECK(static_cast<int>(result.chain->offsets[0]) == direct_member_offset("sk_buff", "len"));
+    CHECK(result.chain->final_shape.size == 4);
+    CHECK_FALSE(result.chain->final_shape.is_signed);
+  }
+  SECTION("members inside anonymous unions and structs, then a second dereference") {
+    auto result = ntap::btf::resolve_field_chain(skb->type_id, {"dev", "ifindex"});
+    REQUIRE(result.chain);
+    REQUIRE(result.chain->offsets.size() == 2);
+    CHECK(static_cast<int>(result.chain->offsets[1]) == direct_member_offset("net_device", "ifindex"));
+    CHECK(result.chain->final_shape.size == 4);
+    CHECK(result.chain->final_shape.is_signed);
+    auto protocol = ntap::btf::resolve_field_chain(skb->type_id, {"protocol"});
+    REQUIRE(protocol.chain);
+    CHECK(protocol.chain->final_shape.size == 2);
+  }
+  SECTION("an embedded struct adds to the same dereference") {
+    const auto *rx_sk = find_arg(*args, "rx_sk");
+    if (!rx_sk) return;  // older kernels have no rx_sk argument
+    auto result = ntap::btf::resolve_field_chain(rx_sk->type_id, {"__sk_common", "skc_family"});
+    REQUIRE(result.chain);
+    REQUIRE(result.chain->offsets.size() == 1);
+    CHECK(static_cast<int>(result.chain->offsets[0]) ==
+          direct_member_offset("sock", "__sk_common") + direct_member_offset("sock_common", "skc_family"));
+    CHECK(result.chain->final_shape.size == 2);
+  }
+  SECTION("errors") {
+    auto missing = ntap::btf::resolve_field_chain(skb->type_id, {"no_such_member"});
+    REQUIRE(missing.error);
+    CHECK(missing.error->kind == ntap::btf::FieldError::NoSuchField);
+
+    auto bitfield = ntap::btf::resolve_field_chain(skb->type_id, {"cloned"});
+    REQUIRE(bitfield.error);
+    CHECK(bitfield.error->kind == ntap::btf::FieldError::Unsupported);
+    CHECK(bitfield.error->message.find("bitfield") != std::string::npos);
+
+    auto array = ntap::btf::resolve_field_chain(skb->type_id, {"dev", "name"});
+    REQUIRE(array.error);
+    CHECK(array.error->kind == ntap::btf::FieldError::Unsupported);
+    CHECK(array.error->message.find("not a scalar") != std::string::npos);
+
+    auto through_scalar = ntap::btf::resolve_field_chain(skb->type_id, {"len", "x"});
+    REQUIRE(through_scalar.error);
+    CHECK(through_scalar.error->kind == ntap::btf::FieldError::Unsupported);
+  }
+}
+
+TEST_CASE("C spellings of types", "[btf]") {
+  const struct btf *vmlinux = ntap::btf::vmlinux();
+  REQUIRE(vmlinux != nullptr);
+  CHECK(ntap::btf::type_to_c(0) == "void");
+  int u32 = btf__find_by_name_kind(vmlinux, "u32", BTF_KIND_TYPEDEF);
+  REQUIRE(u32 > 0);
+  CHECK(ntap::btf::type_to_c(u32) == "u32");
+  auto shape = ntap::btf::scalar_shape(u32);
+  REQUIRE(shape);
+  CHECK(shape->size == 4);
+  CHECK_FALSE(shape->is_signed);
+  int sk_buff = btf__find_by_name_kind(vmlinux, "sk_buff", BTF_KIND_STRUCT);
+  REQUIRE(sk_buff > 0);
+  CHECK(ntap::btf::type_to_c(sk_buff) == "struct sk_buff");
+  CHECK_FALSE(ntap::btf::scalar_shape(sk_buff));
+}

@@ -1,0 +1,188 @@
+// Probe providers: begin/end/error priorities, timer periods, kernel.trace
+// matching against this kernel's real event list and its target variables.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+
+#include "runtime/btf.h"
+#include "runtime/providers/provider.h"
+#include "runtime/providers/tracepoint.h"
+#include "runtime/providers/user_providers.h"
+
+using namespace ntap;
+
+namespace {
+
+ast::ProbePointComponent component(std::string name) { return {std::move(name), std::nullopt, std::nullopt}; }
+ast::ProbePointComponent component(std::string name, int64_t n) { return {std::move(name), std::nullopt, n}; }
+ast::ProbePointComponent component(std::string name, std::string s) { return {std::move(name), std::move(s), std::nullopt}; }
+
+ast::ProbePoint point(std::vector<ast::ProbePointComponent> components) {
+  ast::ProbePoint p;
+  p.components = std::move(components);
+  return p;
+}
+
+ast::ProbePoint trace_point(std::string name) { return point({component("kernel"), component("trace", std::move(name))}); }
+
+const Provider *provider_for(const ast::ProbePoint &p) {
+  for (const Provider *provider : all_providers())
+    if (provider->handles(p)) return provider;
+  return nullptr;
+}
+
+std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &p) {
+  const Provider *provider = provider_for(p);
+  REQUIRE(provider != nullptr);
+  return provider->resolve(p);
+}
+
+int64_t timer_ns(std::string unit, int64_t n) {
+  auto probes = resolve(point({component("timer"), component(std::move(unit), n)}));
+  REQUIRE(probes.size() == 1);
+  CHECK(probes[0].kind == ast::ProbeKind::Timer);
+  return probes[0].param;
+}
+
+ast::TargetVarExpr target(std::string name, std::vector<std::string> fields = {}) {
+  ast::TargetVarExpr var(Location{}, std::move(name));
+  var.fields = std::move(fields);
+  return var;
+}
+
+}  // namespace
+
+TEST_CASE("begin, end and error carry their priority", "[providers]") {
+  auto begin = resolve(point({component("begin")}));
+  REQUIRE(begin.size() == 1);
+  CHECK(begin[0].kind == ast::ProbeKind::Begin);
+  CHECK(begin[0].param == 0);
+  CHECK(begin[0].provider->side() == ast::Side::User);
+
+  auto early = resolve(point({component("begin", -5)}));
+  REQUIRE(early.size() == 1);
+  CHECK(early[0].param == -5);
+  CHECK(early[0].name == "begin(-5)");
+
+  auto end = resolve(point({component("end", 3)}));
+  REQUIRE(end.size() == 1);
+  CHECK(end[0].kind == ast::ProbeKind::End);
+  CHECK(end[0].param == 3);
+
+  auto error = resolve(point({component("error")}));
+  REQUIRE(error.size() == 1);
+  CHECK(error[0].kind == ast::ProbeKind::Error);
+
+  CHECK(provider_for(point({component("beginning")})) == nullptr);
+  CHECK_THROWS_AS(resolve(point({component("begin", std::string("x"))})), CompileError);
+}
+
+TEST_CASE("timer periods in nanoseconds", "[providers]") {
+  CHECK(timer_ns("s", 5) == 5'000'000'000);
+  CHECK(timer_ns("sec", 1) == 1'000'000'000);
+  CHECK(timer_ns("ms", 250) == 250'000'000);
+  CHECK(timer_ns("msec", 1) == 1'000'000);
+  CHECK(timer_ns("us", 7) == 7'000);
+  CHECK(timer_ns("usec", 7) == 7'000);
+  CHECK(timer_ns("ns", 123456) == 123456);
+  CHECK(timer_ns("nsec", 10) == 10);
+  CHECK(timer_ns("hz", 4) == 250'000'000);
+  CHECK(kernel_config_hz() > 0);
+  CHECK(timer_ns("jiffies", 10) == int64_t{10} * 1'000'000'000 / kernel_config_hz());
+
+  auto probes = resolve(point({component("timer"), component("ms", 5000)}));
+  CHECK(probes[0].name == "timer.ms(5000)");
+  CHECK(probes[0].provider->side() == ast::Side::User);
+
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("s", 0)})), CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", -1)})), CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("s")})), CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("s", INT64_MAX)})), CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("hz", 2'000'000'000)})), CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", 100), component("randomize", 10)})),
+                  CompileError);
+  CHECK(provider_for(point({component("timer"), component("profile")})) == nullptr);
+}
+
+TEST_CASE("kernel.trace matches the kernel's events with wildcards", "[providers]") {
+  auto exact = resolve(trace_point("skb:kfree_skb"));
+  REQUIRE(exact.size() == 1);
+  CHECK(exact[0].name == "skb:kfree_skb");
+  CHECK(exact[0].section == "tp_btf/kfree_skb");
+  CHECK(exact[0].kind == ast::ProbeKind::Tracepoint);
+  CHECK(exact[0].provider->side() == ast::Side::Kernel);
+  REQUIRE(exact[0].context_vars.size() >= 3);
+  CHECK(exact[0].context_vars[0] == "skb");
+  CHECK(exact[0].context_vars[1] == "location");
+  CHECK(exact[0].context_vars[2] == "reason");
+
+  auto bare = resolve(trace_point("kfree_skb"));
+  REQUIRE(bare.size() == 1);
+  CHECK(bare[0].name == "skb:kfree_skb");
+
+  auto tcp = resolve(trace_point("tcp:*"));
+  CHECK(tcp.size() >= 3);
+  for (const auto &probe : tcp) CHECK(probe.name.rfind("tcp:", 0) == 0);
+
+  CHECK(resolve(trace_point("*:kfree_skb")).size() == 1);
+  CHECK(resolve(trace_point("sock:inet_sock_set_state")).size() == 1);
+  CHECK(resolve(trace_point("no_such_thing")).empty());
+  CHECK(resolve(trace_point("skb:no_such_thing*")).empty());
+  CHECK_THROWS_AS(resolve(point({component("kernel"), component("trace")})), CompileError);
+}
+
+TEST_CASE("kernel.trace resolution is fast once BTF is loaded", "[providers]") {
+  (void)btf::vmlinux();
+  (void)available_trace_events();
+  auto start = std::chrono::steady_clock::now();
+  auto probes = resolve(trace_point("kfree_skb"));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  REQUIRE(probes.size() == 1);
+  CHECK(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() < 50);
+}
+
+TEST_CASE("kernel.trace target variables", "[providers]") {
+  auto probes = resolve(trace_point("skb:kfree_skb"));
+  REQUIRE(probes.size() == 1);
+  const ast::ResolvedProbe &probe = probes[0];
+  const Provider &provider = *probe.provider;
+
+  auto location = target("location");
+  REQUIRE(provider.resolve_target(probe, location));
+  CHECK(location.resolved);
+  CHECK(location.arg_index == 1);
+  CHECK(location.offsets.empty());
+  CHECK(location.final_size == 8);
+  CHECK(location.type == ast::Type::Long);
+
+  auto reason = target("reason");
+  REQUIRE(provider.resolve_target(probe, reason));
+  CHECK(reason.arg_index == 2);
+  CHECK(reason.final_size == 4);
+  CHECK_FALSE(reason.final_signed);
+
+  auto len = target("skb", {"len"});
+  REQUIRE(provider.resolve_target(probe, len));
+  CHECK(len.arg_index == 0);
+  REQUIRE(len.offsets.size() == 1);
+  auto expected = btf::resolve_field_chain(btf::tracepoint_args("kfree_skb")->at(0).type_id, {"len"});
+  REQUIRE(expected.chain);
+  CHECK(len.offsets[0] == expected.chain->offsets[0]);
+  CHECK(len.final_size == 4);
+
+  auto missing = target("no_such_arg");
+  CHECK_FALSE(provider.resolve_target(probe, missing));
+  CHECK_FALSE(missing.resolved);
+  auto missing_field = target("skb", {"no_such_member"});
+  CHECK_FALSE(provider.resolve_target(probe, missing_field));
+  auto char_array = target("skb", {"dev", "name"});
+  CHECK_THROWS_AS(provider.resolve_target(probe, char_array), CompileError);
+  auto bitfield = target("skb", {"cloned"});
+  CHECK_THROWS_AS(provider.resolve_target(probe, bitfield), CompileError);
+
+  auto context = provider.describe_context(probe);
+  REQUIRE(context.size() >= 3);
+  CHECK(context[0] == "$skb:struct sk_buff*");
+  CHECK(context[1] == "$location:void*");
+  CHECK(context[2] == "$reason:enum skb_drop_reason");
+}
