@@ -47,7 +47,10 @@ const std::vector<std::string> &tracepoint_names();
 // nullopt when the kernel has no such raw tracepoint. Cached per event.
 const std::vector<TracepointArg> *tracepoint_args(std::string_view event);
 
-// The result of resolving `->a->b` on a pointer-to-struct value.
+// The result of resolving `->a->b` on a pointer-to-struct value. The value
+// is found as: p = the pointer; for each offset except the last,
+// p = *(void **)(p + offset); then a final_shape.size load at p + last offset.
+// Members of embedded (non-pointer) structs fold into the same step.
 struct FieldChain {
   std::vector<uint32_t> offsets;  // byte offset of each dereference step
   ScalarShape final_shape;
