@@ -270,9 +270,9 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
         global = &resolved_global(index.global, index.name, target.loc);
         keys = key_array(index.keys);
       } else {
-        unsupported(target.loc, fmt::format("@{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
+        unsupported(target.loc, fmt::format("{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
       }
-      uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '@{}'", ast::stats_fn_name(op.fn)));
+      uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(op.fn)));
       llvm::Value *value =
           builder_.CreateCall(runtime("ntap_stats_get", e.loc),
                               {rt_, builder_.getInt32(global->id), keys,

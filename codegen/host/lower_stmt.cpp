@@ -204,7 +204,7 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   if (st.value_local) {
     llvm::Value *value;
     if (global->value_type == ast::Type::Stats) {
-      uint32_t site = add_site(st.loc, fmt::format("empty aggregate near operator '@{}'", ast::stats_fn_name(st.sort_stat)));
+      uint32_t site = add_site(st.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(st.sort_stat)));
       value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
                                   {rt_, builder_.getInt32(global->id), keys,
                                    builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
