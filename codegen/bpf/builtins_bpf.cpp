@@ -1,0 +1,94 @@
+// Builtin functions in kernel probes: a table from name to a small emitter.
+// The type signatures live in frontend/builtins.h; this file only says how
+// each one becomes BPF.
+#include <string_view>
+#include <unordered_map>
+
+#include "codegen/bpf/lowering.h"
+#include "frontend/builtins.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+using Emitter = llvm::Value *(*)(ProbeLowering &, const CallExpr &);
+
+llvm::Value *helper_u64(ProbeLowering &p, Helper id) {
+  return p.state().mb.call_helper(id, p.ir().getInt64Ty(), {});
+}
+
+llvm::Value *upper32(ProbeLowering &p, llvm::Value *v) { return p.ir().CreateLShr(v, 32); }
+llvm::Value *lower32(ProbeLowering &p, llvm::Value *v) { return p.ir().CreateAnd(v, 0xffffffffULL); }
+
+// Wall-clock time: boot time plus the CLOCK_REALTIME - CLOCK_BOOTTIME offset
+// the runtime stores at start (BPF has no wall clock of its own).
+llvm::Value *realtime_ns(ProbeLowering &p) {
+  auto &b = p.ir();
+  llvm::Value *boot = helper_u64(p, Helper::KtimeGetBootNs);
+  llvm::Value *offset = b.CreateAlignedLoad(
+      b.getInt64Ty(), p.state().maps.global_ptr(p.state().layout.realtime_offset_offset), llvm::Align(8), true);
+  return b.CreateAdd(boot, offset);
+}
+
+template <uint64_t Divisor>
+llvm::Value *gettimeofday(ProbeLowering &p, const CallExpr &) {
+  llvm::Value *ns = realtime_ns(p);
+  return Divisor == 1 ? ns : p.ir().CreateUDiv(ns, p.ir().getInt64(Divisor));
+}
+
+llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
+  llvm::Value *buffer = p.string_buffer("execname");
+  constexpr uint32_t kTaskCommLen = 16;
+  uint32_t size = std::min(kTaskCommLen, p.max_string_len());
+  p.state().mb.call_helper(Helper::GetCurrentComm, p.ir().getInt64Ty(), {buffer, p.ir().getInt32(size)});
+  return buffer;
+}
+
+llvm::Value *output(ProbeLowering &p, const CallExpr &call) {
+  p.output(call);
+  return p.i64(0);
+}
+
+llvm::Value *exit_call(ProbeLowering &p, const CallExpr &) {
+  p.request_exit();
+  return p.i64(0);
+}
+
+const std::unordered_map<std::string_view, Emitter> &emitters() {
+  static const std::unordered_map<std::string_view, Emitter> table{
+      {"pid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
+      {"tid", [](ProbeLowering &p, const CallExpr &) { return lower32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
+      {"uid", [](ProbeLowering &p, const CallExpr &) { return lower32(p, helper_u64(p, Helper::GetCurrentUidGid)); }},
+      {"gid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentUidGid)); }},
+      {"cpu",
+       [](ProbeLowering &p, const CallExpr &) {
+         llvm::Value *cpu = p.state().mb.call_helper(Helper::GetSmpProcessorId, p.ir().getInt32Ty(), {});
+         return p.ir().CreateZExt(cpu, p.ir().getInt64Ty());
+       }},
+      {"execname", execname},
+      {"gettimeofday_s", gettimeofday<1000000000>},
+      {"gettimeofday_ms", gettimeofday<1000000>},
+      {"gettimeofday_us", gettimeofday<1000>},
+      {"gettimeofday_ns", gettimeofday<1>},
+      {"printf", output},
+      {"print", output},
+      {"println", output},
+      {"exit", exit_call},
+  };
+  return table;
+}
+
+}  // namespace
+
+llvm::Value *ProbeLowering::builtin_call(const CallExpr &call) {
+  if (!call.builtin) return nullptr;
+  auto it = emitters().find(call.name);
+  if (it != emitters().end()) return it->second(*this, call);
+  if (call.builtin->flags & Builtin::Deferred)
+    unsupported(call.loc, "in kernel probes '" + call.name + "()' can only be an argument of print/printf");
+  return nullptr;
+}
+
+}  // namespace ntap::bpf

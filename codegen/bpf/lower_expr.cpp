@@ -1,0 +1,324 @@
+// Expressions of a kernel probe body → BPF IR.
+#include <algorithm>
+
+#include "codegen/bpf/lowering.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+llvm::Value *ProbeLowering::value(const Expr &e) {
+  state_.mb.set_location(e.loc);
+  switch (e.kind) {
+    case ExprKind::Number:
+      return i64(static_cast<const NumberExpr &>(e).value);
+    case ExprKind::String:
+      return string_literal(static_cast<const StringExpr &>(e).value);
+    case ExprKind::Symbol:
+      return symbol(static_cast<const SymbolExpr &>(e));
+    case ExprKind::Index:
+      return index(static_cast<const IndexExpr &>(e));
+    case ExprKind::TargetVar:
+      return target_var(static_cast<const TargetVarExpr &>(e));
+    case ExprKind::Unary:
+      return unary(static_cast<const UnaryExpr &>(e));
+    case ExprKind::Binary:
+      return binary(static_cast<const BinaryExpr &>(e));
+    case ExprKind::Logical:
+      return logical(static_cast<const LogicalExpr &>(e));
+    case ExprKind::Ternary:
+      return ternary(static_cast<const TernaryExpr &>(e));
+    case ExprKind::Assign:
+      return assign(static_cast<const AssignExpr &>(e));
+    case ExprKind::IncDec:
+      return inc_dec(static_cast<const IncDecExpr &>(e));
+    case ExprKind::Call: {
+      const auto &call = static_cast<const CallExpr &>(e);
+      if (llvm::Value *v = builtin_call(call)) return v;
+      if (!call.builtin) unsupported(e.loc, "calls of script function '" + call.name + "' are not supported in kernel probes yet");
+      unsupported(e.loc, "function '" + call.name + "' is not supported in kernel probes");
+    }
+    case ExprKind::StatsOp:
+      unsupported(e.loc, std::string("reading statistics (@") +
+                             stats_fn_name(static_cast<const StatsOpExpr &>(e).fn) +
+                             ") in kernel probes is not supported yet");
+    case ExprKind::InArray:
+      return in_array(static_cast<const InArrayExpr &>(e));
+    case ExprKind::Defined:
+      unsupported(e.loc, "@defined was not resolved before code generation");
+  }
+  unsupported(e.loc, "unknown expression");
+}
+
+llvm::Value *ProbeLowering::long_value(const Expr &e) {
+  if (e.type != Type::Long)
+    unsupported(e.loc, std::string("expected a long value in a kernel probe, found ") + type_name(e.type));
+  return value(e);
+}
+
+llvm::Value *ProbeLowering::string_value(const Expr &e) {
+  if (e.type != Type::String)
+    unsupported(e.loc, std::string("expected a string value in a kernel probe, found ") + type_name(e.type));
+  return value(e);
+}
+
+llvm::Value *ProbeLowering::truth(const Expr &e) {
+  return ir().CreateICmpNE(long_value(e), i64(0));
+}
+
+llvm::Value *ProbeLowering::symbol(const SymbolExpr &e) {
+  if (e.local) {
+    llvm::Value *slot = local_slot(*e.local);
+    if (e.type == Type::String) return slot;
+    return ir().CreateAlignedLoad(ir().getInt64Ty(), slot, llvm::Align(8), e.name);
+  }
+  if (!e.global) unsupported(e.loc, "unresolved identifier '" + e.name + "'");
+  const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (g.is_map)
+    unsupported(e.loc, "global '" + e.name + "' cannot be read as a value in a kernel probe");
+  llvm::Value *ptr = state_.maps.global_ptr(g.scalar_offset);
+  if (e.type == Type::String) return ptr;
+  // Volatile: user space writes these words through the mmap-ed map.
+  return ir().CreateAlignedLoad(ir().getInt64Ty(), ptr, llvm::Align(8), true, e.name);
+}
+
+llvm::Value *ProbeLowering::index(const IndexExpr &e) {
+  if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
+  const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (g.per_cpu)
+    unsupported(e.loc, "reading statistics array '" + e.name + "' in a kernel probe is not supported yet");
+  llvm::Value *key = pack_key(g, e.keys, e.loc);
+  if (e.type == Type::String) return state_.maps.read_bytes(g, key, string_buffer("empty"));
+  return state_.maps.read_long(g, key);
+}
+
+llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
+  if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
+  const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (g.double_buffered)
+    unsupported(e.loc, "membership tests on statistics array '" + e.name + "' in kernel probes are not supported yet");
+  llvm::Value *key = pack_key(g, e.keys, e.loc);
+  llvm::Value *element = state_.maps.lookup(state_.maps.map(g.map_names.at(0)), key);
+  return ir().CreateZExt(ir().CreateIsNotNull(element), ir().getInt64Ty());
+}
+
+// Dereferences use bpf_probe_read_kernel into a stack slot rather than direct
+// loads: it is accepted for every pointer the chain may reach (BTF-typed or
+// not, raw_tp fallback included) and a NULL pointer reads as 0.
+llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
+  auto &b = ir();
+  llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "deref", false);
+  b.CreateAlignedStore(i64(0), slot, llvm::Align(8));
+  state_.mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(),
+                        {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
+  return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+}
+
+llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
+  if (!e.resolved || e.arg_index < 0) unsupported(e.loc, "unresolved target variable '$" + e.name + "'");
+  if (e.type != Type::Long)
+    unsupported(e.loc, "target variable '$" + e.name + "' of type " + type_name(e.type) +
+                           " is not supported in kernel probes yet");
+  if (e.final_size != 1 && e.final_size != 2 && e.final_size != 4 && e.final_size != 8)
+    unsupported(e.loc, "target variable '$" + e.name + "' has an unsupported size");
+  auto &b = ir();
+  // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
+  // 8-byte aligned load the verifier accepts.
+  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
+  llvm::Value *v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
+  llvm::Value *narrow;
+  if (e.offsets.empty()) {
+    narrow = b.CreateTrunc(v, b.getIntNTy(e.final_size * 8));
+  } else {
+    for (size_t i = 0; i + 1 < e.offsets.size(); ++i) v = probe_read(b.CreateAdd(v, i64(e.offsets[i])), 8);
+    narrow = probe_read(b.CreateAdd(v, i64(e.offsets.back())), e.final_size);
+  }
+  return e.final_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+}
+
+llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {
+  llvm::Value *v = long_value(*e.operand);
+  switch (e.op) {
+    case UnaryOp::Neg: return ir().CreateNeg(v);
+    case UnaryOp::Plus: return v;
+    case UnaryOp::Not: return ir().CreateZExt(ir().CreateICmpEQ(v, i64(0)), ir().getInt64Ty());
+    case UnaryOp::BitNot: return ir().CreateNot(v);
+  }
+  unsupported(e.loc, "unknown unary operator");
+}
+
+llvm::Value *ProbeLowering::binary(const BinaryExpr &e) {
+  if (e.op == BinaryOp::Concat || e.lhs->type == Type::String || e.rhs->type == Type::String)
+    unsupported(e.loc, std::string("string operator '") + binary_op_text(e.op) +
+                           "' is not supported in kernel probes yet");
+  llvm::Value *lhs = long_value(*e.lhs);
+  llvm::Value *rhs = long_value(*e.rhs);
+  state_.mb.set_location(e.loc);
+  return arith(e.op, lhs, rhs, &e, e.loc);
+}
+
+llvm::Value *ProbeLowering::arith(BinaryOp op, llvm::Value *lhs, llvm::Value *rhs, const void *site,
+                                  const Location &loc) {
+  auto &b = ir();
+  auto flag = [&](llvm::Value *bit) { return b.CreateZExt(bit, b.getInt64Ty()); };
+  // stap masks shift counts to the width of a long.
+  auto shift_count = [&] { return b.CreateAnd(rhs, i64(63)); };
+  switch (op) {
+    case BinaryOp::Add: return b.CreateAdd(lhs, rhs);
+    case BinaryOp::Sub: return b.CreateSub(lhs, rhs);
+    case BinaryOp::Mul: return b.CreateMul(lhs, rhs);
+    case BinaryOp::Div: return divide(false, lhs, rhs, site, loc);
+    case BinaryOp::Mod: return divide(true, lhs, rhs, site, loc);
+    case BinaryOp::Shl: return b.CreateShl(lhs, shift_count());
+    case BinaryOp::Shr: return b.CreateAShr(lhs, shift_count());
+    case BinaryOp::BitAnd: return b.CreateAnd(lhs, rhs);
+    case BinaryOp::BitOr: return b.CreateOr(lhs, rhs);
+    case BinaryOp::BitXor: return b.CreateXor(lhs, rhs);
+    case BinaryOp::Lt: return flag(b.CreateICmpSLT(lhs, rhs));
+    case BinaryOp::Le: return flag(b.CreateICmpSLE(lhs, rhs));
+    case BinaryOp::Gt: return flag(b.CreateICmpSGT(lhs, rhs));
+    case BinaryOp::Ge: return flag(b.CreateICmpSGE(lhs, rhs));
+    case BinaryOp::Eq: return flag(b.CreateICmpEQ(lhs, rhs));
+    case BinaryOp::Ne: return flag(b.CreateICmpNE(lhs, rhs));
+    case BinaryOp::Concat: break;
+  }
+  unsupported(loc, "string concatenation is not supported in kernel probes yet");
+}
+
+// Signed division built from unsigned division: BPF ISA v3 has only
+// unsigned div/mod. Quotients truncate toward zero and remainders take the
+// dividend's sign, as in C (and stap).
+llvm::Value *ProbeLowering::divide(bool remainder, llvm::Value *lhs, llvm::Value *rhs, const void *site,
+                                   const Location &loc) {
+  auto &b = ir();
+  llvm::BasicBlock *by_zero = block("div_by_zero");
+  llvm::BasicBlock *ok = block("div_ok");
+  b.CreateCondBr(b.CreateICmpEQ(rhs, i64(0)), by_zero, ok);
+  b.SetInsertPoint(by_zero);
+  fail(site, loc, std::string("division by 0 near operator '") + (remainder ? "%" : "/") + "'");
+  b.SetInsertPoint(ok);
+
+  auto magnitude = [&](llvm::Value *v) {
+    return b.CreateSelect(b.CreateICmpSLT(v, i64(0)), b.CreateNeg(v), v);
+  };
+  llvm::Value *lhs_negative = b.CreateICmpSLT(lhs, i64(0));
+  if (remainder) {
+    llvm::Value *r = b.CreateURem(magnitude(lhs), magnitude(rhs));
+    return b.CreateSelect(lhs_negative, b.CreateNeg(r), r);
+  }
+  llvm::Value *q = b.CreateUDiv(magnitude(lhs), magnitude(rhs));
+  llvm::Value *negative = b.CreateXor(lhs_negative, b.CreateICmpSLT(rhs, i64(0)));
+  return b.CreateSelect(negative, b.CreateNeg(q), q);
+}
+
+llvm::Value *ProbeLowering::logical(const LogicalExpr &e) {
+  auto &b = ir();
+  llvm::Value *lhs = truth(*e.lhs);
+  llvm::BasicBlock *lhs_end = b.GetInsertBlock();
+  llvm::BasicBlock *rhs_block = block(e.op == LogicalOp::And ? "and_rhs" : "or_rhs");
+  llvm::BasicBlock *done = block("logical_done");
+  if (e.op == LogicalOp::And)
+    b.CreateCondBr(lhs, rhs_block, done);
+  else
+    b.CreateCondBr(lhs, done, rhs_block);
+  b.SetInsertPoint(rhs_block);
+  llvm::Value *rhs = truth(*e.rhs);
+  llvm::BasicBlock *rhs_end = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode *result = b.CreatePHI(b.getInt1Ty(), 2);
+  result->addIncoming(b.getInt1(e.op == LogicalOp::Or), lhs_end);
+  result->addIncoming(rhs, rhs_end);
+  return b.CreateZExt(result, b.getInt64Ty());
+}
+
+llvm::Value *ProbeLowering::ternary(const TernaryExpr &e) {
+  auto &b = ir();
+  if (e.type != Type::Long && e.type != Type::String)
+    unsupported(e.loc, std::string("a conditional of type ") + type_name(e.type) + " is not supported in kernel probes");
+  llvm::Value *cond = truth(*e.cond);
+  llvm::BasicBlock *then_block = block("cond_then");
+  llvm::BasicBlock *else_block = block("cond_else");
+  llvm::BasicBlock *done = block("cond_done");
+  b.CreateCondBr(cond, then_block, else_block);
+  b.SetInsertPoint(then_block);
+  llvm::Value *then_value = value(*e.then_expr);
+  llvm::BasicBlock *then_end = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(else_block);
+  llvm::Value *else_value = value(*e.else_expr);
+  llvm::BasicBlock *else_end = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode *result = b.CreatePHI(then_value->getType(), 2);
+  result->addIncoming(then_value, then_end);
+  result->addIncoming(else_value, else_end);
+  return result;
+}
+
+// ---------------------------------------------------------------- helpers
+
+void unsupported(const Location &loc, const std::string &message) {
+  throw CompileError(ErrorKind::Codegen, message, loc);
+}
+
+llvm::BasicBlock *ProbeLowering::block(const char *name) {
+  return llvm::BasicBlock::Create(state_.mb.context(), name, fn_);
+}
+
+llvm::Value *ProbeLowering::string_buffer(const char *name) {
+  return state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), max_string_len()), name, true);
+}
+
+// Written with 8-byte stores of immediates: no .rodata section is needed.
+llvm::Value *ProbeLowering::string_literal(const std::string &text) {
+  llvm::Value *buffer = string_buffer("literal");
+  size_t length = std::min<size_t>(text.size(), max_string_len() - 1);
+  for (size_t chunk = 0; chunk < length; chunk += 8) {
+    uint64_t word = 0;
+    for (size_t i = 0; i < 8 && chunk + i < length; ++i)
+      word |= uint64_t(static_cast<unsigned char>(text[chunk + i])) << (8 * i);
+    llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), buffer, chunk);
+    ir().CreateAlignedStore(ir().getInt64(word), at, llvm::Align(8));
+  }
+  return buffer;
+}
+
+void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size) {
+  ir().CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), std::min(size, max_string_len()));
+}
+
+llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<ExprPtr> &keys,
+                                     const Location &loc) {
+  if (keys.size() != g.key_fields.size() && !(keys.empty() && g.key_fields.empty()))
+    unsupported(loc, "array '" + g.global->name + "' is indexed with " + std::to_string(keys.size()) +
+                         " keys but declared with " + std::to_string(g.key_fields.size()));
+  // Values first: evaluating a key may branch (division checks, ternaries).
+  std::vector<llvm::Value *> values;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i]->type != g.key_fields[i].type)
+      unsupported(keys[i]->loc, std::string("key of type ") + type_name(keys[i]->type) + " where " +
+                                    type_name(g.key_fields[i].type) + " is expected");
+    values.push_back(value(*keys[i]));
+  }
+  uint32_t size = std::max<uint32_t>(g.key_size, 8);
+  llvm::Value *key = state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const KeyField &field = g.key_fields[i];
+    llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), key, field.offset);
+    if (field.type == Type::String)
+      copy_string(at, values[i], field.size);
+    else
+      ir().CreateAlignedStore(values[i], at, llvm::Align(field.offset % 8 ? 1 : 8));
+  }
+  return key;
+}
+
+const GlobalLayout &ProbeLowering::kernel_global(const Global &g, const Location &loc) {
+  const GlobalLayout &layout = state_.layout.of(g);
+  if (layout.placement != Placement::Kernel)
+    unsupported(loc, "global '" + g.name + "' is not placed where kernel probes can reach it");
+  return layout;
+}
+
+}  // namespace ntap::bpf

@@ -1,0 +1,278 @@
+// Statements and assignment targets of a kernel probe body → BPF IR.
+#include <functional>
+
+#include "codegen/bpf/lowering.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+// Where a long assignment writes: a local's stack slot, a word of the
+// "globals" map, or an element of a hash map.
+struct LongTarget {
+  enum Kind { Slot, GlobalWord, Element } kind;
+  llvm::Value *ptr = nullptr;           // Slot, GlobalWord
+  const GlobalLayout *global = nullptr;  // Element
+  llvm::Value *key = nullptr;            // Element
+};
+
+BinaryOp binary_of(AssignOp op, const Location &loc) {
+  switch (op) {
+    case AssignOp::Add: return BinaryOp::Add;
+    case AssignOp::Sub: return BinaryOp::Sub;
+    case AssignOp::Mul: return BinaryOp::Mul;
+    case AssignOp::Div: return BinaryOp::Div;
+    case AssignOp::Mod: return BinaryOp::Mod;
+    case AssignOp::Shl: return BinaryOp::Shl;
+    case AssignOp::Shr: return BinaryOp::Shr;
+    case AssignOp::BitAnd: return BinaryOp::BitAnd;
+    case AssignOp::BitOr: return BinaryOp::BitOr;
+    case AssignOp::BitXor: return BinaryOp::BitXor;
+    case AssignOp::Concat: return BinaryOp::Concat;
+    case AssignOp::Set: break;
+  }
+  unsupported(loc, "internal: plain assignment has no operator");
+}
+
+}  // namespace
+
+ProbeLowering::ProbeLowering(CodegenState &state, const Probe &probe, llvm::Function *fn)
+    : state_(state), probe_(probe), fn_(fn) {}
+
+void ProbeLowering::lower_body() {
+  // Every local is zeroed up front: a local first assigned inside a branch
+  // must still read as 0 on the other path (and the verifier rejects reads
+  // of uninitialised stack).
+  locals_.assign(probe_.locals.size(), nullptr);
+  for (const auto &local : probe_.locals) {
+    llvm::Type *type = local->type == Type::String
+                           ? static_cast<llvm::Type *>(llvm::ArrayType::get(ir().getInt8Ty(), max_string_len()))
+                           : ir().getInt64Ty();
+    locals_.at(local->index) = state_.mb.entry_alloca(type, local->name.c_str(), true);
+  }
+  statement(*probe_.body);
+  if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
+}
+
+llvm::Value *ProbeLowering::local_slot(const Local &local) {
+  if (local.index >= locals_.size() || !locals_[local.index])
+    unsupported(local.decl, "internal: local '" + local.name + "' does not belong to this probe");
+  return locals_[local.index];
+}
+
+void ProbeLowering::continue_after_terminator() {
+  ir().SetInsertPoint(block("unreachable"));
+}
+
+void ProbeLowering::statement(const Stmt &s) {
+  state_.mb.set_location(s.loc);
+  switch (s.kind) {
+    case StmtKind::Block:
+      for (const auto &inner : static_cast<const BlockStmt &>(s).stmts) statement(*inner);
+      return;
+    case StmtKind::Expr:
+      value(*static_cast<const ExprStmt &>(s).expr);
+      return;
+    case StmtKind::If:
+      return if_stmt(static_cast<const IfStmt &>(s));
+    case StmtKind::While:
+    case StmtKind::For:
+    case StmtKind::Foreach:
+    case StmtKind::Break:
+    case StmtKind::Continue:
+      unsupported(s.loc, "loops are not supported in kernel probes yet");
+    case StmtKind::Delete:
+      return delete_stmt(static_cast<const DeleteStmt &>(s));
+    case StmtKind::StatsAdd:
+      return stats_add(static_cast<const StatsAddStmt &>(s));
+    case StmtKind::Next:
+      ir().CreateRet(ir().getInt32(0));
+      continue_after_terminator();
+      return;
+    case StmtKind::Return:
+      unsupported(s.loc, "'return' is only valid inside a function");
+  }
+}
+
+void ProbeLowering::if_stmt(const IfStmt &s) {
+  auto &b = ir();
+  llvm::Value *cond = truth(*s.cond);
+  llvm::BasicBlock *then_block = block("if_then");
+  llvm::BasicBlock *else_block = s.else_stmt ? block("if_else") : nullptr;
+  llvm::BasicBlock *done = block("if_done");
+  b.CreateCondBr(cond, then_block, else_block ? else_block : done);
+  b.SetInsertPoint(then_block);
+  statement(*s.then_stmt);
+  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
+  if (else_block) {
+    b.SetInsertPoint(else_block);
+    statement(*s.else_stmt);
+    if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
+  }
+  b.SetInsertPoint(done);
+}
+
+void ProbeLowering::delete_stmt(const DeleteStmt &s) {
+  const Expr &target = *s.target;
+  if (target.kind == ExprKind::Index) {
+    const auto &e = static_cast<const IndexExpr &>(target);
+    const GlobalLayout &g = kernel_global(*e.global, e.loc);
+    if (g.double_buffered || g.per_cpu)
+      unsupported(s.loc, "deleting an element of statistics array '" + e.name + "' in a kernel probe is not supported yet");
+    state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, e.keys, e.loc));
+    return;
+  }
+  if (target.kind != ExprKind::Symbol) unsupported(s.loc, "'delete' needs a variable or an array element");
+  const auto &e = static_cast<const SymbolExpr &>(target);
+  if (e.local) {
+    llvm::Value *slot = local_slot(*e.local);
+    uint32_t size = e.local->type == Type::String ? max_string_len() : 8;
+    ir().CreateMemSet(slot, ir().getInt8(0), size, llvm::Align(8));
+    return;
+  }
+  const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (g.is_map) unsupported(s.loc, "deleting a whole array ('delete " + e.name + "') in a kernel probe is not supported yet");
+  ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
+}
+
+void ProbeLowering::stats_add(const StatsAddStmt &s) {
+  llvm::Value *v = long_value(*s.value);
+  const Expr &target = *s.target;
+  state_.mb.set_location(s.loc);
+  if (target.kind == ExprKind::Index) {
+    const auto &e = static_cast<const IndexExpr &>(target);
+    const GlobalLayout &g = kernel_global(*e.global, e.loc);
+    state_.maps.stats_add(g, pack_key(g, e.keys, e.loc), v);
+    return;
+  }
+  if (target.kind != ExprKind::Symbol || !static_cast<const SymbolExpr &>(target).global)
+    unsupported(s.loc, "'<<<' needs a global aggregate");
+  const auto &e = static_cast<const SymbolExpr &>(target);
+  const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (!g.per_cpu) unsupported(s.loc, "'" + e.name + "' is not an aggregate");
+  state_.maps.stats_add(g, pack_key(g, {}, e.loc), v);
+}
+
+// ---------------------------------------------------------------- assignment
+
+namespace {
+
+LongTarget long_target(ProbeLowering &p, const Expr &lhs) {
+  if (lhs.kind == ExprKind::Index) {
+    const auto &e = static_cast<const IndexExpr &>(lhs);
+    if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
+    const GlobalLayout &g = p.kernel_global(*e.global, e.loc);
+    if (g.per_cpu) unsupported(e.loc, "aggregate '" + e.name + "' can only be updated with '<<<'");
+    return {LongTarget::Element, nullptr, &g, p.pack_key(g, e.keys, e.loc)};
+  }
+  if (lhs.kind != ExprKind::Symbol) unsupported(lhs.loc, "the left side of an assignment must be a variable");
+  const auto &e = static_cast<const SymbolExpr &>(lhs);
+  if (e.local) return {LongTarget::Slot, p.local_slot(*e.local), nullptr, nullptr};
+  if (!e.global) unsupported(e.loc, "unresolved identifier '" + e.name + "'");
+  const GlobalLayout &g = p.kernel_global(*e.global, e.loc);
+  if (g.is_map) unsupported(e.loc, "'" + e.name + "' is an array or aggregate, not a scalar");
+  return {LongTarget::GlobalWord, p.state().maps.global_ptr(g.scalar_offset), &g, nullptr};
+}
+
+}  // namespace
+
+// Applies `op` with `rhs` to the long at `t`; returns the new value. Adds go
+// through atomic instructions where other CPUs can update the same word.
+static llvm::Value *update_long(ProbeLowering &p, LongTarget t, AssignOp op, llvm::Value *rhs,
+                                const void *site, const Location &loc,
+                                const std::function<llvm::Value *(BinaryOp, llvm::Value *, llvm::Value *)> &arith) {
+  auto &b = p.ir();
+  MapAccess &maps = p.state().maps;
+  bool additive = op == AssignOp::Add || op == AssignOp::Sub;
+  llvm::Value *delta = op == AssignOp::Sub ? b.CreateNeg(rhs) : rhs;
+  switch (t.kind) {
+    case LongTarget::Slot: {
+      if (op == AssignOp::Set) {
+        b.CreateAlignedStore(rhs, t.ptr, llvm::Align(8));
+        return rhs;
+      }
+      llvm::Value *old = b.CreateAlignedLoad(b.getInt64Ty(), t.ptr, llvm::Align(8));
+      llvm::Value *result = arith(binary_of(op, loc), old, rhs);
+      b.CreateAlignedStore(result, t.ptr, llvm::Align(8));
+      return result;
+    }
+    case LongTarget::GlobalWord: {
+      if (op == AssignOp::Set) {
+        b.CreateAlignedStore(rhs, t.ptr, llvm::Align(8), true);
+        return rhs;
+      }
+      if (additive) {
+        llvm::Value *old = b.CreateAtomicRMW(llvm::AtomicRMWInst::Add, t.ptr, delta, llvm::MaybeAlign(8),
+                                             llvm::AtomicOrdering::Monotonic);
+        return b.CreateAdd(old, delta);
+      }
+      llvm::Value *old = b.CreateAlignedLoad(b.getInt64Ty(), t.ptr, llvm::Align(8), true);
+      llvm::Value *result = arith(binary_of(op, loc), old, rhs);
+      b.CreateAlignedStore(result, t.ptr, llvm::Align(8), true);
+      return result;
+    }
+    case LongTarget::Element: {
+      if (additive) return maps.add_to_element(*t.global, t.key, delta);
+      llvm::Value *result = rhs;
+      if (op != AssignOp::Set) result = arith(binary_of(op, loc), maps.read_long(*t.global, t.key), rhs);
+      llvm::AllocaInst *slot = p.state().mb.entry_alloca(b.getInt64Ty(), "element_value", false);
+      b.CreateAlignedStore(result, slot, llvm::Align(8));
+      maps.write(*t.global, t.key, slot);
+      return result;
+    }
+  }
+  return rhs;
+}
+
+llvm::Value *ProbeLowering::assign(const AssignExpr &e) {
+  if (e.lhs->type == Type::String) return assign_string(e);
+  if (e.lhs->type == Type::Stats) unsupported(e.loc, "aggregates can only be updated with '<<<'");
+  llvm::Value *rhs = long_value(*e.rhs);
+  state_.mb.set_location(e.loc);
+  LongTarget target = long_target(*this, *e.lhs);
+  return update_long(*this, target, e.op, rhs, &e, e.loc, [&](BinaryOp op, llvm::Value *a, llvm::Value *b) {
+    return arith(op, a, b, &e, e.loc);
+  });
+}
+
+llvm::Value *ProbeLowering::inc_dec(const IncDecExpr &e) {
+  if (e.operand->type != Type::Long)
+    unsupported(e.loc, std::string(e.increment ? "++" : "--") + " needs a long operand");
+  LongTarget target = long_target(*this, *e.operand);
+  llvm::Value *delta = i64(e.increment ? 1 : -1);
+  llvm::Value *updated = update_long(*this, target, AssignOp::Add, delta, &e, e.loc,
+                                     [&](BinaryOp op, llvm::Value *a, llvm::Value *b) {
+                                       return arith(op, a, b, &e, e.loc);
+                                     });
+  return e.prefix ? updated : ir().CreateSub(updated, delta);
+}
+
+llvm::Value *ProbeLowering::assign_string(const AssignExpr &e) {
+  if (e.op != AssignOp::Set)
+    unsupported(e.loc, std::string("string operator '") + assign_op_text(e.op) + "' is not supported in kernel probes yet");
+  llvm::Value *src = string_value(*e.rhs);
+  state_.mb.set_location(e.loc);
+  const Expr &lhs = *e.lhs;
+  if (lhs.kind == ExprKind::Index) {
+    const auto &target = static_cast<const IndexExpr &>(lhs);
+    const GlobalLayout &g = kernel_global(*target.global, target.loc);
+    llvm::Value *key = pack_key(g, target.keys, target.loc);
+    state_.maps.write(g, key, src);
+    return src;
+  }
+  if (lhs.kind != ExprKind::Symbol) unsupported(lhs.loc, "the left side of an assignment must be a variable");
+  const auto &target = static_cast<const SymbolExpr &>(lhs);
+  if (target.local) {
+    llvm::Value *slot = local_slot(*target.local);
+    copy_string(slot, src, max_string_len());
+    return slot;
+  }
+  const GlobalLayout &g = kernel_global(*target.global, target.loc);
+  llvm::Value *slot = state_.maps.global_ptr(g.scalar_offset);
+  copy_string(slot, src, g.scalar_size);
+  return slot;
+}
+
+}  // namespace ntap::bpf

@@ -1,0 +1,112 @@
+// AST → BPF IR for one kernel probe body (internal to codegen/bpf).
+//
+// Value representation inside a program:
+//   * Long values are i64;
+//   * String values are pointers to max_string_len readable bytes holding a
+//     NUL-terminated string (a stack buffer, a map value or a "globals"
+//     slice). Every string slot in ntap's maps is exactly that long, so a
+//     string can always be copied with one fixed-size memcpy.
+// The split across files: lower_expr.cpp (expressions), lower_stmt.cpp
+// (statements and assignment targets), builtins_bpf.cpp (builtin calls),
+// records.cpp (ring-buffer records: output, exit, run-time errors).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codegen/bpf/bpf_codegen.h"
+#include "codegen/bpf/maps.h"
+#include "codegen/bpf/module_builder.h"
+
+namespace ntap::bpf {
+
+// State shared by every program of one object.
+struct CodegenState {
+  const ast::Program &program;
+  const Layout &layout;
+  ModuleBuilder &mb;
+  MapAccess &maps;
+  BpfObject &object;
+  // One record format / error site per script location, shared by the
+  // programs a wildcard probe expands to.
+  std::map<const ast::CallExpr *, uint32_t> record_ids;
+  std::map<const void *, uint32_t> error_ids;
+};
+
+[[noreturn]] void unsupported(const Location &loc, const std::string &message);
+
+class ProbeLowering {
+ public:
+  ProbeLowering(CodegenState &state, const ast::Probe &probe, llvm::Function *fn);
+  void lower_body();  // ends the program with `return 0`
+
+  // ---- expressions (lower_expr.cpp)
+  llvm::Value *value(const ast::Expr &e);        // i64 or string pointer by e.type
+  llvm::Value *long_value(const ast::Expr &e);   // e must be Long
+  llvm::Value *string_value(const ast::Expr &e); // e must be String
+  llvm::Value *truth(const ast::Expr &e);        // i1
+
+  // ---- builtins (builtins_bpf.cpp): nullptr when `call` is not a BPF builtin
+  llvm::Value *builtin_call(const ast::CallExpr &call);
+
+  // ---- records (records.cpp)
+  void output(const ast::CallExpr &call);
+  void request_exit();
+  // Sends an Error record for `site` (keyed by its AST node) and returns
+  // from the program.
+  void fail(const void *site, const Location &loc, const std::string &message);
+
+  // ---- small shared helpers
+  llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
+  CodegenState &state() { return state_; }
+  uint32_t max_string_len() const { return state_.layout.options.max_string_len; }
+  llvm::Value *i64(int64_t v) { return ir().getInt64(v); }
+  llvm::BasicBlock *block(const char *name);
+  llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
+  llvm::Value *string_literal(const std::string &text);
+  void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);
+  // Packs `keys` per g.key_fields into a zeroed stack buffer.
+  llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
+  const GlobalLayout &kernel_global(const ast::Global &g, const Location &loc);
+  llvm::Value *local_slot(const ast::Local &local);  // the local's stack slot
+  // Starts a fresh block after a terminator (code after `next` is dead).
+  void continue_after_terminator();
+
+ private:
+  // lower_expr.cpp
+  llvm::Value *symbol(const ast::SymbolExpr &e);
+  llvm::Value *index(const ast::IndexExpr &e);
+  llvm::Value *target_var(const ast::TargetVarExpr &e);
+  llvm::Value *unary(const ast::UnaryExpr &e);
+  llvm::Value *binary(const ast::BinaryExpr &e);
+  llvm::Value *logical(const ast::LogicalExpr &e);
+  llvm::Value *ternary(const ast::TernaryExpr &e);
+  llvm::Value *in_array(const ast::InArrayExpr &e);
+  llvm::Value *probe_read(llvm::Value *address, uint32_t size);
+  // Long arithmetic with stap semantics; `site` is the node reported on a
+  // division by zero.
+  llvm::Value *arith(ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs, const void *site,
+                     const Location &loc);
+  llvm::Value *divide(bool remainder, llvm::Value *lhs, llvm::Value *rhs, const void *site,
+                      const Location &loc);
+
+  // lower_stmt.cpp
+  void statement(const ast::Stmt &s);
+  void if_stmt(const ast::IfStmt &s);
+  void delete_stmt(const ast::DeleteStmt &s);
+  void stats_add(const ast::StatsAddStmt &s);
+ public:
+  llvm::Value *assign(const ast::AssignExpr &e);
+  llvm::Value *inc_dec(const ast::IncDecExpr &e);
+
+ private:
+  llvm::Value *assign_string(const ast::AssignExpr &e);
+
+  CodegenState &state_;
+  const ast::Probe &probe_;
+  llvm::Function *fn_;
+  std::vector<llvm::Value *> locals_;  // by Local::index, created on first use
+};
+
+}  // namespace ntap::bpf

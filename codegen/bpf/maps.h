@@ -1,0 +1,61 @@
+// The maps of a Layout as seen from BPF code: their `.maps` declarations and
+// the instruction sequences that read and write them (lookup, update with
+// overflow accounting, atomic adds, statistics updates).
+#pragma once
+#include <map>
+#include <string>
+
+#include "codegen/bpf/module_builder.h"
+#include "codegen/layout.h"
+
+namespace ntap::bpf {
+
+class MapAccess {
+ public:
+  // Declares every kernel-placed map of `layout`, "globals" and "events".
+  MapAccess(ModuleBuilder &mb, const Layout &layout);
+
+  // Emitted at the top of each program: looks up the "globals" element once
+  // (an array map lookup never fails, but the verifier needs the null check).
+  void begin_program();
+
+  llvm::GlobalVariable *map(const std::string &name) const;
+  llvm::GlobalVariable *events() const { return map(Layout::kEventsMap); }
+
+  // Pointer to a byte offset inside the "globals" value.
+  llvm::Value *global_ptr(uint32_t offset);
+  // Atomic u64 add at `ptr` (other CPUs update the same words).
+  void atomic_add(llvm::Value *ptr, llvm::Value *delta);
+  // Counts an insert that failed because the map of `g` was full.
+  void count_overflow(const GlobalLayout &g);
+
+  llvm::Value *lookup(llvm::GlobalVariable *map, llvm::Value *key);  // ptr or null
+  llvm::Value *update(llvm::GlobalVariable *map, llvm::Value *key, llvm::Value *value,
+                      uint64_t flags);  // i64: 0 or -errno
+  void remove(llvm::GlobalVariable *map, llvm::Value *key);
+
+  // long arrays: element value (0 when missing).
+  llvm::Value *read_long(const GlobalLayout &g, llvm::Value *key);
+  // long arrays: element pointer, or a pointer to zeroed bytes when missing.
+  llvm::Value *read_bytes(const GlobalLayout &g, llvm::Value *key, llvm::Value *empty);
+  // long/string arrays: stores value_size bytes at `value`; counts overflows.
+  void write(const GlobalLayout &g, llvm::Value *key, llvm::Value *value);
+  // long arrays: element += delta without losing concurrent updates; returns
+  // the new value (a missing element counts as 0).
+  llvm::Value *add_to_element(const GlobalLayout &g, llvm::Value *key, llvm::Value *delta);
+  // stats (keyed or not; double-buffered or not): agg <<< value.
+  void stats_add(const GlobalLayout &g, llvm::Value *key, llvm::Value *value);
+
+ private:
+  void stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *map, llvm::Value *key,
+                        llvm::Value *value);
+  void stats_accumulate(llvm::Value *stats, llvm::Value *value);
+  llvm::BasicBlock *block(const char *name);
+
+  ModuleBuilder &mb_;
+  const Layout &layout_;
+  std::map<std::string, llvm::GlobalVariable *> maps_;
+  llvm::Value *globals_base_ = nullptr;
+};
+
+}  // namespace ntap::bpf

@@ -1,0 +1,230 @@
+#include "codegen/bpf/module_builder.h"
+
+#include <mutex>
+#include <stdexcept>
+
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+#include <llvm/Target/TargetOptions.h>
+#include <llvm/Transforms/Utils/ModuleUtils.h>
+
+extern "C" {
+void LLVMInitializeBPFTargetInfo();
+void LLVMInitializeBPFTarget();
+void LLVMInitializeBPFTargetMC();
+void LLVMInitializeBPFAsmPrinter();
+}
+
+namespace ntap::bpf {
+namespace {
+
+// The TargetMachine is created once per process: building it costs more than
+// generating dropwatch's whole program (DESIGN.md decision 7).
+llvm::TargetMachine *bpf_target_machine() {
+  static std::once_flag once;
+  static std::unique_ptr<llvm::TargetMachine> machine;
+  static std::string failure;
+  std::call_once(once, [] {
+    // Only the BPF target: initialising every target would cost startup time.
+    LLVMInitializeBPFTargetInfo();
+    LLVMInitializeBPFTarget();
+    LLVMInitializeBPFTargetMC();
+    LLVMInitializeBPFAsmPrinter();
+    const llvm::Target *target = llvm::TargetRegistry::lookupTarget("bpfel", failure);
+    if (!target) return;
+    llvm::TargetOptions options;
+    // CPU v3: 32-bit jumps and atomic fetch-and-add instructions.
+    machine.reset(target->createTargetMachine("bpfel", "v3", "", options, llvm::Reloc::PIC_,
+                                              std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  });
+  if (!machine) throw std::runtime_error("LLVM BPF target unavailable: " + failure);
+  return machine.get();
+}
+
+}  // namespace
+
+ModuleBuilder::ModuleBuilder(const std::string &source_name)
+    : context_(std::make_unique<llvm::LLVMContext>()) {
+  target_ = bpf_target_machine();
+  module_ = std::make_unique<llvm::Module>("ntap", *context_);
+  // Triple and DataLayout before any IR: without them i64 context loads are
+  // split into two u32 loads that the verifier rejects.
+  module_->setTargetTriple("bpfel");
+  module_->setDataLayout(target_->createDataLayout());
+  ir_ = std::make_unique<llvm::IRBuilder<>>(*context_);
+
+  // LLVM's BPF backend derives .BTF/.BTF.ext from this debug info.
+  module_->addModuleFlag(llvm::Module::Warning, "Dwarf Version", 4);
+  module_->addModuleFlag(llvm::Module::Warning, "Debug Info Version", llvm::DEBUG_METADATA_VERSION);
+  di_ = std::make_unique<llvm::DIBuilder>(*module_);
+  file_ = di_->createFile(source_name.empty() ? "<input>" : source_name, ".");
+  cu_ = di_->createCompileUnit(llvm::dwarf::DW_LANG_C99, file_, "ntap", true, "", 0);
+
+  auto *license_init = llvm::ConstantDataArray::getString(*context_, "GPL");
+  auto *license = new llvm::GlobalVariable(*module_, license_init->getType(), true,
+                                           llvm::GlobalValue::ExternalLinkage, license_init, "_license");
+  license->setSection("license");
+  used_.push_back(license);
+}
+
+ModuleBuilder::~ModuleBuilder() = default;
+
+llvm::DIType *ModuleBuilder::int_type(unsigned bits, const char *name) {
+  return di_->createBasicType(name, bits, llvm::dwarf::DW_ATE_signed);
+}
+
+// `int (*)[count]`: how BTF-defined maps encode a number in a type.
+llvm::DIType *ModuleBuilder::pointer_to_int_array(uint64_t count) {
+  llvm::DIType *elem = int_type(32, "int");
+  auto *range = di_->getOrCreateSubrange(0, static_cast<int64_t>(count));
+  auto *array = di_->createArrayType(count * 32, 32, elem, di_->getOrCreateArray({range}));
+  return di_->createPointerType(array, 64);
+}
+
+// `char (*)[size]`: a key or value of `size` bytes.
+llvm::DIType *ModuleBuilder::pointer_to_bytes(uint64_t size) {
+  llvm::DIType *elem = di_->createBasicType("char", 8, llvm::dwarf::DW_ATE_signed_char);
+  auto *range = di_->getOrCreateSubrange(0, static_cast<int64_t>(size));
+  auto *array = di_->createArrayType(size * 8, 8, elem, di_->getOrCreateArray({range}));
+  return di_->createPointerType(array, 64);
+}
+
+llvm::GlobalVariable *ModuleBuilder::declare_map(const MapSpec &spec) {
+  struct Member {
+    const char *name;
+    llvm::DIType *type;
+  };
+  std::vector<Member> members{{"type", pointer_to_int_array(spec.type)},
+                              {"max_entries", pointer_to_int_array(spec.max_entries)}};
+  if (spec.flags) members.push_back({"map_flags", pointer_to_int_array(spec.flags)});
+  if (spec.key_size) {
+    llvm::DIType *key = spec.int_key
+                            ? di_->createPointerType(
+                                  di_->createBasicType("unsigned int", 32, llvm::dwarf::DW_ATE_unsigned), 64)
+                            : pointer_to_bytes(spec.key_size);
+    members.push_back({"key", key});
+  }
+  if (spec.value_size) members.push_back({"value", pointer_to_bytes(spec.value_size)});
+
+  std::vector<llvm::Metadata *> elements;
+  std::vector<llvm::Type *> fields;
+  uint64_t offset = 0;
+  for (const auto &m : members) {
+    elements.push_back(di_->createMemberType(cu_, m.name, file_, 0, 64, 64, offset,
+                                             llvm::DINode::FlagZero, m.type));
+    fields.push_back(llvm::PointerType::get(*context_, 0));
+    offset += 64;
+  }
+  auto *struct_di = di_->createStructType(cu_, "", file_, 0, offset, 64, llvm::DINode::FlagZero,
+                                          nullptr, di_->getOrCreateArray(elements));
+  auto *struct_ty = llvm::StructType::get(*context_, fields);
+  auto *var = new llvm::GlobalVariable(*module_, struct_ty, false, llvm::GlobalValue::ExternalLinkage,
+                                       llvm::Constant::getNullValue(struct_ty), spec.name);
+  var->setSection(".maps");
+  var->setAlignment(llvm::Align(8));
+  auto *expr = di_->createGlobalVariableExpression(cu_, spec.name, "", file_, 0, struct_di, false);
+  var->addDebugInfo(expr);
+  used_.push_back(var);
+  return var;
+}
+
+llvm::Function *ModuleBuilder::begin_program(const std::string &name, const std::string &section,
+                                             const Location &loc) {
+  auto *ptr = llvm::PointerType::get(*context_, 0);
+  auto *fn_type = llvm::FunctionType::get(ir_->getInt32Ty(), {ptr}, false);
+  auto *fn = llvm::Function::Create(fn_type, llvm::GlobalValue::ExternalLinkage, name, *module_);
+  fn->setSection(section);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);  // no .eh_frame in the object
+  fn->getArg(0)->setName("ctx");
+
+  // BTF func info needs a prototype whose parameters carry names.
+  llvm::DIType *u64 = di_->createBasicType("unsigned long long", 64, llvm::dwarf::DW_ATE_unsigned);
+  llvm::DIType *ctx_type = di_->createPointerType(u64, 64);
+  auto *sub_type = di_->createSubroutineType(di_->getOrCreateTypeArray({int_type(32, "int"), ctx_type}));
+  unsigned line = loc.line ? loc.line : 1;
+  current_sp_ = di_->createFunction(cu_, name, name, file_, line, sub_type, line, llvm::DINode::FlagPrototyped,
+                                    llvm::DISubprogram::SPFlagDefinition);
+  fn->setSubprogram(current_sp_);
+  di_->createParameterVariable(current_sp_, "ctx", 1, file_, line, ctx_type, true);
+  di_->finalizeSubprogram(current_sp_);
+  used_.push_back(fn);
+
+  ir_->SetInsertPoint(llvm::BasicBlock::Create(*context_, "entry", fn));
+  set_location(loc);
+  return fn;
+}
+
+void ModuleBuilder::set_location(const Location &loc) {
+  if (!current_sp_) return;
+  unsigned line = loc.line ? loc.line : current_sp_->getLine();
+  ir_->SetCurrentDebugLocation(llvm::DILocation::get(*context_, line, loc.col, current_sp_));
+}
+
+llvm::AllocaInst *ModuleBuilder::entry_alloca(llvm::Type *type, const char *name, bool zero) {
+  llvm::Function *fn = ir_->GetInsertBlock()->getParent();
+  llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+  llvm::AllocaInst *slot = entry.CreateAlloca(type, nullptr, name);
+  slot->setAlignment(llvm::Align(8));
+  if (zero) {
+    uint64_t size = module_->getDataLayout().getTypeAllocSize(type);
+    ir_->CreateMemSet(slot, ir_->getInt8(0), size, llvm::Align(8));
+  }
+  return slot;
+}
+
+llvm::Value *ModuleBuilder::call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args) {
+  std::vector<llvm::Type *> params;
+  for (auto *a : args) params.push_back(a->getType());
+  auto *fn_type = llvm::FunctionType::get(result, params, false);
+  auto *callee = llvm::ConstantExpr::getIntToPtr(ir_->getInt64(static_cast<int64_t>(id)),
+                                                 llvm::PointerType::get(*context_, 0));
+  return ir_->CreateCall(fn_type, callee, args);
+}
+
+std::vector<char> ModuleBuilder::emit(std::string *ir_text) {
+  llvm::appendToCompilerUsed(*module_, used_);
+  di_->finalize();
+  if (ir_text) {
+    llvm::raw_string_ostream out(*ir_text);
+    module_->print(out, nullptr);
+  }
+  std::string problems;
+  llvm::raw_string_ostream problem_out(problems);
+  if (llvm::verifyModule(*module_, &problem_out))
+    throw std::logic_error("invalid BPF IR generated: " + problems);
+
+  {
+    // The BPF backend hooks its own IR passes (CO-RE, memory access checks)
+    // into the pipeline through PassBuilder(TM).
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(target_);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+    mpm.run(*module_, mam);
+  }
+
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream stream(buffer);
+  llvm::legacy::PassManager codegen;
+  if (target_->addPassesToEmitFile(codegen, stream, nullptr, llvm::CodeGenFileType::ObjectFile))
+    throw std::logic_error("the BPF target cannot emit object files");
+  codegen.run(*module_);
+  return std::vector<char>(buffer.begin(), buffer.end());
+}
+
+}  // namespace ntap::bpf

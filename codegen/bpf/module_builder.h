@@ -1,0 +1,115 @@
+// The LLVM side of the BPF code generator: one module targeting bpfel, the
+// BTF-describing debug info libbpf needs (maps, program functions), helper
+// calls, and the optimise-and-emit step that produces the ELF in memory.
+//
+// Everything that knows about LLVM's object-emission machinery lives here so
+// the lowering files only build IR.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <llvm/IR/DIBuilder.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+
+#include "frontend/diagnostics.h"
+
+namespace llvm {
+class TargetMachine;
+}
+
+namespace ntap::bpf {
+
+// BPF helper function ids (include/uapi/linux/bpf.h, ___BPF_FUNC_MAPPER).
+enum class Helper : int64_t {
+  MapLookupElem = 1,
+  MapUpdateElem = 2,
+  MapDeleteElem = 3,
+  KtimeGetNs = 5,
+  GetSmpProcessorId = 8,
+  GetCurrentPidTgid = 14,
+  GetCurrentUidGid = 15,
+  GetCurrentComm = 16,
+  ProbeReadKernel = 113,
+  KtimeGetBootNs = 125,
+  RingbufReserve = 131,
+  RingbufSubmit = 132,
+};
+
+// BPF map types and flags used by ntap (uapi values).
+enum : uint32_t {
+  kMapTypeHash = 1,
+  kMapTypeArray = 2,
+  kMapTypePercpuHash = 5,
+  kMapTypeRingbuf = 27,
+};
+enum : uint64_t { kUpdateAny = 0, kUpdateNoExist = 1 };
+constexpr uint32_t kMapFlagMmapable = 1u << 10;
+
+// What a `.maps` entry declares. key_size/value_size 0 = no key/value member
+// (ring buffers). An array map's key must be described as a 32-bit int.
+struct MapSpec {
+  std::string name;
+  uint32_t type = 0;
+  uint32_t max_entries = 0;
+  uint32_t flags = 0;
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  bool int_key = false;
+};
+
+class ModuleBuilder {
+ public:
+  explicit ModuleBuilder(const std::string &source_name);
+  ~ModuleBuilder();
+  ModuleBuilder(const ModuleBuilder &) = delete;
+  ModuleBuilder &operator=(const ModuleBuilder &) = delete;
+
+  llvm::LLVMContext &context() { return *context_; }
+  llvm::Module &module() { return *module_; }
+  llvm::IRBuilder<> &ir() { return *ir_; }
+
+  // A BTF-defined map: a global in section ".maps" whose debug type has the
+  // members libbpf reads (type, max_entries, map_flags, key, value).
+  llvm::GlobalVariable *declare_map(const MapSpec &spec);
+
+  // Starts `int name(u64 *ctx)` in `section`; the builder is positioned in
+  // its entry block. Returns the function; its only argument is ctx.
+  llvm::Function *begin_program(const std::string &name, const std::string &section,
+                                const Location &loc);
+  // Attaches the script location to the instructions built next, so the
+  // verifier log (through .BTF.ext line info) points at the script.
+  void set_location(const Location &loc);
+
+  // A stack slot in the current function's entry block (where the verifier
+  // and LLVM's stack colouring expect them), zero-initialised at the
+  // current insertion point when `zero` is set.
+  llvm::AllocaInst *entry_alloca(llvm::Type *type, const char *name, bool zero);
+
+  // call (inttoptr id) with the given result type (void allowed).
+  llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
+
+  // Optimises (O2, BPF passes included) and emits the object file.
+  // `ir_text`, when given, receives the module's IR before optimisation.
+  std::vector<char> emit(std::string *ir_text);
+
+ private:
+  llvm::DIType *int_type(unsigned bits, const char *name);
+  llvm::DIType *pointer_to_int_array(uint64_t count);
+  llvm::DIType *pointer_to_bytes(uint64_t size);
+
+  std::unique_ptr<llvm::LLVMContext> context_;
+  std::unique_ptr<llvm::Module> module_;
+  std::unique_ptr<llvm::IRBuilder<>> ir_;
+  std::unique_ptr<llvm::DIBuilder> di_;
+  llvm::DICompileUnit *cu_ = nullptr;
+  llvm::DIFile *file_ = nullptr;
+  llvm::DISubprogram *current_sp_ = nullptr;
+  std::vector<llvm::GlobalValue *> used_;
+  llvm::TargetMachine *target_ = nullptr;
+};
+
+}  // namespace ntap::bpf

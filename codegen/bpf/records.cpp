@@ -1,0 +1,134 @@
+// Ring-buffer records sent by kernel probes (DESIGN.md decision 5):
+// printf/print/println output, exit() requests and run-time errors.
+#include <string_view>
+
+#include "codegen/bpf/lowering.h"
+#include "frontend/builtins.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+// Deferred builtins: the kernel carries their argument, user space renders it.
+RenderFn render_of(std::string_view name) {
+  if (name == "symname") return RenderFn::Symname;
+  if (name == "symdata") return RenderFn::Symdata;
+  if (name == "ctime") return RenderFn::Ctime;
+  if (name == "drop_reason_name") return RenderFn::DropReasonName;
+  return RenderFn::None;
+}
+
+uint32_t round_up8(uint32_t n) { return (n + 7) & ~7u; }
+
+bool is_deferred_call(const Expr &e) {
+  if (e.kind != ExprKind::Call) return false;
+  const auto &call = static_cast<const CallExpr &>(e);
+  return call.builtin && (call.builtin->flags & Builtin::Deferred);
+}
+
+// Reserves header+payload in "events", lets `fill` write the payload, submits.
+// A full ring buffer is counted in the globals word the runtime reports.
+template <typename Fill>
+void send_record(ProbeLowering &p, RecordKind kind, uint32_t id, uint32_t payload_size, Fill fill) {
+  auto &b = p.ir();
+  CodegenState &state = p.state();
+  uint64_t size = sizeof(RecordHeader) + payload_size;
+  llvm::Value *record = state.mb.call_helper(Helper::RingbufReserve, b.getPtrTy(),
+                                             {state.maps.events(), b.getInt64(size), b.getInt64(0)});
+  llvm::BasicBlock *lost = p.block("record_lost");
+  llvm::BasicBlock *reserved = p.block("record_reserved");
+  llvm::BasicBlock *done = p.block("record_done");
+  b.CreateCondBr(b.CreateIsNull(record), lost, reserved);
+
+  b.SetInsertPoint(lost);
+  state.maps.atomic_add(state.maps.global_ptr(state.layout.ringbuf_lost_offset), b.getInt64(1));
+  b.CreateBr(done);
+
+  b.SetInsertPoint(reserved);
+  b.CreateAlignedStore(b.getInt32(static_cast<uint32_t>(kind)), record, llvm::Align(8));
+  b.CreateAlignedStore(b.getInt32(id), b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), record, 4), llvm::Align(4));
+  fill(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), record, sizeof(RecordHeader)));
+  state.mb.call_helper(Helper::RingbufSubmit, b.getVoidTy(), {record, b.getInt64(0)});
+  b.CreateBr(done);
+
+  b.SetInsertPoint(done);
+}
+
+}  // namespace
+
+void ProbeLowering::output(const CallExpr &call) {
+  if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
+  size_t first = call.builtin && (call.builtin->flags & Builtin::Format) ? 1 : 0;
+
+  // Every argument is evaluated before the record is reserved: the verifier
+  // rejects a program that can leave (say, on a division by zero) while
+  // holding a reserved record.
+  RecordFormat format;
+  format.format_id = static_cast<uint32_t>(call.format_id);
+  std::vector<llvm::Value *> values;
+  uint32_t offset = 0;
+  for (size_t i = first; i < call.args.size(); ++i) {
+    const Expr &arg = *call.args[i];
+    RecordArg carried{RecordArg::Kind::Long};
+    if (is_deferred_call(arg)) {
+      const auto &deferred = static_cast<const CallExpr &>(arg);
+      carried.render = render_of(deferred.name);
+      if (carried.render == RenderFn::None || deferred.args.size() != 1)
+        unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
+      values.push_back(long_value(*deferred.args[0]));
+      carried.size = 8;
+    } else if (arg.type == Type::Long) {
+      values.push_back(value(arg));
+      carried.size = 8;
+    } else if (arg.type == Type::String) {
+      values.push_back(value(arg));
+      carried.kind = RecordArg::Kind::String;
+      carried.size = round_up8(max_string_len());
+    } else {
+      unsupported(arg.loc, std::string("printing a value of type ") + type_name(arg.type) +
+                               " in a kernel probe is not supported yet");
+    }
+    carried.offset = offset;
+    offset += carried.size;
+    format.args.push_back(carried);
+  }
+  format.payload_size = offset;
+
+  auto &records = state_.object.records;
+  auto [it, inserted] = state_.record_ids.try_emplace(&call, static_cast<uint32_t>(records.size()));
+  if (inserted) records.push_back(format);
+  state_.mb.set_location(call.loc);
+
+  send_record(*this, RecordKind::Output, it->second, format.payload_size, [&](llvm::Value *payload) {
+    auto &b = ir();
+    for (size_t i = 0; i < values.size(); ++i) {
+      const RecordArg &arg = format.args[i];
+      llvm::Value *at = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), payload, arg.offset);
+      if (arg.kind == RecordArg::Kind::String) {
+        // The record is not zeroed: copy the whole slot so no stale ring
+        // buffer bytes follow the string.
+        b.CreateMemCpy(at, llvm::MaybeAlign(8), values[i], llvm::MaybeAlign(1), max_string_len());
+      } else {
+        b.CreateAlignedStore(values[i], at, llvm::Align(8));
+      }
+    }
+  });
+}
+
+void ProbeLowering::request_exit() {
+  auto &b = ir();
+  b.CreateAlignedStore(i64(1), state_.maps.global_ptr(state_.layout.exit_request_offset), llvm::Align(8), true);
+  send_record(*this, RecordKind::Exit, 0, 0, [](llvm::Value *) {});
+}
+
+void ProbeLowering::fail(const void *site, const Location &loc, const std::string &message) {
+  auto &sites = state_.object.error_sites;
+  auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
+  if (inserted) sites.push_back(ErrorSite{loc, message});
+  send_record(*this, RecordKind::Error, it->second, 0, [](llvm::Value *) {});
+  ir().CreateRet(ir().getInt32(0));
+}
+
+}  // namespace ntap::bpf

@@ -1,0 +1,363 @@
+// The BPF code generator: hand-built checked programs are compiled and the
+// ELF is inspected with libbpf (and loaded into the kernel when root).
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <memory>
+
+#include "codegen/bpf/bpf_codegen.h"
+#include "frontend/builtins.h"
+
+using namespace ntap;
+using namespace ntap::ast;
+
+namespace {
+
+// Builtin entries as the frontend's table describes them (only the fields
+// the code generator reads matter here).
+const Builtin kPrintf{"printf", Type::Long, {Type::String},
+                      Builtin::Variadic | Builtin::Format | Builtin::Kernel | Builtin::User | Builtin::NoReturnValue};
+const Builtin kSymname{"symname", Type::String, {Type::Long}, Builtin::Kernel | Builtin::User | Builtin::Deferred};
+const Builtin kExecname{"execname", Type::String, {}, Builtin::Kernel | Builtin::User};
+const Builtin kPid{"pid", Type::Long, {}, Builtin::Kernel | Builtin::User};
+const Builtin kExit{"exit", Type::Long, {}, Builtin::Kernel | Builtin::User | Builtin::NoReturnValue};
+
+Location at(uint32_t line, uint32_t col = 1) { return Location{nullptr, line, col}; }
+
+template <typename T, typename... Args>
+std::unique_ptr<T> make(Type type, Args &&...args) {
+  auto node = std::make_unique<T>(std::forward<Args>(args)...);
+  node->type = type;
+  return node;
+}
+
+ExprPtr number(int64_t v) { return make<NumberExpr>(Type::Long, at(1), v); }
+ExprPtr string(const std::string &s) { return make<StringExpr>(Type::String, at(1), s); }
+
+ExprPtr target(const std::string &name, int arg, uint32_t size = 8) {
+  auto var = make<TargetVarExpr>(Type::Long, at(2), name);
+  var->resolved = true;
+  var->arg_index = arg;
+  var->final_size = size;
+  return var;
+}
+
+ExprPtr call(const Builtin &b, std::vector<ExprPtr> args, Type type, int format_id = -1) {
+  auto c = make<CallExpr>(type, at(3), std::string(b.name));
+  c->builtin = &b;
+  c->args = std::move(args);
+  c->format_id = format_id;
+  return c;
+}
+
+StmtPtr expr_stmt(ExprPtr e) { return std::make_unique<ExprStmt>(at(4), std::move(e)); }
+
+// A program with one kernel.trace("kfree_skb") probe and the layout the
+// layout pass would give it: globals (status words first), then maps.
+struct TestScript {
+  Program program;
+  Layout layout;
+  Probe *probe = nullptr;
+  uint32_t next_offset = 32;
+
+  TestScript() {
+    auto p = std::make_unique<Probe>();
+    p->loc = at(1);
+    p->side = Side::Kernel;
+    p->body = std::make_unique<BlockStmt>(at(1));
+    ResolvedProbe rp;
+    rp.kind = ProbeKind::Tracepoint;
+    rp.name = "skb:kfree_skb";
+    rp.section = "tp_btf/kfree_skb";
+    p->resolved.push_back(rp);
+    probe = p.get();
+    program.probes.push_back(std::move(p));
+    layout.ringbuf_lost_offset = 0;
+    layout.exit_request_offset = 8;
+    layout.realtime_offset_offset = 16;
+    layout.globals_size = 24;
+  }
+
+  uint32_t word() {
+    uint32_t offset = layout.globals_size;
+    layout.globals_size += 8;
+    return offset;
+  }
+
+  Global &global(const std::string &name, Type value, std::vector<Type> keys) {
+    auto g = std::make_unique<Global>();
+    g->name = name;
+    g->value_type = value;
+    g->is_array = !keys.empty();
+    g->key_types = keys;
+    g->id = program.globals.size();
+    g->read_in_kernel = g->written_in_kernel = true;
+    GlobalLayout gl;
+    gl.global = g.get();
+    gl.placement = Placement::Kernel;
+    uint32_t string_len = layout.options.max_string_len;
+    if (value == Type::Stats || g->is_array) {
+      gl.is_map = true;
+      gl.max_entries = layout.options.max_map_entries;
+      for (Type k : keys) {
+        uint32_t size = k == Type::String ? string_len : 8;
+        gl.key_fields.push_back(KeyField{k, gl.key_size, size});
+        gl.key_size += size;
+      }
+      if (keys.empty()) gl.key_size = 8;
+      gl.value_size = value == Type::Stats ? sizeof(StatsValue) : value == Type::String ? string_len : 8;
+      gl.overflow_offset = word();
+      if (value == Type::Stats) {
+        gl.per_cpu = gl.double_buffered = true;
+        gl.generation_offset = word();
+        gl.map_names = {"g_" + name + "_0", "g_" + name + "_1"};
+      } else {
+        gl.map_names = {"g_" + name};
+      }
+    } else {
+      gl.scalar_size = value == Type::String ? string_len : 8;
+      gl.scalar_offset = layout.globals_size;
+      layout.globals_size += gl.scalar_size;
+    }
+    layout.globals.push_back(gl);
+    program.globals.push_back(std::move(g));
+    return *program.globals.back();
+  }
+
+  Local &local(const std::string &name, Type type) {
+    auto l = std::make_unique<Local>();
+    l->name = name;
+    l->type = type;
+    l->index = probe->locals.size();
+    probe->locals.push_back(std::move(l));
+    return *probe->locals.back();
+  }
+
+  void add(StmtPtr s) { probe->body->stmts.push_back(std::move(s)); }
+
+  int format(const std::string &text, std::vector<Type> args) {
+    program.formats.push_back(FormatInfo{text, at(3), std::move(args)});
+    return program.formats.size() - 1;
+  }
+};
+
+ExprPtr symbol(Local &l) {
+  auto s = make<SymbolExpr>(l.type, at(5), l.name);
+  s->local = &l;
+  return s;
+}
+
+ExprPtr symbol(Global &g) {
+  auto s = make<SymbolExpr>(g.value_type, at(5), g.name);
+  s->global = &g;
+  return s;
+}
+
+ExprPtr element(Global &g, std::vector<ExprPtr> keys) {
+  auto e = make<IndexExpr>(g.value_type, at(6), g.name);
+  e->global = &g;
+  e->keys = std::move(keys);
+  return e;
+}
+
+template <typename... E>
+std::vector<ExprPtr> list(E... e) {
+  std::vector<ExprPtr> v;
+  (v.push_back(std::move(e)), ...);
+  return v;
+}
+
+// locations[$location, $reason] <<< 1, as dropwatch does.
+void add_dropwatch_body(TestScript &s) {
+  Global &locations = s.global("locations", Type::Stats, {Type::Long, Type::Long});
+  s.add(std::make_unique<StatsAddStmt>(at(7), element(locations, list(target("location", 1), target("reason", 2, 4))),
+                                       number(1)));
+}
+
+struct ObjectCloser {
+  void operator()(bpf_object *o) const { bpf_object__close(o); }
+};
+using ObjectPtr = std::unique_ptr<bpf_object, ObjectCloser>;
+
+ObjectPtr open_object(const BpfObject &object) {
+  bpf_object_open_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.object_name = "ntap";
+  bpf_object *obj = bpf_object__open_mem(object.elf.data(), object.elf.size(), &opts);
+  REQUIRE(libbpf_get_error(obj) == 0);
+  return ObjectPtr(obj);
+}
+
+}  // namespace
+
+TEST_CASE("dropwatch's kernel probe compiles to a BTF-defined object", "[bpf_codegen]") {
+  TestScript s;
+  add_dropwatch_body(s);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  REQUIRE_FALSE(object.elf.empty());
+  REQUIRE(object.programs.size() == 1);
+  CHECK(object.programs[0].function_name == "probe_0_0");
+  CHECK(object.records.empty());
+
+  ObjectPtr obj = open_object(object);
+  bpf_program *prog = bpf_object__find_program_by_name(obj.get(), "probe_0_0");
+  REQUIRE(prog);
+  CHECK(std::string(bpf_program__section_name(prog)) == "tp_btf/kfree_skb");
+
+  bpf_map *globals = bpf_object__find_map_by_name(obj.get(), "globals");
+  REQUIRE(globals);
+  CHECK(bpf_map__type(globals) == BPF_MAP_TYPE_ARRAY);
+  CHECK(bpf_map__value_size(globals) == s.layout.globals_size);
+  CHECK(bpf_map__max_entries(globals) == 1);
+  CHECK((bpf_map__map_flags(globals) & BPF_F_MMAPABLE) != 0);
+
+  bpf_map *events = bpf_object__find_map_by_name(obj.get(), "events");
+  REQUIRE(events);
+  CHECK(bpf_map__type(events) == BPF_MAP_TYPE_RINGBUF);
+  CHECK(bpf_map__max_entries(events) == s.layout.options.ringbuf_size);
+
+  for (const char *name : {"g_locations_0", "g_locations_1"}) {
+    bpf_map *m = bpf_object__find_map_by_name(obj.get(), name);
+    REQUIRE(m);
+    CHECK(bpf_map__type(m) == BPF_MAP_TYPE_PERCPU_HASH);
+    CHECK(bpf_map__key_size(m) == 16);
+    CHECK(bpf_map__value_size(m) == sizeof(StatsValue));
+    CHECK(bpf_map__max_entries(m) == s.layout.options.max_map_entries);
+  }
+}
+
+TEST_CASE("a script with no kernel probes gives an empty object", "[bpf_codegen]") {
+  TestScript s;
+  s.probe->side = Side::User;
+  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  CHECK(object.elf.empty());
+  CHECK(object.programs.empty());
+}
+
+// printf("%s %d %s\n", execname(), pid() / n, symname($location)) plus
+// arrays, string globals and exit().
+static void add_mixed_body(TestScript &s) {
+  Global &counts = s.global("counts", Type::Long, {Type::String, Type::Long});
+  Global &last = s.global("last", Type::String, {});
+  Local &n = s.local("n", Type::Long);
+  s.add(expr_stmt(make<AssignExpr>(Type::Long, at(8), AssignOp::Set, symbol(n), target("reason", 2, 4))));
+  auto sum = make<AssignExpr>(Type::Long, at(9), AssignOp::Add,
+                              element(counts, list(call(kExecname, {}, Type::String), number(7))), number(2));
+  s.add(expr_stmt(std::move(sum)));
+  s.add(expr_stmt(make<IncDecExpr>(Type::Long, at(10), true, false, element(counts, list(string("x"), symbol(n))))));
+  s.add(expr_stmt(make<AssignExpr>(Type::String, at(11), AssignOp::Set, symbol(last), string("kfree"))));
+  auto quotient = make<BinaryExpr>(Type::Long, at(12, 30), BinaryOp::Div, call(kPid, {}, Type::Long), symbol(n));
+  int fmt = s.format("%s %d %s %s\n", {Type::String, Type::Long, Type::String, Type::String});
+  s.add(expr_stmt(call(kPrintf,
+                       list(string("%s %d %s %s\n"), call(kExecname, {}, Type::String), std::move(quotient),
+                            call(kSymname, list(target("location", 1)), Type::String), symbol(last)),
+                       Type::Long, fmt)));
+  auto cond = std::make_unique<IfStmt>(at(13));
+  auto in = make<InArrayExpr>(Type::Long, at(13), "counts");
+  in->global = &counts;
+  in->keys = list(string("x"), number(1));
+  cond->cond = make<LogicalExpr>(Type::Long, at(13), LogicalOp::And, std::move(in),
+                                 make<BinaryExpr>(Type::Long, at(13), BinaryOp::Gt, symbol(n), number(3)));
+  cond->then_stmt = expr_stmt(call(kExit, {}, Type::Long));
+  cond->else_stmt = std::make_unique<DeleteStmt>(at(14), element(counts, list(string("x"), number(1))));
+  s.add(std::move(cond));
+}
+
+TEST_CASE("output records, error sites and mixed constructs", "[bpf_codegen]") {
+  TestScript s;
+  add_mixed_body(s);
+  BpfCodegenOptions options;
+  options.keep_ir = true;
+  BpfObject object = compile_kernel_probes(s.program, s.layout, options);
+  REQUIRE(object.records.size() == 1);
+  const RecordFormat &format = object.records[0];
+  CHECK(format.format_id == 0);
+  REQUIRE(format.args.size() == 4);
+  uint32_t string_slot = s.layout.options.max_string_len;
+  CHECK(format.args[0].kind == RecordArg::Kind::String);
+  CHECK(format.args[0].size == string_slot);
+  CHECK(format.args[1].kind == RecordArg::Kind::Long);
+  CHECK(format.args[1].offset == string_slot);
+  CHECK(format.args[2].kind == RecordArg::Kind::Long);
+  CHECK(format.args[2].render == RenderFn::Symname);
+  CHECK(format.args[3].kind == RecordArg::Kind::String);
+  CHECK(format.payload_size == 2 * string_slot + 16);
+
+  REQUIRE(object.error_sites.size() == 1);
+  CHECK(object.error_sites[0].message == "division by 0 near operator '/'");
+  CHECK(object.error_sites[0].loc.line == 12);
+  CHECK(object.ir.find("tp_btf/kfree_skb") != std::string::npos);
+
+  ObjectPtr obj = open_object(object);
+  bpf_map *counts = bpf_object__find_map_by_name(obj.get(), "g_counts");
+  REQUIRE(counts);
+  CHECK(bpf_map__type(counts) == BPF_MAP_TYPE_HASH);
+  CHECK(bpf_map__key_size(counts) == s.layout.options.max_string_len + 8);
+  CHECK(bpf_map__value_size(counts) == 8);
+}
+
+TEST_CASE("wildcard probes get one program each, sharing record ids", "[bpf_codegen]") {
+  TestScript s;
+  int fmt = s.format("%d\n", {Type::Long});
+  s.add(expr_stmt(call(kPrintf, list(string("%d\n"), target("location", 1)), Type::Long, fmt)));
+  ResolvedProbe second = s.probe->resolved[0];
+  second.name = "skb:consume_skb";
+  second.section = "tp_btf/consume_skb";
+  s.probe->resolved.push_back(second);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  REQUIRE(object.programs.size() == 2);
+  CHECK(object.programs[1].function_name == "probe_0_1");
+  CHECK(object.records.size() == 1);
+  ObjectPtr obj = open_object(object);
+  bpf_program *prog = bpf_object__find_program_by_name(obj.get(), "probe_0_1");
+  REQUIRE(prog);
+  CHECK(std::string(bpf_program__section_name(prog)) == "tp_btf/consume_skb");
+}
+
+TEST_CASE("unsupported constructs in kernel probes are compile errors", "[bpf_codegen]") {
+  TestScript s;
+  SECTION("loops") {
+    auto loop = std::make_unique<WhileStmt>(at(21, 3));
+    loop->cond = number(1);
+    loop->body = std::make_unique<BlockStmt>(at(21));
+    s.add(std::move(loop));
+  }
+  SECTION("reading an aggregate") {
+    Global &hits = s.global("hits", Type::Stats, {});
+    s.add(std::make_unique<StatsAddStmt>(at(20), symbol(hits), number(1)));
+    s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(21, 3), StatsFn::Count, symbol(hits))));
+  }
+  SECTION("deleting a whole array") {
+    Global &a = s.global("a", Type::Long, {Type::Long});
+    s.add(std::make_unique<DeleteStmt>(at(21, 3), symbol(a)));
+  }
+  try {
+    compile_kernel_probes(s.program, s.layout, {});
+    FAIL("expected a CompileError");
+  } catch (const CompileError &e) {
+    CHECK(e.kind() == ErrorKind::Codegen);
+    CHECK(e.location().line == 21);
+    CHECK(e.location().col == 3);
+  }
+}
+
+TEST_CASE("generated programs pass the kernel verifier", "[bpf_codegen][root]") {
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
+  }
+  TestScript s;
+  add_dropwatch_body(s);
+  add_mixed_body(s);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  ObjectPtr obj = open_object(object);
+  int err = bpf_object__load(obj.get());
+  REQUIRE(err == 0);
+  bpf_program *prog = bpf_object__find_program_by_name(obj.get(), "probe_0_0");
+  REQUIRE(prog);
+  bpf_link *link = bpf_program__attach(prog);
+  REQUIRE(libbpf_get_error(link) == 0);
+  bpf_link__destroy(link);
+}
