@@ -1,0 +1,202 @@
+// The C runtime API of runtime/api.h: thin functions that convert the JIT's
+// plain values and forward to the session's store and output. Builtins
+// (ntap_fn_*) are in builtins_host.cpp.
+#include "runtime/api.h"
+
+#include <cstring>
+#include <memory>
+
+#include "runtime/session.h"
+
+using ntap::Key;
+using ntap::KeyPart;
+
+struct ntap_iter {
+  ntap_rt *rt;
+  std::vector<ntap::Entry> entries;
+  size_t next = 0;
+};
+
+namespace {
+
+std::string_view view(const char *s) { return s ? std::string_view(s) : std::string_view(); }
+
+// The key tuple as the store wants it, typed by the global's key types.
+Key make_key(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+  Key key;
+  if (!keys) return key;
+  const auto &types = rt->store->layout_of(gid).global->key_types;
+  key.reserve(types.size());
+  for (size_t i = 0; i < types.size(); ++i) {
+    if (types[i] == ntap::ast::Type::String)
+      key.emplace_back(std::string(view(keys[i].s)));
+    else
+      key.emplace_back(keys[i].l);
+  }
+  return key;
+}
+
+// Format arguments from the JIT's values, one per conversion.
+std::vector<ntap::Format::Arg> make_format_args(const ntap::Format &format, const ntap_value *args) {
+  const auto &types = format.arg_types();
+  std::vector<ntap::Format::Arg> out(types.size());
+  for (size_t i = 0; i < types.size() && args; ++i) {
+    if (types[i] == ntap::ArgType::String)
+      out[i].s = view(args[i].s);
+    else
+      out[i].l = args[i].l;
+  }
+  return out;
+}
+
+const std::string &format_into_scratch(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
+  const ntap::Format &format = rt->formats->at(format_id);
+  const auto converted = make_format_args(format, args);
+  rt->scratch.clear();
+  format.format_to(rt->scratch, converted.data());
+  return rt->scratch;
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---------------------------------------------------------------- globals
+
+int64_t ntap_get_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+  return rt->store->get_long(gid, make_key(rt, gid, keys));
+}
+
+const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+  return rt->arena.keep(rt->store->get_string(gid, make_key(rt, gid, keys)));
+}
+
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
+  rt->store->set_long(gid, make_key(rt, gid, keys), value);
+}
+
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value) {
+  rt->store->set_string(gid, make_key(rt, gid, keys), std::string(view(value)));
+}
+
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
+  rt->store->stats_add(gid, make_key(rt, gid, keys), value);
+}
+
+int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site) {
+  const auto stats_fn = static_cast<ntap::ast::StatsFn>(fn);
+  const auto stats = rt->store->get_stats(gid, make_key(rt, gid, keys));
+  if (!stats) {
+    if (stats_fn != ntap::ast::StatsFn::Count) ntap_fail_at(rt, site);
+    return 0;
+  }
+  return ntap::stats_extract(*stats, stats_fn);
+}
+
+int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+  return rt->store->exists(gid, make_key(rt, gid, keys)) ? 1 : 0;
+}
+
+void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+  if (keys)
+    rt->store->erase(gid, make_key(rt, gid, keys));
+  else
+    rt->store->clear(gid);
+}
+
+// ---------------------------------------------------------------- foreach
+
+ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
+                              uint32_t sort_stat, int64_t limit) {
+  ntap::SortSpec spec;
+  spec.column = sort_column;
+  spec.direction = sort_direction;
+  spec.stat = static_cast<ntap::ast::StatsFn>(sort_stat);
+  spec.limit = limit;
+  auto it = std::make_unique<ntap_iter>();
+  it->rt = rt;
+  it->entries = rt->store->snapshot(gid, spec);
+  return it.release();
+}
+
+int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out) {
+  if (!it || it->next >= it->entries.size()) return 0;
+  const ntap::Entry &entry = it->entries[it->next++];
+  for (size_t i = 0; i < entry.key.size(); ++i) {
+    if (const auto *text = std::get_if<std::string>(&entry.key[i]))
+      keys_out[i].s = it->rt->arena.keep(*text);  // may outlive the loop (key locals)
+    else
+      keys_out[i].l = std::get<int64_t>(entry.key[i]);
+  }
+  return 1;
+}
+
+void ntap_foreach_end(ntap_iter *it) { delete it; }
+
+// ---------------------------------------------------------------- output
+
+void ntap_printf(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
+  rt->output->write(format_into_scratch(rt, format_id, args));
+}
+
+const char *ntap_sprintf(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
+  return rt->arena.keep(format_into_scratch(rt, format_id, args));
+}
+
+// ---------------------------------------------------------------- strings
+
+const char *ntap_str_concat(ntap_rt *rt, const char *a, const char *b) {
+  std::string joined(view(a));
+  joined.append(view(b));
+  return rt->arena.keep(joined);
+}
+
+int64_t ntap_str_compare(const char *a, const char *b) { return view(a).compare(view(b)); }
+
+// ---------------------------------------------------------------- errors
+
+int64_t ntap_failed(ntap_rt *rt) { return rt->failed ? 1 : 0; }
+
+void ntap_fail_at(ntap_rt *rt, uint32_t site) {
+  if (rt->failed) return;  // the first error is the one reported
+  rt->failed = true;
+  rt->failed_site = site;
+}
+
+#define NTAP_SYMBOL(name) {#name, reinterpret_cast<void *>(&name)}
+const ntap_symbol ntap_runtime_symbols[] = {
+    NTAP_SYMBOL(ntap_get_long),
+    NTAP_SYMBOL(ntap_get_string),
+    NTAP_SYMBOL(ntap_set_long),
+    NTAP_SYMBOL(ntap_set_string),
+    NTAP_SYMBOL(ntap_stats_add),
+    NTAP_SYMBOL(ntap_stats_get),
+    NTAP_SYMBOL(ntap_exists),
+    NTAP_SYMBOL(ntap_delete),
+    NTAP_SYMBOL(ntap_foreach_begin),
+    NTAP_SYMBOL(ntap_foreach_next),
+    NTAP_SYMBOL(ntap_foreach_end),
+    NTAP_SYMBOL(ntap_printf),
+    NTAP_SYMBOL(ntap_sprintf),
+    NTAP_SYMBOL(ntap_str_concat),
+    NTAP_SYMBOL(ntap_str_compare),
+    NTAP_SYMBOL(ntap_failed),
+    NTAP_SYMBOL(ntap_fail_at),
+    NTAP_SYMBOL(ntap_fn_exit),
+    NTAP_SYMBOL(ntap_fn_execname),
+    NTAP_SYMBOL(ntap_fn_pid),
+    NTAP_SYMBOL(ntap_fn_tid),
+    NTAP_SYMBOL(ntap_fn_cpu),
+    NTAP_SYMBOL(ntap_fn_gettimeofday_s),
+    NTAP_SYMBOL(ntap_fn_gettimeofday_ms),
+    NTAP_SYMBOL(ntap_fn_gettimeofday_us),
+    NTAP_SYMBOL(ntap_fn_gettimeofday_ns),
+    NTAP_SYMBOL(ntap_fn_ctime),
+    NTAP_SYMBOL(ntap_fn_symname),
+    NTAP_SYMBOL(ntap_fn_symdata),
+    NTAP_SYMBOL(ntap_fn_drop_reason_name),
+    {nullptr, nullptr},
+};
+#undef NTAP_SYMBOL
+
+}  // extern "C"

@@ -1,0 +1,54 @@
+// One run of a compiled script: load and attach the kernel probes, run the
+// user probes (begin, timers, end) around an event loop that formats kernel
+// output records, and release everything however the run ends.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "codegen/bpf/bpf_codegen.h"
+#include "codegen/host/host_codegen.h"
+#include "codegen/layout.h"
+#include "frontend/ast.h"
+#include "runtime/api.h"
+#include "runtime/arena.h"
+#include "runtime/output.h"
+#include "runtime/printf.h"
+#include "runtime/store.h"
+
+namespace ntap {
+
+struct RunOptions {
+  std::string output_path;  // empty: stdout
+  double timeout_seconds = 0;  // -T; 0 = none
+  bool verbose = false;        // -v: phase lines on stderr
+};
+
+// Loads, attaches, runs begin probes, the event loop, end probes; releases
+// everything. Returns the process exit status (0 on success, also after
+// Ctrl-C/SIGTERM/exit(); 1 on error).
+int run_session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
+                const RunOptions &options);
+
+}  // namespace ntap
+
+// What a JIT-compiled probe's `ntap_rt *` points at: the run's storage,
+// output and per-run scratch state. One per session; probes run one at a time.
+struct ntap_rt {
+  ntap::Store *store = nullptr;
+  ntap::Output *output = nullptr;
+  const std::vector<ntap::Format> *formats = nullptr;  // by ast::Program::formats index
+  ntap::StringArena arena;  // strings handed to probe code, reset after each handler
+  std::string scratch;      // formatting buffer reused across printf calls
+
+  bool failed = false;      // set by ntap_fail_at; the session reports it
+  uint32_t failed_site = 0;  // HostProgram::sites() index
+  bool exit_requested = false;  // exit(): stop after the current probe
+
+  // Around each probe handler run: double-buffered globals are drained once
+  // per run, and strings handed out during the run are released after it.
+  void begin_handler() {
+    if (store) store->begin_probe_run();
+  }
+  void end_handler() { arena.reset(); }
+};
