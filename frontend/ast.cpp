@@ -1,0 +1,104 @@
+// Names of AST enumerations, probe-point printing and program lookups.
+#include "frontend/ast.h"
+
+namespace ntap::ast {
+
+const char *type_name(Type t) {
+  switch (t) {
+    case Type::Unknown: return "unknown";
+    case Type::Long: return "long";
+    case Type::String: return "string";
+    case Type::Stats: return "stats";
+  }
+  return "unknown";
+}
+
+const char *binary_op_text(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return "+";
+    case BinaryOp::Sub: return "-";
+    case BinaryOp::Mul: return "*";
+    case BinaryOp::Div: return "/";
+    case BinaryOp::Mod: return "%";
+    case BinaryOp::Shl: return "<<";
+    case BinaryOp::Shr: return ">>";
+    case BinaryOp::BitAnd: return "&";
+    case BinaryOp::BitOr: return "|";
+    case BinaryOp::BitXor: return "^";
+    case BinaryOp::Lt: return "<";
+    case BinaryOp::Le: return "<=";
+    case BinaryOp::Gt: return ">";
+    case BinaryOp::Ge: return ">=";
+    case BinaryOp::Eq: return "==";
+    case BinaryOp::Ne: return "!=";
+    case BinaryOp::Concat: return ".";
+  }
+  return "?";
+}
+
+const char *assign_op_text(AssignOp op) {
+  switch (op) {
+    case AssignOp::Set: return "=";
+    case AssignOp::Add: return "+=";
+    case AssignOp::Sub: return "-=";
+    case AssignOp::Mul: return "*=";
+    case AssignOp::Div: return "/=";
+    case AssignOp::Mod: return "%=";
+    case AssignOp::Shl: return "<<=";
+    case AssignOp::Shr: return ">>=";
+    case AssignOp::BitAnd: return "&=";
+    case AssignOp::BitOr: return "|=";
+    case AssignOp::BitXor: return "^=";
+    case AssignOp::Concat: return ".=";
+  }
+  return "?";
+}
+
+// The language spelling of the extractor, as used in messages and output.
+const char *stats_fn_name(StatsFn fn) {
+  switch (fn) {
+    case StatsFn::Count: return "@count";
+    case StatsFn::Sum: return "@sum";
+    case StatsFn::Min: return "@min";
+    case StatsFn::Max: return "@max";
+    case StatsFn::Avg: return "@avg";
+  }
+  return "@?";
+}
+
+namespace {
+void append_quoted(std::string &out, const std::string &text) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+}  // namespace
+
+std::string ProbePoint::str() const {
+  std::string out;
+  for (size_t i = 0; i < components.size(); ++i) {
+    const ProbePointComponent &c = components[i];
+    if (i) out += '.';
+    out += c.name;
+    if (c.string_arg) {
+      out += '(';
+      append_quoted(out, *c.string_arg);
+      out += ')';
+    } else if (c.number_arg) {
+      out += '(' + std::to_string(*c.number_arg) + ')';
+    }
+  }
+  if (optional) out += '?';
+  return out;
+}
+
+Global *Program::find_global(const std::string &name) const {
+  for (const auto &g : globals)
+    if (g->name == name) return g.get();
+  return nullptr;
+}
+
+}  // namespace ntap::ast

@@ -1,0 +1,365 @@
+// The PEGTL grammar of the ntap script language (SystemTap syntax).
+//
+// Included only by parser.cpp. The grammar is written so that it never has to
+// backtrack over a large construct: every alternative is decided by its first
+// token, and `must<>` commits as soon as a construct is recognised, so a
+// syntax error is reported at the first token that does not fit, with a
+// message naming what was expected (see error_message below).
+//
+// Tokens swallow the whitespace and comments that follow them; parse-tree
+// nodes therefore begin exactly at their first token.
+//
+// Expression precedence, lowest to highest, as in SystemTap's parse.cxx:
+//   1  = += -= *= /= %= <<= >>= &= |= ^= .=   right-assoc
+//   2  ?:                                       right-assoc
+//   3  ||
+//   4  &&
+//   5  |
+//   6  ^
+//   7  &
+//   8  in          k in a, [k1, k2] in a  (keys are comparisons)
+//   9  < > <= >= == !=
+//   10 << >>
+//   11 .           string concatenation: "a" . 1 + 2 is "a" . (1 + 2)
+//   12 + -
+//   13 * / %
+//   14 unary - + ! ~, prefix ++ --
+//   15 postfix ++ --
+//   16 primary: literals, ( e ), x, a[k..], f(a..), $v->f, @count(e) ...
+// `target <<< value` is a statement, not an expression.
+#pragma once
+#include <tao/pegtl.hpp>
+
+namespace ntap::grammar {
+
+namespace pg = tao::pegtl;
+using namespace pg;
+
+// ---------------------------------------------------------------- whitespace
+struct line_comment : seq<sor<one<'#'>, two<'/'>>, until<eolf>> {};
+struct block_comment_end : string<'*', '/'> {};
+struct block_comment : seq<string<'/', '*'>, until<block_comment_end, any>> {};
+// An unterminated /* runs to the end of the file: report it where it opened.
+struct unterminated_comment : seq<at<string<'/', '*'>>, raise<unterminated_comment>> {};
+struct sp : star<sor<plus<space>, line_comment, block_comment, unterminated_comment>> {};
+
+template <typename Rule>
+struct tok : seq<Rule, sp> {};
+
+struct comma;
+// One or more Rule separated by commas, committed from the first element.
+template <typename Rule>
+struct must_list : seq<must<Rule>, star<comma, must<Rule>>> {};
+
+// ---------------------------------------------------------------- keywords
+struct kw_probe : seq<TAO_PEGTL_KEYWORD("probe"), sp> {};
+struct kw_global : seq<TAO_PEGTL_KEYWORD("global"), sp> {};
+struct kw_function : TAO_PEGTL_KEYWORD("function") {};
+struct kw_if : seq<TAO_PEGTL_KEYWORD("if"), sp> {};
+struct kw_else : seq<TAO_PEGTL_KEYWORD("else"), sp> {};
+struct kw_while : seq<TAO_PEGTL_KEYWORD("while"), sp> {};
+struct kw_for : seq<TAO_PEGTL_KEYWORD("for"), sp> {};
+struct kw_foreach : seq<TAO_PEGTL_KEYWORD("foreach"), sp> {};
+struct kw_in : seq<TAO_PEGTL_KEYWORD("in"), sp> {};
+struct kw_limit : seq<TAO_PEGTL_KEYWORD("limit"), sp> {};
+struct kw_delete : seq<TAO_PEGTL_KEYWORD("delete"), sp> {};
+struct kw_break : seq<TAO_PEGTL_KEYWORD("break"), sp> {};
+struct kw_continue : seq<TAO_PEGTL_KEYWORD("continue"), sp> {};
+struct kw_next : seq<TAO_PEGTL_KEYWORD("next"), sp> {};
+struct kw_return : seq<TAO_PEGTL_KEYWORD("return"), sp> {};
+
+struct any_keyword
+    : sor<TAO_PEGTL_KEYWORD("probe"), TAO_PEGTL_KEYWORD("global"), TAO_PEGTL_KEYWORD("function"),
+          TAO_PEGTL_KEYWORD("if"), TAO_PEGTL_KEYWORD("else"), TAO_PEGTL_KEYWORD("while"),
+          TAO_PEGTL_KEYWORD("for"), TAO_PEGTL_KEYWORD("foreach"), TAO_PEGTL_KEYWORD("in"),
+          TAO_PEGTL_KEYWORD("limit"), TAO_PEGTL_KEYWORD("delete"), TAO_PEGTL_KEYWORD("break"),
+          TAO_PEGTL_KEYWORD("continue"), TAO_PEGTL_KEYWORD("next"), TAO_PEGTL_KEYWORD("return"),
+          TAO_PEGTL_KEYWORD("try"), TAO_PEGTL_KEYWORD("catch"), TAO_PEGTL_KEYWORD("private")> {};
+
+// ---------------------------------------------------------------- punctuation
+struct lparen : tok<one<'('>> {};
+struct rparen : tok<one<')'>> {};
+struct lbrace : tok<one<'{'>> {};
+struct rbrace : tok<one<'}'>> {};
+struct lbracket : tok<one<'['>> {};
+struct rbracket : tok<one<']'>> {};
+struct comma : tok<one<','>> {};
+struct semicolon : tok<one<';'>> {};
+struct question : tok<one<'?'>> {};
+struct colon : tok<one<':'>> {};
+struct arrow : tok<string<'-', '>'>> {};
+struct dot : tok<seq<one<'.'>, not_at<one<'='>>>> {};
+
+// ---------------------------------------------------------------- operators
+// Each operator is its own rule so the parse tree records which one matched.
+// The not_at<> guards keep a short operator from eating a prefix of a longer one.
+struct op_assign : tok<seq<one<'='>, not_at<one<'=', '~'>>>> {};
+struct op_add_assign : tok<string<'+', '='>> {};
+struct op_sub_assign : tok<string<'-', '='>> {};
+struct op_mul_assign : tok<string<'*', '='>> {};
+struct op_div_assign : tok<string<'/', '='>> {};
+struct op_mod_assign : tok<string<'%', '='>> {};
+struct op_shl_assign : tok<string<'<', '<', '='>> {};
+struct op_shr_assign : tok<string<'>', '>', '='>> {};
+struct op_and_assign : tok<string<'&', '='>> {};
+struct op_or_assign : tok<string<'|', '='>> {};
+struct op_xor_assign : tok<string<'^', '='>> {};
+struct op_concat_assign : tok<string<'.', '='>> {};
+struct assign_op
+    : sor<op_assign, op_add_assign, op_sub_assign, op_mul_assign, op_div_assign, op_mod_assign,
+          op_shl_assign, op_shr_assign, op_and_assign, op_or_assign, op_xor_assign, op_concat_assign> {};
+
+struct op_oror : tok<two<'|'>> {};
+struct op_andand : tok<two<'&'>> {};
+struct op_bitor : tok<seq<one<'|'>, not_at<one<'|', '='>>>> {};
+struct op_bitxor : tok<seq<one<'^'>, not_at<one<'='>>>> {};
+struct op_bitand : tok<seq<one<'&'>, not_at<one<'&', '='>>>> {};
+struct op_le : tok<string<'<', '='>> {};
+struct op_ge : tok<string<'>', '='>> {};
+struct op_eq : tok<two<'='>> {};
+struct op_ne : tok<string<'!', '='>> {};
+struct op_lt : tok<seq<one<'<'>, not_at<one<'<', '='>>>> {};
+struct op_gt : tok<seq<one<'>'>, not_at<one<'>', '='>>>> {};
+struct comparison_op : sor<op_le, op_ge, op_eq, op_ne, op_lt, op_gt> {};
+struct op_shl : tok<seq<two<'<'>, not_at<one<'<', '='>>>> {};
+struct op_shr : tok<seq<two<'>'>, not_at<one<'>', '='>>>> {};
+struct shift_op : sor<op_shl, op_shr> {};
+struct op_concat : dot {};
+struct op_plus : tok<seq<one<'+'>, not_at<one<'+', '='>>>> {};
+struct op_minus : tok<seq<one<'-'>, not_at<one<'-', '=', '>'>>>> {};
+struct additive_op : sor<op_plus, op_minus> {};
+struct op_mul : tok<seq<one<'*'>, not_at<one<'='>>>> {};
+struct op_div : tok<seq<one<'/'>, not_at<one<'='>>>> {};
+struct op_mod : tok<seq<one<'%'>, not_at<one<'=', '{', '('>>>> {};
+struct multiplicative_op : sor<op_mul, op_div, op_mod> {};
+struct op_not : tok<seq<one<'!'>, not_at<one<'='>>>> {};
+struct op_bitnot : tok<one<'~'>> {};
+struct unary_op : sor<op_plus, op_minus, op_not, op_bitnot> {};
+struct op_increment : tok<two<'+'>> {};
+struct op_decrement : tok<two<'-'>> {};
+struct crement_op : sor<op_increment, op_decrement> {};
+struct op_stats_add : tok<string<'<', '<', '<'>> {};
+
+// ---------------------------------------------------------------- literals
+// Numbers are lexed greedily like stap's lexer (digits and letters) and
+// validated when the AST is built, so `08` or `12ab` get a precise message.
+struct number_text : seq<digit, star<identifier_other>> {};
+struct number : tok<number_text> {};
+
+struct escape : seq<one<'\\'>, not_one<'\n'>> {};
+struct string_body : star<sor<escape, not_one<'"', '\\', '\n'>>> {};
+struct unterminated_string : seq<at<one<'"'>>, raise<unterminated_string>> {};
+struct string_piece : sor<seq<one<'"'>, string_body, one<'"'>, sp>, unterminated_string> {};
+// Adjacent literals concatenate: "a" "b" is "ab".
+struct string_literal : plus<string_piece> {};
+
+// ---------------------------------------------------------------- names
+struct name_text : seq<not_at<any_keyword>, identifier> {};
+struct name : tok<name_text> {};
+
+struct expression;
+
+// $name->field->field (field names may be keywords).
+struct target_name_text : seq<one<'$'>, plus<sor<identifier_other, one<'$'>>>> {};
+struct field_name_text : identifier {};
+struct field_name : tok<field_name_text> {};
+struct target_field : seq<arrow, must<field_name>> {};
+struct target_subscript_unsupported : seq<at<one<'['>>, raise<target_subscript_unsupported>> {};
+struct target_var : seq<tok<target_name_text>, star<target_field>, opt<target_subscript_unsupported>> {};
+
+// @count(e), @defined(e), @choose_defined(a, b)...; which @-names exist and how
+// many operands each takes is checked when the AST is built.
+struct at_name_text : seq<one<'@'>, identifier> {};
+struct at_unsupported_text
+    : seq<one<'@'>, sor<TAO_PEGTL_KEYWORD("entry"), TAO_PEGTL_KEYWORD("cast"), TAO_PEGTL_KEYWORD("var"),
+                        TAO_PEGTL_KEYWORD("hist_log"), TAO_PEGTL_KEYWORD("hist_linear"),
+                        TAO_PEGTL_KEYWORD("perf"), TAO_PEGTL_KEYWORD("const"),
+                        TAO_PEGTL_KEYWORD("probewrite"), TAO_PEGTL_KEYWORD("variance")>> {};
+struct at_unsupported : seq<at<at_unsupported_text>, raise<at_unsupported>> {};
+struct at_operands : seq<lparen, must_list<expression>, must<rparen>> {};
+struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>>> {};
+
+struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> {};
+struct index_keys : seq<lbracket, must_list<expression>, must<rbracket>> {};
+struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>> {};
+
+struct paren_expr : seq<lparen, must<expression>, must<rparen>> {};
+
+struct embedded_expr_unsupported : seq<at<string<'%', '{'>>, raise<embedded_expr_unsupported>> {};
+
+struct primary
+    : sor<paren_expr, number, string_literal, target_var, at_expr, call_or_symbol, embedded_expr_unsupported> {};
+
+// ---------------------------------------------------------------- expressions
+struct postfix_crement : seq<primary, opt<crement_op>> {};
+struct prefix_crement : seq<crement_op, must<primary>> {};
+struct unary;
+struct unary_prefix : seq<unary_op, must<unary>> {};
+struct unary : sor<prefix_crement, unary_prefix, postfix_crement> {};
+
+template <typename Operand, typename Op>
+struct left_assoc : seq<Operand, star<Op, must<Operand>>> {};
+
+struct multiplicative : left_assoc<unary, multiplicative_op> {};
+struct additive : left_assoc<multiplicative, additive_op> {};
+struct concatenation : left_assoc<additive, op_concat> {};
+struct shift : left_assoc<concatenation, shift_op> {};
+struct comparison : left_assoc<shift, comparison_op> {};
+
+struct array_name : name {};
+struct in_keys : seq<lbracket, must_list<comparison>, must<rbracket>> {};
+struct in_multi : seq<in_keys, must<kw_in>, must<array_name>> {};
+struct in_single : seq<comparison, opt<kw_in, must<array_name>>> {};
+struct array_in : sor<in_multi, in_single> {};
+
+struct bit_and : left_assoc<array_in, op_bitand> {};
+struct bit_xor : left_assoc<bit_and, op_bitxor> {};
+struct bit_or : left_assoc<bit_xor, op_bitor> {};
+struct logical_and : left_assoc<bit_or, op_andand> {};
+struct logical_or : left_assoc<logical_and, op_oror> {};
+struct ternary : seq<logical_or, opt<question, must<expression>, must<colon>, must<expression>>> {};
+struct assignment : seq<ternary, opt<assign_op, must<assignment>>> {};
+struct expression : assignment {};
+
+// ---------------------------------------------------------------- statements
+struct statement;
+struct rbrace_or_eof : sor<rbrace, eof> {};
+struct block : seq<lbrace, star<not_at<rbrace_or_eof>, must<statement>>, must<rbrace>> {};
+
+struct empty_statement : semicolon {};
+struct if_statement
+    : seq<kw_if, must<lparen>, must<expression>, must<rparen>, must<statement>, opt<kw_else, must<statement>>> {};
+struct while_statement : seq<kw_while, must<lparen>, must<expression>, must<rparen>, must<statement>> {};
+
+struct for_init : seq<expression> {};
+struct for_cond : seq<expression> {};
+struct for_step : seq<expression> {};
+struct for_statement
+    : seq<kw_for, must<lparen>, opt<for_init>, must<semicolon>, opt<for_cond>, must<semicolon>, opt<for_step>,
+          must<rparen>, must<statement>> {};
+
+// foreach ([a, b-] in arr limit 10), foreach (v = [a, b] in arr+), foreach (k in arr)
+struct sort_ascending : op_plus {};
+struct sort_descending : op_minus {};
+struct sort_marker : sor<sort_ascending, sort_descending> {};
+struct foreach_key : seq<name, opt<sort_marker>> {};
+struct foreach_key_list : seq<lbracket, must_list<foreach_key>, must<rbracket>> {};
+struct foreach_keys : sor<foreach_key_list, foreach_key> {};
+struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
+struct foreach_array : seq<name, opt<sort_marker>> {};
+struct foreach_limit : seq<kw_limit, must<expression>> {};
+struct foreach_statement
+    : seq<kw_foreach, must<lparen>, opt<foreach_value>, must<foreach_keys>, must<kw_in>, must<foreach_array>,
+          opt<foreach_limit>, must<rparen>, must<statement>> {};
+
+struct delete_statement : seq<kw_delete, must<expression>> {};
+struct break_statement : kw_break {};
+struct continue_statement : kw_continue {};
+struct next_statement : kw_next {};
+struct return_statement : seq<kw_return, opt<expression>> {};
+// `target <<< value` or a plain expression.
+struct expression_statement : seq<expression, opt<op_stats_add, must<expression>>> {};
+
+struct preprocessor_unsupported : seq<at<string<'%', '('>>, raise<preprocessor_unsupported>> {};
+struct embedded_c_unsupported : seq<at<string<'%', '{'>>, raise<embedded_c_unsupported>> {};
+
+struct statement
+    : seq<sor<block, empty_statement, if_statement, while_statement, for_statement, foreach_statement,
+              delete_statement, break_statement, continue_statement, next_statement, return_statement,
+              preprocessor_unsupported, embedded_c_unsupported, expression_statement>,
+          opt<semicolon>> {};
+
+// ---------------------------------------------------------------- top level
+// Probe point: kernel.trace("kfree_skb"), timer.ms(100), begin(-1), kernel.trace("tcp:*")?
+struct component_name_text : seq<sor<identifier_first, one<'*'>>, star<sor<identifier_other, one<'*'>>>> {};
+struct component_name : tok<component_name_text> {};
+struct negative_sign : one<'-'> {};
+struct probe_number : tok<seq<opt<negative_sign>, number_text>> {};
+struct probe_argument : sor<string_literal, probe_number> {};
+struct probe_component : seq<component_name, opt<lparen, must<probe_argument>, must<rparen>>> {};
+struct optional_marker : question {};
+struct probe_point : seq<probe_component, star<dot, must<probe_component>>, opt<optional_marker>> {};
+struct probe_alias_unsupported : seq<at<one<'='>>, raise<probe_alias_unsupported>> {};
+struct probe_declaration
+    : seq<kw_probe, must_list<probe_point>, opt<probe_alias_unsupported>, must<block>> {};
+
+// global a, b[100], c = 5, s = "x", n = -1
+struct global_size : seq<lbracket, opt<number>, must<rbracket>> {};
+struct global_negative : op_minus {};
+struct global_literal : sor<string_literal, seq<opt<global_negative>, number>> {};
+struct global_init : seq<op_assign, must<global_literal>> {};
+struct global_variable : seq<name, opt<sor<global_size, global_init>>> {};
+struct global_declaration : seq<kw_global, must_list<global_variable>> {};
+
+struct function_unsupported : seq<at<kw_function>, raise<function_unsupported>> {};
+
+struct toplevel
+    : seq<sor<probe_declaration, global_declaration, function_unsupported, embedded_c_unsupported,
+              preprocessor_unsupported>,
+          opt<semicolon>> {};
+struct script : seq<sp, until<eof, must<toplevel>>> {};
+
+// ---------------------------------------------------------------- error messages
+// The message raised when must<Rule> (or raise<Rule>) fails.
+template <typename Rule>
+inline constexpr const char *error_message = nullptr;
+
+// clang-format off
+template <> inline constexpr const char *error_message<rparen> = "expected ')'";
+template <> inline constexpr const char *error_message<lparen> = "expected '('";
+template <> inline constexpr const char *error_message<rbracket> = "expected ']'";
+template <> inline constexpr const char *error_message<rbrace> = "expected '}'";
+template <> inline constexpr const char *error_message<semicolon> = "expected ';'";
+template <> inline constexpr const char *error_message<colon> = "expected ':'";
+template <> inline constexpr const char *error_message<kw_in> = "expected 'in'";
+template <> inline constexpr const char *error_message<block> = "expected '{'";
+template <> inline constexpr const char *error_message<statement> = "expected statement";
+template <> inline constexpr const char *error_message<expression> = "expected expression";
+template <> inline constexpr const char *error_message<assignment> = "expected expression";
+template <> inline constexpr const char *error_message<unary> = "expected expression";
+template <> inline constexpr const char *error_message<multiplicative> = "expected expression";
+template <> inline constexpr const char *error_message<additive> = "expected expression";
+template <> inline constexpr const char *error_message<concatenation> = "expected expression";
+template <> inline constexpr const char *error_message<shift> = "expected expression";
+template <> inline constexpr const char *error_message<comparison> = "expected expression";
+template <> inline constexpr const char *error_message<array_in> = "expected expression";
+template <> inline constexpr const char *error_message<bit_and> = "expected expression";
+template <> inline constexpr const char *error_message<bit_xor> = "expected expression";
+template <> inline constexpr const char *error_message<bit_or> = "expected expression";
+template <> inline constexpr const char *error_message<logical_and> = "expected expression";
+template <> inline constexpr const char *error_message<primary> = "expected expression";
+template <> inline constexpr const char *error_message<array_name> = "expected array name";
+template <> inline constexpr const char *error_message<field_name> = "expected field name after '->'";
+template <> inline constexpr const char *error_message<at_operands> = "expected '('";
+template <> inline constexpr const char *error_message<foreach_keys> = "expected loop variable or '['";
+template <> inline constexpr const char *error_message<foreach_key> = "expected loop variable";
+template <> inline constexpr const char *error_message<foreach_array> = "expected array name";
+template <> inline constexpr const char *error_message<probe_point> = "expected probe point";
+template <> inline constexpr const char *error_message<probe_component> = "expected probe point component";
+template <> inline constexpr const char *error_message<probe_argument> = "expected string or number literal";
+template <> inline constexpr const char *error_message<global_variable> = "expected global variable name";
+template <> inline constexpr const char *error_message<global_literal> = "expected literal initialiser (number or string)";
+template <> inline constexpr const char *error_message<toplevel> = "expected 'probe' or 'global'";
+template <> inline constexpr const char *error_message<unterminated_string> = "unterminated string";
+template <> inline constexpr const char *error_message<unterminated_comment> = "unterminated comment";
+template <> inline constexpr const char *error_message<function_unsupported> = "function definitions are not supported yet";
+template <> inline constexpr const char *error_message<embedded_c_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
+template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
+template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";
+template <> inline constexpr const char *error_message<probe_alias_unsupported> = "probe aliases (probe NAME = POINT) are not supported yet";
+template <> inline constexpr const char *error_message<target_subscript_unsupported> = "array subscripts on target variables are not supported yet";
+// Names the construct itself; the parser appends which @-operator it saw.
+template <> inline constexpr const char *error_message<at_unsupported> = "is not supported yet";
+// clang-format on
+
+// Raises pg::parse_error with the message above, at the failing token.
+template <typename Rule>
+struct error_control : pg::normal<Rule> {
+  template <typename Input, typename... States>
+  [[noreturn]] static void raise(const Input &in, States &&...) {
+    static_assert(error_message<Rule> != nullptr, "every must<>/raise<> target needs an error_message");
+    throw pg::parse_error(error_message<Rule>, in);
+  }
+};
+
+}  // namespace ntap::grammar

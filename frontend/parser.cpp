@@ -1,0 +1,657 @@
+// Script text -> AST: runs the PEGTL grammar (frontend/grammar.h) into a parse
+// tree, then converts the tree into the ast:: nodes of frontend/ast.h.
+//
+// The parse tree keeps only the nodes the conversion needs (names, literals,
+// operators and one node per construct); expression precedence levels with a
+// single operand are folded away, so `x` is one node, not fifteen.
+#include "frontend/parser.h"
+
+#include <tao/pegtl/contrib/parse_tree.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include "frontend/grammar.h"
+
+namespace ntap {
+
+namespace {
+
+namespace g = grammar;
+namespace pg = tao::pegtl;
+namespace pt = tao::pegtl::parse_tree;
+using Node = pt::node;
+using namespace ast;
+
+template <typename Rule>
+using selector = pt::selector<
+    Rule,
+    pt::store_content::on<g::name_text, g::number_text, g::string_body, g::target_name_text, g::field_name_text,
+                          g::at_name_text, g::component_name_text>,
+    pt::remove_content::on<
+        // expressions
+        g::string_literal, g::target_var, g::at_expr, g::call_or_symbol, g::call_args, g::index_keys,
+        g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
+        // operators
+        g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,
+        g::op_shl_assign, g::op_shr_assign, g::op_and_assign, g::op_or_assign, g::op_xor_assign,
+        g::op_concat_assign, g::op_oror, g::op_andand, g::op_bitor, g::op_bitxor, g::op_bitand, g::op_le, g::op_ge,
+        g::op_eq, g::op_ne, g::op_lt, g::op_gt, g::op_shl, g::op_shr, g::op_concat, g::op_plus, g::op_minus,
+        g::op_mul, g::op_div, g::op_mod, g::op_not, g::op_bitnot, g::op_increment, g::op_decrement,
+        g::op_stats_add,
+        // statements
+        g::block, g::empty_statement, g::if_statement, g::while_statement, g::for_statement, g::for_init,
+        g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array,
+        g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::break_statement,
+        g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
+        // top level
+        g::probe_declaration, g::probe_point, g::probe_component, g::probe_number, g::negative_sign,
+        g::optional_marker, g::global_declaration, g::global_variable, g::global_size, g::global_init,
+        g::global_negative>,
+    pt::fold_one::on<g::expression, g::assignment, g::ternary, g::logical_or, g::logical_and, g::bit_or,
+                     g::bit_xor, g::bit_and, g::in_single, g::comparison, g::shift, g::concatenation,
+                     g::additive, g::multiplicative, g::postfix_crement>>;
+
+// "saw: ..." text for the token starting at `offset`, in stap's wording:
+// identifier 'x', keyword 'if', number '12', string "a", operator '}'.
+std::string describe_token_at(std::string_view text, size_t offset) {
+  if (offset >= text.size()) return "end of file";
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$'; };
+  const char first = text[offset];
+  if (std::isalpha(static_cast<unsigned char>(first)) || first == '_' || first == '$' || first == '@') {
+    size_t end = offset + 1;
+    while (end < text.size() && is_word(text[end])) ++end;
+    std::string word(text.substr(offset, end - offset));
+    static const char *const keywords[] = {"probe", "global", "function", "if",     "else",  "while",
+                                           "for",   "foreach", "in",      "limit",  "delete", "break",
+                                           "continue", "next", "return",  "try",    "catch", "private"};
+    for (const char *k : keywords)
+      if (word == k) return "keyword '" + word + "'";
+    return "identifier '" + word + "'";
+  }
+  if (std::isdigit(static_cast<unsigned char>(first))) {
+    size_t end = offset + 1;
+    while (end < text.size() && is_word(text[end])) ++end;
+    return "number '" + std::string(text.substr(offset, end - offset)) + "'";
+  }
+  if (first == '"') {
+    size_t end = offset + 1;
+    while (end < text.size() && text[end] != '"' && text[end] != '\n') end += text[end] == '\\' ? 2 : 1;
+    end = std::min(end + 1, text.size());
+    std::string_view literal = text.substr(offset, end - offset);
+    if (!literal.empty() && literal.back() == '\n') literal.remove_suffix(1);
+    return "string " + std::string(literal);
+  }
+  // Longest operator first.
+  static const char *const operators[] = {
+      "<<<", "<<=", ">>=", "->", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "==",
+      "!=",  "<=",  ">=",  "&&", "||", "<<", ">>", "%{", "%}", "%(", "%)", "%?", "%:", "=~", "!~"};
+  for (const char *op : operators)
+    if (text.substr(offset).rfind(op, 0) == 0) return std::string("operator '") + op + "'";
+  if (std::ispunct(static_cast<unsigned char>(first))) return std::string("operator '") + first + "'";
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(first));
+  return std::string("junk character ") + hex;
+}
+
+class AstBuilder {
+ public:
+  explicit AstBuilder(const SourceFile &file) : file_(file) {}
+
+  std::unique_ptr<Program> program(const Node &root) {
+    auto prog = std::make_unique<Program>();
+    for (const auto &child : root.children) {
+      if (child->is_type<g::probe_declaration>())
+        prog->probes.push_back(probe(*child));
+      else
+        globals(*child, *prog);
+    }
+    for (size_t i = 0; i < prog->probes.size(); ++i) prog->probes[i]->id = static_cast<uint32_t>(i);
+    for (size_t i = 0; i < prog->globals.size(); ++i) prog->globals[i]->id = static_cast<uint32_t>(i);
+    return prog;
+  }
+
+ private:
+  const SourceFile &file_;
+
+  Location loc(const Node &n) const {
+    return Location{&file_, static_cast<uint32_t>(n.m_begin.line), static_cast<uint32_t>(n.m_begin.column)};
+  }
+
+  [[noreturn]] void fail(const Node &n, const std::string &message) const {
+    throw CompileError(ErrorKind::Parse, message, loc(n), describe_token_at(file_.text, n.m_begin.byte));
+  }
+
+  static std::string text(const Node &n) { return n.string(); }
+
+  // ------------------------------------------------------------ literals
+
+  int64_t number(const Node &n) const {
+    std::string_view t = n.string_view();
+    unsigned base = 10;
+    size_t i = 0;
+    if (t.size() > 1 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+      base = 16;
+      i = 2;
+      if (t.size() == 2) fail(n, "invalid number '" + std::string(t) + "'");
+    } else if (t.size() > 1 && t[0] == '0') {
+      base = 8;
+      i = 1;
+    }
+    // Accumulate in uint64 so that overflow wraps (0xffffffffffffffff is -1).
+    uint64_t value = 0;
+    for (; i < t.size(); ++i) {
+      char c = t[i];
+      unsigned digit = c >= '0' && c <= '9'   ? unsigned(c - '0')
+                       : c >= 'a' && c <= 'f' ? unsigned(c - 'a' + 10)
+                       : c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
+                                              : 99;
+      if (digit >= base) fail(n, "invalid number '" + std::string(t) + "'");
+      value = value * base + digit;
+    }
+    return static_cast<int64_t>(value);
+  }
+
+  // Decodes C escapes of one "..." piece; errors point at the backslash.
+  void decode_string(const Node &body, std::string &out) const {
+    std::string_view t = body.string_view();
+    auto is_oct = [](char c) { return c >= '0' && c <= '7'; };
+    auto hex_value = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    for (size_t i = 0; i < t.size(); ++i) {
+      if (t[i] != '\\') {
+        out += t[i];
+        continue;
+      }
+      size_t start = i++;
+      char c = t[i];
+      switch (c) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'a': out += '\a'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'v': out += '\v'; break;
+        case '\\': case '"': case '\'': case '?': out += c; break;
+        case 'x': {
+          int value = 0, digits = 0;
+          while (digits < 2 && i + 1 < t.size() && hex_value(t[i + 1]) >= 0) value = value * 16 + hex_value(t[++i]), ++digits;
+          if (!digits) escape_error(body, start, "\\x used with no following hex digits");
+          out += static_cast<char>(value);
+          break;
+        }
+        default:
+          if (is_oct(c)) {
+            int value = c - '0', digits = 1;
+            while (digits < 3 && i + 1 < t.size() && is_oct(t[i + 1])) value = value * 8 + (t[++i] - '0'), ++digits;
+            out += static_cast<char>(value);
+          } else {
+            escape_error(body, start, std::string("unknown escape sequence '\\") + c + "' in string");
+          }
+      }
+    }
+  }
+
+  [[noreturn]] void escape_error(const Node &body, size_t offset, const std::string &message) const {
+    // A string never spans lines, so the escape is on the body's line.
+    Location at = loc(body);
+    at.col += static_cast<uint32_t>(offset);
+    throw CompileError(ErrorKind::Parse, message, at, describe_token_at(file_.text, body.m_begin.byte));
+  }
+
+  std::string string_value(const Node &literal) const {
+    std::string out;
+    for (const auto &piece : literal.children) decode_string(*piece, out);
+    return out;
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  static bool is_lvalue(const Expr &e) { return e.kind == ExprKind::Symbol || e.kind == ExprKind::Index; }
+
+  ExprPtr lvalue(const Node &n, const char *what) {
+    ExprPtr e = expr(n);
+    if (!is_lvalue(*e)) fail(n, std::string(what) + " must be a variable or an array element");
+    return e;
+  }
+
+  static std::optional<BinaryOp> binary_op(const Node &op) {
+    if (op.is_type<g::op_plus>()) return BinaryOp::Add;
+    if (op.is_type<g::op_minus>()) return BinaryOp::Sub;
+    if (op.is_type<g::op_mul>()) return BinaryOp::Mul;
+    if (op.is_type<g::op_div>()) return BinaryOp::Div;
+    if (op.is_type<g::op_mod>()) return BinaryOp::Mod;
+    if (op.is_type<g::op_concat>()) return BinaryOp::Concat;
+    if (op.is_type<g::op_shl>()) return BinaryOp::Shl;
+    if (op.is_type<g::op_shr>()) return BinaryOp::Shr;
+    if (op.is_type<g::op_lt>()) return BinaryOp::Lt;
+    if (op.is_type<g::op_le>()) return BinaryOp::Le;
+    if (op.is_type<g::op_gt>()) return BinaryOp::Gt;
+    if (op.is_type<g::op_ge>()) return BinaryOp::Ge;
+    if (op.is_type<g::op_eq>()) return BinaryOp::Eq;
+    if (op.is_type<g::op_ne>()) return BinaryOp::Ne;
+    if (op.is_type<g::op_bitand>()) return BinaryOp::BitAnd;
+    if (op.is_type<g::op_bitor>()) return BinaryOp::BitOr;
+    if (op.is_type<g::op_bitxor>()) return BinaryOp::BitXor;
+    return std::nullopt;
+  }
+
+  static AssignOp assign_op(const Node &op) {
+    if (op.is_type<g::op_add_assign>()) return AssignOp::Add;
+    if (op.is_type<g::op_sub_assign>()) return AssignOp::Sub;
+    if (op.is_type<g::op_mul_assign>()) return AssignOp::Mul;
+    if (op.is_type<g::op_div_assign>()) return AssignOp::Div;
+    if (op.is_type<g::op_mod_assign>()) return AssignOp::Mod;
+    if (op.is_type<g::op_shl_assign>()) return AssignOp::Shl;
+    if (op.is_type<g::op_shr_assign>()) return AssignOp::Shr;
+    if (op.is_type<g::op_and_assign>()) return AssignOp::BitAnd;
+    if (op.is_type<g::op_or_assign>()) return AssignOp::BitOr;
+    if (op.is_type<g::op_xor_assign>()) return AssignOp::BitXor;
+    if (op.is_type<g::op_concat_assign>()) return AssignOp::Concat;
+    return AssignOp::Set;
+  }
+
+  // operand (op operand)* of one precedence level, folded to the left.
+  ExprPtr left_assoc(const Node &n) {
+    const auto &c = n.children;
+    ExprPtr result = expr(*c[0]);
+    for (size_t i = 1; i + 1 < c.size(); i += 2) {
+      ExprPtr rhs = expr(*c[i + 1]);
+      if (c[i]->is_type<g::op_andand>() || c[i]->is_type<g::op_oror>()) {
+        LogicalOp op = c[i]->is_type<g::op_andand>() ? LogicalOp::And : LogicalOp::Or;
+        result = std::make_unique<LogicalExpr>(loc(n), op, std::move(result), std::move(rhs));
+      } else {
+        result = std::make_unique<BinaryExpr>(loc(n), *binary_op(*c[i]), std::move(result), std::move(rhs));
+      }
+    }
+    return result;
+  }
+
+  ExprPtr at_operator(const Node &n) {
+    const std::string name = text(*n.children[0]);
+    const size_t operands = n.children.size() - 1;
+    auto require = [&](size_t count) {
+      if (operands != count)
+        fail(n, name + " takes " + (count == 1 ? "one operand" : "two operands") + ", not " +
+                    std::to_string(operands));
+    };
+    static const std::pair<const char *, StatsFn> stats[] = {
+        {"@count", StatsFn::Count}, {"@sum", StatsFn::Sum}, {"@min", StatsFn::Min},
+        {"@max", StatsFn::Max},     {"@avg", StatsFn::Avg}};
+    for (const auto &[spelling, fn] : stats) {
+      if (name != spelling) continue;
+      require(1);
+      ExprPtr operand = expr(*n.children[1]);
+      if (!is_lvalue(*operand)) fail(*n.children[1], name + " needs an aggregate variable or array element");
+      return std::make_unique<StatsOpExpr>(loc(n), fn, std::move(operand));
+    }
+    if (name == "@defined") {
+      require(1);
+      return std::make_unique<DefinedExpr>(loc(n), expr(*n.children[1]));
+    }
+    if (name == "@choose_defined") {
+      require(2);
+      ExprPtr chosen = expr(*n.children[1]);
+      auto defined = std::make_unique<DefinedExpr>(loc(n), clone_expr(*chosen));
+      return std::make_unique<TernaryExpr>(loc(n), std::move(defined), std::move(chosen), expr(*n.children[2]));
+    }
+    fail(n, "unknown operator " + name);
+  }
+
+  ExprPtr call_or_symbol(const Node &n) {
+    std::string name = text(*n.children[0]);
+    if (n.children.size() == 1) return std::make_unique<SymbolExpr>(loc(n), std::move(name));
+    const Node &tail = *n.children[1];
+    if (tail.is_type<g::call_args>()) {
+      auto call = std::make_unique<CallExpr>(loc(n), std::move(name));
+      for (const auto &arg : tail.children) call->args.push_back(expr(*arg));
+      return call;
+    }
+    auto index = std::make_unique<IndexExpr>(loc(n), std::move(name));
+    for (const auto &key : tail.children) index->keys.push_back(expr(*key));
+    return index;
+  }
+
+  ExprPtr expr(const Node &n) {
+    const auto &c = n.children;
+    if (n.is_type<g::call_or_symbol>()) return call_or_symbol(n);
+    if (n.is_type<g::number_text>()) return std::make_unique<NumberExpr>(loc(n), number(n));
+    if (n.is_type<g::string_literal>()) return std::make_unique<StringExpr>(loc(n), string_value(n));
+    if (n.is_type<g::target_var>()) {
+      auto target = std::make_unique<TargetVarExpr>(loc(n), text(*c[0]).substr(1));
+      for (size_t i = 1; i < c.size(); ++i) target->fields.push_back(text(*c[i]));
+      return target;
+    }
+    if (n.is_type<g::at_expr>()) return at_operator(n);
+    if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {
+      ExprPtr lhs = lvalue(*c[0], "the left side of an assignment");
+      return std::make_unique<AssignExpr>(loc(n), assign_op(*c[1]), std::move(lhs), expr(*c[2]));
+    }
+    if (n.is_type<g::ternary>())
+      return std::make_unique<TernaryExpr>(loc(n), expr(*c[0]), expr(*c[1]), expr(*c[2]));
+    if (n.is_type<g::in_single>() || n.is_type<g::in_multi>()) {
+      auto in = std::make_unique<InArrayExpr>(loc(n), text(*c.back()->children[0]));
+      for (size_t i = 0; i + 1 < c.size(); ++i) in->keys.push_back(expr(*c[i]));
+      return in;
+    }
+    if (n.is_type<g::unary_prefix>()) {
+      const Node &op = *c[0];
+      UnaryOp uop = op.is_type<g::op_minus>() ? UnaryOp::Neg
+                    : op.is_type<g::op_plus>() ? UnaryOp::Plus
+                    : op.is_type<g::op_not>()  ? UnaryOp::Not
+                                               : UnaryOp::BitNot;
+      return std::make_unique<UnaryExpr>(loc(n), uop, expr(*c[1]));
+    }
+    if (n.is_type<g::prefix_crement>()) {
+      ExprPtr operand = lvalue(*c[1], "the operand of ++/--");
+      return std::make_unique<IncDecExpr>(loc(n), c[0]->is_type<g::op_increment>(), true, std::move(operand));
+    }
+    if (n.is_type<g::postfix_crement>()) {
+      ExprPtr operand = lvalue(*c[0], "the operand of ++/--");
+      return std::make_unique<IncDecExpr>(loc(n), c[1]->is_type<g::op_increment>(), false, std::move(operand));
+    }
+    // Every remaining node is a binary precedence level.
+    return left_assoc(n);
+  }
+
+  // ------------------------------------------------------------ statements
+
+  std::unique_ptr<BlockStmt> block(const Node &n) {
+    auto b = std::make_unique<BlockStmt>(loc(n));
+    for (const auto &child : n.children)
+      if (!child->is_type<g::empty_statement>()) b->stmts.push_back(stmt(*child));
+    return b;
+  }
+
+  std::unique_ptr<ForeachStmt> foreach_statement(const Node &n) {
+    auto f = std::make_unique<ForeachStmt>(loc(n));
+    const Node *sort_marker = nullptr;
+    auto note_sort = [&](const Node &owner, int column) {
+      if (owner.children.size() < 2) return;
+      const Node &marker = *owner.children[1];
+      if (marker.is_type<g::op_assign>()) return;  // the `=` of `v = [..]`
+      if (sort_marker) fail(marker, "only one sort direction (+ or -) may be given in foreach");
+      sort_marker = &marker;
+      f->sort_column = column;
+      f->sort_direction = marker.is_type<g::sort_ascending>() ? 1 : -1;
+    };
+    const auto &c = n.children;
+    for (size_t i = 0; i + 1 < c.size(); ++i) {
+      const Node &part = *c[i];
+      if (part.is_type<g::foreach_value>()) {
+        f->value_name = text(*part.children[0]);
+        note_sort(part, 0);
+      } else if (part.is_type<g::foreach_key>()) {
+        f->key_names.push_back(text(*part.children[0]));
+        note_sort(part, static_cast<int>(f->key_names.size()));
+      } else if (part.is_type<g::foreach_array>()) {
+        f->array_name = text(*part.children[0]);
+        note_sort(part, 0);
+      } else if (part.is_type<g::foreach_limit>()) {
+        f->limit = expr(*part.children[0]);
+      }
+    }
+    f->body = stmt(*c.back());
+    return f;
+  }
+
+  StmtPtr stmt(const Node &n) {
+    const auto &c = n.children;
+    if (n.is_type<g::expression_statement>()) {
+      if (c.size() == 1) return std::make_unique<ExprStmt>(loc(n), expr(*c[0]));
+      ExprPtr target = lvalue(*c[0], "the target of <<<");
+      return std::make_unique<StatsAddStmt>(loc(n), std::move(target), expr(*c[2]));
+    }
+    if (n.is_type<g::block>()) return block(n);
+    if (n.is_type<g::empty_statement>()) return std::make_unique<BlockStmt>(loc(n));
+    if (n.is_type<g::if_statement>()) {
+      auto s = std::make_unique<IfStmt>(loc(n));
+      s->cond = expr(*c[0]);
+      s->then_stmt = stmt(*c[1]);
+      if (c.size() > 2) s->else_stmt = stmt(*c[2]);
+      return s;
+    }
+    if (n.is_type<g::while_statement>()) {
+      auto s = std::make_unique<WhileStmt>(loc(n));
+      s->cond = expr(*c[0]);
+      s->body = stmt(*c[1]);
+      return s;
+    }
+    if (n.is_type<g::for_statement>()) {
+      auto s = std::make_unique<ForStmt>(loc(n));
+      for (size_t i = 0; i + 1 < c.size(); ++i) {
+        ExprPtr part = expr(*c[i]->children[0]);
+        if (c[i]->is_type<g::for_init>()) s->init = std::move(part);
+        else if (c[i]->is_type<g::for_cond>()) s->cond = std::move(part);
+        else s->step = std::move(part);
+      }
+      s->body = stmt(*c.back());
+      return s;
+    }
+    if (n.is_type<g::foreach_statement>()) return foreach_statement(n);
+    if (n.is_type<g::delete_statement>())
+      return std::make_unique<DeleteStmt>(loc(n), lvalue(*c[0], "the operand of delete"));
+    if (n.is_type<g::break_statement>()) return std::make_unique<JumpStmt>(StmtKind::Break, loc(n));
+    if (n.is_type<g::continue_statement>()) return std::make_unique<JumpStmt>(StmtKind::Continue, loc(n));
+    if (n.is_type<g::next_statement>()) return std::make_unique<JumpStmt>(StmtKind::Next, loc(n));
+    // return_statement
+    auto r = std::make_unique<ReturnStmt>(loc(n));
+    if (!c.empty()) r->value = expr(*c[0]);
+    return r;
+  }
+
+  // ------------------------------------------------------------ top level
+
+  ProbePoint probe_point(const Node &n) {
+    ProbePoint point;
+    point.loc = loc(n);
+    for (const auto &part : n.children) {
+      if (part->is_type<g::optional_marker>()) {
+        point.optional = true;
+        continue;
+      }
+      ProbePointComponent component;
+      component.name = text(*part->children[0]);
+      if (part->children.size() > 1) {
+        const Node &arg = *part->children[1];
+        if (arg.is_type<g::string_literal>()) {
+          component.string_arg = string_value(arg);
+        } else {  // probe_number: [negative_sign] number_text
+          int64_t value = number(*arg.children.back());
+          component.number_arg = arg.children.size() > 1 ? static_cast<int64_t>(0ULL - uint64_t(value)) : value;
+        }
+      }
+      point.components.push_back(std::move(component));
+    }
+    return point;
+  }
+
+  std::unique_ptr<Probe> probe(const Node &n) {
+    auto p = std::make_unique<Probe>();
+    p->loc = loc(n);
+    for (size_t i = 0; i + 1 < n.children.size(); ++i) p->points.push_back(probe_point(*n.children[i]));
+    p->body = block(*n.children.back());
+    return p;
+  }
+
+  void globals(const Node &declaration, Program &prog) {
+    for (const auto &var : declaration.children) {
+      const Node &name_node = *var->children[0];
+      auto global = std::make_unique<Global>();
+      global->name = text(name_node);
+      global->decl = loc(name_node);
+      if (prog.find_global(global->name))
+        throw CompileError(ErrorKind::Semantic, "duplicate global variable", global->decl,
+                           "identifier '" + global->name + "'");
+      if (var->children.size() > 1) {
+        const Node &tail = *var->children[1];
+        if (tail.is_type<g::global_size>()) {
+          if (!tail.children.empty()) {
+            int64_t size = number(*tail.children[0]);
+            if (size <= 0 || size > int64_t(UINT32_MAX)) fail(*tail.children[0], "invalid array size");
+            global->max_entries = static_cast<uint32_t>(size);
+          }
+        } else {
+          global->init = global_initialiser(tail);
+        }
+      }
+      prog.globals.push_back(std::move(global));
+    }
+  }
+
+  // global_init: `=` then a string literal or [-] number.
+  ExprPtr global_initialiser(const Node &init) {
+    const auto &c = init.children;
+    const Node &first = *c[1];
+    if (first.is_type<g::string_literal>()) return std::make_unique<StringExpr>(loc(first), string_value(first));
+    if (first.is_type<g::global_negative>())
+      return std::make_unique<NumberExpr>(loc(first), static_cast<int64_t>(0ULL - uint64_t(number(*c[2]))));
+    return std::make_unique<NumberExpr>(loc(first), number(first));
+  }
+};
+
+// The message of a grammar error, completed where the grammar cannot know it.
+std::string grammar_error_message(const SourceFile &file, const pg::parse_error &error, size_t offset) {
+  std::string message(error.message());
+  if (message == g::error_message<g::at_unsupported>) {
+    size_t end = offset + 1;
+    while (end < file.text.size() && (std::isalnum(static_cast<unsigned char>(file.text[end])) || file.text[end] == '_'))
+      ++end;
+    return file.text.substr(offset, end - offset) + " " + message;
+  }
+  return message;
+}
+
+}  // namespace
+
+std::unique_ptr<Program> parse_script(const SourceFile &file) {
+  pg::memory_input<> in(file.text.data(), file.text.size(), file.name);
+  std::unique_ptr<Node> root;
+  try {
+    root = pt::parse<g::script, selector, pg::nothing, g::error_control>(in);
+  } catch (const pg::parse_error &error) {
+    const pg::position &at = error.positions().front();
+    Location where{&file, static_cast<uint32_t>(at.line), static_cast<uint32_t>(at.column)};
+    std::string message = grammar_error_message(file, error, at.byte);
+    if (at.byte >= file.text.size()) {
+      // Nothing to show as "saw": say that the script ended too early.
+      if (message.rfind("expected", 0) == 0) message = "unexpected end of file, " + message;
+      throw CompileError(ErrorKind::Parse, message, where);
+    }
+    throw CompileError(ErrorKind::Parse, message, where, describe_token_at(file.text, at.byte));
+  }
+  // The grammar commits to every construct with must<>, so it either succeeds or raises.
+  if (!root) throw CompileError(ErrorKind::Parse, "syntax error", Location{&file, 1, 1});
+  return AstBuilder(file).program(*root);
+}
+
+namespace {
+template <typename T>
+std::unique_ptr<T> with_type(std::unique_ptr<T> copy, const Expr &original) {
+  copy->type = original.type;
+  return copy;
+}
+
+std::vector<ExprPtr> clone_all(const std::vector<ExprPtr> &exprs) {
+  std::vector<ExprPtr> out;
+  out.reserve(exprs.size());
+  for (const auto &e : exprs) out.push_back(clone_expr(*e));
+  return out;
+}
+}  // namespace
+
+ExprPtr clone_expr(const Expr &e) {
+  switch (e.kind) {
+    case ExprKind::Number: {
+      auto &n = static_cast<const NumberExpr &>(e);
+      return with_type(std::make_unique<NumberExpr>(n.loc, n.value), e);
+    }
+    case ExprKind::String: {
+      auto &s = static_cast<const StringExpr &>(e);
+      return with_type(std::make_unique<StringExpr>(s.loc, s.value), e);
+    }
+    case ExprKind::Symbol: {
+      auto &s = static_cast<const SymbolExpr &>(e);
+      auto copy = std::make_unique<SymbolExpr>(s.loc, s.name);
+      copy->local = s.local;
+      copy->global = s.global;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Index: {
+      auto &i = static_cast<const IndexExpr &>(e);
+      auto copy = std::make_unique<IndexExpr>(i.loc, i.name);
+      copy->global = i.global;
+      copy->keys = clone_all(i.keys);
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::TargetVar: {
+      auto &t = static_cast<const TargetVarExpr &>(e);
+      auto copy = std::make_unique<TargetVarExpr>(t.loc, t.name);
+      copy->fields = t.fields;
+      copy->resolved = t.resolved;
+      copy->arg_index = t.arg_index;
+      copy->offsets = t.offsets;
+      copy->final_size = t.final_size;
+      copy->final_signed = t.final_signed;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Unary: {
+      auto &u = static_cast<const UnaryExpr &>(e);
+      return with_type(std::make_unique<UnaryExpr>(u.loc, u.op, clone_expr(*u.operand)), e);
+    }
+    case ExprKind::Binary: {
+      auto &b = static_cast<const BinaryExpr &>(e);
+      return with_type(std::make_unique<BinaryExpr>(b.loc, b.op, clone_expr(*b.lhs), clone_expr(*b.rhs)), e);
+    }
+    case ExprKind::Logical: {
+      auto &l = static_cast<const LogicalExpr &>(e);
+      return with_type(std::make_unique<LogicalExpr>(l.loc, l.op, clone_expr(*l.lhs), clone_expr(*l.rhs)), e);
+    }
+    case ExprKind::Ternary: {
+      auto &t = static_cast<const TernaryExpr &>(e);
+      return with_type(std::make_unique<TernaryExpr>(t.loc, clone_expr(*t.cond), clone_expr(*t.then_expr),
+                                                     clone_expr(*t.else_expr)),
+                       e);
+    }
+    case ExprKind::Assign: {
+      auto &a = static_cast<const AssignExpr &>(e);
+      return with_type(std::make_unique<AssignExpr>(a.loc, a.op, clone_expr(*a.lhs), clone_expr(*a.rhs)), e);
+    }
+    case ExprKind::IncDec: {
+      auto &i = static_cast<const IncDecExpr &>(e);
+      return with_type(std::make_unique<IncDecExpr>(i.loc, i.increment, i.prefix, clone_expr(*i.operand)), e);
+    }
+    case ExprKind::Call: {
+      auto &c = static_cast<const CallExpr &>(e);
+      auto copy = std::make_unique<CallExpr>(c.loc, c.name);
+      copy->args = clone_all(c.args);
+      copy->builtin = c.builtin;
+      copy->format_id = c.format_id;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::StatsOp: {
+      auto &s = static_cast<const StatsOpExpr &>(e);
+      return with_type(std::make_unique<StatsOpExpr>(s.loc, s.fn, clone_expr(*s.operand)), e);
+    }
+    case ExprKind::InArray: {
+      auto &i = static_cast<const InArrayExpr &>(e);
+      auto copy = std::make_unique<InArrayExpr>(i.loc, i.name);
+      copy->keys = clone_all(i.keys);
+      copy->global = i.global;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Defined: {
+      auto &d = static_cast<const DefinedExpr &>(e);
+      return with_type(std::make_unique<DefinedExpr>(d.loc, clone_expr(*d.operand)), e);
+    }
+  }
+  throw std::logic_error("clone_expr: unknown expression kind");
+}
+
+}  // namespace ntap

@@ -1,0 +1,21 @@
+// Script text -> AST.
+#pragma once
+#include <memory>
+
+#include "frontend/ast.h"
+#include "frontend/diagnostics.h"
+
+namespace ntap {
+
+// Parses a whole script. Throws CompileError(ErrorKind::Parse) at the first
+// syntax error, located at the offending token, with a message naming what was
+// expected. Every AST node's Location is where the node starts; `file` must
+// outlive the returned program (Locations point into it).
+std::unique_ptr<ast::Program> parse_script(const SourceFile &file);
+
+// A deep copy of an expression tree (resolution and type fields included).
+// The parser needs it for @choose_defined(a, b) -> @defined(a) ? a : b; later
+// passes may use it to instantiate shared expressions.
+ast::ExprPtr clone_expr(const ast::Expr &expr);
+
+}  // namespace ntap
