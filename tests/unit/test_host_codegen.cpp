@@ -142,6 +142,11 @@ const char *fake_symname(ntap_rt *rt, int64_t address) {
   return fake(rt).keep("sym_" + std::to_string(address));
 }
 
+int64_t fake_gettimeofday_s(ntap_rt *) { return 1700000000; }
+const char *fake_ctime(ntap_rt *rt, int64_t t) { return fake(rt).keep("ctime_" + std::to_string(t)); }
+const char *fake_symdata(ntap_rt *rt, int64_t a) { return fake(rt).keep("symdata_" + std::to_string(a)); }
+const char *fake_drop_reason_name(ntap_rt *rt, int64_t r) { return fake(rt).keep("reason_" + std::to_string(r)); }
+
 const ntap_symbol fake_symbols[] = {
     {"ntap_get_long", (void *)fake_get_long},
     {"ntap_get_string", (void *)fake_get_string},
@@ -163,6 +168,10 @@ const ntap_symbol fake_symbols[] = {
     {"ntap_fn_exit", (void *)fake_exit},
     {"ntap_fn_pid", (void *)fake_pid},
     {"ntap_fn_symname", (void *)fake_symname},
+    {"ntap_fn_gettimeofday_s", (void *)fake_gettimeofday_s},
+    {"ntap_fn_ctime", (void *)fake_ctime},
+    {"ntap_fn_symdata", (void *)fake_symdata},
+    {"ntap_fn_drop_reason_name", (void *)fake_drop_reason_name},
     {nullptr, nullptr},
 };
 
@@ -532,6 +541,50 @@ TEST_CASE("host: foreach follows the iterator protocol", "[host_codegen]") {
     CHECK(rt.calls.at(1) == "stats_get fn=" + std::to_string(int(StatsFn::Avg)) + " site=" +
                                 std::to_string(rt.failed_site));
   }
+}
+
+namespace {
+ExprPtr builtin_call(Type type, const std::string &name, ExprPtr arg = nullptr) {
+  auto call = node<CallExpr>(type, name);
+  if (arg) call->args.push_back(std::move(arg));
+  return call;
+}
+}  // namespace
+
+// dropwatch.ntp's report:
+//   printf("\n%s\n", ctime(gettimeofday_s()))
+//   foreach ([l, r] in locations-)
+//     printf("%d packets dropped at %s (%s)\n", @count(locations[l, r]), symdata(l), drop_reason_name(r))
+//   delete locations
+TEST_CASE("host: dropwatch's timer probe", "[host_codegen]") {
+  Script s;
+  Global *locations = s.global("locations", Type::Stats, {Type::Long, Type::Long});
+  Local *l = s.local("l", Type::Long);
+  Local *r = s.local("r", Type::Long);
+  std::vector<ExprPtr> keys;
+  keys.push_back(s.var(l));
+  keys.push_back(s.var(r));
+  auto count = node<StatsOpExpr>(Type::Long, StatsFn::Count, s.elem(locations, std::move(keys)));
+  auto report = s.printf("%d packets dropped at %s (%s)\n", std::move(count),
+                         builtin_call(Type::String, "symdata", s.var(l)),
+                         builtin_call(Type::String, "drop_reason_name", s.var(r)));
+  auto loop = foreach_over(s, locations, l, r, std::move(report));
+  loop->limit = nullptr;
+  s.body(stmts(s.printf("\n%s\n", builtin_call(Type::String, "ctime", builtin_call(Type::Long, "gettimeofday_s"))),
+               std::move(loop), std::make_unique<DeleteStmt>(at(1), s.var(locations))));
+  FakeRuntime rt;
+  rt.foreach_tuples = {{100, 3}, {200, 12}};
+  rt.longs[{0, {"100", "3"}}] = 5;
+  rt.longs[{0, {"200", "12"}}] = 2;
+  s.run(rt);
+  CHECK(rt.begin_args == std::vector<int64_t>{0, 0, -1, int64_t(StatsFn::Count), -1});
+  CHECK(rt.printed == std::vector<std::string>{
+                          "\n%s\n [ctime_1700000000]",
+                          "%d packets dropped at %s (%s)\n [5] [symdata_100] [reason_3]",
+                          "%d packets dropped at %s (%s)\n [2] [symdata_200] [reason_12]",
+                      });
+  CHECK(rt.calls.back() == "delete all");
+  CHECK(rt.open_iterators == 0);
 }
 
 TEST_CASE("host: foreach value form reads the element", "[host_codegen]") {
