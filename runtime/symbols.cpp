@@ -14,9 +14,6 @@ namespace ntap {
 namespace {
 
 constexpr std::string_view kKernelModule = "kernel";
-// Past this many distinct addresses the caches stop growing (a script
-// rendering arbitrary addresses must not grow memory without bound).
-constexpr size_t kMaxCachedAddresses = 1 << 16;
 
 double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
@@ -77,6 +74,16 @@ std::string hex_address(uint64_t address) {
 }
 
 KernelSymbols::KernelSymbols(std::string kallsyms_path) : path_(std::move(kallsyms_path)) {}
+
+KernelSymbols::~KernelSymbols() {
+  if (prefetcher_.joinable()) prefetcher_.join();
+}
+
+void KernelSymbols::prefetch() {
+  std::lock_guard lock(mutex_);
+  if (loaded_ || prefetcher_.joinable()) return;
+  prefetcher_ = std::thread([this] { load(); });
+}
 
 KernelSymbols &KernelSymbols::running_kernel() {
   static KernelSymbols symbols;
@@ -179,40 +186,44 @@ std::optional<SymbolInfo> KernelSymbols::lookup(uint64_t address) {
   return lookup_locked(address);
 }
 
+// Past kMaxCachedAddresses distinct addresses the caches stop growing (a
+// script rendering arbitrary addresses must not grow memory without bound);
+// further results live in a small per-thread ring instead.
+const std::string &KernelSymbols::remember(std::unordered_map<uint64_t, std::string> &cache, uint64_t address,
+                                           std::string text) {
+  if (cache.size() < kMaxCachedAddresses) return cache.emplace(address, std::move(text)).first->second;
+  thread_local std::string ring[kUncachedSlots];
+  thread_local size_t next = 0;
+  std::string &slot = ring[next++ % kUncachedSlots];
+  slot = std::move(text);
+  return slot;
+}
+
 const std::string &KernelSymbols::symname(uint64_t address) {
   std::lock_guard lock(mutex_);
   if (auto it = symname_cache_.find(address); it != symname_cache_.end()) return it->second;
   load_locked();
   auto info = lookup_locked(address);
-  std::string text = info ? std::string(info->name) : hex_address(address);
-  if (symname_cache_.size() < kMaxCachedAddresses) return symname_cache_.emplace(address, std::move(text)).first->second;
-  thread_local std::string uncached;
-  uncached = std::move(text);
-  return uncached;
+  return remember(symname_cache_, address, info ? std::string(info->name) : hex_address(address));
 }
 
 const std::string &KernelSymbols::symdata(uint64_t address) {
   std::lock_guard lock(mutex_);
   if (auto it = symdata_cache_.find(address); it != symdata_cache_.end()) return it->second;
   load_locked();
+  auto info = lookup_locked(address);
+  if (!info) return remember(symdata_cache_, address, hex_address(address));
   std::string text;
-  if (auto info = lookup_locked(address)) {
-    text.reserve(info->name.size() + info->module.size() + 40);
-    text.append(info->name);
-    text.push_back('+');
-    text.append(hex_address(info->offset));
-    text.push_back('/');
-    text.append(hex_address(info->size));
-    text.append(" [");
-    text.append(info->module);
-    text.push_back(']');
-  } else {
-    text = hex_address(address);
-  }
-  if (symdata_cache_.size() < kMaxCachedAddresses) return symdata_cache_.emplace(address, std::move(text)).first->second;
-  thread_local std::string uncached;
-  uncached = std::move(text);
-  return uncached;
+  text.reserve(info->name.size() + info->module.size() + 40);
+  text.append(info->name);
+  text.push_back('+');
+  text.append(hex_address(info->offset));
+  text.push_back('/');
+  text.append(hex_address(info->size));
+  text.append(" [");
+  text.append(info->module);
+  text.push_back(']');
+  return remember(symdata_cache_, address, std::move(text));
 }
 
 // ---- drop reasons ----

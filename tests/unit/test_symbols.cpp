@@ -89,6 +89,30 @@ TEST_CASE("symbols: lookups are cached per address", "[symbols]") {
   CHECK(&syms.symname(kTcpV4Rcv) == &syms.symname(kTcpV4Rcv));
 }
 
+TEST_CASE("symbols: prefetch loads in the background, lookups wait for it", "[symbols]") {
+  KernelSymbols syms(kData + "/kallsyms_small");
+  syms.prefetch();
+  syms.prefetch();  // idempotent
+  CHECK(syms.symdata(kTcpV4Rcv + 0xaa) == "tcp_v4_rcv+0xaa/0x8d0 [kernel]");
+  CHECK(syms.load() == 15);
+}
+
+TEST_CASE("symbols: the cache stops growing but answers stay right", "[symbols]") {
+  KernelSymbols syms(kData + "/kallsyms_small");
+  for (uint64_t i = 0; i < KernelSymbols::kMaxCachedAddresses; ++i) syms.symname(kTcpV4Rcv + i % 0x8d0 + (i / 0x8d0) * 0x100000000);
+  // Uncached results stay valid for the next kUncachedSlots - 1 lookups.
+  const std::string &a = syms.symdata(kTcpV4Rcv + 1);
+  const std::string &b = syms.symdata(kTcpV4Rcv + 2);
+  for (int i = 0; i < 20000; ++i) syms.symdata(0xffffffff81abcc00 + (i % 0x400));
+  const std::string &c = syms.symname(0xffffffffc0b00020);
+  const std::string &d = syms.symname(0xffffffffc0b00021);
+  CHECK(c == "veth_xmit");
+  CHECK(d == "veth_xmit");
+  CHECK(&c != &d);
+  CHECK(a == "tcp_v4_rcv+0x1/0x8d0 [kernel]");  // cached before the limit
+  CHECK(b == "tcp_v4_rcv+0x2/0x8d0 [kernel]");
+}
+
 TEST_CASE("symbols: zero addresses (not root) and missing files give no symbols", "[symbols]") {
   KernelSymbols hidden(kData + "/kallsyms_unprivileged");
   CHECK(hidden.load() == 0);
