@@ -280,6 +280,40 @@ TEST_CASE("printf: the message names the problem", "[printf]") {
   }
 }
 
+TEST_CASE("printf: %s passes bytes through unchanged", "[printf]") {
+  CHECK(fmt("<%s>", {S("\xc3\xa9t\xc3\xa9")}) == "<\xc3\xa9t\xc3\xa9>");
+  CHECK(fmt("%s", {S("\x7f\x80\xff")}) == "\x7f\x80\xff");
+}
+
+TEST_CASE("printf: one parsed format serves many calls", "[printf]") {
+  Format f = Format::parse("[%3d|%-4s]");
+  std::string out;
+  for (int i = 0; i < 3; ++i) {
+    std::string name(static_cast<size_t>(i), 'z');
+    Format::Arg args[] = {L(i * 10), S(name)};
+    f.format_to(out, args);
+  }
+  CHECK(out == "[  0|    ][ 10|z   ][ 20|zz  ]");
+}
+
+TEST_CASE("printf: # with zero padding on %X and %o", "[printf]") {
+  CHECK(fmt("%#06X", {L(0xab)}) == "0X00AB");
+  CHECK(fmt("%#6o", {L(8)}) == "   010");
+  CHECK(fmt("%#06o", {L(8)}) == "000010");
+}
+
+TEST_CASE("printf: strings agree with glibc for width, precision and '-'", "[printf]") {
+  const char *words[] = {"", "a", "drop", "tcp_v4_rcv+0xaa/0x8d0 [kernel]"};
+  for (const char *word : words) {
+    for (const char *spec : {"%s", "%8s", "%-8s", "%.3s", "%10.2s", "%-10.5s", "%.0s", "%1s"}) {
+      char expected[128];
+      std::snprintf(expected, sizeof expected, spec, word);
+      INFO("format " << spec << " word '" << word << "'");
+      CHECK(fmt(spec, {S(word)}) == expected);
+    }
+  }
+}
+
 TEST_CASE("printf: integers agree with glibc where stap and C agree", "[printf]") {
   // No '#' (stap prints 0x0), no precision (stap keeps zero padding and prints
   // 0 for "%.0d"): everywhere else the two must match digit for digit.
