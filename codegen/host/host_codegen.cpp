@@ -31,7 +31,7 @@ class JitHostProgram final : public HostProgram {
   const std::string &ir() const override { return ir_; }
 
  private:
-  std::unique_ptr<host::Jit> jit_;  // owns the code the functions point into
+  std::unique_ptr<host::Jit> jit_;  // owns the code the functions point into (null: no user probes)
   std::map<uint32_t, ProbeFn> functions_;
   std::vector<RuntimeSite> sites_;
   std::string ir_;
@@ -54,6 +54,13 @@ std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, co
 std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, const Layout &layout,
                                                  const HostCodegenOptions &options,
                                                  const ntap_symbol *runtime_symbols) {
+  // A script with kernel probes only needs no JIT at all (saves its creation).
+  bool has_user_probes = false;
+  for (const auto &probe : program.probes) has_user_probes |= probe->side == ast::Side::User;
+  if (!has_user_probes && !options.keep_ir)
+    return std::make_unique<JitHostProgram>(nullptr, std::map<uint32_t, HostProgram::ProbeFn>{},
+                                            std::vector<RuntimeSite>{}, std::string());
+
   // The JIT comes first: the module takes its triple and DataLayout before
   // any IR is built, so allocas and calls get this host's alignment and ABI.
   auto jit = std::make_unique<host::Jit>(runtime_symbols);

@@ -667,3 +667,15 @@ TEST_CASE("host: IR text is kept on request and kernel probes get no function", 
   CHECK(compiled->probe_function(1) == nullptr);
   CHECK(rt.printed == std::vector<std::string>{"hello"});
 }
+
+TEST_CASE("host: a program without user probes compiles to nothing", "[host_codegen]") {
+  Program program;
+  auto kernel = std::make_unique<Probe>();
+  kernel->side = Side::Kernel;
+  kernel->body = block({});
+  program.probes.push_back(std::move(kernel));
+  auto compiled = compile_user_probes(program, Layout{}, HostCodegenOptions{}, fake_symbols);
+  CHECK(compiled->probe_function(0) == nullptr);
+  CHECK(compiled->sites().empty());
+  CHECK(compiled->ir().empty());
+}
