@@ -579,13 +579,14 @@ int Session::run() {
     }
     if (!attach_kernel_probes()) return 1;
   }
-  if (!start_timers()) return 1;
 
   // Every kernel probe is attached: what begin prints ("Monitoring...") is true.
   for (const UserProbeRun &run : begin_) {
     if (stopping_) break;
     run_probe(run);
   }
+  // Timer periods count from the end of the begin probes, as in stap.
+  if (!stopping_ && !start_timers()) stop(1);
   if (!stopping_) event_loop();
 
   // Stopping: detach first so nothing new arrives, then take in everything
