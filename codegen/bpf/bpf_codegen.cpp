@@ -41,7 +41,21 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
       object.programs.push_back(BpfProgramInfo{name, probe.get(), resolved});
     }
   }
-  object.elf = mb.emit(options.keep_ir ? &object.ir : nullptr);
+  std::vector<std::pair<std::string, std::string>> backend_errors;
+  object.elf = mb.emit(options.keep_ir ? &object.ir : nullptr, backend_errors);
+  if (!backend_errors.empty()) {
+    // Report against the probe whose program the backend rejected.
+    const auto &[function, message] = backend_errors.front();
+    Location where = first_kernel->loc;
+    for (const BpfProgramInfo &info : object.programs)
+      if (info.function_name == function) where = info.probe->loc;
+    if (message.find("stack limit") != std::string::npos)
+      throw CompileError(ErrorKind::Codegen,
+                         "this kernel probe needs more than the 512 bytes of BPF stack (long strings or "
+                         "string-keyed arrays; -D MAXSTRINGLEN=N lowers the need)",
+                         where);
+    throw CompileError(ErrorKind::Codegen, "the BPF backend rejected this kernel probe: " + message, where);
+  }
   return object;
 }
 

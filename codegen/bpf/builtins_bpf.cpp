@@ -5,7 +5,6 @@
 #include <unordered_map>
 
 #include "codegen/bpf/lowering.h"
-#include "frontend/builtins.h"
 
 namespace ntap::bpf {
 
@@ -86,7 +85,7 @@ llvm::Value *ProbeLowering::builtin_call(const CallExpr &call) {
   if (!call.builtin) return nullptr;
   auto it = emitters().find(call.name);
   if (it != emitters().end()) return it->second(*this, call);
-  if (call.builtin->flags & Builtin::Deferred)
+  if (deferred_render(call.name) != RenderFn::None)
     unsupported(call.loc, "in kernel probes '" + call.name + "()' can only be an argument of print/printf");
   return nullptr;
 }

@@ -66,7 +66,14 @@ void ProbeLowering::continue_after_terminator() {
   ir().SetInsertPoint(block("unreachable"));
 }
 
+// Stack slots made while lowering a statement live only until its end.
 void ProbeLowering::statement(const Stmt &s) {
+  state_.mb.begin_temporaries();
+  statement_body(s);
+  state_.mb.end_temporaries();
+}
+
+void ProbeLowering::statement_body(const Stmt &s) {
   state_.mb.set_location(s.loc);
   switch (s.kind) {
     case StmtKind::Block:

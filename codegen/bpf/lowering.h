@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/bpf/bpf_codegen.h"
@@ -35,6 +36,10 @@ struct CodegenState {
 };
 
 [[noreturn]] void unsupported(const Location &loc, const std::string &message);
+
+// Builtins whose value user space renders (symname, symdata, ctime,
+// drop_reason_name): a kernel probe carries their argument. None otherwise.
+RenderFn deferred_render(std::string_view name);
 
 class ProbeLowering {
  public:
@@ -93,6 +98,7 @@ class ProbeLowering {
 
   // lower_stmt.cpp
   void statement(const ast::Stmt &s);
+  void statement_body(const ast::Stmt &s);
   void if_stmt(const ast::IfStmt &s);
   void delete_stmt(const ast::DeleteStmt &s);
   void stats_add(const ast::StatsAddStmt &s);

@@ -6,6 +6,8 @@
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/DiagnosticInfo.h>
+#include <llvm/IR/DiagnosticPrinter.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/PassManager.h>
 #include <llvm/IR/Verifier.h>
@@ -173,11 +175,24 @@ llvm::AllocaInst *ModuleBuilder::entry_alloca(llvm::Type *type, const char *name
   llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
   llvm::AllocaInst *slot = entry.CreateAlloca(type, nullptr, name);
   slot->setAlignment(llvm::Align(8));
-  if (zero) {
-    uint64_t size = module_->getDataLayout().getTypeAllocSize(type);
-    ir_->CreateMemSet(slot, ir_->getInt8(0), size, llvm::Align(8));
+  uint64_t size = module_->getDataLayout().getTypeAllocSize(type);
+  if (!temporaries_.empty()) {
+    ir_->CreateLifetimeStart(slot, ir_->getInt64(size));
+    temporaries_.back().push_back(slot);
   }
+  if (zero) ir_->CreateMemSet(slot, ir_->getInt8(0), size, llvm::Align(8));
   return slot;
+}
+
+void ModuleBuilder::begin_temporaries() { temporaries_.emplace_back(); }
+
+void ModuleBuilder::end_temporaries() {
+  std::vector<llvm::AllocaInst *> slots = std::move(temporaries_.back());
+  temporaries_.pop_back();
+  if (ir_->GetInsertBlock()->getTerminator()) return;  // dead code after `next`
+  const llvm::DataLayout &layout = module_->getDataLayout();
+  for (llvm::AllocaInst *slot : slots)
+    ir_->CreateLifetimeEnd(slot, ir_->getInt64(layout.getTypeAllocSize(slot->getAllocatedType())));
 }
 
 llvm::Value *ModuleBuilder::call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args) {
@@ -189,7 +204,29 @@ llvm::Value *ModuleBuilder::call_helper(Helper id, llvm::Type *result, llvm::Arr
   return ir_->CreateCall(fn_type, callee, args);
 }
 
-std::vector<char> ModuleBuilder::emit(std::string *ir_text) {
+namespace {
+struct BackendDiagnostics {
+  std::vector<std::pair<std::string, std::string>> *errors;
+};
+
+void collect_backend_error(const llvm::DiagnosticInfo *diagnostic, void *context) {
+  const llvm::DiagnosticInfo &info = *diagnostic;
+  if (info.getSeverity() != llvm::DS_Error) return;
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  llvm::DiagnosticPrinterRawOStream printer(out);
+  info.print(printer);
+  std::string function;
+  if (const auto *unsupported = llvm::dyn_cast<llvm::DiagnosticInfoUnsupported>(&info))
+    function = unsupported->getFunction().getName().str();
+  static_cast<BackendDiagnostics *>(context)->errors->emplace_back(function, text);
+}
+}  // namespace
+
+std::vector<char> ModuleBuilder::emit(std::string *ir_text,
+                                      std::vector<std::pair<std::string, std::string>> &backend_errors) {
+  BackendDiagnostics diagnostics{&backend_errors};
+  context_->setDiagnosticHandlerCallBack(collect_backend_error, &diagnostics);
   llvm::appendToCompilerUsed(*module_, used_);
   di_->finalize();
   if (ir_text) {
@@ -224,6 +261,8 @@ std::vector<char> ModuleBuilder::emit(std::string *ir_text) {
   if (target_->addPassesToEmitFile(codegen, stream, nullptr, llvm::CodeGenFileType::ObjectFile))
     throw std::logic_error("the BPF target cannot emit object files");
   codegen.run(*module_);
+  context_->setDiagnosticHandlerCallBack(nullptr, nullptr);
+  if (!backend_errors.empty()) return {};
   return std::vector<char>(buffer.begin(), buffer.end());
 }
 

@@ -87,14 +87,22 @@ class ModuleBuilder {
   // A stack slot in the current function's entry block (where the verifier
   // and LLVM's stack colouring expect them), zero-initialised at the
   // current insertion point when `zero` is set.
+  // Inside a temporary scope the slot is also marked live from here to the
+  // scope's end, so LLVM can give slots of different statements the same
+  // stack bytes: BPF programs have only 512 of them.
   llvm::AllocaInst *entry_alloca(llvm::Type *type, const char *name, bool zero);
+  void begin_temporaries();
+  void end_temporaries();  // ends the lifetimes of the innermost scope's slots
 
   // call (inttoptr id) with the given result type (void allowed).
   llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
 
   // Optimises (O2, BPF passes included) and emits the object file.
   // `ir_text`, when given, receives the module's IR before optimisation.
-  std::vector<char> emit(std::string *ir_text);
+  // Backend errors (a program needing too much stack...) are returned in
+  // `backend_errors` as (function name, message) instead of ending the process.
+  std::vector<char> emit(std::string *ir_text,
+                         std::vector<std::pair<std::string, std::string>> &backend_errors);
 
  private:
   llvm::DIType *int_type(unsigned bits, const char *name);
@@ -109,6 +117,7 @@ class ModuleBuilder {
   llvm::DIFile *file_ = nullptr;
   llvm::DISubprogram *current_sp_ = nullptr;
   std::vector<llvm::GlobalValue *> used_;
+  std::vector<std::vector<llvm::AllocaInst *>> temporaries_;
   llvm::TargetMachine *target_ = nullptr;
 };
 

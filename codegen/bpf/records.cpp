@@ -3,16 +3,12 @@
 #include <string_view>
 
 #include "codegen/bpf/lowering.h"
-#include "frontend/builtins.h"
 
 namespace ntap::bpf {
 
 using namespace ast;
 
-namespace {
-
-// Deferred builtins: the kernel carries their argument, user space renders it.
-RenderFn render_of(std::string_view name) {
+RenderFn deferred_render(std::string_view name) {
   if (name == "symname") return RenderFn::Symname;
   if (name == "symdata") return RenderFn::Symdata;
   if (name == "ctime") return RenderFn::Ctime;
@@ -20,12 +16,14 @@ RenderFn render_of(std::string_view name) {
   return RenderFn::None;
 }
 
+namespace {
+
 uint32_t round_up8(uint32_t n) { return (n + 7) & ~7u; }
 
 bool is_deferred_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
   const auto &call = static_cast<const CallExpr &>(e);
-  return call.builtin && (call.builtin->flags & Builtin::Deferred);
+  return call.builtin && deferred_render(call.name) != RenderFn::None;
 }
 
 // Reserves header+payload in "events", lets `fill` write the payload, submits.
@@ -60,7 +58,8 @@ void send_record(ProbeLowering &p, RecordKind kind, uint32_t id, uint32_t payloa
 
 void ProbeLowering::output(const CallExpr &call) {
   if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
-  size_t first = call.builtin && (call.builtin->flags & Builtin::Format) ? 1 : 0;
+  // printf's first argument is its literal format; print/println have none.
+  size_t first = call.name == "printf" ? 1 : 0;
 
   // Every argument is evaluated before the record is reserved: the verifier
   // rejects a program that can leave (say, on a division by zero) while
@@ -74,8 +73,8 @@ void ProbeLowering::output(const CallExpr &call) {
     RecordArg carried{RecordArg::Kind::Long};
     if (is_deferred_call(arg)) {
       const auto &deferred = static_cast<const CallExpr &>(arg);
-      carried.render = render_of(deferred.name);
-      if (carried.render == RenderFn::None || deferred.args.size() != 1)
+      carried.render = deferred_render(deferred.name);
+      if (deferred.args.size() != 1)
         unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
       values.push_back(long_value(*deferred.args[0]));
       carried.size = 8;

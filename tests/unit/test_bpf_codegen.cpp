@@ -15,14 +15,16 @@ using namespace ntap::ast;
 
 namespace {
 
+using BuiltinEntry = ntap::Builtin;  // ast.h also forward-declares a Builtin
+
 // Builtin entries as the frontend's table describes them (only the fields
 // the code generator reads matter here).
-const Builtin kPrintf{"printf", Type::Long, {Type::String},
-                      Builtin::Variadic | Builtin::Format | Builtin::Kernel | Builtin::User | Builtin::NoReturnValue};
-const Builtin kSymname{"symname", Type::String, {Type::Long}, Builtin::Kernel | Builtin::User | Builtin::Deferred};
-const Builtin kExecname{"execname", Type::String, {}, Builtin::Kernel | Builtin::User};
-const Builtin kPid{"pid", Type::Long, {}, Builtin::Kernel | Builtin::User};
-const Builtin kExit{"exit", Type::Long, {}, Builtin::Kernel | Builtin::User | Builtin::NoReturnValue};
+const BuiltinEntry kPrintf{"printf", Type::Long, {Type::String},
+                      BuiltinEntry::Variadic | BuiltinEntry::Format | BuiltinEntry::Kernel | BuiltinEntry::User | BuiltinEntry::NoReturnValue};
+const BuiltinEntry kSymname{"symname", Type::String, {Type::Long}, BuiltinEntry::Kernel | BuiltinEntry::User | BuiltinEntry::Deferred};
+const BuiltinEntry kExecname{"execname", Type::String, {}, BuiltinEntry::Kernel | BuiltinEntry::User};
+const BuiltinEntry kPid{"pid", Type::Long, {}, BuiltinEntry::Kernel | BuiltinEntry::User};
+const BuiltinEntry kExit{"exit", Type::Long, {}, BuiltinEntry::Kernel | BuiltinEntry::User | BuiltinEntry::NoReturnValue};
 
 Location at(uint32_t line, uint32_t col = 1) { return Location{nullptr, line, col}; }
 
@@ -44,9 +46,10 @@ ExprPtr target(const std::string &name, int arg, uint32_t size = 8) {
   return var;
 }
 
-ExprPtr call(const Builtin &b, std::vector<ExprPtr> args, Type type, int format_id = -1) {
+ExprPtr call(const BuiltinEntry &b, std::vector<ExprPtr> args, Type type, int format_id = -1) {
   auto c = make<CallExpr>(type, at(3), std::string(b.name));
-  c->builtin = &b;
+  // The cast keeps the test independent of how ast.h names the builtin type.
+  c->builtin = reinterpret_cast<decltype(c->builtin)>(&b);
   c->args = std::move(args);
   c->format_id = format_id;
   return c;
