@@ -46,6 +46,11 @@ struct sp : star<sor<plus<space>, line_comment, block_comment, unterminated_comm
 template <typename Rule>
 struct tok : seq<Rule, sp> {};
 
+// Parse-tree nodes are allocated when a selected rule is tried, so operators
+// are only tried behind a cheap look at the next character (`First`).
+template <typename Rule, char... First>
+struct guarded : seq<at<one<First...>>, Rule> {};
+
 struct comma;
 // One or more Rule separated by commas, committed from the first element.
 template <typename Rule>
@@ -187,24 +192,29 @@ struct paren_expr : seq<lparen, must<expression>, must<rparen>> {};
 
 struct embedded_expr_unsupported : seq<at<string<'%', '{'>>, raise<embedded_expr_unsupported>> {};
 
+// Each alternative is tried only when its first character fits (see guarded).
+template <typename Guard, typename Rule>
+struct when : seq<at<Guard>, Rule> {};
 struct primary
-    : sor<paren_expr, number, string_literal, target_var, at_expr, call_or_symbol, embedded_expr_unsupported> {};
+    : sor<when<one<'('>, paren_expr>, when<digit, number>, when<one<'"'>, string_literal>,
+          when<one<'$'>, target_var>, when<one<'@'>, at_expr>, when<identifier_first, call_or_symbol>,
+          embedded_expr_unsupported> {};
 
 // ---------------------------------------------------------------- expressions
-struct postfix_crement : seq<primary, opt<crement_op>> {};
-struct prefix_crement : seq<crement_op, must<primary>> {};
+struct postfix_crement : seq<primary, opt<guarded<crement_op, '+', '-'>>> {};
+struct prefix_crement : seq<guarded<crement_op, '+', '-'>, must<primary>> {};
 struct unary;
-struct unary_prefix : seq<unary_op, must<unary>> {};
+struct unary_prefix : seq<guarded<unary_op, '+', '-', '!', '~'>, must<unary>> {};
 struct unary : sor<prefix_crement, unary_prefix, postfix_crement> {};
 
-template <typename Operand, typename Op>
-struct left_assoc : seq<Operand, star<Op, must<Operand>>> {};
+template <typename Operand, typename Op, char... First>
+struct left_assoc : seq<Operand, star<guarded<Op, First...>, must<Operand>>> {};
 
-struct multiplicative : left_assoc<unary, multiplicative_op> {};
-struct additive : left_assoc<multiplicative, additive_op> {};
-struct concatenation : left_assoc<additive, op_concat> {};
-struct shift : left_assoc<concatenation, shift_op> {};
-struct comparison : left_assoc<shift, comparison_op> {};
+struct multiplicative : left_assoc<unary, multiplicative_op, '*', '/', '%'> {};
+struct additive : left_assoc<multiplicative, additive_op, '+', '-'> {};
+struct concatenation : left_assoc<additive, op_concat, '.'> {};
+struct shift : left_assoc<concatenation, shift_op, '<', '>'> {};
+struct comparison : left_assoc<shift, comparison_op, '<', '>', '=', '!'> {};
 
 struct array_name : name {};
 struct in_keys : seq<lbracket, must_list<comparison>, must<rbracket>> {};
@@ -212,13 +222,14 @@ struct in_multi : seq<in_keys, must<kw_in>, must<array_name>> {};
 struct in_single : seq<comparison, opt<kw_in, must<array_name>>> {};
 struct array_in : sor<in_multi, in_single> {};
 
-struct bit_and : left_assoc<array_in, op_bitand> {};
-struct bit_xor : left_assoc<bit_and, op_bitxor> {};
-struct bit_or : left_assoc<bit_xor, op_bitor> {};
-struct logical_and : left_assoc<bit_or, op_andand> {};
-struct logical_or : left_assoc<logical_and, op_oror> {};
+struct bit_and : left_assoc<array_in, op_bitand, '&'> {};
+struct bit_xor : left_assoc<bit_and, op_bitxor, '^'> {};
+struct bit_or : left_assoc<bit_xor, op_bitor, '|'> {};
+struct logical_and : left_assoc<bit_or, op_andand, '&'> {};
+struct logical_or : left_assoc<logical_and, op_oror, '|'> {};
 struct ternary : seq<logical_or, opt<question, must<expression>, must<colon>, must<expression>>> {};
-struct assignment : seq<ternary, opt<assign_op, must<assignment>>> {};
+struct assignment
+    : seq<ternary, opt<guarded<assign_op, '=', '+', '-', '*', '/', '%', '<', '>', '&', '|', '^', '.'>, must<assignment>>> {};
 struct expression : assignment {};
 
 // ---------------------------------------------------------------- statements
@@ -258,15 +269,25 @@ struct continue_statement : kw_continue {};
 struct next_statement : kw_next {};
 struct return_statement : seq<kw_return, opt<expression>> {};
 // `target <<< value` or a plain expression.
-struct expression_statement : seq<expression, opt<op_stats_add, must<expression>>> {};
+struct expression_statement : seq<expression, opt<guarded<op_stats_add, '<'>, must<expression>>> {};
+
+// Statements that start with a keyword, tried only in front of a keyword.
+template <typename Keyword, typename Statement>
+struct keyword_guarded : seq<at<Keyword>, Statement> {};
+struct keyword_statement
+    : seq<at<any_keyword>,
+          sor<keyword_guarded<kw_if, if_statement>, keyword_guarded<kw_while, while_statement>,
+              keyword_guarded<kw_for, for_statement>, keyword_guarded<kw_foreach, foreach_statement>,
+              keyword_guarded<kw_delete, delete_statement>, keyword_guarded<kw_break, break_statement>,
+              keyword_guarded<kw_continue, continue_statement>, keyword_guarded<kw_next, next_statement>,
+              keyword_guarded<kw_return, return_statement>>> {};
 
 struct preprocessor_unsupported : seq<at<string<'%', '('>>, raise<preprocessor_unsupported>> {};
 struct embedded_c_unsupported : seq<at<string<'%', '{'>>, raise<embedded_c_unsupported>> {};
 
 struct statement
-    : seq<sor<block, empty_statement, if_statement, while_statement, for_statement, foreach_statement,
-              delete_statement, break_statement, continue_statement, next_statement, return_statement,
-              preprocessor_unsupported, embedded_c_unsupported, expression_statement>,
+    : seq<sor<guarded<block, '{'>, guarded<empty_statement, ';'>, keyword_statement, guarded<preprocessor_unsupported, '%'>,
+              guarded<embedded_c_unsupported, '%'>, expression_statement>,
           opt<semicolon>> {};
 
 // ---------------------------------------------------------------- top level
