@@ -406,7 +406,9 @@ int Session::on_record(void *ctx, void *data, size_t size) {
 }
 
 void Session::handle_record(const uint8_t *data, size_t size) {
-  if (size < sizeof(RecordHeader)) return;
+  // After an error the run is over (stap's MAXERRORS=0): later records of the
+  // same batch, often the same error again, are not reported.
+  if (status_ != 0 || size < sizeof(RecordHeader)) return;
   RecordHeader header;
   std::memcpy(&header, data, sizeof header);
   const uint8_t *payload = data + sizeof header;
