@@ -15,6 +15,7 @@
 
 namespace ntap {
 class Provider;  // runtime/providers/provider.h
+struct Builtin;  // frontend/builtins.h
 }
 
 namespace ntap::ast {
@@ -163,12 +164,14 @@ struct IncDecExpr : Expr {
       : Expr(ExprKind::IncDec, l), increment(inc), prefix(pre), operand(std::move(e)) {}
 };
 
-struct Builtin;  // frontend/builtins.h
 struct CallExpr : Expr {
   std::string name;
   std::vector<ExprPtr> args;
-  const Builtin *builtin = nullptr;  // set by resolution
-  // For printf-family calls with a literal format: index into Program::formats.
+  const ntap::Builtin *builtin = nullptr;  // set by resolution
+  // Output calls get an index into Program::formats (set by type inference).
+  // printf/sprintf: args[0] is the literal format, args[1..] its values;
+  // print/println: every arg is a value and the format is synthesized
+  // ("%d%s\n" for println(1, "a")).
   int format_id = -1;
   CallExpr(Location l, std::string n) : Expr(ExprKind::Call, l), name(std::move(n)) {}
 };
