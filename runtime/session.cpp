@@ -279,7 +279,7 @@ void Session::report_load_failure(const std::string &text, int err) {
     verifier = text.substr(from, text.find("-- END PROG LOAD LOG --", from) - from);
   }
   if (failed) {
-    fprintf(stderr, "ERROR: the kernel rejected probe %s (%s): %s\n", failed->resolved.name.c_str(),
+    fprintf(stderr, "ERROR: the kernel rejected probe %s at %s: %s\n", failed->resolved.name.c_str(),
             failed->probe ? failed->probe->loc.str().c_str() : "?", strerror(-err));
   } else {
     fprintf(stderr, "ERROR: loading the BPF object failed: %s\n", strerror(-err));
@@ -322,7 +322,7 @@ bool Session::attach_kernel_probes() {
     bpf_link *link = prog && provider ? provider->attach(info.resolved, prog) : nullptr;
     if (!link) {
       const int err = errno ? errno : ENOENT;
-      fprintf(stderr, "ERROR: cannot attach probe %s (%s): %s\n", info.resolved.name.c_str(),
+      fprintf(stderr, "ERROR: cannot attach probe %s at %s: %s\n", info.resolved.name.c_str(),
               info.probe ? info.probe->loc.str().c_str() : "?", strerror(err));
       return false;
     }
@@ -549,7 +549,7 @@ void Session::report_losses() {
     uint32_t len = sizeof prog_info;
     if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &prog_info, &len) != 0) continue;
     if (prog_info.recursion_misses)
-      fprintf(stderr, "WARNING: probe %s (%s) skipped %llu times: BPF programs do not nest on one CPU\n",
+      fprintf(stderr, "WARNING: probe %s at %s skipped %llu times: BPF programs do not nest on one CPU\n",
               info.resolved.name.c_str(), info.probe ? info.probe->loc.str().c_str() : "?",
               static_cast<unsigned long long>(prog_info.recursion_misses));
   }
