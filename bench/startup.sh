@@ -26,6 +26,10 @@ if [[ -x "$ntap" ]]; then
 else
   echo "no ntap binary at $ntap: skipping it" >&2
 fi
+if [[ -x "$ntap" ]]; then
+  # One extra run with -v: where ntap's startup time goes, pass by pass.
+  "$ntap" -v -T 0.5 "$repo_root/examples/dropwatch.ntp" >/dev/null 2>"$results/phases.txt" || true
+fi
 if command -v bpftrace >/dev/null; then
   measure bpftrace bpftrace "$repo_root/bench/dropwatch.bt"
 else
@@ -34,9 +38,9 @@ fi
 
 python3 - "$results" "$report" "$runs" "$ready" \
   "$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-  "$(uname -r)" "$(nproc)" "$(bpftrace --version 2>/dev/null || echo 'not installed')" <<'PY'
+  "$(uname -r)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(bpftrace --version 2>/dev/null || echo 'not installed')" <<'PY'
 import json, os, sys
-results, report, runs, ready, commit, kernel, cpus, bpftrace_version = sys.argv[1:]
+results, report, runs, ready, commit, kernel, cpus, loadavg, bpftrace_version = sys.argv[1:]
 targets = {"ntap": "≤ 30 ms, ≤ 40 MiB", "bpftrace": "reference"}
 rows = []
 for label, target in targets.items():
@@ -48,6 +52,8 @@ for label, target in targets.items():
     samples = ", ".join(f"{ms:g}" for ms in data["attach_ms"])
     rows.append(f"| {label} | {data['median_attach_ms']:g} | {data['median_rss_mib']:g} | {target} | {samples} |")
 table = "\n".join(rows)
+phases_path = os.path.join(results, "phases.txt")
+phases = open(phases_path).read().strip() if os.path.exists(phases_path) else "(ntap not measured)"
 text = f"""# Performance
 
 Startup is a feature (DESIGN.md, decision 7): a tracer that takes long to attach
@@ -69,7 +75,14 @@ period once attached). Medians over {runs} runs.
 |---|---|---|---|---|
 {table}
 
-Machine: Linux {kernel}, {cpus} CPUs; ntap at commit {commit}; {bpftrace_version}.
+Where ntap's time goes, from one more run with `ntap -v` (pass by pass):
+
+```
+{phases}
+```
+
+Machine: Linux {kernel}, {cpus} CPUs, load average {loadavg} at the end (other work
+on the machine slows both tracers); ntap at commit {commit}; {bpftrace_version}.
 
 Reproduce (as root): `bench/startup.sh [NTAP_BINARY] [RUNS]`.
 """
