@@ -257,7 +257,9 @@ class AstBuilder {
     return AssignOp::Set;
   }
 
-  // operand (op operand)* of one precedence level, folded to the left.
+  // operand (op operand)* of one precedence level, folded to the left. Each
+  // node is located at its operator, as stap reports run-time errors there
+  // ("division by 0 near operator '/' at FILE:LINE:COL").
   ExprPtr left_assoc(const Node &n) {
     const auto &c = n.children;
     ExprPtr result = expr(*c[0]);
@@ -265,9 +267,9 @@ class AstBuilder {
       ExprPtr rhs = expr(*c[i + 1]);
       if (c[i]->is_type<g::op_andand>() || c[i]->is_type<g::op_oror>()) {
         LogicalOp op = c[i]->is_type<g::op_andand>() ? LogicalOp::And : LogicalOp::Or;
-        result = std::make_unique<LogicalExpr>(loc(n), op, std::move(result), std::move(rhs));
+        result = std::make_unique<LogicalExpr>(loc(*c[i]), op, std::move(result), std::move(rhs));
       } else {
-        result = std::make_unique<BinaryExpr>(loc(n), *binary_op(*c[i]), std::move(result), std::move(rhs));
+        result = std::make_unique<BinaryExpr>(loc(*c[i]), *binary_op(*c[i]), std::move(result), std::move(rhs));
       }
     }
     return result;
@@ -331,7 +333,7 @@ class AstBuilder {
     if (n.is_type<g::at_expr>()) return at_operator(n);
     if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {
       ExprPtr lhs = lvalue(*c[0], "the left side of an assignment");
-      return std::make_unique<AssignExpr>(loc(n), assign_op(*c[1]), std::move(lhs), expr(*c[2]));
+      return std::make_unique<AssignExpr>(loc(*c[1]), assign_op(*c[1]), std::move(lhs), expr(*c[2]));
     }
     if (n.is_type<g::ternary>())
       return std::make_unique<TernaryExpr>(loc(n), expr(*c[0]), expr(*c[1]), expr(*c[2]));

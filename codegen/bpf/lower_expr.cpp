@@ -39,7 +39,7 @@ llvm::Value *ProbeLowering::value(const Expr &e) {
       unsupported(e.loc, "function '" + call.name + "' is not supported in kernel probes");
     }
     case ExprKind::StatsOp:
-      unsupported(e.loc, std::string("reading statistics (@") +
+      unsupported(e.loc, std::string("reading statistics (") +
                              stats_fn_name(static_cast<const StatsOpExpr &>(e).fn) +
                              ") in kernel probes is not supported yet");
     case ExprKind::InArray:

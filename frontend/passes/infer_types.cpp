@@ -254,7 +254,7 @@ class TypeInference {
                     : s.operand->kind == ExprKind::Index ? static_cast<IndexExpr &>(*s.operand).global
                                                          : nullptr;
         if (!g)
-          throw CompileError(ErrorKind::Semantic, fmt::format("@{} needs a global statistic", stats_fn_name(s.fn)),
+          throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a global statistic", stats_fn_name(s.fn)),
                              s.operand->loc, describe(*s.operand));
         unify(g->value_type, Type::Stats, *s.operand, &g->first_typed);
         set(*s.operand, Type::Stats);
