@@ -22,7 +22,7 @@ struct RecordHeader {
 };
 
 // How a value rendered in user space was carried from the kernel.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime };
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName };
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

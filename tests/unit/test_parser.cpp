@@ -498,7 +498,7 @@ TEST_CASE("parser: semicolons are optional and empty statements vanish", "[parse
 
 // ------------------------------------------------------------------ locations
 
-TEST_CASE("parser: node locations are where the node starts", "[parser]") {
+TEST_CASE("parser: node locations are where the node starts; operators at the operator", "[parser]") {
   Parsed p = parse("global g\n\nprobe begin {\n  x = a +\n\tb * c\n  if (x) { delete g }\n}\n");
   const Probe &probe = *p.program->probes[0];
   CHECK(probe.loc.line == 3);
@@ -508,12 +508,14 @@ TEST_CASE("parser: node locations are where the node starts", "[parser]") {
   CHECK(stmt.loc.line == 4);
   CHECK(stmt.loc.col == 3);
   auto &assign = static_cast<const AssignExpr &>(*stmt.expr);
-  CHECK(assign.loc.col == 3);
+  CHECK(assign.loc.col == 5);  // the '='
+  CHECK(assign.lhs->loc.col == 3);
   CHECK(assign.rhs->loc.line == 4);
-  CHECK(assign.rhs->loc.col == 7);  // `a + b * c` starts at a
+  CHECK(assign.rhs->loc.col == 9);  // `a + b * c` is located at its '+'
   auto &sum = static_cast<const BinaryExpr &>(*assign.rhs);
+  CHECK(sum.lhs->loc.col == 7);
   CHECK(sum.rhs->loc.line == 5);
-  CHECK(sum.rhs->loc.col == 2);  // after a tab
+  CHECK(sum.rhs->loc.col == 4);  // the '*' after a tab and "b "
   auto &iff = static_cast<const IfStmt &>(*probe.body->stmts[1]);
   CHECK(iff.loc.line == 6);
   CHECK(iff.loc.col == 3);
