@@ -45,3 +45,31 @@ status=0
 timeout 30 "$NTAP" -l 'kernel.trace("skb:kfree*")' >"$WORK_DIR/list.out" 2>"$WORK_DIR/list.err" || status=$?
 expect_eq "-l exit status" 0 "$status"
 grep -q 'kfree_skb' "$WORK_DIR/list.out" || { show_file stdout "$WORK_DIR/list.out"; fail "-l does not list kfree_skb"; }
+
+# -v: one timing line per pass on stderr, the script's output untouched.
+note "case -v"
+status=0
+timeout 30 "$NTAP" -v -e 'global n
+probe kernel.trace("kfree_skb") { n <<< 1 }
+probe begin { printf("hello\n"); exit() }' >"$WORK_DIR/verbose.out" 2>"$WORK_DIR/verbose.err" || status=$?
+expect_eq "-v exit status" 0 "$status"
+expect_eq "-v output" "hello" "$(cat "$WORK_DIR/verbose.out")"
+for pass in 1 2 5; do
+  grep -q "^Pass $pass" "$WORK_DIR/verbose.err" || { show_file stderr "$WORK_DIR/verbose.err"; fail "-v: no 'Pass $pass' line"; }
+done
+
+# -p1 stops after parsing: nothing runs, nothing is printed by the script.
+note "case -p1"
+status=0
+timeout 30 "$NTAP" -p1 -e 'probe begin { printf("ran\n") }' >"$WORK_DIR/p1.out" 2>&1 || status=$?
+expect_eq "-p1 exit status" 0 "$status"
+! grep -q '^ran$' "$WORK_DIR/p1.out" || fail "-p1 ran the script"
+
+# -w silences warnings (an unused global is one).
+note "case -w"
+unused_global='global unused
+probe begin { exit() }'
+timeout 30 "$NTAP" -e "$unused_global" >/dev/null 2>"$WORK_DIR/warn.err" || fail "unused global: nonzero exit"
+grep -qi 'warning' "$WORK_DIR/warn.err" || { show_file stderr "$WORK_DIR/warn.err"; fail "no warning for an unused global"; }
+timeout 30 "$NTAP" -w -e "$unused_global" >/dev/null 2>"$WORK_DIR/nowarn.err" || fail "-w: nonzero exit"
+! grep -qi 'warning' "$WORK_DIR/nowarn.err" || { show_file stderr "$WORK_DIR/nowarn.err"; fail "-w still warns"; }
