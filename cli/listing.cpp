@@ -19,9 +19,20 @@ std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProb
 
 }  // namespace
 
+static int list_matches(const SourceFile &file, bool with_context);
+
 int list_probe_points(const std::string &pattern, bool with_context) {
   SourceManager sources;
   const SourceFile &file = sources.add("<pattern>", "probe " + pattern + " {}");
+  try {
+    return list_matches(file, with_context);
+  } catch (const CompileError &e) {
+    std::cerr << e.format();  // while `sources` still holds the text it points into
+    return 1;
+  }
+}
+
+int list_matches(const SourceFile &file, bool with_context) {
   auto program = parse_script(file);
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {

@@ -69,14 +69,16 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string> 
   return out;
 }
 
-int run(const Options &opt) {
+// `sources` outlives run() so that a CompileError caught by the caller can
+// still show the source line it points into.
+int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
   if (!opt.list_pattern.empty()) return list_probe_points(opt.list_pattern, false);
   if (!opt.list_vars_pattern.empty()) return list_probe_points(opt.list_vars_pattern, true);
 
+  LayoutOptions layout_options = LayoutOptions::from_defines(parse_defines(opt.defines));
   PhaseTimer timer(opt.verbose > 0);
-  SourceManager sources;
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
   std::unique_ptr<ast::Program> program = parse_script(file);
@@ -96,7 +98,6 @@ int run(const Options &opt) {
     return 0;
   }
 
-  LayoutOptions layout_options = LayoutOptions::from_defines(parse_defines(opt.defines));
   Layout layout = Layout::build(*program, layout_options);
   BpfCodegenOptions bpf_options;
   bpf_options.keep_ir = opt.last_pass == 3;
@@ -166,8 +167,9 @@ int main(int argc, char **argv) {
     opt.script_args.insert(opt.script_args.begin(), opt.script_path);
     opt.script_path.clear();
   }
+  ntap::SourceManager sources;
   try {
-    return run(opt);
+    return run(opt, sources);
   } catch (const ntap::CompileError &e) {
     std::cerr << e.format();
     return 1;
