@@ -29,6 +29,7 @@ const char *type_name(Type t);
 // ---------------------------------------------------------------- symbols
 struct Global;
 struct Probe;
+struct Function;
 
 // A variable local to one probe (or function) body. Locals are scalars.
 struct Local {
@@ -168,6 +169,7 @@ struct CallExpr : Expr {
   std::string name;
   std::vector<ExprPtr> args;
   const ntap::Builtin *builtin = nullptr;  // set by resolution
+  Function *function = nullptr;            // a script function (set by resolution)
   // Output calls get an index into Program::formats (set by type inference).
   // printf/sprintf: args[0] is the literal format, args[1..] its values;
   // print/println: every arg is a value and the format is synthesized
@@ -311,7 +313,8 @@ struct ProbePointComponent {
 struct ProbePoint {
   Location loc;
   std::vector<ProbePointComponent> components;
-  bool optional = false;  // trailing '?'
+  bool optional = false;  // trailing '?' (or '!')
+  bool sufficient = false;  // trailing '!': once it matches, later points of the probe are not resolved
   std::string str() const;  // e.g. kernel.trace("kfree_skb")
 };
 
@@ -334,6 +337,9 @@ struct Probe {
   Location loc;
   std::vector<ProbePoint> points;
   std::unique_ptr<BlockStmt> body;
+  // `probe P if (cond) { }`: the body runs only while cond is non-zero. Alias
+  // expansion folds it into the body (`if (!(cond)) next`).
+  ExprPtr condition;
   // Filled in by elaboration:
   std::vector<ResolvedProbe> resolved;
   Side side = Side::Unknown;
@@ -350,10 +356,42 @@ struct FormatInfo {
   std::vector<Type> arg_types;  // types of the arguments after the format
 };
 
+// function name:type (p1:type, p2) { body }. Parameters are the first
+// locals; a call gets fresh locals (user side: a real function, so recursion
+// works; kernel side: the body is inlined at each call).
+struct Function {
+  std::string name;
+  Location loc;
+  std::vector<std::string> params;
+  std::vector<Type> declared_params;  // Unknown where no `:type` was written
+  Type declared_result = Type::Unknown;
+  std::unique_ptr<BlockStmt> body;
+  bool from_tapset = false;
+  // Filled in by elaboration:
+  std::vector<std::unique_ptr<Local>> locals;  // params first, in order
+  Type result = Type::Unknown;                 // Long when nothing is returned
+  bool called_in_kernel = false, called_in_user = false;
+  uint32_t id = 0;  // index in Program::functions
+};
+
+// probe NAME = POINT, POINT { prologue }   (the alias body runs before the user's)
+// probe NAME += POINT { epilogue }        (the alias body runs after the user's)
+struct ProbeAlias {
+  Location loc;
+  std::vector<ProbePoint> names;  // probe a, b = ... defines both a and b
+  std::vector<ProbePoint> points;
+  bool epilogue = false;
+  std::unique_ptr<BlockStmt> body;
+  ExprPtr condition;  // `probe a = b if (c)`
+  bool from_tapset = false;
+};
+
 struct Program {
   std::vector<std::unique_ptr<Global>> globals;
   std::vector<std::unique_ptr<Probe>> probes;
   std::vector<FormatInfo> formats;
+  std::vector<std::unique_ptr<Function>> functions;
+  std::vector<std::unique_ptr<ProbeAlias>> aliases;
 
   Global *find_global(const std::string &name) const;
 };

@@ -292,17 +292,32 @@ struct statement
 
 // ---------------------------------------------------------------- top level
 // Probe point: kernel.trace("kfree_skb"), timer.ms(100), begin(-1), kernel.trace("tcp:*")?
-struct component_name_text : seq<sor<identifier_first, one<'*'>>, star<sor<identifier_other, one<'*'>>>> {};
+// Components may hold wildcards (`*`, `**`) and brace alternatives
+// (`timer.{ms,s}(1)`), expanded by the alias pass. A brace group never starts
+// with a space, so `probe begin {` stays a body.
+struct brace_word : plus<sor<identifier_other, one<'*'>>> {};
+struct brace_group_text : seq<one<'{'>, list<brace_word, one<','>>, one<'}'>> {};
+// Looked at first so that a `{` that opens a body is not consumed.
+struct brace_group : seq<at<brace_group_text>, brace_group_text> {};
+struct component_name_text
+    : seq<sor<identifier_first, one<'*'>, brace_group>, star<sor<identifier_other, one<'*'>, brace_group>>> {};
 struct component_name : tok<component_name_text> {};
 struct negative_sign : one<'-'> {};
 struct probe_number : tok<seq<opt<negative_sign>, number_text>> {};
 struct probe_argument : sor<string_literal, probe_number> {};
 struct probe_component : seq<component_name, opt<lparen, must<probe_argument>, must<rparen>>> {};
 struct optional_marker : question {};
-struct probe_point : seq<probe_component, star<dot, must<probe_component>>, opt<optional_marker>> {};
-struct probe_alias_unsupported : seq<at<one<'='>>, raise<probe_alias_unsupported>> {};
-struct probe_declaration
-    : seq<kw_probe, must_list<probe_point>, opt<probe_alias_unsupported>, must<block>> {};
+struct sufficient_marker : tok<one<'!'>> {};
+// probe P if (cond) { }: the body runs only while cond holds.
+struct probe_condition : seq<kw_if, must<lparen>, must<expression>, must<rparen>> {};
+struct probe_point
+    : seq<probe_component, star<dot, must<probe_component>>, opt<sor<optional_marker, sufficient_marker>>,
+          opt<probe_condition>> {};
+// probe NAME = POINTS { prologue } / probe NAME += POINTS { epilogue }
+struct alias_prologue : op_assign {};
+struct alias_epilogue : op_add_assign {};
+struct alias_definition : seq<sor<alias_epilogue, alias_prologue>, must_list<probe_point>> {};
+struct probe_declaration : seq<kw_probe, must_list<probe_point>, opt<alias_definition>, must<block>> {};
 
 // global a, b[100], c = 5, s = "x", n = -1
 struct global_size : seq<lbracket, opt<number>, must<rbracket>> {};
@@ -312,10 +327,19 @@ struct global_init : seq<op_assign, must<global_literal>> {};
 struct global_variable : seq<name, opt<sor<global_size, global_init>>> {};
 struct global_declaration : seq<kw_global, must_list<global_variable>> {};
 
-struct function_unsupported : seq<at<kw_function>, raise<function_unsupported>> {};
+// function name:type (a:type, b) { body }
+struct type_name_text : sor<TAO_PEGTL_KEYWORD("long"), TAO_PEGTL_KEYWORD("string")> {};
+struct type_name : tok<type_name_text> {};
+struct type_annotation : seq<colon, must<type_name>> {};
+struct function_param : seq<name, opt<type_annotation>> {};
+struct function_params : seq<lparen, opt<list_must<function_param, comma>>, must<rparen>> {};
+struct function_name : name {};
+struct function_body : sor<embedded_c_unsupported, block> {};
+struct function_declaration
+    : seq<kw_function, sp, must<function_name>, opt<type_annotation>, must<function_params>, must<function_body>> {};
 
 struct toplevel
-    : seq<sor<probe_declaration, global_declaration, function_unsupported, embedded_c_unsupported,
+    : seq<sor<probe_declaration, global_declaration, function_declaration, embedded_c_unsupported,
               preprocessor_unsupported>,
           opt<semicolon>> {};
 struct script : seq<sp, until<eof, must<toplevel>>> {};
@@ -363,11 +387,14 @@ template <> inline constexpr const char *error_message<global_literal> = "expect
 template <> inline constexpr const char *error_message<toplevel> = "expected 'probe' or 'global'";
 template <> inline constexpr const char *error_message<unterminated_string> = "unterminated string";
 template <> inline constexpr const char *error_message<unterminated_comment> = "unterminated comment";
-template <> inline constexpr const char *error_message<function_unsupported> = "function definitions are not supported yet";
+template <> inline constexpr const char *error_message<function_name> = "expected function name";
+template <> inline constexpr const char *error_message<function_param> = "expected parameter name";
+template <> inline constexpr const char *error_message<function_params> = "expected '('";
+template <> inline constexpr const char *error_message<function_body> = "expected '{'";
+template <> inline constexpr const char *error_message<type_name> = "expected type 'long' or 'string'";
 template <> inline constexpr const char *error_message<embedded_c_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";
-template <> inline constexpr const char *error_message<probe_alias_unsupported> = "probe aliases (probe NAME = POINT) are not supported yet";
 template <> inline constexpr const char *error_message<target_subscript_unsupported> = "array subscripts on target variables are not supported yet";
 // Names the construct itself; the parser appends which @-operator it saw.
 template <> inline constexpr const char *error_message<at_unsupported> = "is not supported yet";

@@ -28,7 +28,7 @@ template <typename Rule>
 using selector = pt::selector<
     Rule,
     pt::store_content::on<g::name_text, g::number_text, g::string_body, g::target_name_text, g::field_name_text,
-                          g::at_name_text, g::component_name_text>,
+                          g::at_name_text, g::component_name_text, g::type_name_text>,
     pt::remove_content::on<
         // expressions
         g::string_literal, g::target_var, g::at_expr, g::call_or_symbol, g::call_args, g::index_keys,
@@ -47,7 +47,9 @@ using selector = pt::selector<
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
         // top level
         g::probe_declaration, g::probe_point, g::probe_component, g::probe_number, g::negative_sign,
-        g::optional_marker, g::global_declaration, g::global_variable, g::global_size, g::global_init,
+        g::optional_marker, g::sufficient_marker, g::probe_condition, g::alias_definition, g::alias_prologue,
+        g::alias_epilogue, g::function_declaration, g::function_params, g::function_param, g::type_annotation,
+        g::global_declaration, g::global_variable, g::global_size, g::global_init,
         g::global_negative>,
     pt::fold_one::on<g::expression, g::assignment, g::ternary, g::logical_or, g::logical_and, g::bit_or,
                      g::bit_xor, g::bit_and, g::in_single, g::comparison, g::shift, g::concatenation,
@@ -103,10 +105,13 @@ class AstBuilder {
     auto prog = std::make_unique<Program>();
     for (const auto &child : root.children) {
       if (child->is_type<g::probe_declaration>())
-        prog->probes.push_back(probe(*child));
+        probe_declaration(*child, *prog);
+      else if (child->is_type<g::function_declaration>())
+        prog->functions.push_back(function(*child));
       else
         globals(*child, *prog);
     }
+    for (size_t i = 0; i < prog->functions.size(); ++i) prog->functions[i]->id = static_cast<uint32_t>(i);
     for (size_t i = 0; i < prog->probes.size(); ++i) prog->probes[i]->id = static_cast<uint32_t>(i);
     for (size_t i = 0; i < prog->globals.size(); ++i) prog->globals[i]->id = static_cast<uint32_t>(i);
     return prog;
@@ -458,6 +463,11 @@ class AstBuilder {
         point.optional = true;
         continue;
       }
+      if (part->is_type<g::sufficient_marker>()) {
+        point.optional = point.sufficient = true;
+        continue;
+      }
+      if (part->is_type<g::probe_condition>()) continue;  // see point_condition
       ProbePointComponent component;
       component.name = text(*part->children[0]);
       if (part->children.size() > 1) {
@@ -474,12 +484,97 @@ class AstBuilder {
     return point;
   }
 
-  std::unique_ptr<Probe> probe(const Node &n) {
-    auto p = std::make_unique<Probe>();
-    p->loc = loc(n);
-    for (size_t i = 0; i + 1 < n.children.size(); ++i) p->points.push_back(probe_point(*n.children[i]));
-    p->body = block(*n.children.back());
-    return p;
+  // The `if (cond)` node of a probe point, or null.
+  static const Node *point_condition(const Node &point) {
+    const Node &last = *point.children.back();
+    return last.is_type<g::probe_condition>() ? &last : nullptr;
+  }
+
+  // A probe, or an alias definition. A probe whose points carry their own
+  // conditions becomes one probe per point (the body is built once for each
+  // from the parse tree), so each keeps its own condition.
+  void probe_declaration(const Node &n, Program &prog) {
+    std::vector<const Node *> points;
+    const Node *alias = nullptr;
+    for (size_t i = 0; i + 1 < n.children.size(); ++i) {
+      if (n.children[i]->is_type<g::alias_definition>()) alias = n.children[i].get();
+      else points.push_back(n.children[i].get());
+    }
+    const Node &body = *n.children.back();
+    if (alias) {
+      prog.aliases.push_back(probe_alias(n, points, *alias, body));
+      return;
+    }
+    bool conditional = std::any_of(points.begin(), points.end(), [](const Node *p) { return point_condition(*p); });
+    if (!conditional) {
+      auto p = std::make_unique<Probe>();
+      p->loc = loc(n);
+      for (const Node *point : points) p->points.push_back(probe_point(*point));
+      p->body = block(body);
+      prog.probes.push_back(std::move(p));
+      return;
+    }
+    for (const Node *point : points) {
+      auto p = std::make_unique<Probe>();
+      p->loc = loc(n);
+      p->points.push_back(probe_point(*point));
+      if (const Node *cond = point_condition(*point)) p->condition = expr(*cond->children[0]);
+      p->body = block(body);
+      prog.probes.push_back(std::move(p));
+    }
+  }
+
+  std::unique_ptr<ProbeAlias> probe_alias(const Node &n, const std::vector<const Node *> &names, const Node &definition,
+                                          const Node &body) {
+    auto alias = std::make_unique<ProbeAlias>();
+    alias->loc = loc(n);
+    for (const Node *name : names) {
+      if (point_condition(*name)) fail(*point_condition(*name), "an alias name cannot have a condition");
+      ProbePoint point = probe_point(*name);
+      for (const auto &component : point.components)
+        if (component.string_arg || component.number_arg)
+          fail(*name, "an alias name cannot have arguments");
+      if (point.optional) fail(*name, "an alias name cannot be optional");
+      alias->names.push_back(std::move(point));
+    }
+    alias->epilogue = definition.children[0]->is_type<g::alias_epilogue>();
+    const Node *condition = nullptr;
+    for (size_t i = 1; i < definition.children.size(); ++i) {
+      const Node &point = *definition.children[i];
+      if (const Node *cond = point_condition(point)) {
+        if (definition.children.size() > 2) fail(*cond, "a condition on one of several alias points is not supported");
+        condition = cond;
+      }
+      alias->points.push_back(probe_point(point));
+    }
+    if (condition) alias->condition = expr(*condition->children[0]);
+    alias->body = block(body);
+    return alias;
+  }
+
+  static Type type_of_name(const Node &type_name) {
+    return type_name.string_view() == "string" ? Type::String : Type::Long;
+  }
+
+  // function_declaration: name [: type] ( params ) block
+  std::unique_ptr<Function> function(const Node &n) {
+    auto f = std::make_unique<Function>();
+    const auto &c = n.children;
+    size_t i = 0;
+    f->name = text(*c[i]);
+    f->loc = loc(*c[i++]);
+    if (c[i]->is_type<g::type_annotation>()) f->declared_result = type_of_name(*c[i++]->children[0]);
+    for (const auto &param : c[i++]->children) {
+      std::string name = text(*param->children[0]);
+      if (std::find(f->params.begin(), f->params.end(), name) != f->params.end())
+        throw CompileError(ErrorKind::Parse, "duplicate parameter name", loc(*param->children[0]),
+                           "identifier '" + name + "'");
+      f->params.push_back(name);
+      f->declared_params.push_back(param->children.size() > 1 ? type_of_name(*param->children[1]->children[0])
+                                                              : Type::Unknown);
+    }
+    f->body = block(*c[i]);
+    return f;
   }
 
   void globals(const Node &declaration, Program &prog) {
@@ -634,6 +729,7 @@ ExprPtr clone_expr(const Expr &e) {
       auto copy = std::make_unique<CallExpr>(c.loc, c.name);
       copy->args = clone_all(c.args);
       copy->builtin = c.builtin;
+      copy->function = c.function;
       copy->format_id = c.format_id;
       return with_type(std::move(copy), e);
     }

@@ -34,8 +34,8 @@ llvm::Value *ProbeLowering::value(const Expr &e) {
       return inc_dec(static_cast<const IncDecExpr &>(e));
     case ExprKind::Call: {
       const auto &call = static_cast<const CallExpr &>(e);
+      if (call.function) return inline_call(call);
       if (llvm::Value *v = builtin_call(call)) return v;
-      if (!call.builtin) unsupported(e.loc, "calls of script function '" + call.name + "' are not supported in kernel probes yet");
       unsupported(e.loc, "function '" + call.name + "' is not supported in kernel probes");
     }
     case ExprKind::StatsOp:

@@ -57,6 +57,10 @@ void ProbeLowering::lower_body() {
 }
 
 llvm::Value *ProbeLowering::local_slot(const Local &local) {
+  if (!frames_.empty()) {
+    auto it = frames_.back().locals.find(&local);
+    if (it != frames_.back().locals.end()) return it->second;
+  }
   if (local.index >= locals_.size() || !locals_[local.index])
     unsupported(local.decl, "internal: local '" + local.name + "' does not belong to this probe");
   return locals_[local.index];
@@ -99,7 +103,7 @@ void ProbeLowering::statement_body(const Stmt &s) {
       continue_after_terminator();
       return;
     case StmtKind::Return:
-      unsupported(s.loc, "'return' is only valid inside a function");
+      return return_stmt(static_cast<const ReturnStmt &>(s));
   }
 }
 

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -54,6 +55,8 @@ class ProbeLowering {
 
   // ---- builtins (builtins_bpf.cpp): nullptr when `call` is not a BPF builtin
   llvm::Value *builtin_call(const ast::CallExpr &call);
+  // ---- script functions (inline_functions.cpp): the body inlined at the call
+  llvm::Value *inline_call(const ast::CallExpr &call);
 
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);
@@ -108,6 +111,18 @@ class ProbeLowering {
 
  private:
   llvm::Value *assign_string(const ast::AssignExpr &e);
+  // `return` inside an inlined function: to the frame's exit; in a probe, `next`.
+  void return_stmt(const ast::ReturnStmt &s);
+
+  // One inlined call: the function's own locals (fresh stack slots, zeroed at
+  // the call), where its result goes and the block after its body.
+  struct InlineFrame {
+    const ast::Function *function = nullptr;
+    std::unordered_map<const ast::Local *, llvm::Value *> locals;
+    llvm::Value *result = nullptr;  // i64 slot or string buffer
+    llvm::BasicBlock *exit = nullptr;
+  };
+  std::vector<InlineFrame> frames_;
 
   CodegenState &state_;
   const ast::Probe &probe_;

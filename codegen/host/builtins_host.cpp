@@ -99,6 +99,7 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
 }  // namespace
 
 llvm::Value *ProbeLowering::call(const ast::CallExpr &call) {
+  if (call.function) return script_call(call);
   auto it = host_builtins().find(call.name);
   if (it == host_builtins().end()) {
     if (!call.builtin)

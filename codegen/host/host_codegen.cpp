@@ -71,7 +71,11 @@ std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, co
   std::map<uint32_t, std::string> function_names;
 
   host::RuntimeDecls runtime(*module, runtime_symbols);
-  host::ModuleContext module_context{program, *module, runtime, sites, {}};
+  host::ModuleContext module_context{program, *module, runtime, sites, {}, {}};
+  for (const auto &function : program.functions)
+    if (function->called_in_user) host::declare_script_function(module_context, *function);
+  for (const auto &function : program.functions)
+    if (function->called_in_user) host::ProbeLowering(module_context, *function).lower_function();
   for (const auto &probe : program.probes) {
     if (probe->side != ast::Side::User) continue;
     if (!probe->body) throw CompileError(ErrorKind::Codegen, "probe has no body", probe->loc);

@@ -150,11 +150,11 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::Return:
-      // In a probe body `return` is `next`; a value is still evaluated.
-      if (const auto &value = as<ast::ReturnStmt>(s).value) expr(*value);
-      [[fallthrough]];
+      return_stmt(as<ast::ReturnStmt>(s));
+      continue_in_dead_block();
+      return;
     case ast::StmtKind::Next:
-      leave_probe();
+      next_stmt();
       continue_in_dead_block();
       return;
   }

@@ -25,7 +25,15 @@ struct ModuleContext {
   RuntimeDecls &runtime;
   std::vector<RuntimeSite> &sites;
   std::unordered_map<std::string, llvm::Constant *> string_constants;
+  // Script functions called from user probes, declared before any body is
+  // lowered (so calls may go forward, and recurse).
+  std::unordered_map<const ast::Function *, llvm::Function *> functions;
 };
+
+// Declares `fn_<id>_<name>`: (ptr rt, ptr next_flag, params...) -> i64 | ptr.
+// next_flag points at the calling probe's flag, set when the function runs
+// `next` (which ends the whole probe).
+llvm::Function *declare_script_function(ModuleContext &module, const ast::Function &function);
 
 // An assignable place, with its keys evaluated once (for compound
 // assignment and ++/--, which read and then write it).
@@ -40,8 +48,11 @@ struct LValue {
 class ProbeLowering {
  public:
   ProbeLowering(ModuleContext &module, const ast::Probe &probe);
+  ProbeLowering(ModuleContext &module, const ast::Function &function);
   // Emits `void probe_<id>(ntap_rt *rt)` and returns its name.
   std::string lower();
+  // Emits the body of a script function declared by declare_script_function.
+  void lower_function();
 
   // ---- used by the lowering units ----
   llvm::IRBuilder<> &builder() { return builder_; }
@@ -71,8 +82,9 @@ class ProbeLowering {
   // Reads element `keys` (or the scalar when keys is null) of `global`.
   llvm::Value *read_global(const ast::Global &global, llvm::Value *keys, ast::Type type, const Location &loc);
 
-  // Builtin calls (builtins_host.cpp).
+  // Builtin calls (builtins_host.cpp); script function calls (function_lowering.cpp).
   llvm::Value *call(const ast::CallExpr &call);
+  llvm::Value *script_call(const ast::CallExpr &call);
 
   // Statements (lower_stmt.cpp).
   void stmt(const ast::Stmt &s);
@@ -84,8 +96,16 @@ class ProbeLowering {
   void check_failed();
   // Records `site` as the error and leaves the probe when `is_bad` holds.
   void fail_if(llvm::Value *is_bad, uint32_t site);
-  // Ends every open iterator and returns (terminates the current block).
+  // Ends every open iterator and returns (terminates the current block); in a
+  // function, returns its zero value (the caller then checks the failure and
+  // next flags and leaves too).
   void leave_probe();
+  // `next`: in a function, sets the probe's next flag before leaving.
+  void next_stmt();
+  // `return value` (value may be null).
+  void return_stmt(const ast::ReturnStmt &s);
+  // The probe's "next was requested" flag (an i8 slot, or the function's argument).
+  llvm::Value *next_flag();
 
   // An alloca in the entry block (so loops do not grow the stack).
   llvm::AllocaInst *entry_alloca(llvm::Type *type, const char *name);
@@ -104,8 +124,12 @@ class ProbeLowering {
   std::vector<llvm::Value *> open_iterators;
 
  private:
+  void begin_function(llvm::Function *fn);
+
   ModuleContext &module_;
-  const ast::Probe &probe_;
+  const ast::Probe *probe_ = nullptr;        // lowering a probe ...
+  const ast::Function *script_fn_ = nullptr;  // ... or a script function
+  llvm::Value *next_flag_ = nullptr;
   llvm::IRBuilder<> builder_;
   llvm::Function *function_ = nullptr;
   llvm::BasicBlock *entry_ = nullptr;

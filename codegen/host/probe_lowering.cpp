@@ -7,30 +7,54 @@
 namespace ntap::host {
 
 ProbeLowering::ProbeLowering(ModuleContext &module, const ast::Probe &probe)
-    : module_(module), probe_(probe), builder_(module.module.getContext()) {}
+    : module_(module), probe_(&probe), builder_(module.module.getContext()) {}
 
-std::string ProbeLowering::lower() {
-  std::string name = fmt::format("probe_{}", probe_.id);
-  auto *fn_type = llvm::FunctionType::get(builder_.getVoidTy(), {ptr()}, false);
-  function_ = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, name, module_.module);
-  function_->setDoesNotThrow();
+ProbeLowering::ProbeLowering(ModuleContext &module, const ast::Function &function)
+    : module_(module), script_fn_(&function), builder_(module.module.getContext()) {}
+
+// The entry block holds only allocas and local initialisation; it jumps to
+// the body once everything is lowered, so locals created on the way still
+// land in it.
+void ProbeLowering::begin_function(llvm::Function *fn) {
+  function_ = fn;
   rt_ = function_->getArg(0);
   rt_->setName("rt");
-
-  // The entry block holds only allocas and local initialisation; it jumps to
-  // the body once everything is lowered, so locals created on the way still
-  // land in it.
   entry_ = llvm::BasicBlock::Create(ctx(), "entry", function_);
-  llvm::BasicBlock *body = new_block("body");
-  builder_.SetInsertPoint(body);
-  for (const auto &local : probe_.locals) local_slot(*local, local->decl);
+  builder_.SetInsertPoint(new_block("body"));
+}
 
-  stmt(*probe_.body);
+std::string ProbeLowering::lower() {
+  std::string name = fmt::format("probe_{}", probe_->id);
+  auto *fn_type = llvm::FunctionType::get(builder_.getVoidTy(), {ptr()}, false);
+  auto *fn = llvm::Function::Create(fn_type, llvm::Function::ExternalLinkage, name, module_.module);
+  fn->setDoesNotThrow();
+  begin_function(fn);
+  llvm::BasicBlock *body = builder_.GetInsertBlock();
+  for (const auto &local : probe_->locals) local_slot(*local, local->decl);
+
+  stmt(*probe_->body);
   if (!builder_.GetInsertBlock()->getTerminator()) builder_.CreateRetVoid();
 
   llvm::IRBuilder<> entry_builder(entry_);
   entry_builder.CreateBr(body);
   return name;
+}
+
+void ProbeLowering::lower_function() {
+  begin_function(module_.functions.at(script_fn_));
+  next_flag_ = function_->getArg(1);
+  llvm::BasicBlock *body = builder_.GetInsertBlock();
+  // Every call gets fresh locals: parameters from the arguments, the rest 0 / "".
+  for (const auto &local : script_fn_->locals) local_slot(*local, local->decl);
+  for (size_t i = 0; i < script_fn_->params.size(); ++i)
+    builder_.CreateStore(function_->getArg(2 + i), local_slot(*script_fn_->locals[i], script_fn_->loc));
+
+  stmt(*script_fn_->body);
+  if (!builder_.GetInsertBlock()->getTerminator())
+    builder_.CreateRet(zero_value(script_fn_->result, script_fn_->loc));
+
+  llvm::IRBuilder<> entry_builder(entry_);
+  entry_builder.CreateBr(body);
 }
 
 llvm::BasicBlock *ProbeLowering::new_block(const char *name) {
@@ -94,7 +118,10 @@ void ProbeLowering::leave_probe() {
   llvm::FunctionCallee end = open_iterators.empty() ? llvm::FunctionCallee() : runtime("ntap_foreach_end");
   for (auto it = open_iterators.rbegin(); it != open_iterators.rend(); ++it)
     builder_.CreateCall(end, {builder_.CreateLoad(ptr(), *it, "iter")});
-  builder_.CreateRetVoid();
+  if (script_fn_)
+    builder_.CreateRet(zero_value(script_fn_->result, script_fn_->loc));
+  else
+    builder_.CreateRetVoid();
 }
 
 void ProbeLowering::check_failed() {

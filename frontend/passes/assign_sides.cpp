@@ -2,7 +2,13 @@
 // process (begin, end, timers). This pass records which side every global is
 // read, written and deleted on — the layout decides from that where globals
 // live and which need double buffering — and rejects what a side cannot do.
+//
+// A script function is checked (and later compiled) for every side it is
+// called from. BPF cannot recurse: a call cycle reached from a kernel probe is
+// an error naming the cycle.
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
@@ -29,10 +35,12 @@ bool is_output_call(const Expr &e) {
 
 class SideAnalysis {
  public:
-  explicit SideAnalysis(Probe &probe) : probe_(probe), kernel_(probe.side == Side::Kernel) {}
+  // `calls`: the functions being analysed for the kernel, outermost first.
+  SideAnalysis(BlockStmt &body, bool kernel, std::vector<const Function *> &calls)
+      : body_(body), kernel_(kernel), calls_(calls) {}
 
   void run() {
-    walk_stmts(*probe_.body, [&](Stmt &s) { visit_stmt(s); });
+    walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
   }
 
  private:
@@ -91,6 +99,11 @@ class SideAnalysis {
       }
       case ExprKind::Call: {
         auto &call = static_cast<CallExpr &>(e);
+        if (call.function) {
+          enter_function(call);
+          for (auto &arg : call.args) visit_expr(*arg);
+          return;
+        }
         check_builtin(call, output_arg);
         bool output = is_output_call(call);
         for (auto &arg : call.args) visit_expr(*arg, false, output);
@@ -100,6 +113,31 @@ class SideAnalysis {
     }
     // Keys of a delete/<<< target are ordinary reads.
     for_each_child(e, [&](ExprPtr &c) { visit_expr(*c); });
+  }
+
+  void enter_function(const CallExpr &call) {
+    Function &f = *call.function;
+    if (!kernel_) {
+      if (f.called_in_user) return;
+      f.called_in_user = true;
+      SideAnalysis(*f.body, false, calls_).run();
+      return;
+    }
+    auto on_stack = std::find(calls_.begin(), calls_.end(), &f);
+    if (on_stack != calls_.end()) {
+      std::string cycle;
+      for (auto it = on_stack; it != calls_.end(); ++it) cycle += (*it)->name + " -> ";
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("recursive function calls are not possible in kernel probes (BPF cannot "
+                                     "recurse): {}{}",
+                                     cycle, f.name),
+                         call.loc, fmt::format("identifier '{}'", call.name));
+    }
+    if (f.called_in_kernel) return;  // checked before, without cycles
+    calls_.push_back(&f);
+    SideAnalysis(*f.body, true, calls_).run();
+    calls_.pop_back();
+    f.called_in_kernel = true;
   }
 
   void check_builtin(const CallExpr &call, bool output_arg) {
@@ -126,8 +164,9 @@ class SideAnalysis {
                          call.loc, fmt::format("identifier '{}'", call.name));
   }
 
-  Probe &probe_;
+  BlockStmt &body_;
   bool kernel_;
+  std::vector<const Function *> &calls_;
 };
 
 Side side_of(const Probe &probe) {
@@ -149,7 +188,8 @@ Side side_of(const Probe &probe) {
 void assign_sides(PassContext &ctx) {
   for (auto &probe : ctx.program.probes) {
     probe->side = side_of(*probe);
-    SideAnalysis(*probe).run();
+    std::vector<const Function *> calls;
+    SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
   }
 }
 

@@ -5,8 +5,15 @@
 // a's key from k), so the pass repeats its walk until nothing changes, then
 // makes a last, strict walk in which anything still unknown is an error and
 // the output formats are checked and registered.
+//
+// Script functions are inferred together with the probes: a call types the
+// parameters from its arguments (and the arguments from typed parameters),
+// `return e` types the function's result, the result types the call. A
+// function that never returns a value, and a parameter nothing types, are
+// long, as in SystemTap.
 #include <fmt/format.h>
 
+#include "codegen/layout.h"
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
 #include "frontend/walk.h"
@@ -33,6 +40,22 @@ class TypeInference {
   explicit TypeInference(Program &program) : program_(program) {}
 
   void run() {
+    for (auto &f : program_.functions)
+      if (f->result == Type::Unknown) f->result = f->declared_result;
+    reach_fixpoint();
+    // What nothing typed defaults to long; that may type more.
+    for (auto &f : program_.functions) {
+      if (f->result == Type::Unknown) f->result = Type::Long;
+      for (size_t i = 0; i < f->params.size(); ++i)
+        if (f->locals[i]->type == Type::Unknown) f->locals[i]->type = Type::Long;
+    }
+    reach_fixpoint();
+    strict_ = true;
+    walk_all();
+  }
+
+ private:
+  void reach_fixpoint() {
     // Each round can only turn Unknown into a type, so this terminates; the
     // bound is a guard against a bug, not a limit users can reach.
     for (int round = 0; round < 64; ++round) {
@@ -40,14 +63,16 @@ class TypeInference {
       walk_all();
       if (!changed_) break;
     }
-    strict_ = true;
-    walk_all();
   }
 
- private:
   void walk_all() {
     for (auto &probe : program_.probes)
       walk_stmts(*probe->body, [&](Stmt &s) { visit_stmt(s); });
+    for (auto &f : program_.functions) {
+      function_ = f.get();
+      walk_stmts(*f->body, [&](Stmt &s) { visit_stmt(s); });
+      function_ = nullptr;
+    }
   }
 
   // Unify a slot (a variable's type) with a type found at `where`.
@@ -180,6 +205,14 @@ class TypeInference {
                              describe(SymbolExpr(f.loc, f.array_name)));
         break;
       }
+      case StmtKind::Return: {
+        auto &r = static_cast<ReturnStmt &>(s);
+        if (!function_ || !r.value) break;
+        if (r.value->type == Type::Stats) mismatch(Type::Long, Type::Stats, *r.value);
+        unify_storage(*r.value, function_->result);
+        unify(function_->result, r.value->type, *r.value);
+        break;
+      }
       case StmtKind::Delete: {
         auto &d = static_cast<DeleteStmt &>(s);
         if (d.target->kind != ExprKind::Symbol && d.target->kind != ExprKind::Index)
@@ -200,7 +233,13 @@ class TypeInference {
     switch (e.kind) {
       case ExprKind::Number: set(e, Type::Long); break;
       case ExprKind::String: set(e, Type::String); break;
-      case ExprKind::TargetVar: set(e, Type::Long); break;
+      case ExprKind::TargetVar:
+        if (function_)
+          throw CompileError(ErrorKind::Semantic,
+                             "target variables can only be used in probes; pass the value to the function",
+                             e.loc, fmt::format("identifier '${}'", static_cast<TargetVarExpr &>(e).name));
+        set(e, Type::Long);
+        break;
       case ExprKind::Symbol: unify_storage(e, Type::Unknown); break;
       case ExprKind::Index: {
         auto &ix = static_cast<IndexExpr &>(e);
@@ -313,7 +352,20 @@ class TypeInference {
     set(a, a.lhs->type);
   }
 
+  void visit_function_call(CallExpr &call) {
+    Function &f = *call.function;
+    for (size_t i = 0; i < call.args.size(); ++i) {
+      Expr &arg = *call.args[i];
+      Type &param = f.locals[i]->type;
+      if (arg.type == Type::Stats) mismatch(Type::Long, Type::Stats, arg);
+      unify_storage(arg, param);
+      unify(param, arg.type, arg);
+    }
+    set(call, f.result);
+  }
+
   void visit_call(CallExpr &call) {
+    if (call.function) return visit_function_call(call);
     const Builtin &b = *call.builtin;
     bool has_format = b.flags & Builtin::Format;
     size_t first_value = has_format ? 1 : 0;
@@ -378,6 +430,7 @@ class TypeInference {
   }
 
   Program &program_;
+  Function *function_ = nullptr;  // the function whose body is being walked, if any
   bool changed_ = false;
   bool strict_ = false;
 };

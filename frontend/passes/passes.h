@@ -1,13 +1,19 @@
 // The front end as one readable list of passes.
 //
 //   parse (frontend/parser.h)        script text → ast::Program
+//   expand_aliases                   probe aliases spliced into the probes using them;
+//                                    {a,b} alternatives and alias wildcards expanded;
+//                                    `if (cond)` folded into bodies; `never` dropped
 //   resolve_probes                   probe points → concrete probes via providers;
 //                                    $target variables typed; @defined folded
-//   resolve_symbols                  identifiers → locals / globals; calls → builtins
+//   resolve_symbols                  identifiers → locals / globals; calls → script
+//                                    functions (by name and arity) or builtins;
+//                                    functions no probe reaches are dropped
 //   infer_types                      long / string / stats for every expression,
 //                                    variable, key and value; output formats checked
 //   assign_sides                     each probe runs in the kernel (BPF) or in ntap;
-//                                    what each side may use; how globals are shared
+//                                    what each side may use; how globals are shared;
+//                                    which side(s) each function is compiled for
 //
 // Every pass throws CompileError at the first problem, before anything is
 // loaded into the kernel (DESIGN.md decision 8).
@@ -21,6 +27,7 @@ namespace ntap {
 
 struct FrontendOptions {
   bool warnings = true;
+  bool keep_unused = false;  // -u: keep (and check) functions no probe calls
 };
 
 struct PassContext {
@@ -28,6 +35,7 @@ struct PassContext {
   const FrontendOptions &options;
 };
 
+void expand_aliases(PassContext &ctx);
 void resolve_probes(PassContext &ctx);
 void resolve_symbols(PassContext &ctx);
 void infer_types(PassContext &ctx);
@@ -39,6 +47,7 @@ struct FrontendPass {
 };
 
 inline constexpr FrontendPass kFrontendPasses[] = {
+    {"expand aliases", expand_aliases},
     {"resolve probes", resolve_probes},
     {"resolve symbols", resolve_symbols},
     {"infer types", infer_types},

@@ -132,6 +132,7 @@ void resolve_points(Probe &probe) {
       rp.provider = provider;
       probe.resolved.push_back(std::move(rp));
     }
+    if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
   }
 }
 

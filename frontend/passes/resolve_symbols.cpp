@@ -1,11 +1,20 @@
-// Identifiers → locals and globals; calls → builtins.
+// Identifiers → locals and globals; calls → script functions and builtins.
 //
-// As in SystemTap, a name declared `global` always means the global; any
-// other name is a local of the probe it appears in, created on first use.
+// As in SystemTap, a name declared `global` always means the global (except
+// a function's parameter of the same name, which hides it); any other name is
+// a local of the probe or function it appears in, created on first use.
 // Arrays and statistics must be declared global.
+//
+// A call names the script function with that name and number of arguments
+// (functions overload by arity), else a builtin. Only functions reachable
+// from a probe are resolved and kept, unless FrontendOptions::keep_unused
+// (-u): the tapset holds many functions a script never calls.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
@@ -16,24 +25,41 @@ namespace {
 
 using namespace ast;
 
+// The script function `name` taking `arity` arguments, or null.
+Function *find_function(const Program &program, const std::string &name, size_t arity) {
+  for (const auto &f : program.functions)
+    if (f->name == name && f->params.size() == arity) return f.get();
+  return nullptr;
+}
+
 class SymbolResolver {
  public:
-  SymbolResolver(Program &program, Probe &probe) : program_(program), probe_(probe) {}
+  // Resolves one body whose locals live in `locals`; a function's
+  // parameters must already be its first `params` locals.
+  SymbolResolver(Program &program, BlockStmt &body, std::vector<std::unique_ptr<Local>> &locals, size_t params,
+                 std::vector<Function *> &called)
+      : program_(program), body_(body), locals_(locals), params_(params), called_(called) {}
 
   void run() {
-    walk_stmts(*probe_.body, [&](Stmt &s) { visit_stmt(s); });
+    walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
   }
 
  private:
+  Local *param(const std::string &name) {
+    for (size_t i = 0; i < params_; ++i)
+      if (locals_[i]->name == name) return locals_[i].get();
+    return nullptr;
+  }
+
   Local *local(const std::string &name, Location loc) {
-    for (auto &l : probe_.locals)
+    for (auto &l : locals_)
       if (l->name == name) return l.get();
     auto l = std::make_unique<Local>();
     l->name = name;
     l->decl = loc;
-    l->index = probe_.locals.size();
-    probe_.locals.push_back(std::move(l));
-    return probe_.locals.back().get();
+    l->index = locals_.size();
+    locals_.push_back(std::move(l));
+    return locals_.back().get();
   }
 
   Global *array(const std::string &name, Location loc, size_t arity) {
@@ -75,7 +101,9 @@ class SymbolResolver {
     switch (e.kind) {
       case ExprKind::Symbol: {
         auto &sym = static_cast<SymbolExpr &>(e);
-        if (Global *g = program_.find_global(sym.name))
+        if (Local *p = param(sym.name))
+          sym.local = p;
+        else if (Global *g = program_.find_global(sym.name))
           sym.global = g;
         else
           sym.local = local(sym.name, sym.loc);
@@ -93,10 +121,24 @@ class SymbolResolver {
       }
       case ExprKind::Call: {
         auto &call = static_cast<CallExpr &>(e);
+        if (Function *f = find_function(program_, call.name, call.args.size())) {
+          call.function = f;
+          called_.push_back(f);
+          return;
+        }
         call.builtin = find_builtin(call.name);
-        if (!call.builtin)
+        if (!call.builtin) {
+          std::vector<size_t> arities;
+          for (const auto &f : program_.functions)
+            if (f->name == call.name) arities.push_back(f->params.size());
+          if (!arities.empty())
+            throw CompileError(ErrorKind::Semantic,
+                               fmt::format("wrong number of arguments to function {} ({} given, {} expected)",
+                                           call.name, call.args.size(), fmt::join(arities, " or ")),
+                               call.loc, fmt::format("identifier '{}'", call.name));
           throw CompileError(ErrorKind::Semantic, "unresolved function", call.loc,
                              fmt::format("identifier '{}'", call.name));
+        }
         check_arity(call);
         return;
       }
@@ -117,8 +159,45 @@ class SymbolResolver {
   }
 
   Program &program_;
-  Probe &probe_;
+  BlockStmt &body_;
+  std::vector<std::unique_ptr<Local>> &locals_;
+  size_t params_;
+  std::vector<Function *> &called_;
 };
+
+// A script function overrides a tapset function of the same name and arity;
+// two script (or two tapset) definitions of one are an error.
+void drop_overridden_functions(Program &program) {
+  std::map<std::pair<std::string, size_t>, Function *> defined;
+  std::set<Function *> overridden;
+  for (const auto &f : program.functions) {
+    auto [it, fresh] = defined.emplace(std::make_pair(f->name, f->params.size()), f.get());
+    if (fresh) continue;
+    Function *other = it->second;
+    if (other->from_tapset != f->from_tapset) {
+      overridden.insert(other->from_tapset ? other : f.get());
+      if (other->from_tapset) it->second = f.get();
+      continue;
+    }
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("duplicate function definition (first at {})", other->loc.str()), f->loc,
+                       fmt::format("identifier '{}'", f->name));
+  }
+  std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return overridden.count(f.get()) > 0; });
+}
+
+void resolve_function(Program &program, Function &f, std::vector<Function *> &called) {
+  f.locals.clear();
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    auto l = std::make_unique<Local>();
+    l->name = f.params[i];
+    l->decl = f.loc;
+    l->index = static_cast<uint32_t>(i);
+    l->type = f.declared_params[i];
+    f.locals.push_back(std::move(l));
+  }
+  SymbolResolver(program, *f.body, f.locals, f.params.size(), called).run();
+}
 
 }  // namespace
 
@@ -133,7 +212,26 @@ void resolve_symbols(PassContext &ctx) {
       throw CompileError(ErrorKind::Semantic, "duplicate global declaration", g.decl,
                          fmt::format("identifier '{}'", g.name));
   }
-  for (auto &probe : program.probes) SymbolResolver(program, *probe).run();
+  drop_overridden_functions(program);
+
+  // Probes first; then every function they reach, transitively.
+  std::vector<Function *> called;
+  for (auto &probe : program.probes) SymbolResolver(program, *probe->body, probe->locals, 0, called).run();
+  std::set<Function *> reached;
+  auto resolve_reached = [&] {
+    while (!called.empty()) {
+      Function *f = called.back();
+      called.pop_back();
+      if (reached.insert(f).second) resolve_function(program, *f, called);
+    }
+  };
+  resolve_reached();
+  if (ctx.options.keep_unused) {
+    for (auto &f : program.functions) called.push_back(f.get());
+    resolve_reached();
+  }
+  std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return !reached.count(f.get()); });
+  for (uint32_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = i;
 }
 
 }  // namespace ntap

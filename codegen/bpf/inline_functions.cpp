@@ -1,0 +1,74 @@
+// Script functions in kernel probes. BPF programs here are single functions,
+// so a call is lowered by inlining the callee's body at the call site: its
+// locals get fresh stack slots zeroed at the call, parameters are copied in,
+// `return` stores the result and jumps past the body. Recursion cannot be
+// inlined; assign_sides rejects it before code generation.
+#include "codegen/bpf/lowering.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+bool is_string(Type t) { return t == Type::String; }
+
+}  // namespace
+
+llvm::Value *ProbeLowering::inline_call(const CallExpr &call) {
+  const Function &f = *call.function;
+  if (frames_.size() > 64) unsupported(call.loc, "function calls nest too deeply for a kernel probe");
+  // Arguments are evaluated in the caller's frame, left to right.
+  std::vector<llvm::Value *> args;
+  for (const auto &arg : call.args) args.push_back(value(*arg));
+  state_.mb.set_location(call.loc);
+
+  InlineFrame frame;
+  frame.function = &f;
+  auto string_type = llvm::ArrayType::get(ir().getInt8Ty(), max_string_len());
+  for (const auto &local : f.locals) {
+    llvm::Type *type = is_string(local->type) ? static_cast<llvm::Type *>(string_type) : ir().getInt64Ty();
+    frame.locals[local.get()] = state_.mb.entry_alloca(type, local->name.c_str(), true);
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    llvm::Value *slot = frame.locals.at(f.locals[i].get());
+    if (is_string(f.locals[i]->type))
+      copy_string(slot, args[i], max_string_len());
+    else
+      ir().CreateAlignedStore(args[i], slot, llvm::Align(8));
+  }
+  frame.result = is_string(f.result) ? string_buffer("result")
+                                     : state_.mb.entry_alloca(ir().getInt64Ty(), "result", true);
+  frame.exit = block("return");
+
+  frames_.push_back(std::move(frame));
+  statement(*f.body);
+  if (!ir().GetInsertBlock()->getTerminator()) ir().CreateBr(frames_.back().exit);
+  InlineFrame done = std::move(frames_.back());
+  frames_.pop_back();
+
+  ir().SetInsertPoint(done.exit);
+  if (is_string(f.result)) return done.result;
+  return ir().CreateAlignedLoad(ir().getInt64Ty(), done.result, llvm::Align(8), f.name);
+}
+
+void ProbeLowering::return_stmt(const ReturnStmt &s) {
+  if (frames_.empty()) {  // in a probe, `return` is `next`; a value is still evaluated
+    if (s.value) value(*s.value);
+    ir().CreateRet(ir().getInt32(0));
+    continue_after_terminator();
+    return;
+  }
+  InlineFrame &frame = frames_.back();
+  if (s.value && s.value->type == frame.function->result) {
+    llvm::Value *v = value(*s.value);
+    if (is_string(frame.function->result))
+      copy_string(frame.result, v, max_string_len());
+    else
+      ir().CreateAlignedStore(v, frame.result, llvm::Align(8));
+  }
+  ir().CreateBr(frame.exit);
+  continue_after_terminator();
+}
+
+}  // namespace ntap::bpf
