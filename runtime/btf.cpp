@@ -12,7 +12,11 @@
 #include "runtime/btf.h"
 
 #include <bpf/btf.h>
+#include <fcntl.h>
 #include <linux/btf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,7 +32,9 @@ constexpr std::string_view kTraceIterPrefix = "__traceiter_";
 constexpr std::string_view kBpfTracePrefix = "__bpf_trace_";
 
 struct VmlinuxBtf {
+  // Null once released (release_vmlinux()); the next query loads it again.
   struct ::btf *handle = nullptr;
+  std::mutex handle_mutex;
   std::string error;
   // Built in one pass over all types the first time a tracepoint is asked
   // about: libbpf's own name lookup is a linear scan per call.
@@ -40,13 +46,40 @@ struct VmlinuxBtf {
   std::unordered_map<std::string, std::vector<TracepointArg>> args_cache;
 };
 
+constexpr const char *kVmlinuxBtfPath = "/sys/kernel/btf/vmlinux";
+
+// Kernels since 6.16 let /sys/kernel/btf/vmlinux be mapped. libbpf 1.1 reads
+// the file into one buffer and btf__new() copies it into a second, so for a
+// moment the 5.5 MB exist twice (peak RSS); from a mapping only the copy is
+// ever allocated, and the read's copy out of the kernel is saved too.
+struct ::btf *parse_mapped_vmlinux_btf() {
+  int fd = ::open(kVmlinuxBtfPath, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  void *data = MAP_FAILED;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0)
+    data = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (data == MAP_FAILED) return nullptr;
+  struct ::btf *handle = btf__new(data, static_cast<uint32_t>(st.st_size));
+  ::munmap(data, static_cast<size_t>(st.st_size));
+  return handle;  // btf__new returns NULL (libbpf 1.x) on error
+}
+
 // VmlinuxBtf holds a mutex and once_flag, which cannot be moved; build it in
 // place instead of returning it from a lambda.
+struct ::btf *load_vmlinux_btf(std::string &error) {
+  struct ::btf *handle = parse_mapped_vmlinux_btf();
+  // Older kernels, or BTF only on disk: libbpf knows where to look.
+  if (!handle) handle = btf__load_vmlinux_btf();
+  if (!handle) error = std::string("cannot load kernel BTF: ") + std::strerror(errno);
+  return handle;
+}
+
 VmlinuxBtf &loaded_state() {
   static VmlinuxBtf *s = [] {
-    auto *v = new VmlinuxBtf;  // lives for the process, like the BTF itself
-    v->handle = btf__load_vmlinux_btf();
-    if (!v->handle) v->error = std::string("cannot load kernel BTF: ") + std::strerror(errno);
+    auto *v = new VmlinuxBtf;  // lives for the process; the BTF may come and go
+    v->handle = load_vmlinux_btf(v->error);
     return v;
   }();
   return *s;
@@ -62,13 +95,14 @@ std::string name_of(const btf_type *t) {
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 void build_index(VmlinuxBtf &s) {
-  if (!s.handle) return;
-  uint32_t count = btf__type_cnt(s.handle);
+  const struct ::btf *handle = vmlinux();
+  if (!handle) return;
+  uint32_t count = btf__type_cnt(handle);
   for (uint32_t id = 1; id < count; ++id) {
-    const btf_type *t = btf__type_by_id(s.handle, id);
+    const btf_type *t = btf__type_by_id(handle, id);
     bool is_typedef = btf_is_typedef(t);
     if (!is_typedef && !btf_is_func(t)) continue;
-    const char *raw = btf__name_by_offset(s.handle, t->name_off);
+    const char *raw = btf__name_by_offset(handle, t->name_off);
     if (!raw) continue;
     std::string_view name(raw);
     if (is_typedef && starts_with(name, kTraceTypedefPrefix)) {
@@ -119,7 +153,7 @@ std::vector<std::string> tracepoint_param_names(VmlinuxBtf &s, const std::string
   if (iter != s.trace_iters.end()) names = param_names_of_func(iter->second, params);
   if (names.empty()) {
     std::string fallback = std::string(kBpfTracePrefix) + event;
-    names = param_names_of_func(btf__find_by_name_kind(s.handle, fallback.c_str(), BTF_KIND_FUNC), params);
+    names = param_names_of_func(btf__find_by_name_kind(vmlinux(), fallback.c_str(), BTF_KIND_FUNC), params);
   }
   return names;
 }
@@ -195,7 +229,19 @@ std::string composite_c_name(const btf_type *t, bool is_union) {
 
 }  // namespace
 
-const struct ::btf *vmlinux() { return loaded_state().handle; }
+const struct ::btf *vmlinux() {
+  VmlinuxBtf &s = loaded_state();
+  std::lock_guard lock(s.handle_mutex);
+  if (!s.handle && s.error.empty()) s.handle = load_vmlinux_btf(s.error);
+  return s.handle;
+}
+
+void release_vmlinux() {
+  VmlinuxBtf &s = loaded_state();
+  std::lock_guard lock(s.handle_mutex);
+  btf__free(s.handle);
+  s.handle = nullptr;
+}
 
 const std::string &load_error() { return loaded_state().error; }
 
@@ -226,6 +272,13 @@ bool has_tracepoint(std::string_view event) {
 }
 
 const std::vector<std::string> &tracepoint_names() { return indexed_state().event_names; }
+
+std::optional<uint32_t> tracepoint_attach_id(std::string_view event) {
+  VmlinuxBtf &s = indexed_state();
+  auto it = s.trace_typedefs.find(std::string(event));
+  if (it == s.trace_typedefs.end()) return std::nullopt;
+  return it->second;
+}
 
 const std::vector<TracepointArg> *tracepoint_args(std::string_view event_view) {
   VmlinuxBtf &s = indexed_state();

@@ -2,7 +2,9 @@
 //
 // The vmlinux BTF is loaded with libbpf the first time a query needs it
 // (~7.5 ms) and kept for the life of the process; scripts that only use user
-// probes never pay for it. Everything here answers from that one copy.
+// probes never pay for it. Everything here answers from that one copy, and
+// so do the drop reason names (runtime/symbols.h) and the session's tp_btf
+// attach targets: the process parses the vmlinux BTF once.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -18,6 +20,12 @@ namespace ntap::btf {
 // in load_error()).
 const struct ::btf *vmlinux();
 const std::string &load_error();
+
+// Frees the vmlinux BTF (~6 MB) once nothing needs it for a while, e.g. when
+// the probes are attached; the tracepoint index and argument caches stay, and
+// the next query that needs the types loads them again. Pointers into the
+// BTF (btf_type, names) obtained before are invalid afterwards.
+void release_vmlinux();
 
 // How a value of some BTF type is loaded as a language Long.
 struct ScalarShape {
@@ -39,6 +47,11 @@ struct TracepointArg {
 // True when vmlinux BTF declares `btf_trace_<event>`, i.e. the event can be
 // attached as a tp_btf / raw_tp program.
 bool has_tracepoint(std::string_view event);
+
+// The BTF id of `btf_trace_<event>`: what the kernel takes as the attach
+// target of a tp_btf program (libbpf would look it up in a second copy of
+// the vmlinux BTF; see runtime/session.cpp). nullopt when there is none.
+std::optional<uint32_t> tracepoint_attach_id(std::string_view event);
 
 // Every event name that has a `btf_trace_<event>` typedef, sorted.
 const std::vector<std::string> &tracepoint_names();

@@ -16,10 +16,12 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
+#include "runtime/btf.h"
 #include "runtime/providers/provider.h"
 #include "runtime/record.h"
 #include "runtime/symbols.h"
@@ -152,6 +154,37 @@ class LibbpfLog {
   std::string text_;
 };
 
+// libbpf 1.1 parses a copy of the vmlinux BTF of its own in bpf_object__load
+// (~10 ms and ~11 MB of peak RSS here) whenever the object has a TRACING
+// program, only to find the attach target ids of tp_btf programs. The process
+// already holds the vmlinux BTF from elaboration (runtime/btf.h), so "tp_btf/"
+// sections get a handler of ours: the program opens as a raw tracepoint,
+// which needs no vmlinux BTF, and just before the load system call becomes a
+// TRACING program with the attach_btf_id from our copy. The kernel receives
+// what libbpf would have sent; attaching (bpf_program__attach_trace) is
+// unchanged, since the expected attach type is BPF_TRACE_RAW_TP either way.
+int prepare_tp_btf_load(bpf_program *prog, bpf_prog_load_opts *opts, long /*cookie*/) {
+  const char *section = bpf_program__section_name(prog);
+  const char *slash = section ? std::strchr(section, '/') : nullptr;
+  std::optional<uint32_t> id = slash ? btf::tracepoint_attach_id(slash + 1) : std::nullopt;
+  if (!id) return -ESRCH;
+  const int err = bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);
+  if (err) return err;
+  opts->attach_btf_id = *id;
+  opts->attach_btf_obj_fd = 0;  // vmlinux, not a module
+  return 0;
+}
+
+void attach_tp_btf_through_shared_btf() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    LIBBPF_OPTS(libbpf_prog_handler_opts, handler, .prog_prepare_load_fn = prepare_tp_btf_load);
+    // Process-wide and never unregistered: libbpf keeps pointing at the
+    // handler from every program it opened with it.
+    libbpf_register_prog_handler("tp_btf+", BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_RAW_TP, &handler);
+  });
+}
+
 // The last `count` lines of `text`.
 std::string last_lines(const std::string &text, size_t count) {
   size_t at = text.size();
@@ -235,6 +268,7 @@ class Session {
 
 bool Session::load_kernel_side() {
   const auto start = Clock::now();
+  attach_tp_btf_through_shared_btf();
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
   LibbpfLog log(options_.verbose);
   object_.reset(bpf_object__open_mem(bpf_.elf.data(), bpf_.elf.size(), &open_opts));
@@ -251,6 +285,11 @@ bool Session::load_kernel_side() {
     report_load_failure(log.text(), err);
     return false;
   }
+  // The vmlinux BTF has served elaboration and the attach ids; of it, only
+  // the drop reason names are needed later. Freeing the rest now keeps ~6 MB
+  // out of the run's resident set.
+  load_drop_reason_names();
+  btf::release_vmlinux();
   if (options_.verbose) {
     size_t programs = 0, maps = 0;
     bpf_program *prog;

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "runtime/btf.h"
+
 namespace ntap {
 namespace {
 
@@ -266,15 +268,17 @@ std::string DropReasons::name(int64_t reason) const {
   return std::to_string(reason);
 }
 
-std::string drop_reason_name(int64_t reason) {
-  static const DropReasons reasons = [] {
-    struct btf *btf = btf__load_vmlinux_btf();
-    if (!btf) return DropReasons(nullptr);
-    DropReasons loaded(btf);
-    btf__free(btf);
-    return loaded;
-  }();
-  return reasons.name(reason);
+namespace {
+const DropReasons &running_kernel_drop_reasons() {
+  // From the process's one copy of the vmlinux BTF (runtime/btf.h), which
+  // elaborating a kernel probe has usually loaded already.
+  static const DropReasons reasons(btf::vmlinux());
+  return reasons;
 }
+}  // namespace
+
+std::string drop_reason_name(int64_t reason) { return running_kernel_drop_reasons().name(reason); }
+
+void load_drop_reason_names() { running_kernel_drop_reasons(); }
 
 }  // namespace ntap

@@ -116,5 +116,9 @@ class DropReasons {
 
 // The running kernel's drop reason names, loaded from vmlinux BTF once.
 std::string drop_reason_name(int64_t reason);
+// Builds that table now, so the vmlinux BTF can be released afterwards
+// (btf::release_vmlinux()) without the first drop_reason_name() loading it
+// again.
+void load_drop_reason_names();
 
 }  // namespace ntap

@@ -34,4 +34,10 @@ struct BpfCodegenOptions {
 BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layout,
                                 const BpfCodegenOptions &options);
 
+// Registers LLVM's BPF target and creates its TargetMachine now (otherwise
+// the first compile does). LLVM's target registry must not be written from
+// two threads at once: the driver calls this and prepare_user_codegen() on
+// one thread before compiling kernel and user probes side by side.
+void prepare_kernel_codegen();
+
 }  // namespace ntap

@@ -18,6 +18,8 @@
 #include <llvm/Target/TargetOptions.h>
 #include <llvm/Transforms/Utils/ModuleUtils.h>
 
+#include "codegen/bpf/bpf_codegen.h"
+
 extern "C" {
 void LLVMInitializeBPFTargetInfo();
 void LLVMInitializeBPFTarget();
@@ -267,3 +269,9 @@ std::vector<char> ModuleBuilder::emit(std::string *ir_text,
 }
 
 }  // namespace ntap::bpf
+
+namespace ntap {
+
+void prepare_kernel_codegen() { bpf::bpf_target_machine(); }
+
+}  // namespace ntap

@@ -40,4 +40,8 @@ std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, co
                                                  const HostCodegenOptions &options,
                                                  const ntap_symbol *runtime_symbols);
 
+// Registers LLVM's target for this host now (otherwise the first JIT does);
+// see prepare_kernel_codegen() in codegen/bpf/bpf_codegen.h for why.
+void prepare_user_codegen();
+
 }  // namespace ntap

@@ -11,6 +11,7 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Support/TargetSelect.h>
 
+#include "codegen/host/host_codegen.h"
 #include "frontend/diagnostics.h"
 
 namespace ntap::host {
@@ -90,3 +91,9 @@ void *Jit::lookup(const std::string &name) {
 }
 
 }  // namespace ntap::host
+
+namespace ntap {
+
+void prepare_user_codegen() { host::initialize_native_target(); }
+
+}  // namespace ntap
