@@ -54,13 +54,7 @@ for label, target in targets.items():
 table = "\n".join(rows)
 phases_path = os.path.join(results, "phases.txt")
 phases = open(phases_path).read().strip() if os.path.exists(phases_path) else "(ntap not measured)"
-text = f"""# Performance
-
-Startup is a feature (DESIGN.md, decision 7): a tracer that takes long to attach
-misses the beginning of what it was started for. This page is written by
-`bench/startup.sh`; rerun it after changes that touch startup.
-
-## Startup: launch to probes attached, and peak memory
+measured = f"""## Startup: launch to probes attached, and peak memory
 
 What is measured, per run: the time from starting the process to the begin
 probe's line ("{ready}") on stdout — the
@@ -86,6 +80,15 @@ on the machine slows both tracers); ntap at commit {commit}; {bpftrace_version}.
 
 Reproduce (as root): `bench/startup.sh [NTAP_BINARY] [RUNS]`.
 """
+# Only the measured part between the markers is rewritten; the analysis
+# written around it by hand stays.
+begin, end = "<!-- bench/startup.sh: begin -->\n", "<!-- bench/startup.sh: end -->\n"
+old = open(report).read() if os.path.exists(report) else ""
+if begin in old and end in old:
+    text = old[:old.index(begin) + len(begin)] + measured + old[old.index(end):]
+else:
+    text = ("# Performance\n\nStartup is a feature (DESIGN.md, decision 7).\n\n"
+            + begin + measured + end)
 open(report, "w").write(text)
 print(table)
 PY
