@@ -82,7 +82,9 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   PhaseTimer timer(opt.verbose > 0);
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
-  std::unique_ptr<ast::Program> program = parse_script(file);
+  ParseOptions parse_options;
+  parse_options.preprocessor.script_args = opt.script_args;
+  std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));
   if (opt.last_pass == 1) return 0;

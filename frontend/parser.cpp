@@ -97,9 +97,18 @@ std::string describe_token_at(std::string_view text, size_t offset) {
   return std::string("junk character ") + hex;
 }
 
+// An error inside a macro expansion is located at the macro's use; the note
+// names the macro and where it was defined.
+std::string with_expansion_note(const PreprocessedSource &source, const std::string &message, size_t offset) {
+  std::string note = source.map.expansion_note(offset);
+  return note.empty() ? message : message + " (" + note + ")";
+}
+
 class AstBuilder {
  public:
-  explicit AstBuilder(const SourceFile &file) : file_(file) {}
+  // `source` is the preprocessed text the parse tree was built from; its map
+  // takes every node back to its place in `file`.
+  AstBuilder(const SourceFile &file, const PreprocessedSource &source) : file_(file), source_(source) {}
 
   std::unique_ptr<Program> program(const Node &root) {
     auto prog = std::make_unique<Program>();
@@ -119,13 +128,13 @@ class AstBuilder {
 
  private:
   const SourceFile &file_;
+  const PreprocessedSource &source_;
 
-  Location loc(const Node &n) const {
-    return Location{&file_, static_cast<uint32_t>(n.m_begin.line), static_cast<uint32_t>(n.m_begin.column)};
-  }
+  Location loc(const Node &n) const { return source_.map.locate(n.m_begin.byte); }
 
   [[noreturn]] void fail(const Node &n, const std::string &message) const {
-    throw CompileError(ErrorKind::Parse, message, loc(n), describe_token_at(file_.text, n.m_begin.byte));
+    throw CompileError(ErrorKind::Parse, with_expansion_note(source_, message, n.m_begin.byte), loc(n),
+                       describe_token_at(source_.text, n.m_begin.byte));
   }
 
   static std::string text(const Node &n) { return n.string(); }
@@ -204,10 +213,9 @@ class AstBuilder {
   }
 
   [[noreturn]] void escape_error(const Node &body, size_t offset, const std::string &message) const {
-    // A string never spans lines, so the escape is on the body's line.
-    Location at = loc(body);
-    at.col += static_cast<uint32_t>(offset);
-    throw CompileError(ErrorKind::Parse, message, at, describe_token_at(file_.text, body.m_begin.byte));
+    Location at = source_.map.locate(body.m_begin.byte + offset);
+    throw CompileError(ErrorKind::Parse, with_expansion_note(source_, message, body.m_begin.byte), at,
+                       describe_token_at(source_.text, body.m_begin.byte));
   }
 
   std::string string_value(const Node &literal) const {
@@ -614,38 +622,42 @@ class AstBuilder {
 };
 
 // The message of a grammar error, completed where the grammar cannot know it.
-std::string grammar_error_message(const SourceFile &file, const pg::parse_error &error, size_t offset) {
+std::string grammar_error_message(const std::string &text, const pg::parse_error &error, size_t offset) {
   std::string message(error.message());
   if (message == g::error_message<g::at_unsupported>) {
     size_t end = offset + 1;
-    while (end < file.text.size() && (std::isalnum(static_cast<unsigned char>(file.text[end])) || file.text[end] == '_'))
-      ++end;
-    return file.text.substr(offset, end - offset) + " " + message;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
+    return text.substr(offset, end - offset) + " " + message;
   }
   return message;
 }
 
 }  // namespace
 
-std::unique_ptr<Program> parse_script(const SourceFile &file) {
-  pg::memory_input<> in(file.text.data(), file.text.size(), file.name);
+std::unique_ptr<Program> parse_script(const SourceFile &file) { return parse_script(file, ParseOptions{}); }
+
+std::unique_ptr<Program> parse_script(const SourceFile &file, const ParseOptions &options) {
+  // %( %) conditionals, @define macros and $1/@1 arguments are resolved
+  // first; the grammar reads the result.
+  PreprocessedSource source = preprocess(file, options.preprocessor);
+  pg::memory_input<> in(source.text.data(), source.text.size(), file.name);
   std::unique_ptr<Node> root;
   try {
     root = pt::parse<g::script, selector, pg::nothing, g::error_control>(in);
   } catch (const pg::parse_error &error) {
-    const pg::position &at = error.positions().front();
-    Location where{&file, static_cast<uint32_t>(at.line), static_cast<uint32_t>(at.column)};
-    std::string message = grammar_error_message(file, error, at.byte);
-    if (at.byte >= file.text.size()) {
+    const size_t at = error.positions().front().byte;
+    Location where = source.map.locate(at);
+    std::string message = with_expansion_note(source, grammar_error_message(source.text, error, at), at);
+    if (at >= source.text.size()) {
       // Nothing to show as "saw": say that the script ended too early.
       if (message.rfind("expected", 0) == 0) message = "unexpected end of file, " + message;
       throw CompileError(ErrorKind::Parse, message, where);
     }
-    throw CompileError(ErrorKind::Parse, message, where, describe_token_at(file.text, at.byte));
+    throw CompileError(ErrorKind::Parse, message, where, describe_token_at(source.text, at));
   }
   // The grammar commits to every construct with must<>, so it either succeeds or raises.
   if (!root) throw CompileError(ErrorKind::Parse, "syntax error", Location{&file, 1, 1});
-  return AstBuilder(file).program(*root);
+  return AstBuilder(file, source).program(*root);
 }
 
 namespace {

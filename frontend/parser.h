@@ -4,6 +4,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
+#include "frontend/preprocess.h"
 
 namespace ntap {
 
@@ -12,6 +13,13 @@ namespace ntap {
 // expected. Every AST node's Location is where the node starts; `file` must
 // outlive the returned program (Locations point into it).
 std::unique_ptr<ast::Program> parse_script(const SourceFile &file);
+
+struct ParseOptions {
+  PreprocessOptions preprocessor;  // the script's arguments ($1, @1...) and what %( %) conditions test
+};
+// As above, with the script's command-line arguments (and, for tests, the
+// system the preprocessor's conditions describe).
+std::unique_ptr<ast::Program> parse_script(const SourceFile &file, const ParseOptions &options);
 
 // A deep copy of an expression tree (resolution and type fields included).
 // The parser needs it for @choose_defined(a, b) -> @defined(a) ? a : b; later

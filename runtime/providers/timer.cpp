@@ -1,13 +1,10 @@
 // timer.s(N) ... timer.jiffies(N): periodic probes that run in the ntap
 // process. The resolved probe's param is the period in nanoseconds.
-#include <sys/utsname.h>
-
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
 #include <string>
 
+#include "frontend/kernel_config.h"
 #include "runtime/providers/user_providers.h"
 
 namespace ntap {
@@ -31,39 +28,6 @@ const TimerUnit *find_unit(std::string_view name) {
   for (const TimerUnit &unit : kUnits)
     if (unit.name == name) return &unit;
   return nullptr;
-}
-
-// Finds "CONFIG_HZ=N" in kernel config text read line by line from `next_line`.
-template <typename NextLine>
-int64_t scan_config_hz(NextLine next_line) {
-  constexpr std::string_view key = "CONFIG_HZ=";
-  std::string line;
-  while (next_line(line))
-    if (line.compare(0, key.size(), key) == 0) return std::strtoll(line.c_str() + key.size(), nullptr, 10);
-  return 0;
-}
-
-int64_t hz_from_boot_config() {
-  utsname uts{};
-  if (uname(&uts) != 0) return 0;
-  std::ifstream config(std::string("/boot/config-") + uts.release);
-  if (!config) return 0;
-  return scan_config_hz([&](std::string &line) { return static_cast<bool>(std::getline(config, line)); });
-}
-
-// /proc/config.gz is gzip-compressed and ntap links no zlib of its own, so
-// gzip decompresses it; this runs once, and only for timer.jiffies.
-int64_t hz_from_proc_config() {
-  FILE *pipe = ::popen("gzip -dc /proc/config.gz 2>/dev/null", "r");
-  if (!pipe) return 0;
-  char buf[512];
-  int64_t hz = scan_config_hz([&](std::string &line) {
-    if (!std::fgets(buf, sizeof buf, pipe)) return false;
-    line = buf;
-    return true;
-  });
-  ::pclose(pipe);
-  return hz;
 }
 
 class TimerProvider final : public Provider {
@@ -109,8 +73,7 @@ class TimerProvider final : public Provider {
 
 int64_t kernel_config_hz() {
   static const int64_t hz = [] {
-    int64_t found = hz_from_boot_config();
-    if (found <= 0) found = hz_from_proc_config();
+    int64_t found = std::strtoll(KernelConfig::running().value("CONFIG_HZ").c_str(), nullptr, 10);
     return found > 0 ? found : kDefaultHz;
   }();
   return hz;

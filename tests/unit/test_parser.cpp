@@ -570,8 +570,6 @@ TEST_CASE("parser errors: unsupported constructs are named", "[parser][errors]")
   CHECK(error_of("probe begin { print(@hist_log(s)) }") == "1:21 @hist_log is not supported yet");
   CHECK(error_of("probe begin { print(@hist_linear(s, 0, 10, 1)) }") == "1:21 @hist_linear is not supported yet");
   CHECK(error_of("probe begin { x = @frob(s) }") == "1:19 unknown operator @frob");
-  CHECK(error_of("%( kernel_v >= \"2.6\" %? probe begin {} %)") ==
-        "1:1 preprocessor conditionals (%( %)) are not supported yet");
 }
 
 TEST_CASE("parser errors: literals and operands", "[parser][errors]") {

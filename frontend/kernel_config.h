@@ -1,0 +1,37 @@
+// The running kernel's build configuration (CONFIG_* options).
+//
+// Read once, on first use, from /boot/config-$(uname -r) or /proc/config.gz.
+// The preprocessor's `%( CONFIG_X == "y" %? ... %)` conditions and the timer
+// provider's CONFIG_HZ both ask this one reader.
+#pragma once
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ntap {
+
+class KernelConfig {
+ public:
+  // Parses config text: `CONFIG_X=y`, `CONFIG_X="text"` (quotes removed),
+  // `# CONFIG_X is not set`; other lines are ignored.
+  static KernelConfig parse(std::string_view text);
+
+  // The running kernel's configuration; empty (available() false) when
+  // neither file can be read.
+  static const KernelConfig &running();
+
+  bool available() const { return available_; }
+  // Where the configuration was read from ("" for parsed text).
+  const std::string &origin() const { return origin_; }
+
+  // The option's value as written ("y", "m", "250", text without quotes);
+  // "n" for an option that is not set, as kconfig means by its absence.
+  std::string value(std::string_view name) const;
+
+ private:
+  std::unordered_map<std::string, std::string> values_;
+  bool available_ = false;
+  std::string origin_;
+};
+
+}  // namespace ntap
