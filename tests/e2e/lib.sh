@@ -68,6 +68,12 @@ netns_create() {
   ip -n "$NETNS" link set lo up
 }
 
+# netns_inode: the namespace's inode number, which kernel probes can compare
+# with $skb->dev->nd_net->net->ns->inum to count only this test's packets.
+netns_inode() {
+  stat -L -c %i "/run/netns/$NETNS"
+}
+
 # send_udp COUNT [RATE_PER_SECOND]: COUNT datagrams to a closed port on
 # 127.0.0.1 inside the namespace; each one is dropped at __udp4_lib_rcv.
 send_udp() {

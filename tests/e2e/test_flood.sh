@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 count=300000
 out="$WORK_DIR/flood.out"
 netns_create
-ntap_start "$out" "$E2E_DIR/scripts/flood.stp"
+ntap_start "$out" "$E2E_DIR/scripts/flood.stp" "$(netns_inode)"
 wait_for_line "$out" '^flood: ready$'
 send_udp "$count" 100000
 sleep 0.5
