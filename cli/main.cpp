@@ -19,6 +19,7 @@
 #include "codegen/layout.h"
 #include "frontend/parser.h"
 #include "frontend/passes/passes.h"
+#include "frontend/tapset.h"
 #include "runtime/session.h"
 
 namespace {
@@ -39,6 +40,8 @@ struct Options {
   bool no_warnings = false;
   bool all_modules = false;
   std::vector<std::string> symbol_modules;
+  std::vector<std::string> tapset_dirs;  // -I
+  bool keep_unused = false;              // -u
 };
 
 class PhaseTimer {
@@ -85,12 +88,14 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
+  load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));
   if (opt.last_pass == 1) return 0;
 
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;
+  fe_options.keep_unused = opt.keep_unused;
   PassContext ctx{*program, fe_options};
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
@@ -173,6 +178,8 @@ int main(int argc, char **argv) {
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
   app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
+  app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
+  app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
   app.add_flag("--all-modules", opt.all_modules,
                "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
   app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)");

@@ -59,15 +59,16 @@ void ProbeLowering::return_stmt(const ReturnStmt &s) {
     continue_after_terminator();
     return;
   }
-  InlineFrame &frame = frames_.back();
-  if (s.value && s.value->type == frame.function->result) {
-    llvm::Value *v = value(*s.value);
-    if (is_string(frame.function->result))
+  const Function &f = *frames_.back().function;
+  if (s.value && s.value->type == f.result) {
+    llvm::Value *v = value(*s.value);  // may inline calls: frames_ may grow (and move)
+    const InlineFrame &frame = frames_.back();
+    if (is_string(f.result))
       copy_string(frame.result, v, max_string_len());
     else
       ir().CreateAlignedStore(v, frame.result, llvm::Align(8));
   }
-  ir().CreateBr(frame.exit);
+  ir().CreateBr(frames_.back().exit);
   continue_after_terminator();
 }
 

@@ -92,10 +92,17 @@ bool match_prefix(const std::vector<ProbePointComponent> &pattern, size_t pi, co
   if (pi == pattern.size()) return false;
   const ProbePointComponent &p = pattern[pi];
   if (p.string_arg || p.number_arg) return false;
-  if (p.name == "**") {
-    // `**` spans one or more components of the name.
-    for (size_t take = 1; ni + take <= name.size(); ++take)
-      if (match_prefix(pattern, pi + 1, name, ni + take, suffix_at)) return true;
+  if (p.name.find("**") != std::string::npos) {
+    // `**` may span dots: the component matches one or more name components
+    // joined back together (fnmatch's `*` crosses dots without FNM_PATHNAME).
+    std::string glob = p.name;
+    for (size_t at; (at = glob.find("**")) != std::string::npos;) glob.erase(at, 1);
+    std::string joined;
+    for (size_t take = 1; ni + take <= name.size(); ++take) {
+      joined += (take > 1 ? "." : "") + name[ni + take - 1].name;
+      if (::fnmatch(glob.c_str(), joined.c_str(), 0) == 0 && match_prefix(pattern, pi + 1, name, ni + take, suffix_at))
+        return true;
+    }
     return false;
   }
   if (::fnmatch(p.name.c_str(), name[ni].name.c_str(), 0) != 0) return false;
@@ -140,7 +147,7 @@ class AliasExpander {
             concrete.optional = concrete.optional || point.optional;
             concrete.sufficient = concrete.sufficient || point.sufficient;
             // Errors about the concrete point are reported where it was used.
-            if (chain.empty()) concrete.loc = point.loc;
+            concrete.loc = point.loc;
             expand_point(concrete, longer, depth + 1, out);
           }
         }

@@ -25,10 +25,11 @@ namespace {
 
 using namespace ast;
 
-// The script function `name` taking `arity` arguments, or null.
+// The script function `name` taking `arity` arguments, or null. A script's
+// own function hides a builtin of the same name; a tapset function does not.
 Function *find_function(const Program &program, const std::string &name, size_t arity) {
   for (const auto &f : program.functions)
-    if (f->name == name && f->params.size() == arity) return f.get();
+    if (f->name == name && f->params.size() == arity && !(f->from_tapset && find_builtin(name))) return f.get();
   return nullptr;
 }
 

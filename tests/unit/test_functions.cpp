@@ -1,0 +1,441 @@
+// Script functions, probe aliases and probe-point forms: parsing, elaboration
+// (resolution, inference, sides, alias expansion) and user-side runs through
+// the real runtime.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "codegen/bpf/bpf_codegen.h"
+#include "codegen/host/host_codegen.h"
+#include "codegen/layout.h"
+#include "frontend/parser.h"
+#include "frontend/passes/passes.h"
+#include "frontend/tapset.h"
+#include "runtime/session.h"
+
+using namespace ntap;
+using ast::Type;
+
+namespace {
+
+struct Checked {
+  SourceManager sources;
+  std::unique_ptr<ast::Program> program;
+};
+
+std::unique_ptr<Checked> parse(const std::string &text) {
+  auto c = std::make_unique<Checked>();
+  c->program = parse_script(c->sources.add("f.ntp", text));
+  return c;
+}
+
+std::unique_ptr<Checked> check(const std::string &text, bool keep_unused = false,
+                               const std::vector<std::string> &tapset_dirs = {}) {
+  auto c = parse(text);
+  load_tapsets(*c->program, c->sources, tapset_dirs);
+  FrontendOptions options;
+  options.warnings = false;
+  options.keep_unused = keep_unused;
+  PassContext ctx{*c->program, options};
+  run_frontend_passes(ctx);
+  return c;
+}
+
+// "LINE:COL message" of the error a script is rejected with.
+std::string error_of(const std::string &text, const std::vector<std::string> &tapset_dirs = {}) {
+  try {
+    check(text, false, tapset_dirs);
+  } catch (const CompileError &e) {
+    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
+  }
+  return "no error";
+}
+
+const ast::Function *function(const Checked &c, const std::string &name) {
+  for (const auto &f : c.program->functions)
+    if (f->name == name) return f.get();
+  return nullptr;
+}
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs a script with only user probes through the real runtime; returns
+// what it printed (and the exit status through `status`).
+std::string run(const std::string &text, int *status = nullptr) {
+  auto c = check(text);
+  Layout layout = Layout::build(*c->program, LayoutOptions{});
+  BpfObject bpf = compile_kernel_probes(*c->program, layout, BpfCodegenOptions{});
+  auto host = compile_user_probes(*c->program, layout, HostCodegenOptions{});
+  char path[] = "/tmp/ntap-functions-XXXXXX";
+  int fd = mkstemp(path);
+  close(fd);
+  RunOptions options;
+  options.output_path = path;
+  options.timeout_seconds = 5;
+  int result = run_session(*c->program, layout, bpf, *host, options);
+  if (status) *status = result;
+  std::string out = read_file(path);
+  std::remove(path);
+  return out;
+}
+
+// The user-written statements of an expanded probe body, as the names of
+// the functions they call, in order (flattening nested blocks).
+void called_names(const ast::Stmt &s, std::vector<std::string> &out) {
+  if (s.kind == ast::StmtKind::Block) {
+    for (const auto &inner : static_cast<const ast::BlockStmt &>(s).stmts) called_names(*inner, out);
+  } else if (s.kind == ast::StmtKind::Expr) {
+    const auto &e = *static_cast<const ast::ExprStmt &>(s).expr;
+    if (e.kind == ast::ExprKind::Call) out.push_back(static_cast<const ast::CallExpr &>(e).name);
+  } else if (s.kind == ast::StmtKind::If) {
+    out.push_back("if");
+  }
+}
+
+std::vector<std::string> body_calls(const ast::Probe &p) {
+  std::vector<std::string> out;
+  called_names(*p.body, out);
+  return out;
+}
+
+// A tapset directory with the given files, removed with the object.
+struct TempTapset {
+  std::string dir;
+  TempTapset(std::initializer_list<std::pair<std::string, std::string>> files) {
+    char pattern[] = "/tmp/ntap-tapset-XXXXXX";
+    dir = mkdtemp(pattern);
+    for (const auto &[name, text] : files) std::ofstream(dir + "/" + name) << text;
+  }
+  ~TempTapset() { std::filesystem::remove_all(dir); }
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- parsing
+
+TEST_CASE("functions: definitions parse with parameters and optional types", "[functions][parse]") {
+  auto c = parse("function add(a, b) { return a + b }\nfunction name:string (pid:long, s:string) { return s }");
+  REQUIRE(c->program->functions.size() == 2);
+  const ast::Function &add = *c->program->functions[0];
+  CHECK(add.name == "add");
+  CHECK(add.params == std::vector<std::string>{"a", "b"});
+  CHECK(add.declared_params == std::vector<Type>{Type::Unknown, Type::Unknown});
+  CHECK(add.declared_result == Type::Unknown);
+  CHECK(add.loc.line == 1);
+  CHECK(add.loc.col == 10);
+  const ast::Function &name = *c->program->functions[1];
+  CHECK(name.declared_result == Type::String);
+  CHECK(name.declared_params == std::vector<Type>{Type::Long, Type::String});
+  REQUIRE(name.body->stmts.size() == 1);
+  CHECK(name.body->stmts[0]->kind == ast::StmtKind::Return);
+}
+
+TEST_CASE("functions: malformed definitions are reported at the offending token", "[functions][parse]") {
+  CHECK(error_of("function (a) { }") == "1:10 expected function name");
+  CHECK(error_of("function f { }") == "1:12 expected '('");
+  CHECK(error_of("function f(a:int) { }") == "1:14 expected type 'long' or 'string'");
+  CHECK(error_of("function f(a, ) { }") == "1:15 expected parameter name");
+  CHECK(error_of("function f(a) return a") == "1:15 expected '{'");
+  CHECK(error_of("function f(a, b, a) { }") == "1:18 duplicate parameter name");
+  CHECK(error_of("function f:float () { }") == "1:12 expected type 'long' or 'string'");
+}
+
+TEST_CASE("aliases: prologue and epilogue definitions parse", "[aliases][parse]") {
+  auto c = parse("probe my.begin, my.start = begin(5), timer.s(1) { x = 1 }\nprobe my.end += end { y = 2 }");
+  REQUIRE(c->program->aliases.size() == 2);
+  CHECK(c->program->probes.empty());
+  const ast::ProbeAlias &first = *c->program->aliases[0];
+  REQUIRE(first.names.size() == 2);
+  CHECK(first.names[1].str() == "my.start");
+  REQUIRE(first.points.size() == 2);
+  CHECK(first.points[0].str() == "begin(5)");
+  CHECK_FALSE(first.epilogue);
+  CHECK(c->program->aliases[1]->epilogue);
+  CHECK(error_of("probe a(1) = begin { }") == "1:7 an alias name cannot have arguments");
+  CHECK(error_of("probe a = { }") == "1:11 expected probe point");
+}
+
+TEST_CASE("probe points: conditions, '!' and brace groups parse", "[probe_points][parse]") {
+  auto c = parse("probe begin if (x > 1) { }\nprobe begin!, end? { }\nprobe timer.{ms,s}(1) { }");
+  REQUIRE(c->program->probes.size() == 3);
+  REQUIRE(c->program->probes[0]->condition);
+  CHECK(c->program->probes[0]->condition->kind == ast::ExprKind::Binary);
+  const auto &points = c->program->probes[1]->points;
+  CHECK(points[0].sufficient);
+  CHECK(points[0].optional);
+  CHECK_FALSE(points[1].sufficient);
+  CHECK(points[1].optional);
+  CHECK(c->program->probes[2]->points[0].components[1].name == "{ms,s}");
+  // A probe whose points carry their own conditions becomes one probe per point.
+  auto split = parse("probe begin if (a), end if (b) { println(1) }");
+  REQUIRE(split->program->probes.size() == 2);
+  CHECK(split->program->probes[1]->points[0].str() == "end");
+  CHECK(error_of("probe begin if x { }") == "1:16 expected '('");
+}
+
+// ---------------------------------------------------------------- resolution and types
+
+TEST_CASE("functions: calls resolve by name and arity", "[functions][resolve]") {
+  auto c = check("function f(a) { return a }\nfunction f(a, b) { return a . b }\n"
+                 "probe begin { x = f(1); s = f(\"a\", \"b\") }");
+  REQUIRE(c->program->functions.size() == 2);
+  CHECK(c->program->functions[0]->result == Type::Long);
+  CHECK(c->program->functions[1]->result == Type::String);
+  CHECK(error_of("function f(a) { return a }\nprobe begin { f(1, 2, 3) }") ==
+        "2:15 wrong number of arguments to function f (3 given, 1 expected)");
+  CHECK(error_of("probe begin { g(1) }") == "1:15 unresolved function");
+  CHECK(error_of("function f(a) { }\nfunction f(b) { }\nprobe begin { f(1) }").rfind(
+            "2:10 duplicate function definition (first at f.ntp:1:10)", 0) == 0);
+}
+
+TEST_CASE("functions: parameter and result types come from calls and returns", "[functions][types]") {
+  auto c = check("function wrap(s) { return \"[\" . s . \"]\" }\nfunction id(x) { return x }\n"
+                 "function nothing() { }\nprobe begin { a = wrap(\"x\"); b = id(3); c = nothing() }");
+  const ast::Function *wrap = function(*c, "wrap");
+  REQUIRE(wrap);
+  CHECK(wrap->locals[0]->type == Type::String);
+  CHECK(wrap->result == Type::String);
+  CHECK(function(*c, "id")->result == Type::Long);
+  CHECK(function(*c, "nothing")->result == Type::Long);
+  const auto &locals = c->program->probes[0]->locals;
+  CHECK(locals[0]->type == Type::String);
+  CHECK(locals[1]->type == Type::Long);
+}
+
+TEST_CASE("functions: type conflicts are reported where they arise", "[functions][types]") {
+  CHECK(error_of("function f:long (x:string) { return x }\nprobe begin { f(\"s\") }") ==
+        "1:37 type mismatch (string vs. long)");
+  CHECK(error_of("function f(x:long) { }\nprobe begin { f(\"s\") }") == "2:17 type mismatch (long vs. string)");
+  CHECK(error_of("function f(x) { return x }\nprobe begin { a = f(1); b = f(\"s\") }") ==
+        "2:31 type mismatch (long vs. string)");
+  CHECK(error_of("global s\nfunction f() { return s }\nprobe begin { s <<< 1; f() }") ==
+        "2:23 type mismatch (long vs. stats)");
+  CHECK(error_of("function f() { return $location }\nprobe begin { f() }") ==
+        "1:23 target variables can only be used in probes; pass the value to the function");
+}
+
+TEST_CASE("functions: parameters hide globals, other names are per-call locals", "[functions][resolve]") {
+  auto c = check("global x, n\nfunction f(x) { y = x; n = y; return y }\nprobe begin { x = \"g\"; f(1) }");
+  const ast::Function *f = function(*c, "f");
+  REQUIRE(f->locals.size() == 2);
+  CHECK(f->locals[0]->name == "x");
+  CHECK(f->locals[0]->type == Type::Long);
+  CHECK(f->locals[1]->name == "y");
+  CHECK(c->program->find_global("x")->value_type == Type::String);
+  CHECK(c->program->find_global("n")->value_type == Type::Long);
+}
+
+TEST_CASE("functions: only functions a probe reaches are kept, unless -u", "[functions][resolve]") {
+  auto c = check("function used() { return helper() }\nfunction helper() { return 1 }\n"
+                 "function unused() { return nosuch() }\nprobe begin { used() }");
+  CHECK(c->program->functions.size() == 2);
+  CHECK(function(*c, "unused") == nullptr);
+  CHECK_THROWS_AS(check("function unused() { return nosuch() }\nprobe begin { }", true), CompileError);
+  auto kept = check("function spare(a) { return a }\nprobe begin { }", true);
+  REQUIRE(kept->program->functions.size() == 1);
+  CHECK(kept->program->functions[0]->locals[0]->type == Type::Long);
+}
+
+// ---------------------------------------------------------------- sides
+
+TEST_CASE("functions: each side a function is called from is recorded", "[functions][sides]") {
+  auto c = check("function both(a) { return a + 1 }\nfunction user_only(a) { return a }\n"
+                 "probe kernel.trace(\"kfree_skb\") { x = both($location) }\n"
+                 "probe begin { y = both(1) + user_only(2) }");
+  CHECK(function(*c, "both")->called_in_kernel);
+  CHECK(function(*c, "both")->called_in_user);
+  CHECK_FALSE(function(*c, "user_only")->called_in_kernel);
+  CHECK(function(*c, "user_only")->called_in_user);
+}
+
+TEST_CASE("functions: recursion is allowed in user probes, rejected in kernel probes", "[functions][sides]") {
+  CHECK(error_of("function fact(n) { return n <= 1 ? 1 : n * fact(n - 1) }\nprobe begin { fact(5) }") == "no error");
+  CHECK(error_of("function even(n) { return n == 0 ? 1 : odd(n - 1) }\n"
+                 "function odd(n) { return n == 0 ? 0 : even(n - 1) }\n"
+                 "probe kernel.trace(\"kfree_skb\") { x = even($reason) }") ==
+        "2:39 recursive function calls are not possible in kernel probes (BPF cannot recurse): "
+        "even -> odd -> even");
+}
+
+TEST_CASE("functions: kernel-side rules apply inside functions called from the kernel", "[functions][sides]") {
+  CHECK(error_of("function spin() { while (1) { } }\nprobe kernel.trace(\"kfree_skb\") { spin() }").rfind(
+            "1:19 loops are not supported in kernel probes", 0) == 0);
+  CHECK(error_of("function spin() { while (0) { } }\nprobe begin { spin() }") == "no error");
+  CHECK(error_of("function name(a) { return symname(a) }\nprobe kernel.trace(\"kfree_skb\") { x = name($location) }")
+            .rfind("1:27 in kernel probes, symname() can only be used as a printf/print argument", 0) == 0);
+}
+
+// ---------------------------------------------------------------- alias expansion
+
+TEST_CASE("aliases: a prologue runs before the body, an epilogue after it", "[aliases]") {
+  auto c = check("probe pro = begin { printf(\"pro\\n\") }\nprobe epi += end { println(\"epi\") }\n"
+                 "probe pro { print(\"body\") }\nprobe epi { print(\"body\") }");
+  REQUIRE(c->program->probes.size() == 2);
+  CHECK(c->program->probes[0]->resolved[0].name == "begin");
+  CHECK(body_calls(*c->program->probes[0]) == std::vector<std::string>{"printf", "print"});
+  CHECK(c->program->probes[1]->resolved[0].name == "end");
+  CHECK(body_calls(*c->program->probes[1]) == std::vector<std::string>{"print", "println"});
+}
+
+TEST_CASE("aliases: aliases of aliases nest, suffixes carry through", "[aliases]") {
+  auto c = check("probe tick = timer { print(\"outer\") }\nprobe fast = tick.ms(10) { print(\"inner\") }\n"
+                 "probe fast { print(\"body\") }");
+  REQUIRE(c->program->probes.size() == 1);
+  CHECK(c->program->probes[0]->resolved[0].name == "timer.ms(10)");
+  CHECK(body_calls(*c->program->probes[0]) == std::vector<std::string>{"print", "print", "print"});
+  CHECK(error_of("probe loop = loop { }\nprobe loop { }").rfind(
+            "2:7 probe alias expansion is too deep", 0) == 0);
+}
+
+TEST_CASE("aliases: wildcards in a probe point match alias names", "[aliases]") {
+  auto c = check("probe my.one = begin(1) { }\nprobe my.two = begin(2) { }\nprobe other = end { }\n"
+                 "probe my.* { }\nprobe m** { }");
+  REQUIRE(c->program->probes.size() == 4);
+  CHECK(c->program->probes[0]->resolved[0].name == "begin(1)");
+  CHECK(c->program->probes[1]->resolved[0].name == "begin(2)");
+  CHECK(c->program->probes[2]->resolved[0].name == "begin(1)");
+}
+
+TEST_CASE("aliases: a probe mixing alias and plain points is split", "[aliases]") {
+  auto c = check("probe pro = end { print(\"pro\") }\nprobe begin, pro { print(\"body\") }");
+  REQUIRE(c->program->probes.size() == 2);
+  CHECK(c->program->probes[0]->resolved[0].name == "begin");
+  CHECK(body_calls(*c->program->probes[0]) == std::vector<std::string>{"print"});
+  CHECK(body_calls(*c->program->probes[1]) == std::vector<std::string>{"print", "print"});
+}
+
+// ---------------------------------------------------------------- probe-point forms
+
+TEST_CASE("probe points: {a,b} alternatives expand in components and strings", "[probe_points]") {
+  auto c = check("probe timer.{ms,s}(100) { }");
+  REQUIRE(c->program->probes.size() == 1);
+  REQUIRE(c->program->probes[0]->resolved.size() == 2);
+  CHECK(c->program->probes[0]->resolved[0].name == "timer.ms(100)");
+  CHECK(c->program->probes[0]->resolved[1].name == "timer.s(100)");
+  if (geteuid() == 0) {
+    auto k = check("probe kernel.trace(\"{kfree_skb,consume_skb}\") { }");
+    REQUIRE(k->program->probes[0]->resolved.size() == 2);
+    CHECK(k->program->probes[0]->resolved[0].name == "skb:kfree_skb");
+    CHECK(k->program->probes[0]->resolved[1].name == "skb:consume_skb");
+  }
+}
+
+TEST_CASE("probe points: never, '!' and '?'", "[probe_points]") {
+  auto c = check("probe never { println(1) }\nprobe begin!, end { }\nprobe end?, begin { }");
+  REQUIRE(c->program->probes.size() == 2);
+  REQUIRE(c->program->probes[0]->resolved.size() == 1);
+  CHECK(c->program->probes[0]->resolved[0].name == "begin");
+  CHECK(c->program->probes[1]->resolved.size() == 2);
+}
+
+TEST_CASE("probe points: a condition becomes a guard at the top of the body", "[probe_points]") {
+  auto c = check("global on\nprobe begin if (on) { println(1) }");
+  REQUIRE(c->program->probes.size() == 1);
+  const auto &stmts = c->program->probes[0]->body->stmts;
+  REQUIRE(stmts.size() == 2);
+  REQUIRE(stmts[0]->kind == ast::StmtKind::If);
+  CHECK(static_cast<const ast::IfStmt &>(*stmts[0]).then_stmt->kind == ast::StmtKind::Next);
+  CHECK(c->program->find_global("on")->read_in_user);
+}
+
+// ---------------------------------------------------------------- the tapset
+
+TEST_CASE("tapset: functions and aliases load from a directory; scripts override them", "[tapset]") {
+  TempTapset lib({{"lib.ntp", "function twice(x) { return 2 * x }\nfunction pid() { return 0 }\n"
+                              "probe start = begin { from_alias = 1 }\n"},
+                  {"ignored.txt", "not a script"}});
+  auto c = check("probe start { println(twice(from_alias), pid()) }", false, {lib.dir});
+  REQUIRE(c->program->functions.size() == 1);  // pid() is the builtin: a tapset cannot hide it
+  CHECK(c->program->functions[0]->from_tapset);
+  CHECK(c->program->probes[0]->resolved[0].name == "begin");
+  auto own = check("function twice(x) { return 3 * x }\nprobe begin { twice(1) }", false, {lib.dir});
+  REQUIRE(own->program->functions.size() == 1);
+  CHECK_FALSE(own->program->functions[0]->from_tapset);
+  TempTapset bad({{"bad.ntp", "global g\nfunction f() { }\n"}});
+  CHECK(error_of("probe begin { }", {bad.dir}) == "1:8 a tapset file may only define functions and probe aliases");
+  CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});
+}
+
+// ---------------------------------------------------------------- running user probes
+
+TEST_CASE("run: recursion, strings and overloading", "[functions][run]") {
+  CHECK(run("function fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2) }\n"
+            "function greet:string (who:string) { return \"hello \" . who }\n"
+            "function f(a) { return a * 2 }\nfunction f(a, b) { return a + b }\n"
+            "probe begin { printf(\"%d %s %d %d\\n\", fib(20), greet(\"you\"), f(21), f(40, 2)); exit() }") ==
+        "6765 hello you 42 42\n");
+}
+
+TEST_CASE("run: every call has its own locals", "[functions][run]") {
+  CHECK(run("function depth(n) { mine = n; if (n > 0) depth(n - 1); return mine }\n"
+            "function counter() { c++; return c }\n"
+            "probe begin { println(depth(5), counter(), counter()); exit() }") == "511\n");
+}
+
+TEST_CASE("run: next in a function ends the probe; return in a probe is next", "[functions][run]") {
+  CHECK(run("function stop() { println(\"in\"); next; println(\"never\") }\n"
+            "function pass(x) { return x }\n"
+            "probe begin { pass(1); stop(); println(\"not reached\") }\n"
+            "probe begin(1) { return; println(\"no\") }\n"
+            "probe begin(2) { println(\"last\"); exit() }") == "in\nlast\n");
+}
+
+TEST_CASE("run: a run-time error in a function leaves the calling probe", "[functions][run]") {
+  int status = 0;
+  std::string out = run("function ratio(a, b) { return a / b }\n"
+                        "probe begin { println(ratio(6, 3)); println(ratio(1, 0)); println(\"no\") }\n"
+                        "probe end { println(\"end\") }",
+                        &status);
+  CHECK(out.rfind("2\n", 0) == 0);
+  CHECK(out.find("no\n") == std::string::npos);
+}
+
+TEST_CASE("run: functions update globals and iterate arrays", "[functions][run]") {
+  CHECK(run("global seen\nfunction note(k) { seen[k] += 1 }\n"
+            "function total() { t = 0; foreach (k in seen) { t += seen[k]; if (t > 100) return -1 } return t }\n"
+            "probe begin { note(\"a\"); note(\"b\"); note(\"a\"); println(total()); exit() }") == "3\n");
+}
+
+TEST_CASE("run: conditional probes run only while the condition holds", "[probe_points][run]") {
+  CHECK(run("global on = 0, off\nprobe begin(1) if (on) { println(\"one\") }\n"
+            "probe begin(2) { on = 1 }\nprobe begin(3) if (on) { println(\"three\") }\n"
+            "probe begin(4) if (off) { println(\"four\") }\nprobe begin(5) { exit() }") == "three\n");
+}
+
+TEST_CASE("run: alias bodies share locals with the probe body, in order", "[aliases][run]") {
+  CHECK(run("probe hello = begin { who = \"world\" }\nprobe bye += end { println(\"bye \", who) }\n"
+            "probe hello { println(\"hello \", who); exit() }\nprobe bye { who = \"now\" }") ==
+        "hello world\nbye now\n");
+}
+
+TEST_CASE("run: begin(N) and end(N) run by priority, then in script order", "[probe_points][run]") {
+  CHECK(run("probe begin(10) { print(\"c\"); exit() }\nprobe begin { print(\"b\") }\nprobe begin(-5) { print(\"a\") }\n"
+            "probe begin { print(\"b2\") }\nprobe end(1) { println(\"z\") }\nprobe end { print(\"y\") }") ==
+        "abb2cyz\n");
+}
+
+TEST_CASE("kernel: functions inline into BPF programs, nested and string-valued", "[functions][bpf]") {
+  if (geteuid() != 0) return;  // kernel.trace needs the kernel's BTF
+  auto c = check("global seen\nfunction tag:string (r) { return r == 3 ? \"nosock\" : \"other\" }\n"
+                 "function twice(x) { return x + x }\nfunction four(x) { return twice(twice(x)) }\n"
+                 "function skip(r) { if (r > 1000) next; return four(r) }\n"
+                 "probe kernel.trace(\"kfree_skb\") { seen[tag($reason)] = skip($reason) }");
+  Layout layout = Layout::build(*c->program, LayoutOptions{});
+  BpfCodegenOptions options;
+  options.keep_ir = true;
+  BpfObject object = compile_kernel_probes(*c->program, layout, options);
+  CHECK(object.programs.size() == 1);
+  CHECK_FALSE(object.elf.empty());
+  // Inlined: no calls to script functions remain in the IR.
+  CHECK(object.ir.find("fn_") == std::string::npos);
+  CHECK(object.ir.find("return") != std::string::npos);
+}
