@@ -21,16 +21,52 @@ const std::vector<Builtin> kBuiltins = {
     {"print", Type::Long, {}, Builtin::Variadic | kBoth | Builtin::NoReturnValue},
     // println(...): like print, then a newline.
     {"println", Type::Long, {}, Builtin::Variadic | kBoth | Builtin::NoReturnValue},
+    // sprint(...)/sprintln(...): the text print/println would write, as a string.
+    {"sprint", Type::String, {}, Builtin::Variadic | Builtin::User},
+    {"sprintln", Type::String, {}, Builtin::Variadic | Builtin::User},
+    // printd(delim, ...)/printdln(delim, ...): the values joined by a literal
+    // delimiter (printdln adds a newline); sprintd/sprintdln return the text.
+    {"printd", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User | Builtin::NoReturnValue},
+    {"printdln", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User | Builtin::NoReturnValue},
+    {"sprintd", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User},
+    {"sprintdln", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User},
+
+    // ---- control
     // exit(): end the run after the current probe (end probes still run).
     {"exit", Type::Long, {}, kBoth | Builtin::NoReturnValue},
+    // abort(): like exit(), but leaves the current probe handler at once.
+    {"abort", Type::Long, {}, Builtin::User | Builtin::NoReturnValue},
+    // error(msg): a run-time error: the probe stops, error and end probes run, exit status 1.
+    {"error", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+    // assert(cond[, msg]): error(msg, default "Assertion failed") when cond is 0.
+    {"assert", Type::Long, {Type::Long}, Builtin::Variadic | Builtin::NotOutput | Builtin::User | Builtin::NoReturnValue},
+    // warn(msg): "WARNING: msg" on stderr.
+    {"warn", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+    // log(msg): msg and a newline to the output.
+    {"log", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+
+    // ---- process (user probes describe ntap itself, as stap's describe stapio)
     // execname(): the current task's command name.
     {"execname", Type::String, {}, kBoth},
     // pid(): the current process (thread group) id.
     {"pid", Type::Long, {}, kBoth},
     // tid(): the current thread id.
     {"tid", Type::Long, {}, kBoth},
+    // ppid(): the parent process id.
+    {"ppid", Type::Long, {}, Builtin::User},
+    // pexecname(): the parent process's command name.
+    {"pexecname", Type::String, {}, Builtin::User},
+    // uid()/gid(): real user and group ids; euid()/egid(): effective ones.
+    {"uid", Type::Long, {}, kBoth},
+    {"gid", Type::Long, {}, kBoth},
+    {"euid", Type::Long, {}, Builtin::User},
+    {"egid", Type::Long, {}, Builtin::User},
+    // target(): the process given with -x PID or started with -c CMD (0 when none).
+    {"target", Type::Long, {}, Builtin::User},
     // cpu(): the CPU the probe runs on.
     {"cpu", Type::Long, {}, kBoth},
+
+    // ---- time
     // gettimeofday_s(): wall-clock seconds since the epoch.
     {"gettimeofday_s", Type::Long, {}, kBoth},
     // gettimeofday_ms(): wall-clock milliseconds since the epoch.
@@ -39,6 +75,61 @@ const std::vector<Builtin> kBuiltins = {
     {"gettimeofday_us", Type::Long, {}, kBoth},
     // gettimeofday_ns(): wall-clock nanoseconds since the epoch.
     {"gettimeofday_ns", Type::Long, {}, kBoth},
+    // local_clock_*(): the monotonic clock (ns since boot, not counting suspend).
+    {"local_clock_ns", Type::Long, {}, kBoth},
+    {"local_clock_us", Type::Long, {}, kBoth},
+    {"local_clock_ms", Type::Long, {}, kBoth},
+    {"local_clock_s", Type::Long, {}, kBoth},
+    // cpu_clock_*(cpu): the clock of a CPU; all CPUs share the monotonic clock here.
+    {"cpu_clock_ns", Type::Long, {Type::Long}, kBoth},
+    {"cpu_clock_us", Type::Long, {Type::Long}, kBoth},
+    {"cpu_clock_ms", Type::Long, {Type::Long}, kBoth},
+    {"cpu_clock_s", Type::Long, {Type::Long}, kBoth},
+    // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
+    {"jiffies", Type::Long, {}, Builtin::Kernel},
+    // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".
+    {"tz_ctime", Type::String, {Type::Long}, Builtin::User},
+    // tz_gmtoff(): the local time zone's offset in seconds west of UTC.
+    {"tz_gmtoff", Type::Long, {}, Builtin::User},
+    // tz_name(): the local time zone's abbreviation ("PDT").
+    {"tz_name", Type::String, {}, Builtin::User},
+
+    // ---- strings (user probes; results are cut at MAXSTRINGLEN - 1 bytes)
+    // strlen(s): its length in bytes.
+    {"strlen", Type::Long, {Type::String}, Builtin::User},
+    // matched(n): subexpression n (0: the whole match) of the last successful =~.
+    {"matched", Type::String, {Type::Long}, Builtin::User},
+    // substr(str, start, length): `length` bytes from `start` (0-based).
+    {"substr", Type::String, {Type::String, Type::Long, Type::Long}, Builtin::User},
+    // stringat(str, pos): the byte at pos; an error when pos is out of bounds.
+    {"stringat", Type::Long, {Type::String, Type::Long}, Builtin::User},
+    // isinstr(s1, s2): 1 when s1 contains s2.
+    {"isinstr", Type::Long, {Type::String, Type::String}, Builtin::User},
+    // strtol(str, base): the number in str (base 0: C prefixes), like the kernel's simple_strtol.
+    {"strtol", Type::Long, {Type::String, Type::Long}, Builtin::User},
+    // isdigit(str): non-zero when str starts with a digit.
+    {"isdigit", Type::Long, {Type::String}, Builtin::User},
+    // str_replace(str, search, replacement): every occurrence replaced.
+    {"str_replace", Type::String, {Type::String, Type::String, Type::String}, Builtin::User},
+    // tokenize(str, delims): the first token of str; then tokenize("", delims) gives the next ones.
+    {"tokenize", Type::String, {Type::String, Type::String}, Builtin::User},
+    // text_str(str): non-printable characters as C escapes.
+    {"text_str", Type::String, {Type::String}, Builtin::User},
+    // text_strn(str, len, quoted): text_str cut to len, optionally "quoted"... when cut.
+    {"text_strn", Type::String, {Type::String, Type::Long, Type::Long}, Builtin::User},
+
+    // ---- network byte order
+    {"ntohs", Type::Long, {Type::Long}, kBoth},
+    {"ntohl", Type::Long, {Type::Long}, kBoth},
+    {"ntohll", Type::Long, {Type::Long}, kBoth},
+    {"htons", Type::Long, {Type::Long}, kBoth},
+    {"htonl", Type::Long, {Type::Long}, kBoth},
+    {"htonll", Type::Long, {Type::Long}, kBoth},
+    // ip_ntop(addr): dotted IPv4 text of a 32-bit address in network order ("127.0.0.1").
+    {"ip_ntop", Type::String, {Type::Long}, Builtin::User},
+    // format_ipaddr(addr, family): as ip_ntop for AF_INET (2).
+    {"format_ipaddr", Type::String, {Type::Long, Type::Long}, Builtin::User},
+
     // ctime(secs): "Wed Jun 30 21:49:08 1993" for seconds since the epoch.
     {"ctime", Type::String, {Type::Long}, kDeferredInKernel},
     // symname(addr): the kernel symbol containing addr ("tcp_v4_rcv"), hex when unknown.

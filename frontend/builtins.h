@@ -23,6 +23,12 @@ struct Builtin {
     // space (symname, symdata, ctime): only allowed as a print/printf argument.
     Deferred = 1 << 4,
     NoReturnValue = 1 << 5,  // statement-like (printf, exit): type Long, value 0
+    // Variadic but not an output call: the trailing arguments are optional
+    // parameters its lowering checks itself (assert(cond[, msg])).
+    NotOutput = 1 << 6,
+    // The first argument is a literal delimiter put between the values
+    // (printd, printdln, sprintd, sprintdln); the values follow it.
+    Delimited = 1 << 7,
   };
   std::string_view name;
   ast::Type result;

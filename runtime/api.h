@@ -75,6 +75,46 @@ const char *ntap_fn_ctime(ntap_rt *rt, int64_t epoch_seconds);
 const char *ntap_fn_symname(ntap_rt *rt, int64_t address);
 const char *ntap_fn_symdata(ntap_rt *rt, int64_t address);
 const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason);
+/* Library functions (docs/langref.md, "Library functions"). Those taking a
+ * `site` fail there (stringat out of bounds, format_ipaddr's family). */
+void ntap_fn_warn(ntap_rt *rt, const char *msg);
+void ntap_fn_log(ntap_rt *rt, const char *msg);
+int64_t ntap_fn_ppid(ntap_rt *rt);
+const char *ntap_fn_pexecname(ntap_rt *rt);
+int64_t ntap_fn_uid(ntap_rt *rt);
+int64_t ntap_fn_gid(ntap_rt *rt);
+int64_t ntap_fn_euid(ntap_rt *rt);
+int64_t ntap_fn_egid(ntap_rt *rt);
+int64_t ntap_fn_target(ntap_rt *rt);
+int64_t ntap_fn_local_clock_ns(ntap_rt *rt);
+int64_t ntap_fn_local_clock_us(ntap_rt *rt);
+int64_t ntap_fn_local_clock_ms(ntap_rt *rt);
+int64_t ntap_fn_local_clock_s(ntap_rt *rt);
+int64_t ntap_fn_cpu_clock_ns(ntap_rt *rt, int64_t cpu);
+int64_t ntap_fn_cpu_clock_us(ntap_rt *rt, int64_t cpu);
+int64_t ntap_fn_cpu_clock_ms(ntap_rt *rt, int64_t cpu);
+int64_t ntap_fn_cpu_clock_s(ntap_rt *rt, int64_t cpu);
+const char *ntap_fn_tz_ctime(ntap_rt *rt, int64_t epoch_seconds);
+int64_t ntap_fn_tz_gmtoff(ntap_rt *rt);
+const char *ntap_fn_tz_name(ntap_rt *rt);
+int64_t ntap_fn_strlen(ntap_rt *rt, const char *s);
+const char *ntap_fn_substr(ntap_rt *rt, const char *str, int64_t start, int64_t length);
+int64_t ntap_fn_stringat(ntap_rt *rt, const char *str, int64_t pos, uint32_t site);
+int64_t ntap_fn_isinstr(ntap_rt *rt, const char *s1, const char *s2);
+int64_t ntap_fn_strtol(ntap_rt *rt, const char *str, int64_t base);
+int64_t ntap_fn_isdigit(ntap_rt *rt, const char *str);
+const char *ntap_fn_str_replace(ntap_rt *rt, const char *str, const char *search, const char *replacement);
+const char *ntap_fn_tokenize(ntap_rt *rt, const char *input, const char *delims);
+const char *ntap_fn_text_str(ntap_rt *rt, const char *input);
+const char *ntap_fn_text_strn(ntap_rt *rt, const char *input, int64_t len, int64_t quoted);
+int64_t ntap_fn_ntohs(ntap_rt *rt, int64_t x);
+int64_t ntap_fn_ntohl(ntap_rt *rt, int64_t x);
+int64_t ntap_fn_ntohll(ntap_rt *rt, int64_t x);
+int64_t ntap_fn_htons(ntap_rt *rt, int64_t x);
+int64_t ntap_fn_htonl(ntap_rt *rt, int64_t x);
+int64_t ntap_fn_htonll(ntap_rt *rt, int64_t x);
+const char *ntap_fn_ip_ntop(ntap_rt *rt, int64_t address);
+const char *ntap_fn_format_ipaddr(ntap_rt *rt, int64_t address, int64_t family, uint32_t site);
 
 /* Name → address of every function above, terminated by {NULL, NULL}. */
 typedef struct ntap_symbol {

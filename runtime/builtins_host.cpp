@@ -1,17 +1,65 @@
 // The user-side builtins (ntap_fn_* of runtime/api.h), one small function
 // each. User probes run in the ntap process, so "current process" builtins
 // describe ntap itself, as stap's begin/end/timer probes describe stap.
+// String functions are in builtins_string.cpp.
+#include <arpa/inet.h>
 #include <sched.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <string>
 
 #include "runtime/api.h"
 #include "runtime/session.h"
 #include "runtime/symbols.h"
 #include "runtime/timefmt.h"
 
+namespace {
+
+constexpr int64_t kAfInet = 2;
+
+struct LocalZone {
+  int64_t seconds_east = 0;
+  std::string name;
+};
+
+// The local time zone in force at `epoch_seconds` (TZ, else /etc/localtime).
+LocalZone local_zone(int64_t epoch_seconds) {
+  const time_t t = static_cast<time_t>(epoch_seconds);
+  struct tm local {};
+  LocalZone zone;
+  if (localtime_r(&t, &local)) {
+    zone.seconds_east = local.tm_gmtoff;
+    zone.name = local.tm_zone ? local.tm_zone : "";
+  }
+  return zone;
+}
+
+}  // namespace
+
 extern "C" {
 
+// ---------------------------------------------------------------- control
+
 void ntap_fn_exit(ntap_rt *rt) { rt->exit_requested = true; }
+
+void ntap_fn_warn(ntap_rt *, const char *msg) {
+  // As stap's _stp_warn: one line on stderr, the newline added when missing.
+  std::string line = "WARNING: ";
+  line += msg ? msg : "";
+  if (line.back() != '\n') line += '\n';
+  fputs(line.c_str(), stderr);
+}
+
+void ntap_fn_log(ntap_rt *rt, const char *msg) {
+  std::string line = msg ? msg : "";
+  line += '\n';
+  rt->output->write(line);
+}
+
+// ---------------------------------------------------------------- process
 
 const char *ntap_fn_execname(ntap_rt *) { return "ntap"; }
 
@@ -19,19 +67,65 @@ int64_t ntap_fn_pid(ntap_rt *) { return getpid(); }
 
 int64_t ntap_fn_tid(ntap_rt *) { return gettid(); }
 
+int64_t ntap_fn_ppid(ntap_rt *) { return getppid(); }
+
+const char *ntap_fn_pexecname(ntap_rt *rt) {
+  std::ifstream comm("/proc/" + std::to_string(getppid()) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return rt->arena.keep(name);
+}
+
+int64_t ntap_fn_uid(ntap_rt *) { return getuid(); }
+int64_t ntap_fn_gid(ntap_rt *) { return getgid(); }
+int64_t ntap_fn_euid(ntap_rt *) { return geteuid(); }
+int64_t ntap_fn_egid(ntap_rt *) { return getegid(); }
+
+// No -x/-c option exists yet, so there is never a target process.
+int64_t ntap_fn_target(ntap_rt *) { return 0; }
+
 int64_t ntap_fn_cpu(ntap_rt *) {
   const int cpu = sched_getcpu();
   return cpu < 0 ? 0 : cpu;
 }
+
+// ---------------------------------------------------------------- time
 
 int64_t ntap_fn_gettimeofday_s(ntap_rt *) { return ntap::realtime_ns() / 1000000000; }
 int64_t ntap_fn_gettimeofday_ms(ntap_rt *) { return ntap::realtime_ns() / 1000000; }
 int64_t ntap_fn_gettimeofday_us(ntap_rt *) { return ntap::realtime_ns() / 1000; }
 int64_t ntap_fn_gettimeofday_ns(ntap_rt *) { return ntap::realtime_ns(); }
 
+// The kernel side reads the same clock with bpf_ktime_get_ns, so times taken
+// in kernel and user probes can be subtracted.
+int64_t ntap_fn_local_clock_ns(ntap_rt *) { return ntap::monotonic_ns(); }
+int64_t ntap_fn_local_clock_us(ntap_rt *) { return ntap::monotonic_ns() / 1000; }
+int64_t ntap_fn_local_clock_ms(ntap_rt *) { return ntap::monotonic_ns() / 1000000; }
+int64_t ntap_fn_local_clock_s(ntap_rt *) { return ntap::monotonic_ns() / 1000000000; }
+int64_t ntap_fn_cpu_clock_ns(ntap_rt *, int64_t) { return ntap::monotonic_ns(); }
+int64_t ntap_fn_cpu_clock_us(ntap_rt *, int64_t) { return ntap::monotonic_ns() / 1000; }
+int64_t ntap_fn_cpu_clock_ms(ntap_rt *, int64_t) { return ntap::monotonic_ns() / 1000000; }
+int64_t ntap_fn_cpu_clock_s(ntap_rt *, int64_t) { return ntap::monotonic_ns() / 1000000000; }
+
 const char *ntap_fn_ctime(ntap_rt *rt, int64_t epoch_seconds) {
   return rt->arena.keep(ntap::ctime_string(epoch_seconds));
 }
+
+// stap's tz_ctime: ctime(secs - tz_gmtoff()) . " " . tz_name().
+const char *ntap_fn_tz_ctime(ntap_rt *rt, int64_t epoch_seconds) {
+  const LocalZone zone = local_zone(epoch_seconds);
+  const std::string text = ntap::ctime_string(epoch_seconds + zone.seconds_east) + " " + zone.name;
+  return rt->arena.keep(text);
+}
+
+// Seconds west of UTC, as stap reports it (UTC-7 gives 25200).
+int64_t ntap_fn_tz_gmtoff(ntap_rt *) { return -local_zone(ntap::realtime_ns() / 1000000000).seconds_east; }
+
+const char *ntap_fn_tz_name(ntap_rt *rt) {
+  return rt->arena.keep(local_zone(ntap::realtime_ns() / 1000000000).name);
+}
+
+// ---------------------------------------------------------------- symbols
 
 const char *ntap_fn_symname(ntap_rt *rt, int64_t address) {
   return rt->arena.keep(ntap::KernelSymbols::running_kernel().symname(static_cast<uint64_t>(address)));
@@ -43,6 +137,36 @@ const char *ntap_fn_symdata(ntap_rt *rt, int64_t address) {
 
 const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason) {
   return rt->arena.keep(ntap::drop_reason_name(reason));
+}
+
+// ---------------------------------------------------------------- network
+
+// stap converts the low 16/32 bits (the C argument types) and zero-extends.
+int64_t ntap_fn_ntohs(ntap_rt *, int64_t x) { return ntohs(static_cast<uint16_t>(x)); }
+int64_t ntap_fn_ntohl(ntap_rt *, int64_t x) { return ntohl(static_cast<uint32_t>(x)); }
+int64_t ntap_fn_ntohll(ntap_rt *, int64_t x) { return static_cast<int64_t>(be64toh(static_cast<uint64_t>(x))); }
+int64_t ntap_fn_htons(ntap_rt *, int64_t x) { return htons(static_cast<uint16_t>(x)); }
+int64_t ntap_fn_htonl(ntap_rt *, int64_t x) { return htonl(static_cast<uint32_t>(x)); }
+int64_t ntap_fn_htonll(ntap_rt *, int64_t x) { return static_cast<int64_t>(htobe64(static_cast<uint64_t>(x))); }
+
+// The address's four bytes in memory order (network order: 127.0.0.1 is
+// 0x0100007f on a little-endian machine), as the kernel's %pI4 prints them.
+const char *ntap_fn_ip_ntop(ntap_rt *rt, int64_t address) {
+  const auto bits = static_cast<uint32_t>(address);
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &bits, text, sizeof text);
+  return rt->arena.keep(text);
+}
+
+// AF_INET formats like ip_ntop. An AF_INET6 address is a pointer to kernel
+// memory, which user probes cannot read: that, and any other family, fails
+// at `site`.
+const char *ntap_fn_format_ipaddr(ntap_rt *rt, int64_t address, int64_t family, uint32_t site) {
+  if (family != kAfInet) {
+    ntap_fail_at(rt, site);
+    return "";
+  }
+  return ntap_fn_ip_ntop(rt, address);
 }
 
 }  // extern "C"

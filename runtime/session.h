@@ -12,6 +12,7 @@
 #include "frontend/ast.h"
 #include "runtime/api.h"
 #include "runtime/arena.h"
+#include "runtime/builtin_state.h"
 #include "runtime/output.h"
 #include "runtime/printf.h"
 #include "runtime/store.h"
@@ -44,6 +45,7 @@ struct ntap_rt {
   bool failed = false;      // set by ntap_fail_at; the session reports it
   uint32_t failed_site = 0;  // HostProgram::sites() index
   bool exit_requested = false;  // exit(): stop after the current probe
+  ntap::BuiltinState builtins;  // state some builtins keep across calls (tokenize)
 
   // Around each probe handler run: double-buffered globals are drained once
   // per run, and strings handed out during the run are released after it.

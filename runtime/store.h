@@ -107,6 +107,7 @@ class Store {
   std::vector<Entry> snapshot(uint32_t gid, const SortSpec &spec);
 
   const GlobalLayout &layout_of(uint32_t gid) const { return layout_.globals.at(gid); }
+  const Layout &layout() const { return layout_; }
   ast::Type value_type(uint32_t gid) const;
 
   // A user probe run begins: double-buffered globals are drained again on

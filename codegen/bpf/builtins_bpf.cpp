@@ -4,6 +4,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include <llvm/IR/Intrinsics.h>
+
 #include "codegen/bpf/lowering.h"
 
 namespace ntap::bpf {
@@ -45,6 +47,29 @@ llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
   return buffer;
 }
 
+// bpf_jiffies64 (helper 118, Linux 5.5+).
+constexpr Helper kJiffies64 = static_cast<Helper>(118);
+
+// local_clock_*() and cpu_clock_*(cpu): the monotonic clock user probes read
+// too (CLOCK_MONOTONIC), so the two sides' times can be compared.
+template <uint64_t Divisor>
+llvm::Value *monotonic_clock(ProbeLowering &p, const CallExpr &call) {
+  for (const auto &arg : call.args) p.long_value(*arg);  // cpu_clock's CPU: every CPU shares the clock
+  llvm::Value *ns = helper_u64(p, Helper::KtimeGetNs);
+  return Divisor == 1 ? ns : p.ir().CreateUDiv(ns, p.ir().getInt64(Divisor));
+}
+
+// ntoh*/hton*: byte swaps of the low 16, 32 or 64 bits (BPF is little-endian),
+// zero-extended as stap's C functions return them.
+template <unsigned Bits>
+llvm::Value *byte_swap(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *value = p.long_value(*call.args[0]);
+  if (Bits == 64) return b.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, value);
+  llvm::Value *narrow = b.CreateTrunc(value, b.getIntNTy(Bits));
+  return b.CreateZExt(b.CreateUnaryIntrinsic(llvm::Intrinsic::bswap, narrow), b.getInt64Ty());
+}
+
 llvm::Value *output(ProbeLowering &p, const CallExpr &call) {
   p.output(call);
   return p.i64(0);
@@ -71,6 +96,21 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"gettimeofday_ms", gettimeofday<1000000>},
       {"gettimeofday_us", gettimeofday<1000>},
       {"gettimeofday_ns", gettimeofday<1>},
+      {"local_clock_ns", monotonic_clock<1>},
+      {"local_clock_us", monotonic_clock<1000>},
+      {"local_clock_ms", monotonic_clock<1000000>},
+      {"local_clock_s", monotonic_clock<1000000000>},
+      {"cpu_clock_ns", monotonic_clock<1>},
+      {"cpu_clock_us", monotonic_clock<1000>},
+      {"cpu_clock_ms", monotonic_clock<1000000>},
+      {"cpu_clock_s", monotonic_clock<1000000000>},
+      {"jiffies", [](ProbeLowering &p, const CallExpr &) { return helper_u64(p, kJiffies64); }},
+      {"ntohs", byte_swap<16>},
+      {"htons", byte_swap<16>},
+      {"ntohl", byte_swap<32>},
+      {"htonl", byte_swap<32>},
+      {"ntohll", byte_swap<64>},
+      {"htonll", byte_swap<64>},
       {"printf", output},
       {"print", output},
       {"println", output},

@@ -71,6 +71,59 @@ llvm::Value *runtime_function(ProbeLowering &l, const ast::CallExpr &call) {
   return type->getReturnType()->isVoidTy() ? l.builder().getInt64(0) : result;
 }
 
+// ntap_fn_<name>(rt, args..., site) for builtins that can fail: a failure
+// at run time reports `message` at the call and leaves the probe.
+Lowering runtime_function_failing_with(std::string message) {
+  return [message](ProbeLowering &l, const ast::CallExpr &call) -> llvm::Value * {
+    std::vector<llvm::Value *> args{l.rt()};
+    for (const auto &arg : call.args) args.push_back(l.expr(*arg));
+    args.push_back(l.builder().getInt32(l.add_site(call.loc, message)));
+    llvm::Value *result = l.builder().CreateCall(l.runtime(fmt::format("ntap_fn_{}", call.name), call.loc), args);
+    l.check_failed();
+    return result;
+  };
+}
+
+// The text of a literal string argument; run-time error messages are fixed
+// at compile time (a site), so error() and assert() need literal messages.
+const std::string &literal_message(const ast::CallExpr &call, size_t index) {
+  const ast::Expr &arg = *call.args[index];
+  if (arg.kind != ast::ExprKind::String)
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("{}() needs a literal message string in user probes", call.name), arg.loc,
+                       fmt::format("identifier '{}'", call.name));
+  return static_cast<const ast::StringExpr &>(arg).value;
+}
+
+// error(msg): the run-time error `msg` at the call; the probe ends here.
+llvm::Value *raise_error(ProbeLowering &l, const ast::CallExpr &call) {
+  const uint32_t site = l.add_site(call.loc, literal_message(call, 0));
+  l.builder().CreateCall(l.runtime("ntap_fail_at", call.loc), {l.rt(), l.builder().getInt32(site)});
+  l.leave_probe();
+  l.continue_in_dead_block();
+  return l.builder().getInt64(0);
+}
+
+// assert(cond[, msg]): error(msg) when cond is 0 ("Assertion failed" by default).
+llvm::Value *check_assertion(ProbeLowering &l, const ast::CallExpr &call) {
+  if (call.args.size() > 2)
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("wrong number of arguments to assert ({} given, 1 or 2 expected)", call.args.size()),
+                       call.loc, "identifier 'assert'");
+  const std::string message = call.args.size() == 2 ? literal_message(call, 1) : "Assertion failed";
+  llvm::Value *condition = l.expr(*call.args[0]);
+  l.fail_if(l.builder().CreateICmpEQ(condition, l.builder().getInt64(0)), l.add_site(call.loc, message));
+  return l.builder().getInt64(0);
+}
+
+// abort(): exit() that also leaves the current probe handler at once.
+llvm::Value *abort_run(ProbeLowering &l, const ast::CallExpr &call) {
+  l.builder().CreateCall(l.runtime("ntap_fn_exit", call.loc), {l.rt()});
+  l.leave_probe();
+  l.continue_in_dead_block();
+  return l.builder().getInt64(0);
+}
+
 const std::unordered_map<std::string_view, Lowering> &host_builtins() {
   static const std::unordered_map<std::string_view, Lowering> table = {
       {"printf", print_to_output(1)},
@@ -79,6 +132,17 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
       {"sprintf", print_to_string(1)},
       {"sprint", print_to_string(0)},
       {"sprintln", print_to_string(0)},
+      {"printd", print_to_output(1)},
+      {"printdln", print_to_output(1)},
+      {"sprintd", print_to_string(1)},
+      {"sprintdln", print_to_string(1)},
+      {"error", raise_error},
+      {"assert", check_assertion},
+      {"abort", abort_run},
+      {"stringat", runtime_function_failing_with("Position out of bounds near identifier 'stringat'")},
+      {"format_ipaddr",
+       runtime_function_failing_with("format_ipaddr: user probes can only format AF_INET (2) addresses "
+                                     "near identifier 'format_ipaddr'")},
       {"exit", runtime_function},
       {"execname", runtime_function},
       {"pid", runtime_function},
@@ -92,6 +156,43 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
       {"symname", runtime_function},
       {"symdata", runtime_function},
       {"drop_reason_name", runtime_function},
+      {"warn", runtime_function},
+      {"log", runtime_function},
+      {"ppid", runtime_function},
+      {"pexecname", runtime_function},
+      {"uid", runtime_function},
+      {"gid", runtime_function},
+      {"euid", runtime_function},
+      {"egid", runtime_function},
+      {"target", runtime_function},
+      {"local_clock_ns", runtime_function},
+      {"local_clock_us", runtime_function},
+      {"local_clock_ms", runtime_function},
+      {"local_clock_s", runtime_function},
+      {"cpu_clock_ns", runtime_function},
+      {"cpu_clock_us", runtime_function},
+      {"cpu_clock_ms", runtime_function},
+      {"cpu_clock_s", runtime_function},
+      {"tz_ctime", runtime_function},
+      {"tz_gmtoff", runtime_function},
+      {"tz_name", runtime_function},
+      {"strlen", runtime_function},
+      {"matched", runtime_function},
+      {"substr", runtime_function},
+      {"isinstr", runtime_function},
+      {"strtol", runtime_function},
+      {"isdigit", runtime_function},
+      {"str_replace", runtime_function},
+      {"tokenize", runtime_function},
+      {"text_str", runtime_function},
+      {"text_strn", runtime_function},
+      {"ntohs", runtime_function},
+      {"ntohl", runtime_function},
+      {"ntohll", runtime_function},
+      {"htons", runtime_function},
+      {"htonl", runtime_function},
+      {"htonll", runtime_function},
+      {"ip_ntop", runtime_function},
   };
   return table;
 }

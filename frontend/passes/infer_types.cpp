@@ -368,14 +368,15 @@ class TypeInference {
     if (call.function) return visit_function_call(call);
     const Builtin &b = *call.builtin;
     bool has_format = b.flags & Builtin::Format;
-    size_t first_value = has_format ? 1 : 0;
+    bool delimited = b.flags & Builtin::Delimited;
+    size_t first_value = has_format || delimited ? 1 : 0;
     for (size_t i = 0; i < b.params.size() && i < call.args.size(); ++i) {
       if (has_format && i == 0) continue;
       unify_storage(*call.args[i], b.params[i]);
       expect(*call.args[i], b.params[i]);
     }
     set(call, b.result);
-    bool output = (b.flags & Builtin::Variadic) != 0;
+    bool output = (b.flags & Builtin::Variadic) && !(b.flags & Builtin::NotOutput);
     if (!output || !strict_) return;
     // Output calls: check the arguments against the format and register it.
     std::vector<Type> arg_types;
@@ -396,8 +397,21 @@ class TypeInference {
       info.loc = call.args[0]->loc;
       check_format(info, call);
     } else {
-      for (Type t : arg_types) info.text += t == Type::String ? "%s" : "%d";
-      if (call.name == "println") info.text += "\n";
+      // printd & co. join the values with their literal delimiter, kept
+      // literal in the format by doubling its '%'.
+      std::string delimiter;
+      if (delimited) {
+        if (call.args.empty() || call.args[0]->kind != ExprKind::String)
+          throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a literal delimiter string", call.name),
+                             call.args.empty() ? call.loc : call.args[0]->loc, describe(call));
+        for (char c : static_cast<StringExpr &>(*call.args[0]).value) delimiter += c == '%' ? "%%" : std::string(1, c);
+      }
+      for (size_t i = 0; i < arg_types.size(); ++i) {
+        if (i > 0) info.text += delimiter;
+        info.text += arg_types[i] == Type::String ? "%s" : "%d";
+      }
+      // println, sprintln, printdln, sprintdln end with a newline.
+      if (call.name.ends_with("ln")) info.text += "\n";
     }
     if (call.format_id < 0) {
       call.format_id = static_cast<int>(program_.formats.size());
