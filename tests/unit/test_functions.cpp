@@ -439,3 +439,46 @@ TEST_CASE("kernel: functions inline into BPF programs, nested and string-valued"
   CHECK(object.ir.find("fn_") == std::string::npos);
   CHECK(object.ir.find("return") != std::string::npos);
 }
+
+TEST_CASE("run: next propagates out of nested calls", "[functions][run]") {
+  CHECK(run("function inner() { println(\"inner\"); next }\nfunction outer() { inner(); println(\"outer\") }\n"
+            "probe begin { outer(); println(\"probe\") }\nprobe begin(1) { println(\"after\"); exit() }") ==
+        "inner\nafter\n");
+}
+
+TEST_CASE("run: return inside foreach ends the iteration cleanly", "[functions][run]") {
+  CHECK(run("global a\nfunction first_over(n) { foreach (k in a+) if (k > n) return k; return -1 }\n"
+            "probe begin { a[1] = 1; a[5] = 1; a[9] = 1\n"
+            "  println(first_over(3), \" \", first_over(7), \" \", first_over(9)); exit() }") == "5 9 -1\n");
+}
+
+TEST_CASE("run: string functions return empty strings by default", "[functions][run]") {
+  CHECK(run("function pick:string (n) { if (n) return \"yes\"; return }\n"
+            "function tail:string (s:string) { if (s == \"\") return \"<empty>\"; return s }\n"
+            "probe begin { println(tail(pick(1)), \" \", tail(pick(0))); exit() }") == "yes <empty>\n");
+}
+
+TEST_CASE("aliases: an alias condition guards every probe that uses it", "[aliases]") {
+  auto c = check("global on\nprobe when_on = begin if (on) { x = 1 }\nprobe when_on { println(x) }");
+  REQUIRE(c->program->probes.size() == 1);
+  // { if (!(on)) next; { x = 1 }; { println(x) } }
+  const auto &stmts = c->program->probes[0]->body->stmts;
+  REQUIRE(stmts.size() == 3);
+  CHECK(stmts[0]->kind == ast::StmtKind::If);
+  CHECK(body_calls(*c->program->probes[0]) == std::vector<std::string>{"if", "println"});
+  CHECK(error_of("probe a? = begin { }") == "1:7 an alias name cannot be optional");
+}
+
+TEST_CASE("functions: a function used on both sides compiles for both", "[functions][bpf]") {
+  if (geteuid() != 0) return;
+  auto c = check("global n\nfunction bump(by) { n += by; return n }\n"
+                 "probe kernel.trace(\"kfree_skb\") { bump(1) }\nprobe end { println(bump(0)) }");
+  Layout layout = Layout::build(*c->program, LayoutOptions{});
+  BpfObject object = compile_kernel_probes(*c->program, layout, BpfCodegenOptions{});
+  CHECK(object.programs.size() == 1);
+  HostCodegenOptions host_options;
+  host_options.keep_ir = true;
+  auto host = compile_user_probes(*c->program, layout, host_options);
+  CHECK(host->ir().find("fn_0_bump") != std::string::npos);
+  CHECK(host->probe_function(1) != nullptr);
+}
