@@ -66,6 +66,14 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
       offset += size;
     }
     gl.key_size = gl.key_fields.empty() ? 8 : offset;
+    if (stats) {
+      if (g.histogram == ast::StatsFn::HistLog) gl.histogram = HistogramSpec::log();
+      if (g.histogram == ast::StatsFn::HistLinear && g.histogram_params.size() == 3)
+        gl.histogram = HistogramSpec::linear(g.histogram_params[0], g.histogram_params[1], g.histogram_params[2]);
+      gl.value_size += gl.histogram.buckets * 8;
+      gl.tracks_variance = g.uses_variance;
+      gl.variance_shift = g.variance_shift;
+    }
     gl.max_entries = g.max_entries ? g.max_entries : options.max_map_entries;
     if (!gl.is_map) gl.max_entries = 1;
     gl.per_cpu = stats;

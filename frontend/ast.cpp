@@ -62,6 +62,9 @@ const char *stats_fn_name(StatsFn fn) {
     case StatsFn::Min: return "@min";
     case StatsFn::Max: return "@max";
     case StatsFn::Avg: return "@avg";
+    case StatsFn::Variance: return "@variance";
+    case StatsFn::HistLog: return "@hist_log";
+    case StatsFn::HistLinear: return "@hist_linear";
   }
   return "@?";
 }

@@ -53,7 +53,7 @@ enum class ExprKind {
   Assign,       // x = y, x += y, ... (lhs: Symbol or Index)
   IncDec,       // ++x x++ --x x--
   Call,         // f(a, b): builtin or script function
-  StatsOp,      // @count(x) @sum @min @max @avg  (arg: Symbol/Index of Stats type)
+  StatsOp,      // @count(x) @sum @min @max @avg @variance @hist_log @hist_linear (arg: Symbol/Index of Stats type)
   InArray,      // [k1, k2] in a
   Defined,      // @defined(expr)
 };
@@ -66,7 +66,10 @@ enum class BinaryOp {
 };
 enum class LogicalOp { And, Or };
 enum class AssignOp { Set, Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor, Concat };
-enum class StatsFn { Count, Sum, Min, Max, Avg };
+// Variance is stap's integer variance; HistLog/HistLinear name a histogram
+// (printed as a table, indexed by bucket, iterated with foreach).
+enum class StatsFn { Count, Sum, Min, Max, Avg, Variance, HistLog, HistLinear };
+inline bool is_histogram(StatsFn fn) { return fn == StatsFn::HistLog || fn == StatsFn::HistLinear; }
 const char *binary_op_text(BinaryOp op);
 const char *assign_op_text(AssignOp op);
 const char *stats_fn_name(StatsFn fn);
@@ -181,6 +184,11 @@ struct CallExpr : Expr {
 struct StatsOpExpr : Expr {
   StatsFn fn;
   ExprPtr operand;  // SymbolExpr / IndexExpr of Stats type
+  // Literal parameters: @hist_linear(x, low, high, width) and
+  // @variance(x, bit_shift); stap requires every use of a global to agree.
+  std::vector<int64_t> params;
+  // @hist_log(x)[i]: the bucket whose count is read (null otherwise).
+  ExprPtr bucket;
   StatsOpExpr(Location l, StatsFn f, ExprPtr e) : Expr(ExprKind::StatsOp, l), fn(f), operand(std::move(e)) {}
 };
 
@@ -300,6 +308,15 @@ struct Global {
   bool read_in_user = false, written_in_user = false;
   bool deleted_in_user = false;
   uint32_t id = 0;  // index in Program::globals
+  // Statistics options, from the uses of the aggregate (type inference):
+  // the histogram every @hist_* use agrees on, and @variance's bit shift.
+  StatsFn histogram = StatsFn::Count;    // Count: no histogram
+  std::vector<int64_t> histogram_params;  // @hist_linear: low, high, width
+  Location histogram_loc;
+  bool uses_variance = false;
+  int64_t variance_shift = 0;
+  // Written but never read by the script: stap prints it at exit (sides pass).
+  bool display_at_exit = false;
 };
 
 // One component of a probe point: kernel.trace("kfree_skb") is

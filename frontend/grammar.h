@@ -177,12 +177,13 @@ struct target_var : seq<tok<target_name_text>, star<target_field>, opt<target_su
 struct at_name_text : seq<one<'@'>, identifier> {};
 struct at_unsupported_text
     : seq<one<'@'>, sor<TAO_PEGTL_KEYWORD("entry"), TAO_PEGTL_KEYWORD("cast"), TAO_PEGTL_KEYWORD("var"),
-                        TAO_PEGTL_KEYWORD("hist_log"), TAO_PEGTL_KEYWORD("hist_linear"),
                         TAO_PEGTL_KEYWORD("perf"), TAO_PEGTL_KEYWORD("const"),
-                        TAO_PEGTL_KEYWORD("probewrite"), TAO_PEGTL_KEYWORD("variance")>> {};
+                        TAO_PEGTL_KEYWORD("probewrite")>> {};
 struct at_unsupported : seq<at<at_unsupported_text>, raise<at_unsupported>> {};
 struct at_operands : seq<lparen, must_list<expression>, must<rparen>> {};
-struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>>> {};
+// @hist_log(x)[i]: one bucket of a histogram.
+struct at_bucket : seq<lbracket, must<expression>, must<rbracket>> {};
+struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>, opt<at_bucket>>> {};
 
 struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> {};
 struct index_keys : seq<lbracket, must_list<expression>, must<rbracket>> {};
@@ -257,7 +258,9 @@ struct foreach_key : seq<name, opt<sort_marker>> {};
 struct foreach_key_list : seq<lbracket, must_list<foreach_key>, must<rbracket>> {};
 struct foreach_keys : sor<foreach_key_list, foreach_key> {};
 struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
-struct foreach_array : seq<name, opt<sort_marker>> {};
+// foreach (k in @sum(arr)-): sort a statistics array by that extractor.
+struct foreach_extractor : seq<tok<at_name_text>, must<lparen>, must<array_name>, must<rparen>> {};
+struct foreach_array : seq<sor<foreach_extractor, name>, opt<sort_marker>> {};
 struct foreach_limit : seq<kw_limit, must<expression>> {};
 struct foreach_statement
     : seq<kw_foreach, must<lparen>, opt<foreach_value>, must<foreach_keys>, must<kw_in>, must<foreach_array>,

@@ -31,7 +31,7 @@ using selector = pt::selector<
                           g::at_name_text, g::component_name_text, g::type_name_text>,
     pt::remove_content::on<
         // expressions
-        g::string_literal, g::target_var, g::at_expr, g::call_or_symbol, g::call_args, g::index_keys,
+        g::string_literal, g::target_var, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
         g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
         // operators
         g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,
@@ -43,6 +43,7 @@ using selector = pt::selector<
         // statements
         g::block, g::empty_statement, g::if_statement, g::while_statement, g::for_statement, g::for_init,
         g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array,
+        g::foreach_extractor,
         g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::break_statement,
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
         // top level
@@ -288,9 +289,45 @@ class AstBuilder {
     return result;
   }
 
+  // A literal histogram or variance parameter: a number, maybe negated.
+  int64_t literal_parameter(const Node &n, const std::string &op) {
+    ExprPtr e = expr(n);
+    if (e->kind == ExprKind::Number) return static_cast<NumberExpr &>(*e).value;
+    if (e->kind == ExprKind::Unary && static_cast<UnaryExpr &>(*e).op == UnaryOp::Neg &&
+        static_cast<UnaryExpr &>(*e).operand->kind == ExprKind::Number)
+      return static_cast<int64_t>(0ULL - uint64_t(static_cast<NumberExpr &>(*static_cast<UnaryExpr &>(*e).operand).value));
+    fail(n, op + " parameters must be literal numbers");
+  }
+
+  // @variance(x[, bit_shift]), @hist_log(x), @hist_linear(x, low, high, width),
+  // each maybe followed by [bucket] for the histograms.
+  ExprPtr stats_with_parameters(const Node &n, const std::string &name, StatsFn fn, size_t operands) {
+    const bool bucketed = n.children.back()->is_type<g::at_bucket>();
+    if (bucketed && !is_histogram(fn)) fail(*n.children.back(), "only histograms can be indexed by bucket");
+    const size_t given = operands - (bucketed ? 1 : 0);
+    const size_t wanted = fn == StatsFn::HistLinear ? 4 : 1;
+    if (given != wanted && !(fn == StatsFn::Variance && given == 2))
+      fail(n, name + (fn == StatsFn::HistLinear ? " takes an aggregate and three literal numbers (low, high, width)"
+                      : fn == StatsFn::Variance ? " takes an aggregate and an optional literal bit shift"
+                                                : " takes one operand"));
+    ExprPtr operand = expr(*n.children[1]);
+    if (!is_lvalue(*operand)) fail(*n.children[1], name + " needs an aggregate variable or array element");
+    auto op = std::make_unique<StatsOpExpr>(loc(n), fn, std::move(operand));
+    for (size_t i = 2; i <= given; ++i) op->params.push_back(literal_parameter(*n.children[i], name));
+    if (fn == StatsFn::Variance && !op->params.empty() && (op->params[0] < 0 || op->params[0] > 62))
+      fail(*n.children[2], "@variance bit shift must be between 0 and 62");
+    if (bucketed) op->bucket = expr(*n.children.back()->children[0]);
+    return op;
+  }
+
   ExprPtr at_operator(const Node &n) {
     const std::string name = text(*n.children[0]);
     const size_t operands = n.children.size() - 1;
+    static const std::pair<const char *, StatsFn> parameterized[] = {
+        {"@variance", StatsFn::Variance}, {"@hist_log", StatsFn::HistLog}, {"@hist_linear", StatsFn::HistLinear}};
+    for (const auto &[spelling, fn] : parameterized)
+      if (name == spelling) return stats_with_parameters(n, name, fn, operands);
+    if (n.children.back()->is_type<g::at_bucket>()) fail(*n.children.back(), "only histograms can be indexed by bucket");
     auto require = [&](size_t count) {
       if (operands != count)
         fail(n, name + " takes " + (count == 1 ? "one operand" : "two operands") + ", not " +
@@ -406,7 +443,20 @@ class AstBuilder {
         f->key_names.push_back(text(*part.children[0]));
         note_sort(part, static_cast<int>(f->key_names.size()));
       } else if (part.is_type<g::foreach_array>()) {
-        f->array_name = text(*part.children[0]);
+        const Node &array = *part.children[0];
+        if (array.is_type<g::foreach_extractor>()) {
+          static const std::pair<const char *, StatsFn> extractors[] = {
+              {"@count", StatsFn::Count}, {"@sum", StatsFn::Sum}, {"@min", StatsFn::Min},
+              {"@max", StatsFn::Max},     {"@avg", StatsFn::Avg}};
+          const std::string stat = text(*array.children[0]);
+          bool known = false;
+          for (const auto &[spelling, fn] : extractors)
+            if (stat == spelling) f->sort_stat = fn, known = true;
+          if (!known) fail(array, "foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not " + stat);
+          f->array_name = text(*array.children[1]->children[0]);
+        } else {
+          f->array_name = text(array);
+        }
         note_sort(part, 0);
       } else if (part.is_type<g::foreach_limit>()) {
         f->limit = expr(*part.children[0]);
@@ -747,7 +797,10 @@ ExprPtr clone_expr(const Expr &e) {
     }
     case ExprKind::StatsOp: {
       auto &s = static_cast<const StatsOpExpr &>(e);
-      return with_type(std::make_unique<StatsOpExpr>(s.loc, s.fn, clone_expr(*s.operand)), e);
+      auto copy = std::make_unique<StatsOpExpr>(s.loc, s.fn, clone_expr(*s.operand));
+      copy->params = s.params;
+      if (s.bucket) copy->bucket = clone_expr(*s.bucket);
+      return with_type(std::move(copy), e);
     }
     case ExprKind::InArray: {
       auto &i = static_cast<const InArrayExpr &>(e);

@@ -46,9 +46,12 @@ void for_each_child(Expr &e, const ExprSlotFn &fn) {
     case ExprKind::Call:
       for (auto &a : static_cast<CallExpr &>(e).args) fn(a);
       return;
-    case ExprKind::StatsOp:
-      fn(static_cast<StatsOpExpr &>(e).operand);
+    case ExprKind::StatsOp: {
+      auto &op = static_cast<StatsOpExpr &>(e);
+      fn(op.operand);
+      if (op.bucket) fn(op.bucket);
       return;
+    }
     case ExprKind::InArray:
       for (auto &k : static_cast<InArrayExpr &>(e).keys) fn(k);
       return;

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 
+#include "runtime/histogram.h"
 #include "runtime/session.h"
 
 using ntap::Key;
@@ -90,7 +91,31 @@ int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32
     if (stats_fn != ntap::ast::StatsFn::Count) ntap_fail_at(rt, site);
     return 0;
   }
-  return ntap::stats_extract(*stats, stats_fn);
+  return ntap::stats_extract(*stats, stats_fn, rt->store->layout_of(gid).variance_shift);
+}
+
+const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t site) {
+  const ntap::GlobalLayout &layout = rt->store->layout_of(gid);
+  std::vector<int64_t> buckets(layout.histogram.buckets, 0);
+  if (auto agg = rt->store->get_aggregate(gid, make_key(rt, gid, keys))) {
+    buckets = std::move(agg->buckets);
+  } else if (keys) {
+    ntap_fail_at(rt, site);
+    return "";
+  }
+  std::string table;
+  ntap::render_histogram(table, layout.histogram, buckets);
+  return rt->arena.keep(table);
+}
+
+int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site) {
+  const ntap::GlobalLayout &layout = rt->store->layout_of(gid);
+  if (bucket < 0 || bucket >= static_cast<int64_t>(layout.histogram.buckets)) {
+    ntap_fail_at(rt, site);
+    return 0;
+  }
+  const auto agg = rt->store->get_aggregate(gid, make_key(rt, gid, keys));
+  return agg ? agg->buckets.at(static_cast<size_t>(bucket)) : 0;
 }
 
 int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
@@ -171,6 +196,8 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_set_string),
     NTAP_SYMBOL(ntap_stats_add),
     NTAP_SYMBOL(ntap_stats_get),
+    NTAP_SYMBOL(ntap_stats_histogram),
+    NTAP_SYMBOL(ntap_stats_bucket),
     NTAP_SYMBOL(ntap_exists),
     NTAP_SYMBOL(ntap_delete),
     NTAP_SYMBOL(ntap_foreach_begin),

@@ -34,6 +34,12 @@ void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v
 /* fn: ast::StatsFn. @count of a missing element is 0; other extractors on an
  * empty aggregate fail at `site`. */
 int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site);
+/* print(@hist_log(x)): stap's histogram table of the element (header only
+ * when nothing was observed); a missing array element fails at `site`. */
+const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t site);
+/* @hist_log(x)[bucket]: that bucket's count, 0 for a missing element; a
+ * bucket outside the histogram fails at `site`. */
+int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site);
 int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 /* keys == NULL: the whole array (or reset a scalar). */
 void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys);

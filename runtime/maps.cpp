@@ -54,56 +54,136 @@ Key unpack_key(const GlobalLayout &layout, const uint8_t *packed) {
 
 // ---------------------------------------------------------------- statistics
 
-void stats_observe(StatsValue &stats, int64_t value) {
+namespace {
+// Script arithmetic wraps around (stap's does); unsigned math keeps it defined.
+int64_t wrapping_add(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b)); }
+int64_t wrapping_sub(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b)); }
+int64_t wrapping_mul(int64_t a, int64_t b) { return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b)); }
+}  // namespace
+
+void stats_observe(StatsValue &stats, int64_t value, int64_t variance_shift) {
+  const int64_t shifted = static_cast<int64_t>(static_cast<uint64_t>(value) << (variance_shift & 63));
   if (stats.count == 0) {
     stats.min = value;
     stats.max = value;
+    stats.avg_s = shifted;
+    stats.m2 = 0;
   } else {
     stats.min = std::min(stats.min, value);
     stats.max = std::max(stats.max, value);
+    // stap keeps the difference in an `int`: the truncation is part of its
+    // result, so it is kept here too.
+    const int64_t delta = static_cast<int32_t>(wrapping_sub(shifted, stats.avg_s));
+    stats.avg_s = wrapping_add(stats.avg_s, delta / (stats.count + 1));
+    stats.m2 = wrapping_add(stats.m2, wrapping_mul(delta, wrapping_sub(shifted, stats.avg_s)));
+    stats.variance_s = stats.m2 / stats.count;  // count + 1 observations, minus one
   }
   stats.count += 1;
-  stats.sum += value;
-  stats.sum_sq += value * value;
+  stats.sum = wrapping_add(stats.sum, value);
+  stats.sum_sq = wrapping_add(stats.sum_sq, wrapping_mul(value, value));
 }
 
-void stats_combine(StatsValue &into, const StatsValue &other) {
+StatsValue stats_combine_all(const std::vector<StatsValue> &parts, int64_t variance_shift) {
+  StatsValue agg = kEmptyStats;
+  for (const StatsValue &part : parts) {
+    if (part.count == 0) continue;
+    if (agg.count == 0) {
+      agg.min = part.min;
+      agg.max = part.max;
+    } else {
+      agg.min = std::min(agg.min, part.min);
+      agg.max = std::max(agg.max, part.max);
+    }
+    agg.count += part.count;
+    agg.sum = wrapping_add(agg.sum, part.sum);
+    agg.sum_sq = wrapping_add(agg.sum_sq, part.sum_sq);
+  }
+  if (agg.count == 0) return agg;
+  // The total-variance formula stap applies when it reads a statistic:
+  // spread of the parts' means plus the parts' own variances.
+  agg.avg_s = static_cast<int64_t>(static_cast<uint64_t>(agg.sum) << (variance_shift & 63)) / agg.count;
+  int64_t between = 0, within = 0;
+  for (const StatsValue &part : parts) {
+    if (part.count == 0) continue;
+    const int64_t d = wrapping_sub(part.avg_s, agg.avg_s);
+    between = wrapping_add(between, wrapping_mul(part.count, wrapping_mul(d, d)));
+    within = wrapping_add(within, wrapping_mul(part.count - 1, part.variance_s));
+  }
+  agg.variance_s = agg.count > 1 ? wrapping_add(between, within) / (agg.count - 1) : 0;
+  agg.m2 = wrapping_mul(agg.variance_s, agg.count - 1);
+  return agg;
+}
+
+void stats_combine(StatsValue &into, const StatsValue &other, int64_t variance_shift) {
   if (other.count == 0) return;
   if (into.count == 0) {
-    into.min = other.min;
-    into.max = other.max;
-  } else {
-    into.min = std::min(into.min, other.min);
-    into.max = std::max(into.max, other.max);
+    into = other;
+    return;
   }
-  into.count += other.count;
-  into.sum += other.sum;
-  into.sum_sq += other.sum_sq;
+  into = stats_combine_all({into, other}, variance_shift);
 }
 
-int64_t stats_extract(const StatsValue &stats, ast::StatsFn fn) {
+int64_t stats_extract(const StatsValue &stats, ast::StatsFn fn, int64_t variance_shift) {
   switch (fn) {
     case ast::StatsFn::Count: return stats.count;
     case ast::StatsFn::Sum: return stats.sum;
     case ast::StatsFn::Min: return stats.min;
     case ast::StatsFn::Max: return stats.max;
     case ast::StatsFn::Avg: return stats.count ? stats.sum / stats.count : 0;
+    case ast::StatsFn::Variance:
+      // A value that is still one CPU's running state goes through the
+      // same combination step stap applies on every read.
+      return stats_combine_all({stats}, variance_shift).variance_s >> ((2 * variance_shift) & 63);
+    case ast::StatsFn::HistLog:
+    case ast::StatsFn::HistLinear: break;
   }
   return 0;
 }
 
-StatsValue merge_percpu_stats(std::span<const uint8_t> raw, unsigned ncpus, uint32_t value_size) {
-  StatsValue merged = kEmptyStats;
-  const uint32_t stride = percpu_stride(value_size);
-  const size_t copy = std::min<size_t>(sizeof(StatsValue), value_size);
+void aggregate_observe(Aggregate &agg, const GlobalLayout &layout, int64_t value) {
+  stats_observe(agg.stats, value, layout.variance_shift);
+  if (layout.histogram.buckets == 0) return;
+  agg.buckets.resize(layout.histogram.buckets, 0);
+  agg.buckets[layout.histogram.bucket_of(value)] += 1;
+}
+
+void aggregate_combine(Aggregate &into, const Aggregate &other, const GlobalLayout &layout) {
+  stats_combine(into.stats, other.stats, layout.variance_shift);
+  if (other.buckets.empty()) return;
+  into.buckets.resize(std::max(into.buckets.size(), other.buckets.size()), 0);
+  for (size_t i = 0; i < other.buckets.size(); ++i) into.buckets[i] += other.buckets[i];
+}
+
+Aggregate merge_percpu_aggregate(std::span<const uint8_t> raw, unsigned ncpus, const GlobalLayout &layout) {
+  Aggregate agg;
+  const uint32_t stride = percpu_stride(layout.value_size);
+  const size_t stats_bytes = std::min<size_t>(sizeof(StatsValue), layout.value_size);
+  const uint32_t buckets = layout.histogram.buckets;
+  std::vector<StatsValue> parts;
+  parts.reserve(ncpus);
+  agg.buckets.assign(buckets, 0);
   for (unsigned cpu = 0; cpu < ncpus; ++cpu) {
     const size_t at = static_cast<size_t>(cpu) * stride;
-    if (at + copy > raw.size()) break;
+    if (at + stats_bytes > raw.size()) break;
     StatsValue one = kEmptyStats;
-    std::memcpy(&one, raw.data() + at, copy);
-    stats_combine(merged, one);
+    std::memcpy(&one, raw.data() + at, stats_bytes);
+    parts.push_back(one);
+    for (uint32_t b = 0; b < buckets; ++b) {
+      const size_t offset = at + sizeof(StatsValue) + 8 * static_cast<size_t>(b);
+      if (offset + 8 > raw.size()) break;
+      int64_t count = 0;
+      std::memcpy(&count, raw.data() + offset, 8);
+      agg.buckets[b] += count;
+    }
   }
-  return merged;
+  agg.stats = stats_combine_all(parts, layout.variance_shift);
+  return agg;
+}
+
+StatsValue merge_percpu_stats(std::span<const uint8_t> raw, unsigned ncpus, uint32_t value_size) {
+  GlobalLayout plain;
+  plain.value_size = value_size;
+  return merge_percpu_aggregate(raw, ncpus, plain).stats;
 }
 
 unsigned possible_cpus() {

@@ -29,15 +29,32 @@ Key unpack_key(const GlobalLayout &layout, const uint8_t *packed);
 
 // ---------------------------------------------------------------- statistics
 // An aggregate with nothing in it: count 0, min/max undefined (0).
-constexpr StatsValue kEmptyStats{0, 0, 0, 0, 0};
+constexpr StatsValue kEmptyStats{0, 0, 0, 0, 0, 0, 0, 0};
 
-// Adds one observation (what `x <<< v` does).
-void stats_observe(StatsValue &stats, int64_t value);
-// Combines two aggregates: counts and sums add, min/max only over non-empty ones.
-void stats_combine(StatsValue &into, const StatsValue &other);
-// The value of @count/@sum/@min/@max/@avg (ast::StatsFn). Callers check
-// emptiness first: on an empty aggregate everything but @count is an error.
-int64_t stats_extract(const StatsValue &stats, ast::StatsFn fn);
+// Adds one observation (what `x <<< v` does); `variance_shift` is
+// @variance's bit shift (0 unless the script asks for one).
+void stats_observe(StatsValue &stats, int64_t value, int64_t variance_shift = 0);
+// Combines two aggregates: counts and sums add, min/max only over non-empty
+// ones, the variance state by stap's total-variance formula.
+void stats_combine(StatsValue &into, const StatsValue &other, int64_t variance_shift = 0);
+// Combines several partial aggregates (one per CPU) at once, as stap does
+// when it reads a statistic; the result's avg_s/variance_s are the combined ones.
+StatsValue stats_combine_all(const std::vector<StatsValue> &parts, int64_t variance_shift = 0);
+// The value of @count/@sum/@min/@max/@avg/@variance (ast::StatsFn). Callers
+// check emptiness first: on an empty aggregate everything but @count is an error.
+int64_t stats_extract(const StatsValue &stats, ast::StatsFn fn, int64_t variance_shift = 0);
+
+// A statistic with its histogram buckets (empty when it has no histogram).
+struct Aggregate {
+  StatsValue stats = kEmptyStats;
+  std::vector<int64_t> buckets;
+};
+// Adds one observation to an aggregate of `layout`'s global.
+void aggregate_observe(Aggregate &agg, const GlobalLayout &layout, int64_t value);
+void aggregate_combine(Aggregate &into, const Aggregate &other, const GlobalLayout &layout);
+// Merges the per-CPU values of one element of `layout`'s global as the
+// kernel returns them (StatsValue, then the buckets, in each CPU's slot).
+Aggregate merge_percpu_aggregate(std::span<const uint8_t> raw, unsigned ncpus, const GlobalLayout &layout);
 
 // Bytes one CPU's slot takes in a per-CPU map value buffer.
 inline uint32_t percpu_stride(uint32_t value_size) { return (value_size + 7u) & ~7u; }

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "runtime/btf.h"
+#include "runtime/globals_display.h"
 #include "runtime/providers/provider.h"
 #include "runtime/record.h"
 #include "runtime/symbols.h"
@@ -235,6 +236,7 @@ class Session {
     status_ = std::max(status_, status);
   }
   bool exit_requested_by_kernel() const;
+  void display_unread_globals();
   void report_losses();
   int status_word(uint32_t offset) const;
 
@@ -514,6 +516,13 @@ int Session::status_word(uint32_t offset) const {
   return v != 0;
 }
 
+// After the end probes, as stap's synthesized end probes do.
+void Session::display_unread_globals() {
+  std::string report;
+  render_unread_globals(program_, *store_, report);
+  if (!report.empty()) output_->write(report);
+}
+
 bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit_request_offset); }
 
 // ---------------------------------------------------------------- event loop
@@ -643,6 +652,7 @@ int Session::run() {
       if (handlers_ok) handlers_ok = run_probe(run);
   for (const UserProbeRun &run : end_)
     if (handlers_ok) handlers_ok = run_probe(run);
+  if (handlers_ok) display_unread_globals();
   output_->flush();
   report_losses();
   return status_;

@@ -92,15 +92,30 @@ bool HostStorage::update(const Key &key, const Value &value) {
 bool HostStorage::stats_add(const Key &key, int64_t observation) {
   Value *v = slot(key);
   if (!v) return false;
-  stats_observe(v->stats, observation);
+  if (!stats_layout_) {
+    stats_observe(v->stats, observation);
+    return true;
+  }
+  Aggregate agg{v->stats, std::move(v->buckets)};
+  aggregate_observe(agg, *stats_layout_, observation);
+  v->stats = agg.stats;
+  v->buckets = std::move(agg.buckets);
   return true;
 }
 
 bool HostStorage::merge_stats(const Key &key, const StatsValue &stats) {
-  if (stats.count == 0) return true;
+  return merge_aggregate(key, Aggregate{stats, {}});
+}
+
+bool HostStorage::merge_aggregate(const Key &key, const Aggregate &aggregate) {
+  if (aggregate.stats.count == 0) return true;
   Value *v = slot(key);
   if (!v) return false;
-  stats_combine(v->stats, stats);
+  GlobalLayout plain;
+  Aggregate agg{v->stats, std::move(v->buckets)};
+  aggregate_combine(agg, aggregate, stats_layout_ ? *stats_layout_ : plain);
+  v->stats = agg.stats;
+  v->buckets = std::move(agg.buckets);
   return true;
 }
 
@@ -154,10 +169,13 @@ class ValueCodec {
   std::optional<Value> decode(const uint8_t *buffer) const {
     Value v;
     if (type_ == ast::Type::Stats) {
-      if (layout_.per_cpu)
-        v.stats = merge_percpu_stats({buffer, buffer_size()}, possible_cpus(), layout_.value_size);
-      else
+      if (layout_.per_cpu) {
+        Aggregate agg = merge_percpu_aggregate({buffer, buffer_size()}, possible_cpus(), layout_);
+        v.stats = agg.stats;
+        v.buckets = std::move(agg.buckets);
+      } else {
         std::memcpy(&v.stats, buffer, std::min<size_t>(sizeof(StatsValue), layout_.value_size));
+      }
       if (v.stats.count == 0) return std::nullopt;
     } else if (type_ == ast::Type::String) {
       v.s = read_c_string(buffer, layout_.value_size);
@@ -171,9 +189,21 @@ class ValueCodec {
     if (type_ == ast::Type::String)
       write_c_string(buffer, layout_.value_size, v.s);
     else if (type_ == ast::Type::Stats)
-      std::memcpy(buffer, &v.stats, std::min<size_t>(sizeof(StatsValue), layout_.value_size));
+      encode_stats(v.stats, v.buckets, buffer);
     else
       std::memcpy(buffer, &v.l, 8);
+  }
+  // One CPU's slot (or the whole value of a non-per-CPU map).
+  void encode_stats(const StatsValue &stats, const std::vector<int64_t> &buckets, uint8_t *slot) const {
+    std::memcpy(slot, &stats, std::min<size_t>(sizeof(StatsValue), layout_.value_size));
+    for (size_t b = 0; b < buckets.size() && sizeof(StatsValue) + 8 * (b + 1) <= layout_.value_size; ++b)
+      std::memcpy(slot + sizeof(StatsValue) + 8 * b, &buckets[b], 8);
+  }
+  void decode_slot(const uint8_t *slot, Aggregate &agg) const {
+    std::memcpy(&agg.stats, slot, std::min<size_t>(sizeof(StatsValue), layout_.value_size));
+    agg.buckets.assign(layout_.histogram.buckets, 0);
+    for (size_t b = 0; b < agg.buckets.size() && sizeof(StatsValue) + 8 * (b + 1) <= layout_.value_size; ++b)
+      std::memcpy(&agg.buckets[b], slot + sizeof(StatsValue) + 8 * b, 8);
   }
   size_t buffer_size() const {
     return layout_.per_cpu ? static_cast<size_t>(percpu_stride(layout_.value_size)) * possible_cpus()
@@ -208,10 +238,10 @@ class KernelMapStorage final : public GlobalStorage {
     const Bytes packed = pack_key(layout_, key);
     std::vector<uint8_t> buffer(codec_.buffer_size(), 0);
     map_.lookup(packed.data(), buffer.data());
-    StatsValue first = kEmptyStats;
-    std::memcpy(&first, buffer.data(), std::min<size_t>(sizeof(StatsValue), layout_.value_size));
-    stats_observe(first, observation);
-    std::memcpy(buffer.data(), &first, std::min<size_t>(sizeof(StatsValue), layout_.value_size));
+    Aggregate first;
+    codec_.decode_slot(buffer.data(), first);
+    aggregate_observe(first, layout_, observation);
+    codec_.encode_stats(first.stats, first.buckets, buffer.data());
     return map_.update(packed.data(), buffer.data()) == 0;
   }
   void erase(const Key &key) override { map_.erase(pack_key(layout_, key).data()); }
@@ -245,14 +275,15 @@ class DoubleBufferedStorage final : public GlobalStorage {
         generation_(*reinterpret_cast<uint64_t *>(globals + layout.generation_offset)),
         buffers_{BpfMap(fd0, layout.key_size, layout.value_size, layout.per_cpu),
                  BpfMap(fd1, layout.key_size, layout.value_size, layout.per_cpu)},
-        shadow_(ast::Type::Stats, max_entries) {}
+        shadow_(ast::Type::Stats, max_entries, &layout) {}
 
   // Returns the generation the kernel was writing before the flip.
   uint64_t flip() { return generation_.fetch_add(1, std::memory_order_seq_cst); }
   void drain_idle(uint64_t old_generation) {
     buffers_[old_generation & 1].drain(layout_.max_entries, [&](const uint8_t *key, const uint8_t *value) {
       if (auto decoded = codec_.decode(value))
-        if (!shadow_.merge_stats(unpack_key(layout_, key), decoded->stats)) ++lost_;
+        if (!shadow_.merge_aggregate(unpack_key(layout_, key), Aggregate{decoded->stats, std::move(decoded->buckets)}))
+          ++lost_;
     });
   }
   uint64_t lost() const { return lost_; }
@@ -310,7 +341,8 @@ Store::Store(const ast::Program &program, const Layout &layout, const KernelAcce
     uint32_t max_entries = gl.max_entries ? gl.max_entries : g.max_entries;
     if (!max_entries) max_entries = layout.options.max_map_entries;
     if (gl.placement == Placement::Host) {
-      storages_.push_back(std::make_unique<HostStorage>(type, gl.is_map ? max_entries : 0));
+      storages_.push_back(std::make_unique<HostStorage>(type, gl.is_map ? max_entries : 0,
+                                                        type == ast::Type::Stats ? &gl : nullptr));
       continue;
     }
     if (!kernel || !kernel->globals)
@@ -405,6 +437,14 @@ std::optional<StatsValue> Store::get_stats(uint32_t gid, const Key &key) {
   auto v = storage(gid).lookup(key);
   if (!v || v->stats.count == 0) return std::nullopt;
   return v->stats;
+}
+
+std::optional<Aggregate> Store::get_aggregate(uint32_t gid, const Key &key) {
+  auto v = storage(gid).lookup(key);
+  if (!v || v->stats.count == 0) return std::nullopt;
+  Aggregate agg{v->stats, std::move(v->buckets)};
+  agg.buckets.resize(layout_of(gid).histogram.buckets, 0);
+  return agg;
 }
 
 bool Store::exists(uint32_t gid, const Key &key) {

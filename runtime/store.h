@@ -24,6 +24,7 @@ struct Value {
   int64_t l = 0;
   std::string s;
   StatsValue stats = kEmptyStats;
+  std::vector<int64_t> buckets;  // a statistic's histogram (empty without one)
 };
 
 struct Entry {
@@ -57,7 +58,10 @@ class GlobalStorage {
 // In ntap's memory: host globals and the shadows of double-buffered ones.
 class HostStorage final : public GlobalStorage {
  public:
-  HostStorage(ast::Type value_type, uint32_t max_entries) : value_type_(value_type), max_entries_(max_entries) {}
+  // `stats_layout` describes how observations are folded in (histogram,
+  // variance shift); null for a plain statistic.
+  HostStorage(ast::Type value_type, uint32_t max_entries, const GlobalLayout *stats_layout = nullptr)
+      : value_type_(value_type), max_entries_(max_entries), stats_layout_(stats_layout) {}
   std::optional<Value> lookup(const Key &key) override;
   bool update(const Key &key, const Value &value) override;
   bool stats_add(const Key &key, int64_t observation) override;
@@ -66,11 +70,13 @@ class HostStorage final : public GlobalStorage {
   std::vector<Entry> entries() override;
   // Folds a drained kernel aggregate into the element (creating it).
   bool merge_stats(const Key &key, const StatsValue &stats);
+  bool merge_aggregate(const Key &key, const Aggregate &aggregate);
 
  private:
   Value *slot(const Key &key);  // null when full
   ast::Type value_type_;
   uint32_t max_entries_;  // 0 = unbounded
+  const GlobalLayout *stats_layout_;
   std::map<Key, Value> elements_;
 };
 
@@ -101,6 +107,8 @@ class Store {
   void stats_add(uint32_t gid, const Key &key, int64_t observation);
   // nullopt for a missing element or an empty aggregate.
   std::optional<StatsValue> get_stats(uint32_t gid, const Key &key);
+  // The statistic with its histogram buckets; nullopt when missing or empty.
+  std::optional<Aggregate> get_aggregate(uint32_t gid, const Key &key);
   bool exists(uint32_t gid, const Key &key);
   void erase(uint32_t gid, const Key &key);
   void clear(uint32_t gid);  // a whole array, or a scalar back to 0 / ""

@@ -1,11 +1,13 @@
 #include "codegen/bpf/maps.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <stdexcept>
 
 namespace ntap::bpf {
 namespace {
 constexpr int64_t kEExist = 17;  // errno of an insert with BPF_NOEXIST racing another CPU
+constexpr const char *kZeroValueMap = "stats_zero";
 }  // namespace
 
 MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_(layout) {
@@ -15,6 +17,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_
   MapSpec events{Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false};
   maps_[events.name] = mb_.declare_map(events);
 
+  uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
     if (g.placement != Placement::Kernel || !g.is_map) continue;
     for (const std::string &name : g.map_names) {
@@ -22,6 +25,13 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_
                    g.key_size, g.value_size, false};
       maps_[name] = mb_.declare_map(spec);
     }
+    if (g.histogram.buckets) largest_histogram_value = std::max(largest_histogram_value, g.value_size);
+  }
+  // A histogram's value is too large for the BPF stack, so a new element is
+  // inserted from this never-written (all-zero) array element instead.
+  if (largest_histogram_value) {
+    MapSpec zero{kZeroValueMap, kMapTypeArray, 1, 0, 4, largest_histogram_value, true};
+    maps_[zero.name] = mb_.declare_map(zero);
   }
 }
 
@@ -181,21 +191,108 @@ void MapAccess::stats_add(const GlobalLayout &g, llvm::Value *key, llvm::Value *
   ir.SetInsertPoint(done);
 }
 
-void MapAccess::stats_accumulate(llvm::Value *stats, llvm::Value *value) {
+// Folds `value` into one CPU's element. An element inserted with zeros has
+// count 0, so min/max and the variance state start from the value then.
+void MapAccess::stats_accumulate(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value) {
   auto &ir = mb_.ir();
+  auto *i64 = ir.getInt64Ty();
   auto field = [&](size_t offset) { return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), stats, offset); };
-  atomic_add(field(offsetof(StatsValue, count)), ir.getInt64(1));
+  auto load = [&](size_t offset) { return ir.CreateAlignedLoad(i64, field(offset), llvm::Align(8)); };
+  auto store = [&](llvm::Value *v, size_t offset) { ir.CreateAlignedStore(v, field(offset), llvm::Align(8)); };
+  if (g.histogram.buckets) atomic_add(histogram_bucket(g, stats, value), ir.getInt64(1));
+
+  // count/sum are atomic; the rest is per CPU: only a nested program on this
+  // CPU could race, as for the other fields.
+  llvm::Value *old_count = ir.CreateAtomicRMW(llvm::AtomicRMWInst::Add, field(offsetof(StatsValue, count)),
+                                              ir.getInt64(1), llvm::MaybeAlign(8), llvm::AtomicOrdering::Monotonic);
   atomic_add(field(offsetof(StatsValue, sum)), value);
-  // min/max/sum_sq are per-CPU: only a nested program on this CPU could race.
-  llvm::Value *min_ptr = field(offsetof(StatsValue, min));
-  llvm::Value *min = ir.CreateAlignedLoad(ir.getInt64Ty(), min_ptr, llvm::Align(8));
-  ir.CreateAlignedStore(ir.CreateSelect(ir.CreateICmpSLT(value, min), value, min), min_ptr, llvm::Align(8));
-  llvm::Value *max_ptr = field(offsetof(StatsValue, max));
-  llvm::Value *max = ir.CreateAlignedLoad(ir.getInt64Ty(), max_ptr, llvm::Align(8));
-  ir.CreateAlignedStore(ir.CreateSelect(ir.CreateICmpSGT(value, max), value, max), max_ptr, llvm::Align(8));
-  llvm::Value *sq_ptr = field(offsetof(StatsValue, sum_sq));
-  llvm::Value *sq = ir.CreateAlignedLoad(ir.getInt64Ty(), sq_ptr, llvm::Align(8));
-  ir.CreateAlignedStore(ir.CreateAdd(sq, ir.CreateMul(value, value)), sq_ptr, llvm::Align(8));
+  llvm::Value *first = ir.CreateICmpEQ(old_count, ir.getInt64(0));
+  llvm::Value *min = load(offsetof(StatsValue, min));
+  store(ir.CreateSelect(ir.CreateOr(first, ir.CreateICmpSLT(value, min)), value, min), offsetof(StatsValue, min));
+  llvm::Value *max = load(offsetof(StatsValue, max));
+  store(ir.CreateSelect(ir.CreateOr(first, ir.CreateICmpSGT(value, max)), value, max), offsetof(StatsValue, max));
+  llvm::Value *sq = load(offsetof(StatsValue, sum_sq));
+  store(ir.CreateAdd(sq, ir.CreateMul(value, value)), offsetof(StatsValue, sum_sq));
+  if (g.tracks_variance) accumulate_variance(g, stats, value, old_count);
+}
+
+// stap's per-CPU Welford step (runtime/maps.cpp, stats_observe), with
+// signed division done on magnitudes: the BPF CPU version used has no sdiv.
+void MapAccess::accumulate_variance(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value,
+                                    llvm::Value *old_count) {
+  auto &ir = mb_.ir();
+  auto *i64 = ir.getInt64Ty();
+  auto field = [&](size_t offset) { return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), stats, offset); };
+  auto load = [&](size_t offset) { return ir.CreateAlignedLoad(i64, field(offset), llvm::Align(8)); };
+  auto store = [&](llvm::Value *v, size_t offset) { ir.CreateAlignedStore(v, field(offset), llvm::Align(8)); };
+  auto signed_div = [&](llvm::Value *n, llvm::Value *d) {  // d > 0
+    llvm::Value *negative = ir.CreateICmpSLT(n, ir.getInt64(0));
+    llvm::Value *magnitude = ir.CreateSelect(negative, ir.CreateNeg(n), n);
+    llvm::Value *q = ir.CreateUDiv(magnitude, d);
+    return ir.CreateSelect(negative, ir.CreateNeg(q), q);
+  };
+  llvm::Value *shifted = ir.CreateShl(value, ir.getInt64(static_cast<uint64_t>(g.variance_shift) & 63));
+  llvm::Value *first = ir.CreateICmpEQ(old_count, ir.getInt64(0));
+  llvm::BasicBlock *start = block("variance_first");
+  llvm::BasicBlock *update = block("variance_update");
+  llvm::BasicBlock *done = block("variance_done");
+  ir.CreateCondBr(first, start, update);
+
+  ir.SetInsertPoint(start);
+  store(shifted, offsetof(StatsValue, avg_s));
+  store(ir.getInt64(0), offsetof(StatsValue, m2));
+  ir.CreateBr(done);
+
+  ir.SetInsertPoint(update);
+  llvm::Value *avg = load(offsetof(StatsValue, avg_s));
+  // stap keeps the difference in an `int`; the truncation is part of its result.
+  llvm::Value *delta = ir.CreateSExt(ir.CreateTrunc(ir.CreateSub(shifted, avg), ir.getInt32Ty()), i64);
+  llvm::Value *count = ir.CreateAdd(old_count, ir.getInt64(1));
+  llvm::Value *new_avg = ir.CreateAdd(avg, signed_div(delta, count));
+  store(new_avg, offsetof(StatsValue, avg_s));
+  llvm::Value *m2 = ir.CreateAdd(load(offsetof(StatsValue, m2)), ir.CreateMul(delta, ir.CreateSub(shifted, new_avg)));
+  store(m2, offsetof(StatsValue, m2));
+  store(signed_div(m2, old_count), offsetof(StatsValue, variance_s));
+  ir.CreateBr(done);
+
+  ir.SetInsertPoint(done);
+}
+
+// The address of the bucket `value` falls in: the same computation as
+// HistogramSpec::bucket_of, without loops (log2 by a fixed binary search).
+llvm::Value *MapAccess::histogram_bucket(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value) {
+  auto &ir = mb_.ir();
+  const HistogramSpec &h = g.histogram;
+  llvm::Value *bucket;
+  if (h.kind == HistogramSpec::Kind::Log) {
+    llvm::Value *negative = ir.CreateICmpSLT(value, ir.getInt64(0));
+    llvm::Value *x = ir.CreateSelect(negative, ir.CreateNeg(value), value);
+    llvm::Value *log2 = ir.getInt64(0);
+    for (uint64_t step : {32, 16, 8, 4, 2, 1}) {
+      llvm::Value *high = ir.CreateLShr(x, step);
+      llvm::Value *has_high = ir.CreateICmpNE(high, ir.getInt64(0));
+      x = ir.CreateSelect(has_high, high, x);
+      log2 = ir.CreateAdd(log2, ir.CreateSelect(has_high, ir.getInt64(step), ir.getInt64(0)));
+    }
+    llvm::Value *bits = ir.CreateAdd(log2, ir.getInt64(1));
+    llvm::Value *zero = ir.getInt64(HistogramSpec::kLogZeroBucket);
+    llvm::Value *above = ir.CreateAdd(zero, bits);
+    above = ir.CreateSelect(ir.CreateICmpUGT(above, ir.getInt64(HistogramSpec::kLogBuckets - 1)),
+                            ir.getInt64(HistogramSpec::kLogBuckets - 1), above);
+    bucket = ir.CreateSelect(negative, ir.CreateSub(zero, bits), above);
+    bucket = ir.CreateSelect(ir.CreateICmpEQ(value, ir.getInt64(0)), zero, bucket);
+  } else {
+    llvm::Value *below = ir.CreateICmpSLT(value, ir.getInt64(h.low));
+    llvm::Value *index = ir.CreateAdd(ir.CreateUDiv(ir.CreateSub(value, ir.getInt64(h.low)), ir.getInt64(h.width)),
+                                      ir.getInt64(1));
+    llvm::Value *last = ir.getInt64(h.buckets - 1);
+    index = ir.CreateSelect(ir.CreateICmpUGT(index, last), last, index);
+    bucket = ir.CreateSelect(below, ir.getInt64(0), index);
+  }
+  // The mask keeps the offset provably inside the value for the verifier.
+  bucket = ir.CreateAnd(bucket, ir.getInt64(127));
+  llvm::Value *offset = ir.CreateAdd(ir.CreateShl(bucket, 3), ir.getInt64(sizeof(StatsValue)));
+  return ir.CreateInBoundsGEP(ir.getInt8Ty(), stats, offset);
 }
 
 void MapAccess::stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *m, llvm::Value *key,
@@ -213,14 +310,31 @@ void MapAccess::stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *m,
   ir.CreateCondBr(ir.CreateIsNull(element), missing, present);
 
   ir.SetInsertPoint(missing);
-  auto *stats_type = llvm::ArrayType::get(ir.getInt64Ty(), sizeof(StatsValue) / 8);
-  llvm::AllocaInst *initial = mb_.entry_alloca(stats_type, "stats_init", false);
-  llvm::Value *initial_fields[] = {ir.getInt64(1), value, value, value, ir.CreateMul(value, value)};
-  for (unsigned i = 0; i < 5; ++i)
-    ir.CreateAlignedStore(initial_fields[i], ir.CreateConstInBoundsGEP2_64(stats_type, initial, 0, i),
-                          llvm::Align(8));
-  llvm::Value *result = update(m, key, initial, kUpdateNoExist);
-  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(0)), done, check_exist);
+  llvm::Value *result;
+  llvm::BasicBlock *inserted = done;
+  if (g.histogram.buckets) {
+    // Insert zeros, then count the observation like any other.
+    llvm::AllocaInst *zero_key = mb_.entry_alloca(ir.getInt32Ty(), "zero_key", false);
+    ir.CreateStore(ir.getInt32(0), zero_key);
+    llvm::Value *zeros = lookup(map(kZeroValueMap), zero_key);
+    llvm::BasicBlock *have_zeros = block("stats_have_zeros");
+    ir.CreateCondBr(ir.CreateIsNull(zeros), failed, have_zeros);
+    ir.SetInsertPoint(have_zeros);
+    result = update(m, key, zeros, kUpdateNoExist);
+    inserted = retry;
+  } else {
+    auto *stats_type = llvm::ArrayType::get(ir.getInt64Ty(), sizeof(StatsValue) / 8);
+    llvm::AllocaInst *initial = mb_.entry_alloca(stats_type, "stats_init", false);
+    llvm::Value *shifted = ir.CreateShl(value, ir.getInt64(static_cast<uint64_t>(g.variance_shift) & 63));
+    llvm::Value *initial_fields[] = {ir.getInt64(1), value, value, value, ir.CreateMul(value, value),
+                                     shifted, ir.getInt64(0), ir.getInt64(0)};
+    static_assert(sizeof(StatsValue) / 8 == 8, "initial_fields lists every StatsValue field");
+    for (unsigned i = 0; i < 8; ++i)
+      ir.CreateAlignedStore(initial_fields[i], ir.CreateConstInBoundsGEP2_64(stats_type, initial, 0, i),
+                            llvm::Align(8));
+    result = update(m, key, initial, kUpdateNoExist);
+  }
+  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(0)), inserted, check_exist);
 
   ir.SetInsertPoint(check_exist);
   ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(-kEExist)), retry, failed);
@@ -234,7 +348,7 @@ void MapAccess::stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *m,
   llvm::PHINode *stats = ir.CreatePHI(ir.getPtrTy(), 2);
   stats->addIncoming(element, lookup_block);
   stats->addIncoming(again, retry_block);
-  stats_accumulate(stats, value);
+  stats_accumulate(g, stats, value);
   ir.CreateBr(done);
 
   ir.SetInsertPoint(failed);

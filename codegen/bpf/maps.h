@@ -49,7 +49,9 @@ class MapAccess {
  private:
   void stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *map, llvm::Value *key,
                         llvm::Value *value);
-  void stats_accumulate(llvm::Value *stats, llvm::Value *value);
+  void stats_accumulate(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value);
+  void accumulate_variance(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value, llvm::Value *old_count);
+  llvm::Value *histogram_bucket(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value);
   llvm::BasicBlock *block(const char *name);
 
   ModuleBuilder &mb_;

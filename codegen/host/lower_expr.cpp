@@ -154,6 +154,22 @@ void ProbeLowering::write(const LValue &place, llvm::Value *value) {
   builder_.CreateCall(runtime(setter), {rt_, gid, place.keys, value});
 }
 
+// print(@hist_log(x)) gets the table as a string; @hist_log(x)[i] one count.
+llvm::Value *ProbeLowering::histogram(const ast::StatsOpExpr &op, const ast::Global &global, llvm::Value *keys) {
+  llvm::Value *gid = builder_.getInt32(global.id);
+  llvm::Value *value;
+  if (op.bucket) {
+    llvm::Value *bucket = expr(*op.bucket);
+    uint32_t site = add_site(op.bucket->loc, "histogram index out of range");
+    value = builder_.CreateCall(runtime("ntap_stats_bucket", op.loc), {rt_, gid, keys, bucket, builder_.getInt32(site)});
+  } else {
+    uint32_t site = add_site(op.loc, "aggregate element not found");
+    value = builder_.CreateCall(runtime("ntap_stats_histogram", op.loc), {rt_, gid, keys, builder_.getInt32(site)});
+  }
+  check_failed();
+  return value;
+}
+
 llvm::Value *ProbeLowering::condition(const ast::Expr &e) {
   if (e.type == ast::Type::String)
     unsupported(e.loc, "a string cannot be used as a condition; compare it with == \"\"");
@@ -272,6 +288,7 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       } else {
         unsupported(target.loc, fmt::format("{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
       }
+      if (ast::is_histogram(op.fn)) return histogram(op, *global, keys);
       uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(op.fn)));
       llvm::Value *value =
           builder_.CreateCall(runtime("ntap_stats_get", e.loc),

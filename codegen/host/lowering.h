@@ -81,6 +81,8 @@ class ProbeLowering {
   llvm::Value *key_array(const std::vector<ast::ExprPtr> &keys);
   // Reads element `keys` (or the scalar when keys is null) of `global`.
   llvm::Value *read_global(const ast::Global &global, llvm::Value *keys, ast::Type type, const Location &loc);
+  // A histogram's table (print) or one bucket's count (@hist_log(x)[i]).
+  llvm::Value *histogram(const ast::StatsOpExpr &op, const ast::Global &global, llvm::Value *keys);
 
   // Builtin calls (builtins_host.cpp); script function calls (function_lowering.cpp).
   llvm::Value *call(const ast::CallExpr &call);

@@ -169,6 +169,16 @@ class SideAnalysis {
   std::vector<const Function *> &calls_;
 };
 
+// stap prints, after the end probes, every global the script writes but never
+// reads (so `probe ... { n++ }` alone still shows a result).
+void mark_globals_to_display(Program &program) {
+  for (auto &g : program.globals) {
+    const bool written = g->written_in_kernel || g->written_in_user;
+    const bool read = g->read_in_kernel || g->read_in_user;
+    g->display_at_exit = written && !read;
+  }
+}
+
 Side side_of(const Probe &probe) {
   Side side = Side::Unknown;
   for (const ResolvedProbe &rp : probe.resolved) {
@@ -191,6 +201,7 @@ void assign_sides(PassContext &ctx) {
     std::vector<const Function *> calls;
     SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
   }
+  mark_globals_to_display(ctx.program);
 }
 
 }  // namespace ntap

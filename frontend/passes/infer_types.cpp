@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "codegen/layout.h"
+#include "codegen/layout.h"
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
 #include "frontend/walk.h"
@@ -165,6 +166,10 @@ class TypeInference {
       }
     }
     for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
+    for_each_expr(s, [&](ExprPtr &e) {
+      if (is_histogram_table(*e)) reject_histogram_value(*e);
+      walk_exprs(e, [&](ExprPtr &x) { check_histogram_uses(*x); });
+    });
     switch (s.kind) {
       case StmtKind::If: require_long(*static_cast<IfStmt &>(s).cond); break;
       case StmtKind::While: require_long(*static_cast<WhileStmt &>(s).cond); break;
@@ -297,13 +302,70 @@ class TypeInference {
                              s.operand->loc, describe(*s.operand));
         unify(g->value_type, Type::Stats, *s.operand, &g->first_typed);
         set(*s.operand, Type::Stats);
-        set(e, Type::Long);
+        note_stats_options(*g, s);
+        if (s.bucket) require_long(*s.bucket);
+        // A whole histogram is text (its table) that only print/println take.
+        set(e, is_histogram(s.fn) && !s.bucket ? Type::String : Type::Long);
         break;
       }
       case ExprKind::Defined: set(e, Type::Long); break;  // folded earlier; kept for completeness
     }
     if (strict_ && e.type == Type::Unknown)
       throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e));
+  }
+
+  // stap requires every use of an aggregate to agree on its histogram and
+  // on @variance's bit shift: one layout serves them all.
+  void note_stats_options(Global &g, const StatsOpExpr &s) {
+    if (s.fn == StatsFn::Variance) {
+      const int64_t shift = s.params.empty() ? 0 : s.params[0];
+      if (g.uses_variance && g.variance_shift != shift)
+        throw CompileError(ErrorKind::Semantic,
+                           fmt::format("@variance bit shift {} differs from {} used before", shift, g.variance_shift),
+                           s.loc, describe(*s.operand));
+      g.uses_variance = true;
+      g.variance_shift = shift;
+      return;
+    }
+    if (!is_histogram(s.fn)) return;
+    if (g.histogram == StatsFn::Count) {
+      if (s.fn == StatsFn::HistLinear) {
+        try {
+          HistogramSpec::linear(s.params.at(0), s.params.at(1), s.params.at(2));
+        } catch (const std::exception &err) {
+          throw CompileError(ErrorKind::Semantic, err.what(), s.loc, describe(*s.operand));
+        }
+      }
+      g.histogram = s.fn;
+      g.histogram_params = s.params;
+      g.histogram_loc = s.loc;
+      return;
+    }
+    if (g.histogram != s.fn || g.histogram_params != s.params)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("inconsistent histogram for aggregate '{}': every @hist_* use must be the same",
+                                     g.name),
+                         s.loc, describe(*s.operand));
+  }
+
+  // A whole histogram (not one bucket) can only be an argument of print or
+  // println: its value is the table stap prints.
+  static bool is_histogram_table(const Expr &e) {
+    if (e.kind != ExprKind::StatsOp) return false;
+    const auto &s = static_cast<const StatsOpExpr &>(e);
+    return is_histogram(s.fn) && !s.bucket;
+  }
+  void check_histogram_uses(Expr &e) {
+    const bool printing = e.kind == ExprKind::Call &&
+                          (static_cast<CallExpr &>(e).name == "print" || static_cast<CallExpr &>(e).name == "println");
+    for_each_child(e, [&](ExprPtr &child) {
+      if (!printing && is_histogram_table(*child)) reject_histogram_value(*child);
+    });
+  }
+  [[noreturn]] static void reject_histogram_value(const Expr &e) {
+    throw CompileError(ErrorKind::Semantic,
+                       "a histogram can only be printed (print/println) or indexed by bucket ([i])", e.loc,
+                       describe(*static_cast<const StatsOpExpr &>(e).operand));
   }
 
   void visit_binary(BinaryExpr &b) {

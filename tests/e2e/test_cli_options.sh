@@ -51,7 +51,8 @@ note "case -v"
 status=0
 timeout 30 "$NTAP" -v -e 'global n
 probe kernel.trace("kfree_skb") { n <<< 1 }
-probe begin { printf("hello\n"); exit() }' >"$WORK_DIR/verbose.out" 2>"$WORK_DIR/verbose.err" || status=$?
+probe begin { printf("hello\n"); exit() }
+probe end { if (@count(n) < 0) println("a count is never negative") }' >"$WORK_DIR/verbose.out" 2>"$WORK_DIR/verbose.err" || status=$?
 expect_eq "-v exit status" 0 "$status"
 expect_eq "-v output" "hello" "$(cat "$WORK_DIR/verbose.out")"
 for pass in 1 2 5; do

@@ -567,8 +567,9 @@ TEST_CASE("parser errors: unsupported constructs are named", "[parser][errors]")
   CHECK(error_of("%{ #include <x.h> %}") == "1:1 embedded C (%{ %}) is not supported: ntap has no guru mode");
   CHECK(error_of("probe begin { %{ x %} }") == "1:15 embedded C (%{ %}) is not supported: ntap has no guru mode");
   CHECK(error_of("probe begin { x = @entry($a) }") == "1:19 @entry is not supported yet");
-  CHECK(error_of("probe begin { print(@hist_log(s)) }") == "1:21 @hist_log is not supported yet");
-  CHECK(error_of("probe begin { print(@hist_linear(s, 0, 10, 1)) }") == "1:21 @hist_linear is not supported yet");
+  CHECK(error_of("probe begin { print(@hist_linear(s, 0, 10)) }") ==
+        "1:21 @hist_linear takes an aggregate and three literal numbers (low, high, width)");
+  CHECK(error_of("probe begin { x = @count(s)[1] }") == "1:28 only histograms can be indexed by bucket");
   CHECK(error_of("probe begin { x = @frob(s) }") == "1:19 unknown operator @frob");
 }
 

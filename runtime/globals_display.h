@@ -1,0 +1,21 @@
+// The report stap prints after the end probes: every global the script
+// wrote but never read (ast::Global::display_at_exit), e.g.
+//
+//   count=0x2a
+//   name="eth0"
+//   drops[1,"tcp"]=0x3
+//   lat @count=4 @min=1 @max=9 @sum=20 @avg=5
+//
+// Longs are printed as stap's %#x, aggregates with %d; arrays one element per
+// line, by decreasing value (statistics by decreasing @count).
+#pragma once
+#include <string>
+
+#include "frontend/ast.h"
+#include "runtime/store.h"
+
+namespace ntap {
+
+void render_unread_globals(const ast::Program &program, Store &store, std::string &out);
+
+}  // namespace ntap
