@@ -19,6 +19,7 @@
 #include "codegen/layout.h"
 #include "frontend/parser.h"
 #include "frontend/passes/passes.h"
+#include "frontend/printer.h"
 #include "frontend/tapset.h"
 #include "runtime/session.h"
 
@@ -91,7 +92,10 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));
-  if (opt.last_pass == 1) return 0;
+  if (opt.last_pass == 1) {
+    print_program(*program, std::cout);
+    return 0;
+  }
 
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;

@@ -32,6 +32,9 @@ const char *binary_op_text(BinaryOp op) {
     case BinaryOp::Eq: return "==";
     case BinaryOp::Ne: return "!=";
     case BinaryOp::Concat: return ".";
+    case BinaryOp::Ushr: return ">>>";
+    case BinaryOp::RegexMatch: return "=~";
+    case BinaryOp::RegexNoMatch: return "!~";
   }
   return "?";
 }

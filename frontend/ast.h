@@ -63,7 +63,12 @@ enum class BinaryOp {
   Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor,
   Lt, Le, Gt, Ge, Eq, Ne,
   Concat,  // the string operator `.`
+  Ushr,    // `>>>`: logical (unsigned) shift right
+  // s =~ "re", s !~ "re": POSIX extended regex match (rhs: a literal string,
+  // checked by the parser); a match sets what matched(n) returns.
+  RegexMatch, RegexNoMatch,
 };
+inline bool is_regex_op(BinaryOp op) { return op == BinaryOp::RegexMatch || op == BinaryOp::RegexNoMatch; }
 enum class LogicalOp { And, Or };
 enum class AssignOp { Set, Add, Sub, Mul, Div, Mod, Shl, Shr, BitAnd, BitOr, BitXor, Concat };
 // Variance is stap's integer variance; HistLog/HistLinear name a histogram
@@ -210,6 +215,7 @@ struct DefinedExpr : Expr {
 // ---------------------------------------------------------------- statements
 enum class StmtKind {
   Block, Expr, If, While, For, Foreach, Delete, StatsAdd, Break, Continue, Next, Return,
+  Try,
 };
 
 struct Stmt;
@@ -290,6 +296,16 @@ struct JumpStmt : Stmt {  // break, continue, next
 struct ReturnStmt : Stmt {
   ExprPtr value;  // may be null
   ReturnStmt(Location l) : Stmt(StmtKind::Return, l) {}
+};
+
+// try { ... } catch { ... } / catch (msg) { ... }: a run-time error inside
+// the try block (division by 0, error(), an empty aggregate...) runs the
+// catch block, with the error's message in `msg`, instead of ending the run.
+struct TryStmt : Stmt {
+  StmtPtr try_block, catch_block;        // BlockStmts
+  std::optional<std::string> catch_name;  // the message variable
+  Local *catch_local = nullptr;           // resolved (a string local)
+  TryStmt(Location l) : Stmt(StmtKind::Try, l) {}
 };
 
 // ---------------------------------------------------------------- top level

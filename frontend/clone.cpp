@@ -80,6 +80,15 @@ StmtPtr clone_stmt(const Stmt &s) {
     case StmtKind::Break:
     case StmtKind::Continue:
     case StmtKind::Next: return std::make_unique<JumpStmt>(s.kind, s.loc);
+    case StmtKind::Try: {
+      auto &t = static_cast<const TryStmt &>(s);
+      auto copy = std::make_unique<TryStmt>(t.loc);
+      copy->try_block = clone_opt(t.try_block);
+      copy->catch_block = clone_opt(t.catch_block);
+      copy->catch_name = t.catch_name;
+      copy->catch_local = t.catch_local;
+      return copy;
+    }
     case StmtKind::Return: {
       auto &r = static_cast<const ReturnStmt &>(s);
       auto copy = std::make_unique<ReturnStmt>(r.loc);

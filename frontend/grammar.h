@@ -72,6 +72,8 @@ struct kw_break : seq<TAO_PEGTL_KEYWORD("break"), sp> {};
 struct kw_continue : seq<TAO_PEGTL_KEYWORD("continue"), sp> {};
 struct kw_next : seq<TAO_PEGTL_KEYWORD("next"), sp> {};
 struct kw_return : seq<TAO_PEGTL_KEYWORD("return"), sp> {};
+struct kw_try : seq<TAO_PEGTL_KEYWORD("try"), sp> {};
+struct kw_catch : seq<TAO_PEGTL_KEYWORD("catch"), sp> {};
 
 struct any_keyword
     : sor<TAO_PEGTL_KEYWORD("probe"), TAO_PEGTL_KEYWORD("global"), TAO_PEGTL_KEYWORD("function"),
@@ -125,10 +127,13 @@ struct op_eq : tok<two<'='>> {};
 struct op_ne : tok<string<'!', '='>> {};
 struct op_lt : tok<seq<one<'<'>, not_at<one<'<', '='>>>> {};
 struct op_gt : tok<seq<one<'>'>, not_at<one<'>', '='>>>> {};
-struct comparison_op : sor<op_le, op_ge, op_eq, op_ne, op_lt, op_gt> {};
+struct op_regex_match : tok<string<'=', '~'>> {};
+struct op_regex_nomatch : tok<string<'!', '~'>> {};
+struct comparison_op : sor<op_le, op_ge, op_eq, op_ne, op_lt, op_gt, op_regex_match, op_regex_nomatch> {};
 struct op_shl : tok<seq<two<'<'>, not_at<one<'<', '='>>>> {};
 struct op_shr : tok<seq<two<'>'>, not_at<one<'>', '='>>>> {};
-struct shift_op : sor<op_shl, op_shr> {};
+struct op_ushr : tok<string<'>', '>', '>'>> {};
+struct shift_op : sor<op_shl, op_shr, op_ushr> {};
 struct op_concat : dot {};
 struct op_plus : tok<seq<one<'+'>, not_at<one<'+', '='>>>> {};
 struct op_minus : tok<seq<one<'-'>, not_at<one<'-', '=', '>'>>>> {};
@@ -186,7 +191,10 @@ struct at_bucket : seq<lbracket, must<expression>, must<rbracket>> {};
 struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>, opt<at_bucket>>> {};
 
 struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> {};
-struct index_keys : seq<lbracket, must_list<expression>, must<rbracket>> {};
+// a[*, 5] (delete, foreach and `in` slices) is stap syntax ntap does not implement yet.
+struct wildcard_key_unsupported : seq<at<one<'*'>>, raise<wildcard_key_unsupported>> {};
+struct index_key : sor<wildcard_key_unsupported, expression> {};
+struct index_keys : seq<lbracket, must_list<index_key>, must<rbracket>> {};
 struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>> {};
 
 struct paren_expr : seq<lparen, must<expression>, must<rparen>> {};
@@ -268,6 +276,10 @@ struct foreach_statement
 
 struct delete_statement : seq<kw_delete, must<expression>> {};
 struct break_statement : kw_break {};
+// try { ... } catch { ... } / catch (msg) { ... }
+struct catch_name : name {};
+struct catch_variable : seq<lparen, must<catch_name>, must<rparen>> {};
+struct try_statement : seq<kw_try, must<block>, must<kw_catch>, opt<catch_variable>, must<block>> {};
 struct continue_statement : kw_continue {};
 struct next_statement : kw_next {};
 struct return_statement : seq<kw_return, opt<expression>> {};
@@ -283,7 +295,7 @@ struct keyword_statement
               keyword_guarded<kw_for, for_statement>, keyword_guarded<kw_foreach, foreach_statement>,
               keyword_guarded<kw_delete, delete_statement>, keyword_guarded<kw_break, break_statement>,
               keyword_guarded<kw_continue, continue_statement>, keyword_guarded<kw_next, next_statement>,
-              keyword_guarded<kw_return, return_statement>>> {};
+              keyword_guarded<kw_return, return_statement>, keyword_guarded<kw_try, try_statement>>> {};
 
 struct preprocessor_unsupported : seq<at<string<'%', '('>>, raise<preprocessor_unsupported>> {};
 struct embedded_c_unsupported : seq<at<string<'%', '{'>>, raise<embedded_c_unsupported>> {};
@@ -367,6 +379,10 @@ template <> inline constexpr const char *error_message<assignment> = "expected e
 template <> inline constexpr const char *error_message<unary> = "expected expression";
 template <> inline constexpr const char *error_message<multiplicative> = "expected expression";
 template <> inline constexpr const char *error_message<additive> = "expected expression";
+template <> inline constexpr const char *error_message<kw_catch> = "expected 'catch'";
+template <> inline constexpr const char *error_message<index_key> = "expected expression";
+template <> inline constexpr const char *error_message<wildcard_key_unsupported> = "wildcard subscripts (a[*, k]) are not supported yet";
+template <> inline constexpr const char *error_message<catch_name> = "expected variable name";
 template <> inline constexpr const char *error_message<concatenation> = "expected expression";
 template <> inline constexpr const char *error_message<shift> = "expected expression";
 template <> inline constexpr const char *error_message<comparison> = "expected expression";

@@ -12,6 +12,9 @@
 #include <cctype>
 #include <cstdio>
 
+#include <regex.h>
+
+#include "codegen/layout.h"
 #include "frontend/grammar.h"
 
 namespace ntap {
@@ -37,14 +40,14 @@ using selector = pt::selector<
         g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,
         g::op_shl_assign, g::op_shr_assign, g::op_and_assign, g::op_or_assign, g::op_xor_assign,
         g::op_concat_assign, g::op_oror, g::op_andand, g::op_bitor, g::op_bitxor, g::op_bitand, g::op_le, g::op_ge,
-        g::op_eq, g::op_ne, g::op_lt, g::op_gt, g::op_shl, g::op_shr, g::op_concat, g::op_plus, g::op_minus,
+        g::op_eq, g::op_ne, g::op_lt, g::op_gt, g::op_regex_match, g::op_regex_nomatch, g::op_shl, g::op_shr, g::op_ushr, g::op_concat, g::op_plus, g::op_minus,
         g::op_mul, g::op_div, g::op_mod, g::op_not, g::op_bitnot, g::op_increment, g::op_decrement,
         g::op_stats_add,
         // statements
         g::block, g::empty_statement, g::if_statement, g::while_statement, g::for_statement, g::for_init,
         g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array,
         g::foreach_extractor,
-        g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::break_statement,
+        g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::try_statement, g::catch_variable, g::break_statement,
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
         // top level
         g::probe_declaration, g::probe_point, g::probe_component, g::probe_number, g::negative_sign,
@@ -88,7 +91,7 @@ std::string describe_token_at(std::string_view text, size_t offset) {
   }
   // Longest operator first.
   static const char *const operators[] = {
-      "<<<", "<<=", ">>=", "->", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "==",
+      "<<<", ">>>", "<<=", ">>=", "->", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", ".=", "==",
       "!=",  "<=",  ">=",  "&&", "||", "<<", ">>", "%{", "%}", "%(", "%)", "%?", "%:", "=~", "!~"};
   for (const char *op : operators)
     if (text.substr(offset).rfind(op, 0) == 0) return std::string("operator '") + op + "'";
@@ -244,6 +247,9 @@ class AstBuilder {
     if (op.is_type<g::op_concat>()) return BinaryOp::Concat;
     if (op.is_type<g::op_shl>()) return BinaryOp::Shl;
     if (op.is_type<g::op_shr>()) return BinaryOp::Shr;
+    if (op.is_type<g::op_ushr>()) return BinaryOp::Ushr;
+    if (op.is_type<g::op_regex_match>()) return BinaryOp::RegexMatch;
+    if (op.is_type<g::op_regex_nomatch>()) return BinaryOp::RegexNoMatch;
     if (op.is_type<g::op_lt>()) return BinaryOp::Lt;
     if (op.is_type<g::op_le>()) return BinaryOp::Le;
     if (op.is_type<g::op_gt>()) return BinaryOp::Gt;
@@ -283,10 +289,26 @@ class AstBuilder {
         LogicalOp op = c[i]->is_type<g::op_andand>() ? LogicalOp::And : LogicalOp::Or;
         result = std::make_unique<LogicalExpr>(loc(*c[i]), op, std::move(result), std::move(rhs));
       } else {
-        result = std::make_unique<BinaryExpr>(loc(*c[i]), *binary_op(*c[i]), std::move(result), std::move(rhs));
+        BinaryOp op = *binary_op(*c[i]);
+        if (is_regex_op(op)) check_regex(*c[i + 1], *rhs);
+        result = std::make_unique<BinaryExpr>(loc(*c[i]), op, std::move(result), std::move(rhs));
       }
     }
     return result;
+  }
+
+  // The pattern of =~ / !~ must be a literal (as in stap) that compiles as a
+  // POSIX extended regular expression; it is compiled once more at run time.
+  void check_regex(const Node &n, const Expr &pattern) const {
+    if (pattern.kind != ExprKind::String) fail(n, "the regular expression of =~ / !~ must be a literal string");
+    regex_t compiled;
+    const int status = regcomp(&compiled, static_cast<const StringExpr &>(pattern).value.c_str(), REG_EXTENDED);
+    if (status != 0) {
+      char reason[256];
+      regerror(status, &compiled, reason, sizeof reason);
+      fail(n, std::string("invalid regular expression: ") + reason);
+    }
+    regfree(&compiled);
   }
 
   // A literal histogram or variance parameter: a number, maybe negated.
@@ -559,6 +581,13 @@ class AstBuilder {
       else points.push_back(n.children[i].get());
     }
     const Node &body = *n.children.back();
+    if (n.is_type<g::try_statement>()) {
+      auto t = std::make_unique<TryStmt>(loc(n));
+      t->try_block = block(*c[0]);
+      if (c.size() == 3) t->catch_name = text(*c[1]->children[0]);
+      t->catch_block = block(*c.back());
+      return t;
+    }
     if (alias) {
       prog.aliases.push_back(probe_alias(n, points, *alias, body));
       return;

@@ -101,6 +101,7 @@ void for_each_expr(Stmt &s, const ExprSlotFn &fn) {
     case StmtKind::Break:
     case StmtKind::Continue:
     case StmtKind::Next:
+    case StmtKind::Try:
       return;
   }
 }
@@ -128,6 +129,12 @@ void for_each_child(Stmt &s, const StmtSlotFn &fn) {
     case StmtKind::Foreach:
       opt(static_cast<ForeachStmt &>(s).body);
       return;
+    case StmtKind::Try: {
+      auto &t = static_cast<TryStmt &>(s);
+      opt(t.try_block);
+      opt(t.catch_block);
+      return;
+    }
     default:
       return;
   }

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "runtime/histogram.h"
+#include "runtime/regex.h"
 #include "runtime/session.h"
 
 using ntap::Key;
@@ -182,6 +183,11 @@ int64_t ntap_str_compare(const char *a, const char *b) { return view(a).compare(
 
 int64_t ntap_failed(ntap_rt *rt) { return rt->failed ? 1 : 0; }
 
+uint32_t ntap_catch(ntap_rt *rt) {
+  rt->failed = false;
+  return rt->failed_site;
+}
+
 void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
   rt->failed = true;
@@ -207,8 +213,11 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_sprintf),
     NTAP_SYMBOL(ntap_str_concat),
     NTAP_SYMBOL(ntap_str_compare),
+    NTAP_SYMBOL(ntap_regex_match),
+    NTAP_SYMBOL(ntap_fn_matched),
     NTAP_SYMBOL(ntap_failed),
     NTAP_SYMBOL(ntap_fail_at),
+    NTAP_SYMBOL(ntap_catch),
     NTAP_SYMBOL(ntap_fn_exit),
     NTAP_SYMBOL(ntap_fn_execname),
     NTAP_SYMBOL(ntap_fn_pid),

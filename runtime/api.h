@@ -65,6 +65,8 @@ int64_t ntap_str_compare(const char *a, const char *b); /* <0, 0, >0 like strcmp
 /* ---- errors ---- */
 int64_t ntap_failed(ntap_rt *rt);
 void ntap_fail_at(ntap_rt *rt, uint32_t site); /* records HostProgram::sites()[site] as the error */
+/* try/catch: clears the recorded error and returns its site. */
+uint32_t ntap_catch(ntap_rt *rt);
 
 /* ---- builtins: one ntap_fn_<name> per user-side builtin (frontend/builtins.h).
  * Arguments follow the builtin's parameters: int64_t for long, const char * for string. */

@@ -171,6 +171,7 @@ llvm::Value *ProbeLowering::arith(BinaryOp op, llvm::Value *lhs, llvm::Value *rh
     case BinaryOp::Mod: return divide(true, lhs, rhs, site, loc);
     case BinaryOp::Shl: return b.CreateShl(lhs, shift_count());
     case BinaryOp::Shr: return b.CreateAShr(lhs, shift_count());
+    case BinaryOp::Ushr: return b.CreateLShr(lhs, shift_count());
     case BinaryOp::BitAnd: return b.CreateAnd(lhs, rhs);
     case BinaryOp::BitOr: return b.CreateOr(lhs, rhs);
     case BinaryOp::BitXor: return b.CreateXor(lhs, rhs);

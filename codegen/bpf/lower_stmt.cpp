@@ -104,6 +104,8 @@ void ProbeLowering::statement_body(const Stmt &s) {
       return;
     case StmtKind::Return:
       return return_stmt(static_cast<const ReturnStmt &>(s));
+    case StmtKind::Try:
+      unsupported(s.loc, "try/catch is not supported in kernel probes: BPF programs cannot recover from a run-time error");
   }
 }
 

@@ -99,7 +99,7 @@ const std::string &literal_message(const ast::CallExpr &call, size_t index) {
 llvm::Value *raise_error(ProbeLowering &l, const ast::CallExpr &call) {
   const uint32_t site = l.add_site(call.loc, literal_message(call, 0));
   l.builder().CreateCall(l.runtime("ntap_fail_at", call.loc), {l.rt(), l.builder().getInt32(site)});
-  l.leave_probe();
+  l.leave_on_failure();
   l.continue_in_dead_block();
   return l.builder().getInt64(0);
 }

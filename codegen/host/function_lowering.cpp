@@ -72,6 +72,15 @@ llvm::Value *ProbeLowering::script_call(const ast::CallExpr &call) {
   llvm::Value *next = builder_.CreateICmpNE(builder_.CreateLoad(builder_.getInt8Ty(), next_flag()), builder_.getInt8(0));
   llvm::BasicBlock *leave = new_block("after_call_leave");
   llvm::BasicBlock *ok = new_block("after_call");
+  if (!catch_targets.empty()) {  // an error goes to the catch block, `next` still leaves
+    llvm::BasicBlock *caught = new_block("after_call_failed");
+    llvm::BasicBlock *check_next = new_block("after_call_next");
+    builder_.CreateCondBr(failed, caught, check_next);
+    builder_.SetInsertPoint(caught);
+    leave_on_failure();
+    builder_.SetInsertPoint(check_next);
+    failed = builder_.getFalse();
+  }
   builder_.CreateCondBr(builder_.CreateOr(failed, next), leave, ok);
   builder_.SetInsertPoint(leave);
   leave_probe();

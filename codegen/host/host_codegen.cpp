@@ -81,6 +81,7 @@ std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, co
     if (!probe->body) throw CompileError(ErrorKind::Codegen, "probe has no body", probe->loc);
     function_names[probe->id] = host::ProbeLowering(module_context, *probe).lower();
   }
+  host::define_site_messages(module_context);
 
   std::string verifier_report;
   llvm::raw_string_ostream verifier_out(verifier_report);

@@ -71,6 +71,7 @@ llvm::Value *lower_arith(ProbeLowering &l, ast::BinaryOp op, llvm::Value *lhs, l
     case Mul: return b.CreateMul(lhs, rhs);
     case Shl: return b.CreateShl(lhs, b.CreateAnd(rhs, 63));
     case Shr: return b.CreateAShr(lhs, b.CreateAnd(rhs, 63));
+    case Ushr: return b.CreateLShr(lhs, b.CreateAnd(rhs, 63));
     case BitAnd: return b.CreateAnd(lhs, rhs);
     case BitOr: return b.CreateOr(lhs, rhs);
     case BitXor: return b.CreateXor(lhs, rhs);
@@ -199,6 +200,10 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       const auto &bin = as<ast::BinaryExpr>(e);
       llvm::Value *lhs = expr(*bin.lhs);
       llvm::Value *rhs = expr(*bin.rhs);
+      if (ast::is_regex_op(bin.op)) {
+        llvm::Value *matched = builder_.CreateCall(runtime("ntap_regex_match", e.loc), {rt_, lhs, rhs});
+        return bin.op == ast::BinaryOp::RegexMatch ? matched : builder_.CreateXor(matched, builder_.getInt64(1));
+      }
       if (!is_comparison(bin.op)) return lower_arith(*this, bin.op, lhs, rhs, e.loc, ast::binary_op_text(bin.op));
       if (bin.lhs->type == ast::Type::String) {
         lhs = builder_.CreateCall(runtime("ntap_str_compare", e.loc), {lhs, rhs});

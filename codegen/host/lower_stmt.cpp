@@ -113,6 +113,10 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       foreach_loop(as<ast::ForeachStmt>(s));
       return;
 
+    case ast::StmtKind::Try:
+      try_stmt(as<ast::TryStmt>(s));
+      return;
+
     case ast::StmtKind::Delete: {
       const auto &st = as<ast::DeleteStmt>(s);
       GlobalTarget target = global_target(*st.target, "delete");

@@ -102,6 +102,12 @@ class ProbeLowering {
   // function, returns its zero value (the caller then checks the failure and
   // next flags and leaves too).
   void leave_probe();
+  // Where a run-time error goes: the catch block of the innermost enclosing
+  // try (ending the iterators opened inside that try), else out of the probe
+  // (try_catch.cpp). Terminates the current block.
+  void leave_on_failure();
+  // try { } catch (msg) { } (try_catch.cpp).
+  void try_stmt(const ast::TryStmt &s);
   // `next`: in a function, sets the probe's next flag before leaving.
   void next_stmt();
   // `return value` (value may be null).
@@ -124,6 +130,13 @@ class ProbeLowering {
   std::vector<Loop> loops;
   // Slots holding the iterators of the enclosing foreach loops, innermost last.
   std::vector<llvm::Value *> open_iterators;
+  // The enclosing try blocks, innermost last: their catch block, and how
+  // many iterators were open when the try began.
+  struct CatchTarget {
+    llvm::BasicBlock *block;
+    size_t iterator_depth;
+  };
+  std::vector<CatchTarget> catch_targets;
 
  private:
   void begin_function(llvm::Function *fn);
@@ -138,6 +151,11 @@ class ProbeLowering {
   llvm::Value *rt_ = nullptr;
   std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
 };
+
+// Defines `ntap_site_message(i32 site) -> ptr` (each site's message, for
+// catch (msg)) once every site of the module is known; nothing when no
+// catch block asked for it.
+void define_site_messages(ModuleContext &module);
 
 // Lowering helpers shared between the units.
 llvm::Value *lower_arith(ProbeLowering &l, ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs,

@@ -130,7 +130,7 @@ void ProbeLowering::check_failed() {
   llvm::BasicBlock *ok = new_block("ok");
   builder_.CreateCondBr(builder_.CreateICmpNE(failed, builder_.getInt64(0)), bad, ok);
   builder_.SetInsertPoint(bad);
-  leave_probe();
+  leave_on_failure();
   builder_.SetInsertPoint(ok);
 }
 
@@ -140,7 +140,7 @@ void ProbeLowering::fail_if(llvm::Value *is_bad, uint32_t site) {
   builder_.CreateCondBr(is_bad, bad, ok);
   builder_.SetInsertPoint(bad);
   builder_.CreateCall(runtime("ntap_fail_at"), {rt_, builder_.getInt32(site)});
-  leave_probe();
+  leave_on_failure();
   builder_.SetInsertPoint(ok);
 }
 

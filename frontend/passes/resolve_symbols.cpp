@@ -86,6 +86,15 @@ class SymbolResolver {
       }
       if (f.value_name) f.value_local = local(*f.value_name, f.loc);
     }
+    if (s.kind == StmtKind::Try) {
+      auto &t = static_cast<TryStmt &>(s);
+      if (t.catch_name) {
+        if (program_.find_global(*t.catch_name))
+          throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
+                             fmt::format("identifier '{}'", *t.catch_name));
+        t.catch_local = param(*t.catch_name) ? param(*t.catch_name) : local(*t.catch_name, t.loc);
+      }
+    }
     if (s.kind == StmtKind::StatsAdd) {
       auto &a = static_cast<StatsAddStmt &>(s);
       if (a.target->kind == ExprKind::Symbol) {

@@ -1,0 +1,406 @@
+// -p1: the AST printed back as a script (see printer.h).
+//
+// Parentheses follow the grammar's precedence levels (grammar.h): an operand
+// is parenthesised only when its own level binds less tightly than the
+// position it is printed in, so `(a + b) * c` keeps its parentheses and
+// `a + b * c` gets none.
+#include "frontend/printer.h"
+
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+namespace ntap {
+namespace {
+
+using namespace ast;
+
+// Precedence levels, lowest to highest, as in grammar.h.
+enum Level : int {
+  kAssign = 1,
+  kTernary,
+  kLogicalOr,
+  kLogicalAnd,
+  kBitOr,
+  kBitXor,
+  kBitAnd,
+  kIn,
+  kComparison,
+  kShift,
+  kConcat,
+  kAdditive,
+  kMultiplicative,
+  kUnary,
+  kPostfix,
+  kPrimary,
+};
+
+template <typename T>
+const T &as(const Expr &e) {
+  return static_cast<const T &>(e);
+}
+
+int binary_level(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: case BinaryOp::Sub: return kAdditive;
+    case BinaryOp::Mul: case BinaryOp::Div: case BinaryOp::Mod: return kMultiplicative;
+    case BinaryOp::Shl: case BinaryOp::Shr: case BinaryOp::Ushr: return kShift;
+    case BinaryOp::BitAnd: return kBitAnd;
+    case BinaryOp::BitOr: return kBitOr;
+    case BinaryOp::BitXor: return kBitXor;
+    case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
+    case BinaryOp::Ge: case BinaryOp::Eq: case BinaryOp::Ne: return kComparison;
+    case BinaryOp::Concat: return kConcat;
+    case BinaryOp::RegexMatch: case BinaryOp::RegexNoMatch: return kComparison;
+  }
+  return kComparison;
+}
+
+int level_of(const Expr &e) {
+  switch (e.kind) {
+    case ExprKind::Assign: return kAssign;
+    case ExprKind::Ternary: return kTernary;
+    case ExprKind::Logical: return as<LogicalExpr>(e).op == LogicalOp::Or ? kLogicalOr : kLogicalAnd;
+    case ExprKind::Binary: return binary_level(as<BinaryExpr>(e).op);
+    case ExprKind::InArray: return kIn;
+    case ExprKind::Unary: return kUnary;
+    case ExprKind::IncDec: return as<IncDecExpr>(e).prefix ? kUnary : kPostfix;
+    default: return kPrimary;
+  }
+}
+
+// A string literal with the escapes the parser decodes. Other control bytes
+// are written as three-digit octal so that a following digit is not absorbed.
+std::string quoted(const std::string &text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char octal[8];
+          std::snprintf(octal, sizeof octal, "\\%03o", c);
+          out += octal;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// A negative literal (0xffffffffffffffff parses to -1) is printed in hex: a
+// leading '-' would read back as a negation.
+std::string number_text(int64_t value) {
+  if (value >= 0) return std::to_string(value);
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(value));
+  return hex;
+}
+
+// A literal parameter of @hist_linear/@variance, where the parser accepts a
+// negated number.
+std::string parameter_text(int64_t value) {
+  if (value >= 0) return std::to_string(value);
+  return "-" + std::to_string(0ULL - static_cast<unsigned long long>(value));
+}
+
+class Printer {
+ public:
+  Printer(std::ostream &out, bool parenthesize_all) : out_(out), parenthesize_all_(parenthesize_all) {}
+
+  void program(const Program &p) {
+    bool first = true;
+    auto separate = [&] {
+      if (!first) out_ << '\n';
+      first = false;
+    };
+    for (const auto &g : p.globals) {
+      separate();
+      global(*g);
+    }
+    for (const auto &f : p.functions) {
+      if (f->from_tapset) continue;
+      separate();
+      function(*f);
+    }
+    for (const auto &a : p.aliases) {
+      if (a->from_tapset) continue;
+      separate();
+      alias(*a);
+    }
+    for (const auto &probe_ptr : p.probes) {
+      separate();
+      probe(*probe_ptr);
+    }
+  }
+
+  void stmt(const Stmt &s) {
+    switch (s.kind) {
+      case StmtKind::Block: {
+        const auto &b = static_cast<const BlockStmt &>(s);
+        line("{");
+        ++depth_;
+        for (const auto &child : b.stmts) stmt(*child);
+        --depth_;
+        line("}");
+        return;
+      }
+      case StmtKind::Expr: line(expr(*static_cast<const ExprStmt &>(s).expr) + ";"); return;
+      case StmtKind::If: {
+        const auto &i = static_cast<const IfStmt &>(s);
+        line("if (" + expr(*i.cond) + ")");
+        nested(*i.then_stmt);
+        if (i.else_stmt) {
+          line("else");
+          nested(*i.else_stmt);
+        }
+        return;
+      }
+      case StmtKind::While: {
+        const auto &w = static_cast<const WhileStmt &>(s);
+        line("while (" + expr(*w.cond) + ")");
+        nested(*w.body);
+        return;
+      }
+      case StmtKind::For: {
+        const auto &f = static_cast<const ForStmt &>(s);
+        auto part = [&](const ExprPtr &e) { return e ? expr(*e) : std::string(); };
+        std::string head = "for (" + part(f.init) + "; " + part(f.cond) + "; " + part(f.step) + ")";
+        line(head);
+        nested(*f.body);
+        return;
+      }
+      case StmtKind::Foreach: foreach_stmt(static_cast<const ForeachStmt &>(s)); return;
+      case StmtKind::Delete: line("delete " + expr(*static_cast<const DeleteStmt &>(s).target) + ";"); return;
+      case StmtKind::StatsAdd: {
+        const auto &a = static_cast<const StatsAddStmt &>(s);
+        line(expr(*a.target) + " <<< " + expr(*a.value) + ";");
+        return;
+      }
+      case StmtKind::Break: line("break;"); return;
+      case StmtKind::Continue: line("continue;"); return;
+      case StmtKind::Next: line("next;"); return;
+      case StmtKind::Return: {
+        const auto &r = static_cast<const ReturnStmt &>(s);
+        line(r.value ? "return " + expr(*r.value) + ";" : "return;");
+        return;
+      }
+      case StmtKind::Try: {
+        const auto &t = static_cast<const TryStmt &>(s);
+        line("try");
+        stmt(*t.try_block);
+        line(t.catch_name ? "catch (" + *t.catch_name + ")" : "catch");
+        stmt(*t.catch_block);
+        return;
+      }
+    }
+    throw std::logic_error("printer: unknown statement kind");
+  }
+
+  // The text of `e` printed where an operand of level `min_level` is
+  // expected: parenthesised when it binds less tightly.
+  std::string operand(const Expr &e, int min_level) {
+    std::string text = expr(e);
+    const bool needed = level_of(e) < min_level || (parenthesize_all_ && level_of(e) < kPrimary);
+    return needed ? "(" + text + ")" : text;
+  }
+
+  std::string expr(const Expr &e) {
+    switch (e.kind) {
+      case ExprKind::Number: return number_text(as<NumberExpr>(e).value);
+      case ExprKind::String: return quoted(as<StringExpr>(e).value);
+      case ExprKind::Symbol: return as<SymbolExpr>(e).name;
+      case ExprKind::Index: {
+        const auto &i = as<IndexExpr>(e);
+        return i.name + "[" + list(i.keys, kAssign) + "]";
+      }
+      case ExprKind::TargetVar: {
+        const auto &t = as<TargetVarExpr>(e);
+        std::string text = "$" + t.name;
+        for (const auto &field : t.fields) text += "->" + field;
+        return text;
+      }
+      case ExprKind::Unary: return unary(as<UnaryExpr>(e));
+      case ExprKind::Binary: {
+        const auto &b = as<BinaryExpr>(e);
+        const int level = binary_level(b.op);
+        return operand(*b.lhs, level) + " " + binary_op_text(b.op) + " " + operand(*b.rhs, level + 1);
+      }
+      case ExprKind::Logical: {
+        const auto &l = as<LogicalExpr>(e);
+        const int level = level_of(e);
+        const char *op = l.op == LogicalOp::And ? " && " : " || ";
+        return operand(*l.lhs, level) + op + operand(*l.rhs, level + 1);
+      }
+      case ExprKind::Ternary: {
+        const auto &t = as<TernaryExpr>(e);
+        return operand(*t.cond, kLogicalOr) + " ? " + operand(*t.then_expr, kAssign) + " : " +
+               operand(*t.else_expr, kAssign);
+      }
+      case ExprKind::Assign: {
+        const auto &a = as<AssignExpr>(e);
+        return operand(*a.lhs, kPrimary) + " " + assign_op_text(a.op) + " " + operand(*a.rhs, kAssign);
+      }
+      case ExprKind::IncDec: {
+        const auto &i = as<IncDecExpr>(e);
+        const char *op = i.increment ? "++" : "--";
+        return i.prefix ? op + operand(*i.operand, kPrimary) : operand(*i.operand, kPrimary) + op;
+      }
+      case ExprKind::Call: {
+        const auto &c = as<CallExpr>(e);
+        return c.name + "(" + list(c.args, kAssign) + ")";
+      }
+      case ExprKind::StatsOp: {
+        const auto &s = as<StatsOpExpr>(e);
+        std::string text = std::string(stats_fn_name(s.fn)) + "(" + expr(*s.operand);
+        for (int64_t p : s.params) text += ", " + parameter_text(p);
+        text += ")";
+        if (s.bucket) text += "[" + expr(*s.bucket) + "]";
+        return text;
+      }
+      case ExprKind::InArray: {
+        const auto &i = as<InArrayExpr>(e);
+        std::string keys = list(i.keys, kComparison);
+        return (i.keys.size() == 1 ? keys : "[" + keys + "]") + " in " + i.name;
+      }
+      case ExprKind::Defined: return "@defined(" + expr(*as<DefinedExpr>(e).operand) + ")";
+    }
+    throw std::logic_error("printer: unknown expression kind");
+  }
+
+ private:
+  std::ostream &out_;
+  bool parenthesize_all_;
+  int depth_ = 0;
+
+  void line(const std::string &text) { out_ << std::string(depth_ * 4, ' ') << text << '\n'; }
+
+  // The body of if/while/for/foreach: a block at the same depth, any other
+  // statement indented one more level.
+  void nested(const Stmt &s) {
+    if (s.kind == StmtKind::Block) {
+      stmt(s);
+      return;
+    }
+    ++depth_;
+    stmt(s);
+    --depth_;
+  }
+
+  std::string list(const std::vector<ExprPtr> &items, int min_level) {
+    std::string text;
+    for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + operand(*items[i], min_level);
+    return text;
+  }
+
+  std::string unary(const UnaryExpr &u) {
+    const char *op = u.op == UnaryOp::Neg ? "-" : u.op == UnaryOp::Plus ? "+" : u.op == UnaryOp::Not ? "!" : "~";
+    std::string inner = operand(*u.operand, kUnary);
+    // `- -x` and `+ +x` must not become the operators -- and ++, nor `! ~x` the operator !~.
+    const bool joins = !inner.empty() && (((*op == '-' || *op == '+') && (inner[0] == '-' || inner[0] == '+')) ||
+                                          (*op == '!' && inner[0] == '~'));
+    if (joins) return op + (" " + inner);
+    return op + inner;
+  }
+
+  static const char *sort_marker(int direction) { return direction > 0 ? "+" : direction < 0 ? "-" : ""; }
+
+  void foreach_stmt(const ForeachStmt &f) {
+    std::string head = "foreach (";
+    if (f.value_name) head += *f.value_name + (f.sort_column == 0 ? sort_marker(f.sort_direction) : "") + " = ";
+    std::string keys;
+    for (size_t i = 0; i < f.key_names.size(); ++i) {
+      keys += (i ? ", " : "") + f.key_names[i];
+      if (f.sort_column == static_cast<int>(i) + 1) keys += sort_marker(f.sort_direction);
+    }
+    head += f.key_names.size() == 1 && !f.value_name ? keys : "[" + keys + "]";
+    head += " in ";
+    if (f.sort_stat != StatsFn::Count) head += std::string(stats_fn_name(f.sort_stat)) + "(" + f.array_name + ")";
+    else head += f.array_name;
+    if (f.sort_column == 0 && !f.value_name) head += sort_marker(f.sort_direction);
+    if (f.limit) head += " limit " + expr(*f.limit);
+    line(head + ")");
+    nested(*f.body);
+  }
+
+  static std::string point_text(const ProbePoint &point) {
+    std::string text = point.str();
+    // str() marks any optional point with '?'; '!' also makes it sufficient.
+    if (point.sufficient && !text.empty() && text.back() == '?') text.back() = '!';
+    return text;
+  }
+
+  static std::string points_text(const std::vector<ProbePoint> &points) {
+    std::string text;
+    for (size_t i = 0; i < points.size(); ++i) text += (i ? ", " : "") + point_text(points[i]);
+    return text;
+  }
+
+  void global(const Global &g) {
+    std::string text = "global " + g.name;
+    if (g.max_entries) text += "[" + std::to_string(g.max_entries) + "]";
+    if (g.init) {
+      text += " = ";
+      if (g.init->kind == ExprKind::Number) text += parameter_text(as<NumberExpr>(*g.init).value);
+      else text += expr(*g.init);
+    }
+    line(text);
+  }
+
+  void function(const Function &f) {
+    std::string text = "function " + f.name;
+    if (f.declared_result != Type::Unknown) text += std::string(":") + type_name(f.declared_result);
+    text += " (";
+    for (size_t i = 0; i < f.params.size(); ++i) {
+      text += (i ? ", " : "") + f.params[i];
+      if (i < f.declared_params.size() && f.declared_params[i] != Type::Unknown)
+        text += std::string(":") + type_name(f.declared_params[i]);
+    }
+    line(text + ")");
+    stmt(*f.body);
+  }
+
+  void alias(const ProbeAlias &a) {
+    std::string text = "probe " + points_text(a.names) + (a.epilogue ? " += " : " = ") + points_text(a.points);
+    if (a.condition) text += " if (" + expr(*a.condition) + ")";
+    line(text);
+    stmt(*a.body);
+  }
+
+  void probe(const Probe &p) {
+    std::string text = "probe " + points_text(p.points);
+    if (p.condition) text += " if (" + expr(*p.condition) + ")";
+    line(text);
+    stmt(*p.body);
+  }
+};
+
+}  // namespace
+
+void print_program(const Program &program, std::ostream &out, const PrintOptions &options) {
+  Printer(out, options.parenthesize_all).program(program);
+}
+
+std::string print_program(const Program &program) {
+  std::ostringstream out;
+  print_program(program, out, {});
+  return out.str();
+}
+
+std::string print_expr(const Expr &expr) {
+  std::ostringstream unused;
+  return Printer(unused, false).expr(expr);
+}
+
+std::string print_stmt(const Stmt &stmt) {
+  std::ostringstream out;
+  Printer(out, false).stmt(stmt);
+  return out.str();
+}
+
+}  // namespace ntap
