@@ -524,6 +524,13 @@ class AstBuilder {
     if (n.is_type<g::foreach_statement>()) return foreach_statement(n);
     if (n.is_type<g::delete_statement>())
       return std::make_unique<DeleteStmt>(loc(n), lvalue(*c[0], "the operand of delete"));
+    if (n.is_type<g::try_statement>()) {
+      auto t = std::make_unique<TryStmt>(loc(n));
+      t->try_block = block(*c[0]);
+      if (c.size() == 3) t->catch_name = text(*c[1]->children[0]);
+      t->catch_block = block(*c.back());
+      return t;
+    }
     if (n.is_type<g::break_statement>()) return std::make_unique<JumpStmt>(StmtKind::Break, loc(n));
     if (n.is_type<g::continue_statement>()) return std::make_unique<JumpStmt>(StmtKind::Continue, loc(n));
     if (n.is_type<g::next_statement>()) return std::make_unique<JumpStmt>(StmtKind::Next, loc(n));
@@ -581,13 +588,6 @@ class AstBuilder {
       else points.push_back(n.children[i].get());
     }
     const Node &body = *n.children.back();
-    if (n.is_type<g::try_statement>()) {
-      auto t = std::make_unique<TryStmt>(loc(n));
-      t->try_block = block(*c[0]);
-      if (c.size() == 3) t->catch_name = text(*c[1]->children[0]);
-      t->catch_block = block(*c.back());
-      return t;
-    }
     if (alias) {
       prog.aliases.push_back(probe_alias(n, points, *alias, body));
       return;
