@@ -226,7 +226,8 @@ struct shift : left_assoc<concatenation, shift_op, '<', '>'> {};
 struct comparison : left_assoc<shift, comparison_op, '<', '>', '=', '!'> {};
 
 struct array_name : name {};
-struct in_keys : seq<lbracket, must_list<comparison>, must<rbracket>> {};
+struct in_key : sor<wildcard_key_unsupported, comparison> {};
+struct in_keys : seq<lbracket, must_list<in_key>, must<rbracket>> {};
 struct in_multi : seq<in_keys, must<kw_in>, must<array_name>> {};
 struct in_single : seq<comparison, opt<kw_in, must<array_name>>> {};
 struct array_in : sor<in_multi, in_single> {};
@@ -268,7 +269,8 @@ struct foreach_keys : sor<foreach_key_list, foreach_key> {};
 struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
 // foreach (k in @sum(arr)-): sort a statistics array by that extractor.
 struct foreach_extractor : seq<tok<at_name_text>, must<lparen>, must<array_name>, must<rparen>> {};
-struct foreach_array : seq<sor<foreach_extractor, name>, opt<sort_marker>> {};
+struct foreach_slice_unsupported : seq<at<one<'['>>, raise<foreach_slice_unsupported>> {};
+struct foreach_array : seq<sor<foreach_extractor, name>, opt<foreach_slice_unsupported>, opt<sort_marker>> {};
 struct foreach_limit : seq<kw_limit, must<expression>> {};
 struct foreach_statement
     : seq<kw_foreach, must<lparen>, opt<foreach_value>, must<foreach_keys>, must<kw_in>, must<foreach_array>,
@@ -382,6 +384,8 @@ template <> inline constexpr const char *error_message<additive> = "expected exp
 template <> inline constexpr const char *error_message<kw_catch> = "expected 'catch'";
 template <> inline constexpr const char *error_message<index_key> = "expected expression";
 template <> inline constexpr const char *error_message<wildcard_key_unsupported> = "wildcard subscripts (a[*, k]) are not supported yet";
+template <> inline constexpr const char *error_message<in_key> = "expected expression";
+template <> inline constexpr const char *error_message<foreach_slice_unsupported> = "foreach over an array slice (arr[*, k]) is not supported yet";
 template <> inline constexpr const char *error_message<catch_name> = "expected variable name";
 template <> inline constexpr const char *error_message<concatenation> = "expected expression";
 template <> inline constexpr const char *error_message<shift> = "expected expression";

@@ -58,6 +58,28 @@ timeout 30 "$NTAP" -p3 -e 'probe kernel.trace("kfree_skb") { try { x = 1 } catch
 expect_eq "kernel try exit status" 1 "$status"
 grep -q "try/catch is not supported in kernel probes" "$WORK_DIR/kernel_try.err" || { show_file stderr "$WORK_DIR/kernel_try.err"; fail "no clear try/catch error"; }
 
+run_user delete_and_foreach "xy
+[] 0
+1 b 10
+2 a 20
+3 c 5
+by t: a
+by t: b
+by t: c
+top: 20
+top: 10
+0 1
+0" 'global a, s, n
+probe begin {
+  n = 5; s = "x"; s .= "y"; println(s)
+  delete s; delete n; printf("[%s] %d\n", s, n)
+  a[1, "b"] = 10; a[2, "a"] = 20; a[3, "c"] = 5
+  foreach (v = [k, t] in a) printf("%d %s %d\n", k, t, v)
+  foreach ([k, t+] in a) printf("by t: %s\n", t)
+  foreach ([k, t] in a- limit 2) printf("top: %d\n", a[k, t])
+  delete a[2, "a"]; printf("%d %d\n", [2, "a"] in a, [1, "b"] in a)
+  delete a; printf("%d\n", [1, "b"] in a); exit() }'
+
 note "case regex in a kernel probe"
 status=0
 timeout 30 "$NTAP" -p3 -e 'probe kernel.trace("kfree_skb") { if (execname() =~ "^ping") next }' \

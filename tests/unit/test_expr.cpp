@@ -129,3 +129,10 @@ TEST_CASE("expr: wildcard subscripts are a clear error", "[expr]") {
         "<input>:2:24: wildcard subscripts (a[*, k]) are not supported yet");
   CHECK(parse_error("probe begin { x = a[] }") == "<input>:1:21: expected expression");
 }
+
+TEST_CASE("expr: wildcard membership tests and foreach slices are a clear error", "[expr]") {
+  CHECK(parse_error("global a\nprobe begin { x = [1, *] in a }") ==
+        "<input>:2:23: wildcard subscripts (a[*, k]) are not supported yet");
+  CHECK(parse_error("global a\nprobe begin { foreach ([k, v] in a[*, 5]) next }") ==
+        "<input>:2:35: foreach over an array slice (arr[*, k]) is not supported yet");
+}
