@@ -355,9 +355,15 @@ struct function_body : sor<embedded_c_unsupported, block> {};
 struct function_declaration
     : seq<kw_function, sp, must<function_name>, opt<type_annotation>, must<function_params>, must<function_body>> {};
 
+// `private` (stap's tapset-local names) is accepted and has no effect: every
+// name is already local to the script and the tapset files it loads.
+struct kw_private : seq<TAO_PEGTL_KEYWORD("private"), sp> {};
+struct private_target : sor<global_declaration, function_declaration> {};
+struct private_declaration : seq<kw_private, must<private_target>> {};
+
 struct toplevel
-    : seq<sor<probe_declaration, global_declaration, function_declaration, embedded_c_unsupported,
-              preprocessor_unsupported>,
+    : seq<sor<probe_declaration, global_declaration, function_declaration, private_declaration,
+              embedded_c_unsupported, preprocessor_unsupported>,
           opt<semicolon>> {};
 struct script : seq<sp, until<eof, must<toplevel>>> {};
 
@@ -415,6 +421,7 @@ template <> inline constexpr const char *error_message<function_param> = "expect
 template <> inline constexpr const char *error_message<function_params> = "expected '('";
 template <> inline constexpr const char *error_message<function_body> = "expected '{'";
 template <> inline constexpr const char *error_message<type_name> = "expected type 'long' or 'string'";
+template <> inline constexpr const char *error_message<private_target> = "expected 'function' or 'global' after 'private'";
 template <> inline constexpr const char *error_message<embedded_c_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";

@@ -482,3 +482,10 @@ TEST_CASE("functions: a function used on both sides compiles for both", "[functi
   CHECK(host->ir().find("fn_0_bump") != std::string::npos);
   CHECK(host->probe_function(1) != nullptr);
 }
+
+TEST_CASE("functions: 'private' functions and globals are accepted", "[functions][parse]") {
+  auto c = parse("private global hits\nprivate function bump() { hits++ }\nprobe begin { bump() }");
+  CHECK(c->program->globals.size() == 1);
+  CHECK(c->program->functions.size() == 1);
+  CHECK(error_of("private probe begin { }") == "1:9 expected 'function' or 'global' after 'private'");
+}
