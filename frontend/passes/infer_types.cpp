@@ -217,11 +217,11 @@ class TypeInference {
         unify_storage(*r.value, function_->result);
         unify(function_->result, r.value->type, *r.value);
         break;
+      }
       case StmtKind::Try: {
         auto &t = static_cast<TryStmt &>(s);
         if (t.catch_local) unify(t.catch_local->type, Type::String, SymbolExpr(t.loc, *t.catch_name));
         break;
-      }
       }
       case StmtKind::Delete: {
         auto &d = static_cast<DeleteStmt &>(s);
@@ -381,12 +381,12 @@ class TypeInference {
         expect(*b.lhs, Type::String);
         expect(*b.rhs, Type::String);
         set(b, Type::String);
+        return;
       case BinaryOp::RegexMatch:
       case BinaryOp::RegexNoMatch:
         unify_storage(*b.lhs, Type::String);
         expect(*b.lhs, Type::String);
         set(b, Type::Long);
-        return;
         return;
       case BinaryOp::Lt: case BinaryOp::Le: case BinaryOp::Gt:
       case BinaryOp::Ge: case BinaryOp::Eq: case BinaryOp::Ne: {
