@@ -268,7 +268,8 @@ struct foreach_key_list : seq<lbracket, must_list<foreach_key>, must<rbracket>> 
 struct foreach_keys : sor<foreach_key_list, foreach_key> {};
 struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
 // foreach (k in @sum(arr)-): sort a statistics array by that extractor.
-struct foreach_extractor : seq<tok<at_name_text>, must<lparen>, must<array_name>, must<rparen>> {};
+// foreach (i in @hist_log(x)): the bucket numbers of a histogram.
+struct foreach_extractor : seq<tok<at_name_text>, must<at_operands>> {};
 struct foreach_slice_unsupported : seq<at<one<'['>>, raise<foreach_slice_unsupported>> {};
 struct foreach_array : seq<sor<foreach_extractor, name>, opt<foreach_slice_unsupported>, opt<sort_marker>> {};
 struct foreach_limit : seq<kw_limit, must<expression>> {};

@@ -443,6 +443,57 @@ class AstBuilder {
     return b;
   }
 
+  // The @hist_log/@hist_linear node of `foreach (i in @hist_log(x))`, if any.
+  static const Node *foreach_histogram(const Node &n) {
+    for (const auto &part : n.children) {
+      if (!part->is_type<g::foreach_array>() || !part->children[0]->is_type<g::foreach_extractor>()) continue;
+      const std::string stat = part->children[0]->children[0]->string();
+      if (stat == "@hist_log" || stat == "@hist_linear") return part->children[0].get();
+    }
+    return nullptr;
+  }
+
+  // foreach (i in @hist_log(x)) BODY walks every bucket number, as stap does:
+  //   for (i = 0; i < BUCKETS; i++) { @hist_log(x)[i]; BODY }
+  // (the bucket read ties the loop to the histogram even when BODY does not).
+  StmtPtr histogram_foreach(const Node &n, const Node &histogram) {
+    std::string key;
+    for (const auto &part : n.children) {
+      if (part->is_type<g::foreach_value>() || part->is_type<g::foreach_limit>())
+        fail(*part, "foreach over a histogram takes one bucket variable, without a value or limit");
+      if (part->is_type<g::foreach_key>()) {
+        if (!key.empty() || part->children.size() > 1) fail(*part, "foreach over a histogram takes one unsorted bucket variable");
+        key = text(*part->children[0]);
+      }
+      if (part->is_type<g::foreach_array>() && part->children.size() > 1)
+        fail(*part->children[1], "the buckets of a histogram cannot be sorted");
+    }
+    const std::string name = text(*histogram.children[0]);
+    const StatsFn fn = name == "@hist_log" ? StatsFn::HistLog : StatsFn::HistLinear;
+    auto bucket_read = stats_with_parameters(histogram, name, fn, histogram.children.size() - 1);
+    auto &op = static_cast<StatsOpExpr &>(*bucket_read);
+    uint32_t buckets = HistogramSpec::kLogBuckets;
+    if (fn == StatsFn::HistLinear) {
+      try {
+        buckets = HistogramSpec::linear(op.params.at(0), op.params.at(1), op.params.at(2)).buckets;
+      } catch (const std::exception &err) {
+        fail(histogram, err.what());
+      }
+    }
+    const Location at = loc(n);
+    auto variable = [&] { return std::make_unique<SymbolExpr>(at, key); };
+    op.bucket = variable();
+    auto loop = std::make_unique<ForStmt>(at);
+    loop->init = std::make_unique<AssignExpr>(at, AssignOp::Set, variable(), std::make_unique<NumberExpr>(at, 0));
+    loop->cond = std::make_unique<BinaryExpr>(at, BinaryOp::Lt, variable(), std::make_unique<NumberExpr>(at, buckets));
+    loop->step = std::make_unique<IncDecExpr>(at, true, false, variable());
+    auto body = std::make_unique<BlockStmt>(at);
+    body->stmts.push_back(std::make_unique<ExprStmt>(at, std::move(bucket_read)));
+    body->stmts.push_back(stmt(*n.children.back()));
+    loop->body = std::move(body);
+    return loop;
+  }
+
   std::unique_ptr<ForeachStmt> foreach_statement(const Node &n) {
     auto f = std::make_unique<ForeachStmt>(loc(n));
     const Node *sort_marker = nullptr;
@@ -475,7 +526,10 @@ class AstBuilder {
           for (const auto &[spelling, fn] : extractors)
             if (stat == spelling) f->sort_stat = fn, known = true;
           if (!known) fail(array, "foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not " + stat);
-          f->array_name = text(*array.children[1]->children[0]);
+          const Node &operand = *array.children[1];
+          if (array.children.size() != 2 || !operand.is_type<g::call_or_symbol>() || operand.children.size() != 1)
+            fail(operand, "expected array name");
+          f->array_name = text(*operand.children[0]);
         } else {
           f->array_name = text(array);
         }
@@ -521,7 +575,10 @@ class AstBuilder {
       s->body = stmt(*c.back());
       return s;
     }
-    if (n.is_type<g::foreach_statement>()) return foreach_statement(n);
+    if (n.is_type<g::foreach_statement>()) {
+      if (const Node *histogram = foreach_histogram(n)) return histogram_foreach(n, *histogram);
+      return foreach_statement(n);
+    }
     if (n.is_type<g::delete_statement>())
       return std::make_unique<DeleteStmt>(loc(n), lvalue(*c[0], "the operand of delete"));
     if (n.is_type<g::try_statement>()) {

@@ -178,6 +178,15 @@ expect_error "a histogram is not a value" \
 expect_error "hist_linear needs literal parameters" \
   'global s probe begin { n = 10; s <<< 1; print(@hist_linear(s, 0, n, 1)); exit() }' 'parameters must be literal numbers'
 
+expect_output "foreach over the buckets of a hist_log" \
+  'global s probe begin { s <<< 1; s <<< 5; s <<< 6; foreach (b in @hist_log(s)) if (@hist_log(s)[b]) printf("%d:%d ", b, @hist_log(s)[b]); println(""); exit() }' \
+  "65:1 67:2 "
+expect_output "foreach over the buckets of a hist_linear, break" \
+  'global t probe begin { t <<< 7; foreach (i in @hist_linear(t, 0, 10, 5)) { if (i == 4) break; printf("%d ", @hist_linear(t, 0, 10, 5)[i]) } println(""); exit() }' \
+  "0 0 1 0 "
+expect_error "the buckets of a histogram cannot be sorted" \
+  'global s probe begin { s <<< 1; foreach (i in @hist_log(s)-) println(i) }' 'cannot be sorted'
+
 # ---- foreach sorted by an extractor -----------------------------------------
 sortdata='global a probe begin { a["p"] <<< 10; a["p"] <<< 10; a["q"] <<< 1; a["q"] <<< 1; a["q"] <<< 1; a["r"] <<< 50 '
 expect_output "foreach by @count descending" "$sortdata"'; foreach (k in a-) printf("%s ", k); println(""); exit() }' "q p r "

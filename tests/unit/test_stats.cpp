@@ -285,6 +285,17 @@ TEST_CASE("foreach sorts a statistics array by the extractor it names", "[stats]
         "2:41 foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not @variance");
 }
 
+TEST_CASE("foreach over a histogram walks every bucket number", "[stats][frontend]") {
+  auto c = check("global a\nprobe begin { a <<< 1; foreach (b in @hist_linear(a, 0, 10, 5)) println(b) }");
+  const ast::Stmt &loop = *c->program->probes[0]->body->stmts[1];
+  REQUIRE(loop.kind == ast::StmtKind::For);
+  const auto &cond = static_cast<const ast::BinaryExpr &>(*static_cast<const ast::ForStmt &>(loop).cond);
+  CHECK(static_cast<const ast::NumberExpr &>(*cond.rhs).value == 5);
+  CHECK(c->program->find_global("a")->histogram == ast::StatsFn::HistLinear);
+  CHECK(error_of("global a\nprobe begin { a <<< 1; foreach ([b, c] in @hist_log(a)) println(b) }") ==
+        "2:37 foreach over a histogram takes one unsorted bucket variable");
+}
+
 // ---------------------------------------------------------------- globals report
 
 TEST_CASE("globals written but never read are reported as stap does", "[stats][display]") {
