@@ -14,7 +14,6 @@
 #include <fmt/format.h>
 
 #include "codegen/layout.h"
-#include "codegen/layout.h"
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
 #include "frontend/walk.h"
