@@ -1,9 +1,8 @@
-// Deep copies of statement trees (see clone.h).
+// Deep copies of expression and statement trees (see clone.h).
 #include "frontend/clone.h"
 
 #include <stdexcept>
 
-#include "frontend/parser.h"
 
 namespace ntap {
 
@@ -97,6 +96,113 @@ StmtPtr clone_stmt(const Stmt &s) {
     }
   }
   throw std::logic_error("clone_stmt: unknown statement kind");
+}
+
+namespace {
+template <typename T>
+std::unique_ptr<T> with_type(std::unique_ptr<T> copy, const Expr &original) {
+  copy->type = original.type;
+  return copy;
+}
+
+std::vector<ExprPtr> clone_all(const std::vector<ExprPtr> &exprs) {
+  std::vector<ExprPtr> out;
+  out.reserve(exprs.size());
+  for (const auto &e : exprs) out.push_back(clone_expr(*e));
+  return out;
+}
+}  // namespace
+
+ExprPtr clone_expr(const Expr &e) {
+  switch (e.kind) {
+    case ExprKind::Number: {
+      auto &n = static_cast<const NumberExpr &>(e);
+      return with_type(std::make_unique<NumberExpr>(n.loc, n.value), e);
+    }
+    case ExprKind::String: {
+      auto &s = static_cast<const StringExpr &>(e);
+      return with_type(std::make_unique<StringExpr>(s.loc, s.value), e);
+    }
+    case ExprKind::Symbol: {
+      auto &s = static_cast<const SymbolExpr &>(e);
+      auto copy = std::make_unique<SymbolExpr>(s.loc, s.name);
+      copy->local = s.local;
+      copy->global = s.global;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Index: {
+      auto &i = static_cast<const IndexExpr &>(e);
+      auto copy = std::make_unique<IndexExpr>(i.loc, i.name);
+      copy->global = i.global;
+      copy->keys = clone_all(i.keys);
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::TargetVar: {
+      auto &t = static_cast<const TargetVarExpr &>(e);
+      auto copy = std::make_unique<TargetVarExpr>(t.loc, t.name);
+      copy->fields = t.fields;
+      copy->resolved = t.resolved;
+      copy->arg_index = t.arg_index;
+      copy->offsets = t.offsets;
+      copy->final_size = t.final_size;
+      copy->final_signed = t.final_signed;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Unary: {
+      auto &u = static_cast<const UnaryExpr &>(e);
+      return with_type(std::make_unique<UnaryExpr>(u.loc, u.op, clone_expr(*u.operand)), e);
+    }
+    case ExprKind::Binary: {
+      auto &b = static_cast<const BinaryExpr &>(e);
+      return with_type(std::make_unique<BinaryExpr>(b.loc, b.op, clone_expr(*b.lhs), clone_expr(*b.rhs)), e);
+    }
+    case ExprKind::Logical: {
+      auto &l = static_cast<const LogicalExpr &>(e);
+      return with_type(std::make_unique<LogicalExpr>(l.loc, l.op, clone_expr(*l.lhs), clone_expr(*l.rhs)), e);
+    }
+    case ExprKind::Ternary: {
+      auto &t = static_cast<const TernaryExpr &>(e);
+      return with_type(std::make_unique<TernaryExpr>(t.loc, clone_expr(*t.cond), clone_expr(*t.then_expr),
+                                                     clone_expr(*t.else_expr)),
+                       e);
+    }
+    case ExprKind::Assign: {
+      auto &a = static_cast<const AssignExpr &>(e);
+      return with_type(std::make_unique<AssignExpr>(a.loc, a.op, clone_expr(*a.lhs), clone_expr(*a.rhs)), e);
+    }
+    case ExprKind::IncDec: {
+      auto &i = static_cast<const IncDecExpr &>(e);
+      return with_type(std::make_unique<IncDecExpr>(i.loc, i.increment, i.prefix, clone_expr(*i.operand)), e);
+    }
+    case ExprKind::Call: {
+      auto &c = static_cast<const CallExpr &>(e);
+      auto copy = std::make_unique<CallExpr>(c.loc, c.name);
+      copy->args = clone_all(c.args);
+      copy->builtin = c.builtin;
+      copy->function = c.function;
+      copy->format_id = c.format_id;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::StatsOp: {
+      auto &s = static_cast<const StatsOpExpr &>(e);
+      auto copy = std::make_unique<StatsOpExpr>(s.loc, s.fn, clone_expr(*s.operand));
+      copy->params = s.params;
+      if (s.bucket) copy->bucket = clone_expr(*s.bucket);
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::InArray: {
+      auto &i = static_cast<const InArrayExpr &>(e);
+      auto copy = std::make_unique<InArrayExpr>(i.loc, i.name);
+      copy->keys = clone_all(i.keys);
+      copy->global = i.global;
+      return with_type(std::move(copy), e);
+    }
+    case ExprKind::Defined: {
+      auto &d = static_cast<const DefinedExpr &>(e);
+      return with_type(std::make_unique<DefinedExpr>(d.loc, clone_expr(*d.operand)), e);
+    }
+  }
+  throw std::logic_error("clone_expr: unknown expression kind");
 }
 
 }  // namespace ntap

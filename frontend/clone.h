@@ -6,8 +6,11 @@
 
 namespace ntap {
 
-// A deep copy of a statement tree; expressions are copied with clone_expr
-// (frontend/parser.h), so resolution fields come along as they are.
+// A deep copy of an expression tree (resolution and type fields included).
+// The parser needs it for @choose_defined(a, b) -> @defined(a) ? a : b.
+ast::ExprPtr clone_expr(const ast::Expr &expr);
+
+// A deep copy of a statement tree; resolution fields come along as they are.
 ast::StmtPtr clone_stmt(const ast::Stmt &stmt);
 std::unique_ptr<ast::BlockStmt> clone_block(const ast::BlockStmt &block);
 

@@ -21,9 +21,5 @@ struct ParseOptions {
 // system the preprocessor's conditions describe).
 std::unique_ptr<ast::Program> parse_script(const SourceFile &file, const ParseOptions &options);
 
-// A deep copy of an expression tree (resolution and type fields included).
-// The parser needs it for @choose_defined(a, b) -> @defined(a) ? a : b; later
-// passes may use it to instantiate shared expressions.
-ast::ExprPtr clone_expr(const ast::Expr &expr);
 
 }  // namespace ntap

@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "frontend/clone.h"
 #include "frontend/parser.h"
 
 using namespace ntap;
