@@ -16,7 +16,7 @@
 
 #include <regex.h>
 
-#include "codegen/layout.h"
+#include "frontend/histogram.h"
 #include "frontend/grammar.h"
 
 namespace ntap {

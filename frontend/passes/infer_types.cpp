@@ -13,7 +13,7 @@
 // long, as in SystemTap.
 #include <fmt/format.h>
 
-#include "codegen/layout.h"
+#include "frontend/histogram.h"
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
 #include "frontend/walk.h"
