@@ -314,6 +314,7 @@ struct Global {
   Location decl;
   ExprPtr init;               // literal initialiser, may be null
   uint32_t max_entries = 0;   // `global a[N]`; 0 = default (MAXMAPENTRIES)
+  bool wrap = false;          // `global a%[N]`, `global a%`: when full, a new element evicts an old one
   // Inferred:
   bool is_array = false;            // used with keys
   std::vector<Type> key_types;      // array key tuple

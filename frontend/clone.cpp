@@ -108,7 +108,7 @@ std::unique_ptr<T> with_type(std::unique_ptr<T> copy, const Expr &original) {
 std::vector<ExprPtr> clone_all(const std::vector<ExprPtr> &exprs) {
   std::vector<ExprPtr> out;
   out.reserve(exprs.size());
-  for (const auto &e : exprs) out.push_back(clone_expr(*e));
+  for (const auto &e : exprs) out.push_back(e ? clone_expr(*e) : nullptr);  // null: a `*` key
   return out;
 }
 }  // namespace

@@ -191,9 +191,10 @@ struct at_bucket : seq<lbracket, must<expression>, must<rbracket>> {};
 struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>, opt<at_bucket>>> {};
 
 struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> {};
-// a[*, 5] (delete, foreach and `in` slices) is stap syntax ntap does not implement yet.
-struct wildcard_key_unsupported : seq<at<one<'*'>>, raise<wildcard_key_unsupported>> {};
-struct index_key : sor<wildcard_key_unsupported, expression> {};
+// a[*, 5]: `*` matches any key at that position (delete and `in`; the
+// resolver rejects it anywhere else). No expression starts with `*`.
+struct wildcard_key : tok<one<'*'>> {};
+struct index_key : sor<wildcard_key, expression> {};
 struct index_keys : seq<lbracket, must_list<index_key>, must<rbracket>> {};
 struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>> {};
 
@@ -226,7 +227,7 @@ struct shift : left_assoc<concatenation, shift_op, '<', '>'> {};
 struct comparison : left_assoc<shift, comparison_op, '<', '>', '=', '!'> {};
 
 struct array_name : name {};
-struct in_key : sor<wildcard_key_unsupported, comparison> {};
+struct in_key : sor<wildcard_key, comparison> {};
 struct in_keys : seq<lbracket, must_list<in_key>, must<rbracket>> {};
 struct in_multi : seq<in_keys, must<kw_in>, must<array_name>> {};
 struct in_single : seq<comparison, opt<kw_in, must<array_name>>> {};
@@ -342,7 +343,9 @@ struct global_size : seq<lbracket, opt<number>, must<rbracket>> {};
 struct global_negative : op_minus {};
 struct global_literal : sor<string_literal, seq<opt<global_negative>, number>> {};
 struct global_init : seq<op_assign, must<global_literal>> {};
-struct global_variable : seq<name, opt<sor<global_size, global_init>>> {};
+// `global a%[N]` / `global a%`: a wrap-around array (stap's map wrap mode).
+struct global_wrap : tok<seq<one<'%'>, not_at<one<'{', '('>>>> {};
+struct global_variable : seq<name, opt<global_wrap>, opt<sor<global_size, global_init>>> {};
 struct global_declaration : seq<kw_global, must_list<global_variable>> {};
 
 // function name:type (a:type, b) { body }
@@ -390,7 +393,6 @@ template <> inline constexpr const char *error_message<multiplicative> = "expect
 template <> inline constexpr const char *error_message<additive> = "expected expression";
 template <> inline constexpr const char *error_message<kw_catch> = "expected 'catch'";
 template <> inline constexpr const char *error_message<index_key> = "expected expression";
-template <> inline constexpr const char *error_message<wildcard_key_unsupported> = "wildcard subscripts (a[*, k]) are not supported yet";
 template <> inline constexpr const char *error_message<in_key> = "expected expression";
 template <> inline constexpr const char *error_message<foreach_slice_unsupported> = "foreach over an array slice (arr[*, k]) is not supported yet";
 template <> inline constexpr const char *error_message<catch_name> = "expected variable name";

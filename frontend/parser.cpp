@@ -37,7 +37,7 @@ using selector = pt::selector<
     pt::remove_content::on<
         // expressions
         g::string_literal, g::target_var, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
-        g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
+        g::wildcard_key, g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
         // operators
         g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,
         g::op_shl_assign, g::op_shr_assign, g::op_and_assign, g::op_or_assign, g::op_xor_assign,
@@ -55,7 +55,7 @@ using selector = pt::selector<
         g::probe_declaration, g::probe_point, g::probe_component, g::probe_number, g::negative_sign,
         g::optional_marker, g::sufficient_marker, g::probe_condition, g::alias_definition, g::alias_prologue,
         g::alias_epilogue, g::function_declaration, g::function_params, g::function_param, g::type_annotation,
-        g::global_declaration, g::global_variable, g::global_size, g::global_init,
+        g::global_declaration, g::global_variable, g::global_wrap, g::global_size, g::global_init,
         g::global_negative>,
     pt::fold_one::on<g::expression, g::assignment, g::ternary, g::logical_or, g::logical_and, g::bit_or,
                      g::bit_xor, g::bit_and, g::in_single, g::comparison, g::shift, g::concatenation,
@@ -405,6 +405,7 @@ class AstBuilder {
       return target;
     }
     if (n.is_type<g::at_expr>()) return at_operator(n);
+    if (n.is_type<g::wildcard_key>()) return nullptr;  // `*` in a subscript: matches any key
     if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {
       ExprPtr lhs = lvalue(*c[0], "the left side of an assignment");
       return std::make_unique<AssignExpr>(loc(*c[1]), assign_op(*c[1]), std::move(lhs), expr(*c[2]));
@@ -732,8 +733,10 @@ class AstBuilder {
       if (prog.find_global(global->name))
         throw CompileError(ErrorKind::Semantic, "duplicate global variable", global->decl,
                            "identifier '" + global->name + "'");
-      if (var->children.size() > 1) {
-        const Node &tail = *var->children[1];
+      global->wrap = var->children.size() > 1 && var->children[1]->is_type<g::global_wrap>();
+      const size_t next = global->wrap ? 2 : 1;  // the size or initialiser follows `%`
+      if (var->children.size() > next) {
+        const Node &tail = *var->children[next];
         if (tail.is_type<g::global_size>()) {
           if (!tail.children.empty()) {
             int64_t size = number(*tail.children[0]);

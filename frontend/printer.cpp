@@ -294,7 +294,8 @@ class Printer {
 
   std::string list(const std::vector<ExprPtr> &items, int min_level) {
     std::string text;
-    for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + operand(*items[i], min_level);
+    for (size_t i = 0; i < items.size(); ++i)
+      text += (i ? ", " : "") + (items[i] ? operand(*items[i], min_level) : std::string("*"));  // null: `*`
     return text;
   }
 
@@ -343,6 +344,7 @@ class Printer {
 
   void global(const Global &g) {
     std::string text = "global " + g.name;
+    if (g.wrap) text += "%";
     if (g.max_entries) text += "[" + std::to_string(g.max_entries) + "]";
     if (g.init) {
       text += " = ";

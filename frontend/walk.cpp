@@ -10,7 +10,8 @@ void for_each_child(Expr &e, const ExprSlotFn &fn) {
     case ExprKind::TargetVar:
       return;
     case ExprKind::Index:
-      for (auto &k : static_cast<IndexExpr &>(e).keys) fn(k);
+      for (auto &k : static_cast<IndexExpr &>(e).keys)
+        if (k) fn(k);  // null: a `*` wildcard key
       return;
     case ExprKind::Unary:
       fn(static_cast<UnaryExpr &>(e).operand);
@@ -53,7 +54,8 @@ void for_each_child(Expr &e, const ExprSlotFn &fn) {
       return;
     }
     case ExprKind::InArray:
-      for (auto &k : static_cast<InArrayExpr &>(e).keys) fn(k);
+      for (auto &k : static_cast<InArrayExpr &>(e).keys)
+        if (k) fn(k);  // null: a `*` wildcard key
       return;
     case ExprKind::Defined:
       fn(static_cast<DefinedExpr &>(e).operand);

@@ -38,6 +38,21 @@ Key make_key(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   return key;
 }
 
+// The key tuple of a wildcard subscript; `*` positions hold a placeholder.
+Key make_pattern(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  Key key;
+  const auto &types = rt->store->layout_of(gid).global->key_types;
+  for (size_t i = 0; i < types.size(); ++i) {
+    if ((wildcard_mask >> i) & 1)
+      key.emplace_back(int64_t{0});
+    else if (types[i] == ntap::ast::Type::String)
+      key.emplace_back(std::string(view(keys[i].s)));
+    else
+      key.emplace_back(keys[i].l);
+  }
+  return key;
+}
+
 // Format arguments from the JIT's values, one per conversion.
 std::vector<ntap::Format::Arg> make_format_args(const ntap::Format &format, const ntap_value *args) {
   const auto &types = format.arg_types();
@@ -130,6 +145,15 @@ void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
     rt->store->clear(gid);
 }
 
+int64_t ntap_exists_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  return rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask).empty() ? 0 : 1;
+}
+
+void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  for (const Key &key : rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask))
+    rt->store->erase(gid, key);
+}
+
 // ---------------------------------------------------------------- foreach
 
 ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
@@ -206,6 +230,8 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_stats_bucket),
     NTAP_SYMBOL(ntap_exists),
     NTAP_SYMBOL(ntap_delete),
+    NTAP_SYMBOL(ntap_exists_matching),
+    NTAP_SYMBOL(ntap_delete_matching),
     NTAP_SYMBOL(ntap_foreach_begin),
     NTAP_SYMBOL(ntap_foreach_next),
     NTAP_SYMBOL(ntap_foreach_end),

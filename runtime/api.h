@@ -43,6 +43,11 @@ int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int
 int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 /* keys == NULL: the whole array (or reset a scalar). */
 void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
+/* Wildcard subscripts: bit i of wildcard_mask set means key i is `*` (keys[i]
+ * is then ignored). `[1, *] in a`: any element matches; `delete a[*, 5]`:
+ * every matching element. */
+int64_t ntap_exists_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
+void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
 
 /* ---- foreach ----
  * sort_column: 0 = value (for stats: the extractor sort_stat), 1..n = key n;

@@ -72,8 +72,30 @@ void sort_entries(std::vector<Entry> &entries, ast::Type value_type, const SortS
 Value *HostStorage::slot(const Key &key) {
   auto it = elements_.find(key);
   if (it != elements_.end()) return &it->second;
-  if (max_entries_ && elements_.size() >= max_entries_) return nullptr;
+  if (max_entries_ && elements_.size() >= max_entries_) {
+    if (!wrap_ || by_insertion_.empty()) return nullptr;
+    erase(Key(by_insertion_.begin()->second));  // a copy: erase() frees the original
+  }
+  if (wrap_) {
+    by_insertion_.emplace(next_insertion_, key);
+    insertion_of_.emplace(key, next_insertion_);
+    ++next_insertion_;
+  }
   return &elements_[key];
+}
+
+void HostStorage::erase(const Key &key) {
+  elements_.erase(key);
+  auto it = insertion_of_.find(key);
+  if (it == insertion_of_.end()) return;
+  by_insertion_.erase(it->second);
+  insertion_of_.erase(it);
+}
+
+void HostStorage::clear() {
+  elements_.clear();
+  by_insertion_.clear();
+  insertion_of_.clear();
 }
 
 std::optional<Value> HostStorage::lookup(const Key &key) {
@@ -342,7 +364,7 @@ Store::Store(const ast::Program &program, const Layout &layout, const KernelAcce
     if (!max_entries) max_entries = layout.options.max_map_entries;
     if (gl.placement == Placement::Host) {
       storages_.push_back(std::make_unique<HostStorage>(type, gl.is_map ? max_entries : 0,
-                                                        type == ast::Type::Stats ? &gl : nullptr));
+                                                        type == ast::Type::Stats ? &gl : nullptr, g.wrap));
       continue;
     }
     if (!kernel || !kernel->globals)
@@ -456,6 +478,17 @@ bool Store::exists(uint32_t gid, const Key &key) {
 void Store::erase(uint32_t gid, const Key &key) { storage(gid).erase(key); }
 
 void Store::clear(uint32_t gid) { storage(gid).clear(); }
+
+std::vector<Key> Store::keys_matching(uint32_t gid, const Key &pattern, uint64_t wildcard_mask) {
+  std::vector<Key> out;
+  for (Entry &entry : storage(gid).entries()) {
+    bool matches = entry.key.size() == pattern.size();
+    for (size_t i = 0; matches && i < pattern.size(); ++i)
+      if (!((wildcard_mask >> i) & 1) && entry.key[i] != pattern[i]) matches = false;
+    if (matches) out.push_back(std::move(entry.key));
+  }
+  return out;
+}
 
 std::vector<Entry> Store::snapshot(uint32_t gid, const SortSpec &spec) {
   std::vector<Entry> entries = storage(gid).entries();

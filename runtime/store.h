@@ -60,13 +60,16 @@ class HostStorage final : public GlobalStorage {
  public:
   // `stats_layout` describes how observations are folded in (histogram,
   // variance shift); null for a plain statistic.
-  HostStorage(ast::Type value_type, uint32_t max_entries, const GlobalLayout *stats_layout = nullptr)
-      : value_type_(value_type), max_entries_(max_entries), stats_layout_(stats_layout) {}
+  // `wrap`: when full, a new element evicts the oldest-inserted one (stap's
+  // `global a%[N]`) instead of the update failing.
+  HostStorage(ast::Type value_type, uint32_t max_entries, const GlobalLayout *stats_layout = nullptr,
+              bool wrap = false)
+      : value_type_(value_type), max_entries_(max_entries), stats_layout_(stats_layout), wrap_(wrap) {}
   std::optional<Value> lookup(const Key &key) override;
   bool update(const Key &key, const Value &value) override;
   bool stats_add(const Key &key, int64_t observation) override;
-  void erase(const Key &key) override { elements_.erase(key); }
-  void clear() override { elements_.clear(); }
+  void erase(const Key &key) override;
+  void clear() override;
   std::vector<Entry> entries() override;
   // Folds a drained kernel aggregate into the element (creating it).
   bool merge_stats(const Key &key, const StatsValue &stats);
@@ -77,7 +80,12 @@ class HostStorage final : public GlobalStorage {
   ast::Type value_type_;
   uint32_t max_entries_;  // 0 = unbounded
   const GlobalLayout *stats_layout_;
+  bool wrap_;
   std::map<Key, Value> elements_;
+  // Wrap-around arrays only: insertion order, to find the oldest element.
+  uint64_t next_insertion_ = 0;
+  std::map<uint64_t, Key> by_insertion_;
+  std::map<Key, uint64_t> insertion_of_;
 };
 
 // What the store needs from a loaded BPF object.
@@ -112,6 +120,9 @@ class Store {
   bool exists(uint32_t gid, const Key &key);
   void erase(uint32_t gid, const Key &key);
   void clear(uint32_t gid);  // a whole array, or a scalar back to 0 / ""
+  // Wildcard subscripts (a[*, k]): the keys of the elements equal to
+  // `pattern` at every position whose bit in `wildcard_mask` is clear.
+  std::vector<Key> keys_matching(uint32_t gid, const Key &pattern, uint64_t wildcard_mask);
   std::vector<Entry> snapshot(uint32_t gid, const SortSpec &spec);
 
   const GlobalLayout &layout_of(uint32_t gid) const { return layout_.globals.at(gid); }

@@ -297,6 +297,10 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
   // Values first: evaluating a key may branch (division checks, ternaries).
   std::vector<llvm::Value *> values;
   for (size_t i = 0; i < keys.size(); ++i) {
+    // A wildcard needs a walk over the whole map, which a bounded BPF program cannot do.
+    if (!keys[i])
+      unsupported(loc, "wildcard subscripts (a[*, k]) are not supported in kernel probes; "
+                       "use them in a timer or end probe");
     if (keys[i]->type != g.key_fields[i].type)
       unsupported(keys[i]->loc, std::string("key of type ") + type_name(keys[i]->type) + " where " +
                                     type_name(g.key_fields[i].type) + " is expected");

@@ -21,7 +21,13 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_
   for (const GlobalLayout &g : layout.globals) {
     if (g.placement != Placement::Kernel || !g.is_map) continue;
     for (const std::string &name : g.map_names) {
-      MapSpec spec{name, g.per_cpu ? kMapTypePercpuHash : kMapTypeHash, g.max_entries, 0,
+      // Wrap-around arrays (`global a%`) become LRU maps: the kernel evicts the
+      // least recently used element, not stap's oldest-inserted (docs/langref.md).
+      const bool wrap = g.global->wrap;
+      MapSpec spec{name,
+                   g.per_cpu ? (wrap ? kMapTypeLruPercpuHash : kMapTypePercpuHash)
+                             : (wrap ? kMapTypeLruHash : kMapTypeHash),
+                   g.max_entries, 0,
                    g.key_size, g.value_size, false};
       maps_[name] = mb_.declare_map(spec);
     }

@@ -44,6 +44,8 @@ enum : uint32_t {
   kMapTypeHash = 1,
   kMapTypeArray = 2,
   kMapTypePercpuHash = 5,
+  kMapTypeLruHash = 9,
+  kMapTypeLruPercpuHash = 10,
   kMapTypeRingbuf = 27,
 };
 enum : uint64_t { kUpdateAny = 0, kUpdateNoExist = 1 };

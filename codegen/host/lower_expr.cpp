@@ -94,7 +94,7 @@ llvm::Value *lower_arith(ProbeLowering &l, ast::BinaryOp op, llvm::Value *lhs, l
 llvm::Value *ProbeLowering::key_array(const std::vector<ast::ExprPtr> &keys) {
   if (keys.empty()) return null_keys();
   std::vector<llvm::Value *> values;
-  for (const auto &k : keys) values.push_back(expr(*k));
+  for (const auto &k : keys) values.push_back(k ? expr(*k) : builder_.getInt64(0));  // null: `*`, see wildcard_mask
   auto *array_type = llvm::ArrayType::get(i64(), keys.size());
   llvm::AllocaInst *array = entry_alloca(array_type, "keys");
   for (size_t i = 0; i < values.size(); ++i)
@@ -307,8 +307,11 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       const auto &in = as<ast::InArrayExpr>(e);
       const ast::Global &global = resolved_global(in.global, in.name, e.loc);
       llvm::Value *keys = key_array(in.keys);
+      const uint64_t wildcards = wildcard_mask(in.keys);
       llvm::Value *found =
-          builder_.CreateCall(runtime("ntap_exists", e.loc), {rt_, builder_.getInt32(global.id), keys});
+          wildcards ? builder_.CreateCall(runtime("ntap_exists_matching", e.loc),
+                                          {rt_, builder_.getInt32(global.id), keys, builder_.getInt64(wildcards)})
+                    : builder_.CreateCall(runtime("ntap_exists", e.loc), {rt_, builder_.getInt32(global.id), keys});
       return builder_.CreateZExt(builder_.CreateICmpNE(found, builder_.getInt64(0)), i64());
     }
 

@@ -125,7 +125,11 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
         return;
       }
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
-      builder_.CreateCall(runtime("ntap_delete", s.loc), {rt_, builder_.getInt32(target.global->id), keys});
+      if (const uint64_t wildcards = target.keys ? wildcard_mask(*target.keys) : 0)
+        builder_.CreateCall(runtime("ntap_delete_matching", s.loc),
+                            {rt_, builder_.getInt32(target.global->id), keys, builder_.getInt64(wildcards)});
+      else
+        builder_.CreateCall(runtime("ntap_delete", s.loc), {rt_, builder_.getInt32(target.global->id), keys});
       return;
     }
 

@@ -18,6 +18,14 @@
 
 namespace ntap::host {
 
+// Bit i set when key i of a subscript is a `*` wildcard (a null key).
+inline uint64_t wildcard_mask(const std::vector<ast::ExprPtr> &keys) {
+  uint64_t mask = 0;
+  for (size_t i = 0; i < keys.size() && i < 64; ++i)
+    if (!keys[i]) mask |= uint64_t{1} << i;
+  return mask;
+}
+
 // Everything shared by all probes of one module.
 struct ModuleContext {
   const ast::Program &program;

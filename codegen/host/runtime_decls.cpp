@@ -33,6 +33,8 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_stats_bucket", I64, {Ptr, I32, Ptr, I64, I32}},
       {"ntap_exists", I64, {Ptr, I32, Ptr}},
       {"ntap_delete", Void, {Ptr, I32, Ptr}},
+      {"ntap_exists_matching", I64, {Ptr, I32, Ptr, I64}},
+      {"ntap_delete_matching", Void, {Ptr, I32, Ptr, I64}},
       {"ntap_foreach_begin", Ptr, {Ptr, I32, I32, I32, I32, I64}},
       {"ntap_foreach_next", I64, {Ptr, Ptr}},
       {"ntap_foreach_end", Void, {Ptr}},

@@ -122,7 +122,8 @@ class TypeInference {
 
   void unify_keys(Global &g, std::vector<ExprPtr> &keys, const Expr &where) {
     check_arity(g, keys.size(), where);
-    for (size_t i = 0; i < keys.size(); ++i) unify_key(g, i, *keys[i]);
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i]) unify_key(g, i, *keys[i]);  // null: a `*` wildcard matches any key
   }
 
   // Push a type found by context into the variable a symbol names.

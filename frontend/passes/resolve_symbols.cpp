@@ -42,10 +42,26 @@ class SymbolResolver {
       : program_(program), body_(body), locals_(locals), params_(params), called_(called) {}
 
   void run() {
+    reject_loop_control_outside_loops(body_, false);
     walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
   }
 
  private:
+  // `break` and `continue` only make sense inside while/for/foreach; like
+  // stap, reject them anywhere else at compile time rather than letting them
+  // silently end the probe.
+  static void reject_loop_control_outside_loops(Stmt &s, bool in_loop) {
+    if (!in_loop && (s.kind == StmtKind::Break || s.kind == StmtKind::Continue)) {
+      const char *word = s.kind == StmtKind::Break ? "break" : "continue";
+      throw CompileError(ErrorKind::Semantic, fmt::format("cannot '{}' outside loop", word), s.loc,
+                         fmt::format("keyword '{}'", word));
+    }
+    const bool loop = s.kind == StmtKind::While || s.kind == StmtKind::For || s.kind == StmtKind::Foreach;
+    for_each_child(s, [&](StmtPtr &child) {
+      if (child) reject_loop_control_outside_loops(*child, in_loop || loop);
+    });
+  }
+
   Local *param(const std::string &name) {
     for (size_t i = 0; i < params_; ++i)
       if (locals_[i]->name == name) return locals_[i].get();
@@ -104,7 +120,15 @@ class SymbolResolver {
                              fmt::format("identifier '{}'", sym.name));
       }
     }
+    // `delete a[*, k]` is the one place an element reference may hold wildcards.
+    wildcard_delete_target_ =
+        s.kind == StmtKind::Delete ? static_cast<DeleteStmt &>(s).target.get() : nullptr;
     for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
+    wildcard_delete_target_ = nullptr;
+  }
+
+  static bool has_wildcard(const std::vector<ExprPtr> &keys) {
+    return std::any_of(keys.begin(), keys.end(), [](const ExprPtr &k) { return !k; });
   }
 
   void visit_expr(Expr &e) {
@@ -122,6 +146,10 @@ class SymbolResolver {
       case ExprKind::Index: {
         auto &ix = static_cast<IndexExpr &>(e);
         ix.global = array(ix.name, ix.loc, ix.keys.size());
+        if (&ix != wildcard_delete_target_ && has_wildcard(ix.keys))
+          throw CompileError(ErrorKind::Semantic,
+                             "wildcard subscripts (a[*, k]) are only allowed in delete and `in`", ix.loc,
+                             fmt::format("identifier '{}'", ix.name));
         return;
       }
       case ExprKind::InArray: {
@@ -173,6 +201,7 @@ class SymbolResolver {
   std::vector<std::unique_ptr<Local>> &locals_;
   size_t params_;
   std::vector<Function *> &called_;
+  const Expr *wildcard_delete_target_ = nullptr;
 };
 
 // A script function overrides a tapset function of the same name and arity;

@@ -122,17 +122,21 @@ TEST_CASE("expr: try/catch syntax errors", "[expr]") {
   CHECK(parse_error("probe begin { try { } catch (m { } }") == "<input>:1:32: expected ')'");
 }
 
-TEST_CASE("expr: wildcard subscripts are a clear error", "[expr]") {
-  CHECK(parse_error("global a\nprobe begin { delete a[*, 5] }") ==
-        "<input>:2:24: wildcard subscripts (a[*, k]) are not supported yet");
-  CHECK(parse_error("global a\nprobe begin { x = a[1, *] }") ==
-        "<input>:2:24: wildcard subscripts (a[*, k]) are not supported yet");
+TEST_CASE("expr: wildcard subscripts parse as null keys and print back", "[expr]") {
+  CHECK(parsed("delete a[*, 5]") == "delete a[*, 5];\n");
+  CHECK(parsed("delete a[ * ,*]") == "delete a[*, *];\n");
+  CHECK(parsed("x = [1, *] in a") == "x = [1, *] in a;\n");
+  SourceFile file("<input>", "probe begin { delete a[*, 5] }");
+  auto program = parse_script(file);
+  const auto &del = static_cast<const DeleteStmt &>(*program->probes.at(0)->body->stmts.at(0));
+  const auto &index = static_cast<const IndexExpr &>(*del.target);
+  REQUIRE(index.keys.size() == 2);
+  CHECK(index.keys[0] == nullptr);
+  CHECK(index.keys[1] != nullptr);
   CHECK(parse_error("probe begin { x = a[] }") == "<input>:1:21: expected expression");
 }
 
-TEST_CASE("expr: wildcard membership tests and foreach slices are a clear error", "[expr]") {
-  CHECK(parse_error("global a\nprobe begin { x = [1, *] in a }") ==
-        "<input>:2:23: wildcard subscripts (a[*, k]) are not supported yet");
+TEST_CASE("expr: foreach slices are a clear error", "[expr]") {
   CHECK(parse_error("global a\nprobe begin { foreach ([k, v] in a[*, 5]) next }") ==
         "<input>:2:35: foreach over an array slice (arr[*, k]) is not supported yet");
 }
