@@ -272,6 +272,9 @@ struct ForeachStmt : Stmt {
   int sort_direction = 0;
   StatsFn sort_stat = StatsFn::Count;
   ExprPtr limit;  // may be null
+  // `foreach ([x, y] in arr[*, 5])`: only elements matching these keys (null:
+  // a `*` wildcard); empty: every element.
+  std::vector<ExprPtr> slice;
   StmtPtr body;
   ForeachStmt(Location l) : Stmt(StmtKind::Foreach, l) {}
 };

@@ -271,8 +271,9 @@ struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
 // foreach (k in @sum(arr)-): sort a statistics array by that extractor.
 // foreach (i in @hist_log(x)): the bucket numbers of a histogram.
 struct foreach_extractor : seq<tok<at_name_text>, must<at_operands>> {};
-struct foreach_slice_unsupported : seq<at<one<'['>>, raise<foreach_slice_unsupported>> {};
-struct foreach_array : seq<sor<foreach_extractor, name>, opt<foreach_slice_unsupported>, opt<sort_marker>> {};
+// foreach ([x, y] in arr[*, 5]): iterate only the elements matching the slice.
+struct foreach_slice : seq<lbracket, must_list<index_key>, must<rbracket>> {};
+struct foreach_array : seq<sor<foreach_extractor, name>, opt<foreach_slice>, opt<sort_marker>> {};
 struct foreach_limit : seq<kw_limit, must<expression>> {};
 struct foreach_statement
     : seq<kw_foreach, must<lparen>, opt<foreach_value>, must<foreach_keys>, must<kw_in>, must<foreach_array>,
@@ -394,7 +395,6 @@ template <> inline constexpr const char *error_message<additive> = "expected exp
 template <> inline constexpr const char *error_message<kw_catch> = "expected 'catch'";
 template <> inline constexpr const char *error_message<index_key> = "expected expression";
 template <> inline constexpr const char *error_message<in_key> = "expected expression";
-template <> inline constexpr const char *error_message<foreach_slice_unsupported> = "foreach over an array slice (arr[*, k]) is not supported yet";
 template <> inline constexpr const char *error_message<catch_name> = "expected variable name";
 template <> inline constexpr const char *error_message<concatenation> = "expected expression";
 template <> inline constexpr const char *error_message<shift> = "expected expression";

@@ -47,7 +47,7 @@ using selector = pt::selector<
         g::op_stats_add,
         // statements
         g::block, g::empty_statement, g::if_statement, g::while_statement, g::for_statement, g::for_init,
-        g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array,
+        g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array, g::foreach_slice,
         g::foreach_extractor,
         g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::try_statement, g::catch_variable, g::break_statement,
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
@@ -500,9 +500,9 @@ class AstBuilder {
   std::unique_ptr<ForeachStmt> foreach_statement(const Node &n) {
     auto f = std::make_unique<ForeachStmt>(loc(n));
     const Node *sort_marker = nullptr;
-    auto note_sort = [&](const Node &owner, int column) {
-      if (owner.children.size() < 2) return;
-      const Node &marker = *owner.children[1];
+    auto note_sort = [&](const Node &owner, int column, size_t marker_at = 1) {
+      if (owner.children.size() <= marker_at) return;
+      const Node &marker = *owner.children[marker_at];
       if (marker.is_type<g::op_assign>()) return;  // the `=` of `v = [..]`
       if (sort_marker) fail(marker, "only one sort direction (+ or -) may be given in foreach");
       sort_marker = &marker;
@@ -536,7 +536,10 @@ class AstBuilder {
         } else {
           f->array_name = text(array);
         }
-        note_sort(part, 0);
+        const bool sliced = part.children.size() > 1 && part.children[1]->is_type<g::foreach_slice>();
+        if (sliced)
+          for (const auto &key : part.children[1]->children) f->slice.push_back(expr(*key));
+        note_sort(part, 0, sliced ? 2 : 1);
       } else if (part.is_type<g::foreach_limit>()) {
         f->limit = expr(*part.children[0]);
       }

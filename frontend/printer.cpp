@@ -323,6 +323,7 @@ class Printer {
     head += " in ";
     if (f.sort_stat != StatsFn::Count) head += std::string(stats_fn_name(f.sort_stat)) + "(" + f.array_name + ")";
     else head += f.array_name;
+    if (!f.slice.empty()) head += "[" + list(f.slice, kAssign) + "]";
     if (f.sort_column == 0 && !f.value_name) head += sort_marker(f.sort_direction);
     if (f.limit) head += " limit " + expr(*f.limit);
     line(head + ")");

@@ -86,6 +86,8 @@ void for_each_expr(Stmt &s, const ExprSlotFn &fn) {
     }
     case StmtKind::Foreach:
       opt(static_cast<ForeachStmt &>(s).limit);
+      for (auto &k : static_cast<ForeachStmt &>(s).slice)
+        if (k) fn(k);  // null: a `*` wildcard key
       return;
     case StmtKind::Delete:
       fn(static_cast<DeleteStmt &>(s).target);

@@ -169,6 +169,16 @@ ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, in
   return it.release();
 }
 
+ntap_iter *ntap_foreach_begin_matching(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
+                                       uint32_t sort_stat, int64_t limit, const ntap_value *keys,
+                                       uint64_t wildcard_mask) {
+  ntap_iter *it = ntap_foreach_begin(rt, gid, sort_column, sort_direction, sort_stat, -1);
+  const Key pattern = make_pattern(rt, gid, keys, wildcard_mask);
+  std::erase_if(it->entries, [&](const ntap::Entry &e) { return !ntap::key_matches(e.key, pattern, wildcard_mask); });
+  if (limit >= 0 && static_cast<uint64_t>(limit) < it->entries.size()) it->entries.resize(limit);
+  return it;
+}
+
 int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out) {
   if (!it || it->next >= it->entries.size()) return 0;
   const ntap::Entry &entry = it->entries[it->next++];
@@ -233,6 +243,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_exists_matching),
     NTAP_SYMBOL(ntap_delete_matching),
     NTAP_SYMBOL(ntap_foreach_begin),
+    NTAP_SYMBOL(ntap_foreach_begin_matching),
     NTAP_SYMBOL(ntap_foreach_next),
     NTAP_SYMBOL(ntap_foreach_end),
     NTAP_SYMBOL(ntap_printf),

@@ -55,6 +55,11 @@ void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uin
  * works on a snapshot taken at begin. */
 ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
                               uint32_t sort_stat, int64_t limit);
+/* foreach ([x, y] in arr[*, 5]): only the elements matching `keys` (bit i of
+ * wildcard_mask set: key i is `*`); the limit counts matching elements. */
+ntap_iter *ntap_foreach_begin_matching(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
+                                       uint32_t sort_stat, int64_t limit, const ntap_value *keys,
+                                       uint64_t wildcard_mask);
 /* Writes the next key tuple to keys_out; returns 0 when done. */
 int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out);
 void ntap_foreach_end(ntap_iter *it);

@@ -481,13 +481,16 @@ void Store::clear(uint32_t gid) { storage(gid).clear(); }
 
 std::vector<Key> Store::keys_matching(uint32_t gid, const Key &pattern, uint64_t wildcard_mask) {
   std::vector<Key> out;
-  for (Entry &entry : storage(gid).entries()) {
-    bool matches = entry.key.size() == pattern.size();
-    for (size_t i = 0; matches && i < pattern.size(); ++i)
-      if (!((wildcard_mask >> i) & 1) && entry.key[i] != pattern[i]) matches = false;
-    if (matches) out.push_back(std::move(entry.key));
-  }
+  for (Entry &entry : storage(gid).entries())
+    if (key_matches(entry.key, pattern, wildcard_mask)) out.push_back(std::move(entry.key));
   return out;
+}
+
+bool key_matches(const Key &key, const Key &pattern, uint64_t wildcard_mask) {
+  if (key.size() != pattern.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i)
+    if (!((wildcard_mask >> i) & 1) && key[i] != pattern[i]) return false;
+  return true;
 }
 
 std::vector<Entry> Store::snapshot(uint32_t gid, const SortSpec &spec) {

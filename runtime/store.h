@@ -42,6 +42,10 @@ struct SortSpec {
 };
 void sort_entries(std::vector<Entry> &entries, ast::Type value_type, const SortSpec &spec);
 
+// Wildcard subscripts (a[*, k]): whether `key` equals `pattern` at every
+// position whose bit in `wildcard_mask` is clear.
+bool key_matches(const Key &key, const Key &pattern, uint64_t wildcard_mask);
+
 // Where one global's elements are kept. Scalars use the empty key.
 class GlobalStorage {
  public:

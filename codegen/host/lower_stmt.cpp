@@ -180,10 +180,15 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
     throw CompileError(ErrorKind::Codegen, "foreach keys were not resolved", st.loc);
 
   llvm::Value *limit = st.limit ? expr(*st.limit) : builder_.getInt64(-1);
+  std::vector<llvm::Value *> begin_args = {rt_, builder_.getInt32(global->id), builder_.getInt32(st.sort_column),
+                                           builder_.getInt32(st.sort_direction),
+                                           builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), limit};
+  if (!st.slice.empty()) {  // arr[*, 5]: the runtime filters the snapshot
+    begin_args.push_back(key_array(st.slice));
+    begin_args.push_back(builder_.getInt64(wildcard_mask(st.slice)));
+  }
   llvm::Value *iter = builder_.CreateCall(
-      runtime("ntap_foreach_begin", st.loc),
-      {rt_, builder_.getInt32(global->id), builder_.getInt32(st.sort_column), builder_.getInt32(st.sort_direction),
-       builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), limit});
+      runtime(st.slice.empty() ? "ntap_foreach_begin" : "ntap_foreach_begin_matching", st.loc), begin_args);
   llvm::AllocaInst *iter_slot = entry_alloca(ptr(), "iter_slot");
   builder_.CreateStore(iter, iter_slot);
 

@@ -36,6 +36,7 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_exists_matching", I64, {Ptr, I32, Ptr, I64}},
       {"ntap_delete_matching", Void, {Ptr, I32, Ptr, I64}},
       {"ntap_foreach_begin", Ptr, {Ptr, I32, I32, I32, I32, I64}},
+      {"ntap_foreach_begin_matching", Ptr, {Ptr, I32, I32, I32, I32, I64, Ptr, I64}},
       {"ntap_foreach_next", I64, {Ptr, Ptr}},
       {"ntap_foreach_end", Void, {Ptr}},
       {"ntap_printf", Void, {Ptr, I32, Ptr}},

@@ -196,6 +196,7 @@ class TypeInference {
           unify(f.key_locals[i]->type, g.key_types[i], where);
           unify(g.key_types[i], f.key_locals[i]->type, where);
         }
+        if (!f.slice.empty()) unify_keys(g, f.slice, SymbolExpr(f.loc, f.array_name));
         if (f.value_local) {
           SymbolExpr where(f.loc, *f.value_name);
           if (g.value_type == Type::Stats)

@@ -136,7 +136,8 @@ TEST_CASE("expr: wildcard subscripts parse as null keys and print back", "[expr]
   CHECK(parse_error("probe begin { x = a[] }") == "<input>:1:21: expected expression");
 }
 
-TEST_CASE("expr: foreach slices are a clear error", "[expr]") {
-  CHECK(parse_error("global a\nprobe begin { foreach ([k, v] in a[*, 5]) next }") ==
-        "<input>:2:35: foreach over an array slice (arr[*, k]) is not supported yet");
+TEST_CASE("expr: foreach over an array slice parses and prints back", "[expr]") {
+  CHECK(parsed("foreach ([k, v] in a[*, 5]) next") == "foreach ([k, v] in a[*, 5])\n    next;\n");
+  CHECK(parsed("foreach ([k, v] in a[1, *]- limit 2) next") == "foreach ([k, v] in a[1, *]- limit 2)\n    next;\n");
+  CHECK(parse_error("global a\nprobe begin { foreach ([k, v] in a[*, ]) next }") == "<input>:2:39: expected expression");
 }
