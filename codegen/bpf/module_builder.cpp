@@ -169,7 +169,11 @@ llvm::Function *ModuleBuilder::begin_program(const std::string &name, const std:
 void ModuleBuilder::set_location(const Location &loc) {
   if (!current_sp_) return;
   unsigned line = loc.line ? loc.line : current_sp_->getLine();
-  ir_->SetCurrentDebugLocation(llvm::DILocation::get(*context_, line, loc.col, current_sp_));
+  // Column 0: the verifier shows only the line (text and number), and every
+  // change of location becomes a .BTF.ext line-info record, each costing the
+  // BPF backend a linear search of its BTF string table (quadratic in script
+  // size). One location per line keeps those records to one per line.
+  ir_->SetCurrentDebugLocation(llvm::DILocation::get(*context_, line, 0, current_sp_));
 }
 
 llvm::AllocaInst *ModuleBuilder::entry_alloca(llvm::Type *type, const char *name, bool zero) {
