@@ -106,7 +106,7 @@ class ModuleBuilder {
   // call (inttoptr id) with the given result type (void allowed).
   llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
 
-  // Optimises (O2, BPF passes included) and emits the object file.
+  // Optimises (a short pipeline, module_builder.cpp) and emits the object file.
   // `ir_text`, when given, receives the module's IR before optimisation.
   // Backend errors (a program needing too much stack...) are returned in
   // `backend_errors` as (function name, message) instead of ending the process.
