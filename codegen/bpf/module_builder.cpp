@@ -30,7 +30,10 @@ void LLVMInitializeBPFAsmPrinter();
 namespace ntap::bpf {
 namespace {
 
-constexpr const char *kOptimisationPipeline = "function(sroa,early-cse,instcombine,simplifycfg,bpf-ir-peephole)";
+// Stack slots are scarce (512 bytes): memcpyopt and dse remove the copies
+// and stores that would otherwise keep string buffers alive side by side.
+constexpr const char *kOptimisationPipeline =
+    "function(sroa,early-cse<memssa>,instcombine,simplifycfg,gvn,memcpyopt,dse,instcombine,bpf-ir-peephole)";
 
 // Only the BPF target is registered: initialising every target would cost
 // startup time. Registration writes LLVM's target registry, so it happens
@@ -277,10 +280,10 @@ std::vector<char> ModuleBuilder::emit(std::string *ir_text,
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
     // Not the O2 pipeline: probe bodies are short and straight, and what they
-    // need is what these passes do (allocas to registers, folding, dead
-    // branches) plus the BPF backend's verifier-friendly peephole. The O2
-    // pipeline's other ~80 passes cost 30% of a large script's compile time
-    // and changed nothing the verifier or the tests can see.
+    // need is what these passes do (allocas to registers, folding, redundant
+    // loads and copies, dead branches) plus the BPF backend's verifier-friendly
+    // peephole. O2's many other passes cost 30% of a large script's compile
+    // time and changed nothing the verifier or the tests can see.
     llvm::ModulePassManager mpm;
     if (llvm::Error error = pb.parsePassPipeline(mpm, kOptimisationPipeline))
       throw std::logic_error("BPF optimisation pipeline: " + llvm::toString(std::move(error)));
