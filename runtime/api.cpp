@@ -222,6 +222,8 @@ uint32_t ntap_catch(ntap_rt *rt) {
   return rt->failed_site;
 }
 
+int64_t *ntap_action_counter(ntap_rt *rt) { return &rt->actions_remaining; }
+
 void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
   rt->failed = true;
@@ -255,6 +257,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_failed),
     NTAP_SYMBOL(ntap_fail_at),
     NTAP_SYMBOL(ntap_catch),
+    NTAP_SYMBOL(ntap_action_counter),
     NTAP_SYMBOL(ntap_fn_exit),
     NTAP_SYMBOL(ntap_fn_execname),
     NTAP_SYMBOL(ntap_fn_pid),

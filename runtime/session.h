@@ -45,6 +45,10 @@ struct ntap_rt {
   bool failed = false;      // set by ntap_fail_at; the session reports it
   uint32_t failed_site = 0;  // HostProgram::sites() index
   bool exit_requested = false;  // exit(): stop after the current probe
+  // Statements the running handler may still execute (stap's MAXACTION);
+  // generated code decrements it and fails at 0. The session sets it before
+  // each handler; this default is stap's MAXACTION_INTERRUPTIBLE.
+  int64_t actions_remaining = 10000;
   ntap::BuiltinState builtins;  // state some builtins keep across calls (tokenize)
 
   // Around each probe handler run: double-buffered globals are drained once

@@ -116,6 +116,11 @@ class ProbeLowering {
   void leave_on_failure();
   // try { } catch (msg) { } (try_catch.cpp).
   void try_stmt(const ast::TryStmt &s);
+  // MAXACTION (action_count.cpp): fetches the budget pointer in the entry
+  // block; record_actions queues `actions` statements at `loc` and, when
+  // `update` is set or enough are queued, subtracts them and fails at 0.
+  void begin_action_counting();
+  void record_actions(unsigned actions, const Location &loc, bool update = false);
   // `next`: in a function, sets the probe's next flag before leaving.
   void next_stmt();
   // `return value` (value may be null).
@@ -158,6 +163,8 @@ class ProbeLowering {
   llvm::BasicBlock *entry_ = nullptr;
   llvm::Value *rt_ = nullptr;
   std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
+  llvm::Value *action_counter_ = nullptr;  // int64_t * into the runtime
+  unsigned pending_actions_ = 0;           // counted, not yet subtracted
 };
 
 // Defines `ntap_site_message(i32 site) -> ptr` (each site's message, for
