@@ -36,6 +36,9 @@ struct ModuleContext {
   // Script functions called from user probes, declared before any body is
   // lowered (so calls may go forward, and recurse).
   std::unordered_map<const ast::Function *, llvm::Function *> functions;
+  // The most bytes a string value holds (MAXSTRINGLEN - 1): literals are
+  // cut to it here, strings made at run time by the runtime.
+  size_t max_string_bytes = 127;
 };
 
 // Declares `fn_<id>_<name>`: (ptr rt, ptr next_flag, params...) -> i64 | ptr.
