@@ -450,6 +450,11 @@ bool Session::start_timers() {
 bool Session::run_probe(const UserProbeRun &run) {
   output_->begin_probe(run.resolved->name);
   rt_.begin_handler();
+  // stap runs begin/end/error handlers with interrupts enabled and gives
+  // them the larger MAXACTION_INTERRUPTIBLE budget; timers get MAXACTION.
+  const bool interruptible = run.resolved->kind != ast::ProbeKind::Timer;
+  rt_.actions_remaining =
+      interruptible ? layout_.options.max_action_interruptible : layout_.options.max_action;
   run.fn(&rt_);
   rt_.end_handler();
   output_->flush();
