@@ -56,7 +56,7 @@ using selector = pt::selector<
         g::optional_marker, g::sufficient_marker, g::probe_condition, g::alias_definition, g::alias_prologue,
         g::alias_epilogue, g::function_declaration, g::function_params, g::function_param, g::type_annotation,
         g::global_declaration, g::global_variable, g::global_wrap, g::global_size, g::global_init,
-        g::global_negative>,
+        g::global_negative, g::private_declaration>,
     pt::fold_one::on<g::expression, g::assignment, g::ternary, g::logical_or, g::logical_and, g::bit_or,
                      g::bit_xor, g::bit_and, g::in_single, g::comparison, g::shift, g::concatenation,
                      g::additive, g::multiplicative, g::postfix_crement>>;
@@ -123,6 +123,8 @@ class AstBuilder {
         probe_declaration(*child, *prog);
       else if (child->is_type<g::function_declaration>())
         prog->functions.push_back(function(*child));
+      else if (child->is_type<g::private_declaration>())
+        private_declaration(*child, *prog);
       else
         globals(*child, *prog);
     }
@@ -727,15 +729,34 @@ class AstBuilder {
     return f;
   }
 
-  void globals(const Node &declaration, Program &prog) {
+  // private global x / private function f() / private x, y: visible only in
+  // this file.
+  void private_declaration(const Node &n, Program &prog) {
+    const Node &target = *n.children[0];
+    if (target.is_type<g::function_declaration>()) {
+      prog.functions.push_back(function(target));
+      prog.functions.back()->private_to = &file_;
+      return;
+    }
+    // `private global x, y` keeps its global_declaration node; the shorthand
+    // `private x, y` leaves the variables directly under this one.
+    globals(target.is_type<g::global_declaration>() ? target : n, prog, &file_);
+  }
+
+  void globals(const Node &declaration, Program &prog, const SourceFile *private_to = nullptr) {
     for (const auto &var : declaration.children) {
       const Node &name_node = *var->children[0];
       auto global = std::make_unique<Global>();
       global->name = text(name_node);
       global->decl = loc(name_node);
-      if (prog.find_global(global->name))
-        throw CompileError(ErrorKind::Semantic, "duplicate global variable", global->decl,
-                           "identifier '" + global->name + "'");
+      global->private_to = private_to;
+      auto same_name = std::find_if(prog.globals.begin(), prog.globals.end(),
+                                    [&](const auto &g) { return g->name == global->name; });
+      if (same_name != prog.globals.end())
+        throw CompileError(ErrorKind::Semantic,
+                           (*same_name)->private_to == private_to ? "duplicate global variable"
+                                                                  : "global versus private variable declaration conflict",
+                           global->decl, "identifier '" + global->name + "'");
       global->wrap = var->children.size() > 1 && var->children[1]->is_type<g::global_wrap>();
       const size_t next = global->wrap ? 2 : 1;  // the size or initialiser follows `%`
       if (var->children.size() > next) {

@@ -37,7 +37,7 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
       std::string name = "probe_" + std::to_string(probe->id) + "_" + std::to_string(n);
       llvm::Function *fn = mb.begin_program(name, resolved.section, probe->loc);
       maps.begin_program();
-      bpf::ProbeLowering(state, *probe, fn).lower_body();
+      bpf::ProbeLowering(state, *probe, resolved, fn).lower_body();
       object.programs.push_back(BpfProgramInfo{name, probe.get(), resolved});
     }
   }
