@@ -36,21 +36,26 @@ int list_matches(const SourceFile &file, bool with_context) {
   auto program = parse_script(file);
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {
-    for (const auto &point : probe->points) {
-      const Provider *provider = nullptr;
-      for (const Provider *p : all_providers())
-        if (p->handles(point)) {
-          provider = p;
-          break;
+    for (const auto &written : probe->points) {
+      // Wildcards in components stand for the providers' points they match.
+      std::vector<ast::ProbePoint> points{written};
+      if (has_component_wildcard(written)) points = expand_component_wildcards(written);
+      for (const auto &point : points) {
+        const Provider *provider = nullptr;
+        for (const Provider *p : all_providers())
+          if (p->handles(point)) {
+            provider = p;
+            break;
+          }
+        if (!provider)
+          throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+                             fmt::format("probe point '{}'", point.str()));
+        for (auto &rp : provider->resolve(point)) {
+          std::string line = concrete_point(point, rp);
+          if (with_context)
+            for (const auto &var : provider->describe_context(rp)) line += " " + var;
+          lines.insert(line);
         }
-      if (!provider)
-        throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
-                           fmt::format("probe point '{}'", point.str()));
-      for (auto &rp : provider->resolve(point)) {
-        std::string line = concrete_point(point, rp);
-        if (with_context)
-          for (const auto &var : provider->describe_context(rp)) line += " " + var;
-        lines.insert(line);
       }
     }
   }

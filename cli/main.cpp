@@ -11,6 +11,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "cli/listing.h"
@@ -43,6 +44,8 @@ struct Options {
   std::vector<std::string> symbol_modules;
   std::vector<std::string> tapset_dirs;  // -I
   bool keep_unused = false;              // -u
+  std::string target_command;            // -c CMD
+  int64_t target_pid = 0;                // -x PID
 };
 
 class PhaseTimer {
@@ -162,6 +165,8 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.output_path = opt.output_path;
   run_options.timeout_seconds = opt.timeout;
   run_options.verbose = opt.verbose > 0;
+  run_options.target_command = opt.target_command;
+  run_options.target_pid = opt.target_pid;
   return run_session(*program, layout, bpf, *host, run_options);
 }
 
@@ -184,6 +189,13 @@ int main(int argc, char **argv) {
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
+  auto *command_option =
+      app.add_option("-c", opt.target_command, "start the probes, run CMD (via /bin/sh -c), and exit when it finishes")
+          ->allow_extra_args(false);
+  app.add_option("-x", opt.target_pid, "set target() to PID")
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<pid_t>::max()}))
+      ->allow_extra_args(false)
+      ->excludes(command_option);
   app.add_flag("--all-modules", opt.all_modules,
                "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
   app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)");
