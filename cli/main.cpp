@@ -82,8 +82,11 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string> 
 int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
-  if (!opt.list_pattern.empty()) return list_probe_points(opt.list_pattern, false);
-  if (!opt.list_vars_pattern.empty()) return list_probe_points(opt.list_vars_pattern, true);
+  if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
+    const bool with_context = opt.list_pattern.empty();
+    return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
+                             tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
+  }
 
   LayoutOptions layout_options = LayoutOptions::from_defines(parse_defines(opt.defines));
   PhaseTimer timer(opt.verbose > 0);

@@ -86,6 +86,11 @@ bool has_component_wildcard(const ast::ProbePoint &point) {
   return false;
 }
 
+bool point_matches_shape(const ast::ProbePoint &point, const PointShape &shape) {
+  std::vector<ast::ProbePointComponent> components;
+  return match_from(point.components, 0, shape.components, 0, components);
+}
+
 std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point) {
   std::vector<ast::ProbePoint> expanded;
   std::set<std::string> seen;

@@ -80,4 +80,7 @@ bool has_component_wildcard(const ast::ProbePoint &point);
 // kept. In providers' order, then shape order. Empty when nothing matches.
 std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point);
 
+// Whether `point` (wildcards allowed) names a point of `shape`.
+bool point_matches_shape(const ast::ProbePoint &point, const PointShape &shape);
+
 }  // namespace ntap
