@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wordexp.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -38,9 +39,22 @@ std::string errno_text(const char *what) { return std::string(what) + ": " + std
   ::_exit(127);
 }
 
+// What /bin/sh -c runs. stap runs a simple command (words, quotes,
+// variables: what wordexp accepts) directly with execvp, so that target() is
+// the command's own pid, and hands anything with shell syntax (`;`, `|`,
+// redirections, command substitution) to the shell. `exec CMD` gives the
+// first the same pid and the same word splitting.
+std::string shell_text(const std::string &command) {
+  wordexp_t words;
+  const int rc = ::wordexp(command.c_str(), &words, WRDE_NOCMD);
+  if (rc == 0 || rc == WRDE_NOSPACE) ::wordfree(&words);
+  return rc == 0 ? "exec " + command : command;
+}
+
 }  // namespace
 
 std::unique_ptr<TargetProcess> TargetProcess::start_held(const std::string &command) {
+  const std::string text = shell_text(command);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(errno_text("cannot start the -c command: pipe"));
   fflush(nullptr);  // nothing buffered is written twice
@@ -51,7 +65,7 @@ std::unique_ptr<TargetProcess> TargetProcess::start_held(const std::string &comm
     ::close(fds[1]);
     throw std::runtime_error(message);
   }
-  if (pid == 0) run_child(fds[0], fds[1], command.c_str());
+  if (pid == 0) run_child(fds[0], fds[1], text.c_str());
   ::close(fds[0]);
   const int pidfd = pidfd_open(pid);
   std::unique_ptr<TargetProcess> process(new TargetProcess(pid, fds[1], pidfd));

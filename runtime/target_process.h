@@ -1,7 +1,8 @@
 // The target process of a run (stap's -c CMD), started held back.
 //
 // `ntap -c CMD` runs CMD through /bin/sh -c, as stap does; its pid is what
-// target() returns on both sides. The child is forked before the probes are
+// target() returns on both sides (a simple command is exec'd by the shell, so
+// the pid is the command's own, as with stap's execvp). The child is forked before the probes are
 // attached but waits (blocked reading a pipe) until release() is called after
 // the begin probes, so nothing it does escapes the probes. The run ends when
 // it exits: exit_fd() becomes readable then (a pidfd) and finish() reaps it.
