@@ -48,6 +48,7 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_failed", I64, {Ptr}},
       {"ntap_fail_at", Void, {Ptr, I32}},
       {"ntap_catch", I32, {Ptr}},
+      {"ntap_action_counter", Ptr, {Ptr}},
       {"ntap_fn_exit", Void, {Ptr}},
       {"ntap_fn_execname", Ptr, {Ptr}},
       {"ntap_fn_pid", I64, {Ptr}},
