@@ -106,6 +106,11 @@ class ProbeLowering {
   void statement(const ast::Stmt &s);
   void statement_body(const ast::Stmt &s);
   void if_stmt(const ast::IfStmt &s);
+  // loops.cpp
+  void while_stmt(const ast::WhileStmt &s);
+  void for_stmt(const ast::ForStmt &s);
+  void loop_body(const ast::Stmt &body, llvm::BasicBlock *break_to, llvm::BasicBlock *continue_to);
+  void jump_out_of_loop(const ast::Stmt &s);  // break, continue
   void delete_stmt(const ast::DeleteStmt &s);
   void stats_add(const ast::StatsAddStmt &s);
  public:
@@ -126,6 +131,15 @@ class ProbeLowering {
     llvm::BasicBlock *exit = nullptr;
   };
   std::vector<InlineFrame> frames_;
+
+  // The innermost loop last: where `break` and `continue` go.
+  struct LoopTargets {
+    llvm::BasicBlock *break_to = nullptr;
+    llvm::BasicBlock *continue_to = nullptr;
+  };
+  std::vector<LoopTargets> loops_;
+  // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
+  llvm::Value *actions_left_ = nullptr;
 
   CodegenState &state_;
   const ast::Probe &probe_;
