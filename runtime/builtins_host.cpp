@@ -63,6 +63,8 @@ void ntap_fn_log(ntap_rt *rt, const char *msg) {
 
 const char *ntap_fn_execname(ntap_rt *) { return "ntap"; }
 
+const char *ntap_fn_pp(ntap_rt *rt) { return rt->probe_point; }
+
 int64_t ntap_fn_pid(ntap_rt *) { return getpid(); }
 
 int64_t ntap_fn_tid(ntap_rt *) { return gettid(); }

@@ -472,6 +472,7 @@ bool Session::start_timers() {
 // Runs one user probe handler; false when it ended in a run-time error.
 bool Session::run_probe(const UserProbeRun &run) {
   output_->begin_probe(run.resolved->name);
+  rt_.probe_point = run.resolved->point.c_str();
   rt_.begin_handler();
   // stap runs begin/end/error handlers with interrupts enabled and gives
   // them the larger MAXACTION_INTERRUPTIBLE budget; timers get MAXACTION.
@@ -486,7 +487,8 @@ bool Session::run_probe(const UserProbeRun &run) {
     const auto &sites = host_.sites();
     if (rt_.failed_site < sites.size()) {
       const RuntimeSite &site = sites[rt_.failed_site];
-      fprintf(stderr, "ERROR: %s at %s\n", site.message.c_str(), site.loc.str().c_str());
+      const std::string &message = rt_.failed_with_message ? rt_.failed_message : site.message;
+      fprintf(stderr, "ERROR: %s at %s\n", message.c_str(), site.loc.str().c_str());
     } else {
       fprintf(stderr, "ERROR: run-time error in probe %s at %s\n", run.resolved->name.c_str(),
               run.probe->loc.str().c_str());

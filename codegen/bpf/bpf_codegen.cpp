@@ -126,7 +126,7 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
       std::string name = "probe_" + std::to_string(probe->id) + "_" + std::to_string(n);
       llvm::Function *fn = unit.module->begin_program(name, probe->resolved[n].section, probe->loc);
       unit.maps->begin_program();
-      bpf::ProbeLowering(state, *probe, fn).lower_body();
+      bpf::ProbeLowering(state, *probe, probe->resolved[n], fn).lower_body();
       object.programs.push_back(BpfProgramInfo{name, probe, probe->resolved[n], u});
     }
     record_ids = std::move(state.record_ids);

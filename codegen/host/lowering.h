@@ -107,8 +107,10 @@ class ProbeLowering {
   uint32_t add_site(const Location &loc, std::string message);
   // Leaves the probe when the runtime reports a failure (after a site call).
   void check_failed();
-  // Records `site` as the error and leaves the probe when `is_bad` holds.
-  void fail_if(llvm::Value *is_bad, uint32_t site);
+  // Records `site` as the error and leaves the probe when `is_bad` holds;
+  // with a `message` (a string value), the error carries that text instead
+  // of the site's.
+  void fail_if(llvm::Value *is_bad, uint32_t site, llvm::Value *message = nullptr);
   // Ends every open iterator and returns (terminates the current block); in a
   // function, returns its zero value (the caller then checks the failure and
   // next flags and leaves too).

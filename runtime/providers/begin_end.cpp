@@ -33,6 +33,7 @@ class OnceProvider final : public Provider {
     probe.param = component.number_arg.value_or(0);
     probe.name = std::string(name_);
     if (component.number_arg) probe.name += "(" + std::to_string(*component.number_arg) + ")";
+    probe.point = probe.name;
     return {probe};
   }
 

@@ -71,6 +71,7 @@ class TimerProvider final : public Provider {
     probe.provider = this;
     probe.kind = ast::ProbeKind::Timer;
     probe.name = spelled + "(" + std::to_string(count) + ")";
+    probe.point = probe.name;
     probe.param = period;
     return {probe};
   }

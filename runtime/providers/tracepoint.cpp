@@ -138,6 +138,7 @@ std::vector<ast::ResolvedProbe> TracepointProvider::resolve(const ast::ProbePoin
     probe.provider = this;
     probe.kind = ast::ProbeKind::Tracepoint;
     probe.name = event.full_name();
+    probe.point = "kernel.trace(\"" + probe.name + "\")";
     probe.section = std::string(kTpBtfPrefix) + event.name;
     if (const auto *args = btf::tracepoint_args(event.name))
       for (const btf::TracepointArg &arg : *args) probe.context_vars.push_back(arg.name);
