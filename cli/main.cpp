@@ -14,6 +14,7 @@
 #include <map>
 
 #include "cli/listing.h"
+#include "cli/object_file.h"
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
 #include "codegen/layout.h"
@@ -130,15 +131,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   BpfCodegenOptions bpf_options;
   bpf_options.keep_ir = opt.last_pass == 3;
   BpfObject bpf = compile_kernel_probes(*program, layout, bpf_options);
-  timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes)", bpf.programs.size(),
-                           bpf.elf.size()));
+  timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes in {} units)",
+                           bpf.programs.size(), bpf.elf_bytes(), bpf.units.size()));
   if (opt.last_pass == 3 || opt.last_pass == 4) {
     if (opt.last_pass == 3) std::cout << bpf.ir;
     if (opt.last_pass == 4) {
       std::string path = opt.output_path.empty() ? "ntap.bpf.o" : opt.output_path;
-      std::ofstream out(path, std::ios::binary);
-      out.write(bpf.elf.data(), static_cast<std::streamsize>(bpf.elf.size()));
-      if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
+      write_bpf_object(bpf, path);
       std::cout << path << "\n";
     }
     if (opt.last_pass == 4) return 0;
@@ -180,7 +179,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(1, 5));
   app.add_option("-l", opt.list_pattern, "list the probe points matching PATTERN");
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
-  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN)")->allow_extra_args(false);
+  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");

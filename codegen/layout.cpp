@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace ntap {
@@ -26,7 +27,12 @@ uint32_t parse_define(const std::map<std::string, std::string> &defines, const c
 LayoutOptions LayoutOptions::from_defines(const std::map<std::string, std::string> &defines) {
   LayoutOptions o;
   o.max_map_entries = parse_define(defines, "MAXMAPENTRIES", o.max_map_entries, 1, 1u << 24);
-  o.max_string_len = align8(parse_define(defines, "MAXSTRINGLEN", o.max_string_len, 8, 4096));
+  o.string_limit = parse_define(defines, "MAXSTRINGLEN", o.string_limit, 8, 4096);
+  o.max_string_len = align8(o.string_limit);
+  o.max_action = parse_define(defines, "MAXACTION", o.max_action, 1, 1u << 30);
+  o.max_action_interruptible =
+      parse_define(defines, "MAXACTION_INTERRUPTIBLE", static_cast<uint32_t>(std::min<uint64_t>(uint64_t{o.max_action} * 10, 1u << 30)), 1,
+                   1u << 30);
   o.ringbuf_size = parse_define(defines, "RINGBUF_SIZE", o.ringbuf_size, 4096, 1u << 30);
   // The ring buffer size must be a power of two multiple of the page size.
   uint32_t rb = 4096;

@@ -46,7 +46,14 @@ struct StatsValue {
 
 struct LayoutOptions {
   uint32_t max_map_entries = 2048;  // -D MAXMAPENTRIES
-  uint32_t max_string_len = 128;    // -D MAXSTRINGLEN
+  uint32_t max_string_len = 128;    // -D MAXSTRINGLEN, rounded up to 8 (BPF buffers)
+  // -D MAXSTRINGLEN as given: user-side strings hold at most this - 1 bytes.
+  uint32_t string_limit = 128;
+  // Statements one user probe hit may execute (stap's MAXACTION); begin,
+  // end and error probes run with interrupts enabled in stap and get
+  // MAXACTION_INTERRUPTIBLE (default 10 x MAXACTION) instead.
+  uint32_t max_action = 1000;
+  uint32_t max_action_interruptible = 10000;
   uint32_t ringbuf_size = 1 << 20;  // output records from kernel probes
   // Parsed -D NAME=VALUE options (the ones above are taken from here).
   static LayoutOptions from_defines(const std::map<std::string, std::string> &defines);

@@ -31,7 +31,7 @@ Key make_key(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   key.reserve(types.size());
   for (size_t i = 0; i < types.size(); ++i) {
     if (types[i] == ntap::ast::Type::String)
-      key.emplace_back(std::string(view(keys[i].s)));
+      key.emplace_back(std::string(rt->cut_string(view(keys[i].s))));
     else
       key.emplace_back(keys[i].l);
   }
@@ -46,7 +46,7 @@ Key make_pattern(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wil
     if ((wildcard_mask >> i) & 1)
       key.emplace_back(int64_t{0});
     else if (types[i] == ntap::ast::Type::String)
-      key.emplace_back(std::string(view(keys[i].s)));
+      key.emplace_back(std::string(rt->cut_string(view(keys[i].s))));
     else
       key.emplace_back(keys[i].l);
   }
@@ -85,7 +85,8 @@ int64_t ntap_get_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
 }
 
 const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
-  return rt->arena.keep(rt->store->get_string(gid, make_key(rt, gid, keys)));
+  // Kernel maps hold MAXSTRINGLEN rounded up to 8 bytes: cut to the script's limit.
+  return rt->arena.keep(rt->cut_string(rt->store->get_string(gid, make_key(rt, gid, keys))));
 }
 
 void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
@@ -93,7 +94,7 @@ void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t va
 }
 
 void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value) {
-  rt->store->set_string(gid, make_key(rt, gid, keys), std::string(view(value)));
+  rt->store->set_string(gid, make_key(rt, gid, keys), std::string(rt->cut_string(view(value))));
 }
 
 void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
@@ -200,14 +201,16 @@ void ntap_printf(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
 }
 
 const char *ntap_sprintf(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
-  return rt->arena.keep(format_into_scratch(rt, format_id, args));
+  return rt->arena.keep(rt->cut_string(format_into_scratch(rt, format_id, args)));
 }
 
 // ---------------------------------------------------------------- strings
 
 const char *ntap_str_concat(ntap_rt *rt, const char *a, const char *b) {
-  std::string joined(view(a));
-  joined.append(view(b));
+  // Only what fits is joined, as stap's strlcat into a MAXSTRINGLEN buffer.
+  const std::string_view left = rt->cut_string(view(a));
+  std::string joined(left);
+  joined.append(view(b).substr(0, rt->max_string_bytes() - left.size()));
   return rt->arena.keep(joined);
 }
 
@@ -221,6 +224,8 @@ uint32_t ntap_catch(ntap_rt *rt) {
   rt->failed = false;
   return rt->failed_site;
 }
+
+int64_t *ntap_action_counter(ntap_rt *rt) { return &rt->actions_remaining; }
 
 void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
@@ -270,6 +275,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_catch),
     NTAP_SYMBOL(ntap_caught_message),
     NTAP_SYMBOL(ntap_fn_pp),
+    NTAP_SYMBOL(ntap_action_counter),
     NTAP_SYMBOL(ntap_fn_exit),
     NTAP_SYMBOL(ntap_fn_execname),
     NTAP_SYMBOL(ntap_fn_pid),

@@ -13,15 +13,7 @@ namespace {
 
 std::string_view view(const char *s) { return s ? std::string_view(s) : std::string_view(); }
 
-// The most bytes a string result may have (MAXSTRINGLEN counts the NUL).
-size_t max_result_len(const ntap_rt *rt) {
-  const uint32_t max_string_len = rt->store ? rt->store->layout().options.max_string_len : 128;
-  return max_string_len > 0 ? max_string_len - 1 : 0;
-}
-
-const char *keep_result(ntap_rt *rt, std::string_view text) {
-  return rt->arena.keep(text.substr(0, std::min(text.size(), max_result_len(rt))));
-}
+const char *keep_result(ntap_rt *rt, std::string_view text) { return rt->arena.keep(rt->cut_string(text)); }
 
 // The kernel's simple_strtoull digit rules, which stap's strtol uses: base 0
 // reads a C prefix ("0x" hex, "0" octal), base 16 skips a "0x" prefix, and
@@ -197,7 +189,7 @@ const char *ntap_fn_str_replace(ntap_rt *rt, const char *str, const char *search
 const char *ntap_fn_tokenize(ntap_rt *rt, const char *input, const char *delims) {
   ntap::BuiltinState &state = rt->builtins;
   if (input && input[0]) {
-    state.tokenize_input.assign(view(input).substr(0, max_result_len(rt)));
+    state.tokenize_input.assign(view(input).substr(0, rt->max_string_bytes()));
     state.tokenize_next = 0;
   }
   const std::string_view text = state.tokenize_input, separators = view(delims);
@@ -212,11 +204,11 @@ const char *ntap_fn_tokenize(ntap_rt *rt, const char *input, const char *delims)
 }
 
 const char *ntap_fn_text_str(ntap_rt *rt, const char *input) {
-  return keep_result(rt, text_str(view(input).substr(0, max_result_len(rt)), max_result_len(rt), false));
+  return keep_result(rt, text_str(view(input).substr(0, rt->max_string_bytes()), rt->max_string_bytes(), false));
 }
 
 const char *ntap_fn_text_strn(ntap_rt *rt, const char *input, int64_t len, int64_t quoted) {
-  const size_t limit = max_result_len(rt);
+  const size_t limit = rt->max_string_bytes();
   const size_t out_limit = len <= 0 || static_cast<uint64_t>(len) > limit ? limit : static_cast<size_t>(len);
   return keep_result(rt, text_str(view(input).substr(0, limit), out_limit, quoted != 0));
 }

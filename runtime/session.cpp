@@ -221,6 +221,9 @@ class Session {
 
  private:
   bool load_kernel_side();
+  bool share_maps_of_first_unit(bpf_object *object);
+  int map_fd(const char *name) const;  // a map of the kernel side by name, -1 if none
+  bpf_program *find_program(const BpfProgramInfo &info) const;
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
   bool attach_kernel_probes();
@@ -250,7 +253,7 @@ class Session {
   std::unique_ptr<Output> output_;
   // Declared in release order (reverse): links before the object, the
   // mapping before the object whose map it views.
-  ObjectPtr object_;
+  std::vector<ObjectPtr> objects_;  // BpfObject::units, loaded
   Mapping globals_;
   std::vector<LinkPtr> links_;
   RingBufferPtr ring_;
@@ -271,21 +274,26 @@ class Session {
 bool Session::load_kernel_side() {
   const auto start = Clock::now();
   attach_tp_btf_through_shared_btf();
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
   LibbpfLog log(options_.verbose);
-  object_.reset(bpf_object__open_mem(bpf_.elf.data(), bpf_.elf.size(), &open_opts));
-  if (!object_) {
-    fprintf(stderr, "ERROR: cannot open the generated BPF object: %s\n%s", strerror(errno),
-            last_lines(log.text(), 10).c_str());
-    return false;
-  }
-  // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
-  // memory cgroup on current kernels, and raising the limit needs a
-  // capability we may not have.
-  const int err = bpf_object__load(object_.get());
-  if (err) {
-    report_load_failure(log.text(), err);
-    return false;
+  for (size_t u = 0; u < bpf_.units.size(); ++u) {
+    const std::vector<char> &elf = bpf_.units[u].elf;
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
+    ObjectPtr object(bpf_object__open_mem(elf.data(), elf.size(), &open_opts));
+    if (!object) {
+      fprintf(stderr, "ERROR: cannot open the generated BPF object: %s\n%s", strerror(errno),
+              last_lines(log.text(), 10).c_str());
+      return false;
+    }
+    if (u > 0 && !share_maps_of_first_unit(object.get())) return false;
+    // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
+    // memory cgroup on current kernels, and raising the limit needs a
+    // capability we may not have.
+    const int err = bpf_object__load(object.get());
+    if (err) {
+      report_load_failure(log.text(), err);
+      return false;
+    }
+    objects_.push_back(std::move(object));
   }
   // The vmlinux BTF has served elaboration and the attach ids; of it, only
   // the drop reason names are needed later. Freeing the rest now keeps ~6 MB
@@ -296,11 +304,37 @@ bool Session::load_kernel_side() {
     size_t programs = 0, maps = 0;
     bpf_program *prog;
     bpf_map *map;
-    bpf_object__for_each_program(prog, object_.get())++ programs;
-    bpf_object__for_each_map(map, object_.get())++ maps;
-    fprintf(stderr, "Pass 5: loaded %zu programs, %zu maps in %.1f ms\n", programs, maps, ms_since(start));
+    for (const ObjectPtr &object : objects_) bpf_object__for_each_program(prog, object.get())++ programs;
+    bpf_object__for_each_map(map, objects_.front().get())++ maps;
+    fprintf(stderr, "Pass 5: loaded %zu programs, %zu maps (%zu objects) in %.1f ms\n", programs, maps,
+            objects_.size(), ms_since(start));
   }
   return true;
+}
+
+// Unit 0 created every map; a later unit's declarations of the same maps
+// take unit 0's instead of creating their own.
+bool Session::share_maps_of_first_unit(bpf_object *object) {
+  bpf_map *map;
+  bpf_object__for_each_map(map, object) {
+    const int fd = map_fd(bpf_map__name(map));
+    const int err = fd < 0 ? -ENOENT : bpf_map__reuse_fd(map, fd);
+    if (err) {
+      fprintf(stderr, "ERROR: cannot share BPF map '%s' between objects: %s\n", bpf_map__name(map), strerror(-err));
+      return false;
+    }
+  }
+  return true;
+}
+
+int Session::map_fd(const char *name) const {
+  bpf_map *map = objects_.empty() ? nullptr : bpf_object__find_map_by_name(objects_.front().get(), name);
+  return map ? bpf_map__fd(map) : -1;
+}
+
+bpf_program *Session::find_program(const BpfProgramInfo &info) const {
+  if (info.unit >= objects_.size()) return nullptr;
+  return bpf_object__find_program_by_name(objects_[info.unit].get(), info.function_name.c_str());
 }
 
 void Session::report_load_failure(const std::string &text, int err) {
@@ -332,11 +366,8 @@ void Session::report_load_failure(const std::string &text, int err) {
 
 bool Session::map_globals() {
   kernel_access_ = std::make_unique<KernelAccess>();
-  kernel_access_->map_fd = [this](const std::string &name) {
-    bpf_map *map = bpf_object__find_map_by_name(object_.get(), name.c_str());
-    return map ? bpf_map__fd(map) : -1;
-  };
-  bpf_map *globals = bpf_object__find_map_by_name(object_.get(), Layout::kGlobalsMap);
+  kernel_access_->map_fd = [this](const std::string &name) { return map_fd(name.c_str()); };
+  bpf_map *globals = bpf_object__find_map_by_name(objects_.front().get(), Layout::kGlobalsMap);
   if (!globals) return true;  // nothing shared through it
   const long page = sysconf(_SC_PAGESIZE);
   const size_t len = (std::max<size_t>(bpf_map__value_size(globals), 1) + page - 1) / page * page;
@@ -357,7 +388,7 @@ bool Session::map_globals() {
 bool Session::attach_kernel_probes() {
   const auto start = Clock::now();
   for (const BpfProgramInfo &info : bpf_.programs) {
-    bpf_program *prog = bpf_object__find_program_by_name(object_.get(), info.function_name.c_str());
+    bpf_program *prog = find_program(info);
     const Provider *provider = info.resolved.provider;
     errno = 0;
     bpf_link *link = prog && provider ? provider->attach(info.resolved, prog) : nullptr;
@@ -420,6 +451,11 @@ bool Session::run_probe(const UserProbeRun &run) {
   output_->begin_probe(run.resolved->name);
   rt_.probe_point = run.resolved->point.c_str();
   rt_.begin_handler();
+  // stap runs begin/end/error handlers with interrupts enabled and gives
+  // them the larger MAXACTION_INTERRUPTIBLE budget; timers get MAXACTION.
+  const bool interruptible = run.resolved->kind != ast::ProbeKind::Timer;
+  rt_.actions_remaining =
+      interruptible ? layout_.options.max_action_interruptible : layout_.options.max_action;
   run.fn(&rt_);
   rt_.end_handler();
   output_->flush();
@@ -593,7 +629,7 @@ void Session::report_losses() {
       fprintf(stderr, "WARNING: %llu updates to '%s' lost: map full (MAXMAPENTRIES=%u)\n",
               static_cast<unsigned long long>(loss.lost), loss.global->name.c_str(), loss.max_entries);
   for (const BpfProgramInfo &info : bpf_.programs) {
-    bpf_program *prog = object_ ? bpf_object__find_program_by_name(object_.get(), info.function_name.c_str()) : nullptr;
+    bpf_program *prog = find_program(info);
     if (!prog || bpf_program__fd(prog) < 0) continue;
     bpf_prog_info prog_info{};
     uint32_t len = sizeof prog_info;
@@ -621,9 +657,9 @@ int Session::run() {
   rt_.formats = &formats_;
   collect_user_probes();
 
-  if (object_) {
-    if (bpf_map *events = bpf_object__find_map_by_name(object_.get(), Layout::kEventsMap)) {
-      ring_.reset(ring_buffer__new(bpf_map__fd(events), &Session::on_record, this, nullptr));
+  if (!objects_.empty()) {
+    if (const int events = map_fd(Layout::kEventsMap); events >= 0) {
+      ring_.reset(ring_buffer__new(events, &Session::on_record, this, nullptr));
       if (!ring_) {
         fprintf(stderr, "ERROR: cannot open the output ring buffer: %s\n", strerror(errno));
         return 1;

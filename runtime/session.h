@@ -2,8 +2,10 @@
 // user probes (begin, timers, end) around an event loop that formats kernel
 // output records, and release everything however the run ends.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/bpf/bpf_codegen.h"
@@ -50,7 +52,17 @@ struct ntap_rt {
   // pp(): the probe point of the running handler (ResolvedProbe::point).
   const char *probe_point = "";
   bool exit_requested = false;  // exit(): stop after the current probe
+  // Statements the running handler may still execute (stap's MAXACTION);
+  // generated code decrements it and fails at 0. The session sets it before
+  // each handler; this default is stap's MAXACTION_INTERRUPTIBLE.
+  int64_t actions_remaining = 10000;
   ntap::BuiltinState builtins;  // state some builtins keep across calls (tokenize)
+
+  // The most bytes a string value may hold: MAXSTRINGLEN - 1, as stap's
+  // fixed-size string buffers. Concatenation, sprintf, stored values and
+  // keys, and library results are cut to it.
+  size_t max_string_bytes() const { return (store ? store->layout().options.string_limit : 128) - 1; }
+  std::string_view cut_string(std::string_view s) const { return s.substr(0, std::min(s.size(), max_string_bytes())); }
 
   // Around each probe handler run: double-buffered globals are drained once
   // per run, and strings handed out during the run are released after it.

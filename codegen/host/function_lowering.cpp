@@ -48,6 +48,7 @@ void ProbeLowering::next_stmt() {
 
 void ProbeLowering::return_stmt(const ast::ReturnStmt &s) {
   llvm::Value *value = s.value ? expr(*s.value) : nullptr;
+  record_actions(1, s.loc, true);
   if (!script_fn_) {  // in a probe, `return` is `next`; the value was still evaluated
     leave_probe();
     return;

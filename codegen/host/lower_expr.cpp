@@ -180,7 +180,10 @@ llvm::Value *ProbeLowering::condition(const ast::Expr &e) {
 llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
   switch (e.kind) {
     case ExprKind::Number: return builder_.getInt64(as<ast::NumberExpr>(e).value);
-    case ExprKind::String: return string_constant(as<ast::StringExpr>(e).value);
+    case ExprKind::String: {  // a string value holds at most MAXSTRINGLEN - 1 bytes, as in stap
+      const std::string &text = as<ast::StringExpr>(e).value;
+      return string_constant(text.substr(0, module_.max_string_bytes));
+    }
     case ExprKind::Symbol:
     case ExprKind::Index: return read(lvalue(e), e.loc);
 

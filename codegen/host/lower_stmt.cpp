@@ -46,10 +46,12 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
 
     case ast::StmtKind::Expr:
       expr(*as<ast::ExprStmt>(s).expr);
+      record_actions(1, s.loc);
       return;
 
     case ast::StmtKind::If: {
       const auto &st = as<ast::IfStmt>(s);
+      record_actions(1, s.loc, true);
       llvm::Value *cond = condition(*st.cond);
       llvm::BasicBlock *then_bb = new_block("if_then");
       llvm::BasicBlock *else_bb = st.else_stmt ? new_block("if_else") : nullptr;
@@ -57,10 +59,12 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       builder_.CreateCondBr(cond, then_bb, else_bb ? else_bb : done);
       builder_.SetInsertPoint(then_bb);
       stmt(*st.then_stmt);
+      record_actions(0, st.then_stmt->loc, true);
       builder_.CreateBr(done);
       if (else_bb) {
         builder_.SetInsertPoint(else_bb);
         stmt(*st.else_stmt);
+        record_actions(0, st.else_stmt->loc, true);
         builder_.CreateBr(done);
       }
       builder_.SetInsertPoint(done);
@@ -72,12 +76,15 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       llvm::BasicBlock *test = new_block("while_test");
       llvm::BasicBlock *body = new_block("while_body");
       llvm::BasicBlock *done = new_block("while_end");
+      record_actions(1, s.loc, true);  // entering the loop
       builder_.CreateBr(test);
       builder_.SetInsertPoint(test);
+      record_actions(1, s.loc);  // each iteration, checked after the body
       builder_.CreateCondBr(condition(*st.cond), body, done);
       builder_.SetInsertPoint(body);
       loops.push_back({done, test});
       stmt(*st.body);
+      record_actions(0, st.body->loc, true);
       loops.pop_back();
       builder_.CreateBr(test);
       builder_.SetInsertPoint(done);
@@ -91,8 +98,10 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       llvm::BasicBlock *body = new_block("for_body");
       llvm::BasicBlock *step = new_block("for_step");
       llvm::BasicBlock *done = new_block("for_end");
+      record_actions(1, s.loc, true);  // entering the loop
       builder_.CreateBr(test);
       builder_.SetInsertPoint(test);
+      record_actions(1, s.loc);  // each iteration, checked after the body
       if (st.cond)
         builder_.CreateCondBr(condition(*st.cond), body, done);
       else
@@ -100,6 +109,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       builder_.SetInsertPoint(body);
       loops.push_back({done, step});
       stmt(*st.body);
+      record_actions(0, st.body->loc, true);
       loops.pop_back();
       builder_.CreateBr(step);
       builder_.SetInsertPoint(step);
@@ -122,6 +132,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       GlobalTarget target = global_target(*st.target, "delete");
       if (target.local) {  // a local scalar goes back to 0 / ""
         builder_.CreateStore(zero_value(target.local->type, s.loc), local_slot(*target.local, s.loc));
+        record_actions(1, s.loc);
         return;
       }
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
@@ -130,6 +141,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
                             {rt_, builder_.getInt32(target.global->id), keys, builder_.getInt64(wildcards)});
       else
         builder_.CreateCall(runtime("ntap_delete", s.loc), {rt_, builder_.getInt32(target.global->id), keys});
+      record_actions(1, s.loc);
       return;
     }
 
@@ -141,6 +153,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
       llvm::Value *value = expr(*st.value);
       builder_.CreateCall(runtime("ntap_stats_add", s.loc), {rt_, builder_.getInt32(target.global->id), keys, value});
+      record_actions(1, s.loc);  // an expression statement in stap
       return;
     }
 
@@ -150,6 +163,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
       if (loops.empty())
         throw CompileError(ErrorKind::Codegen, fmt::format("'{}' outside a loop", is_break ? "break" : "continue"),
                            s.loc);
+      record_actions(1, s.loc, true);
       // A foreach's break target ends its own iterator; nothing else is open
       // between here and the innermost loop.
       builder_.CreateBr(is_break ? loops.back().break_target : loops.back().continue_target);
@@ -158,10 +172,11 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::Return:
-      return_stmt(as<ast::ReturnStmt>(s));
+      return_stmt(as<ast::ReturnStmt>(s));  // counts itself once the value is computed
       continue_in_dead_block();
       return;
     case ast::StmtKind::Next:
+      record_actions(1, s.loc, true);
       next_stmt();
       continue_in_dead_block();
       return;
@@ -187,6 +202,9 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
     begin_args.push_back(key_array(st.slice));
     begin_args.push_back(builder_.getInt64(wildcard_mask(st.slice)));
   }
+  // Entering the loop costs one action, checked before the snapshot is taken
+  // (stap checks just after; nothing observable happens in between).
+  record_actions(1, st.loc, true);
   llvm::Value *iter = builder_.CreateCall(
       runtime(st.slice.empty() ? "ntap_foreach_begin" : "ntap_foreach_begin_matching", st.loc), begin_args);
   llvm::AllocaInst *iter_slot = entry_alloca(ptr(), "iter_slot");
@@ -200,6 +218,7 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   llvm::BasicBlock *done = new_block("foreach_end");
   builder_.CreateBr(next_bb);
   builder_.SetInsertPoint(next_bb);
+  record_actions(1, st.loc);  // each iteration, checked after the body
   llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
   builder_.CreateCondBr(builder_.CreateICmpNE(more, builder_.getInt64(0)), body, done);
 
@@ -229,6 +248,7 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   }
   loops.push_back({done, next_bb});
   stmt(*st.body);
+  record_actions(0, st.body->loc, true);
   loops.pop_back();
   open_iterators.pop_back();
   builder_.CreateBr(next_bb);

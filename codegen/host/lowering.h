@@ -36,6 +36,9 @@ struct ModuleContext {
   // Script functions called from user probes, declared before any body is
   // lowered (so calls may go forward, and recurse).
   std::unordered_map<const ast::Function *, llvm::Function *> functions;
+  // The most bytes a string value holds (MAXSTRINGLEN - 1): literals are
+  // cut to it here, strings made at run time by the runtime.
+  size_t max_string_bytes = 127;
 };
 
 // Declares `fn_<id>_<name>`: (ptr rt, ptr next_flag, params...) -> i64 | ptr.
@@ -118,6 +121,11 @@ class ProbeLowering {
   void leave_on_failure();
   // try { } catch (msg) { } (try_catch.cpp).
   void try_stmt(const ast::TryStmt &s);
+  // MAXACTION (action_count.cpp): fetches the budget pointer in the entry
+  // block; record_actions queues `actions` statements at `loc` and, when
+  // `update` is set or enough are queued, subtracts them and fails at 0.
+  void begin_action_counting();
+  void record_actions(unsigned actions, const Location &loc, bool update = false);
   // `next`: in a function, sets the probe's next flag before leaving.
   void next_stmt();
   // `return value` (value may be null).
@@ -160,6 +168,8 @@ class ProbeLowering {
   llvm::BasicBlock *entry_ = nullptr;
   llvm::Value *rt_ = nullptr;
   std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
+  llvm::Value *action_counter_ = nullptr;  // int64_t * into the runtime
+  unsigned pending_actions_ = 0;           // counted, not yet subtracted
 };
 
 // Defines `ntap_site_message(i32 site) -> ptr` (each site's message, for

@@ -21,6 +21,7 @@ void ProbeLowering::begin_function(llvm::Function *fn) {
   rt_->setName("rt");
   entry_ = llvm::BasicBlock::Create(ctx(), "entry", function_);
   builder_.SetInsertPoint(new_block("body"));
+  begin_action_counting();
 }
 
 std::string ProbeLowering::lower() {
@@ -33,6 +34,7 @@ std::string ProbeLowering::lower() {
   for (const auto &local : probe_->locals) local_slot(*local, local->decl);
 
   stmt(*probe_->body);
+  record_actions(0, probe_->body->loc, true);
   if (!builder_.GetInsertBlock()->getTerminator()) builder_.CreateRetVoid();
 
   llvm::IRBuilder<> entry_builder(entry_);
@@ -50,6 +52,7 @@ void ProbeLowering::lower_function() {
     builder_.CreateStore(function_->getArg(2 + i), local_slot(*script_fn_->locals[i], script_fn_->loc));
 
   stmt(*script_fn_->body);
+  record_actions(0, script_fn_->body->loc, true);
   if (!builder_.GetInsertBlock()->getTerminator())
     builder_.CreateRet(zero_value(script_fn_->result, script_fn_->loc));
 

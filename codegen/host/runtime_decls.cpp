@@ -50,6 +50,7 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_fail_with_message", Void, {Ptr, I32, Ptr}},
       {"ntap_catch", I32, {Ptr}},
       {"ntap_caught_message", Ptr, {Ptr}},
+      {"ntap_action_counter", Ptr, {Ptr}},
       {"ntap_fn_exit", Void, {Ptr}},
       {"ntap_fn_pp", Ptr, {Ptr}},
       {"ntap_fn_execname", Ptr, {Ptr}},

@@ -38,8 +38,10 @@ void ProbeLowering::leave_on_failure() {
 void ProbeLowering::try_stmt(const ast::TryStmt &s) {
   llvm::BasicBlock *catch_block = new_block("catch");
   llvm::BasicBlock *done = new_block("try_end");
+  record_actions(0, s.loc, true);  // what ran before the try is not caught
   catch_targets.push_back({catch_block, open_iterators.size()});
   stmt(*s.try_block);
+  record_actions(0, s.try_block->loc, true);
   catch_targets.pop_back();
   builder_.CreateBr(done);
 
@@ -53,7 +55,11 @@ void ProbeLowering::try_stmt(const ast::TryStmt &s) {
     llvm::Value *message = builder_.CreateSelect(builder_.CreateIsNull(computed), fixed, computed, "message");
     builder_.CreateStore(message, local_slot(*s.catch_local, s.loc));
   }
+  // Catching costs one action, so a caught MAXACTION error fails again here,
+  // at the try, as in stap: running out of actions cannot be caught away.
+  record_actions(1, s.loc, true);
   stmt(*s.catch_block);
+  record_actions(0, s.catch_block->loc, true);
   builder_.CreateBr(done);
   builder_.SetInsertPoint(done);
 }

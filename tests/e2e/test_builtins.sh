@@ -110,11 +110,12 @@ run_case format_ipaddr_inet6 'probe begin { println(format_ipaddr(0, 10)) }' '' 
   "ERROR: format_ipaddr: user probes can only format AF_INET (2) addresses near identifier 'format_ipaddr' at <input>:1:23"
 
 # ---- MAXSTRINGLEN truncation
+# Literals are string values: "abcdefg" is what substr and text_str receive.
 out="$WORK_DIR/maxstr.out"
 cases=$((cases + 1))
 "$NTAP" -D MAXSTRINGLEN=8 -e 'probe begin { println(substr("abcdefghij", 1, 20)); println(text_str("abcdefghij"));
   println(str_replace("abcabc", "b", "xyz")); exit() }' >"$out"
-expect_eq "MAXSTRINGLEN=8 substr/text_str/str_replace" $'bcdefgh\nabcdefg\naxyzcax' "$(cat "$out")"
+expect_eq "MAXSTRINGLEN=8 substr/text_str/str_replace" $'bcdefg\nabcdefg\naxyzcax' "$(cat "$out")"
 
 # ---- compile-time checks
 reject_case() {

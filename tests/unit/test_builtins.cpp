@@ -37,6 +37,7 @@ ScriptRun run_script(const std::string &text, uint32_t max_string_len = 128) {
   run_frontend_passes(ctx);
   LayoutOptions layout_options;
   layout_options.max_string_len = max_string_len;
+  layout_options.string_limit = max_string_len;
   const Layout layout = Layout::build(*program, layout_options);
   auto host = compile_user_probes(*program, layout, HostCodegenOptions{});
   BpfObject no_kernel_probes;
@@ -109,8 +110,11 @@ TEST_CASE("tokenize keeps its state between calls of one run", "[builtins]") {
 TEST_CASE("string results are cut at MAXSTRINGLEN - 1 bytes", "[builtins]") {
   ScriptRun run = run_script(R"(probe begin { println(str_replace("abcabc", "b", "xyz")); exit() })", 8);
   CHECK(run.output == "axyzcax\n");
+  // The argument is a string value too: "abcdefg" reaches substr.
   run = run_script(R"(probe begin { println(substr("abcdefghij", 1, 20)); exit() })", 8);
-  CHECK(run.output == "bcdefgh\n");
+  CHECK(run.output == "bcdefg\n");
+  run = run_script(R"(probe begin { s = "abcd"; println(substr(s . s . s, 2, 20)); exit() })", 8);
+  CHECK(run.output == "cdabc\n");
 }
 
 TEST_CASE("error, assert and abort end the probe as stap does", "[builtins]") {

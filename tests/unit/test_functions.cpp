@@ -391,11 +391,13 @@ TEST_CASE("tapset: private globals and functions are visible only in their own f
 // ---------------------------------------------------------------- running user probes
 
 TEST_CASE("run: recursion, strings and overloading", "[functions][run]") {
+  // fib(10): deep enough to recurse, small enough for MAXACTION (fib(20)
+  // runs ~44000 statements, which stap stops too).
   CHECK(run("function fib(n) { if (n < 2) return n; return fib(n - 1) + fib(n - 2) }\n"
             "function greet:string (who:string) { return \"hello \" . who }\n"
             "function f(a) { return a * 2 }\nfunction f(a, b) { return a + b }\n"
-            "probe begin { printf(\"%d %s %d %d\\n\", fib(20), greet(\"you\"), f(21), f(40, 2)); exit() }") ==
-        "6765 hello you 42 42\n");
+            "probe begin { printf(\"%d %s %d %d\\n\", fib(10), greet(\"you\"), f(21), f(40, 2)); exit() }") ==
+        "55 hello you 42 42\n");
 }
 
 TEST_CASE("run: every call has its own locals", "[functions][run]") {
@@ -457,7 +459,7 @@ TEST_CASE("kernel: functions inline into BPF programs, nested and string-valued"
   options.keep_ir = true;
   BpfObject object = compile_kernel_probes(*c->program, layout, options);
   CHECK(object.programs.size() == 1);
-  CHECK_FALSE(object.elf.empty());
+  CHECK(object.units.size() == 1);
   // Inlined: no calls to script functions remain in the IR.
   CHECK(object.ir.find("fn_") == std::string::npos);
   CHECK(object.ir.find("return") != std::string::npos);

@@ -35,6 +35,7 @@ struct FakeRuntime {
   std::vector<int64_t> begin_args;
   int open_iterators = 0;
   int exits = 0;
+  int64_t actions_remaining = 1000000;  // MAXACTION budget of the handler
 
   const char *keep(std::string s) { return arena.emplace_back(std::move(s)).c_str(); }
 };
@@ -136,6 +137,7 @@ const char *fake_str_concat(ntap_rt *rt, const char *a, const char *b) {
 int64_t fake_str_compare(const char *a, const char *b) { return std::string(a).compare(b); }
 int64_t fake_failed(ntap_rt *rt) { return fake(rt).failed_site >= 0; }
 void fake_fail_at(ntap_rt *rt, uint32_t site) { fake(rt).failed_site = site; }
+int64_t *fake_action_counter(ntap_rt *rt) { return &fake(rt).actions_remaining; }
 void fake_exit(ntap_rt *rt) { ++fake(rt).exits; }
 int64_t fake_pid(ntap_rt *) { return 4242; }
 const char *fake_symname(ntap_rt *rt, int64_t address) {
@@ -165,6 +167,7 @@ const ntap_symbol fake_symbols[] = {
     {"ntap_str_compare", (void *)fake_str_compare},
     {"ntap_failed", (void *)fake_failed},
     {"ntap_fail_at", (void *)fake_fail_at},
+    {"ntap_action_counter", (void *)fake_action_counter},
     {"ntap_fn_exit", (void *)fake_exit},
     {"ntap_fn_pid", (void *)fake_pid},
     {"ntap_fn_symname", (void *)fake_symname},
@@ -678,4 +681,35 @@ TEST_CASE("host: a program without user probes compiles to nothing", "[host_code
   CHECK(compiled->probe_function(0) == nullptr);
   CHECK(compiled->sites().empty());
   CHECK(compiled->ir().empty());
+}
+
+TEST_CASE("host: a loop that exhausts MAXACTION fails and leaves the probe", "[host_codegen]") {
+  Script s;
+  Global *n = s.global("n", Type::Long);
+  // while (1) n++; printf("after")
+  auto loop = std::make_unique<WhileStmt>(at(2, 3));
+  loop->cond = num(1);
+  loop->body = expr_stmt(incdec(s.var(n), true, false));
+  s.body(stmts(std::move(loop), s.printf("after")));
+  FakeRuntime rt;
+  rt.actions_remaining = 50;
+  auto compiled = s.run(rt);
+  // stap's accounting: 1 to enter the loop, then 2 per iteration (the
+  // iteration and `n++`), checked after the body: the 25th iteration
+  // brings the budget to -1.
+  CHECK(rt.longs[{n->id, {}}] == 25);
+  CHECK(rt.printed.empty());
+  REQUIRE(rt.failed_site >= 0);
+  CHECK(compiled->sites().at(rt.failed_site).message == "MAXACTION exceeded");
+}
+
+TEST_CASE("host: straight-line statements within MAXACTION run to the end", "[host_codegen]") {
+  Script s;
+  s.body(stmts(s.printf("one"), s.printf("two"), s.printf("three")));
+  FakeRuntime rt;
+  rt.actions_remaining = 4;
+  s.run(rt);
+  CHECK(rt.printed == std::vector<std::string>{"one", "two", "three"});
+  CHECK(rt.failed_site == -1);
+  CHECK(rt.actions_remaining == 1);
 }

@@ -178,6 +178,14 @@ TEST_CASE("layout: placement, double buffering and packed keys", "[layout][root]
 TEST_CASE("layout: -D limits are checked", "[layout]") {
   CHECK(LayoutOptions::from_defines({{"MAXMAPENTRIES", "100"}}).max_map_entries == 100);
   CHECK(LayoutOptions::from_defines({{"MAXSTRINGLEN", "60"}}).max_string_len == 64);
+  // User-side strings keep the limit as given (59 bytes), BPF buffers round up.
+  CHECK(LayoutOptions::from_defines({{"MAXSTRINGLEN", "60"}}).string_limit == 60);
+  CHECK(LayoutOptions::from_defines({}).max_action == 1000);
+  CHECK(LayoutOptions::from_defines({}).max_action_interruptible == 10000);
+  CHECK(LayoutOptions::from_defines({{"MAXACTION", "50"}}).max_action_interruptible == 500);
+  CHECK(LayoutOptions::from_defines({{"MAXACTION", "50"}, {"MAXACTION_INTERRUPTIBLE", "70"}}).max_action_interruptible ==
+        70);
+  CHECK_THROWS(LayoutOptions::from_defines({{"MAXACTION", "0"}}));
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "lots"}}));
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "0"}}));
 }
