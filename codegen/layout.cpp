@@ -53,6 +53,7 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
   layout.ringbuf_lost_offset = take(8);
   layout.exit_request_offset = take(8);
   layout.realtime_offset_offset = take(8);
+  layout.target_pid_offset = take(8);
 
   for (const auto &gp : program.globals) {
     const ast::Global &g = *gp;

@@ -362,7 +362,7 @@ enum class Side : uint8_t { Unknown, Kernel, User };
 
 // One concrete probe a probe point resolved to (a wildcard may give many).
 // What the runtime does with a concrete probe.
-enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint };
+enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile: perf events */ };
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
@@ -372,7 +372,7 @@ struct ResolvedProbe {
   // wildcard expansion: kernel.trace("skb:kfree_skb"), timer.ms(5000), begin.
   std::string point;
   std::string section;       // BPF section for kernel probes ("tp_btf/kfree_skb")
-  int64_t param = 0;         // timer period in ns; begin/end/error priority (begin(N))
+  int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
   std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
 };
 

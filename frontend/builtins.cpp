@@ -67,7 +67,7 @@ const std::vector<Builtin> kBuiltins = {
     {"euid", Type::Long, {}, Builtin::User},
     {"egid", Type::Long, {}, Builtin::User},
     // target(): the process given with -x PID or started with -c CMD (0 when none).
-    {"target", Type::Long, {}, Builtin::User},
+    {"target", Type::Long, {}, kBoth},
     // cpu(): the CPU the probe runs on.
     {"cpu", Type::Long, {}, kBoth},
 

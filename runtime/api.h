@@ -80,13 +80,13 @@ void ntap_fail_at(ntap_rt *rt, uint32_t site); /* records HostProgram::sites()[s
 void ntap_fail_with_message(ntap_rt *rt, uint32_t site, const char *message);
 /* try/catch: clears the recorded error and returns its site. */
 uint32_t ntap_catch(ntap_rt *rt);
-/* After ntap_catch: the caught error's run-time message, or NULL when the
- * error's text is its site's (fixed at compile time). */
-const char *ntap_caught_message(ntap_rt *rt);
 /* The running handler's MAXACTION budget. Generated code fetches the pointer
  * once per function, subtracts the statements it executes and fails when the
  * budget reaches 0 (stap's "MAXACTION exceeded"). */
 int64_t *ntap_action_counter(ntap_rt *rt);
+/* After ntap_catch: the caught error's run-time message, or NULL when the
+ * error's text is its site's (fixed at compile time). */
+const char *ntap_caught_message(ntap_rt *rt);
 
 /* ---- builtins: one ntap_fn_<name> per user-side builtin (frontend/builtins.h).
  * Arguments follow the builtin's parameters: int64_t for long, const char * for string. */

@@ -83,8 +83,7 @@ int64_t ntap_fn_gid(ntap_rt *) { return getgid(); }
 int64_t ntap_fn_euid(ntap_rt *) { return geteuid(); }
 int64_t ntap_fn_egid(ntap_rt *) { return getegid(); }
 
-// No -x/-c option exists yet, so there is never a target process.
-int64_t ntap_fn_target(ntap_rt *) { return 0; }
+int64_t ntap_fn_target(ntap_rt *rt) { return rt->builtins.target_pid; }
 
 int64_t ntap_fn_cpu(ntap_rt *) {
   const int cpu = sched_getcpu();

@@ -26,6 +26,7 @@
 #include "runtime/providers/provider.h"
 #include "runtime/record.h"
 #include "runtime/symbols.h"
+#include "runtime/target_process.h"
 #include "runtime/timefmt.h"
 
 namespace ntap {
@@ -227,6 +228,7 @@ class Session {
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
   bool attach_kernel_probes();
+  bool start_target();
   void collect_user_probes();
   bool start_timers();
   bool run_probe(const UserProbeRun &run);
@@ -263,6 +265,7 @@ class Session {
 
   std::vector<UserProbeRun> begin_, end_, error_;
   std::vector<Timer> timers_;
+  std::unique_ptr<TargetProcess> target_;  // -c CMD
   int signal_fd_ = -1;
   bool stopping_ = false;
   int status_ = 0;
@@ -391,16 +394,35 @@ bool Session::attach_kernel_probes() {
     bpf_program *prog = find_program(info);
     const Provider *provider = info.resolved.provider;
     errno = 0;
-    bpf_link *link = prog && provider ? provider->attach(info.resolved, prog) : nullptr;
-    if (!link) {
+    std::vector<bpf_link *> links;
+    if (!prog || !provider || !provider->attach_all(info.resolved, prog, links)) {
       const int err = errno ? errno : ENOENT;
       fprintf(stderr, "ERROR: cannot attach probe %s at %s: %s\n", info.resolved.name.c_str(),
               info.probe ? info.probe->loc.str().c_str() : "?", strerror(err));
       return false;
     }
-    links_.emplace_back(link);
+    for (bpf_link *link : links) links_.emplace_back(link);
   }
   if (options_.verbose) fprintf(stderr, "Pass 5: attached %zu probes in %.1f ms\n", links_.size(), ms_since(start));
+  return true;
+}
+
+// target(): -c CMD's pid (the command is started now, held until the begin
+// probes have run) or -x PID, written where kernel probes read it before
+// anything is attached.
+bool Session::start_target() {
+  int64_t pid = options_.target_pid;
+  if (!options_.target_command.empty()) {
+    try {
+      target_ = TargetProcess::start_held(options_.target_command);
+    } catch (const std::runtime_error &e) {
+      fprintf(stderr, "ERROR: %s\n", e.what());
+      return false;
+    }
+    pid = target_->pid();
+  }
+  rt_.builtins.target_pid = pid;
+  if (globals_.get()) std::memcpy(globals_.get() + layout_.target_pid_offset, &pid, sizeof pid);
   return true;
 }
 
@@ -418,7 +440,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::End: end_.push_back(run); break;
         case ast::ProbeKind::Error: error_.push_back(run); break;
         case ast::ProbeKind::Timer: timers_.push_back({run, Fd()}); break;
-        case ast::ProbeKind::Tracepoint: break;
+        case ast::ProbeKind::Tracepoint:
+        case ast::ProbeKind::Perf: break;
       }
     }
   }
@@ -572,7 +595,7 @@ bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit
 
 void Session::event_loop() {
   Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-  enum : uint64_t { kRing = 0, kSignal = 1, kFirstTimer = 2 };
+  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kFirstTimer = 3 };
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -581,6 +604,7 @@ void Session::event_loop() {
   };
   if (ring_) watch(ring_buffer__epoll_fd(ring_.get()), kRing);
   watch(signal_fd_, kSignal);
+  if (target_) watch(target_->exit_fd(), kTargetExit);
   for (size_t i = 0; i < timers_.size(); ++i) watch(timers_[i].fd.get(), kFirstTimer + i);
 
   const bool has_deadline = options_.timeout_seconds > 0;
@@ -609,6 +633,8 @@ void Session::event_loop() {
       const uint64_t tag = events[i].data.u64;
       if (tag == kSignal) {
         stop(0);
+      } else if (tag == kTargetExit) {
+        stop(target_->finish());  // -c CMD has exited: the run ends, as stap's
       } else if (tag >= kFirstTimer) {
         Timer &timer = timers_[tag - kFirstTimer];
         uint64_t expirations;
@@ -661,6 +687,7 @@ int Session::run() {
   rt_.output = output_.get();
   rt_.formats = &formats_;
   collect_user_probes();
+  if (!start_target()) return 1;
 
   if (!objects_.empty()) {
     if (const int events = map_fd(Layout::kEventsMap); events >= 0) {
@@ -678,6 +705,8 @@ int Session::run() {
     if (stopping_) break;
     run_probe(run);
   }
+  // -c CMD runs once the probes are in place and begin has run, as in stap.
+  if (target_ && !stopping_) target_->release();
   // Timer periods count from the end of the begin probes, as in stap.
   if (!stopping_ && !start_timers()) stop(1);
   if (!stopping_) event_loop();

@@ -25,6 +25,8 @@ struct RunOptions {
   std::string output_path;  // empty: stdout
   double timeout_seconds = 0;  // -T; 0 = none
   bool verbose = false;        // -v: phase lines on stderr
+  std::string target_command;  // -c CMD: started held, released after begin, the run ends with it
+  int64_t target_pid = 0;      // -x PID: what target() returns (the run does not depend on it)
 };
 
 // Loads, attaches, runs begin probes, the event loop, end probes; releases

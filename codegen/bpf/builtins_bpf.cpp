@@ -47,6 +47,13 @@ llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
   return buffer;
 }
 
+// target(): the runtime writes the pid into "globals" before attaching.
+llvm::Value *target_pid(ProbeLowering &p, const CallExpr &) {
+  auto &b = p.ir();
+  return b.CreateAlignedLoad(b.getInt64Ty(), p.state().maps.global_ptr(p.state().layout.target_pid_offset),
+                             llvm::Align(8), true);
+}
+
 // bpf_jiffies64 (helper 118, Linux 5.5+).
 constexpr Helper kJiffies64 = static_cast<Helper>(118);
 
@@ -139,6 +146,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
          return p.ir().CreateZExt(cpu, p.ir().getInt64Ty());
        }},
       {"execname", execname},
+      {"target", target_pid},
       {"gettimeofday_s", gettimeofday<1000000000>},
       {"gettimeofday_ms", gettimeofday<1000000>},
       {"gettimeofday_us", gettimeofday<1000>},

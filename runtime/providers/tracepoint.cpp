@@ -178,6 +178,10 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
   return true;
 }
 
+std::vector<PointShape> TracepointProvider::list_components() const {
+  return {PointShape{{{"kernel", PointShape::Arg::None}, {"trace", PointShape::Arg::String}}}};
+}
+
 std::vector<std::string> TracepointProvider::describe_context(const ast::ResolvedProbe &probe) const {
   std::vector<std::string> described;
   if (const auto *args = btf::tracepoint_args(event_of(probe)))
