@@ -66,6 +66,9 @@ class ProbeLowering {
   // Sends an Error record for `site` (keyed by its AST node) and returns
   // from the program.
   void fail(const void *site, const Location &loc, const std::string &message);
+  // The same for error(msg) with a computed message: the record carries
+  // `text` (a string value) as the message.
+  void fail_with_text(const void *site, const Location &loc, llvm::Value *text);
 
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
