@@ -90,6 +90,18 @@ const std::vector<Builtin> kBuiltins = {
     {"cpu_clock_us", Type::Long, {Type::Long}, kBoth},
     {"cpu_clock_ms", Type::Long, {Type::Long}, kBoth},
     {"cpu_clock_s", Type::Long, {Type::Long}, kBoth},
+    // ---- kernel memory (tapset "memory" functions; kernel probes only): a bad
+    // address is a run-time error, "kernel read fault at 0x...".
+    // kernel_string(addr): the NUL-terminated string at addr.
+    {"kernel_string", Type::String, {Type::Long}, Builtin::Kernel},
+    // kernel_string_n(addr, n): at most n bytes of it.
+    {"kernel_string_n", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
+    // kernel_long/int/short/char/pointer(addr): the number of that C type at addr.
+    {"kernel_long", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_int", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_short", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_char", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_pointer", Type::Long, {Type::Long}, Builtin::Kernel},
     // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
     {"jiffies", Type::Long, {}, Builtin::Kernel},
     // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".

@@ -6,6 +6,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
 
 namespace ntap::bpf {
@@ -166,6 +167,13 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"htonl", byte_swap<32>},
       {"ntohll", byte_swap<64>},
       {"htonll", byte_swap<64>},
+      {"kernel_string", kernel_string},
+      {"kernel_string_n", kernel_string_n},
+      {"kernel_long", kernel_number<8, true>},
+      {"kernel_int", kernel_number<4, true>},
+      {"kernel_short", kernel_number<2, true>},
+      {"kernel_char", kernel_number<1, false>},
+      {"kernel_pointer", kernel_number<8, false>},
       {"printf", output},
       {"print", output},
       {"println", output},

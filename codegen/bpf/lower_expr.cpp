@@ -114,26 +114,43 @@ llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
   return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
 }
 
+// The value starts as the context argument (or @cast's pointer) and goes
+// through the steps resolution computed (ast::TargetStep).
 llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
-  if (!e.resolved || e.arg_index < 0) unsupported(e.loc, "unresolved target variable '$" + e.name + "'");
-  if (e.type != Type::Long)
-    unsupported(e.loc, "target variable '$" + e.name + "' of type " + type_name(e.type) +
-                           " is not supported in kernel probes yet");
-  if (e.final_size != 1 && e.final_size != 2 && e.final_size != 4 && e.final_size != 8)
-    unsupported(e.loc, "target variable '$" + e.name + "' has an unsupported size");
+  if (!e.resolved || (!e.is_cast() && e.arg_index < 0))
+    unsupported(e.loc, "unresolved target variable '" + target_text(e) + "'");
   auto &b = ir();
-  // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
-  // 8-byte aligned load the verifier accepts.
-  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
-  llvm::Value *v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
-  llvm::Value *narrow;
-  if (e.offsets.empty()) {
-    narrow = b.CreateTrunc(v, b.getIntNTy(e.final_size * 8));
+  llvm::Value *v;
+  if (e.is_cast()) {
+    v = long_value(*e.cast_operand);
   } else {
-    for (size_t i = 0; i + 1 < e.offsets.size(); ++i) v = probe_read(b.CreateAdd(v, i64(e.offsets[i])), 8);
-    narrow = probe_read(b.CreateAdd(v, i64(e.offsets.back())), e.final_size);
+    // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
+    // 8-byte aligned load the verifier accepts.
+    llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
+    v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
-  return e.final_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+  auto extend = [&](llvm::Value *narrow, bool is_signed) {
+    return is_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+  };
+  for (const TargetStep &step : e.steps) {
+    switch (step.op) {
+      case TargetStep::Op::Add:
+        v = b.CreateAdd(v, i64(step.amount));
+        break;
+      case TargetStep::Op::AddScaled:
+        v = b.CreateAdd(v, b.CreateMul(long_value(*e.components.at(step.component).index), i64(step.amount)));
+        break;
+      case TargetStep::Op::Load:
+        if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
+          unsupported(e.loc, "target variable '" + target_text(e) + "' has an unsupported size");
+        v = extend(probe_read(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::Narrow:
+        v = extend(b.CreateTrunc(v, b.getIntNTy(step.amount * 8)), step.is_signed);
+        break;
+    }
+  }
+  return v;
 }
 
 llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {

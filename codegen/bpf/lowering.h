@@ -69,6 +69,9 @@ class ProbeLowering {
   // The same for error(msg) with a computed message: the record carries
   // `text` (a string value) as the message.
   void fail_with_text(const void *site, const Location &loc, llvm::Value *text);
+  // The same for a fault reading kernel memory: `message` holds "%p", which
+  // user space replaces by `address` (an i64 the record carries).
+  void fail_at_address(const void *site, const Location &loc, const std::string &message, llvm::Value *address);
 
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
