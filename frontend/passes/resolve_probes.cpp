@@ -27,6 +27,12 @@ bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
   return a.arg_index == b.arg_index && a.steps == b.steps;
 }
 
+// $$vars, $$parms, $$locals, $$return, $var$ and $var$$: stap's formatted
+// dumps of target variables.
+bool is_pretty_printed(const TargetVarExpr &var) {
+  return !var.name.empty() && (var.name.front() == '$' || var.name.back() == '$');
+}
+
 // @cast needs no probe context: the type comes from the kernel's BTF.
 void resolve_cast(TargetVarExpr &cast) {
   std::string near = fmt::format("operator '@cast'");
@@ -123,6 +129,12 @@ class TargetResolver {
           resolve_cast(var);
           return;
         }
+        if (is_pretty_printed(var))
+          throw CompileError(ErrorKind::Semantic,
+                             fmt::format("pretty-printed target variables ({}) are not supported yet; name the "
+                                         "arguments and members you need",
+                                         target_text(var)),
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
         if (!try_resolve_target(probe_, var)) {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
           throw CompileError(ErrorKind::Semantic,
