@@ -66,6 +66,12 @@ std::vector<ntap::Format::Arg> make_format_args(const ntap::Format &format, cons
   return out;
 }
 
+// A write that did not fit: an error at its site (writes that cannot fail
+// pass NTAP_NO_SITE).
+void fail_unless_no_site(ntap_rt *rt, uint32_t site) {
+  if (site != NTAP_NO_SITE) ntap_fail_at(rt, site);
+}
+
 const std::string &format_into_scratch(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
   const ntap::Format &format = rt->formats->at(format_id);
   const auto converted = make_format_args(format, args);
@@ -89,16 +95,17 @@ const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   return rt->arena.keep(rt->cut_string(rt->store->get_string(gid, make_key(rt, gid, keys))));
 }
 
-void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
-  rt->store->set_long(gid, make_key(rt, gid, keys), value);
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site) {
+  if (!rt->store->set_long(gid, make_key(rt, gid, keys), value)) fail_unless_no_site(rt, site);
 }
 
-void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value) {
-  rt->store->set_string(gid, make_key(rt, gid, keys), std::string(rt->cut_string(view(value))));
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value, uint32_t site) {
+  if (!rt->store->set_string(gid, make_key(rt, gid, keys), std::string(rt->cut_string(view(value)))))
+    fail_unless_no_site(rt, site);
 }
 
-void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
-  rt->store->stats_add(gid, make_key(rt, gid, keys), value);
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site) {
+  if (!rt->store->stats_add(gid, make_key(rt, gid, keys), value)) fail_unless_no_site(rt, site);
 }
 
 int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site) {

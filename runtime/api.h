@@ -25,12 +25,18 @@ typedef union ntap_value {
   const char *s;
 } ntap_value;
 
+/* A `site` argument for calls that cannot fail (writes to scalars and to
+ * wrap-around arrays). */
+#define NTAP_NO_SITE UINT32_MAX
+
 /* ---- globals ---- */
 int64_t ntap_get_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
-void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
-void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value);
-void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
+/* Writes fail at `site` when a new element does not fit in a full array
+ * (stap's "Array overflow"); nothing is stored then. */
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site);
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value, uint32_t site);
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site);
 /* fn: ast::StatsFn. @count of a missing element is 0; other extractors on an
  * empty aggregate fail at `site`. */
 int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site);

@@ -152,7 +152,8 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
         throw CompileError(ErrorKind::Codegen, "<<< needs a global aggregate", st.target->loc);
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
       llvm::Value *value = expr(*st.value);
-      builder_.CreateCall(runtime("ntap_stats_add", s.loc), {rt_, builder_.getInt32(target.global->id), keys, value});
+      call_writer("ntap_stats_add", {rt_, builder_.getInt32(target.global->id), keys, value},
+                  overflow_site(*target.global, target.keys != nullptr, st.target->loc), s.loc);
       record_actions(1, s.loc);  // an expression statement in stap
       return;
     }

@@ -54,6 +54,7 @@ struct LValue {
   llvm::Value *local_slot = nullptr;  // Local
   const ast::Global *global = nullptr;  // GlobalScalar / GlobalElement
   llvm::Value *keys = nullptr;          // GlobalElement: ntap_value[n]
+  Location loc;                         // where a failed write is reported
 };
 
 class ProbeLowering {
@@ -107,6 +108,12 @@ class ProbeLowering {
   uint32_t add_site(const Location &loc, std::string message);
   // Leaves the probe when the runtime reports a failure (after a site call).
   void check_failed();
+  // Writing a new element into a full array fails as in stap ("Array
+  // overflow, check size limit (N)" at the element); NTAP_NO_SITE for
+  // scalars and wrap-around arrays, whose writes always succeed.
+  uint32_t overflow_site(const ast::Global &global, bool element, const Location &loc);
+  // Calls a runtime writer taking a site last, then leaves on failure.
+  void call_writer(const char *name, std::vector<llvm::Value *> args, uint32_t site, const Location &loc);
   // Records `site` as the error and leaves the probe when `is_bad` holds.
   void fail_if(llvm::Value *is_bad, uint32_t site);
   // Ends every open iterator and returns (terminates the current block); in a

@@ -25,9 +25,9 @@ const std::vector<Signature> &api_signatures() {
   static const std::vector<Signature> table = {
       {"ntap_get_long", I64, {Ptr, I32, Ptr}},
       {"ntap_get_string", Ptr, {Ptr, I32, Ptr}},
-      {"ntap_set_long", Void, {Ptr, I32, Ptr, I64}},
-      {"ntap_set_string", Void, {Ptr, I32, Ptr, Ptr}},
-      {"ntap_stats_add", Void, {Ptr, I32, Ptr, I64}},
+      {"ntap_set_long", Void, {Ptr, I32, Ptr, I64, I32}},
+      {"ntap_set_string", Void, {Ptr, I32, Ptr, Ptr, I32}},
+      {"ntap_stats_add", Void, {Ptr, I32, Ptr, I64, I32}},
       {"ntap_stats_get", I64, {Ptr, I32, Ptr, I32, I32}},
       {"ntap_stats_histogram", Ptr, {Ptr, I32, Ptr, I32}},
       {"ntap_stats_bucket", I64, {Ptr, I32, Ptr, I64, I32}},

@@ -72,16 +72,16 @@ const char *fake_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   auto &f = fake(rt);
   return f.keep(f.strings[{gid, key_of(f, gid, keys)}]);
 }
-void fake_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v) {
+void fake_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v, uint32_t site) {
   auto &f = fake(rt);
   f.calls.push_back("set_long " + std::to_string(gid));
   f.longs[{gid, key_of(f, gid, keys)}] = v;
 }
-void fake_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *v) {
+void fake_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *v, uint32_t site) {
   auto &f = fake(rt);
   f.strings[{gid, key_of(f, gid, keys)}] = v;
 }
-void fake_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v) {
+void fake_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v, uint32_t site) {
   auto &f = fake(rt);
   f.longs[{gid, key_of(f, gid, keys)}] += v;
   f.calls.push_back("stats_add " + std::to_string(v));

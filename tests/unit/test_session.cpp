@@ -62,14 +62,14 @@ TEST_CASE("runtime API: globals, printf and sprintf", "[api]") {
   ntap_value key[2];
   key[0].l = 7;
   key[1].s = "eth0";
-  ntap_set_string(&f.rt, names, key, "up");
+  ntap_set_string(&f.rt, names, key, "up", NTAP_NO_SITE);
   CHECK(std::string(ntap_get_string(&f.rt, names, key)) == "up");
   CHECK(ntap_exists(&f.rt, names, key) == 1);
   ntap_delete(&f.rt, names, key);
   CHECK(ntap_exists(&f.rt, names, key) == 0);
   CHECK(std::string(ntap_get_string(&f.rt, names, key)).empty());
 
-  ntap_set_long(&f.rt, count, nullptr, 41);
+  ntap_set_long(&f.rt, count, nullptr, 41, NTAP_NO_SITE);
   CHECK(ntap_get_long(&f.rt, count, nullptr) == 41);
 
   ntap_value args[2];
@@ -97,8 +97,8 @@ TEST_CASE("runtime API: statistics and the empty-aggregate error", "[api]") {
   CHECK(ntap_failed(&f.rt) == 1);
   CHECK(f.rt.failed_site == 5);
   f.rt.failed = false;
-  ntap_stats_add(&f.rt, s, &key, 4);
-  ntap_stats_add(&f.rt, s, &key, 8);
+  ntap_stats_add(&f.rt, s, &key, 4, NTAP_NO_SITE);
+  ntap_stats_add(&f.rt, s, &key, 8, NTAP_NO_SITE);
   CHECK(ntap_stats_get(&f.rt, s, &key, avg, 5) == 6);
   CHECK(ntap_stats_get(&f.rt, s, &key, count, 5) == 2);
   CHECK(ntap_failed(&f.rt) == 0);
@@ -111,7 +111,7 @@ TEST_CASE("runtime API: foreach yields a sorted, limited snapshot", "[api]") {
   ntap_value key;
   for (const char *name : {"x", "y", "z"}) {
     key.s = name;
-    ntap_set_long(&f.rt, a, &key, name[0] == 'y' ? 10 : 1);
+    ntap_set_long(&f.rt, a, &key, name[0] == 'y' ? 10 : 1, NTAP_NO_SITE);
   }
   ntap_iter *it = ntap_foreach_begin(&f.rt, a, 0, -1, 0, 2);
   std::vector<std::string> seen;
@@ -254,4 +254,33 @@ TEST_CASE("session: -T ends an idle run with status 0", "[session]") {
   f.add_probe(ast::ProbeKind::End, [](ntap_rt *rt) { say(rt, "end"); });
   CHECK(f.run() == 0);
   CHECK(f.output() == "end\n");
+}
+
+TEST_CASE("runtime API: a write into a full array fails at its site", "[api]") {
+  ApiFixture f;
+  f.layout.options.max_map_entries = 2;
+  const uint32_t a = f.add_global("a", ast::Type::Long, {ast::Type::Long});
+  const uint32_t s = f.add_global("s", ast::Type::Stats, {ast::Type::Long});
+  f.start();
+  ntap_value key;
+  for (int64_t i = 1; i <= 2; ++i) {
+    key.l = i;
+    ntap_set_long(&f.rt, a, &key, i, 7);
+    ntap_stats_add(&f.rt, s, &key, i, 8);
+  }
+  CHECK(ntap_failed(&f.rt) == 0);
+  key.l = 1;
+  ntap_set_long(&f.rt, a, &key, 10, 7);  // an existing element still updates
+  CHECK(ntap_failed(&f.rt) == 0);
+  key.l = 3;
+  ntap_set_long(&f.rt, a, &key, 3, 7);
+  CHECK(ntap_failed(&f.rt) == 1);
+  CHECK(f.rt.failed_site == 7);
+  CHECK(ntap_exists(&f.rt, a, &key) == 0);
+  f.rt.failed = false;
+  ntap_stats_add(&f.rt, s, &key, 3, 8);
+  CHECK(f.rt.failed_site == 8);
+  f.rt.failed = false;
+  ntap_set_long(&f.rt, a, &key, 3, NTAP_NO_SITE);  // a caller that cannot fail
+  CHECK(ntap_failed(&f.rt) == 0);
 }
