@@ -46,26 +46,23 @@ const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *ke
 /* @hist_log(x)[bucket]: that bucket's count, 0 for a missing element; a
  * bucket outside the histogram fails at `site`. */
 int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site);
-int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
-/* keys == NULL: the whole array (or reset a scalar). */
-void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 /* Wildcard subscripts: bit i of wildcard_mask set means key i is `*` (keys[i]
- * is then ignored). `[1, *] in a`: any element matches; `delete a[*, 5]`:
- * every matching element. */
-int64_t ntap_exists_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
-void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
+ * is then ignored); 0 names the one element `keys`. `[1, *] in a`: true when
+ * any element matches; `delete a[*, 5]`: every matching element. */
+int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
+/* keys == NULL: the whole array (or reset a scalar). */
+void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
 
 /* ---- foreach ----
  * sort_column: 0 = value (for stats: the extractor sort_stat), 1..n = key n;
  * sort_direction: +1, -1 or 0 (unsorted); limit < 0: no limit. The iteration
- * works on a snapshot taken at begin. */
+ * works on a snapshot taken at begin. slice_keys == NULL: every element;
+ * otherwise foreach ([x, y] in arr[*, 5]): only the elements matching
+ * slice_keys (bit i of wildcard_mask set: key i is `*`), and the limit counts
+ * matching elements. */
 ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                              uint32_t sort_stat, int64_t limit);
-/* foreach ([x, y] in arr[*, 5]): only the elements matching `keys` (bit i of
- * wildcard_mask set: key i is `*`); the limit counts matching elements. */
-ntap_iter *ntap_foreach_begin_matching(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                                       uint32_t sort_stat, int64_t limit, const ntap_value *keys,
-                                       uint64_t wildcard_mask);
+                              uint32_t sort_stat, int64_t limit, const ntap_value *slice_keys,
+                              uint64_t wildcard_mask);
 /* Writes the next key tuple to keys_out; returns 0 when done. */
 int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out);
 void ntap_foreach_end(ntap_iter *it);

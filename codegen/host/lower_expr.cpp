@@ -312,11 +312,9 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       const auto &in = as<ast::InArrayExpr>(e);
       const ast::Global &global = resolved_global(in.global, in.name, e.loc);
       llvm::Value *keys = key_array(in.keys);
-      const uint64_t wildcards = wildcard_mask(in.keys);
-      llvm::Value *found =
-          wildcards ? builder_.CreateCall(runtime("ntap_exists_matching", e.loc),
-                                          {rt_, builder_.getInt32(global.id), keys, builder_.getInt64(wildcards)})
-                    : builder_.CreateCall(runtime("ntap_exists", e.loc), {rt_, builder_.getInt32(global.id), keys});
+      llvm::Value *found = builder_.CreateCall(
+          runtime("ntap_exists", e.loc),
+          {rt_, builder_.getInt32(global.id), keys, builder_.getInt64(wildcard_mask(in.keys))});
       return builder_.CreateZExt(builder_.CreateICmpNE(found, builder_.getInt64(0)), i64());
     }
 

@@ -95,15 +95,15 @@ int64_t fake_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32
   }
   return f.longs[{gid, key_of(f, gid, keys)}];
 }
-int64_t fake_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+int64_t fake_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
   auto &f = fake(rt);
   return f.longs.count({gid, key_of(f, gid, keys)}) ? 7 : 0;  // any nonzero means yes
 }
-void fake_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
-  fake(rt).calls.push_back(keys ? "delete element" : "delete all");
+void fake_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  fake(rt).calls.push_back(!keys ? "delete all" : wildcard_mask ? "delete matching" : "delete element");
 }
 ntap_iter *fake_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t column, int32_t direction, uint32_t stat,
-                              int64_t limit) {
+                              int64_t limit, const ntap_value *slice_keys, uint64_t wildcard_mask) {
   auto &f = fake(rt);
   f.begin_args = {gid, column, direction, stat, limit};
   ++f.open_iterators;
