@@ -2,15 +2,17 @@
 #pragma once
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "frontend/ast.h"
 
 namespace ntap {
 
-// Prints every concrete probe point matching `pattern` (a probe point as it
-// would be written after `probe`), one per line, sorted; with `with_context`
-// also their context variables. Returns the exit status.
-int list_probe_points(const std::string &pattern, bool with_context);
+// Prints every concrete probe point and probe alias (from the tapsets in
+// `tapset_dirs`) matching `pattern` (a probe point as it would be written
+// after `probe`), one per line, sorted; with `with_context` also the points'
+// context variables. Returns the exit status: 1 when nothing matches, as stap.
+int list_probe_points(const std::string &pattern, bool with_context, const std::vector<std::string> &tapset_dirs);
 
 // The checked program: globals with their types and placement-relevant use,
 // probes with their concrete probe points and side.

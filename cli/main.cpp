@@ -11,9 +11,11 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <limits>
 #include <map>
 
 #include "cli/listing.h"
+#include "cli/object_file.h"
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
 #include "codegen/layout.h"
@@ -43,6 +45,8 @@ struct Options {
   std::vector<std::string> symbol_modules;
   std::vector<std::string> tapset_dirs;  // -I
   bool keep_unused = false;              // -u
+  std::string target_command;            // -c CMD
+  int64_t target_pid = 0;                // -x PID
 };
 
 class PhaseTimer {
@@ -79,8 +83,11 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string> 
 int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
-  if (!opt.list_pattern.empty()) return list_probe_points(opt.list_pattern, false);
-  if (!opt.list_vars_pattern.empty()) return list_probe_points(opt.list_vars_pattern, true);
+  if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
+    const bool with_context = opt.list_pattern.empty();
+    return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
+                             tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
+  }
 
   LayoutOptions layout_options = LayoutOptions::from_defines(parse_defines(opt.defines));
   PhaseTimer timer(opt.verbose > 0);
@@ -130,15 +137,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   BpfCodegenOptions bpf_options;
   bpf_options.keep_ir = opt.last_pass == 3;
   BpfObject bpf = compile_kernel_probes(*program, layout, bpf_options);
-  timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes)", bpf.programs.size(),
-                           bpf.elf.size()));
+  timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes in {} units)",
+                           bpf.programs.size(), bpf.elf_bytes(), bpf.units.size()));
   if (opt.last_pass == 3 || opt.last_pass == 4) {
     if (opt.last_pass == 3) std::cout << bpf.ir;
     if (opt.last_pass == 4) {
       std::string path = opt.output_path.empty() ? "ntap.bpf.o" : opt.output_path;
-      std::ofstream out(path, std::ios::binary);
-      out.write(bpf.elf.data(), static_cast<std::streamsize>(bpf.elf.size()));
-      if (!out) throw std::runtime_error(fmt::format("cannot write {}", path));
+      write_bpf_object(bpf, path);
       std::cout << path << "\n";
     }
     if (opt.last_pass == 4) return 0;
@@ -162,6 +167,8 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.output_path = opt.output_path;
   run_options.timeout_seconds = opt.timeout;
   run_options.verbose = opt.verbose > 0;
+  run_options.target_command = opt.target_command;
+  run_options.target_pid = opt.target_pid;
   return run_session(*program, layout, bpf, *host, run_options);
 }
 
@@ -184,6 +191,13 @@ int main(int argc, char **argv) {
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
+  auto *command_option =
+      app.add_option("-c", opt.target_command, "start the probes, run CMD (via /bin/sh -c), and exit when it finishes")
+          ->allow_extra_args(false);
+  app.add_option("-x", opt.target_pid, "set target() to PID")
+      ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<pid_t>::max()}))
+      ->allow_extra_args(false)
+      ->excludes(command_option);
   app.add_flag("--all-modules", opt.all_modules,
                "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
   app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)");

@@ -53,6 +53,7 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
   layout.ringbuf_lost_offset = take(8);
   layout.exit_request_offset = take(8);
   layout.realtime_offset_offset = take(8);
+  layout.target_pid_offset = take(8);
 
   for (const auto &gp : program.globals) {
     const ast::Global &g = *gp;
@@ -94,7 +95,8 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
         // need both buffers, so those keep one map.
         gl.double_buffered = stats && g.written_in_kernel && !g.read_in_kernel &&
                              (g.read_in_user || g.deleted_in_user);
-        std::string base = "g_" + g.name;
+        // Private globals of different files may share a name; their maps may not.
+        std::string base = "g_" + g.name + (g.private_to ? "_p" + std::to_string(g.id) : "");
         if (gl.double_buffered) {
           gl.map_names = {base + "_0", base + "_1"};
           gl.generation_offset = take(8);

@@ -104,6 +104,7 @@ struct Layout {
   uint32_t ringbuf_lost_offset = 0;   // u64: output records dropped (ring buffer full)
   uint32_t exit_request_offset = 0;   // u64: set by exit() in a kernel probe
   uint32_t realtime_offset_offset = 0;  // u64: CLOCK_REALTIME - CLOCK_BOOTTIME, set at start
+  uint32_t target_pid_offset = 0;       // u64: target() (-x PID / -c CMD), set before attach
   static constexpr const char *kGlobalsMap = "globals";
   static constexpr const char *kEventsMap = "events";  // BPF ring buffer
 

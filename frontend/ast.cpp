@@ -101,10 +101,14 @@ std::string ProbePoint::str() const {
   return out;
 }
 
-Global *Program::find_global(const std::string &name) const {
-  for (const auto &g : globals)
-    if (g->name == name) return g.get();
-  return nullptr;
+Global *Program::find_global(const std::string &name, const SourceFile *from) const {
+  Global *visible = nullptr;
+  for (const auto &g : globals) {
+    if (g->name != name) continue;
+    if (g->private_to && g->private_to == from) return g.get();
+    if (!g->private_to) visible = g.get();
+  }
+  return visible;
 }
 
 }  // namespace ntap::ast

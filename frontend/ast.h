@@ -318,6 +318,9 @@ struct Global {
   ExprPtr init;               // literal initialiser, may be null
   uint32_t max_entries = 0;   // `global a[N]`; 0 = default (MAXMAPENTRIES)
   bool wrap = false;          // `global a%[N]`, `global a%`: when full, a new element evicts an old one
+  // `private global x`: visible only to code in this file (null: everywhere).
+  const SourceFile *private_to = nullptr;
+  bool from_tapset = false;
   // Inferred:
   bool is_array = false;            // used with keys
   std::vector<Type> key_types;      // array key tuple
@@ -359,14 +362,17 @@ enum class Side : uint8_t { Unknown, Kernel, User };
 
 // One concrete probe a probe point resolved to (a wildcard may give many).
 // What the runtime does with a concrete probe.
-enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint };
+enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile: perf events */ };
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
   ProbeKind kind = ProbeKind::Begin;
   std::string name;          // concrete name, e.g. "skb:kfree_skb" or "timer.ms(5000)"
+  // The fully resolved probe point as stap's pp() spells it, after alias and
+  // wildcard expansion: kernel.trace("skb:kfree_skb"), timer.ms(5000), begin.
+  std::string point;
   std::string section;       // BPF section for kernel probes ("tp_btf/kfree_skb")
-  int64_t param = 0;         // timer period in ns; begin/end/error priority (begin(N))
+  int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
   std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
 };
 
@@ -404,6 +410,8 @@ struct Function {
   Type declared_result = Type::Unknown;
   std::unique_ptr<BlockStmt> body;
   bool from_tapset = false;
+  // `private function f()`: callable only from code in this file (null: everywhere).
+  const SourceFile *private_to = nullptr;
   // Filled in by elaboration:
   std::vector<std::unique_ptr<Local>> locals;  // params first, in order
   Type result = Type::Unknown;                 // Long when nothing is returned
@@ -430,7 +438,9 @@ struct Program {
   std::vector<std::unique_ptr<Function>> functions;
   std::vector<std::unique_ptr<ProbeAlias>> aliases;
 
-  Global *find_global(const std::string &name) const;
+  // The global `name` as code in `from` sees it: that file's private global
+  // of the name, else the public one; null when neither exists.
+  Global *find_global(const std::string &name, const SourceFile *from = nullptr) const;
 };
 
 }  // namespace ntap::ast

@@ -37,13 +37,18 @@ const std::vector<Builtin> kBuiltins = {
     // abort(): like exit(), but leaves the current probe handler at once.
     {"abort", Type::Long, {}, Builtin::User | Builtin::NoReturnValue},
     // error(msg): a run-time error: the probe stops, error and end probes run, exit status 1.
-    {"error", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+    // Kernel probes need a literal message (an error record carries no text).
+    {"error", Type::Long, {Type::String}, kBoth | Builtin::NoReturnValue},
     // assert(cond[, msg]): error(msg, default "Assertion failed") when cond is 0.
-    {"assert", Type::Long, {Type::Long}, Builtin::Variadic | Builtin::NotOutput | Builtin::User | Builtin::NoReturnValue},
+    {"assert", Type::Long, {Type::Long}, Builtin::Variadic | Builtin::NotOutput | kBoth | Builtin::NoReturnValue},
     // warn(msg): "WARNING: msg" on stderr.
     {"warn", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
     // log(msg): msg and a newline to the output.
     {"log", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+
+    // pp(): the probe point that fired, fully resolved (aliases and wildcards
+    // expanded), as stap spells it: kernel.trace("skb:kfree_skb"), timer.ms(100).
+    {"pp", Type::String, {}, kBoth},
 
     // ---- process (user probes describe ntap itself, as stap's describe stapio)
     // execname(): the current task's command name.
@@ -62,7 +67,7 @@ const std::vector<Builtin> kBuiltins = {
     {"euid", Type::Long, {}, Builtin::User},
     {"egid", Type::Long, {}, Builtin::User},
     // target(): the process given with -x PID or started with -c CMD (0 when none).
-    {"target", Type::Long, {}, Builtin::User},
+    {"target", Type::Long, {}, kBoth},
     // cpu(): the CPU the probe runs on.
     {"cpu", Type::Long, {}, kBoth},
 

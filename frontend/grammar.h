@@ -360,10 +360,12 @@ struct function_body : sor<embedded_c_unsupported, block> {};
 struct function_declaration
     : seq<kw_function, sp, must<function_name>, opt<type_annotation>, must<function_params>, must<function_body>> {};
 
-// `private` (stap's tapset-local names) is accepted and has no effect: every
-// name is already local to the script and the tapset files it loads.
+// `private global x`, `private function f()`, and stap's shorthand
+// `private x, y` for private globals: names visible only in the file that
+// declares them.
 struct kw_private : seq<TAO_PEGTL_KEYWORD("private"), sp> {};
-struct private_target : sor<global_declaration, function_declaration> {};
+struct private_globals : list_must<global_variable, comma> {};
+struct private_target : sor<global_declaration, function_declaration, private_globals> {};
 struct private_declaration : seq<kw_private, must<private_target>> {};
 
 struct toplevel
@@ -424,7 +426,7 @@ template <> inline constexpr const char *error_message<function_param> = "expect
 template <> inline constexpr const char *error_message<function_params> = "expected '('";
 template <> inline constexpr const char *error_message<function_body> = "expected '{'";
 template <> inline constexpr const char *error_message<type_name> = "expected type 'long' or 'string'";
-template <> inline constexpr const char *error_message<private_target> = "expected 'function' or 'global' after 'private'";
+template <> inline constexpr const char *error_message<private_target> = "expected 'function', 'global' or a variable name after 'private'";
 template <> inline constexpr const char *error_message<embedded_c_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";

@@ -120,6 +120,7 @@ class Printer {
       first = false;
     };
     for (const auto &g : p.globals) {
+      if (g->from_tapset) continue;
       separate();
       global(*g);
     }
@@ -344,7 +345,7 @@ class Printer {
   }
 
   void global(const Global &g) {
-    std::string text = "global " + g.name;
+    std::string text = (g.private_to ? "private global " : "global ") + g.name;
     if (g.wrap) text += "%";
     if (g.max_entries) text += "[" + std::to_string(g.max_entries) + "]";
     if (g.init) {
@@ -356,7 +357,7 @@ class Printer {
   }
 
   void function(const Function &f) {
-    std::string text = "function " + f.name;
+    std::string text = (f.private_to ? "private function " : "function ") + f.name;
     if (f.declared_result != Type::Unknown) text += std::string(":") + type_name(f.declared_result);
     text += " (";
     for (size_t i = 0; i < f.params.size(); ++i) {

@@ -43,9 +43,16 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
       if (!library->probes.empty())
         throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
                            library->probes.front()->loc, "keyword 'probe'");
-      if (!library->globals.empty())
-        throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
-                           library->globals.front()->decl, "keyword 'global'");
+      // A tapset keeps its own state in private globals; a public global
+      // would be shared with every script that loads the tapset.
+      for (auto &g : library->globals) {
+        if (!g->private_to)
+          throw CompileError(ErrorKind::Semantic,
+                             "a tapset file may only define functions, probe aliases and private globals", g->decl,
+                             "keyword 'global'");
+        g->from_tapset = true;
+        program.globals.push_back(std::move(g));
+      }
       for (auto &f : library->functions) {
         f->from_tapset = true;
         program.functions.push_back(std::move(f));
@@ -57,6 +64,7 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
     }
   }
   for (size_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = static_cast<uint32_t>(i);
+  for (size_t i = 0; i < program.globals.size(); ++i) program.globals[i]->id = static_cast<uint32_t>(i);
 }
 
 }  // namespace ntap

@@ -232,6 +232,18 @@ void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
   rt->failed = true;
   rt->failed_site = site;
+  rt->failed_with_message = false;
+}
+
+void ntap_fail_with_message(ntap_rt *rt, uint32_t site, const char *message) {
+  if (rt->failed) return;
+  ntap_fail_at(rt, site);
+  rt->failed_with_message = true;
+  rt->failed_message = view(message);
+}
+
+const char *ntap_caught_message(ntap_rt *rt) {
+  return rt->failed_with_message ? rt->arena.keep(rt->failed_message) : nullptr;
 }
 
 #define NTAP_SYMBOL(name) {#name, reinterpret_cast<void *>(&name)}
@@ -257,8 +269,11 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_fn_matched),
     NTAP_SYMBOL(ntap_failed),
     NTAP_SYMBOL(ntap_fail_at),
+    NTAP_SYMBOL(ntap_fail_with_message),
     NTAP_SYMBOL(ntap_catch),
     NTAP_SYMBOL(ntap_action_counter),
+    NTAP_SYMBOL(ntap_caught_message),
+    NTAP_SYMBOL(ntap_fn_pp),
     NTAP_SYMBOL(ntap_fn_exit),
     NTAP_SYMBOL(ntap_fn_execname),
     NTAP_SYMBOL(ntap_fn_pid),

@@ -78,16 +78,24 @@ int64_t ntap_str_compare(const char *a, const char *b); /* <0, 0, >0 like strcmp
 /* ---- errors ---- */
 int64_t ntap_failed(ntap_rt *rt);
 void ntap_fail_at(ntap_rt *rt, uint32_t site); /* records HostProgram::sites()[site] as the error */
+/* error(msg) with a message computed at run time: the error is reported at
+ * the site's FILE:LINE:COL with `message` (copied) instead of the site's text. */
+void ntap_fail_with_message(ntap_rt *rt, uint32_t site, const char *message);
 /* try/catch: clears the recorded error and returns its site. */
 uint32_t ntap_catch(ntap_rt *rt);
 /* The running handler's MAXACTION budget. Generated code fetches the pointer
  * once per function, subtracts the statements it executes and fails when the
  * budget reaches 0 (stap's "MAXACTION exceeded"). */
 int64_t *ntap_action_counter(ntap_rt *rt);
+/* After ntap_catch: the caught error's run-time message, or NULL when the
+ * error's text is its site's (fixed at compile time). */
+const char *ntap_caught_message(ntap_rt *rt);
 
 /* ---- builtins: one ntap_fn_<name> per user-side builtin (frontend/builtins.h).
  * Arguments follow the builtin's parameters: int64_t for long, const char * for string. */
 void ntap_fn_exit(ntap_rt *rt);
+/* pp(): the probe point of the handler that is running (stap's spelling). */
+const char *ntap_fn_pp(ntap_rt *rt);
 const char *ntap_fn_execname(ntap_rt *rt);
 int64_t ntap_fn_pid(ntap_rt *rt);
 int64_t ntap_fn_tid(ntap_rt *rt);

@@ -2,11 +2,14 @@
 // one), so that two sessions in one process never see each other's state.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace ntap {
 
 struct BuiltinState {
+  // target(): the pid given with -x or of the command started with -c; 0 without.
+  int64_t target_pid = 0;
   // tokenize(str, delims): the copy of `str` being split and where the next
   // token starts; npos when every token has been returned.
   std::string tokenize_input;

@@ -63,6 +63,8 @@ void ntap_fn_log(ntap_rt *rt, const char *msg) {
 
 const char *ntap_fn_execname(ntap_rt *) { return "ntap"; }
 
+const char *ntap_fn_pp(ntap_rt *rt) { return rt->probe_point; }
+
 int64_t ntap_fn_pid(ntap_rt *) { return getpid(); }
 
 int64_t ntap_fn_tid(ntap_rt *) { return gettid(); }
@@ -81,8 +83,7 @@ int64_t ntap_fn_gid(ntap_rt *) { return getgid(); }
 int64_t ntap_fn_euid(ntap_rt *) { return geteuid(); }
 int64_t ntap_fn_egid(ntap_rt *) { return getegid(); }
 
-// No -x/-c option exists yet, so there is never a target process.
-int64_t ntap_fn_target(ntap_rt *) { return 0; }
+int64_t ntap_fn_target(ntap_rt *rt) { return rt->builtins.target_pid; }
 
 int64_t ntap_fn_cpu(ntap_rt *) {
   const int cpu = sched_getcpu();

@@ -26,6 +26,7 @@
 #include "runtime/providers/provider.h"
 #include "runtime/record.h"
 #include "runtime/symbols.h"
+#include "runtime/target_process.h"
 #include "runtime/timefmt.h"
 
 namespace ntap {
@@ -221,9 +222,13 @@ class Session {
 
  private:
   bool load_kernel_side();
+  bool share_maps_of_first_unit(bpf_object *object);
+  int map_fd(const char *name) const;  // a map of the kernel side by name, -1 if none
+  bpf_program *find_program(const BpfProgramInfo &info) const;
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
   bool attach_kernel_probes();
+  bool start_target();
   void collect_user_probes();
   bool start_timers();
   bool run_probe(const UserProbeRun &run);
@@ -250,7 +255,7 @@ class Session {
   std::unique_ptr<Output> output_;
   // Declared in release order (reverse): links before the object, the
   // mapping before the object whose map it views.
-  ObjectPtr object_;
+  std::vector<ObjectPtr> objects_;  // BpfObject::units, loaded
   Mapping globals_;
   std::vector<LinkPtr> links_;
   RingBufferPtr ring_;
@@ -260,6 +265,7 @@ class Session {
 
   std::vector<UserProbeRun> begin_, end_, error_;
   std::vector<Timer> timers_;
+  std::unique_ptr<TargetProcess> target_;  // -c CMD
   int signal_fd_ = -1;
   bool stopping_ = false;
   int status_ = 0;
@@ -271,21 +277,26 @@ class Session {
 bool Session::load_kernel_side() {
   const auto start = Clock::now();
   attach_tp_btf_through_shared_btf();
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
   LibbpfLog log(options_.verbose);
-  object_.reset(bpf_object__open_mem(bpf_.elf.data(), bpf_.elf.size(), &open_opts));
-  if (!object_) {
-    fprintf(stderr, "ERROR: cannot open the generated BPF object: %s\n%s", strerror(errno),
-            last_lines(log.text(), 10).c_str());
-    return false;
-  }
-  // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
-  // memory cgroup on current kernels, and raising the limit needs a
-  // capability we may not have.
-  const int err = bpf_object__load(object_.get());
-  if (err) {
-    report_load_failure(log.text(), err);
-    return false;
+  for (size_t u = 0; u < bpf_.units.size(); ++u) {
+    const std::vector<char> &elf = bpf_.units[u].elf;
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
+    ObjectPtr object(bpf_object__open_mem(elf.data(), elf.size(), &open_opts));
+    if (!object) {
+      fprintf(stderr, "ERROR: cannot open the generated BPF object: %s\n%s", strerror(errno),
+              last_lines(log.text(), 10).c_str());
+      return false;
+    }
+    if (u > 0 && !share_maps_of_first_unit(object.get())) return false;
+    // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
+    // memory cgroup on current kernels, and raising the limit needs a
+    // capability we may not have.
+    const int err = bpf_object__load(object.get());
+    if (err) {
+      report_load_failure(log.text(), err);
+      return false;
+    }
+    objects_.push_back(std::move(object));
   }
   // The vmlinux BTF has served elaboration and the attach ids; of it, only
   // the drop reason names are needed later. Freeing the rest now keeps ~6 MB
@@ -296,11 +307,37 @@ bool Session::load_kernel_side() {
     size_t programs = 0, maps = 0;
     bpf_program *prog;
     bpf_map *map;
-    bpf_object__for_each_program(prog, object_.get())++ programs;
-    bpf_object__for_each_map(map, object_.get())++ maps;
-    fprintf(stderr, "Pass 5: loaded %zu programs, %zu maps in %.1f ms\n", programs, maps, ms_since(start));
+    for (const ObjectPtr &object : objects_) bpf_object__for_each_program(prog, object.get())++ programs;
+    bpf_object__for_each_map(map, objects_.front().get())++ maps;
+    fprintf(stderr, "Pass 5: loaded %zu programs, %zu maps (%zu objects) in %.1f ms\n", programs, maps,
+            objects_.size(), ms_since(start));
   }
   return true;
+}
+
+// Unit 0 created every map; a later unit's declarations of the same maps
+// take unit 0's instead of creating their own.
+bool Session::share_maps_of_first_unit(bpf_object *object) {
+  bpf_map *map;
+  bpf_object__for_each_map(map, object) {
+    const int fd = map_fd(bpf_map__name(map));
+    const int err = fd < 0 ? -ENOENT : bpf_map__reuse_fd(map, fd);
+    if (err) {
+      fprintf(stderr, "ERROR: cannot share BPF map '%s' between objects: %s\n", bpf_map__name(map), strerror(-err));
+      return false;
+    }
+  }
+  return true;
+}
+
+int Session::map_fd(const char *name) const {
+  bpf_map *map = objects_.empty() ? nullptr : bpf_object__find_map_by_name(objects_.front().get(), name);
+  return map ? bpf_map__fd(map) : -1;
+}
+
+bpf_program *Session::find_program(const BpfProgramInfo &info) const {
+  if (info.unit >= objects_.size()) return nullptr;
+  return bpf_object__find_program_by_name(objects_[info.unit].get(), info.function_name.c_str());
 }
 
 void Session::report_load_failure(const std::string &text, int err) {
@@ -332,11 +369,8 @@ void Session::report_load_failure(const std::string &text, int err) {
 
 bool Session::map_globals() {
   kernel_access_ = std::make_unique<KernelAccess>();
-  kernel_access_->map_fd = [this](const std::string &name) {
-    bpf_map *map = bpf_object__find_map_by_name(object_.get(), name.c_str());
-    return map ? bpf_map__fd(map) : -1;
-  };
-  bpf_map *globals = bpf_object__find_map_by_name(object_.get(), Layout::kGlobalsMap);
+  kernel_access_->map_fd = [this](const std::string &name) { return map_fd(name.c_str()); };
+  bpf_map *globals = bpf_object__find_map_by_name(objects_.front().get(), Layout::kGlobalsMap);
   if (!globals) return true;  // nothing shared through it
   const long page = sysconf(_SC_PAGESIZE);
   const size_t len = (std::max<size_t>(bpf_map__value_size(globals), 1) + page - 1) / page * page;
@@ -357,19 +391,38 @@ bool Session::map_globals() {
 bool Session::attach_kernel_probes() {
   const auto start = Clock::now();
   for (const BpfProgramInfo &info : bpf_.programs) {
-    bpf_program *prog = bpf_object__find_program_by_name(object_.get(), info.function_name.c_str());
+    bpf_program *prog = find_program(info);
     const Provider *provider = info.resolved.provider;
     errno = 0;
-    bpf_link *link = prog && provider ? provider->attach(info.resolved, prog) : nullptr;
-    if (!link) {
+    std::vector<bpf_link *> links;
+    if (!prog || !provider || !provider->attach_all(info.resolved, prog, links)) {
       const int err = errno ? errno : ENOENT;
       fprintf(stderr, "ERROR: cannot attach probe %s at %s: %s\n", info.resolved.name.c_str(),
               info.probe ? info.probe->loc.str().c_str() : "?", strerror(err));
       return false;
     }
-    links_.emplace_back(link);
+    for (bpf_link *link : links) links_.emplace_back(link);
   }
   if (options_.verbose) fprintf(stderr, "Pass 5: attached %zu probes in %.1f ms\n", links_.size(), ms_since(start));
+  return true;
+}
+
+// target(): -c CMD's pid (the command is started now, held until the begin
+// probes have run) or -x PID, written where kernel probes read it before
+// anything is attached.
+bool Session::start_target() {
+  int64_t pid = options_.target_pid;
+  if (!options_.target_command.empty()) {
+    try {
+      target_ = TargetProcess::start_held(options_.target_command);
+    } catch (const std::runtime_error &e) {
+      fprintf(stderr, "ERROR: %s\n", e.what());
+      return false;
+    }
+    pid = target_->pid();
+  }
+  rt_.builtins.target_pid = pid;
+  if (globals_.get()) std::memcpy(globals_.get() + layout_.target_pid_offset, &pid, sizeof pid);
   return true;
 }
 
@@ -387,7 +440,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::End: end_.push_back(run); break;
         case ast::ProbeKind::Error: error_.push_back(run); break;
         case ast::ProbeKind::Timer: timers_.push_back({run, Fd()}); break;
-        case ast::ProbeKind::Tracepoint: break;
+        case ast::ProbeKind::Tracepoint:
+        case ast::ProbeKind::Perf: break;
       }
     }
   }
@@ -418,6 +472,7 @@ bool Session::start_timers() {
 // Runs one user probe handler; false when it ended in a run-time error.
 bool Session::run_probe(const UserProbeRun &run) {
   output_->begin_probe(run.resolved->name);
+  rt_.probe_point = run.resolved->point.c_str();
   rt_.begin_handler();
   // stap runs begin/end/error handlers with interrupts enabled and gives
   // them the larger MAXACTION_INTERRUPTIBLE budget; timers get MAXACTION.
@@ -432,7 +487,8 @@ bool Session::run_probe(const UserProbeRun &run) {
     const auto &sites = host_.sites();
     if (rt_.failed_site < sites.size()) {
       const RuntimeSite &site = sites[rt_.failed_site];
-      fprintf(stderr, "ERROR: %s at %s\n", site.message.c_str(), site.loc.str().c_str());
+      const std::string &message = rt_.failed_with_message ? rt_.failed_message : site.message;
+      fprintf(stderr, "ERROR: %s at %s\n", message.c_str(), site.loc.str().c_str());
     } else {
       fprintf(stderr, "ERROR: run-time error in probe %s at %s\n", run.resolved->name.c_str(),
               run.probe->loc.str().c_str());
@@ -534,7 +590,7 @@ bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit
 
 void Session::event_loop() {
   Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-  enum : uint64_t { kRing = 0, kSignal = 1, kFirstTimer = 2 };
+  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kFirstTimer = 3 };
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -543,6 +599,7 @@ void Session::event_loop() {
   };
   if (ring_) watch(ring_buffer__epoll_fd(ring_.get()), kRing);
   watch(signal_fd_, kSignal);
+  if (target_) watch(target_->exit_fd(), kTargetExit);
   for (size_t i = 0; i < timers_.size(); ++i) watch(timers_[i].fd.get(), kFirstTimer + i);
 
   const bool has_deadline = options_.timeout_seconds > 0;
@@ -571,6 +628,8 @@ void Session::event_loop() {
       const uint64_t tag = events[i].data.u64;
       if (tag == kSignal) {
         stop(0);
+      } else if (tag == kTargetExit) {
+        stop(target_->finish());  // -c CMD has exited: the run ends, as stap's
       } else if (tag >= kFirstTimer) {
         Timer &timer = timers_[tag - kFirstTimer];
         uint64_t expirations;
@@ -602,7 +661,7 @@ void Session::report_losses() {
               static_cast<unsigned long long>(loss.lost), loss.global->name.c_str(), limit.c_str());
     }
   for (const BpfProgramInfo &info : bpf_.programs) {
-    bpf_program *prog = object_ ? bpf_object__find_program_by_name(object_.get(), info.function_name.c_str()) : nullptr;
+    bpf_program *prog = find_program(info);
     if (!prog || bpf_program__fd(prog) < 0) continue;
     bpf_prog_info prog_info{};
     uint32_t len = sizeof prog_info;
@@ -629,10 +688,11 @@ int Session::run() {
   rt_.output = output_.get();
   rt_.formats = &formats_;
   collect_user_probes();
+  if (!start_target()) return 1;
 
-  if (object_) {
-    if (bpf_map *events = bpf_object__find_map_by_name(object_.get(), Layout::kEventsMap)) {
-      ring_.reset(ring_buffer__new(bpf_map__fd(events), &Session::on_record, this, nullptr));
+  if (!objects_.empty()) {
+    if (const int events = map_fd(Layout::kEventsMap); events >= 0) {
+      ring_.reset(ring_buffer__new(events, &Session::on_record, this, nullptr));
       if (!ring_) {
         fprintf(stderr, "ERROR: cannot open the output ring buffer: %s\n", strerror(errno));
         return 1;
@@ -646,6 +706,8 @@ int Session::run() {
     if (stopping_) break;
     run_probe(run);
   }
+  // -c CMD runs once the probes are in place and begin has run, as in stap.
+  if (target_ && !stopping_) target_->release();
   // Timer periods count from the end of the begin probes, as in stap.
   if (!stopping_ && !start_timers()) stop(1);
   if (!stopping_) event_loop();

@@ -25,6 +25,8 @@ struct RunOptions {
   std::string output_path;  // empty: stdout
   double timeout_seconds = 0;  // -T; 0 = none
   bool verbose = false;        // -v: phase lines on stderr
+  std::string target_command;  // -c CMD: started held, released after begin, the run ends with it
+  int64_t target_pid = 0;      // -x PID: what target() returns (the run does not depend on it)
 };
 
 // Loads, attaches, runs begin probes, the event loop, end probes; releases
@@ -46,6 +48,11 @@ struct ntap_rt {
 
   bool failed = false;      // set by ntap_fail_at; the session reports it
   uint32_t failed_site = 0;  // HostProgram::sites() index
+  // error(msg) with a computed message: reported instead of the site's text.
+  bool failed_with_message = false;
+  std::string failed_message;
+  // pp(): the probe point of the running handler (ResolvedProbe::point).
+  const char *probe_point = "";
   bool exit_requested = false;  // exit(): stop after the current probe
   // Statements the running handler may still execute (stap's MAXACTION);
   // generated code decrements it and fails at 0. The session sets it before

@@ -47,6 +47,13 @@ llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
   return buffer;
 }
 
+// target(): the runtime writes the pid into "globals" before attaching.
+llvm::Value *target_pid(ProbeLowering &p, const CallExpr &) {
+  auto &b = p.ir();
+  return b.CreateAlignedLoad(b.getInt64Ty(), p.state().maps.global_ptr(p.state().layout.target_pid_offset),
+                             llvm::Align(8), true);
+}
+
 // bpf_jiffies64 (helper 118, Linux 5.5+).
 constexpr Helper kJiffies64 = static_cast<Helper>(118);
 
@@ -80,6 +87,44 @@ llvm::Value *exit_call(ProbeLowering &p, const CallExpr &) {
   return p.i64(0);
 }
 
+// pp(): each concrete probe is its own program, so its probe point is a
+// constant string of that program.
+llvm::Value *probe_point(ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().point); }
+
+// The message of error()/assert(): an error record carries only the id of a
+// site whose text is fixed at compile time, so it must be a literal.
+const std::string &literal_message(const CallExpr &call, size_t index) {
+  const Expr &arg = *call.args[index];
+  if (arg.kind != ExprKind::String)
+    unsupported(arg.loc, "in kernel probes the message of " + call.name +
+                             "() must be a literal string (a kernel error carries no computed text)");
+  return static_cast<const StringExpr &>(arg).value;
+}
+
+// error(msg): reports `msg` at the call and ends the program; the run ends
+// with status 1 as in user probes.
+llvm::Value *raise_error(ProbeLowering &p, const CallExpr &call) {
+  p.fail(&call, call.loc, literal_message(call, 0));
+  p.continue_after_terminator();
+  return p.i64(0);
+}
+
+// assert(cond[, msg]): error(msg) ("Assertion failed" by default) when cond is 0.
+llvm::Value *check_assertion(ProbeLowering &p, const CallExpr &call) {
+  if (call.args.size() > 2)
+    unsupported(call.loc, "wrong number of arguments to assert (" + std::to_string(call.args.size()) +
+                              " given, 1 or 2 expected)");
+  const std::string message = call.args.size() == 2 ? literal_message(call, 1) : "Assertion failed";
+  llvm::Value *holds = p.truth(*call.args[0]);
+  llvm::BasicBlock *failed = p.block("assert_failed");
+  llvm::BasicBlock *ok = p.block("assert_ok");
+  p.ir().CreateCondBr(holds, ok, failed);
+  p.ir().SetInsertPoint(failed);
+  p.fail(&call, call.loc, message);
+  p.ir().SetInsertPoint(ok);
+  return p.i64(0);
+}
+
 const std::unordered_map<std::string_view, Emitter> &emitters() {
   static const std::unordered_map<std::string_view, Emitter> table{
       {"pid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
@@ -92,6 +137,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
          return p.ir().CreateZExt(cpu, p.ir().getInt64Ty());
        }},
       {"execname", execname},
+      {"target", target_pid},
       {"gettimeofday_s", gettimeofday<1000000000>},
       {"gettimeofday_ms", gettimeofday<1000000>},
       {"gettimeofday_us", gettimeofday<1000>},
@@ -115,6 +161,9 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"print", output},
       {"println", output},
       {"exit", exit_call},
+      {"pp", probe_point},
+      {"error", raise_error},
+      {"assert", check_assertion},
   };
   return table;
 }

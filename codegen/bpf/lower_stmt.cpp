@@ -38,8 +38,9 @@ BinaryOp binary_of(AssignOp op, const Location &loc) {
 
 }  // namespace
 
-ProbeLowering::ProbeLowering(CodegenState &state, const Probe &probe, llvm::Function *fn)
-    : state_(state), probe_(probe), fn_(fn) {}
+ProbeLowering::ProbeLowering(CodegenState &state, const Probe &probe, const ResolvedProbe &resolved,
+                             llvm::Function *fn)
+    : state_(state), probe_(probe), resolved_(resolved), fn_(fn) {}
 
 void ProbeLowering::lower_body() {
   // Every local is zeroed up front: a local first assigned inside a branch

@@ -44,7 +44,9 @@ RenderFn deferred_render(std::string_view name);
 
 class ProbeLowering {
  public:
-  ProbeLowering(CodegenState &state, const ast::Probe &probe, llvm::Function *fn);
+  // `resolved` is the concrete probe this program attaches to (pp()).
+  ProbeLowering(CodegenState &state, const ast::Probe &probe, const ast::ResolvedProbe &resolved,
+                llvm::Function *fn);
   void lower_body();  // ends the program with `return 0`
 
   // ---- expressions (lower_expr.cpp)
@@ -68,6 +70,7 @@ class ProbeLowering {
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
   CodegenState &state() { return state_; }
+  const ast::ResolvedProbe &resolved() const { return resolved_; }
   uint32_t max_string_len() const { return state_.layout.options.max_string_len; }
   llvm::Value *i64(int64_t v) { return ir().getInt64(v); }
   llvm::BasicBlock *block(const char *name);
@@ -126,6 +129,7 @@ class ProbeLowering {
 
   CodegenState &state_;
   const ast::Probe &probe_;
+  const ast::ResolvedProbe &resolved_;
   llvm::Function *fn_;
   std::vector<llvm::Value *> locals_;  // by Local::index, created on first use
 };

@@ -10,12 +10,11 @@ constexpr int64_t kEExist = 17;  // errno of an insert with BPF_NOEXIST racing a
 constexpr const char *kZeroValueMap = "stats_zero";
 }  // namespace
 
-MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_(layout) {
-  MapSpec globals{Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4,
-                  layout.globals_size ? layout.globals_size : 8, true};
-  maps_[globals.name] = mb_.declare_map(globals);
-  MapSpec events{Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false};
-  maps_[events.name] = mb_.declare_map(events);
+MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) : mb_(mb), layout_(layout) {
+  auto add = [this](const MapSpec &spec) { specs_[spec.name] = spec; };
+  add({Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4, layout.globals_size ? layout.globals_size : 8,
+       true});
+  add({Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -24,27 +23,27 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout) : mb_(mb), layout_
       // Wrap-around arrays (`global a%`) become LRU maps: the kernel evicts the
       // least recently used element, not stap's oldest-inserted (docs/langref.md).
       const bool wrap = g.global->wrap;
-      MapSpec spec{name,
-                   g.per_cpu ? (wrap ? kMapTypeLruPercpuHash : kMapTypePercpuHash)
-                             : (wrap ? kMapTypeLruHash : kMapTypeHash),
-                   g.max_entries, 0,
-                   g.key_size, g.value_size, false};
-      maps_[name] = mb_.declare_map(spec);
+      add({name,
+           g.per_cpu ? (wrap ? kMapTypeLruPercpuHash : kMapTypePercpuHash) : (wrap ? kMapTypeLruHash : kMapTypeHash),
+           g.max_entries, 0, g.key_size, g.value_size, false});
     }
     if (g.histogram.buckets) largest_histogram_value = std::max(largest_histogram_value, g.value_size);
   }
   // A histogram's value is too large for the BPF stack, so a new element is
   // inserted from this never-written (all-zero) array element instead.
-  if (largest_histogram_value) {
-    MapSpec zero{kZeroValueMap, kMapTypeArray, 1, 0, 4, largest_histogram_value, true};
-    maps_[zero.name] = mb_.declare_map(zero);
-  }
+  if (largest_histogram_value) add({kZeroValueMap, kMapTypeArray, 1, 0, 4, largest_histogram_value, true});
+
+  if (declare_all)
+    for (const auto &[name, spec] : specs_) map(name);
+  else
+    for (auto &[name, spec] : specs_) spec.weak = true;
 }
 
-llvm::GlobalVariable *MapAccess::map(const std::string &name) const {
-  auto it = maps_.find(name);
-  if (it == maps_.end()) throw std::logic_error("layout has no BPF map named " + name);
-  return it->second;
+llvm::GlobalVariable *MapAccess::map(const std::string &name) {
+  if (auto it = declared_.find(name); it != declared_.end()) return it->second;
+  auto spec = specs_.find(name);
+  if (spec == specs_.end()) throw std::logic_error("layout has no BPF map named " + name);
+  return declared_[name] = mb_.declare_map(spec->second);
 }
 
 llvm::BasicBlock *MapAccess::block(const char *name) {

@@ -12,15 +12,18 @@ namespace ntap::bpf {
 
 class MapAccess {
  public:
-  // Declares every kernel-placed map of `layout`, "globals" and "events".
-  MapAccess(ModuleBuilder &mb, const Layout &layout);
+  // Knows every kernel-placed map of `layout`, "globals" and "events". With
+  // `declare_all` the module declares all of them (the object that creates
+  // the maps); otherwise each is declared at its first use, so a module
+  // holding a share of the programs describes only the maps they touch.
+  MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all);
 
   // Emitted at the top of each program: looks up the "globals" element once
   // (an array map lookup never fails, but the verifier needs the null check).
   void begin_program();
 
-  llvm::GlobalVariable *map(const std::string &name) const;
-  llvm::GlobalVariable *events() const { return map(Layout::kEventsMap); }
+  llvm::GlobalVariable *map(const std::string &name);
+  llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
 
   // Pointer to a byte offset inside the "globals" value.
   llvm::Value *global_ptr(uint32_t offset);
@@ -56,7 +59,8 @@ class MapAccess {
 
   ModuleBuilder &mb_;
   const Layout &layout_;
-  std::map<std::string, llvm::GlobalVariable *> maps_;
+  std::map<std::string, MapSpec> specs_;
+  std::map<std::string, llvm::GlobalVariable *> declared_;
   llvm::Value *globals_base_ = nullptr;
 };
 

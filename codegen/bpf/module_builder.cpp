@@ -30,30 +30,46 @@ void LLVMInitializeBPFAsmPrinter();
 namespace ntap::bpf {
 namespace {
 
-// The TargetMachine is created once per process: building it costs more than
-// generating dropwatch's whole program (DESIGN.md decision 7).
-llvm::TargetMachine *bpf_target_machine() {
+// Stack slots are scarce (512 bytes): memcpyopt and dse remove the copies
+// and stores that would otherwise keep string buffers alive side by side.
+constexpr const char *kOptimisationPipeline =
+    "function(sroa,early-cse<memssa>,instcombine,simplifycfg,gvn,memcpyopt,dse,instcombine,bpf-ir-peephole)";
+
+// Only the BPF target is registered: initialising every target would cost
+// startup time. Registration writes LLVM's target registry, so it happens
+// once, before any thread creates a machine.
+const llvm::Target *bpf_target() {
   static std::once_flag once;
-  static std::unique_ptr<llvm::TargetMachine> machine;
+  static const llvm::Target *target = nullptr;
   static std::string failure;
   std::call_once(once, [] {
-    // Only the BPF target: initialising every target would cost startup time.
     LLVMInitializeBPFTargetInfo();
     LLVMInitializeBPFTarget();
     LLVMInitializeBPFTargetMC();
     LLVMInitializeBPFAsmPrinter();
-    const llvm::Target *target = llvm::TargetRegistry::lookupTarget("bpfel", failure);
-    if (!target) return;
-    llvm::TargetOptions options;
-    // CPU v3: 32-bit jumps and atomic fetch-and-add instructions.
-    machine.reset(target->createTargetMachine("bpfel", "v3", "", options, llvm::Reloc::PIC_,
-                                              std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+    target = llvm::TargetRegistry::lookupTarget("bpfel", failure);
   });
-  if (!machine) throw std::runtime_error("LLVM BPF target unavailable: " + failure);
+  if (!target) throw std::runtime_error("LLVM BPF target unavailable: " + failure);
+  return target;
+}
+
+// The process-wide TargetMachine is created once: building it costs more
+// than generating dropwatch's whole program (DESIGN.md decision 7).
+llvm::TargetMachine *bpf_target_machine() {
+  static std::once_flag once;
+  static std::unique_ptr<llvm::TargetMachine> machine;
+  std::call_once(once, [] { machine = make_bpf_target_machine(); });
   return machine.get();
 }
 
 }  // namespace
+
+std::unique_ptr<llvm::TargetMachine> make_bpf_target_machine() {
+  llvm::TargetOptions options;
+  // CPU v3: 32-bit jumps and atomic fetch-and-add instructions.
+  return std::unique_ptr<llvm::TargetMachine>(bpf_target()->createTargetMachine(
+      "bpfel", "v3", "", options, llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
 
 ModuleBuilder::ModuleBuilder(const std::string &source_name)
     : context_(std::make_unique<llvm::LLVMContext>()) {
@@ -73,8 +89,10 @@ ModuleBuilder::ModuleBuilder(const std::string &source_name)
   cu_ = di_->createCompileUnit(llvm::dwarf::DW_LANG_C99, file_, "ntap", true, "", 0);
 
   auto *license_init = llvm::ConstantDataArray::getString(*context_, "GPL");
+  // Internal: a global symbol would need BTF of its own to pass libbpf's
+  // static linker (-p4 merges units); libbpf reads the section, not the name.
   auto *license = new llvm::GlobalVariable(*module_, license_init->getType(), true,
-                                           llvm::GlobalValue::ExternalLinkage, license_init, "_license");
+                                           llvm::GlobalValue::InternalLinkage, license_init, "_license");
   license->setSection("license");
   used_.push_back(license);
 }
@@ -130,8 +148,10 @@ llvm::GlobalVariable *ModuleBuilder::declare_map(const MapSpec &spec) {
   auto *struct_di = di_->createStructType(cu_, "", file_, 0, offset, 64, llvm::DINode::FlagZero,
                                           nullptr, di_->getOrCreateArray(elements));
   auto *struct_ty = llvm::StructType::get(*context_, fields);
-  auto *var = new llvm::GlobalVariable(*module_, struct_ty, false, llvm::GlobalValue::ExternalLinkage,
-                                       llvm::Constant::getNullValue(struct_ty), spec.name);
+  auto *var = new llvm::GlobalVariable(
+      *module_, struct_ty, false,
+      spec.weak ? llvm::GlobalValue::WeakAnyLinkage : llvm::GlobalValue::ExternalLinkage,
+      llvm::Constant::getNullValue(struct_ty), spec.name);
   var->setSection(".maps");
   var->setAlignment(llvm::Align(8));
   auto *expr = di_->createGlobalVariableExpression(cu_, spec.name, "", file_, 0, struct_di, false);
@@ -230,7 +250,9 @@ void collect_backend_error(const llvm::DiagnosticInfo *diagnostic, void *context
 }  // namespace
 
 std::vector<char> ModuleBuilder::emit(std::string *ir_text,
-                                      std::vector<std::pair<std::string, std::string>> &backend_errors) {
+                                      std::vector<std::pair<std::string, std::string>> &backend_errors,
+                                      llvm::TargetMachine *target) {
+  if (!target) target = target_;
   BackendDiagnostics diagnostics{&backend_errors};
   context_->setDiagnosticHandlerCallBack(collect_backend_error, &diagnostics);
   llvm::appendToCompilerUsed(*module_, used_);
@@ -251,20 +273,27 @@ std::vector<char> ModuleBuilder::emit(std::string *ir_text,
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
     llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(target_);
+    llvm::PassBuilder pb(target);
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
+    // Not the O2 pipeline: probe bodies are short and straight, and what they
+    // need is what these passes do (allocas to registers, folding, redundant
+    // loads and copies, dead branches) plus the BPF backend's verifier-friendly
+    // peephole. O2's many other passes cost 30% of a large script's compile
+    // time and changed nothing the verifier or the tests can see.
+    llvm::ModulePassManager mpm;
+    if (llvm::Error error = pb.parsePassPipeline(mpm, kOptimisationPipeline))
+      throw std::logic_error("BPF optimisation pipeline: " + llvm::toString(std::move(error)));
     mpm.run(*module_, mam);
   }
 
   llvm::SmallVector<char, 0> buffer;
   llvm::raw_svector_ostream stream(buffer);
   llvm::legacy::PassManager codegen;
-  if (target_->addPassesToEmitFile(codegen, stream, nullptr, llvm::CodeGenFileType::ObjectFile))
+  if (target->addPassesToEmitFile(codegen, stream, nullptr, llvm::CodeGenFileType::ObjectFile))
     throw std::logic_error("the BPF target cannot emit object files");
   codegen.run(*module_);
   context_->setDiagnosticHandlerCallBack(nullptr, nullptr);

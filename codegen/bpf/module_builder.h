@@ -61,7 +61,14 @@ struct MapSpec {
   uint32_t key_size = 0;
   uint32_t value_size = 0;
   bool int_key = false;
+  // Declared again in a unit that uses a map another unit defines: a weak
+  // symbol, so libbpf's static linker can merge the units into one object.
+  bool weak = false;
 };
+
+// A BPF TargetMachine of its own, for a thread emitting modules beside the
+// one that uses the process-wide machine.
+std::unique_ptr<llvm::TargetMachine> make_bpf_target_machine();
 
 class ModuleBuilder {
  public:
@@ -99,12 +106,16 @@ class ModuleBuilder {
   // call (inttoptr id) with the given result type (void allowed).
   llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
 
-  // Optimises (O2, BPF passes included) and emits the object file.
+  // Optimises (a short pipeline, module_builder.cpp) and emits the object file.
   // `ir_text`, when given, receives the module's IR before optimisation.
   // Backend errors (a program needing too much stack...) are returned in
   // `backend_errors` as (function name, message) instead of ending the process.
+  // `target` is the thread's own TargetMachine when modules are emitted on
+  // several threads at once (LLVM does not share one between threads); null
+  // means the process-wide one.
   std::vector<char> emit(std::string *ir_text,
-                         std::vector<std::pair<std::string, std::string>> &backend_errors);
+                         std::vector<std::pair<std::string, std::string>> &backend_errors,
+                         llvm::TargetMachine *target = nullptr);
 
  private:
   llvm::DIType *int_type(unsigned bits, const char *name);

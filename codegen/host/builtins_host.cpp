@@ -84,35 +84,47 @@ Lowering runtime_function_failing_with(std::string message) {
   };
 }
 
-// The text of a literal string argument; run-time error messages are fixed
-// at compile time (a site), so error() and assert() need literal messages.
-const std::string &literal_message(const ast::CallExpr &call, size_t index) {
+// A run-time error's message: a literal is the site's own text (fixed at
+// compile time); any other string is computed here and carried with the error.
+struct ErrorMessage {
+  std::string site_text;
+  llvm::Value *computed = nullptr;
+};
+
+ErrorMessage error_message(ProbeLowering &l, const ast::CallExpr &call, size_t index) {
   const ast::Expr &arg = *call.args[index];
-  if (arg.kind != ast::ExprKind::String)
-    throw CompileError(ErrorKind::Semantic,
-                       fmt::format("{}() needs a literal message string in user probes", call.name), arg.loc,
-                       fmt::format("identifier '{}'", call.name));
-  return static_cast<const ast::StringExpr &>(arg).value;
+  if (arg.kind == ast::ExprKind::String) return {static_cast<const ast::StringExpr &>(arg).value, nullptr};
+  // The site's text is what `catch (msg)` falls back to; the computed
+  // message replaces it whenever the error happens.
+  return {call.name + "()", l.expr(arg)};
 }
 
 // error(msg): the run-time error `msg` at the call; the probe ends here.
 llvm::Value *raise_error(ProbeLowering &l, const ast::CallExpr &call) {
-  const uint32_t site = l.add_site(call.loc, literal_message(call, 0));
-  l.builder().CreateCall(l.runtime("ntap_fail_at", call.loc), {l.rt(), l.builder().getInt32(site)});
+  const ErrorMessage message = error_message(l, call, 0);
+  const uint32_t site = l.add_site(call.loc, message.site_text);
+  if (message.computed)
+    l.builder().CreateCall(l.runtime("ntap_fail_with_message", call.loc),
+                           {l.rt(), l.builder().getInt32(site), message.computed});
+  else
+    l.builder().CreateCall(l.runtime("ntap_fail_at", call.loc), {l.rt(), l.builder().getInt32(site)});
   l.leave_on_failure();
   l.continue_in_dead_block();
   return l.builder().getInt64(0);
 }
 
-// assert(cond[, msg]): error(msg) when cond is 0 ("Assertion failed" by default).
+// assert(cond[, msg]): error(msg) when cond is 0 ("Assertion failed" by
+// default). Both arguments are evaluated first, as for any function call.
 llvm::Value *check_assertion(ProbeLowering &l, const ast::CallExpr &call) {
   if (call.args.size() > 2)
     throw CompileError(ErrorKind::Semantic,
                        fmt::format("wrong number of arguments to assert ({} given, 1 or 2 expected)", call.args.size()),
                        call.loc, "identifier 'assert'");
-  const std::string message = call.args.size() == 2 ? literal_message(call, 1) : "Assertion failed";
   llvm::Value *condition = l.expr(*call.args[0]);
-  l.fail_if(l.builder().CreateICmpEQ(condition, l.builder().getInt64(0)), l.add_site(call.loc, message));
+  const ErrorMessage message =
+      call.args.size() == 2 ? error_message(l, call, 1) : ErrorMessage{"Assertion failed", nullptr};
+  l.fail_if(l.builder().CreateICmpEQ(condition, l.builder().getInt64(0)), l.add_site(call.loc, message.site_text),
+            message.computed);
   return l.builder().getInt64(0);
 }
 
@@ -144,6 +156,7 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
        runtime_function_failing_with("format_ipaddr: user probes can only format AF_INET (2) addresses "
                                      "near identifier 'format_ipaddr'")},
       {"exit", runtime_function},
+      {"pp", runtime_function},
       {"execname", runtime_function},
       {"pid", runtime_function},
       {"tid", runtime_function},

@@ -114,8 +114,10 @@ class ProbeLowering {
   uint32_t overflow_site(const ast::Global &global, bool element, const Location &loc);
   // Calls a runtime writer taking a site last, then leaves on failure.
   void call_writer(const char *name, std::vector<llvm::Value *> args, uint32_t site, const Location &loc);
-  // Records `site` as the error and leaves the probe when `is_bad` holds.
-  void fail_if(llvm::Value *is_bad, uint32_t site);
+  // Records `site` as the error and leaves the probe when `is_bad` holds;
+  // with a `message` (a string value), the error carries that text instead
+  // of the site's.
+  void fail_if(llvm::Value *is_bad, uint32_t site, llvm::Value *message = nullptr);
   // Ends every open iterator and returns (terminates the current block); in a
   // function, returns its zero value (the caller then checks the failure and
   // next flags and leaves too).

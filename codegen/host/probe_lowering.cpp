@@ -151,12 +151,15 @@ void ProbeLowering::call_writer(const char *name, std::vector<llvm::Value *> arg
   if (site != NTAP_NO_SITE) check_failed();
 }
 
-void ProbeLowering::fail_if(llvm::Value *is_bad, uint32_t site) {
+void ProbeLowering::fail_if(llvm::Value *is_bad, uint32_t site, llvm::Value *message) {
   llvm::BasicBlock *bad = new_block("error");
   llvm::BasicBlock *ok = new_block("ok");
   builder_.CreateCondBr(is_bad, bad, ok);
   builder_.SetInsertPoint(bad);
-  builder_.CreateCall(runtime("ntap_fail_at"), {rt_, builder_.getInt32(site)});
+  if (message)
+    builder_.CreateCall(runtime("ntap_fail_with_message"), {rt_, builder_.getInt32(site), message});
+  else
+    builder_.CreateCall(runtime("ntap_fail_at"), {rt_, builder_.getInt32(site)});
   leave_on_failure();
   builder_.SetInsertPoint(ok);
 }

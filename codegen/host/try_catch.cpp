@@ -48,7 +48,11 @@ void ProbeLowering::try_stmt(const ast::TryStmt &s) {
   builder_.SetInsertPoint(catch_block);
   llvm::Value *site = builder_.CreateCall(runtime("ntap_catch", s.loc), {rt_});
   if (s.catch_local) {
-    llvm::Value *message = builder_.CreateCall(site_message_function(module_), {site});
+    // error(msg) with a computed message carries it; every other error's
+    // text is its site's.
+    llvm::Value *computed = builder_.CreateCall(runtime("ntap_caught_message", s.loc), {rt_});
+    llvm::Value *fixed = builder_.CreateCall(site_message_function(module_), {site});
+    llvm::Value *message = builder_.CreateSelect(builder_.CreateIsNull(computed), fixed, computed, "message");
     builder_.CreateStore(message, local_slot(*s.catch_local, s.loc));
   }
   // Catching costs one action, so a caught MAXACTION error fails again here,

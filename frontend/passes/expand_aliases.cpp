@@ -4,7 +4,8 @@
 //     point each: kernel.trace("{kfree_skb,consume_skb}"), timer.{ms,s}(1);
 //   * a point naming an alias (`probe myalias`, `probe myalias.suffix`, or a
 //     wildcard like `probe myalias.*` / `probe my**`) becomes the alias's
-//     points (with the suffix appended); the alias body runs before the
+//     points (with the suffix appended); a wildcard is also kept for probe
+//     resolution, which matches it against the providers' points; the alias body runs before the
 //     user's body (`=`, a prologue) or after it (`+=`, an epilogue). Locals
 //     are shared, so a prologue can set variables the user's body reads;
 //   * `probe P if (cond)` runs the body only while cond holds: the body gets
@@ -154,13 +155,14 @@ class AliasExpander {
         break;  // one alias name of a multi-name alias is enough
       }
     }
-    if (matched) return;
     bool wildcard = false;
     for (const auto &c : point.components) wildcard |= has_wildcard(c.name);
-    if (wildcard && !chain.empty())
-      throw CompileError(ErrorKind::Probe, "wildcard in an alias's probe point matches no alias", point.loc,
-                         fmt::format("probe point '{}'", point.str()));
-    out.push_back({point, std::move(chain)});
+    if (matched && !wildcard) return;
+    // A wildcard also stands for the providers' points it matches (probe
+    // resolution expands it); after matching aliases, those are optional.
+    ProbePoint rest = point;
+    rest.optional = rest.optional || matched;
+    out.push_back({std::move(rest), std::move(chain)});
   }
 
   const Program &program_;

@@ -118,20 +118,31 @@ class TargetResolver {
   const Probe &probe_;
 };
 
+// The concrete probes of one written point; a point with wildcard components
+// first becomes the provider points it matches.
+std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
+  if (has_component_wildcard(point)) {
+    std::vector<ResolvedProbe> found;
+    for (const ProbePoint &concrete : expand_component_wildcards(point))
+      for (auto &rp : resolve_point(concrete)) found.push_back(std::move(rp));
+    return found;
+  }
+  const Provider *provider = find_provider(point);
+  if (!provider)
+    throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+                       fmt::format("probe point '{}'", point.str()));
+  std::vector<ResolvedProbe> found = provider->resolve(point);
+  for (auto &rp : found) rp.provider = provider;
+  return found;
+}
+
 void resolve_points(Probe &probe) {
   for (const ProbePoint &point : probe.points) {
-    const Provider *provider = find_provider(point);
-    if (!provider)
-      throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
-                         fmt::format("probe point '{}'", point.str()));
-    std::vector<ResolvedProbe> found = provider->resolve(point);
+    std::vector<ResolvedProbe> found = resolve_point(point);
     if (found.empty() && !point.optional)
       throw CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
                          fmt::format("probe point '{}'", point.str()));
-    for (auto &rp : found) {
-      rp.provider = provider;
-      probe.resolved.push_back(std::move(rp));
-    }
+    for (auto &rp : found) probe.resolved.push_back(std::move(rp));
     if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
   }
 }

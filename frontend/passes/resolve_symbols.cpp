@@ -6,7 +6,9 @@
 // Arrays and statistics must be declared global.
 //
 // A call names the script function with that name and number of arguments
-// (functions overload by arity), else a builtin. Only functions reachable
+// (functions overload by arity), else a builtin. A `private` global or
+// function is seen only by code written in the file that declares it (the
+// file of each use's location), where it hides a public one of the name. Only functions reachable
 // from a probe are resolved and kept, unless FrontendOptions::keep_unused
 // (-u): the tapset holds many functions a script never calls.
 #include <fmt/format.h>
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "frontend/builtins.h"
 #include "frontend/passes/passes.h"
@@ -25,12 +28,20 @@ namespace {
 
 using namespace ast;
 
-// The script function `name` taking `arity` arguments, or null. A script's
-// own function hides a builtin of the same name; a tapset function does not.
-Function *find_function(const Program &program, const std::string &name, size_t arity) {
-  for (const auto &f : program.functions)
-    if (f->name == name && f->params.size() == arity && !(f->from_tapset && find_builtin(name))) return f.get();
-  return nullptr;
+bool visible_from(const Function &f, const SourceFile *from) { return !f.private_to || f.private_to == from; }
+
+// The script function `name` taking `arity` arguments that code in `from`
+// sees, or null. A script's own function hides a builtin of the same name; a
+// tapset function does not. A private function hides a public one.
+Function *find_function(const Program &program, const std::string &name, size_t arity, const SourceFile *from) {
+  Function *found = nullptr;
+  for (const auto &f : program.functions) {
+    if (f->name != name || f->params.size() != arity || !visible_from(*f, from)) continue;
+    if (f->from_tapset && find_builtin(name)) continue;
+    if (f->private_to) return f.get();
+    found = f.get();
+  }
+  return found;
 }
 
 class SymbolResolver {
@@ -80,7 +91,7 @@ class SymbolResolver {
   }
 
   Global *array(const std::string &name, Location loc, size_t arity) {
-    Global *g = program_.find_global(name);
+    Global *g = program_.find_global(name, loc.file);
     if (!g)
       throw CompileError(ErrorKind::Semantic,
                          fmt::format("unresolved arity-{} global array {}, missing global declaration?",
@@ -95,7 +106,7 @@ class SymbolResolver {
       auto &f = static_cast<ForeachStmt &>(s);
       f.global = array(f.array_name, f.loc, f.key_names.size());
       for (const auto &k : f.key_names) {
-        if (program_.find_global(k))
+        if (program_.find_global(k, f.loc.file))
           throw CompileError(ErrorKind::Semantic, "foreach loop variable may not be a global", f.loc,
                              fmt::format("identifier '{}'", k));
         f.key_locals.push_back(local(k, f.loc));
@@ -105,7 +116,7 @@ class SymbolResolver {
     if (s.kind == StmtKind::Try) {
       auto &t = static_cast<TryStmt &>(s);
       if (t.catch_name) {
-        if (program_.find_global(*t.catch_name))
+        if (program_.find_global(*t.catch_name, t.loc.file))
           throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
                              fmt::format("identifier '{}'", *t.catch_name));
         t.catch_local = param(*t.catch_name) ? param(*t.catch_name) : local(*t.catch_name, t.loc);
@@ -115,7 +126,7 @@ class SymbolResolver {
       auto &a = static_cast<StatsAddStmt &>(s);
       if (a.target->kind == ExprKind::Symbol) {
         auto &sym = static_cast<SymbolExpr &>(*a.target);
-        if (!program_.find_global(sym.name))
+        if (!program_.find_global(sym.name, sym.loc.file))
           throw CompileError(ErrorKind::Semantic, "aggregate (<<<) target must be a global", sym.loc,
                              fmt::format("identifier '{}'", sym.name));
       }
@@ -137,7 +148,7 @@ class SymbolResolver {
         auto &sym = static_cast<SymbolExpr &>(e);
         if (Local *p = param(sym.name))
           sym.local = p;
-        else if (Global *g = program_.find_global(sym.name))
+        else if (Global *g = program_.find_global(sym.name, sym.loc.file))
           sym.global = g;
         else
           sym.local = local(sym.name, sym.loc);
@@ -159,7 +170,7 @@ class SymbolResolver {
       }
       case ExprKind::Call: {
         auto &call = static_cast<CallExpr &>(e);
-        if (Function *f = find_function(program_, call.name, call.args.size())) {
+        if (Function *f = find_function(program_, call.name, call.args.size(), call.loc.file)) {
           call.function = f;
           called_.push_back(f);
           return;
@@ -168,7 +179,7 @@ class SymbolResolver {
         if (!call.builtin) {
           std::vector<size_t> arities;
           for (const auto &f : program_.functions)
-            if (f->name == call.name) arities.push_back(f->params.size());
+            if (f->name == call.name && visible_from(*f, call.loc.file)) arities.push_back(f->params.size());
           if (!arities.empty())
             throw CompileError(ErrorKind::Semantic,
                                fmt::format("wrong number of arguments to function {} ({} given, {} expected)",
@@ -205,12 +216,13 @@ class SymbolResolver {
 };
 
 // A script function overrides a tapset function of the same name and arity;
-// two script (or two tapset) definitions of one are an error.
+// two script (or two tapset) definitions of one are an error. Private
+// functions of different files never meet.
 void drop_overridden_functions(Program &program) {
-  std::map<std::pair<std::string, size_t>, Function *> defined;
+  std::map<std::tuple<std::string, size_t, const SourceFile *>, Function *> defined;
   std::set<Function *> overridden;
   for (const auto &f : program.functions) {
-    auto [it, fresh] = defined.emplace(std::make_pair(f->name, f->params.size()), f.get());
+    auto [it, fresh] = defined.emplace(std::make_tuple(f->name, f->params.size(), f->private_to), f.get());
     if (fresh) continue;
     Function *other = it->second;
     if (other->from_tapset != f->from_tapset) {
@@ -223,6 +235,18 @@ void drop_overridden_functions(Program &program) {
                        fmt::format("identifier '{}'", f->name));
   }
   std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return overridden.count(f.get()) > 0; });
+}
+
+// `%` (wrap-around) says which element an update evicts when an array is
+// full; a scalar has nothing to evict, so `global x% = 5` or a `global x%`
+// used without subscripts is rejected rather than silently ignored.
+void reject_wrapping_scalars(const Program &program) {
+  for (const auto &g : program.globals)
+    if (g->wrap && (g->init || !g->is_array))
+      throw CompileError(ErrorKind::Semantic,
+                         g->init ? "wrap-around ('%') is only for arrays, but this global has a scalar initial value"
+                                 : "wrap-around ('%') is only for arrays, but this global is never indexed",
+                         g->decl, fmt::format("identifier '{}'", g->name));
 }
 
 void resolve_function(Program &program, Function &f, std::vector<Function *> &called) {
@@ -242,11 +266,11 @@ void resolve_function(Program &program, Function &f, std::vector<Function *> &ca
 
 void resolve_symbols(PassContext &ctx) {
   Program &program = ctx.program;
-  std::map<std::string, Global *> seen;
+  std::map<std::pair<std::string, const SourceFile *>, Global *> seen;
   for (uint32_t i = 0; i < program.globals.size(); ++i) {
     Global &g = *program.globals[i];
     g.id = i;
-    auto [it, fresh] = seen.emplace(g.name, &g);
+    auto [it, fresh] = seen.emplace(std::make_pair(g.name, g.private_to), &g);
     if (!fresh)
       throw CompileError(ErrorKind::Semantic, "duplicate global declaration", g.decl,
                          fmt::format("identifier '{}'", g.name));
@@ -271,6 +295,7 @@ void resolve_symbols(PassContext &ctx) {
   }
   std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return !reached.count(f.get()); });
   for (uint32_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = i;
+  reject_wrapping_scalars(program);
 }
 
 }  // namespace ntap

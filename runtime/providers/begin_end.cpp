@@ -16,6 +16,11 @@ class OnceProvider final : public Provider {
     return point.components.size() == 1 && point.components[0].name == name_;
   }
 
+  std::vector<PointShape> list_components() const override {
+    using Arg = PointShape::Arg;
+    return {PointShape{{{std::string(name_), Arg::None}}}, PointShape{{{std::string(name_), Arg::Number}}}};
+  }
+
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const ast::ProbePointComponent &component = point.components[0];
     if (component.string_arg)
@@ -28,6 +33,7 @@ class OnceProvider final : public Provider {
     probe.param = component.number_arg.value_or(0);
     probe.name = std::string(name_);
     if (component.number_arg) probe.name += "(" + std::to_string(*component.number_arg) + ")";
+    probe.point = probe.name;
     return {probe};
   }
 

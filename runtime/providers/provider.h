@@ -5,6 +5,7 @@
 // ($location, $skb->len) for type checking and -L, names the BPF section a
 // kernel probe's program goes in, and attaches the loaded program.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,20 @@ struct bpf_program;
 struct bpf_link;
 
 namespace ntap {
+
+// The shape of one family of probe points a provider offers: its component
+// names and the argument each takes (`timer.ms(N)` is {timer, none} {ms, number}).
+// Wildcards in written components (`timer.*(5)`, `kernel.tr*("...")`) are
+// matched against these, and -l lists them.
+struct PointShape {
+  enum class Arg : uint8_t { None, Number, String };
+  struct Component {
+    std::string name;
+    Arg arg = Arg::None;
+  };
+  std::vector<Component> components;
+  std::string str() const;  // "timer.ms(N)", "kernel.trace(\"NAME\")"
+};
 
 class Provider {
  public:
@@ -36,13 +51,36 @@ class Provider {
   virtual bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const {
     return false;
   }
+  // Every point shape this provider handles (see PointShape).
+  virtual std::vector<PointShape> list_components() const { return {}; }
   // Context variables of a concrete probe with their C types, for -L.
   virtual std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const { return {}; }
   // Kernel side only: attach a loaded program. Returns null and sets errno on failure.
   virtual bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const { return nullptr; }
+  // Kernel side only, for probes that need several attachments (timer.profile:
+  // one perf event per CPU): appends every link to `links`, or on failure
+  // appends none, sets errno and returns false. By default attach() once.
+  virtual bool attach_all(const ast::ResolvedProbe &probe, bpf_program *prog, std::vector<bpf_link *> &links) const {
+    bpf_link *link = attach(probe, prog);
+    if (!link) return false;
+    links.push_back(link);
+    return true;
+  }
 };
 
 // Every provider, in the order they are asked.
 const std::vector<const Provider *> &all_providers();
+
+// Whether a component name is a pattern (`*` within a component, `**` across dots).
+bool has_component_wildcard(const ast::ProbePoint &point);
+
+// The concrete points a point with wildcard components stands for: one per
+// provider shape whose names match (fnmatch per component; a `**` component
+// may span several) and whose arguments match the written ones, which are
+// kept. In providers' order, then shape order. Empty when nothing matches.
+std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point);
+
+// Whether `point` (wildcards allowed) names a point of `shape`.
+bool point_matches_shape(const ast::ProbePoint &point, const PointShape &shape);
 
 }  // namespace ntap

@@ -1,5 +1,6 @@
 // The list of probe providers. Elaboration asks each in turn whether it
 // handles a probe point; order matters only if two could claim the same shape.
+#include "runtime/providers/timer_profile.h"
 #include "runtime/providers/tracepoint.h"
 #include "runtime/providers/user_providers.h"
 
@@ -7,7 +8,8 @@ namespace ntap {
 
 const std::vector<const Provider *> &all_providers() {
   static const std::vector<const Provider *> providers = {
-      &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &tracepoint_provider(),
+      &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
+      &tracepoint_provider(),
   };
   return providers;
 }

@@ -40,6 +40,13 @@ class TimerProvider final : public Provider {
            find_unit(point.components[1].name) != nullptr;
   }
 
+  std::vector<PointShape> list_components() const override {
+    std::vector<PointShape> shapes;
+    for (const TimerUnit &unit : kUnits)
+      shapes.push_back(PointShape{{{"timer", PointShape::Arg::None}, {std::string(unit.name), PointShape::Arg::Number}}});
+    return shapes;
+  }
+
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const ast::ProbePointComponent &unit = point.components[1];
     std::string spelled = "timer." + unit.name;
@@ -64,6 +71,7 @@ class TimerProvider final : public Provider {
     probe.provider = this;
     probe.kind = ast::ProbeKind::Timer;
     probe.name = spelled + "(" + std::to_string(count) + ")";
+    probe.point = probe.name;
     probe.param = period;
     return {probe};
   }

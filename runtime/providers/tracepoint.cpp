@@ -138,6 +138,7 @@ std::vector<ast::ResolvedProbe> TracepointProvider::resolve(const ast::ProbePoin
     probe.provider = this;
     probe.kind = ast::ProbeKind::Tracepoint;
     probe.name = event.full_name();
+    probe.point = "kernel.trace(\"" + probe.name + "\")";
     probe.section = std::string(kTpBtfPrefix) + event.name;
     if (const auto *args = btf::tracepoint_args(event.name))
       for (const btf::TracepointArg &arg : *args) probe.context_vars.push_back(arg.name);
@@ -175,6 +176,10 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
   var.type = ast::Type::Long;
   var.resolved = true;
   return true;
+}
+
+std::vector<PointShape> TracepointProvider::list_components() const {
+  return {PointShape{{{"kernel", PointShape::Arg::None}, {"trace", PointShape::Arg::String}}}};
 }
 
 std::vector<std::string> TracepointProvider::describe_context(const ast::ResolvedProbe &probe) const {

@@ -37,6 +37,7 @@ class TracepointProvider final : public Provider {
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override;
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override;
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override;
+  std::vector<PointShape> list_components() const override;
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override;
 };
 

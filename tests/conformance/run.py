@@ -15,6 +15,7 @@ import concurrent.futures
 import difflib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -80,7 +81,7 @@ def parse_header(path):
         if key == "expect":
             parse_expect(case, value)
         elif key == "args":
-            case.options += value.split()
+            case.options += shlex.split(value)
         elif key == "script-args":
             case.script_args += value.split()
         elif key == "status":

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <memory>
@@ -185,11 +186,13 @@ struct ObjectCloser {
 };
 using ObjectPtr = std::unique_ptr<bpf_object, ObjectCloser>;
 
-ObjectPtr open_object(const BpfObject &object) {
+ObjectPtr open_object(const BpfObject &object, size_t unit = 0) {
+  REQUIRE(unit < object.units.size());
   bpf_object_open_opts opts{};
   opts.sz = sizeof(opts);
   opts.object_name = "ntap";
-  bpf_object *obj = bpf_object__open_mem(object.elf.data(), object.elf.size(), &opts);
+  const std::vector<char> &elf = object.units[unit].elf;
+  bpf_object *obj = bpf_object__open_mem(elf.data(), elf.size(), &opts);
   REQUIRE(libbpf_get_error(obj) == 0);
   return ObjectPtr(obj);
 }
@@ -200,7 +203,7 @@ TEST_CASE("dropwatch's kernel probe compiles to a BTF-defined object", "[bpf_cod
   TestScript s;
   add_dropwatch_body(s);
   BpfObject object = compile_kernel_probes(s.program, s.layout, {});
-  REQUIRE_FALSE(object.elf.empty());
+  REQUIRE(object.units.size() == 1);
   REQUIRE(object.programs.size() == 1);
   CHECK(object.programs[0].function_name == "probe_0_0");
   CHECK(object.records.empty());
@@ -236,7 +239,7 @@ TEST_CASE("a script with no kernel probes gives an empty object", "[bpf_codegen]
   TestScript s;
   s.probe->side = Side::User;
   BpfObject object = compile_kernel_probes(s.program, s.layout, {});
-  CHECK(object.elf.empty());
+  CHECK(object.units.empty());
   CHECK(object.programs.empty());
 }
 
@@ -478,4 +481,111 @@ TEST_CASE("arithmetic, arrays and aggregates behave as in stap when run", "[bpf_
   CHECK(total.min == -7);
   CHECK(total.max == 7);
   CHECK(total.sum_sq == 49 + 9 + 49 + 9);
+}
+
+namespace {
+
+// dropwatch's body on `count` concrete probes (as a wildcard would expand),
+// plus an array no kernel probe touches.
+TestScript many_programs(size_t count) {
+  TestScript s;
+  add_dropwatch_body(s);
+  s.global("untouched", Type::Long, {Type::Long});
+  s.probe->resolved.resize(count, s.probe->resolved.front());
+  return s;
+}
+
+BpfCodegenOptions small_units() {
+  BpfCodegenOptions options;
+  options.programs_per_unit = 8;
+  options.single_unit_programs = 4;
+  return options;
+}
+
+std::vector<std::string> map_names(bpf_object *obj) {
+  std::vector<std::string> names;
+  bpf_map *map;
+  bpf_object__for_each_map(map, obj) names.push_back(bpf_map__name(map));
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("many programs are spread over several objects; the first declares every map", "[bpf_codegen][units]") {
+  TestScript s = many_programs(20);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, small_units());
+  REQUIRE(object.units.size() == 3);
+  REQUIRE(object.programs.size() == 20);
+  std::vector<size_t> per_unit(3);
+  for (size_t i = 0; i < object.programs.size(); ++i) {
+    CHECK(object.programs[i].function_name == "probe_0_" + std::to_string(i));
+    if (i) CHECK(object.programs[i].unit >= object.programs[i - 1].unit);
+    ++per_unit.at(object.programs[i].unit);
+  }
+  CHECK(per_unit == std::vector<size_t>{6, 7, 7});
+
+  ObjectPtr first = open_object(object, 0);
+  CHECK(map_names(first.get()) ==
+        std::vector<std::string>{"events", "g_locations_0", "g_locations_1", "g_untouched", "globals"});
+  for (size_t u = 1; u < 3; ++u) {
+    ObjectPtr later = open_object(object, u);
+    // Only what its programs use: no ring buffer (dropwatch's probe does not
+    // print), no array nobody touches.
+    CHECK(map_names(later.get()) == std::vector<std::string>{"g_locations_0", "g_locations_1", "globals"});
+    for (size_t i = 0; i < object.programs.size(); ++i)
+      CHECK((bpf_object__find_program_by_name(later.get(), object.programs[i].function_name.c_str()) != nullptr) ==
+            (object.programs[i].unit == u));
+  }
+}
+
+TEST_CASE("a few programs stay in one object", "[bpf_codegen][units]") {
+  TestScript s = many_programs(4);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, small_units());
+  CHECK(object.units.size() == 1);
+}
+
+TEST_CASE("objects emitted on several threads are the same in every run", "[bpf_codegen][units]") {
+  TestScript s = many_programs(20);
+  BpfCodegenOptions options = small_units();
+  options.threads = 3;
+  BpfObject a = compile_kernel_probes(s.program, s.layout, options);
+  BpfObject b = compile_kernel_probes(s.program, s.layout, options);
+  options.threads = 1;
+  BpfObject c = compile_kernel_probes(s.program, s.layout, options);
+  REQUIRE(a.units.size() == 3);
+  REQUIRE(b.units.size() == 3);
+  REQUIRE(c.units.size() == 3);
+  for (size_t u = 0; u < 3; ++u) {
+    CHECK(a.units[u].elf == b.units[u].elf);
+    CHECK(a.units[u].elf == c.units[u].elf);
+  }
+}
+
+TEST_CASE("later objects load against the first object's maps", "[bpf_codegen][units][root]") {
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
+  }
+  TestScript s = many_programs(12);
+  BpfObject object = compile_kernel_probes(s.program, s.layout, small_units());
+  REQUIRE(object.units.size() == 2);
+  ObjectPtr first = open_object(object, 0);
+  REQUIRE(bpf_object__load(first.get()) == 0);
+  ObjectPtr second = open_object(object, 1);
+  bpf_map *map;
+  bpf_object__for_each_map(map, second.get()) {
+    bpf_map *owner = bpf_object__find_map_by_name(first.get(), bpf_map__name(map));
+    REQUIRE(owner);
+    REQUIRE(bpf_map__reuse_fd(map, bpf_map__fd(owner)) == 0);
+  }
+  REQUIRE(bpf_object__load(second.get()) == 0);
+  bpf_map_info first_info{}, second_info{};
+  uint32_t len = sizeof first_info;
+  REQUIRE(bpf_obj_get_info_by_fd(bpf_map__fd(bpf_object__find_map_by_name(first.get(), "g_locations_0")),
+                                 &first_info, &len) == 0);
+  len = sizeof second_info;
+  REQUIRE(bpf_obj_get_info_by_fd(bpf_map__fd(bpf_object__find_map_by_name(second.get(), "g_locations_0")),
+                                 &second_info, &len) == 0);
+  CHECK(first_info.id == second_info.id);
 }

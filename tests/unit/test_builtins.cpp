@@ -130,7 +130,28 @@ TEST_CASE("error, assert and abort end the probe as stap does", "[builtins]") {
   run = run_script(R"(probe begin { print(stringat("ab", 2)) } probe end { print("end") })");
   CHECK(run.status == 1);
   CHECK(run.output == "end");
-  CHECK(compile_error(R"(probe begin { m = "x"; error(m) })") == "error() needs a literal message string in user probes");
+}
+
+TEST_CASE("error and assert take computed messages in user probes and functions", "[builtins]") {
+  ScriptRun run = run_script(R"(function check(n) { if (n > 2) error("too big: " . sprint(n)); return n }
+                                probe begin { print(check(1)); print(check(3)); print("x") } probe end { print("end") })");
+  CHECK(run.status == 1);
+  CHECK(run.output == "1end");
+  run = run_script(R"(probe begin { n = 4; assert(n < 3, sprintf("n is %d", n)); print("x") } probe end { print("end") })");
+  CHECK(run.status == 1);
+  CHECK(run.output == "end");
+  // catch (msg) sees the computed text; a literal error still gives its own.
+  CHECK(begin_output(R"(try { error("code " . sprint(7)) } catch (m) { print(m, ";") }
+                       try { error("fixed") } catch (m) { print(m, ";") }
+                       try { x = 0; y = 1 / x } catch (m) { print(m) })") ==
+        "code 7;fixed;division by 0 near operator '/'");
+}
+
+TEST_CASE("pp() names the probe point that fired", "[builtins]") {
+  CHECK(run_script(R"(probe begin, end { println(pp()) } probe begin(5) { s = pp(); println(s); exit() })").output ==
+        "begin\nbegin(5)\nend\n");
+  CHECK(run_script(R"(function where() { return pp() } probe timer.ms(10) { println(where()); exit() })").output ==
+        "timer.ms(10)\n");
 }
 
 TEST_CASE("log writes a line to the output", "[builtins]") {

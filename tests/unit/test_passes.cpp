@@ -7,38 +7,18 @@
 #include "codegen/layout.h"
 #include "frontend/parser.h"
 #include "frontend/passes/passes.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
+using test::error_of;
 
 namespace {
 
-struct Checked {
-  SourceManager sources;
-  std::unique_ptr<ast::Program> program;
-};
+auto check(const std::string &text) { return test::check_script(text); }
 
-std::unique_ptr<Checked> check(const std::string &text) {
-  auto c = std::make_unique<Checked>();
-  const SourceFile &file = c->sources.add("t.ntp", text);
-  c->program = parse_script(file);
-  FrontendOptions options;
-  options.warnings = false;
-  PassContext ctx{*c->program, options};
-  run_frontend_passes(ctx);
-  return c;
+const ast::Global &global(const test::CheckedScript &c, const std::string &name) {
+  return *c.program->find_global(name);
 }
-
-// The error a script is rejected with, as "LINE:COL message".
-std::string error_of(const std::string &text) {
-  try {
-    check(text);
-  } catch (const CompileError &e) {
-    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
-  }
-  return "no error";
-}
-
-const ast::Global &global(const Checked &c, const std::string &name) { return *c.program->find_global(name); }
 
 bool root() { return geteuid() == 0; }
 
@@ -208,4 +188,12 @@ TEST_CASE("layout: -D limits are checked", "[layout]") {
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXACTION", "0"}}));
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "lots"}}));
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "0"}}));
+}
+
+TEST_CASE("symbols: wrap-around '%' needs an array", "[symbols]") {
+  CHECK(error_of("global x% = 5\nprobe begin { println(x) }") ==
+        "1:8 wrap-around ('%') is only for arrays, but this global has a scalar initial value");
+  CHECK(error_of("global x%\nprobe begin { x = 1 }") ==
+        "1:8 wrap-around ('%') is only for arrays, but this global is never indexed");
+  CHECK(error_of("global a%[4], b%\nprobe begin { a[1] = 1; b[\"k\"] = 2 }") == "no error");
 }

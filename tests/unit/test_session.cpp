@@ -9,6 +9,7 @@
 
 #include "runtime/api.h"
 #include "runtime/session.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
 
@@ -17,26 +18,16 @@ namespace {
 // A program with globals and formats but no compiled code: enough for the
 // runtime API and the store behind it.
 struct ApiFixture {
-  ast::Program program;
-  Layout layout;
+  test::HandMadeGlobals globals;
+  ast::Program &program = globals.program;
+  Layout &layout = globals.layout;
   std::vector<Format> formats;
   StringOutput output;
   std::unique_ptr<Store> store;
   ntap_rt rt;
 
   uint32_t add_global(const std::string &name, ast::Type value, std::vector<ast::Type> keys = {}) {
-    auto g = std::make_unique<ast::Global>();
-    g->name = name;
-    g->value_type = value;
-    g->key_types = keys;
-    g->is_array = !keys.empty();
-    g->id = static_cast<uint32_t>(program.globals.size());
-    GlobalLayout gl;
-    gl.global = g.get();
-    gl.is_map = g->is_array || value == ast::Type::Stats;
-    layout.globals.push_back(gl);
-    program.globals.push_back(std::move(g));
-    return program.globals.back()->id;
+    return globals.add(name, value, std::move(keys));
   }
   uint32_t add_format(const std::string &text) {
     formats.push_back(Format::parse(text));

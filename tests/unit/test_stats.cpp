@@ -14,34 +14,14 @@
 #include "runtime/histogram.h"
 #include "runtime/maps.h"
 #include "runtime/store.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
+using test::error_of;
 
 namespace {
 
-struct Checked {
-  SourceManager sources;
-  std::unique_ptr<ast::Program> program;
-};
-
-std::unique_ptr<Checked> check(const std::string &text) {
-  auto c = std::make_unique<Checked>();
-  c->program = parse_script(c->sources.add("t.ntp", text));
-  FrontendOptions options;
-  options.warnings = false;
-  PassContext ctx{*c->program, options};
-  run_frontend_passes(ctx);
-  return c;
-}
-
-std::string error_of(const std::string &text) {
-  try {
-    check(text);
-  } catch (const CompileError &e) {
-    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
-  }
-  return "no error";
-}
+auto check(const std::string &text) { return test::check_script(text); }
 
 std::string table(const HistogramSpec &spec, const std::vector<int64_t> &values) {
   std::vector<int64_t> buckets(spec.buckets, 0);

@@ -10,41 +10,14 @@
 
 #include "runtime/maps.h"
 #include "runtime/store.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
 
 namespace {
 
-// A program with hand-made globals and a matching host/kernel layout, so the
-// store can be tested without the frontend.
-struct Fixture {
-  ast::Program program;
-  Layout layout;
-
-  uint32_t add(const std::string &name, ast::Type value, std::vector<ast::Type> keys = {}) {
-    auto g = std::make_unique<ast::Global>();
-    g->name = name;
-    g->value_type = value;
-    g->key_types = keys;
-    g->is_array = !keys.empty();
-    g->id = static_cast<uint32_t>(program.globals.size());
-    GlobalLayout gl;
-    gl.global = g.get();
-    gl.is_map = g->is_array || value == ast::Type::Stats;
-    uint32_t offset = 0;
-    for (ast::Type t : keys) {
-      const uint32_t size = t == ast::Type::String ? layout.options.max_string_len : 8;
-      gl.key_fields.push_back({t, offset, size});
-      offset += size;
-    }
-    gl.key_size = offset ? offset : 8;
-    gl.value_size = value == ast::Type::Stats ? sizeof(StatsValue) : value == ast::Type::String ? layout.options.max_string_len : 8;
-    gl.max_entries = layout.options.max_map_entries;
-    layout.globals.push_back(gl);
-    program.globals.push_back(std::move(g));
-    return program.globals.back()->id;
-  }
-};
+// Hand-made globals and their layout: the store is tested without the frontend.
+using Fixture = test::HandMadeGlobals;
 
 Key k(int64_t a) { return Key{KeyPart(a)}; }
 Key ks(const std::string &a, int64_t b) { return Key{KeyPart(a), KeyPart(b)}; }

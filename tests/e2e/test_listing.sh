@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# -l/-L with wildcards in components: providers' points and tapset aliases
+# are listed; nothing matching is exit status 1, as stap.
+source "$(dirname "$0")/lib.sh"
+
+note "case -l with component wildcards"
+expect_eq "-l timer.m*(5)" "timer.ms(5)
+timer.msec(5)" "$("$NTAP" -l 'timer.m*(5)')"
+expect_eq "-l e*" "end
+error" "$("$NTAP" -l 'e*')"
+
+note "case -l lists tapset aliases"
+expect_eq "-l skb.*" "skb.consume
+skb.drop" "$("$NTAP" -l 'skb.*')"
+expect_eq "-l skb.drop" "skb.drop" "$("$NTAP" -l 'skb.drop')"
+expect_eq "-L sk**" "skb.consume
+skb.drop" "$("$NTAP" -L 'sk**')"
+
+note "case -l with no match"
+status=0
+out="$("$NTAP" -l 'timer.minutes*(5)')" || status=$?
+expect_eq "-l without a match: status" 1 "$status"
+expect_eq "-l without a match: output" "" "$out"
