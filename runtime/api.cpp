@@ -228,6 +228,8 @@ uint32_t ntap_catch(ntap_rt *rt) {
 
 int64_t *ntap_action_counter(ntap_rt *rt) { return &rt->actions_remaining; }
 
+int64_t *ntap_nesting_depth(ntap_rt *rt) { return &rt->nesting_depth; }
+
 void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
   rt->failed = true;
@@ -272,6 +274,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_fail_with_message),
     NTAP_SYMBOL(ntap_catch),
     NTAP_SYMBOL(ntap_action_counter),
+    NTAP_SYMBOL(ntap_nesting_depth),
     NTAP_SYMBOL(ntap_caught_message),
     NTAP_SYMBOL(ntap_fn_pp),
     NTAP_SYMBOL(ntap_fn_exit),

@@ -87,6 +87,9 @@ uint32_t ntap_catch(ntap_rt *rt);
  * once per function, subtracts the statements it executes and fails when the
  * budget reaches 0 (stap's "MAXACTION exceeded"). */
 int64_t *ntap_action_counter(ntap_rt *rt);
+/* How deep script function calls nest in the running handler (0 in the
+ * probe body); generated code checks it against MAXNESTING around calls. */
+int64_t *ntap_nesting_depth(ntap_rt *rt);
 /* After ntap_catch: the caught error's run-time message, or NULL when the
  * error's text is its site's (fixed at compile time). */
 const char *ntap_caught_message(ntap_rt *rt);

@@ -479,6 +479,7 @@ bool Session::run_probe(const UserProbeRun &run) {
   const bool interruptible = run.resolved->kind != ast::ProbeKind::Timer;
   rt_.actions_remaining =
       interruptible ? layout_.options.max_action_interruptible : layout_.options.max_action;
+  rt_.nesting_depth = 0;
   run.fn(&rt_);
   rt_.end_handler();
   output_->flush();

@@ -39,6 +39,8 @@ struct ModuleContext {
   // The most bytes a string value holds (MAXSTRINGLEN - 1): literals are
   // cut to it here, strings made at run time by the runtime.
   size_t max_string_bytes = 127;
+  // How deep script function calls may nest (MAXNESTING).
+  uint32_t nesting_limit = 10;
 };
 
 // Declares `fn_<id>_<name>`: (ptr rt, ptr next_flag, params...) -> i64 | ptr.
@@ -132,6 +134,10 @@ class ProbeLowering {
   // block; record_actions queues `actions` statements at `loc` and, when
   // `update` is set or enough are queued, subtracts them and fails at 0.
   void begin_action_counting();
+  // MAXNESTING (function_lowering.cpp): around each script function call,
+  // fail when calls already nest nesting_limit deep, else count one more.
+  void enter_call(const ast::CallExpr &call);
+  void leave_call();
   void record_actions(unsigned actions, const Location &loc, bool update = false);
   // `next`: in a function, sets the probe's next flag before leaving.
   void next_stmt();
@@ -177,6 +183,7 @@ class ProbeLowering {
   std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
   llvm::Value *action_counter_ = nullptr;  // int64_t * into the runtime
   unsigned pending_actions_ = 0;           // counted, not yet subtracted
+  llvm::Value *nesting_depth_ = nullptr;   // int64_t * into the runtime, fetched at the first call
 };
 
 // Defines `ntap_site_message(i32 site) -> ptr` (each site's message, for

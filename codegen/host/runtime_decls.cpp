@@ -47,6 +47,7 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_fail_with_message", Void, {Ptr, I32, Ptr}},
       {"ntap_catch", I32, {Ptr}},
       {"ntap_action_counter", Ptr, {Ptr}},
+      {"ntap_nesting_depth", Ptr, {Ptr}},
       {"ntap_caught_message", Ptr, {Ptr}},
       {"ntap_fn_exit", Void, {Ptr}},
       {"ntap_fn_pp", Ptr, {Ptr}},

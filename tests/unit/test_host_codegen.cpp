@@ -36,6 +36,7 @@ struct FakeRuntime {
   int open_iterators = 0;
   int exits = 0;
   int64_t actions_remaining = 1000000;  // MAXACTION budget of the handler
+  int64_t nesting_depth = 0;            // MAXNESTING: calls in progress
 
   const char *keep(std::string s) { return arena.emplace_back(std::move(s)).c_str(); }
 };
@@ -138,6 +139,7 @@ int64_t fake_str_compare(const char *a, const char *b) { return std::string(a).c
 int64_t fake_failed(ntap_rt *rt) { return fake(rt).failed_site >= 0; }
 void fake_fail_at(ntap_rt *rt, uint32_t site) { fake(rt).failed_site = site; }
 int64_t *fake_action_counter(ntap_rt *rt) { return &fake(rt).actions_remaining; }
+int64_t *fake_nesting_depth(ntap_rt *rt) { return &fake(rt).nesting_depth; }
 void fake_exit(ntap_rt *rt) { ++fake(rt).exits; }
 int64_t fake_pid(ntap_rt *) { return 4242; }
 const char *fake_symname(ntap_rt *rt, int64_t address) {
@@ -168,6 +170,7 @@ const ntap_symbol fake_symbols[] = {
     {"ntap_failed", (void *)fake_failed},
     {"ntap_fail_at", (void *)fake_fail_at},
     {"ntap_action_counter", (void *)fake_action_counter},
+    {"ntap_nesting_depth", (void *)fake_nesting_depth},
     {"ntap_fn_exit", (void *)fake_exit},
     {"ntap_fn_pid", (void *)fake_pid},
     {"ntap_fn_symname", (void *)fake_symname},
