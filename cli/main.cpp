@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(1, 5));
   app.add_option("-l", opt.list_pattern, "list the probe points matching PATTERN");
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
-  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE)")->allow_extra_args(false);
+  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE, MAXNESTING)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
