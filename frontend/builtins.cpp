@@ -37,7 +37,7 @@ const std::vector<Builtin> kBuiltins = {
     // abort(): like exit(), but leaves the current probe handler at once.
     {"abort", Type::Long, {}, Builtin::User | Builtin::NoReturnValue},
     // error(msg): a run-time error: the probe stops, error and end probes run, exit status 1.
-    // Kernel probes need a literal message (an error record carries no text).
+    // In kernel probes a computed message travels in the error record.
     {"error", Type::Long, {Type::String}, kBoth | Builtin::NoReturnValue},
     // assert(cond[, msg]): error(msg, default "Assertion failed") when cond is 0.
     {"assert", Type::Long, {Type::Long}, Builtin::Variadic | Builtin::NotOutput | kBoth | Builtin::NoReturnValue},

@@ -64,6 +64,11 @@ class CompileError : public std::runtime_error {
   std::string saw_;
 };
 
+// The token at `loc`, described as stap's run-time errors print it after
+// "near": `keyword`, `identifier 'x'`, `operator '{'`, `number '1'`,
+// `string 'a'`. Empty when the location has no source text.
+std::string describe_token_at(const Location &loc);
+
 // Warnings go to stderr unless -w; they never stop a run.
 void warn(const Location &loc, const std::string &message);
 void set_warnings_enabled(bool on);

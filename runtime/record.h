@@ -13,7 +13,10 @@ namespace ntap {
 enum class RecordKind : uint32_t {
   Output = 1,  // printf/print/println: id = index into BpfObject::records
   Exit = 2,    // exit() in a kernel probe: id unused
-  Error = 3,   // a run-time error in a kernel probe: id = index into BpfObject::error_sites
+  // A run-time error in a kernel probe: id = index into BpfObject::error_sites;
+  // for a site whose message_in_record is set, the payload is the message
+  // (a NUL-terminated string in a MAXSTRINGLEN slot).
+  Error = 3,
 };
 
 struct RecordHeader {
@@ -41,6 +44,8 @@ struct RecordFormat {
 struct ErrorSite {
   Location loc;
   std::string message;  // "division by 0 near operator '/'"
+  // error(msg) with a computed msg: the text travels in the record instead.
+  bool message_in_record = false;
 };
 
 }  // namespace ntap

@@ -521,7 +521,12 @@ void Session::handle_record(const uint8_t *data, size_t size) {
     case RecordKind::Error:
       if (header.id < bpf_.error_sites.size()) {
         const ErrorSite &site = bpf_.error_sites[header.id];
-        fprintf(stderr, "ERROR: %s at %s\n", site.message.c_str(), site.loc.str().c_str());
+        const std::string message =
+            site.message_in_record && payload_size > 0
+                ? std::string(reinterpret_cast<const char *>(payload),
+                              strnlen(reinterpret_cast<const char *>(payload), payload_size))
+                : site.message;
+        fprintf(stderr, "ERROR: %s at %s\n", message.c_str(), site.loc.str().c_str());
       } else {
         fprintf(stderr, "ERROR: run-time error in a kernel probe\n");
       }

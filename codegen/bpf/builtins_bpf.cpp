@@ -91,36 +91,45 @@ llvm::Value *exit_call(ProbeLowering &p, const CallExpr &) {
 // constant string of that program.
 llvm::Value *probe_point(ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().point); }
 
-// The message of error()/assert(): an error record carries only the id of a
-// site whose text is fixed at compile time, so it must be a literal.
-const std::string &literal_message(const CallExpr &call, size_t index) {
-  const Expr &arg = *call.args[index];
-  if (arg.kind != ExprKind::String)
-    unsupported(arg.loc, "in kernel probes the message of " + call.name +
-                             "() must be a literal string (a kernel error carries no computed text)");
-  return static_cast<const StringExpr &>(arg).value;
+// Ends the program with the run-time error `message_arg` at the call: a
+// literal is the error site's own text; any other string value travels in
+// the error record.
+void fail_with(ProbeLowering &p, const CallExpr &call, const Expr *message_arg, llvm::Value *computed) {
+  if (computed) {
+    p.fail_with_text(&call, call.loc, computed);
+    return;
+  }
+  p.fail(&call, call.loc,
+         message_arg ? static_cast<const StringExpr &>(*message_arg).value : std::string("Assertion failed"));
+}
+
+// The computed message of error()/assert(), evaluated now; null for a literal.
+llvm::Value *computed_message(ProbeLowering &p, const Expr &arg) {
+  return arg.kind == ExprKind::String ? nullptr : p.string_value(arg);
 }
 
 // error(msg): reports `msg` at the call and ends the program; the run ends
 // with status 1 as in user probes.
 llvm::Value *raise_error(ProbeLowering &p, const CallExpr &call) {
-  p.fail(&call, call.loc, literal_message(call, 0));
+  fail_with(p, call, call.args[0].get(), computed_message(p, *call.args[0]));
   p.continue_after_terminator();
   return p.i64(0);
 }
 
-// assert(cond[, msg]): error(msg) ("Assertion failed" by default) when cond is 0.
+// assert(cond[, msg]): error(msg) ("Assertion failed" by default) when cond
+// is 0. Both arguments are evaluated first, as for any function call.
 llvm::Value *check_assertion(ProbeLowering &p, const CallExpr &call) {
   if (call.args.size() > 2)
     unsupported(call.loc, "wrong number of arguments to assert (" + std::to_string(call.args.size()) +
                               " given, 1 or 2 expected)");
-  const std::string message = call.args.size() == 2 ? literal_message(call, 1) : "Assertion failed";
   llvm::Value *holds = p.truth(*call.args[0]);
+  const Expr *message = call.args.size() == 2 ? call.args[1].get() : nullptr;
+  llvm::Value *computed = message ? computed_message(p, *message) : nullptr;
   llvm::BasicBlock *failed = p.block("assert_failed");
   llvm::BasicBlock *ok = p.block("assert_ok");
   p.ir().CreateCondBr(holds, ok, failed);
   p.ir().SetInsertPoint(failed);
-  p.fail(&call, call.loc, message);
+  fail_with(p, call, message, computed);
   p.ir().SetInsertPoint(ok);
   return p.i64(0);
 }

@@ -53,6 +53,9 @@ void ProbeLowering::lower_body() {
                            : ir().getInt64Ty();
     locals_.at(local->index) = state_.mb.entry_alloca(type, local->name.c_str(), true);
   }
+  // Loops spend from this budget; the optimiser drops it from loop-free programs.
+  actions_left_ = state_.mb.entry_alloca(ir().getInt64Ty(), "actions_left", false);
+  ir().CreateStore(i64(state_.layout.options.max_action), actions_left_);
   statement(*probe_.body);
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
 }
@@ -90,11 +93,15 @@ void ProbeLowering::statement_body(const Stmt &s) {
     case StmtKind::If:
       return if_stmt(static_cast<const IfStmt &>(s));
     case StmtKind::While:
+      return while_stmt(static_cast<const WhileStmt &>(s));
     case StmtKind::For:
-    case StmtKind::Foreach:
+      return for_stmt(static_cast<const ForStmt &>(s));
     case StmtKind::Break:
     case StmtKind::Continue:
-      unsupported(s.loc, "loops are not supported in kernel probes yet");
+      return jump_out_of_loop(s);
+    case StmtKind::Foreach:
+      unsupported(s.loc, "foreach is not supported in kernel probes: BPF cannot walk a map within a probe; "
+                         "move the loop into a timer or end probe");
     case StmtKind::Delete:
       return delete_stmt(static_cast<const DeleteStmt &>(s));
     case StmtKind::StatsAdd:

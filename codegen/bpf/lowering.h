@@ -66,6 +66,9 @@ class ProbeLowering {
   // Sends an Error record for `site` (keyed by its AST node) and returns
   // from the program.
   void fail(const void *site, const Location &loc, const std::string &message);
+  // The same for error(msg) with a computed message: the record carries
+  // `text` (a string value) as the message.
+  void fail_with_text(const void *site, const Location &loc, llvm::Value *text);
 
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
@@ -106,6 +109,11 @@ class ProbeLowering {
   void statement(const ast::Stmt &s);
   void statement_body(const ast::Stmt &s);
   void if_stmt(const ast::IfStmt &s);
+  // loops.cpp
+  void while_stmt(const ast::WhileStmt &s);
+  void for_stmt(const ast::ForStmt &s);
+  void loop_body(const ast::Stmt &body, llvm::BasicBlock *break_to, llvm::BasicBlock *continue_to);
+  void jump_out_of_loop(const ast::Stmt &s);  // break, continue
   void delete_stmt(const ast::DeleteStmt &s);
   void stats_add(const ast::StatsAddStmt &s);
  public:
@@ -126,6 +134,15 @@ class ProbeLowering {
     llvm::BasicBlock *exit = nullptr;
   };
   std::vector<InlineFrame> frames_;
+
+  // The innermost loop last: where `break` and `continue` go.
+  struct LoopTargets {
+    llvm::BasicBlock *break_to = nullptr;
+    llvm::BasicBlock *continue_to = nullptr;
+  };
+  std::vector<LoopTargets> loops_;
+  // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
+  llvm::Value *actions_left_ = nullptr;
 
   CodegenState &state_;
   const ast::Probe &probe_;

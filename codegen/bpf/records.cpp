@@ -122,6 +122,17 @@ void ProbeLowering::request_exit() {
   send_record(*this, RecordKind::Exit, 0, 0, [](llvm::Value *) {});
 }
 
+void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::Value *text) {
+  auto &sites = state_.object.error_sites;
+  auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
+  if (inserted) sites.push_back(ErrorSite{loc, "error", true});
+  send_record(*this, RecordKind::Error, it->second, round_up8(max_string_len()), [&](llvm::Value *payload) {
+    // The whole slot: the record is not zeroed, and the text is NUL-terminated within it.
+    ir().CreateMemCpy(payload, llvm::MaybeAlign(8), text, llvm::MaybeAlign(1), max_string_len());
+  });
+  ir().CreateRet(ir().getInt32(0));
+}
+
 void ProbeLowering::fail(const void *site, const Location &loc, const std::string &message) {
   auto &sites = state_.object.error_sites;
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));

@@ -65,9 +65,11 @@ class SideAnalysis {
       case StmtKind::Foreach: read(static_cast<ForeachStmt &>(s).global); break;
       default: break;
     }
-    if (kernel_ && (s.kind == StmtKind::While || s.kind == StmtKind::For || s.kind == StmtKind::Foreach))
+    // while/for run in kernel probes within the MAXACTION budget
+    // (codegen/bpf/loops.cpp); a foreach would walk a whole map.
+    if (kernel_ && s.kind == StmtKind::Foreach)
       throw CompileError(ErrorKind::Semantic,
-                         "loops are not supported in kernel probes yet (BPF programs must be bounded); "
+                         "foreach is not supported in kernel probes: BPF cannot walk a map within a probe; "
                          "move the loop into a timer or end probe",
                          s.loc, "");
     for_each_expr(s, [&](ExprPtr &e) { visit_expr(*e, s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd); });

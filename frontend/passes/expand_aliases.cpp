@@ -5,9 +5,10 @@
 //   * a point naming an alias (`probe myalias`, `probe myalias.suffix`, or a
 //     wildcard like `probe myalias.*` / `probe my**`) becomes the alias's
 //     points (with the suffix appended); a wildcard is also kept for probe
-//     resolution, which matches it against the providers' points; the alias body runs before the
-//     user's body (`=`, a prologue) or after it (`+=`, an epilogue). Locals
-//     are shared, so a prologue can set variables the user's body reads;
+//     resolution, which matches it against the providers' points. The alias
+//     body runs before the user's body (`=`, a prologue) or after it (`+=`,
+//     an epilogue). Locals are shared, so a prologue can set variables the
+//     user's body reads;
 //   * `probe P if (cond)` runs the body only while cond holds: the body gets
 //     `if (!(cond)) next` in front, so cond is evaluated on the probe's side;
 //   * `never` points are dropped (a probe with only those never runs).

@@ -132,7 +132,11 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
     throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
                        fmt::format("probe point '{}'", point.str()));
   std::vector<ResolvedProbe> found = provider->resolve(point);
-  for (auto &rp : found) rp.provider = provider;
+  for (auto &rp : found) {
+    rp.provider = provider;
+    // A provider that does not spell its points for pp() gets its concrete name.
+    if (rp.point.empty()) rp.point = rp.name;
+  }
   return found;
 }
 

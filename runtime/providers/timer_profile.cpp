@@ -52,6 +52,7 @@ class TimerProfileProvider final : public Provider {
     probe.provider = this;
     probe.kind = ast::ProbeKind::Perf;
     probe.name = components.size() == 3 ? "timer.profile.tick" : "timer.profile";
+    probe.point = probe.name;
     probe.section = kPerfEventSection;
     probe.param = kNsPerSec / kernel_config_hz();  // the tick, in ns of cpu-clock
     return {probe};

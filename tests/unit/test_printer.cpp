@@ -181,3 +181,10 @@ TEST_CASE("printer: try/catch, >>> and regex round trip", "[printer]") {
   check_round_trip("probe begin { try { x = 1 / 0 } catch (m) { println(m) } try { } catch { } }");
   check_round_trip("probe begin { if (s =~ \"^a(b|c)+$\" && t !~ \"x\") println(matched(1)) }");
 }
+
+TEST_CASE("printer: private declarations keep their keyword", "[printer]") {
+  CHECK(printed("private x, y = 2\nprivate function f() { return x }\nprobe begin { f() }") ==
+        "private global x\n\nprivate global y = 2\n\nprivate function f ()\n{\n    return x;\n}\n\n"
+        "probe begin\n{\n    f();\n}\n");
+  check_round_trip("private global a%[4]\nglobal b\nprivate function g(n) { a[n] = b }\nprobe begin { g(1) }");
+}

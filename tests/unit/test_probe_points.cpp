@@ -86,6 +86,8 @@ TEST_CASE("component wildcards resolve to real probes", "[probes][wildcards]") {
   // Alias names and provider points both match; each alias is its own probe.
   CHECK(resolved_names("probe tick = timer.s(1) { } probe ti* { }") == V{"timer.s(1)"});
   CHECK(resolved_names("probe myalias = begin { } probe my*, end* { }") == V{"end", "begin"});
+  // A wildcard inside an alias definition expands against the providers too.
+  CHECK(resolved_names("probe every = timer.mse*(5) { } probe every { }") == V{"timer.msec(5)"});
 }
 
 TEST_CASE("timer.profile and timer.profile.tick are kernel perf-event probes", "[probes][profile]") {
