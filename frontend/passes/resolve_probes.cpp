@@ -34,7 +34,9 @@ bool is_pretty_printed(const TargetVarExpr &var) {
 }
 
 // @cast needs no probe context: the type comes from the kernel's BTF.
-void resolve_cast(TargetVarExpr &cast) {
+// Under @defined (`only_probing`) a missing type or member is "not defined"
+// (false) instead of an error.
+bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
   std::string near = fmt::format("operator '@cast'");
   if (!cast.cast_module.empty() && cast.cast_module != "kernel")
     throw CompileError(ErrorKind::Semantic,
@@ -45,6 +47,7 @@ void resolve_cast(TargetVarExpr &cast) {
   if (!btf::vmlinux())
     throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + btf::load_error(), cast.loc, near);
   std::optional<uint32_t> type = btf::find_composite_type(cast.cast_type);
+  if (!type && only_probing) return false;
   if (!type)
     throw CompileError(ErrorKind::Semantic,
                        fmt::format("type definition '{}' not found in the kernel's BTF (@cast needs a struct or "
@@ -53,10 +56,12 @@ void resolve_cast(TargetVarExpr &cast) {
                        cast.loc, near);
   btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
                                                       btf::access_components(cast), cast.address_of);
+  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
   if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
   cast.steps = std::move(access.path->steps);
   cast.resolved = true;
   cast.type = Type::Long;
+  return true;
 }
 
 // Resolves `var` against every concrete probe of `probe`. With wildcards the
@@ -99,8 +104,10 @@ class TargetResolver {
       case ExprKind::Defined: {
         auto &d = static_cast<DefinedExpr &>(*slot);
         bool defined = true;
-        if (d.operand->kind == ExprKind::TargetVar)
-          defined = try_resolve_target(probe_, static_cast<TargetVarExpr &>(*d.operand));
+        if (d.operand->kind == ExprKind::TargetVar) {
+          auto &var = static_cast<TargetVarExpr &>(*d.operand);
+          defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
+        }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
       }
