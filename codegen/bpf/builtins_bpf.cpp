@@ -134,6 +134,30 @@ llvm::Value *check_assertion(ProbeLowering &p, const CallExpr &call) {
   return p.i64(0);
 }
 
+llvm::Value *strlen_call(ProbeLowering &p, const CallExpr &call) { return p.string_length(*call.args[0]); }
+llvm::Value *substr_call(ProbeLowering &p, const CallExpr &call) {
+  return p.substring(*call.args[0], *call.args[1], *call.args[2]);
+}
+llvm::Value *isinstr_call(ProbeLowering &p, const CallExpr &call) { return p.contains(*call.args[0], *call.args[1]); }
+
+// stringat(str, pos): the byte (a signed char, as stap's C returns it); a
+// position outside the string is stap's run-time error.
+llvm::Value *stringat_call(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *text = p.string_value(*call.args[0]);
+  llvm::Value *pos = p.long_value(*call.args[1]);
+  llvm::Value *length = p.length_of(text);
+  llvm::BasicBlock *outside = p.block("stringat_outside");
+  llvm::BasicBlock *inside = p.block("stringat_inside");
+  // Unsigned: a negative position is outside too.
+  b.CreateCondBr(b.CreateICmpULT(pos, length), inside, outside);
+  b.SetInsertPoint(outside);
+  p.fail(&call, call.loc, "Position out of bounds near identifier 'stringat'");
+  b.SetInsertPoint(inside);
+  llvm::Value *byte = b.CreateLoad(b.getInt8Ty(), b.CreateInBoundsGEP(b.getInt8Ty(), text, pos));
+  return b.CreateSExt(byte, b.getInt64Ty());
+}
+
 const std::unordered_map<std::string_view, Emitter> &emitters() {
   static const std::unordered_map<std::string_view, Emitter> table{
       {"pid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
@@ -172,6 +196,10 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"exit", exit_call},
       {"pp", probe_point},
       {"error", raise_error},
+      {"strlen", strlen_call},
+      {"substr", substr_call},
+      {"isinstr", isinstr_call},
+      {"stringat", stringat_call},
       {"assert", check_assertion},
   };
   return table;

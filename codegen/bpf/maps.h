@@ -25,6 +25,14 @@ class MapAccess {
   llvm::GlobalVariable *map(const std::string &name);
   llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
 
+  // Strings being built (concatenations) live in a per-CPU scratch area of
+  // kStringScratchSlots slots, each twice max_string_len bytes so a copy of
+  // up to max_string_len bytes may start anywhere in the first half (what
+  // the verifier needs to see). Returns the slot's address; leaves the
+  // program (never happens: an array lookup) if the lookup fails.
+  static constexpr uint32_t kStringScratchSlots = 8;
+  llvm::Value *string_scratch(uint32_t slot);
+
   // Pointer to a byte offset inside the "globals" value.
   llvm::Value *global_ptr(uint32_t offset);
   // Atomic u64 add at `ptr` (other CPUs update the same words).

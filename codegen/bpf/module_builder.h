@@ -34,6 +34,7 @@ enum class Helper : int64_t {
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
   ProbeReadKernel = 113,
+  ProbeReadKernelStr = 115,
   KtimeGetBootNs = 125,
   RingbufReserve = 131,
   RingbufSubmit = 132,
@@ -43,6 +44,7 @@ enum class Helper : int64_t {
 enum : uint32_t {
   kMapTypeHash = 1,
   kMapTypeArray = 2,
+  kMapTypePercpuArray = 6,
   kMapTypePercpuHash = 5,
   kMapTypeLruHash = 9,
   kMapTypeLruPercpuHash = 10,
