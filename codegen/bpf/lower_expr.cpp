@@ -278,10 +278,11 @@ llvm::Value *ProbeLowering::string_literal(const std::string &text) {
   return buffer;
 }
 
-// `buffer` must be zeroed: only the words holding text are written.
-void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text) {
+// Unless `whole`, `buffer` must be zeroed: only the words holding text are
+// written; `whole` also writes the word holding the NUL.
+void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text, bool whole) {
   size_t length = std::min<size_t>(text.size(), max_string_len() - 1);
-  for (size_t chunk = 0; chunk < length; chunk += 8) {
+  for (size_t chunk = 0; chunk < (whole ? length + 1 : length); chunk += 8) {
     uint64_t word = 0;
     for (size_t i = 0; i < 8 && chunk + i < length; ++i)
       word |= uint64_t(static_cast<unsigned char>(text[chunk + i])) << (8 * i);

@@ -97,7 +97,7 @@ class ProbeLowering {
   llvm::BasicBlock *block(const char *name);
   llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
   llvm::Value *string_literal(const std::string &text);
-  void write_literal(llvm::Value *zeroed_buffer, const std::string &text);
+  void write_literal(llvm::Value *buffer, const std::string &text, bool whole = false);
   void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size, uint32_t dst_align = 8);
   // Packs `keys` per g.key_fields into a zeroed stack buffer.
   llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
@@ -124,6 +124,7 @@ class ProbeLowering {
   void append_string(llvm::Value *buffer, llvm::Value *length, const ast::Expr &part);
   void concat_into(llvm::Value *buffer, llvm::Value *length, const ast::Expr &e);
   llvm::Value *string_ternary(const ast::TernaryExpr &e);
+  llvm::Value *scratch_string(const Location &loc);
   // Long arithmetic with stap semantics; `site` is the node reported on a
   // division by zero.
   llvm::Value *arith(ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs, const void *site,

@@ -145,6 +145,18 @@ llvm::Value *ProbeLowering::string_comparison(const BinaryExpr &e) {
 
 // ---------------------------------------------------------------- building
 
+// A string scratch slot (maps.h) holding "": the buffer of a string this
+// file builds, kept off the 512-byte stack. Slots are taken like stack
+// temporaries: held to the end of the statement.
+llvm::Value *ProbeLowering::scratch_string(const Location &loc) {
+  if (scratch_slots_used_ == MapAccess::kStringScratchSlots)
+    unsupported(loc, "more than " + std::to_string(MapAccess::kStringScratchSlots) +
+                         " strings being built at once in one kernel-probe statement; split the statement");
+  llvm::Value *buffer = state_.maps.string_scratch(scratch_slots_used_++);
+  store_byte(buffer, i64(0), i64(0));
+  return buffer;
+}
+
 // Appends `part` to the string of `length` bytes (an i64 slot) in `buffer`, a
 // string scratch slot (maps.h), keeping at most built_string_cap() bytes and
 // the NUL. A non-literal part is copied by bpf_probe_read_kernel_str: one
@@ -207,13 +219,7 @@ void ProbeLowering::concat_into(llvm::Value *buffer, llvm::Value *length, const 
 }
 
 llvm::Value *ProbeLowering::concatenation(const Expr &lhs, const Expr &rhs) {
-  // Slots are taken like stack temporaries: held to the end of the statement.
-  if (scratch_slots_used_ == MapAccess::kStringScratchSlots)
-    unsupported(lhs.loc, "more than " + std::to_string(MapAccess::kStringScratchSlots) +
-                             " string concatenations alive at once in one kernel-probe statement; "
-                             "split the statement");
-  llvm::Value *buffer = state_.maps.string_scratch(scratch_slots_used_++);
-  store_byte(buffer, i64(0), i64(0));
+  llvm::Value *buffer = scratch_string(lhs.loc);
   llvm::AllocaInst *length = state_.mb.entry_alloca(ir().getInt64Ty(), "concat_length", false);
   ir().CreateStore(i64(0), length);
   concat_into(buffer, length, lhs);
@@ -226,7 +232,7 @@ llvm::Value *ProbeLowering::concatenation(const Expr &lhs, const Expr &rhs) {
 llvm::Value *ProbeLowering::string_ternary(const TernaryExpr &e) {
   auto &b = ir();
   llvm::Value *cond = truth(*e.cond);
-  llvm::Value *result = string_buffer("cond_string");
+  llvm::Value *result = scratch_string(e.loc);
   llvm::BasicBlock *then_block = block("cond_then");
   llvm::BasicBlock *else_block = block("cond_else");
   llvm::BasicBlock *done = block("cond_done");
@@ -234,7 +240,7 @@ llvm::Value *ProbeLowering::string_ternary(const TernaryExpr &e) {
   for (auto [branch, expr] : {std::pair{then_block, e.then_expr.get()}, std::pair{else_block, e.else_expr.get()}}) {
     b.SetInsertPoint(branch);
     if (const StringExpr *literal = as_literal(*expr))
-      write_literal(result, literal_text(*literal));
+      write_literal(result, literal_text(*literal), /*whole=*/true);
     else
       copy_string(result, string_value(*expr), max_string_len());
     b.CreateBr(done);
@@ -271,7 +277,7 @@ llvm::Value *ProbeLowering::substring(const Expr &str, const Expr &start_expr, c
   llvm::Value *s = string_value(str);
   llvm::Value *start = long_value(start_expr);
   llvm::Value *count = long_value(length_expr);
-  llvm::Value *out = string_buffer("substr");
+  llvm::Value *out = scratch_string(str.loc);
   llvm::BasicBlock *copy = block("substr_copy");
   llvm::BasicBlock *done = block("substr_done");
   // Unsigned: a negative start is also out of range.
@@ -291,6 +297,7 @@ llvm::Value *ProbeLowering::substring(const Expr &str, const Expr &start_expr, c
     b.CreateCondBr(b.CreateICmpEQ(c, i64(0)), end, store);
     b.SetInsertPoint(store);
     store_byte(out, i, c);
+    store_byte(out, b.CreateAdd(i, i64(1)), i64(0));
     b.CreateBr(next);
   });
   b.CreateBr(done);
