@@ -197,6 +197,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"pp", probe_point},
       {"error", raise_error},
       {"strlen", strlen_call},
+      {"sprintf", [](ProbeLowering &p, const CallExpr &call) { return p.sprintf_call(call); }},
       {"substr", substr_call},
       {"isinstr", isinstr_call},
       {"stringat", stringat_call},

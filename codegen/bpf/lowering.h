@@ -79,6 +79,8 @@ class ProbeLowering {
   llvm::Value *length_of(llvm::Value *string);
   llvm::Value *substring(const ast::Expr &str, const ast::Expr &start, const ast::Expr &length);
   llvm::Value *contains(const ast::Expr &haystack, const ast::Expr &needle);  // isinstr
+  // sprintf_bpf.cpp: sprintf through bpf_snprintf.
+  llvm::Value *sprintf_call(const ast::CallExpr &call);
   // Bytes a string built in a kernel probe may hold (MAXSTRINGLEN - 1).
   uint32_t built_string_cap() const;
   // `for (i = 0; i < count; ++i) body`: the body branches to `next` to go on

@@ -164,6 +164,16 @@ llvm::GlobalVariable *ModuleBuilder::declare_map(const MapSpec &spec) {
   return var;
 }
 
+llvm::Value *ModuleBuilder::rodata_string(const std::string &text) {
+  auto *init = llvm::ConstantDataArray::getString(*context_, text, true);
+  // Internal, like _license: libbpf finds it through its section.
+  auto *var = new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::InternalLinkage, init,
+                                       "rodata_string");
+  var->setSection(".rodata");
+  var->setAlignment(llvm::Align(8));
+  return var;
+}
+
 llvm::Function *ModuleBuilder::begin_program(const std::string &name, const std::string &section,
                                              const Location &loc) {
   auto *ptr = llvm::PointerType::get(*context_, 0);
