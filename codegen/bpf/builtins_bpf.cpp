@@ -39,8 +39,10 @@ llvm::Value *gettimeofday(ProbeLowering &p, const CallExpr &) {
   return Divisor == 1 ? ns : p.ir().CreateUDiv(ns, p.ir().getInt64(Divisor));
 }
 
-llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
-  llvm::Value *buffer = p.string_buffer("execname");
+// In a string scratch slot (off the stack): bytes after the NUL are stale,
+// which only array keys would see, and pack_key copies keys up to the NUL.
+llvm::Value *execname(ProbeLowering &p, const CallExpr &call) {
+  llvm::Value *buffer = p.scratch_string(call.loc);
   constexpr uint32_t kTaskCommLen = 16;
   uint32_t size = std::min(kTaskCommLen, p.max_string_len());
   p.state().mb.call_helper(Helper::GetCurrentComm, p.ir().getInt64Ty(), {buffer, p.ir().getInt32(size)});

@@ -324,7 +324,11 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
     if (field.type == Type::String && !values[i])
       write_literal(at, static_cast<const StringExpr &>(*keys[i]).value.substr(0, field.size - 1));
     else if (field.type == Type::String)
-      copy_string(at, values[i], field.size, field.offset % 8 ? 1 : 8);
+      // Up to the NUL only: the key is zeroed, and a string built in the
+      // scratch area has stale bytes after its NUL that would make equal
+      // strings different keys.
+      state_.mb.call_helper(Helper::ProbeReadKernelStr, ir().getInt64Ty(),
+                            {at, ir().getInt32(field.size), values[i]});
     else
       ir().CreateAlignedStore(values[i], at, llvm::Align(field.offset % 8 ? 1 : 8));
   }

@@ -81,6 +81,8 @@ class ProbeLowering {
   llvm::Value *contains(const ast::Expr &haystack, const ast::Expr &needle);  // isinstr
   // sprintf_bpf.cpp: sprintf through bpf_snprintf.
   llvm::Value *sprintf_call(const ast::CallExpr &call);
+  // A string scratch slot holding "" for a string being built (maps.h).
+  llvm::Value *scratch_string(const Location &loc);
   // Bytes a string built in a kernel probe may hold (MAXSTRINGLEN - 1).
   uint32_t built_string_cap() const;
   // `for (i = 0; i < count; ++i) body`: the body branches to `next` to go on
@@ -126,7 +128,6 @@ class ProbeLowering {
   void append_string(llvm::Value *buffer, llvm::Value *length, const ast::Expr &part);
   void concat_into(llvm::Value *buffer, llvm::Value *length, const ast::Expr &e);
   llvm::Value *string_ternary(const ast::TernaryExpr &e);
-  llvm::Value *scratch_string(const Location &loc);
   // Long arithmetic with stap semantics; `site` is the node reported on a
   // division by zero.
   llvm::Value *arith(ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs, const void *site,
