@@ -1,5 +1,7 @@
 #include "cli/listing.h"
 
+#include "frontend/printer.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -83,12 +85,55 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
   return lines.empty() ? 1 : 0;
 }
 
+namespace {
+
+// A body as -p1 prints it, indented by two spaces.
+std::string indented(const std::string &text) {
+  std::string out;
+  size_t at = 0;
+  while (at < text.size()) {
+    const size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+    out += line.empty() ? "\n" : "  " + line + "\n";
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return out;
+}
+
+std::string typed_locals(const std::vector<std::unique_ptr<ast::Local>> &locals, size_t skip) {
+  std::string text;
+  for (size_t i = skip; i < locals.size(); ++i)
+    text += fmt::format("{}{}:{}", text.empty() ? "" : ", ", locals[i]->name, ast::type_name(locals[i]->type));
+  return text;
+}
+
+}  // namespace
+
+// -p2: what elaboration made of the script, as stap's -p2 shows it: globals
+// and functions with their inferred types, then each probe with the concrete
+// points it resolved to (and the side it runs on), its locals and its body
+// after alias expansion.
 void print_elaborated(const ast::Program &program, std::ostream &out) {
   out << "# globals\n";
   for (const auto &g : program.globals) {
     std::string keys;
     for (ast::Type k : g->key_types) keys += std::string(keys.empty() ? "" : ", ") + ast::type_name(k);
     out << fmt::format("{}:{}{}\n", g->name, ast::type_name(g->value_type), g->is_array ? " [" + keys + "]" : "");
+  }
+  bool any_function = false;
+  for (const auto &f : program.functions) {
+    if (f->from_tapset && !f->called_in_kernel && !f->called_in_user) continue;
+    if (!any_function) out << "# functions\n";
+    any_function = true;
+    std::string params;
+    for (size_t i = 0; i < f->params.size() && i < f->locals.size(); ++i)
+      params += fmt::format("{}{}:{}", params.empty() ? "" : ", ", f->locals[i]->name,
+                            ast::type_name(f->locals[i]->type));
+    out << fmt::format("{}:{} ({})\n", f->name, ast::type_name(f->result), params);
+    const std::string locals = typed_locals(f->locals, f->params.size());
+    if (!locals.empty()) out << "  local " << locals << "\n";
+    if (f->body) out << indented(print_stmt(*f->body));
   }
   out << "# probes\n";
   for (const auto &p : program.probes) {
@@ -98,7 +143,9 @@ void print_elaborated(const ast::Program &program, std::ostream &out) {
       std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.name;
       out << fmt::format("{} /* {} side */\n", point, side);
     }
-    for (const auto &l : p->locals) out << fmt::format("  local {}:{}\n", l->name, ast::type_name(l->type));
+    const std::string locals = typed_locals(p->locals, 0);
+    if (!locals.empty()) out << "  local " << locals << "\n";
+    if (p->body) out << indented(print_stmt(*p->body));
   }
 }
 

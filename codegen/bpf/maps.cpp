@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <functional>
+#include <utility>
 #include <stdexcept>
 
 namespace ntap::bpf {
@@ -143,50 +145,68 @@ void MapAccess::write(const GlobalLayout &g, llvm::Value *key, llvm::Value *valu
   ir.SetInsertPoint(done);
 }
 
-// Present: atomic fetch-add. Missing: insert with BPF_NOEXIST so a racing
-// insert from another CPU is detected (EEXIST) and the delta is added to the
-// element that CPU created instead of overwriting it.
-llvm::Value *MapAccess::add_to_element(const GlobalLayout &g, llvm::Value *key, llvm::Value *delta) {
+// Every "add to an element" below goes through this, so nothing is lost to
+// another CPU: a present element gets `on_present`; a missing one is inserted
+// with BPF_NOEXIST by `insert_missing`, and if another CPU inserted it first
+// (EEXIST) it is looked up again and gets `on_present` after all. A full map
+// counts an overflow of `g`. `insert_missing` returns the update's result and
+// whether the inserted element still needs `on_present` (it was a zeroed
+// placeholder); it may branch to the `map_full` block it is given.
+void MapAccess::upsert(const GlobalLayout &g, llvm::GlobalVariable *m, llvm::Value *key,
+                       const InsertMissing &insert_missing, const std::function<void(llvm::Value *)> &on_present) {
   auto &ir = mb_.ir();
-  llvm::GlobalVariable *m = map(g.map_names.at(0));
-  llvm::AllocaInst *new_value = mb_.entry_alloca(ir.getInt64Ty(), "new_value", false);
-  llvm::BasicBlock *present = block("add_present");
-  llvm::BasicBlock *missing = block("add_missing");
-  llvm::BasicBlock *retry = block("add_retry");
-  llvm::BasicBlock *failed = block("add_failed");
-  llvm::BasicBlock *done = block("add_done");
+  llvm::BasicBlock *present = block("present");
+  llvm::BasicBlock *missing = block("missing");
+  llvm::BasicBlock *not_inserted = block("not_inserted");
+  llvm::BasicBlock *retry = block("lookup_again");
+  llvm::BasicBlock *map_full = block("map_full");
+  llvm::BasicBlock *done = block("upserted");
 
   llvm::Value *element = lookup(m, key);
   llvm::BasicBlock *lookup_block = ir.GetInsertBlock();
   ir.CreateCondBr(ir.CreateIsNull(element), missing, present);
 
-  ir.SetInsertPoint(present);
-  llvm::PHINode *target = ir.CreatePHI(ir.getPtrTy(), 2);
-  target->addIncoming(element, lookup_block);
-  llvm::Value *old = ir.CreateAtomicRMW(llvm::AtomicRMWInst::Add, target, delta, llvm::MaybeAlign(8),
-                                        llvm::AtomicOrdering::Monotonic);
-  ir.CreateStore(ir.CreateAdd(old, delta), new_value);
-  ir.CreateBr(done);
-
   ir.SetInsertPoint(missing);
-  ir.CreateStore(delta, new_value);
-  llvm::Value *result = update(m, key, new_value, kUpdateNoExist);
-  llvm::BasicBlock *check_exist = block("add_check_exist");
-  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(0)), done, check_exist);
-  ir.SetInsertPoint(check_exist);
-  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(-kEExist)), retry, failed);
+  auto [result, apply_after_insert] = insert_missing(map_full);
+  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(0)), apply_after_insert ? retry : done, not_inserted);
+  ir.SetInsertPoint(not_inserted);
+  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(-kEExist)), retry, map_full);
 
   ir.SetInsertPoint(retry);
   llvm::Value *again = lookup(m, key);
   llvm::BasicBlock *retry_block = ir.GetInsertBlock();
-  ir.CreateCondBr(ir.CreateIsNull(again), failed, present);
-  target->addIncoming(again, retry_block);
+  ir.CreateCondBr(ir.CreateIsNull(again), map_full, present);
 
-  ir.SetInsertPoint(failed);
+  ir.SetInsertPoint(present);
+  llvm::PHINode *target = ir.CreatePHI(ir.getPtrTy(), 2);
+  target->addIncoming(element, lookup_block);
+  target->addIncoming(again, retry_block);
+  on_present(target);
+  ir.CreateBr(done);
+
+  ir.SetInsertPoint(map_full);
   count_overflow(g);
   ir.CreateBr(done);
 
   ir.SetInsertPoint(done);
+}
+
+// Present: atomic fetch-add. Missing: the delta becomes the element.
+llvm::Value *MapAccess::add_to_element(const GlobalLayout &g, llvm::Value *key, llvm::Value *delta) {
+  auto &ir = mb_.ir();
+  llvm::GlobalVariable *m = map(g.map_names.at(0));
+  llvm::AllocaInst *new_value = mb_.entry_alloca(ir.getInt64Ty(), "new_value", false);
+  upsert(
+      g, m, key,
+      [&](llvm::BasicBlock *) {
+        ir.CreateStore(delta, new_value);
+        return std::pair{update(m, key, new_value, kUpdateNoExist), false};
+      },
+      [&](llvm::Value *element) {
+        llvm::Value *old = ir.CreateAtomicRMW(llvm::AtomicRMWInst::Add, element, delta, llvm::MaybeAlign(8),
+                                              llvm::AtomicOrdering::Monotonic);
+        ir.CreateStore(ir.CreateAdd(old, delta), new_value);
+      });
   return ir.CreateLoad(ir.getInt64Ty(), new_value);
 }
 
@@ -320,31 +340,17 @@ llvm::Value *MapAccess::histogram_bucket(const GlobalLayout &g, llvm::Value *sta
 void MapAccess::stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *m, llvm::Value *key,
                                  llvm::Value *value) {
   auto &ir = mb_.ir();
-  llvm::BasicBlock *present = block("stats_present");
-  llvm::BasicBlock *missing = block("stats_missing");
-  llvm::BasicBlock *check_exist = block("stats_check_exist");
-  llvm::BasicBlock *retry = block("stats_retry");
-  llvm::BasicBlock *failed = block("stats_failed");
-  llvm::BasicBlock *done = block("stats_added");
-
-  llvm::Value *element = lookup(m, key);
-  llvm::BasicBlock *lookup_block = ir.GetInsertBlock();
-  ir.CreateCondBr(ir.CreateIsNull(element), missing, present);
-
-  ir.SetInsertPoint(missing);
-  llvm::Value *result;
-  llvm::BasicBlock *inserted = done;
-  if (g.histogram.buckets) {
-    // Insert zeros, then count the observation like any other.
-    llvm::AllocaInst *zero_key = mb_.entry_alloca(ir.getInt32Ty(), "zero_key", false);
-    ir.CreateStore(ir.getInt32(0), zero_key);
-    llvm::Value *zeros = lookup(map(kZeroValueMap), zero_key);
-    llvm::BasicBlock *have_zeros = block("stats_have_zeros");
-    ir.CreateCondBr(ir.CreateIsNull(zeros), failed, have_zeros);
-    ir.SetInsertPoint(have_zeros);
-    result = update(m, key, zeros, kUpdateNoExist);
-    inserted = retry;
-  } else {
+  auto insert_missing = [&](llvm::BasicBlock *map_full) -> std::pair<llvm::Value *, bool> {
+    if (g.histogram.buckets) {
+      // Insert zeros, then count the observation like any other.
+      llvm::AllocaInst *zero_key = mb_.entry_alloca(ir.getInt32Ty(), "zero_key", false);
+      ir.CreateStore(ir.getInt32(0), zero_key);
+      llvm::Value *zeros = lookup(map(kZeroValueMap), zero_key);
+      llvm::BasicBlock *have_zeros = block("stats_have_zeros");
+      ir.CreateCondBr(ir.CreateIsNull(zeros), map_full, have_zeros);
+      ir.SetInsertPoint(have_zeros);
+      return {update(m, key, zeros, kUpdateNoExist), true};
+    }
     auto *stats_type = llvm::ArrayType::get(ir.getInt64Ty(), sizeof(StatsValue) / 8);
     llvm::AllocaInst *initial = mb_.entry_alloca(stats_type, "stats_init", false);
     llvm::Value *shifted = ir.CreateShl(value, ir.getInt64(static_cast<uint64_t>(g.variance_shift) & 63));
@@ -354,30 +360,9 @@ void MapAccess::stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *m,
     for (unsigned i = 0; i < 8; ++i)
       ir.CreateAlignedStore(initial_fields[i], ir.CreateConstInBoundsGEP2_64(stats_type, initial, 0, i),
                             llvm::Align(8));
-    result = update(m, key, initial, kUpdateNoExist);
-  }
-  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(0)), inserted, check_exist);
-
-  ir.SetInsertPoint(check_exist);
-  ir.CreateCondBr(ir.CreateICmpEQ(result, ir.getInt64(-kEExist)), retry, failed);
-
-  ir.SetInsertPoint(retry);
-  llvm::Value *again = lookup(m, key);
-  llvm::BasicBlock *retry_block = ir.GetInsertBlock();
-  ir.CreateCondBr(ir.CreateIsNull(again), failed, present);
-
-  ir.SetInsertPoint(present);
-  llvm::PHINode *stats = ir.CreatePHI(ir.getPtrTy(), 2);
-  stats->addIncoming(element, lookup_block);
-  stats->addIncoming(again, retry_block);
-  stats_accumulate(g, stats, value);
-  ir.CreateBr(done);
-
-  ir.SetInsertPoint(failed);
-  count_overflow(g);
-  ir.CreateBr(done);
-
-  ir.SetInsertPoint(done);
+    return {update(m, key, initial, kUpdateNoExist), false};
+  };
+  upsert(g, m, key, insert_missing, [&](llvm::Value *stats) { stats_accumulate(g, stats, value); });
 }
 
 }  // namespace ntap::bpf

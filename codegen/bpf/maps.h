@@ -2,7 +2,9 @@
 // the instruction sequences that read and write them (lookup, update with
 // overflow accounting, atomic adds, statistics updates).
 #pragma once
+#include <functional>
 #include <map>
+#include <utility>
 #include <string>
 
 #include "codegen/bpf/module_builder.h"
@@ -58,6 +60,10 @@ class MapAccess {
   void stats_add(const GlobalLayout &g, llvm::Value *key, llvm::Value *value);
 
  private:
+  // (update result, apply on_present after a successful insert)
+  using InsertMissing = std::function<std::pair<llvm::Value *, bool>(llvm::BasicBlock *map_full)>;
+  void upsert(const GlobalLayout &g, llvm::GlobalVariable *m, llvm::Value *key, const InsertMissing &insert_missing,
+              const std::function<void(llvm::Value *)> &on_present);
   void stats_add_to_map(const GlobalLayout &g, llvm::GlobalVariable *map, llvm::Value *key,
                         llvm::Value *value);
   void stats_accumulate(const GlobalLayout &g, llvm::Value *stats, llvm::Value *value);

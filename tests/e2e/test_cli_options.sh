@@ -19,10 +19,10 @@ probe begin { printf("ready\n") }
 probe kernel.trace("kfree_skb") { at[$location] <<< 1 }
 probe end { foreach (l in at) printf("%d packets dropped at %s\n", @count(at[l]), symname(l)) }'
 wait_for_line "$file" '^ready$'
-send_udp 500
+send_udp6 500
 ntap_stop INT
 expect_eq "-o exit status" 0 "$NTAP_STATUS"
-expect_eq "drops at __udp4_lib_rcv in the -o file" 500 "$(sum_drops_at "$file" __udp4_lib_rcv '')"
+expect_eq "drops at __udp6_lib_rcv in the -o file" 500 "$(sum_drops_at "$file" __udp6_lib_rcv '')"
 [[ ! -s "$WORK_DIR/stdout.txt" ]] || { show_file stdout "$WORK_DIR/stdout.txt"; fail "-o still wrote to stdout"; }
 
 # -T 1: stops by itself after about a second, running the end probe.

@@ -69,11 +69,11 @@ netns_create
 out="$WORK_DIR/kernel.out"
 ntap_start "$out" "$E2E_DIR/scripts/functions_kernel.stp"
 wait_for_line "$out" '^ready$'
-send_udp 300
+send_udp6 300
 sleep 0.5
 ntap_stop INT
 expect_eq "exit status" 0 "$NTAP_STATUS"
-grep -q '^300 300 at __udp4_lib_rcv$' "$out" || { show_file stdout "$out"; show_file stderr "$out.err"; fail "expected 300 drops of weight 1 at __udp4_lib_rcv"; }
+grep -q '^300 300 at __udp6_lib_rcv$' "$out" || { show_file stdout "$out"; show_file stderr "$out.err"; fail "expected 300 drops of weight 1 at __udp4_lib_rcv"; }
 
 # A false condition keeps a kernel probe's body from running at all.
 note "case kernel probe condition"

@@ -43,10 +43,10 @@ probe kernel.trace(@1) { at[$location] <<< 1 }
 probe timer.ms($2) { }
 probe end { foreach (l in at) printf("%d packets dropped at %s\n", @count(at[l]), symname(l)) }' kfree_skb 100
 wait_for_line "$WORK_DIR/drops.txt" '^ready$'
-send_udp 300
+send_udp6 300
 ntap_stop INT
 expect_eq "tracepoint from @1: exit status" 0 "$NTAP_STATUS"
-expect_eq "drops at __udp4_lib_rcv" 300 "$(sum_drops_at "$WORK_DIR/drops.txt" __udp4_lib_rcv '')"
+expect_eq "drops at __udp6_lib_rcv" 300 "$(sum_drops_at "$WORK_DIR/drops.txt" __udp6_lib_rcv '')"
 
 note "case argument index out of range"
 run_ntap "$out" -e 'probe begin { x = $3 }' 1 2

@@ -12,34 +12,15 @@
 #include "runtime/providers/provider.h"
 #include "runtime/providers/timer_profile.h"
 #include "runtime/target_process.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
 
 namespace {
 
-struct Checked {
-  SourceManager sources;
-  std::unique_ptr<ast::Program> program;
-};
+using test::error_of;
 
-std::unique_ptr<Checked> check(const std::string &text) {
-  auto c = std::make_unique<Checked>();
-  c->program = parse_script(c->sources.add("t.ntp", text));
-  FrontendOptions options;
-  options.warnings = false;
-  PassContext ctx{*c->program, options};
-  run_frontend_passes(ctx);
-  return c;
-}
-
-std::string error_of(const std::string &text) {
-  try {
-    check(text);
-  } catch (const CompileError &e) {
-    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
-  }
-  return "no error";
-}
+auto check(const std::string &text) { return test::check_script(text); }
 
 // The concrete probe names of every probe of a checked script, in order.
 std::vector<std::string> resolved_names(const std::string &text) {
