@@ -294,8 +294,8 @@ void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text, 
 // Every string value starts 8-byte aligned (stack buffers, map values, the
 // 8-aligned slices of "globals" and of the string scratch area); saying so
 // lets LLVM copy in words instead of bytes, which would need spill slots.
-void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size, uint32_t dst_align) {
-  ir().CreateMemCpy(dst, llvm::MaybeAlign(dst_align), src, llvm::MaybeAlign(8), std::min(size, max_string_len()));
+void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size) {
+  ir().CreateMemCpy(dst, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), std::min(size, max_string_len()));
 }
 
 llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<ExprPtr> &keys,

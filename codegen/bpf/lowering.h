@@ -102,7 +102,7 @@ class ProbeLowering {
   llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
   llvm::Value *string_literal(const std::string &text);
   void write_literal(llvm::Value *buffer, const std::string &text, bool whole = false);
-  void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size, uint32_t dst_align = 8);
+  void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);  // both 8-byte aligned
   // Packs `keys` per g.key_fields into a zeroed stack buffer.
   llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
   const GlobalLayout &kernel_global(const ast::Global &g, const Location &loc);

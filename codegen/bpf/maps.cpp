@@ -18,7 +18,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4, layout.globals_size ? layout.globals_size : 8,
        true});
   add({Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false});
-  add({kStringScratchMap, kMapTypePercpuArray, 1, 0, 4, kStringScratchSlots * 2 * layout.options.max_string_len,
+  add({kStringScratchMap, kMapTypePercpuArray, 2, 0, 4, kStringScratchSlots * 2 * layout.options.max_string_len,
        true});
 
   uint32_t largest_histogram_value = 0;
@@ -68,11 +68,11 @@ void MapAccess::begin_program() {
   ir.SetInsertPoint(body);
 }
 
-llvm::Value *MapAccess::string_scratch(uint32_t slot) {
+llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
   auto &ir = mb_.ir();
-  llvm::AllocaInst *zero_key = mb_.entry_alloca(ir.getInt32Ty(), "scratch_key", false);
-  ir.CreateStore(ir.getInt32(0), zero_key);
-  llvm::Value *base = lookup(map(kStringScratchMap), zero_key);
+  llvm::AllocaInst *area_key = mb_.entry_alloca(ir.getInt32Ty(), "scratch_key", false);
+  ir.CreateStore(ir.getInt32(interrupting ? 1 : 0), area_key);
+  llvm::Value *base = lookup(map(kStringScratchMap), area_key);
   llvm::BasicBlock *missing = block("no_scratch");
   llvm::BasicBlock *found = block("scratch");
   ir.CreateCondBr(ir.CreateIsNull(base), missing, found);
