@@ -15,8 +15,9 @@ constexpr unsigned kDeferredInKernel = Builtin::User | Builtin::Kernel | Builtin
 const std::vector<Builtin> kBuiltins = {
     // printf(fmt, ...): formatted output; kernel probes send a ring-buffer record.
     {"printf", Type::Long, {Type::String}, Builtin::Format | Builtin::Variadic | kBoth | Builtin::NoReturnValue},
-    // sprintf(fmt, ...): formatted string; strings built in BPF are not supported yet.
-    {"sprintf", Type::String, {Type::String}, Builtin::Format | Builtin::Variadic | Builtin::User},
+    // sprintf(fmt, ...): formatted string; in kernel probes through bpf_snprintf,
+    // which knows fewer conversions (codegen/bpf/sprintf_bpf.cpp).
+    {"sprintf", Type::String, {Type::String}, Builtin::Format | Builtin::Variadic | kBoth},
     // print(...): each argument in its natural format, no separator.
     {"print", Type::Long, {}, Builtin::Variadic | kBoth | Builtin::NoReturnValue},
     // println(...): like print, then a newline.
@@ -111,17 +112,18 @@ const std::vector<Builtin> kBuiltins = {
     // tz_name(): the local time zone's abbreviation ("PDT").
     {"tz_name", Type::String, {}, Builtin::User},
 
-    // ---- strings (user probes; results are cut at MAXSTRINGLEN - 1 bytes)
+    // ---- strings (results are cut at MAXSTRINGLEN - 1 bytes); strlen, substr,
+    // stringat and isinstr also run in kernel probes (bounded byte loops)
     // strlen(s): its length in bytes.
-    {"strlen", Type::Long, {Type::String}, Builtin::User},
+    {"strlen", Type::Long, {Type::String}, kBoth},
     // matched(n): subexpression n (0: the whole match) of the last successful =~.
     {"matched", Type::String, {Type::Long}, Builtin::User},
     // substr(str, start, length): `length` bytes from `start` (0-based).
-    {"substr", Type::String, {Type::String, Type::Long, Type::Long}, Builtin::User},
+    {"substr", Type::String, {Type::String, Type::Long, Type::Long}, kBoth},
     // stringat(str, pos): the byte at pos; an error when pos is out of bounds.
-    {"stringat", Type::Long, {Type::String, Type::Long}, Builtin::User},
+    {"stringat", Type::Long, {Type::String, Type::Long}, kBoth},
     // isinstr(s1, s2): 1 when s1 contains s2.
-    {"isinstr", Type::Long, {Type::String, Type::String}, Builtin::User},
+    {"isinstr", Type::Long, {Type::String, Type::String}, kBoth},
     // strtol(str, base): the number in str (base 0: C prefixes), like the kernel's simple_strtol.
     {"strtol", Type::Long, {Type::String, Type::Long}, Builtin::User},
     // isdigit(str): non-zero when str starts with a digit.

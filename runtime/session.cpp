@@ -320,6 +320,8 @@ bool Session::load_kernel_side() {
 bool Session::share_maps_of_first_unit(bpf_object *object) {
   bpf_map *map;
   bpf_object__for_each_map(map, object) {
+    // .rodata (sprintf formats) holds this unit's own constants.
+    if (bpf_map__is_internal(map)) continue;
     const int fd = map_fd(bpf_map__name(map));
     const int err = fd < 0 ? -ENOENT : bpf_map__reuse_fd(map, fd);
     if (err) {

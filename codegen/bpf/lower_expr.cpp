@@ -165,9 +165,8 @@ llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {
 }
 
 llvm::Value *ProbeLowering::binary(const BinaryExpr &e) {
-  if (e.op == BinaryOp::Concat || e.lhs->type == Type::String || e.rhs->type == Type::String)
-    unsupported(e.loc, std::string("string operator '") + binary_op_text(e.op) +
-                           "' is not supported in kernel probes yet");
+  if (e.op == BinaryOp::Concat) return concatenation(*e.lhs, *e.rhs);
+  if (e.lhs->type == Type::String || e.rhs->type == Type::String) return string_comparison(e);
   llvm::Value *lhs = long_value(*e.lhs);
   llvm::Value *rhs = long_value(*e.rhs);
   state_.mb.set_location(e.loc);
@@ -200,7 +199,7 @@ llvm::Value *ProbeLowering::arith(BinaryOp op, llvm::Value *lhs, llvm::Value *rh
     case BinaryOp::Ne: return flag(b.CreateICmpNE(lhs, rhs));
     case BinaryOp::Concat: break;
   }
-  unsupported(loc, "string concatenation is not supported in kernel probes yet");
+  unsupported(loc, "internal: '.' is not an operator on longs");
 }
 
 // Signed division built from unsigned division: BPF ISA v3 has only
@@ -254,6 +253,7 @@ llvm::Value *ProbeLowering::ternary(const TernaryExpr &e) {
   auto &b = ir();
   if (e.type != Type::Long && e.type != Type::String)
     unsupported(e.loc, std::string("a conditional of type ") + type_name(e.type) + " is not supported in kernel probes");
+  if (e.type == Type::String) return string_ternary(e);
   llvm::Value *cond = truth(*e.cond);
   llvm::BasicBlock *then_block = block("cond_then");
   llvm::BasicBlock *else_block = block("cond_else");
@@ -291,19 +291,28 @@ llvm::Value *ProbeLowering::string_buffer(const char *name) {
 // Written with 8-byte stores of immediates: no .rodata section is needed.
 llvm::Value *ProbeLowering::string_literal(const std::string &text) {
   llvm::Value *buffer = string_buffer("literal");
+  write_literal(buffer, text);
+  return buffer;
+}
+
+// Unless `whole`, `buffer` must be zeroed: only the words holding text are
+// written; `whole` also writes the word holding the NUL.
+void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text, bool whole) {
   size_t length = std::min<size_t>(text.size(), max_string_len() - 1);
-  for (size_t chunk = 0; chunk < length; chunk += 8) {
+  for (size_t chunk = 0; chunk < (whole ? length + 1 : length); chunk += 8) {
     uint64_t word = 0;
     for (size_t i = 0; i < 8 && chunk + i < length; ++i)
       word |= uint64_t(static_cast<unsigned char>(text[chunk + i])) << (8 * i);
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), buffer, chunk);
     ir().CreateAlignedStore(ir().getInt64(word), at, llvm::Align(8));
   }
-  return buffer;
 }
 
+// Every string value starts 8-byte aligned (stack buffers, map values, the
+// 8-aligned slices of "globals" and of the string scratch area); saying so
+// lets LLVM copy in words instead of bytes, which would need spill slots.
 void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size) {
-  ir().CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), std::min(size, max_string_len()));
+  ir().CreateMemCpy(dst, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), std::min(size, max_string_len()));
 }
 
 llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<ExprPtr> &keys,
@@ -321,15 +330,22 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
     if (keys[i]->type != g.key_fields[i].type)
       unsupported(keys[i]->loc, std::string("key of type ") + type_name(keys[i]->type) + " where " +
                                     type_name(g.key_fields[i].type) + " is expected");
-    values.push_back(value(*keys[i]));
+    // A literal key is written into the key in place (no buffer of its own).
+    values.push_back(keys[i]->kind == ExprKind::String ? nullptr : value(*keys[i]));
   }
   uint32_t size = std::max<uint32_t>(g.key_size, 8);
   llvm::Value *key = state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true);
   for (size_t i = 0; i < values.size(); ++i) {
     const KeyField &field = g.key_fields[i];
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), key, field.offset);
-    if (field.type == Type::String)
-      copy_string(at, values[i], field.size);
+    if (field.type == Type::String && !values[i])
+      write_literal(at, static_cast<const StringExpr &>(*keys[i]).value.substr(0, field.size - 1));
+    else if (field.type == Type::String)
+      // Up to the NUL only: the key is zeroed, and a string built in the
+      // scratch area has stale bytes after its NUL that would make equal
+      // strings different keys.
+      state_.mb.call_helper(Helper::ProbeReadKernelStr, ir().getInt64Ty(),
+                            {at, ir().getInt32(field.size), values[i]});
     else
       ir().CreateAlignedStore(values[i], at, llvm::Align(field.offset % 8 ? 1 : 8));
   }

@@ -519,7 +519,7 @@ TEST_CASE("many programs are spread over several objects; the first declares eve
 
   ObjectPtr first = open_object(object, 0);
   CHECK(map_names(first.get()) ==
-        std::vector<std::string>{"events", "g_locations_0", "g_locations_1", "g_untouched", "globals"});
+        std::vector<std::string>{"events", "g_locations_0", "g_locations_1", "g_untouched", "globals", "string_scratch"});
   for (size_t u = 1; u < 3; ++u) {
     ObjectPtr later = open_object(object, u);
     // Only what its programs use: no ring buffer (dropwatch's probe does not
