@@ -30,7 +30,9 @@ void fail_on_fault(ProbeLowering &p, const CallExpr &call, llvm::Value *status, 
 // its NUL (size: an i32 in 1..max_string_len the verifier can bound).
 llvm::Value *read_string(ProbeLowering &p, const CallExpr &call, llvm::Value *address, llvm::Value *size) {
   auto &b = p.ir();
-  llvm::Value *buffer = p.string_buffer("kernel_string");
+  // In the string scratch area, like every string kernel probes make: a
+  // MAXSTRINGLEN buffer may not fit the 512-byte BPF stack.
+  llvm::Value *buffer = p.scratch_string(call.loc);
   llvm::Value *status = p.state().mb.call_helper(kProbeReadKernelStr, b.getInt64Ty(),
                                                  {buffer, size, b.CreateIntToPtr(address, b.getPtrTy())});
   fail_on_fault(p, call, status, address, kStringFault);
