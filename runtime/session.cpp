@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -231,6 +232,7 @@ class Session {
   bool start_target();
   void collect_user_probes();
   bool start_timers();
+  bool arm_timer(Timer &timer);
   bool run_probe(const UserProbeRun &run);
   void event_loop();
   void consume_records();
@@ -265,6 +267,7 @@ class Session {
 
   std::vector<UserProbeRun> begin_, end_, error_;
   std::vector<Timer> timers_;
+  std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
   int signal_fd_ = -1;
   bool stopping_ = false;
@@ -454,15 +457,27 @@ void Session::collect_user_probes() {
   std::stable_sort(error_.begin(), error_.end(), by_priority);
 }
 
+// Arms `timer` for its next expiration: periodic, or, for
+// `.randomize(M)`, once with the period moved by a uniform [-M, M] (re-armed
+// after each expiration).
+bool Session::arm_timer(Timer &timer) {
+  const ast::ResolvedProbe &resolved = *timer.run.resolved;
+  int64_t period = std::max<int64_t>(resolved.param, 1);
+  itimerspec spec{};
+  if (resolved.jitter) {
+    period += std::uniform_int_distribution<int64_t>(-resolved.jitter, resolved.jitter)(random_);
+    period = std::max<int64_t>(period, 1);
+  }
+  spec.it_value.tv_sec = period / 1000000000;
+  spec.it_value.tv_nsec = period % 1000000000;
+  if (!resolved.jitter) spec.it_interval = spec.it_value;
+  return timerfd_settime(timer.fd.get(), 0, &spec, nullptr) == 0;
+}
+
 bool Session::start_timers() {
   for (Timer &timer : timers_) {
     timer.fd = Fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    const int64_t period = std::max<int64_t>(timer.run.resolved->param, 1);
-    itimerspec spec{};
-    spec.it_interval.tv_sec = period / 1000000000;
-    spec.it_interval.tv_nsec = period % 1000000000;
-    spec.it_value = spec.it_interval;
-    if (timer.fd.get() < 0 || timerfd_settime(timer.fd.get(), 0, &spec, nullptr) < 0) {
+    if (timer.fd.get() < 0 || !arm_timer(timer)) {
       fprintf(stderr, "ERROR: cannot start timer for probe %s: %s\n", timer.run.resolved->name.c_str(),
               strerror(errno));
       return false;
@@ -649,7 +664,12 @@ void Session::event_loop() {
       } else if (tag >= kFirstTimer) {
         Timer &timer = timers_[tag - kFirstTimer];
         uint64_t expirations;
-        if (read(timer.fd.get(), &expirations, sizeof expirations) == sizeof expirations) run_probe(timer.run);
+        if (read(timer.fd.get(), &expirations, sizeof expirations) == sizeof expirations) {
+          if (timer.run.resolved->jitter && !arm_timer(timer))
+            fprintf(stderr, "WARNING: cannot re-arm timer for probe %s: %s\n", timer.run.resolved->name.c_str(),
+                    strerror(errno));
+          run_probe(timer.run);
+        }
       }
     }
     if (exit_requested_by_kernel()) stop(0);
