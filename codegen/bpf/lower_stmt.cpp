@@ -156,7 +156,10 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     return;
   }
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
-  if (g.is_map) unsupported(s.loc, "deleting a whole array ('delete " + e.name + "') in a kernel probe is not supported yet");
+  if (g.is_map)
+    unsupported(s.loc, "deleting a whole array ('delete " + e.name +
+                           "') in a kernel probe is not possible: BPF cannot walk a map within a probe; "
+                           "delete it in a timer or end probe");
   ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
 }
 
