@@ -7,7 +7,29 @@ llvm::BasicBlock *new_block(llvm::IRBuilder<> &b, const char *name) {
   return llvm::BasicBlock::Create(b.getContext(), name, b.GetInsertBlock()->getParent());
 }
 
+// Joins `done` unless the arm just built already left (next, return, break).
+void join(llvm::IRBuilder<> &b, llvm::BasicBlock *done) {
+  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
+}
+
 }  // namespace
+
+void if_else(llvm::IRBuilder<> &b, llvm::Value *cond, const std::function<void()> &then_arm,
+             const std::function<void()> &else_arm) {
+  llvm::BasicBlock *then_block = new_block(b, "if_then");
+  llvm::BasicBlock *else_block = else_arm ? new_block(b, "if_else") : nullptr;
+  llvm::BasicBlock *done = new_block(b, "if_done");
+  b.CreateCondBr(cond, then_block, else_block ? else_block : done);
+  b.SetInsertPoint(then_block);
+  then_arm();
+  join(b, done);
+  if (else_block) {
+    b.SetInsertPoint(else_block);
+    else_arm();
+    join(b, done);
+  }
+  b.SetInsertPoint(done);
+}
 
 llvm::Value *conditional_value(llvm::IRBuilder<> &b, llvm::Value *cond,
                                const std::function<llvm::Value *()> &then_value,
