@@ -132,6 +132,7 @@ struct TargetStep {
     AddScaled,  // value += components[component].index * amount (element size)
     Load,       // value = *(intN_t *)value, amount = N/8 bytes, sign- or zero-extended
     Narrow,     // value = (intN_t)value: a context argument narrower than 8 bytes
+    Bitfield,   // value = bits [component, component + amount) of value, sign- or zero-extended
   };
   Op op = Op::Add;
   uint32_t amount = 0;

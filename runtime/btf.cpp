@@ -301,6 +301,8 @@ class PathWalker {
   PathWalker(uint32_t type_id, AccessStart start) : type_(type_id), in_memory_(start == AccessStart::Object) {}
 
   std::optional<FieldError> member(const std::string &field) {
+    if (bitfield_)
+      return FieldError{FieldError::Unsupported, "cannot access member '" + field + "' of a bitfield"};
     const btf_type *t = type_at(skip_modifiers(type_));
     const btf_type *composite = nullptr;
     if (t && btf_is_ptr(t)) {
@@ -316,15 +318,15 @@ class PathWalker {
     if (!find_member(composite, field, hit))
       return FieldError{FieldError::NoSuchField, "'" + composite_c_name(composite, btf_is_union(composite)) +
                                                      "' has no member '" + field + "'"};
-    if (hit.bitfield_size != 0 || is_int_bitfield(hit.type_id))
-      return FieldError{FieldError::Unsupported, "member '" + field + "' is a bitfield, which is not supported yet"};
-    add(hit.bit_offset / 8);
     type_ = hit.type_id;
     last_ = "member '" + field + "'";
+    if (hit.bitfield_size != 0 || is_int_bitfield(hit.type_id)) return start_bitfield(field, hit);
+    add(hit.bit_offset / 8);
     return std::nullopt;
   }
 
   std::optional<FieldError> subscript(uint32_t component) {
+    if (bitfield_) return FieldError{FieldError::Unsupported, "cannot index a bitfield"};
     const btf_type *t = type_at(skip_modifiers(type_));
     uint32_t element = 0;
     if (t && btf_is_array(t) && in_memory_) {
@@ -347,6 +349,14 @@ class PathWalker {
   }
 
   std::optional<FieldError> finish(bool address_of) {
+    if (bitfield_) {
+      if (address_of) return FieldError{FieldError::Unsupported, "cannot take the address of a bitfield"};
+      // The smallest load that covers the bits, then the bits themselves
+      // (little-endian: the first bit is the load's lowest).
+      steps_.push_back({ast::TargetStep::Op::Load, bitfield_->load_size, false, 0});
+      steps_.push_back({ast::TargetStep::Op::Bitfield, bitfield_->bits, bitfield_->is_signed, bitfield_->shift});
+      return std::nullopt;
+    }
     if (address_of) {
       if (!in_memory_)
         return FieldError{FieldError::Unsupported, "cannot take the address of a value that is not in memory"};
@@ -381,6 +391,31 @@ class PathWalker {
       steps_.push_back({ast::TargetStep::Op::Add, offset, false, 0});
   }
 
+  // A bitfield member ends the path: its bits are loaded in finish().
+  std::optional<FieldError> start_bitfield(const std::string &field, const MemberHit &hit) {
+    const btf_type *t = type_at(skip_modifiers(hit.type_id));
+    if (!t || !(btf_is_int(t) || btf_is_any_enum(t)) || !in_memory_)
+      return FieldError{FieldError::Unsupported, "bitfield member '" + field + "' has an unsupported type"};
+    uint32_t bit_offset = hit.bit_offset;
+    uint32_t bits = hit.bitfield_size;
+    bool is_signed = btf_is_int(t) ? (btf_int_encoding(t) & BTF_INT_SIGNED) != 0 : btf_kflag(t);
+    if (bits == 0) {  // old-style: the INT type carries the offset and width
+      bit_offset += btf_int_offset(t);
+      bits = btf_int_bits(t);
+    }
+    const uint32_t shift = bit_offset % 8, span = shift + bits;
+    if (bits == 0 || span > 64)
+      return FieldError{FieldError::Unsupported, "bitfield member '" + field + "' spans more than 8 bytes"};
+    add(bit_offset / 8);
+    bitfield_ = Bitfield{bits, shift, span <= 8 ? 1u : span <= 16 ? 2u : span <= 32 ? 4u : 8u, is_signed};
+    return std::nullopt;
+  }
+
+  struct Bitfield {
+    uint32_t bits, shift, load_size;
+    bool is_signed;
+  };
+  std::optional<Bitfield> bitfield_;
   uint32_t type_;
   bool in_memory_;
   std::vector<ast::TargetStep> steps_;

@@ -149,6 +149,9 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
       case TargetStep::Op::Narrow:
         v = extend(b.CreateTrunc(v, b.getIntNTy(step.amount * 8)), step.is_signed);
         break;
+      case TargetStep::Op::Bitfield:
+        v = extend(b.CreateTrunc(b.CreateLShr(v, i64(step.component)), b.getIntNTy(step.amount)), step.is_signed);
+        break;
     }
   }
   return v;

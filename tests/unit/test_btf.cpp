@@ -23,6 +23,26 @@ int direct_member_offset(const char *struct_name, const char *member) {
   return -1;
 }
 
+// Bit offset and width of a member that may sit in an anonymous union or
+// struct (sk_buff keeps its flag bitfields in one), read straight from BTF.
+bool member_bits(const btf_type *t, const char *member, uint32_t base, uint32_t &offset, uint32_t &bits) {
+  const struct btf *vmlinux = ntap::btf::vmlinux();
+  const btf_member *members = btf_members(t);
+  for (int i = 0; i < btf_vlen(t); ++i) {
+    const char *name = btf__name_by_offset(vmlinux, members[i].name_off);
+    if (name && std::string(name) == member) {
+      offset = base + btf_member_bit_offset(t, i);
+      bits = btf_member_bitfield_size(t, i);
+      return true;
+    }
+    if (name && *name) continue;
+    const btf_type *inner = btf__type_by_id(vmlinux, members[i].type);
+    if (inner && btf_is_composite(inner) && member_bits(inner, member, base + btf_member_bit_offset(t, i), offset, bits))
+      return true;
+  }
+  return false;
+}
+
 const ntap::btf::TracepointArg *find_arg(const std::vector<ntap::btf::TracepointArg> &args, const std::string &name) {
   for (const auto &arg : args)
     if (arg.name == name) return &arg;
@@ -142,6 +162,26 @@ TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") 
     CHECK(result.path->steps[0].op == Op::AddScaled);
     CHECK(result.path->steps[0].amount > 100);  // sizeof(struct sk_buff)
   }
+  SECTION("a bitfield: the smallest load that covers it, then its bits") {
+    const struct btf *vmlinux = ntap::btf::vmlinux();
+    const btf_type *sk_buff = btf__type_by_id(vmlinux, btf__find_by_name_kind(vmlinux, "sk_buff", BTF_KIND_STRUCT));
+    REQUIRE(sk_buff);
+    for (const char *member : {"pkt_type", "ip_summed", "cloned"}) {
+      uint32_t offset = 0, bits = 0;
+      REQUIRE(member_bits(sk_buff, member, 0, offset, bits));
+      REQUIRE(bits > 0);
+      auto result = resolve(skb->type_id, {member});
+      REQUIRE(result.path);
+      const auto &steps = result.path->steps;
+      REQUIRE(steps.size() == 3);
+      CHECK(steps[0] == step(Op::Add, offset / 8));
+      CHECK(steps[1].op == Op::Load);
+      CHECK(steps[1].amount * 8 >= offset % 8 + bits);
+      CHECK(steps[2] == step(Op::Bitfield, bits, false, offset % 8));
+    }
+    CHECK(resolve(skb->type_id, {"pkt_type"}, true).error);  // no address of a bitfield
+    CHECK(resolve(skb->type_id, {"pkt_type", "x"}).error);
+  }
   SECTION("address-of stops before the load") {
     auto result = resolve(skb->type_id, {"len"}, true);
     REQUIRE(result.path);
@@ -164,10 +204,10 @@ TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") 
     REQUIRE(missing.error);
     CHECK(missing.error->kind == ntap::btf::FieldError::NoSuchField);
 
-    auto bitfield = resolve(skb->type_id, {"cloned"});
-    REQUIRE(bitfield.error);
-    CHECK(bitfield.error->kind == ntap::btf::FieldError::Unsupported);
-    CHECK(bitfield.error->message.find("bitfield") != std::string::npos);
+    auto into_bitfield = resolve(skb->type_id, {"cloned", "x"});
+    REQUIRE(into_bitfield.error);
+    CHECK(into_bitfield.error->kind == ntap::btf::FieldError::Unsupported);
+    CHECK(into_bitfield.error->message.find("bitfield") != std::string::npos);
 
     auto structure = resolve(skb->type_id, {"dev", "stats"});
     REQUIRE(structure.error);

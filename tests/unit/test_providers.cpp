@@ -189,7 +189,10 @@ TEST_CASE("kernel.trace target variables", "[providers]") {
   auto structure = target("skb", {"dev", "stats"});
   CHECK_THROWS_AS(provider.resolve_target(probe, structure), CompileError);
   auto bitfield = target("skb", {"cloned"});
-  CHECK_THROWS_AS(provider.resolve_target(probe, bitfield), CompileError);
+  CHECK(provider.resolve_target(probe, bitfield));
+  CHECK(bitfield.steps.back().op == Op::Bitfield);
+  auto past_bitfield = target("skb", {"cloned", "x"});
+  CHECK_THROWS_AS(provider.resolve_target(probe, past_bitfield), CompileError);
 
   auto context = provider.describe_context(probe);
   REQUIRE(context.size() >= 3);
