@@ -201,9 +201,12 @@ llvm::Value *ProbeLowering::arith(BinaryOp op, llvm::Value *lhs, llvm::Value *rh
     case BinaryOp::Ge: return flag(b.CreateICmpSGE(lhs, rhs));
     case BinaryOp::Eq: return flag(b.CreateICmpEQ(lhs, rhs));
     case BinaryOp::Ne: return flag(b.CreateICmpNE(lhs, rhs));
-    case BinaryOp::Concat: break;
+    case BinaryOp::Concat:
+    case BinaryOp::RegexMatch:
+    case BinaryOp::RegexNoMatch:
+      break;  // string operators: lowered (or rejected) before they get here
   }
-  unsupported(loc, "internal: '.' is not an operator on longs");
+  unsupported(loc, std::string("internal: '") + binary_op_text(op) + "' is not an operator on longs");
 }
 
 // Signed division built from unsigned division: BPF ISA v3 has only
