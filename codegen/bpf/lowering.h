@@ -11,6 +11,7 @@
 // records.cpp (ring-buffer records: output, exit, run-time errors).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -97,6 +98,14 @@ class ProbeLowering {
   llvm::Value *logical(const ast::LogicalExpr &e);
   llvm::Value *ternary(const ast::TernaryExpr &e);
   llvm::Value *in_array(const ast::InArrayExpr &e);
+  // stats_read.cpp: @count @sum @min @max @avg @variance, @hist_*(x)[i]
+  llvm::Value *stats_op(const ast::StatsOpExpr &e);
+  llvm::Value *stats_bucket(const ast::StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key);
+  llvm::Value *stats_variance(const GlobalLayout &g, llvm::Value *key, llvm::Value *count, llvm::Value *sum);
+  // Emits a loop over the possible CPUs calling `merge` with each CPU's
+  // non-empty StatsValue of `key` in map `g` (a pointer into the map).
+  void for_each_cpu_part(const GlobalLayout &g, llvm::Value *key, const std::function<void(llvm::Value *)> &merge);
+  llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
   llvm::Value *probe_read(llvm::Value *address, uint32_t size);
   // Long arithmetic with stap semantics; `site` is the node reported on a
   // division by zero.
