@@ -8,18 +8,23 @@
 // taken when the object is built. Objects are generated in memory by the
 // process that loads them, so the constant is exact; being a constant, it
 // lets the verifier see the loop end without spending the MAXACTION budget
-// and costs no load of a run-time word. The merge is runtime/maps.cpp's
-// stats_combine_all step for step, so both sides read the same values.
+// and costs no load of a run-time word. The price: the verifier walks every
+// iteration, so one program may hold only so many CPU merges (below). The
+// merge is runtime/maps.cpp's stats_combine_all step for step, so both sides
+// read the same values.
 #include <cstddef>
 
 #include "codegen/bpf/lowering.h"
-#include "runtime/maps.h"
 
 namespace ntap::bpf {
 
 using namespace ast;
 
 namespace {
+
+// CPU iterations one program may hold (see for_each_cpu_part): measured to
+// load with room to spare for the probe's other branches.
+constexpr uint64_t kMaxCpuIterations = 1024;
 
 llvm::Value *field_ptr(llvm::IRBuilder<> &b, llvm::Value *stats, size_t offset) {
   return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), stats, offset);
@@ -39,9 +44,19 @@ llvm::Value *ProbeLowering::signed_divide(llvm::Value *dividend, llvm::Value *po
   return b.CreateSelect(negative, b.CreateNeg(quotient), quotient);
 }
 
-void ProbeLowering::for_each_cpu_part(const GlobalLayout &g, llvm::Value *key,
+void ProbeLowering::for_each_cpu_part(const Location &loc, const GlobalLayout &g, llvm::Value *key,
                                       const std::function<void(llvm::Value *)> &merge) {
   auto &b = ir();
+  // The verifier follows every iteration and keeps the unexplored side of
+  // each undecided branch (a few per iteration) on a stack of at most 8192
+  // entries for the whole program; past this budget it would refuse the
+  // program with "The sequence of 8193 jumps is too complex".
+  cpu_iterations_ += state_.possible_cpus;
+  if (cpu_iterations_ > kMaxCpuIterations)
+    unsupported(loc, "this kernel probe reads statistics too often for the BPF verifier: each read merges " +
+                         std::to_string(state_.possible_cpus) + " possible CPUs, and " +
+                         std::to_string(kMaxCpuIterations) +
+                         " CPU merges per probe is the limit; read them in fewer places or in a timer probe");
   llvm::GlobalVariable *map = state_.maps.map(g.map_names.at(0));
   llvm::AllocaInst *cpu_slot = state_.mb.entry_alloca(b.getInt64Ty(), "cpu", true);
   llvm::BasicBlock *test = block("cpu_test");
@@ -54,7 +69,7 @@ void ProbeLowering::for_each_cpu_part(const GlobalLayout &g, llvm::Value *key,
 
   b.SetInsertPoint(test);
   llvm::Value *cpu = b.CreateLoad(b.getInt64Ty(), cpu_slot, "cpu");
-  b.CreateCondBr(b.CreateICmpULT(cpu, i64(possible_cpus())), look, done);
+  b.CreateCondBr(b.CreateICmpULT(cpu, i64(state_.possible_cpus)), look, done);
 
   b.SetInsertPoint(look);
   llvm::Value *part = state_.mb.call_helper(Helper::MapLookupPercpuElem, b.getPtrTy(), {map, key, cpu});
@@ -108,7 +123,7 @@ llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
   llvm::Value *sum = state_.mb.entry_alloca(b.getInt64Ty(), "stats_sum", true);
   llvm::Value *min = state_.mb.entry_alloca(b.getInt64Ty(), "stats_min", true);
   llvm::Value *max = state_.mb.entry_alloca(b.getInt64Ty(), "stats_max", true);
-  for_each_cpu_part(g, key, [&](llvm::Value *part) {
+  for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
     llvm::Value *so_far = b.CreateLoad(b.getInt64Ty(), count);
     llvm::Value *first = b.CreateICmpEQ(so_far, i64(0));
     b.CreateStore(b.CreateAdd(so_far, load_field(b, part, offsetof(StatsValue, count))), count);
@@ -135,7 +150,7 @@ llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
     case StatsFn::Min: return b.CreateLoad(b.getInt64Ty(), min, "min");
     case StatsFn::Max: return b.CreateLoad(b.getInt64Ty(), max, "max");
     case StatsFn::Avg: return signed_divide(b.CreateLoad(b.getInt64Ty(), sum), total);
-    case StatsFn::Variance: return stats_variance(g, key, total, b.CreateLoad(b.getInt64Ty(), sum));
+    case StatsFn::Variance: return stats_variance(e, g, key, total, b.CreateLoad(b.getInt64Ty(), sum));
     default: break;
   }
   unsupported(e.loc, std::string("internal: unexpected statistic ") + stats_fn_name(e.fn));
@@ -143,13 +158,13 @@ llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
 
 // stats_combine_all's total-variance formula over the CPUs' parts: the
 // spread of their means around the merged mean plus their own variances.
-llvm::Value *ProbeLowering::stats_variance(const GlobalLayout &g, llvm::Value *key, llvm::Value *count,
-                                           llvm::Value *sum) {
+llvm::Value *ProbeLowering::stats_variance(const StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key,
+                                           llvm::Value *count, llvm::Value *sum) {
   auto &b = ir();
   const uint64_t shift = static_cast<uint64_t>(g.variance_shift) & 63;
   llvm::Value *mean_s = signed_divide(b.CreateShl(sum, shift), count);
   llvm::Value *spread = state_.mb.entry_alloca(b.getInt64Ty(), "variance_spread", true);
-  for_each_cpu_part(g, key, [&](llvm::Value *part) {
+  for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
     llvm::Value *part_count = load_field(b, part, offsetof(StatsValue, count));
     llvm::Value *d = b.CreateSub(load_field(b, part, offsetof(StatsValue, avg_s)), mean_s);
     llvm::Value *between = b.CreateMul(part_count, b.CreateMul(d, d));
@@ -182,7 +197,7 @@ llvm::Value *ProbeLowering::stats_bucket(const StatsOpExpr &e, const GlobalLayou
   llvm::Value *offset = b.CreateAdd(b.CreateShl(index, 3), i64(sizeof(StatsValue)));
   llvm::Value *total = state_.mb.entry_alloca(b.getInt64Ty(), "bucket_total", true);
   state_.mb.set_location(e.loc);
-  for_each_cpu_part(g, key, [&](llvm::Value *part) {
+  for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
     llvm::Value *at = b.CreateInBoundsGEP(b.getInt8Ty(), part, offset);
     llvm::Value *bucket = b.CreateAlignedLoad(b.getInt64Ty(), at, llvm::Align(8));
     b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), total), bucket), total);

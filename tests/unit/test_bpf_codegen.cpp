@@ -648,7 +648,12 @@ TEST_CASE("kernel probes read statistics merged over every CPU as user space doe
                                    make<StatsOpExpr>(Type::Long, at(53, 9), StatsFn::Min,
                                                      element(by_key, list(number(9)))))));
 
-  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  // 9 CPU loops (@variance takes two) of 112 CPUs: near the per-program
+  // limit of 1024 CPU merges, which must still load. CPUs past the real ones
+  // read as missing.
+  BpfCodegenOptions options;
+  options.possible_cpus = 112;
+  BpfObject object = compile_kernel_probes(s.program, s.layout, options);
   ObjectPtr obj = open_object(object);
   REQUIRE(bpf_object__load(obj.get()) == 0);
 
@@ -696,4 +701,25 @@ TEST_CASE("kernel probes read statistics merged over every CPU as user space doe
   CHECK(object.error_sites[0].message == "empty aggregate near operator '@sum'");
   CHECK(object.error_sites.back().message == "empty aggregate near operator '@min'");
   CHECK(object.error_sites.back().loc.col == 9);
+}
+
+TEST_CASE("a probe with more CPU merges than the verifier follows is a compile error at the read", "[bpf_codegen]") {
+  TestScript s;
+  Global &h = s.global("h", Type::Stats, {});
+  s.layout.globals[h.id].double_buffered = false;
+  s.layout.globals[h.id].map_names = {"g_h"};
+  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(30, 3), StatsFn::Count, symbol(h))));
+  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(31, 5), StatsFn::Sum, symbol(h))));
+  BpfCodegenOptions options;
+  options.possible_cpus = 512;  // two reads of 512: exactly the limit
+  CHECK_NOTHROW(compile_kernel_probes(s.program, s.layout, options));
+  options.possible_cpus = 513;
+  try {
+    compile_kernel_probes(s.program, s.layout, options);
+    FAIL("expected a CompileError");
+  } catch (const CompileError &e) {
+    CHECK(e.location().line == 31);
+    CHECK(e.location().col == 5);
+    CHECK_THAT(e.what(), Catch::Contains("513 possible CPUs"));
+  }
 }
