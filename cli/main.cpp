@@ -118,13 +118,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   }
 
   Layout layout = Layout::build(*program, layout_options);
-  // For a run, the user probes compile on a second thread while the kernel
-  // probes are generated on this one (DESIGN.md decision 7): each has its own
-  // LLVMContext and both only read the elaborated program and the layout.
-  // Only the targets' registration is shared, so it happens here first.
+  // For -p4 and a run, the user probes compile on a second thread while the
+  // kernel probes are generated on this one (DESIGN.md decision 7): each has
+  // its own LLVMContext and both only read the elaborated program and the
+  // layout. Only the targets' registration is shared, so it happens here first.
   std::future<std::unique_ptr<HostProgram>> host_in_parallel;
   double host_ms = 0;
-  if (opt.last_pass == 5) {
+  if (opt.last_pass >= 4) {
     prepare_kernel_codegen();
     prepare_user_codegen();
     host_in_parallel = std::async(std::launch::async, [&program, &layout, &host_ms] {
@@ -139,15 +139,6 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   BpfObject bpf = compile_kernel_probes(*program, layout, bpf_options);
   timer.report(fmt::format("Pass 3/4: generated the BPF object ({} programs, {} bytes in {} units)",
                            bpf.programs.size(), bpf.elf_bytes(), bpf.units.size()));
-  if (opt.last_pass == 3 || opt.last_pass == 4) {
-    if (opt.last_pass == 3) std::cout << bpf.ir;
-    if (opt.last_pass == 4) {
-      std::string path = opt.output_path.empty() ? "ntap.bpf.o" : opt.output_path;
-      write_bpf_object(bpf, path);
-      std::cout << path << "\n";
-    }
-    if (opt.last_pass == 4) return 0;
-  }
   std::unique_ptr<HostProgram> host;
   if (host_in_parallel.valid()) {
     host = host_in_parallel.get();  // rethrows its CompileError
@@ -159,7 +150,14 @@ int run(const Options &opt, ntap::SourceManager &sources) {
     timer.report("Pass 3/4: compiled the user probes");
   }
   if (opt.last_pass == 3) {
-    std::cout << host->ir();
+    std::cout << bpf.ir << host->ir();
+    return 0;
+  }
+  if (opt.last_pass == 4) {
+    // Both sides compiled; the kernel side is what can be written out.
+    std::string path = opt.output_path.empty() ? "ntap.bpf.o" : opt.output_path;
+    write_bpf_object(bpf, path);
+    std::cout << path << "\n";
     return 0;
   }
 
@@ -187,7 +185,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(1, 5));
   app.add_option("-l", opt.list_pattern, "list the probe points matching PATTERN");
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
-  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE)")->allow_extra_args(false);
+  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE, MAXNESTING)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");

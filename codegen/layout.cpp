@@ -29,6 +29,7 @@ LayoutOptions LayoutOptions::from_defines(const std::map<std::string, std::strin
   o.max_map_entries = parse_define(defines, "MAXMAPENTRIES", o.max_map_entries, 1, 1u << 24);
   o.string_limit = parse_define(defines, "MAXSTRINGLEN", o.string_limit, 8, 4096);
   o.max_string_len = align8(o.string_limit);
+  o.max_nesting = parse_define(defines, "MAXNESTING", o.max_nesting, 1, 4096);
   o.max_action = parse_define(defines, "MAXACTION", o.max_action, 1, 1u << 30);
   o.max_action_interruptible =
       parse_define(defines, "MAXACTION_INTERRUPTIBLE", static_cast<uint32_t>(std::min<uint64_t>(uint64_t{o.max_action} * 10, 1u << 30)), 1,

@@ -54,6 +54,9 @@ struct LayoutOptions {
   // MAXACTION_INTERRUPTIBLE (default 10 x MAXACTION) instead.
   uint32_t max_action = 1000;
   uint32_t max_action_interruptible = 10000;
+  // How deep script function calls may nest in user probes (MAXNESTING;
+  // 10 is stap's documented default).
+  uint32_t max_nesting = 10;
   uint32_t ringbuf_size = 1 << 20;  // output records from kernel probes
   // Parsed -D NAME=VALUE options (the ones above are taken from here).
   static LayoutOptions from_defines(const std::map<std::string, std::string> &defines);

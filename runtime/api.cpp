@@ -66,6 +66,12 @@ std::vector<ntap::Format::Arg> make_format_args(const ntap::Format &format, cons
   return out;
 }
 
+// A write that did not fit: an error at its site (writes that cannot fail
+// pass NTAP_NO_SITE).
+void fail_unless_no_site(ntap_rt *rt, uint32_t site) {
+  if (site != NTAP_NO_SITE) ntap_fail_at(rt, site);
+}
+
 const std::string &format_into_scratch(ntap_rt *rt, uint32_t format_id, const ntap_value *args) {
   const ntap::Format &format = rt->formats->at(format_id);
   const auto converted = make_format_args(format, args);
@@ -89,16 +95,17 @@ const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   return rt->arena.keep(rt->cut_string(rt->store->get_string(gid, make_key(rt, gid, keys))));
 }
 
-void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
-  rt->store->set_long(gid, make_key(rt, gid, keys), value);
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site) {
+  if (!rt->store->set_long(gid, make_key(rt, gid, keys), value)) fail_unless_no_site(rt, site);
 }
 
-void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value) {
-  rt->store->set_string(gid, make_key(rt, gid, keys), std::string(rt->cut_string(view(value))));
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value, uint32_t site) {
+  if (!rt->store->set_string(gid, make_key(rt, gid, keys), std::string(rt->cut_string(view(value)))))
+    fail_unless_no_site(rt, site);
 }
 
-void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value) {
-  rt->store->stats_add(gid, make_key(rt, gid, keys), value);
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site) {
+  if (!rt->store->stats_add(gid, make_key(rt, gid, keys), value)) fail_unless_no_site(rt, site);
 }
 
 int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site) {
@@ -135,49 +142,43 @@ int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int
   return agg ? agg->buckets.at(static_cast<size_t>(bucket)) : 0;
 }
 
-int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  if (wildcard_mask)
+    return rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask).empty() ? 0 : 1;
   return rt->store->exists(gid, make_key(rt, gid, keys)) ? 1 : 0;
 }
 
-void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
-  if (keys)
-    rt->store->erase(gid, make_key(rt, gid, keys));
-  else
+void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  if (!keys) {
     rt->store->clear(gid);
-}
-
-int64_t ntap_exists_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
-  return rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask).empty() ? 0 : 1;
-}
-
-void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
-  for (const Key &key : rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask))
-    rt->store->erase(gid, key);
+  } else if (wildcard_mask) {
+    for (const Key &key : rt->store->keys_matching(gid, make_pattern(rt, gid, keys, wildcard_mask), wildcard_mask))
+      rt->store->erase(gid, key);
+  } else {
+    rt->store->erase(gid, make_key(rt, gid, keys));
+  }
 }
 
 // ---------------------------------------------------------------- foreach
 
 ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                              uint32_t sort_stat, int64_t limit) {
+                              uint32_t sort_stat, int64_t limit, const ntap_value *slice_keys,
+                              uint64_t wildcard_mask) {
   ntap::SortSpec spec;
   spec.column = sort_column;
   spec.direction = sort_direction;
   spec.stat = static_cast<ntap::ast::StatsFn>(sort_stat);
-  spec.limit = limit;
+  spec.limit = slice_keys ? -1 : limit;  // a slice's limit counts matching elements only
   auto it = std::make_unique<ntap_iter>();
   it->rt = rt;
   it->entries = rt->store->snapshot(gid, spec);
+  if (slice_keys) {
+    const Key pattern = make_pattern(rt, gid, slice_keys, wildcard_mask);
+    std::erase_if(it->entries,
+                  [&](const ntap::Entry &e) { return !ntap::key_matches(e.key, pattern, wildcard_mask); });
+    if (limit >= 0 && static_cast<uint64_t>(limit) < it->entries.size()) it->entries.resize(limit);
+  }
   return it.release();
-}
-
-ntap_iter *ntap_foreach_begin_matching(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                                       uint32_t sort_stat, int64_t limit, const ntap_value *keys,
-                                       uint64_t wildcard_mask) {
-  ntap_iter *it = ntap_foreach_begin(rt, gid, sort_column, sort_direction, sort_stat, -1);
-  const Key pattern = make_pattern(rt, gid, keys, wildcard_mask);
-  std::erase_if(it->entries, [&](const ntap::Entry &e) { return !ntap::key_matches(e.key, pattern, wildcard_mask); });
-  if (limit >= 0 && static_cast<uint64_t>(limit) < it->entries.size()) it->entries.resize(limit);
-  return it;
 }
 
 int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out) {
@@ -227,6 +228,8 @@ uint32_t ntap_catch(ntap_rt *rt) {
 
 int64_t *ntap_action_counter(ntap_rt *rt) { return &rt->actions_remaining; }
 
+int64_t *ntap_nesting_depth(ntap_rt *rt) { return &rt->nesting_depth; }
+
 void ntap_fail_at(ntap_rt *rt, uint32_t site) {
   if (rt->failed) return;  // the first error is the one reported
   rt->failed = true;
@@ -257,10 +260,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_stats_bucket),
     NTAP_SYMBOL(ntap_exists),
     NTAP_SYMBOL(ntap_delete),
-    NTAP_SYMBOL(ntap_exists_matching),
-    NTAP_SYMBOL(ntap_delete_matching),
     NTAP_SYMBOL(ntap_foreach_begin),
-    NTAP_SYMBOL(ntap_foreach_begin_matching),
     NTAP_SYMBOL(ntap_foreach_next),
     NTAP_SYMBOL(ntap_foreach_end),
     NTAP_SYMBOL(ntap_printf),
@@ -274,6 +274,7 @@ const ntap_symbol ntap_runtime_symbols[] = {
     NTAP_SYMBOL(ntap_fail_with_message),
     NTAP_SYMBOL(ntap_catch),
     NTAP_SYMBOL(ntap_action_counter),
+    NTAP_SYMBOL(ntap_nesting_depth),
     NTAP_SYMBOL(ntap_caught_message),
     NTAP_SYMBOL(ntap_fn_pp),
     NTAP_SYMBOL(ntap_fn_exit),

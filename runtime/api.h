@@ -25,12 +25,18 @@ typedef union ntap_value {
   const char *s;
 } ntap_value;
 
+/* A `site` argument for calls that cannot fail (writes to scalars and to
+ * wrap-around arrays). */
+#define NTAP_NO_SITE UINT32_MAX
+
 /* ---- globals ---- */
 int64_t ntap_get_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 const char *ntap_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
-void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
-void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value);
-void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value);
+/* Writes fail at `site` when a new element does not fit in a full array
+ * (stap's "Array overflow"); nothing is stored then. */
+void ntap_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site);
+void ntap_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *value, uint32_t site);
+void ntap_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t value, uint32_t site);
 /* fn: ast::StatsFn. @count of a missing element is 0; other extractors on an
  * empty aggregate fail at `site`. */
 int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t fn, uint32_t site);
@@ -40,26 +46,23 @@ const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *ke
 /* @hist_log(x)[bucket]: that bucket's count, 0 for a missing element; a
  * bucket outside the histogram fails at `site`. */
 int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site);
-int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
-/* keys == NULL: the whole array (or reset a scalar). */
-void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys);
 /* Wildcard subscripts: bit i of wildcard_mask set means key i is `*` (keys[i]
- * is then ignored). `[1, *] in a`: any element matches; `delete a[*, 5]`:
- * every matching element. */
-int64_t ntap_exists_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
-void ntap_delete_matching(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
+ * is then ignored); 0 names the one element `keys`. `[1, *] in a`: true when
+ * any element matches; `delete a[*, 5]`: every matching element. */
+int64_t ntap_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
+/* keys == NULL: the whole array (or reset a scalar). */
+void ntap_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask);
 
 /* ---- foreach ----
  * sort_column: 0 = value (for stats: the extractor sort_stat), 1..n = key n;
  * sort_direction: +1, -1 or 0 (unsorted); limit < 0: no limit. The iteration
- * works on a snapshot taken at begin. */
+ * works on a snapshot taken at begin. slice_keys == NULL: every element;
+ * otherwise foreach ([x, y] in arr[*, 5]): only the elements matching
+ * slice_keys (bit i of wildcard_mask set: key i is `*`), and the limit counts
+ * matching elements. */
 ntap_iter *ntap_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                              uint32_t sort_stat, int64_t limit);
-/* foreach ([x, y] in arr[*, 5]): only the elements matching `keys` (bit i of
- * wildcard_mask set: key i is `*`); the limit counts matching elements. */
-ntap_iter *ntap_foreach_begin_matching(ntap_rt *rt, uint32_t gid, int32_t sort_column, int32_t sort_direction,
-                                       uint32_t sort_stat, int64_t limit, const ntap_value *keys,
-                                       uint64_t wildcard_mask);
+                              uint32_t sort_stat, int64_t limit, const ntap_value *slice_keys,
+                              uint64_t wildcard_mask);
 /* Writes the next key tuple to keys_out; returns 0 when done. */
 int64_t ntap_foreach_next(ntap_iter *it, ntap_value *keys_out);
 void ntap_foreach_end(ntap_iter *it);
@@ -84,6 +87,9 @@ uint32_t ntap_catch(ntap_rt *rt);
  * once per function, subtracts the statements it executes and fails when the
  * budget reaches 0 (stap's "MAXACTION exceeded"). */
 int64_t *ntap_action_counter(ntap_rt *rt);
+/* How deep script function calls nest in the running handler (0 in the
+ * probe body); generated code checks it against MAXNESTING around calls. */
+int64_t *ntap_nesting_depth(ntap_rt *rt);
 /* After ntap_catch: the caught error's run-time message, or NULL when the
  * error's text is its site's (fixed at compile time). */
 const char *ntap_caught_message(ntap_rt *rt);

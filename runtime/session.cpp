@@ -479,6 +479,7 @@ bool Session::run_probe(const UserProbeRun &run) {
   const bool interruptible = run.resolved->kind != ast::ProbeKind::Timer;
   rt_.actions_remaining =
       interruptible ? layout_.options.max_action_interruptible : layout_.options.max_action;
+  rt_.nesting_depth = 0;
   run.fn(&rt_);
   rt_.end_handler();
   output_->flush();
@@ -655,10 +656,16 @@ void Session::report_losses() {
       fprintf(stderr, "WARNING: %llu output records from kernel probes lost: ring buffer full (%u bytes)\n",
               static_cast<unsigned long long>(lost), layout_.options.ringbuf_size);
   }
+  // Kernel probes cannot stop the run at a full map as stap does ("Array
+  // overflow"): the updates they could not store are counted and reported.
   if (store_)
-    for (const Store::Loss &loss : store_->losses())
-      fprintf(stderr, "WARNING: %llu updates to '%s' lost: map full (MAXMAPENTRIES=%u)\n",
-              static_cast<unsigned long long>(loss.lost), loss.global->name.c_str(), loss.max_entries);
+    for (const Store::Loss &loss : store_->losses()) {
+      const std::string limit = loss.global->max_entries
+                                    ? "size limit " + std::to_string(loss.max_entries)
+                                    : "MAXMAPENTRIES=" + std::to_string(loss.max_entries);
+      fprintf(stderr, "WARNING: Array overflow in kernel probes: %llu updates to '%s' lost (%s)\n",
+              static_cast<unsigned long long>(loss.lost), loss.global->name.c_str(), limit.c_str());
+    }
   for (const BpfProgramInfo &info : bpf_.programs) {
     bpf_program *prog = find_program(info);
     if (!prog || bpf_program__fd(prog) < 0) continue;

@@ -58,6 +58,8 @@ struct ntap_rt {
   // generated code decrements it and fails at 0. The session sets it before
   // each handler; this default is stap's MAXACTION_INTERRUPTIBLE.
   int64_t actions_remaining = 10000;
+  // Script function calls in progress (MAXNESTING); back to 0 after each call.
+  int64_t nesting_depth = 0;
   ntap::BuiltinState builtins;  // state some builtins keep across calls (tokenize)
 
   // The most bytes a string value may hold: MAXSTRINGLEN - 1, as stap's

@@ -356,7 +356,7 @@ void wait_for_bpf_programs() {
 // ---------------------------------------------------------------- store
 
 Store::Store(const ast::Program &program, const Layout &layout, const KernelAccess *kernel)
-    : layout_(layout), kernel_(kernel), user_losses_(layout.globals.size(), 0) {
+    : layout_(layout), kernel_(kernel) {
   for (const GlobalLayout &gl : layout.globals) {
     const ast::Global &g = *gl.global;
     const ast::Type type = g.value_type;
@@ -439,20 +439,20 @@ std::string Store::get_string(uint32_t gid, const Key &key) {
   return v ? v->s : std::string();
 }
 
-void Store::set_long(uint32_t gid, const Key &key, int64_t value) {
+bool Store::set_long(uint32_t gid, const Key &key, int64_t value) {
   Value v;
   v.l = value;
-  if (!storage(gid).update(key, v)) ++user_losses_[gid];
+  return storage(gid).update(key, v);
 }
 
-void Store::set_string(uint32_t gid, const Key &key, const std::string &value) {
+bool Store::set_string(uint32_t gid, const Key &key, const std::string &value) {
   Value v;
   v.s = value;
-  if (!storage(gid).update(key, v)) ++user_losses_[gid];
+  return storage(gid).update(key, v);
 }
 
-void Store::stats_add(uint32_t gid, const Key &key, int64_t observation) {
-  if (!storage(gid).stats_add(key, observation)) ++user_losses_[gid];
+bool Store::stats_add(uint32_t gid, const Key &key, int64_t observation) {
+  return storage(gid).stats_add(key, observation);
 }
 
 std::optional<StatsValue> Store::get_stats(uint32_t gid, const Key &key) {
@@ -503,7 +503,7 @@ std::vector<Store::Loss> Store::losses() const {
   std::vector<Loss> out;
   for (const GlobalLayout &gl : layout_.globals) {
     const uint32_t gid = gl.global->id;
-    uint64_t lost = user_losses_[gid];
+    uint64_t lost = 0;
     if (gl.placement == Placement::Kernel && gl.is_map && kernel_ && kernel_->globals)
       lost += std::atomic_ref<uint64_t>(*reinterpret_cast<uint64_t *>(kernel_->globals + gl.overflow_offset))
                   .load(std::memory_order_relaxed);

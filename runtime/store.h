@@ -114,9 +114,11 @@ class Store {
 
   int64_t get_long(uint32_t gid, const Key &key);
   std::string get_string(uint32_t gid, const Key &key);
-  void set_long(uint32_t gid, const Key &key, int64_t value);
-  void set_string(uint32_t gid, const Key &key, const std::string &value);
-  void stats_add(uint32_t gid, const Key &key, int64_t observation);
+  // false when a new element does not fit (the array is full): nothing is
+  // stored and the caller reports it (user probes fail with stap's error).
+  [[nodiscard]] bool set_long(uint32_t gid, const Key &key, int64_t value);
+  [[nodiscard]] bool set_string(uint32_t gid, const Key &key, const std::string &value);
+  [[nodiscard]] bool stats_add(uint32_t gid, const Key &key, int64_t observation);
   // nullopt for a missing element or an empty aggregate.
   std::optional<StatsValue> get_stats(uint32_t gid, const Key &key);
   // The statistic with its histogram buckets; nullopt when missing or empty.
@@ -139,8 +141,8 @@ class Store {
   // Flips and drains every double-buffered global now (used before end probes).
   void drain_double_buffered();
 
-  // Updates lost because a map was full, per global (kernel-side and
-  // user-side counts added), only those with losses.
+  // Updates kernel probes lost because a map was full, per global, only
+  // those with losses (user probes fail at the write instead).
   struct Loss {
     const ast::Global *global;
     uint64_t lost;
@@ -156,7 +158,6 @@ class Store {
   const KernelAccess *kernel_;
   std::vector<std::unique_ptr<GlobalStorage>> storages_;
   std::vector<uint32_t> double_buffered_;  // gids
-  std::vector<uint64_t> user_losses_;      // by gid
   bool drained_this_run_ = false;
 };
 

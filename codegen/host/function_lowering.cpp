@@ -60,6 +60,27 @@ void ProbeLowering::return_stmt(const ast::ReturnStmt &s) {
   builder_.CreateRet(value);
 }
 
+// stap checks the depth in the called function's prologue and reports the
+// function's name at its declaration; the check here, at the call, fails at
+// the same depth with the same message.
+void ProbeLowering::enter_call(const ast::CallExpr &call) {
+  if (!nesting_depth_) {
+    llvm::IRBuilder<> entry_builder(entry_);
+    entry_builder.SetInsertPoint(entry_, entry_->end());
+    nesting_depth_ = entry_builder.CreateCall(runtime("ntap_nesting_depth"), {rt_}, "nesting");
+  }
+  llvm::Value *depth = builder_.CreateLoad(i64(), nesting_depth_, "depth");
+  const uint32_t site =
+      add_site(call.function->loc, fmt::format("MAXNESTING exceeded near identifier '{}'", call.function->name));
+  fail_if(builder_.CreateICmpSGE(depth, builder_.getInt64(module_.nesting_limit)), site);
+  builder_.CreateStore(builder_.CreateAdd(depth, builder_.getInt64(1)), nesting_depth_);
+}
+
+void ProbeLowering::leave_call() {
+  llvm::Value *depth = builder_.CreateLoad(i64(), nesting_depth_, "depth");
+  builder_.CreateStore(builder_.CreateSub(depth, builder_.getInt64(1)), nesting_depth_);
+}
+
 llvm::Value *ProbeLowering::script_call(const ast::CallExpr &call) {
   auto it = module_.functions.find(call.function);
   if (it == module_.functions.end())
@@ -67,7 +88,9 @@ llvm::Value *ProbeLowering::script_call(const ast::CallExpr &call) {
                        call.loc);
   std::vector<llvm::Value *> args{rt_, next_flag()};
   for (const auto &arg : call.args) args.push_back(expr(*arg));
+  enter_call(call);
   llvm::Value *result = builder_.CreateCall(it->second, args);
+  leave_call();
 
   llvm::Value *failed = builder_.CreateICmpNE(builder_.CreateCall(runtime("ntap_failed"), {rt_}), builder_.getInt64(0));
   llvm::Value *next = builder_.CreateICmpNE(builder_.CreateLoad(builder_.getInt8Ty(), next_flag()), builder_.getInt8(0));

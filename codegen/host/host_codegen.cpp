@@ -73,6 +73,7 @@ std::unique_ptr<HostProgram> compile_user_probes(const ast::Program &program, co
   host::RuntimeDecls runtime(*module, runtime_symbols);
   host::ModuleContext module_context{program, *module, runtime, sites, {}, {}};
   module_context.max_string_bytes = layout.options.string_limit - 1;
+  module_context.nesting_limit = layout.options.max_nesting;
   for (const auto &function : program.functions)
     if (function->called_in_user) host::declare_script_function(module_context, *function);
   for (const auto &function : program.functions)

@@ -116,6 +116,7 @@ llvm::Value *ProbeLowering::read_global(const ast::Global &global, llvm::Value *
 LValue ProbeLowering::lvalue(const ast::Expr &e) {
   LValue place;
   place.type = e.type;
+  place.loc = e.loc;
   if (e.kind == ExprKind::Symbol) {
     const auto &sym = as<ast::SymbolExpr>(e);
     if (sym.local) {
@@ -152,7 +153,8 @@ void ProbeLowering::write(const LValue &place, llvm::Value *value) {
   }
   llvm::Value *gid = builder_.getInt32(place.global->id);
   const char *setter = place.type == ast::Type::String ? "ntap_set_string" : "ntap_set_long";
-  builder_.CreateCall(runtime(setter), {rt_, gid, place.keys, value});
+  const bool element = place.kind == LValue::Kind::GlobalElement;
+  call_writer(setter, {rt_, gid, place.keys, value}, overflow_site(*place.global, element, place.loc), place.loc);
 }
 
 // print(@hist_log(x)) gets the table as a string; @hist_log(x)[i] one count.
@@ -310,11 +312,9 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       const auto &in = as<ast::InArrayExpr>(e);
       const ast::Global &global = resolved_global(in.global, in.name, e.loc);
       llvm::Value *keys = key_array(in.keys);
-      const uint64_t wildcards = wildcard_mask(in.keys);
-      llvm::Value *found =
-          wildcards ? builder_.CreateCall(runtime("ntap_exists_matching", e.loc),
-                                          {rt_, builder_.getInt32(global.id), keys, builder_.getInt64(wildcards)})
-                    : builder_.CreateCall(runtime("ntap_exists", e.loc), {rt_, builder_.getInt32(global.id), keys});
+      llvm::Value *found = builder_.CreateCall(
+          runtime("ntap_exists", e.loc),
+          {rt_, builder_.getInt32(global.id), keys, builder_.getInt64(wildcard_mask(in.keys))});
       return builder_.CreateZExt(builder_.CreateICmpNE(found, builder_.getInt64(0)), i64());
     }
 

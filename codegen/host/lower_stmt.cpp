@@ -136,11 +136,9 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
         return;
       }
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
-      if (const uint64_t wildcards = target.keys ? wildcard_mask(*target.keys) : 0)
-        builder_.CreateCall(runtime("ntap_delete_matching", s.loc),
-                            {rt_, builder_.getInt32(target.global->id), keys, builder_.getInt64(wildcards)});
-      else
-        builder_.CreateCall(runtime("ntap_delete", s.loc), {rt_, builder_.getInt32(target.global->id), keys});
+      const uint64_t wildcards = target.keys ? wildcard_mask(*target.keys) : 0;
+      builder_.CreateCall(runtime("ntap_delete", s.loc),
+                          {rt_, builder_.getInt32(target.global->id), keys, builder_.getInt64(wildcards)});
       record_actions(1, s.loc);
       return;
     }
@@ -152,7 +150,8 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
         throw CompileError(ErrorKind::Codegen, "<<< needs a global aggregate", st.target->loc);
       llvm::Value *keys = target.keys ? key_array(*target.keys) : null_keys();
       llvm::Value *value = expr(*st.value);
-      builder_.CreateCall(runtime("ntap_stats_add", s.loc), {rt_, builder_.getInt32(target.global->id), keys, value});
+      call_writer("ntap_stats_add", {rt_, builder_.getInt32(target.global->id), keys, value},
+                  overflow_site(*target.global, target.keys != nullptr, st.target->loc), s.loc);
       record_actions(1, s.loc);  // an expression statement in stap
       return;
     }
@@ -198,15 +197,13 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   std::vector<llvm::Value *> begin_args = {rt_, builder_.getInt32(global->id), builder_.getInt32(st.sort_column),
                                            builder_.getInt32(st.sort_direction),
                                            builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), limit};
-  if (!st.slice.empty()) {  // arr[*, 5]: the runtime filters the snapshot
-    begin_args.push_back(key_array(st.slice));
-    begin_args.push_back(builder_.getInt64(wildcard_mask(st.slice)));
-  }
+  // arr[*, 5]: the runtime filters the snapshot; no slice: every element.
+  begin_args.push_back(st.slice.empty() ? null_keys() : key_array(st.slice));
+  begin_args.push_back(builder_.getInt64(wildcard_mask(st.slice)));
   // Entering the loop costs one action, checked before the snapshot is taken
   // (stap checks just after; nothing observable happens in between).
   record_actions(1, st.loc, true);
-  llvm::Value *iter = builder_.CreateCall(
-      runtime(st.slice.empty() ? "ntap_foreach_begin" : "ntap_foreach_begin_matching", st.loc), begin_args);
+  llvm::Value *iter = builder_.CreateCall(runtime("ntap_foreach_begin", st.loc), begin_args);
   llvm::AllocaInst *iter_slot = entry_alloca(ptr(), "iter_slot");
   builder_.CreateStore(iter, iter_slot);
 

@@ -39,6 +39,8 @@ struct ModuleContext {
   // The most bytes a string value holds (MAXSTRINGLEN - 1): literals are
   // cut to it here, strings made at run time by the runtime.
   size_t max_string_bytes = 127;
+  // How deep script function calls may nest (MAXNESTING).
+  uint32_t nesting_limit = 10;
 };
 
 // Declares `fn_<id>_<name>`: (ptr rt, ptr next_flag, params...) -> i64 | ptr.
@@ -54,6 +56,7 @@ struct LValue {
   llvm::Value *local_slot = nullptr;  // Local
   const ast::Global *global = nullptr;  // GlobalScalar / GlobalElement
   llvm::Value *keys = nullptr;          // GlobalElement: ntap_value[n]
+  Location loc;                         // where a failed write is reported
 };
 
 class ProbeLowering {
@@ -107,6 +110,12 @@ class ProbeLowering {
   uint32_t add_site(const Location &loc, std::string message);
   // Leaves the probe when the runtime reports a failure (after a site call).
   void check_failed();
+  // Writing a new element into a full array fails as in stap ("Array
+  // overflow, check size limit (N)" at the element); NTAP_NO_SITE for
+  // scalars and wrap-around arrays, whose writes always succeed.
+  uint32_t overflow_site(const ast::Global &global, bool element, const Location &loc);
+  // Calls a runtime writer taking a site last, then leaves on failure.
+  void call_writer(const char *name, std::vector<llvm::Value *> args, uint32_t site, const Location &loc);
   // Records `site` as the error and leaves the probe when `is_bad` holds;
   // with a `message` (a string value), the error carries that text instead
   // of the site's.
@@ -125,6 +134,10 @@ class ProbeLowering {
   // block; record_actions queues `actions` statements at `loc` and, when
   // `update` is set or enough are queued, subtracts them and fails at 0.
   void begin_action_counting();
+  // MAXNESTING (function_lowering.cpp): around each script function call,
+  // fail when calls already nest nesting_limit deep, else count one more.
+  void enter_call(const ast::CallExpr &call);
+  void leave_call();
   void record_actions(unsigned actions, const Location &loc, bool update = false);
   // `next`: in a function, sets the probe's next flag before leaving.
   void next_stmt();
@@ -170,6 +183,7 @@ class ProbeLowering {
   std::unordered_map<const ast::Local *, llvm::AllocaInst *> locals_;
   llvm::Value *action_counter_ = nullptr;  // int64_t * into the runtime
   unsigned pending_actions_ = 0;           // counted, not yet subtracted
+  llvm::Value *nesting_depth_ = nullptr;   // int64_t * into the runtime, fetched at the first call
 };
 
 // Defines `ntap_site_message(i32 site) -> ptr` (each site's message, for

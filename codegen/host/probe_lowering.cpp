@@ -137,6 +137,20 @@ void ProbeLowering::check_failed() {
   builder_.SetInsertPoint(ok);
 }
 
+uint32_t ProbeLowering::overflow_site(const ast::Global &global, bool element, const Location &loc) {
+  if (!element || global.wrap) return NTAP_NO_SITE;
+  const std::string limit =
+      global.max_entries ? fmt::format("size limit ({})", global.max_entries) : std::string("MAXMAPENTRIES");
+  return add_site(loc, fmt::format("Array overflow, check {} near identifier '{}'", limit, global.name));
+}
+
+void ProbeLowering::call_writer(const char *name, std::vector<llvm::Value *> args, uint32_t site,
+                                const Location &loc) {
+  args.push_back(builder_.getInt32(site));
+  builder_.CreateCall(runtime(name, loc), args);
+  if (site != NTAP_NO_SITE) check_failed();
+}
+
 void ProbeLowering::fail_if(llvm::Value *is_bad, uint32_t site, llvm::Value *message) {
   llvm::BasicBlock *bad = new_block("error");
   llvm::BasicBlock *ok = new_block("ok");

@@ -36,6 +36,7 @@ struct FakeRuntime {
   int open_iterators = 0;
   int exits = 0;
   int64_t actions_remaining = 1000000;  // MAXACTION budget of the handler
+  int64_t nesting_depth = 0;            // MAXNESTING: calls in progress
 
   const char *keep(std::string s) { return arena.emplace_back(std::move(s)).c_str(); }
 };
@@ -72,16 +73,16 @@ const char *fake_get_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
   auto &f = fake(rt);
   return f.keep(f.strings[{gid, key_of(f, gid, keys)}]);
 }
-void fake_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v) {
+void fake_set_long(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v, uint32_t site) {
   auto &f = fake(rt);
   f.calls.push_back("set_long " + std::to_string(gid));
   f.longs[{gid, key_of(f, gid, keys)}] = v;
 }
-void fake_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *v) {
+void fake_set_string(ntap_rt *rt, uint32_t gid, const ntap_value *keys, const char *v, uint32_t site) {
   auto &f = fake(rt);
   f.strings[{gid, key_of(f, gid, keys)}] = v;
 }
-void fake_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v) {
+void fake_stats_add(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t v, uint32_t site) {
   auto &f = fake(rt);
   f.longs[{gid, key_of(f, gid, keys)}] += v;
   f.calls.push_back("stats_add " + std::to_string(v));
@@ -95,15 +96,15 @@ int64_t fake_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32
   }
   return f.longs[{gid, key_of(f, gid, keys)}];
 }
-int64_t fake_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
+int64_t fake_exists(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
   auto &f = fake(rt);
   return f.longs.count({gid, key_of(f, gid, keys)}) ? 7 : 0;  // any nonzero means yes
 }
-void fake_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys) {
-  fake(rt).calls.push_back(keys ? "delete element" : "delete all");
+void fake_delete(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint64_t wildcard_mask) {
+  fake(rt).calls.push_back(!keys ? "delete all" : wildcard_mask ? "delete matching" : "delete element");
 }
 ntap_iter *fake_foreach_begin(ntap_rt *rt, uint32_t gid, int32_t column, int32_t direction, uint32_t stat,
-                              int64_t limit) {
+                              int64_t limit, const ntap_value *slice_keys, uint64_t wildcard_mask) {
   auto &f = fake(rt);
   f.begin_args = {gid, column, direction, stat, limit};
   ++f.open_iterators;
@@ -138,6 +139,7 @@ int64_t fake_str_compare(const char *a, const char *b) { return std::string(a).c
 int64_t fake_failed(ntap_rt *rt) { return fake(rt).failed_site >= 0; }
 void fake_fail_at(ntap_rt *rt, uint32_t site) { fake(rt).failed_site = site; }
 int64_t *fake_action_counter(ntap_rt *rt) { return &fake(rt).actions_remaining; }
+int64_t *fake_nesting_depth(ntap_rt *rt) { return &fake(rt).nesting_depth; }
 void fake_exit(ntap_rt *rt) { ++fake(rt).exits; }
 int64_t fake_pid(ntap_rt *) { return 4242; }
 const char *fake_symname(ntap_rt *rt, int64_t address) {
@@ -168,6 +170,7 @@ const ntap_symbol fake_symbols[] = {
     {"ntap_failed", (void *)fake_failed},
     {"ntap_fail_at", (void *)fake_fail_at},
     {"ntap_action_counter", (void *)fake_action_counter},
+    {"ntap_nesting_depth", (void *)fake_nesting_depth},
     {"ntap_fn_exit", (void *)fake_exit},
     {"ntap_fn_pid", (void *)fake_pid},
     {"ntap_fn_symname", (void *)fake_symname},

@@ -187,6 +187,8 @@ TEST_CASE("layout: -D limits are checked", "[layout]") {
   CHECK(LayoutOptions::from_defines({{"MAXACTION", "50"}, {"MAXACTION_INTERRUPTIBLE", "70"}}).max_action_interruptible ==
         70);
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXACTION", "0"}}));
+  CHECK(LayoutOptions::from_defines({}).max_nesting == 10);
+  CHECK(LayoutOptions::from_defines({{"MAXNESTING", "3"}}).max_nesting == 3);
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "lots"}}));
   CHECK_THROWS(LayoutOptions::from_defines({{"MAXMAPENTRIES", "0"}}));
 }

@@ -53,14 +53,14 @@ TEST_CASE("runtime API: globals, printf and sprintf", "[api]") {
   ntap_value key[2];
   key[0].l = 7;
   key[1].s = "eth0";
-  ntap_set_string(&f.rt, names, key, "up");
+  ntap_set_string(&f.rt, names, key, "up", NTAP_NO_SITE);
   CHECK(std::string(ntap_get_string(&f.rt, names, key)) == "up");
-  CHECK(ntap_exists(&f.rt, names, key) == 1);
-  ntap_delete(&f.rt, names, key);
-  CHECK(ntap_exists(&f.rt, names, key) == 0);
+  CHECK(ntap_exists(&f.rt, names, key, 0) == 1);
+  ntap_delete(&f.rt, names, key, 0);
+  CHECK(ntap_exists(&f.rt, names, key, 0) == 0);
   CHECK(std::string(ntap_get_string(&f.rt, names, key)).empty());
 
-  ntap_set_long(&f.rt, count, nullptr, 41);
+  ntap_set_long(&f.rt, count, nullptr, 41, NTAP_NO_SITE);
   CHECK(ntap_get_long(&f.rt, count, nullptr) == 41);
 
   ntap_value args[2];
@@ -88,8 +88,8 @@ TEST_CASE("runtime API: statistics and the empty-aggregate error", "[api]") {
   CHECK(ntap_failed(&f.rt) == 1);
   CHECK(f.rt.failed_site == 5);
   f.rt.failed = false;
-  ntap_stats_add(&f.rt, s, &key, 4);
-  ntap_stats_add(&f.rt, s, &key, 8);
+  ntap_stats_add(&f.rt, s, &key, 4, NTAP_NO_SITE);
+  ntap_stats_add(&f.rt, s, &key, 8, NTAP_NO_SITE);
   CHECK(ntap_stats_get(&f.rt, s, &key, avg, 5) == 6);
   CHECK(ntap_stats_get(&f.rt, s, &key, count, 5) == 2);
   CHECK(ntap_failed(&f.rt) == 0);
@@ -102,14 +102,14 @@ TEST_CASE("runtime API: foreach yields a sorted, limited snapshot", "[api]") {
   ntap_value key;
   for (const char *name : {"x", "y", "z"}) {
     key.s = name;
-    ntap_set_long(&f.rt, a, &key, name[0] == 'y' ? 10 : 1);
+    ntap_set_long(&f.rt, a, &key, name[0] == 'y' ? 10 : 1, NTAP_NO_SITE);
   }
-  ntap_iter *it = ntap_foreach_begin(&f.rt, a, 0, -1, 0, 2);
+  ntap_iter *it = ntap_foreach_begin(&f.rt, a, 0, -1, 0, 2, nullptr, 0);
   std::vector<std::string> seen;
   while (ntap_foreach_next(it, &key)) {
     seen.push_back(key.s);
     key.s = "w";
-    ntap_delete(&f.rt, a, &key);  // changing the array does not disturb the loop
+    ntap_delete(&f.rt, a, &key, 0);  // changing the array does not disturb the loop
   }
   ntap_foreach_end(it);
   CHECK(seen == std::vector<std::string>{"y", "x"});
@@ -245,4 +245,71 @@ TEST_CASE("session: -T ends an idle run with status 0", "[session]") {
   f.add_probe(ast::ProbeKind::End, [](ntap_rt *rt) { say(rt, "end"); });
   CHECK(f.run() == 0);
   CHECK(f.output() == "end\n");
+}
+
+TEST_CASE("runtime API: a write into a full array fails at its site", "[api]") {
+  ApiFixture f;
+  f.layout.options.max_map_entries = 2;
+  const uint32_t a = f.add_global("a", ast::Type::Long, {ast::Type::Long});
+  const uint32_t s = f.add_global("s", ast::Type::Stats, {ast::Type::Long});
+  f.start();
+  ntap_value key;
+  for (int64_t i = 1; i <= 2; ++i) {
+    key.l = i;
+    ntap_set_long(&f.rt, a, &key, i, 7);
+    ntap_stats_add(&f.rt, s, &key, i, 8);
+  }
+  CHECK(ntap_failed(&f.rt) == 0);
+  key.l = 1;
+  ntap_set_long(&f.rt, a, &key, 10, 7);  // an existing element still updates
+  CHECK(ntap_failed(&f.rt) == 0);
+  key.l = 3;
+  ntap_set_long(&f.rt, a, &key, 3, 7);
+  CHECK(ntap_failed(&f.rt) == 1);
+  CHECK(f.rt.failed_site == 7);
+  CHECK(ntap_exists(&f.rt, a, &key, 0) == 0);
+  f.rt.failed = false;
+  ntap_stats_add(&f.rt, s, &key, 3, 8);
+  CHECK(f.rt.failed_site == 8);
+  f.rt.failed = false;
+  ntap_set_long(&f.rt, a, &key, 3, NTAP_NO_SITE);  // a caller that cannot fail
+  CHECK(ntap_failed(&f.rt) == 0);
+}
+
+TEST_CASE("runtime API: exists, delete and foreach take an optional wildcard mask", "[api]") {
+  ApiFixture f;
+  const uint32_t a = f.add_global("a", ast::Type::Long, {ast::Type::Long, ast::Type::Long});
+  f.start();
+  ntap_value key[2];
+  for (int64_t x = 1; x <= 3; ++x)
+    for (int64_t y = 1; y <= 2; ++y) {
+      key[0].l = x;
+      key[1].l = y;
+      ntap_set_long(&f.rt, a, key, x * 10 + y, NTAP_NO_SITE);
+    }
+  key[0].l = 2;
+  key[1].l = 9;
+  CHECK(ntap_exists(&f.rt, a, key, 0) == 0);      // [2, 9]: no such element
+  CHECK(ntap_exists(&f.rt, a, key, 0b10) == 1);   // [2, *]
+  key[0].l = 0;
+  CHECK(ntap_exists(&f.rt, a, key, 0b10) == 0);   // [0, *]
+  key[1].l = 2;
+  ntap_iter *it = ntap_foreach_begin(&f.rt, a, 1, 1, 0, 2, key, 0b01);  // [*, 2], by key 1, limit 2
+  std::vector<int64_t> firsts;
+  ntap_value out[2];
+  while (ntap_foreach_next(it, out)) firsts.push_back(out[0].l);
+  ntap_foreach_end(it);
+  CHECK(firsts == std::vector<int64_t>{1, 2});
+  ntap_delete(&f.rt, a, key, 0b01);  // delete a[*, 2]
+  it = ntap_foreach_begin(&f.rt, a, 1, 1, 0, -1, nullptr, 0);
+  std::vector<int64_t> left;
+  while (ntap_foreach_next(it, out)) left.push_back(out[0].l * 10 + out[1].l);
+  ntap_foreach_end(it);
+  CHECK(left == std::vector<int64_t>{11, 21, 31});
+  key[0].l = 1;
+  key[1].l = 1;
+  ntap_delete(&f.rt, a, key, 0);  // one element
+  CHECK(ntap_exists(&f.rt, a, key, 0) == 0);
+  ntap_delete(&f.rt, a, nullptr, 0);  // the whole array
+  CHECK(ntap_exists(&f.rt, a, key, 0b11) == 0);
 }

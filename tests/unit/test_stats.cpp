@@ -287,15 +287,15 @@ TEST_CASE("globals written but never read are reported as stap does", "[stats][d
   const Layout layout = Layout::build(*c->program, LayoutOptions{});
   Store store(*c->program, layout, nullptr);
   auto gid = [&](const char *name) { return c->program->find_global(name)->id; };
-  store.set_long(gid("x"), {}, 42);
-  store.set_string(gid("s"), {}, "eth0");
-  store.set_long(gid("a"), Key{int64_t{1}, std::string("k")}, 3);
-  store.set_long(gid("a"), Key{int64_t{2}, std::string("j")}, 7);
-  store.stats_add(gid("st"), {}, 1);
-  store.stats_add(gid("st"), {}, 9);
-  store.stats_add(gid("sa"), Key{std::string("p")}, 4);
-  store.stats_add(gid("sa"), Key{std::string("q")}, 1);
-  store.stats_add(gid("sa"), Key{std::string("q")}, 2);
+  CHECK(store.set_long(gid("x"), {}, 42));
+  CHECK(store.set_string(gid("s"), {}, "eth0"));
+  CHECK(store.set_long(gid("a"), Key{int64_t{1}, std::string("k")}, 3));
+  CHECK(store.set_long(gid("a"), Key{int64_t{2}, std::string("j")}, 7));
+  CHECK(store.stats_add(gid("st"), {}, 1));
+  CHECK(store.stats_add(gid("st"), {}, 9));
+  CHECK(store.stats_add(gid("sa"), Key{std::string("p")}, 4));
+  CHECK(store.stats_add(gid("sa"), Key{std::string("q")}, 1));
+  CHECK(store.stats_add(gid("sa"), Key{std::string("q")}, 2));
   std::string out;
   render_unread_globals(*c->program, store, out);
   CHECK(out ==

@@ -48,8 +48,8 @@ TEST_CASE("set, exists and delete of array elements and scalars", "[store]") {
   const uint32_t names = f.add("names", ast::Type::String, {ast::Type::String, ast::Type::Long});
   const uint32_t scalar = f.add("total", ast::Type::Long);
   Store store(f.program, f.layout, nullptr);
-  store.set_string(names, ks("eth0", 1), "up");
-  store.set_string(names, ks("eth0", 2), "down");
+  CHECK(store.set_string(names, ks("eth0", 1), "up"));
+  CHECK(store.set_string(names, ks("eth0", 2), "down"));
   CHECK(store.get_string(names, ks("eth0", 1)) == "up");
   CHECK(store.exists(names, ks("eth0", 2)));
   store.erase(names, ks("eth0", 2));
@@ -58,7 +58,7 @@ TEST_CASE("set, exists and delete of array elements and scalars", "[store]") {
   store.clear(names);
   CHECK_FALSE(store.exists(names, ks("eth0", 1)));
 
-  store.set_long(scalar, {}, 42);
+  CHECK(store.set_long(scalar, {}, 42));
   CHECK(store.get_long(scalar, {}) == 42);
   store.clear(scalar);
   CHECK(store.get_long(scalar, {}) == 0);
@@ -80,10 +80,10 @@ TEST_CASE("foreach sorts by value or key, either direction, with a limit", "[sto
   Fixture f;
   const uint32_t a = f.add("a", ast::Type::Long, {ast::Type::Long});
   Store store(f.program, f.layout, nullptr);
-  store.set_long(a, k(1), 30);
-  store.set_long(a, k(2), 10);
-  store.set_long(a, k(3), 20);
-  store.set_long(a, k(4), 20);
+  CHECK(store.set_long(a, k(1), 30));
+  CHECK(store.set_long(a, k(2), 10));
+  CHECK(store.set_long(a, k(3), 20));
+  CHECK(store.set_long(a, k(4), 20));
 
   CHECK(first_keys(store.snapshot(a, {0, -1})) == std::vector<int64_t>{1, 3, 4, 2});
   CHECK(first_keys(store.snapshot(a, {0, +1})) == std::vector<int64_t>{2, 3, 4, 1});
@@ -100,8 +100,8 @@ TEST_CASE("foreach over statistics sorts by the chosen extractor", "[store]") {
   Fixture f;
   const uint32_t s = f.add("s", ast::Type::Stats, {ast::Type::String});
   Store store(f.program, f.layout, nullptr);
-  for (int i = 0; i < 3; ++i) store.stats_add(s, {KeyPart(std::string("many"))}, 1);
-  store.stats_add(s, {KeyPart(std::string("big"))}, 100);
+  for (int i = 0; i < 3; ++i) CHECK(store.stats_add(s, {KeyPart(std::string("many"))}, 1));
+  CHECK(store.stats_add(s, {KeyPart(std::string("big"))}, 100));
   auto by_count = store.snapshot(s, {0, -1, ast::StatsFn::Count});
   REQUIRE(by_count.size() == 2);
   CHECK(std::get<std::string>(by_count[0].key[0]) == "many");
@@ -167,21 +167,18 @@ TEST_CASE("keys pack like the BPF side and unpack back", "[maps]") {
   CHECK(std::get<int64_t>(negative[0]) == -2);
 }
 
-TEST_CASE("a full host array drops new keys and counts the losses", "[store]") {
+TEST_CASE("a full host array refuses new keys", "[store]") {
   Fixture f;
   f.layout.options.max_map_entries = 2;
   const uint32_t a = f.add("a", ast::Type::Long, {ast::Type::Long});
   Store store(f.program, f.layout, nullptr);
-  store.set_long(a, k(1), 1);
-  store.set_long(a, k(2), 1);
-  store.set_long(a, k(3), 1);
-  store.set_long(a, k(1), 5);  // existing keys still update
+  CHECK(store.set_long(a, k(1), 1));
+  CHECK(store.set_long(a, k(2), 1));
+  CHECK_FALSE(store.set_long(a, k(3), 1));  // the caller reports the overflow
+  CHECK(store.set_long(a, k(1), 5));        // existing keys still update
   CHECK(store.get_long(a, k(1)) == 5);
   CHECK_FALSE(store.exists(a, k(3)));
-  auto losses = store.losses();
-  REQUIRE(losses.size() == 1);
-  CHECK(losses[0].lost == 1);
-  CHECK(losses[0].max_entries == 2);
+  CHECK(store.losses().empty());  // only kernel-side losses are counted
 }
 
 TEST_CASE("a kernel global without a loaded object is refused", "[store]") {
@@ -255,7 +252,7 @@ TEST_CASE("kernel scalars and per-CPU statistics maps", "[store][bpf]") {
   KernelAccess access{maps.globals, [&](const std::string &name) { return name == "g_hits" ? fd : -1; }, [] {}};
   Store store(f.program, f.layout, &access);
 
-  store.set_long(total, {}, 99);
+  CHECK(store.set_long(total, {}, 99));
   int64_t raw = 0;
   std::memcpy(&raw, maps.globals + 8, 8);
   CHECK(raw == 99);
@@ -264,7 +261,7 @@ TEST_CASE("kernel scalars and per-CPU statistics maps", "[store][bpf]") {
   auto stats = store.get_stats(hits, k(0x1234));
   REQUIRE(stats);
   CHECK(stats->count == (possible_cpus() > 1 ? 3 : 2));
-  store.stats_add(hits, k(0x1234), 100);
+  CHECK(store.stats_add(hits, k(0x1234), 100));
   CHECK(store.get_stats(hits, k(0x1234))->max == 100);
   CHECK(store.snapshot(hits, {}).size() == 1);
   store.clear(hits);
