@@ -112,3 +112,17 @@ Global *Program::find_global(const std::string &name, const SourceFile *from) co
 }
 
 }  // namespace ntap::ast
+
+namespace ntap::ast {
+
+std::string target_text(const TargetVarExpr &var) {
+  std::string text = var.address_of ? "&" : "";
+  if (var.is_cast())
+    text += "@cast(..., \"" + var.cast_type + "\")";
+  else
+    text += "$" + var.name;
+  for (const TargetComponent &c : var.components) text += c.is_subscript() ? std::string("[...]") : "->" + c.field;
+  return text;
+}
+
+}  // namespace ntap::ast

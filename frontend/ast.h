@@ -117,19 +117,50 @@ struct IndexExpr : Expr {
   IndexExpr(Location l, std::string n) : Expr(ExprKind::Index, l), name(std::move(n)) {}
 };
 
-// $name or $name->field->field. Resolved by the probe's provider against the
-// probe's context (for tracepoints: the TP_PROTO arguments, typed from BTF).
-struct TargetVarExpr : Expr {
-  std::string name;                 // without the '$'
-  std::vector<std::string> fields;  // ->a->b (also accepts '.' after the first)
-  // Filled in by probe resolution:
-  bool resolved = false;
-  int arg_index = -1;                // context argument number
-  std::vector<uint32_t> offsets;     // byte offset of each field dereference
-  uint32_t final_size = 8;           // size in bytes of the final load (1,2,4,8)
-  bool final_signed = false;
-  TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
+// One `->field` or `[index]` after a target variable or @cast.
+struct TargetComponent {
+  std::string field;  // ->field; empty for a subscript
+  ExprPtr index;      // [index]; null for a field (and in resolution-only copies)
+  bool is_subscript() const { return field.empty(); }
 };
+
+// One step of computing a target value (see codegen/bpf/lower_expr.cpp).
+// The value starts as the probe's context argument (or the @cast operand).
+struct TargetStep {
+  enum class Op : uint8_t {
+    Add,        // value += amount (a member's byte offset)
+    AddScaled,  // value += components[component].index * amount (element size)
+    Load,       // value = *(intN_t *)value, amount = N/8 bytes, sign- or zero-extended
+    Narrow,     // value = (intN_t)value: a context argument narrower than 8 bytes
+  };
+  Op op = Op::Add;
+  uint32_t amount = 0;
+  bool is_signed = false;
+  uint32_t component = 0;
+  bool operator==(const TargetStep &) const = default;
+};
+
+// $name, $name->field[i]->field, &$name->field, or
+// @cast(expr, "type"[, "module"])->field... . Target variables are resolved
+// by the probe's provider against the probe's context (for tracepoints: the
+// TP_PROTO arguments, typed from BTF); @cast by its type name in the
+// kernel's BTF. Either way the result is a list of steps.
+struct TargetVarExpr : Expr {
+  std::string name;  // without the '$'; empty for @cast
+  std::vector<TargetComponent> components;
+  bool address_of = false;  // &$x->field: the member's address, not its value
+  // @cast(cast_operand, "cast_type", "cast_module")
+  ExprPtr cast_operand;
+  std::string cast_type, cast_module;
+  // Filled in by resolution:
+  bool resolved = false;
+  int arg_index = -1;  // context argument number (target variables)
+  std::vector<TargetStep> steps;
+  TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
+  bool is_cast() const { return cast_operand != nullptr; }
+};
+// The expression as written: "$skb->dev->name", "@cast(p, \"sk_buff\")->len[2]".
+std::string target_text(const TargetVarExpr &var);
 
 struct UnaryExpr : Expr {
   UnaryOp op;

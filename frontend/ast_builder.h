@@ -69,6 +69,13 @@ class AstBuilder {
   int64_t literal_parameter(const Node &n, const std::string &op);
   ExprPtr stats_with_parameters(const Node &n, const std::string &name, StatsFn fn, size_t operands);
   ExprPtr at_operator(const Node &n);
+  // ---- target variables, @cast, & and the @-operators ntap cannot provide (parse_targets.cpp)
+  void target_components(const Node &n, size_t first, TargetVarExpr &target);
+  ExprPtr target_var(const Node &n);
+  ExprPtr cast_expr(const Node &n);
+  ExprPtr address_of(const Node &n);
+  [[noreturn]] void unavailable_at_operator(const Node &n, const std::string &name) const;
+  static bool is_unavailable_at_operator(const std::string &name);
   ExprPtr call_or_symbol(const Node &n);
   ExprPtr expr(const Node &n);
 

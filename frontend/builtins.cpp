@@ -15,8 +15,9 @@ constexpr unsigned kDeferredInKernel = Builtin::User | Builtin::Kernel | Builtin
 const std::vector<Builtin> kBuiltins = {
     // printf(fmt, ...): formatted output; kernel probes send a ring-buffer record.
     {"printf", Type::Long, {Type::String}, Builtin::Format | Builtin::Variadic | kBoth | Builtin::NoReturnValue},
-    // sprintf(fmt, ...): formatted string; strings built in BPF are not supported yet.
-    {"sprintf", Type::String, {Type::String}, Builtin::Format | Builtin::Variadic | Builtin::User},
+    // sprintf(fmt, ...): formatted string; in kernel probes through bpf_snprintf,
+    // which knows fewer conversions (codegen/bpf/sprintf_bpf.cpp).
+    {"sprintf", Type::String, {Type::String}, Builtin::Format | Builtin::Variadic | kBoth},
     // print(...): each argument in its natural format, no separator.
     {"print", Type::Long, {}, Builtin::Variadic | kBoth | Builtin::NoReturnValue},
     // println(...): like print, then a newline.
@@ -90,6 +91,18 @@ const std::vector<Builtin> kBuiltins = {
     {"cpu_clock_us", Type::Long, {Type::Long}, kBoth},
     {"cpu_clock_ms", Type::Long, {Type::Long}, kBoth},
     {"cpu_clock_s", Type::Long, {Type::Long}, kBoth},
+    // ---- kernel memory (tapset "memory" functions; kernel probes only): a bad
+    // address is a run-time error, "kernel read fault at 0x...".
+    // kernel_string(addr): the NUL-terminated string at addr.
+    {"kernel_string", Type::String, {Type::Long}, Builtin::Kernel},
+    // kernel_string_n(addr, n): at most n bytes of it.
+    {"kernel_string_n", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
+    // kernel_long/int/short/char/pointer(addr): the number of that C type at addr.
+    {"kernel_long", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_int", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_short", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_char", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"kernel_pointer", Type::Long, {Type::Long}, Builtin::Kernel},
     // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
     {"jiffies", Type::Long, {}, Builtin::Kernel},
     // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".
@@ -99,17 +112,18 @@ const std::vector<Builtin> kBuiltins = {
     // tz_name(): the local time zone's abbreviation ("PDT").
     {"tz_name", Type::String, {}, Builtin::User},
 
-    // ---- strings (user probes; results are cut at MAXSTRINGLEN - 1 bytes)
+    // ---- strings (results are cut at MAXSTRINGLEN - 1 bytes); strlen, substr,
+    // stringat and isinstr also run in kernel probes (bounded byte loops)
     // strlen(s): its length in bytes.
-    {"strlen", Type::Long, {Type::String}, Builtin::User},
+    {"strlen", Type::Long, {Type::String}, kBoth},
     // matched(n): subexpression n (0: the whole match) of the last successful =~.
     {"matched", Type::String, {Type::Long}, Builtin::User},
     // substr(str, start, length): `length` bytes from `start` (0-based).
-    {"substr", Type::String, {Type::String, Type::Long, Type::Long}, Builtin::User},
+    {"substr", Type::String, {Type::String, Type::Long, Type::Long}, kBoth},
     // stringat(str, pos): the byte at pos; an error when pos is out of bounds.
-    {"stringat", Type::Long, {Type::String, Type::Long}, Builtin::User},
+    {"stringat", Type::Long, {Type::String, Type::Long}, kBoth},
     // isinstr(s1, s2): 1 when s1 contains s2.
-    {"isinstr", Type::Long, {Type::String, Type::String}, Builtin::User},
+    {"isinstr", Type::Long, {Type::String, Type::String}, kBoth},
     // strtol(str, base): the number in str (base 0: C prefixes), like the kernel's simple_strtol.
     {"strtol", Type::Long, {Type::String, Type::Long}, Builtin::User},
     // isdigit(str): non-zero when str starts with a digit.

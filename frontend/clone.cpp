@@ -141,12 +141,15 @@ ExprPtr clone_expr(const Expr &e) {
     case ExprKind::TargetVar: {
       auto &t = static_cast<const TargetVarExpr &>(e);
       auto copy = std::make_unique<TargetVarExpr>(t.loc, t.name);
-      copy->fields = t.fields;
+      for (const auto &c : t.components)
+        copy->components.push_back(TargetComponent{c.field, c.index ? clone_expr(*c.index) : nullptr});
+      copy->address_of = t.address_of;
+      if (t.cast_operand) copy->cast_operand = clone_expr(*t.cast_operand);
+      copy->cast_type = t.cast_type;
+      copy->cast_module = t.cast_module;
       copy->resolved = t.resolved;
       copy->arg_index = t.arg_index;
-      copy->offsets = t.offsets;
-      copy->final_size = t.final_size;
-      copy->final_signed = t.final_signed;
+      copy->steps = t.steps;
       return with_type(std::move(copy), e);
     }
     case ExprKind::Unary: {

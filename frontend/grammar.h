@@ -169,26 +169,33 @@ struct name : tok<name_text> {};
 
 struct expression;
 
-// $name->field->field (field names may be keywords).
+// $name->field[index]->field (field names may be keywords).
 struct target_name_text : seq<one<'$'>, plus<sor<identifier_other, one<'$'>>>> {};
 struct field_name_text : identifier {};
 struct field_name : tok<field_name_text> {};
 struct target_field : seq<arrow, must<field_name>> {};
-struct target_subscript_unsupported : seq<at<one<'['>>, raise<target_subscript_unsupported>> {};
-struct target_var : seq<tok<target_name_text>, star<target_field>, opt<target_subscript_unsupported>> {};
+struct target_subscript : seq<lbracket, must<expression>, must<rbracket>> {};
+struct target_components : star<sor<target_field, target_subscript>> {};
+struct target_var : seq<tok<target_name_text>, target_components> {};
 
-// @count(e), @defined(e), @choose_defined(a, b)...; which @-names exist and how
-// many operands each takes is checked when the AST is built.
+// @cast(pointer, "type"[, "module"])->field...: the pointer read as the named
+// kernel struct or union.
+struct cast_keyword : seq<one<'@'>, TAO_PEGTL_KEYWORD("cast")> {};
+struct cast_type : string_literal {};
+struct cast_expr
+    : seq<tok<cast_keyword>, must<lparen>, must<expression>, must<comma>, must<cast_type>,
+          opt<comma, must<cast_type>>, must<rparen>, target_components> {};
+// &$var->field, &@cast(p, "type")->field: the member's address.
+struct address_operand : sor<target_var, cast_expr> {};
+struct address_of : seq<tok<one<'&'>>, must<address_operand>> {};
+
+// @count(e), @defined(e), @choose_defined(a, b), @entry(e)...; which @-names
+// exist and how many operands each takes is checked when the AST is built.
 struct at_name_text : seq<one<'@'>, identifier> {};
-struct at_unsupported_text
-    : seq<one<'@'>, sor<TAO_PEGTL_KEYWORD("entry"), TAO_PEGTL_KEYWORD("cast"), TAO_PEGTL_KEYWORD("var"),
-                        TAO_PEGTL_KEYWORD("perf"), TAO_PEGTL_KEYWORD("const"),
-                        TAO_PEGTL_KEYWORD("probewrite")>> {};
-struct at_unsupported : seq<at<at_unsupported_text>, raise<at_unsupported>> {};
 struct at_operands : seq<lparen, must_list<expression>, must<rparen>> {};
 // @hist_log(x)[i]: one bucket of a histogram.
 struct at_bucket : seq<lbracket, must<expression>, must<rbracket>> {};
-struct at_expr : sor<at_unsupported, seq<tok<at_name_text>, must<at_operands>, opt<at_bucket>>> {};
+struct at_expr : seq<tok<at_name_text>, must<at_operands>, opt<at_bucket>> {};
 
 struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> {};
 // a[*, 5]: `*` matches any key at that position (delete and `in`; the
@@ -207,7 +214,7 @@ template <typename Guard, typename Rule>
 struct when : seq<at<Guard>, Rule> {};
 struct primary
     : sor<when<one<'('>, paren_expr>, when<digit, number>, when<one<'"'>, string_literal>,
-          when<one<'$'>, target_var>, when<one<'@'>, at_expr>, when<identifier_first, call_or_symbol>,
+          when<one<'$'>, target_var>, when<one<'@'>, sor<cast_expr, at_expr>>, when<one<'&'>, address_of>, when<identifier_first, call_or_symbol>,
           embedded_expr_unsupported> {};
 
 // ---------------------------------------------------------------- expressions
@@ -383,6 +390,7 @@ inline constexpr const char *error_message = nullptr;
 template <> inline constexpr const char *error_message<rparen> = "expected ')'";
 template <> inline constexpr const char *error_message<lparen> = "expected '('";
 template <> inline constexpr const char *error_message<rbracket> = "expected ']'";
+template <> inline constexpr const char *error_message<comma> = "expected ','";
 template <> inline constexpr const char *error_message<rbrace> = "expected '}'";
 template <> inline constexpr const char *error_message<semicolon> = "expected ';'";
 template <> inline constexpr const char *error_message<colon> = "expected ':'";
@@ -430,9 +438,8 @@ template <> inline constexpr const char *error_message<private_target> = "expect
 template <> inline constexpr const char *error_message<embedded_c_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";
-template <> inline constexpr const char *error_message<target_subscript_unsupported> = "array subscripts on target variables are not supported yet";
-// Names the construct itself; the parser appends which @-operator it saw.
-template <> inline constexpr const char *error_message<at_unsupported> = "is not supported yet";
+template <> inline constexpr const char *error_message<cast_type> = "expected a type name string";
+template <> inline constexpr const char *error_message<address_operand> = "expected a target variable or @cast after '&'";
 // clang-format on
 
 // Raises pg::parse_error with the message above, at the failing token.

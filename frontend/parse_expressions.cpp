@@ -239,6 +239,7 @@ ExprPtr AstBuilder::at_operator(const Node &n) {
     auto defined = std::make_unique<DefinedExpr>(loc(n), clone_expr(*chosen));
     return std::make_unique<TernaryExpr>(loc(n), std::move(defined), std::move(chosen), expr(*n.children[2]));
   }
+  if (is_unavailable_at_operator(name)) unavailable_at_operator(n, name);
   fail(n, "unknown operator " + name);
 }
 
@@ -261,11 +262,9 @@ ExprPtr AstBuilder::expr(const Node &n) {
   if (n.is_type<g::call_or_symbol>()) return call_or_symbol(n);
   if (n.is_type<g::number_text>()) return std::make_unique<NumberExpr>(loc(n), number(n));
   if (n.is_type<g::string_literal>()) return std::make_unique<StringExpr>(loc(n), string_value(n));
-  if (n.is_type<g::target_var>()) {
-    auto target = std::make_unique<TargetVarExpr>(loc(n), text(*c[0]).substr(1));
-    for (size_t i = 1; i < c.size(); ++i) target->fields.push_back(text(*c[i]));
-    return target;
-  }
+  if (n.is_type<g::target_var>()) return target_var(n);
+  if (n.is_type<g::cast_expr>()) return cast_expr(n);
+  if (n.is_type<g::address_of>()) return address_of(n);
   if (n.is_type<g::at_expr>()) return at_operator(n);
   if (n.is_type<g::wildcard_key>()) return nullptr;  // `*` in a subscript: matches any key
   if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {

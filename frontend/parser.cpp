@@ -24,7 +24,7 @@ using selector = pt::selector<
                           g::at_name_text, g::component_name_text, g::type_name_text>,
     pt::remove_content::on<
         // expressions
-        g::string_literal, g::target_var, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
+        g::string_literal, g::target_var, g::target_subscript, g::cast_expr, g::cast_type, g::address_of, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
         g::wildcard_key, g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
         // operators
         g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,
@@ -119,20 +119,6 @@ std::unique_ptr<Program> AstBuilder::program(const Node &root) {
   return prog;
 }
 
-namespace {
-
-// The message of a grammar error, completed where the grammar cannot know it.
-std::string grammar_error_message(const std::string &text, const pg::parse_error &error, size_t offset) {
-  std::string message(error.message());
-  if (message == g::error_message<g::at_unsupported>) {
-    size_t end = offset + 1;
-    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) ++end;
-    return text.substr(offset, end - offset) + " " + message;
-  }
-  return message;
-}
-
-}  // namespace
 
 }  // namespace ntap::parsing
 
@@ -153,7 +139,7 @@ std::unique_ptr<Program> parse_script(const SourceFile &file, const ParseOptions
   } catch (const pg::parse_error &error) {
     const size_t at = error.positions().front().byte;
     Location where = source.map.locate(at);
-    std::string message = with_expansion_note(source, grammar_error_message(source.text, error, at), at);
+    std::string message = with_expansion_note(source, std::string(error.message()), at);
     if (at >= source.text.size()) {
       // Nothing to show as "saw": say that the script ended too early.
       if (message.rfind("expected", 0) == 0) message = "unexpected end of file, " + message;

@@ -220,12 +220,7 @@ class Printer {
         const auto &i = as<IndexExpr>(e);
         return i.name + "[" + list(i.keys, kAssign) + "]";
       }
-      case ExprKind::TargetVar: {
-        const auto &t = as<TargetVarExpr>(e);
-        std::string text = "$" + t.name;
-        for (const auto &field : t.fields) text += "->" + field;
-        return text;
-      }
+      case ExprKind::TargetVar: return target(as<TargetVarExpr>(e));
       case ExprKind::Unary: return unary(as<UnaryExpr>(e));
       case ExprKind::Binary: {
         const auto &b = as<BinaryExpr>(e);
@@ -291,6 +286,19 @@ class Printer {
     ++depth_;
     stmt(s);
     --depth_;
+  }
+
+  std::string target(const TargetVarExpr &t) {
+    std::string text = t.address_of ? "&" : "";
+    if (t.is_cast()) {
+      text += "@cast(" + expr(*t.cast_operand) + ", " + quoted(t.cast_type);
+      if (!t.cast_module.empty()) text += ", " + quoted(t.cast_module);
+      text += ")";
+    } else {
+      text += "$" + t.name;
+    }
+    for (const auto &c : t.components) text += c.index ? "[" + expr(*c.index) + "]" : "->" + c.field;
+    return text;
   }
 
   std::string list(const std::vector<ExprPtr> &items, int min_level) {

@@ -7,8 +7,14 @@ void for_each_child(Expr &e, const ExprSlotFn &fn) {
     case ExprKind::Number:
     case ExprKind::String:
     case ExprKind::Symbol:
-    case ExprKind::TargetVar:
       return;
+    case ExprKind::TargetVar: {
+      auto &t = static_cast<TargetVarExpr &>(e);
+      if (t.cast_operand) fn(t.cast_operand);
+      for (auto &c : t.components)
+        if (c.index) fn(c.index);
+      return;
+    }
     case ExprKind::Index:
       for (auto &k : static_cast<IndexExpr &>(e).keys)
         if (k) fn(k);  // null: a `*` wildcard key

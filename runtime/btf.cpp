@@ -292,54 +292,155 @@ const std::vector<TracepointArg> *tracepoint_args(std::string_view event_view) {
   return &cached->second;
 }
 
-FieldResult resolve_field_chain(uint32_t pointer_type_id, const std::vector<std::string> &fields) {
-  FieldResult result;
-  auto fail = [&](FieldError::Kind kind, std::string message) {
-    result.error = FieldError{kind, std::move(message)};
-    return result;
-  };
-  if (!vmlinux()) return fail(FieldError::Unsupported, load_error());
+namespace {
 
-  FieldChain chain;
-  uint32_t current = pointer_type_id;
-  // True when `current` is a struct/union embedded in the object reached by
-  // the last dereference: its members add to that step's offset instead of
-  // starting a new dereference (`$sk->__sk_common->skc_family`).
-  bool embedded = false;
-  for (const std::string &field : fields) {
-    const btf_type *t = type_at(skip_modifiers(current));
+// Walks an access path, one component at a time, keeping track of whether
+// the value at hand is the thing itself or its address in kernel memory.
+class PathWalker {
+ public:
+  PathWalker(uint32_t type_id, AccessStart start) : type_(type_id), in_memory_(start == AccessStart::Object) {}
+
+  std::optional<FieldError> member(const std::string &field) {
+    const btf_type *t = type_at(skip_modifiers(type_));
     const btf_type *composite = nullptr;
-    if (embedded) {
+    if (t && btf_is_ptr(t)) {
+      follow_pointer(t);
+      composite = type_at(skip_modifiers(type_));
+    } else if (in_memory_) {
       composite = t;
-    } else if (t && btf_is_ptr(t)) {
-      composite = type_at(skip_modifiers(t->type));
     }
     if (!composite || !btf_is_composite(composite))
-      return fail(FieldError::Unsupported, "cannot access member '" + field + "' of a value of type '" +
-                                               type_to_c(current) + "' (not a pointer to a struct or union)");
+      return FieldError{FieldError::Unsupported, "cannot access member '" + field + "' of a value of type '" +
+                                                     type_to_c(type_) + "' (not a pointer to a struct or union)"};
     MemberHit hit;
     if (!find_member(composite, field, hit))
-      return fail(FieldError::NoSuchField, "'" + composite_c_name(composite, btf_is_union(composite)) +
-                                               "' has no member '" + field + "'");
+      return FieldError{FieldError::NoSuchField, "'" + composite_c_name(composite, btf_is_union(composite)) +
+                                                     "' has no member '" + field + "'"};
     if (hit.bitfield_size != 0 || is_int_bitfield(hit.type_id))
-      return fail(FieldError::Unsupported, "member '" + field + "' is a bitfield, which is not supported yet");
-    uint32_t byte_offset = hit.bit_offset / 8;
-    if (embedded)
-      chain.offsets.back() += byte_offset;
-    else
-      chain.offsets.push_back(byte_offset);
-    current = hit.type_id;
-    const btf_type *member_type = type_at(skip_modifiers(current));
-    embedded = member_type && btf_is_composite(member_type);
+      return FieldError{FieldError::Unsupported, "member '" + field + "' is a bitfield, which is not supported yet"};
+    add(hit.bit_offset / 8);
+    type_ = hit.type_id;
+    last_ = "member '" + field + "'";
+    return std::nullopt;
   }
-  auto shape = embedded ? std::nullopt : scalar_shape(current);
-  if (!shape)
-    return fail(FieldError::Unsupported, "member '" + (fields.empty() ? std::string() : fields.back()) +
-                                             "' of type '" + type_to_c(current) + "' is not a scalar");
-  chain.final_shape = *shape;
-  chain.final_type_id = current;
-  result.chain = std::move(chain);
+
+  std::optional<FieldError> subscript(uint32_t component) {
+    const btf_type *t = type_at(skip_modifiers(type_));
+    uint32_t element = 0;
+    if (t && btf_is_array(t) && in_memory_) {
+      element = btf_array(t)->type;
+    } else if (t && btf_is_ptr(t)) {
+      follow_pointer(t);
+      element = type_;
+    } else {
+      return FieldError{FieldError::Unsupported, "cannot index a value of type '" + type_to_c(type_) +
+                                                     "' (not an array or a pointer)"};
+    }
+    long size = btf__resolve_size(vmlinux(), element);
+    if (size <= 0)
+      return FieldError{FieldError::Unsupported,
+                        "cannot index a value of type '" + type_to_c(type_) + "': its elements have no size"};
+    steps_.push_back({ast::TargetStep::Op::AddScaled, static_cast<uint32_t>(size), false, component});
+    type_ = element;
+    last_ = "the element";
+    return std::nullopt;
+  }
+
+  std::optional<FieldError> finish(bool address_of) {
+    if (address_of) {
+      if (!in_memory_)
+        return FieldError{FieldError::Unsupported, "cannot take the address of a value that is not in memory"};
+      return std::nullopt;
+    }
+    const btf_type *t = type_at(skip_modifiers(type_));
+    if (in_memory_ && t && btf_is_array(t)) return std::nullopt;  // an array is its address, as in C
+    auto shape = scalar_shape(type_);
+    if (!shape) return FieldError{FieldError::Unsupported, last_ + " of type '" + type_to_c(type_) + "' is not a scalar"};
+    if (in_memory_)
+      steps_.push_back({ast::TargetStep::Op::Load, shape->size, shape->is_signed, 0});
+    else if (shape->size < 8)
+      steps_.push_back({ast::TargetStep::Op::Narrow, shape->size, shape->is_signed, 0});
+    return std::nullopt;
+  }
+
+  AccessPath path() && { return AccessPath{std::move(steps_), type_}; }
+
+ private:
+  // The value at hand is a pointer: load it if it is in memory, then what it
+  // points to is in memory at that address.
+  void follow_pointer(const btf_type *pointer) {
+    if (in_memory_) steps_.push_back({ast::TargetStep::Op::Load, 8, false, 0});
+    type_ = pointer->type;
+    in_memory_ = true;
+  }
+  void add(uint32_t offset) {
+    if (offset == 0) return;
+    if (!steps_.empty() && steps_.back().op == ast::TargetStep::Op::Add)
+      steps_.back().amount += offset;
+    else
+      steps_.push_back({ast::TargetStep::Op::Add, offset, false, 0});
+  }
+
+  uint32_t type_;
+  bool in_memory_;
+  std::vector<ast::TargetStep> steps_;
+  std::string last_ = "the value";
+};
+
+}  // namespace
+
+std::vector<AccessComponent> access_components(const ast::TargetVarExpr &var) {
+  std::vector<AccessComponent> components;
+  for (const ast::TargetComponent &c : var.components) components.push_back({c.field, c.is_subscript()});
+  return components;
+}
+
+AccessResult resolve_access_path(uint32_t start_type_id, AccessStart start,
+                                 const std::vector<AccessComponent> &components, bool address_of) {
+  AccessResult result;
+  if (!vmlinux()) {
+    result.error = FieldError{FieldError::Unsupported, load_error()};
+    return result;
+  }
+  PathWalker walker(start_type_id, start);
+  for (uint32_t i = 0; i < components.size(); ++i) {
+    const AccessComponent &c = components[i];
+    result.error = c.subscript ? walker.subscript(i) : walker.member(c.field);
+    if (result.error) return result;
+  }
+  result.error = walker.finish(address_of);
+  if (!result.error) result.path = std::move(walker).path();
   return result;
+}
+
+std::optional<uint32_t> find_composite_type(std::string_view spelling) {
+  const struct ::btf *handle = vmlinux();
+  if (!handle) return std::nullopt;
+  size_t colon = spelling.rfind(':');
+  if (colon != std::string_view::npos) spelling.remove_prefix(colon + 1);
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    return s;
+  };
+  spelling = trim(spelling);
+  std::vector<uint32_t> kinds{BTF_KIND_STRUCT, BTF_KIND_UNION, BTF_KIND_TYPEDEF};
+  for (auto [keyword, kind] : {std::pair<std::string_view, uint32_t>{"struct ", BTF_KIND_STRUCT},
+                               std::pair<std::string_view, uint32_t>{"union ", BTF_KIND_UNION}}) {
+    if (spelling.substr(0, keyword.size()) == keyword) {
+      spelling = trim(spelling.substr(keyword.size()));
+      kinds = {kind};
+    }
+  }
+  std::string name(spelling);
+  for (uint32_t kind : kinds) {
+    int id = btf__find_by_name_kind(handle, name.c_str(), kind);
+    if (id <= 0) continue;
+    uint32_t resolved = skip_modifiers(static_cast<uint32_t>(id));
+    const btf_type *t = type_at(resolved);
+    if (t && btf_is_composite(t)) return resolved;
+  }
+  return std::nullopt;
 }
 
 std::string type_to_c(uint32_t type_id) {

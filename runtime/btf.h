@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "frontend/ast.h"
+
 struct btf;
 
 namespace ntap::btf {
@@ -60,33 +62,51 @@ const std::vector<std::string> &tracepoint_names();
 // nullopt when the kernel has no such raw tracepoint. Cached per event.
 const std::vector<TracepointArg> *tracepoint_args(std::string_view event);
 
-// The result of resolving `->a->b` on a pointer-to-struct value. The value
-// is found as: p = the pointer; for each offset except the last,
-// p = *(void **)(p + offset); then a final_shape.size load at p + last offset.
-// Members of embedded (non-pointer) structs fold into the same step.
-struct FieldChain {
-  std::vector<uint32_t> offsets;  // byte offset of each dereference step
-  ScalarShape final_shape;
-  uint32_t final_type_id = 0;
-};
-
-// Why a field chain did not resolve. NoSuchField is "the probe has no such
+// Why an access path did not resolve. NoSuchField is "the probe has no such
 // variable" (the caller may fold @defined to 0); the others are real errors in
-// the script (a bitfield, an array or struct at the end, a non-pointer in the
-// middle) and carry a message naming the offending field.
+// the script (a bitfield, a struct at the end, a member of a non-pointer)
+// and carry a message naming the offending component.
 struct FieldError {
   enum Kind { NoSuchField, Unsupported } kind;
   std::string message;
 };
 
-// Resolve `fields` starting from a value of BTF type `pointer_type_id`
-// (which must be a pointer to a struct or union). Members of anonymous
-// structs/unions are found as C finds them.
-struct FieldResult {
-  std::optional<FieldChain> chain;
+// One `->field` or `[index]` of a written access path.
+struct AccessComponent {
+  std::string field;       // empty for a subscript
+  bool subscript = false;  // [index]: its value is read from the script at run time
+};
+
+// How the value at the start of a path is held.
+enum class AccessStart {
+  Value,   // a value of the start type (a tracepoint argument)
+  Object,  // the address of an object of the start type (@cast's pointer)
+};
+
+// The steps that compute the value (see ast::TargetStep): members of
+// embedded structs and arrays fold into address arithmetic, pointers are
+// loaded, and the end is loaded when it is a scalar in memory. An array at
+// the end is its address, as in C (`$dev->name` is a `char *`), and so is
+// anything when `address_of` is set (`&$skb->len`).
+struct AccessPath {
+  std::vector<ast::TargetStep> steps;
+  uint32_t final_type_id = 0;
+};
+struct AccessResult {
+  std::optional<AccessPath> path;
   std::optional<FieldError> error;
 };
-FieldResult resolve_field_chain(uint32_t pointer_type_id, const std::vector<std::string> &fields);
+// The components of `$x->a[i]` / `@cast(...)->a[i]` as the path resolver takes them.
+std::vector<AccessComponent> access_components(const ast::TargetVarExpr &var);
+AccessResult resolve_access_path(uint32_t start_type_id, AccessStart start,
+                                 const std::vector<AccessComponent> &components, bool address_of);
+
+// The struct or union @cast names, spelled as stap accepts it: "sk_buff",
+// "struct sk_buff", "union bpf_attr" or "kernel<linux/skbuff.h>:struct
+// sk_buff" (the module and header part only tell stap where to find
+// debuginfo; BTF has every kernel type). A bare name may also be a typedef of
+// one. nullopt when the kernel has no such type.
+std::optional<uint32_t> find_composite_type(std::string_view spelling);
 
 // The C spelling of a type in stap -L style ("struct sk_buff*",
 // "enum skb_drop_reason", "u32").

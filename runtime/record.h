@@ -46,6 +46,10 @@ struct ErrorSite {
   std::string message;  // "division by 0 near operator '/'"
   // error(msg) with a computed msg: the text travels in the record instead.
   bool message_in_record = false;
+  // A fault at a kernel address (kernel_string, kernel_long...): the record
+  // carries the 8-byte address, which replaces "%p" in `message` as stap
+  // prints it (0x and 16 hex digits).
+  bool address_in_record = false;
 };
 
 }  // namespace ntap

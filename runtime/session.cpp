@@ -320,6 +320,8 @@ bool Session::load_kernel_side() {
 bool Session::share_maps_of_first_unit(bpf_object *object) {
   bpf_map *map;
   bpf_object__for_each_map(map, object) {
+    // .rodata (sprintf formats) holds this unit's own constants.
+    if (bpf_map__is_internal(map)) continue;
     const int fd = map_fd(bpf_map__name(map));
     const int err = fd < 0 ? -ENOENT : bpf_map__reuse_fd(map, fd);
     if (err) {
@@ -521,11 +523,19 @@ void Session::handle_record(const uint8_t *data, size_t size) {
     case RecordKind::Error:
       if (header.id < bpf_.error_sites.size()) {
         const ErrorSite &site = bpf_.error_sites[header.id];
-        const std::string message =
+        std::string message =
             site.message_in_record && payload_size > 0
                 ? std::string(reinterpret_cast<const char *>(payload),
                               strnlen(reinterpret_cast<const char *>(payload), payload_size))
                 : site.message;
+        size_t placeholder = message.find("%p");
+        if (site.address_in_record && payload_size >= sizeof(uint64_t) && placeholder != std::string::npos) {
+          uint64_t address;
+          std::memcpy(&address, payload, sizeof address);
+          char hex[24];
+          snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(address));
+          message.replace(placeholder, 2, hex);
+        }
         fprintf(stderr, "ERROR: %s at %s\n", message.c_str(), site.loc.str().c_str());
       } else {
         fprintf(stderr, "ERROR: run-time error in a kernel probe\n");

@@ -6,6 +6,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
 
 namespace ntap::bpf {
@@ -39,8 +40,10 @@ llvm::Value *gettimeofday(ProbeLowering &p, const CallExpr &) {
   return Divisor == 1 ? ns : p.ir().CreateUDiv(ns, p.ir().getInt64(Divisor));
 }
 
-llvm::Value *execname(ProbeLowering &p, const CallExpr &) {
-  llvm::Value *buffer = p.string_buffer("execname");
+// In a string scratch slot (off the stack): bytes after the NUL are stale,
+// which only array keys would see, and pack_key copies keys up to the NUL.
+llvm::Value *execname(ProbeLowering &p, const CallExpr &call) {
+  llvm::Value *buffer = p.scratch_string(call.loc);
   constexpr uint32_t kTaskCommLen = 16;
   uint32_t size = std::min(kTaskCommLen, p.max_string_len());
   p.state().mb.call_helper(Helper::GetCurrentComm, p.ir().getInt64Ty(), {buffer, p.ir().getInt32(size)});
@@ -134,6 +137,30 @@ llvm::Value *check_assertion(ProbeLowering &p, const CallExpr &call) {
   return p.i64(0);
 }
 
+llvm::Value *strlen_call(ProbeLowering &p, const CallExpr &call) { return p.string_length(*call.args[0]); }
+llvm::Value *substr_call(ProbeLowering &p, const CallExpr &call) {
+  return p.substring(*call.args[0], *call.args[1], *call.args[2]);
+}
+llvm::Value *isinstr_call(ProbeLowering &p, const CallExpr &call) { return p.contains(*call.args[0], *call.args[1]); }
+
+// stringat(str, pos): the byte (a signed char, as stap's C returns it); a
+// position outside the string is stap's run-time error.
+llvm::Value *stringat_call(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *text = p.string_value(*call.args[0]);
+  llvm::Value *pos = p.long_value(*call.args[1]);
+  llvm::Value *length = p.length_of(text);
+  llvm::BasicBlock *outside = p.block("stringat_outside");
+  llvm::BasicBlock *inside = p.block("stringat_inside");
+  // Unsigned: a negative position is outside too.
+  b.CreateCondBr(b.CreateICmpULT(pos, length), inside, outside);
+  b.SetInsertPoint(outside);
+  p.fail(&call, call.loc, "Position out of bounds near identifier 'stringat'");
+  b.SetInsertPoint(inside);
+  llvm::Value *byte = b.CreateLoad(b.getInt8Ty(), b.CreateInBoundsGEP(b.getInt8Ty(), text, pos));
+  return b.CreateSExt(byte, b.getInt64Ty());
+}
+
 const std::unordered_map<std::string_view, Emitter> &emitters() {
   static const std::unordered_map<std::string_view, Emitter> table{
       {"pid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
@@ -166,12 +193,24 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"htonl", byte_swap<32>},
       {"ntohll", byte_swap<64>},
       {"htonll", byte_swap<64>},
+      {"kernel_string", kernel_string},
+      {"kernel_string_n", kernel_string_n},
+      {"kernel_long", kernel_number<8, true>},
+      {"kernel_int", kernel_number<4, true>},
+      {"kernel_short", kernel_number<2, true>},
+      {"kernel_char", kernel_number<1, false>},
+      {"kernel_pointer", kernel_number<8, false>},
       {"printf", output},
       {"print", output},
       {"println", output},
       {"exit", exit_call},
       {"pp", probe_point},
       {"error", raise_error},
+      {"strlen", strlen_call},
+      {"sprintf", [](ProbeLowering &p, const CallExpr &call) { return p.sprintf_call(call); }},
+      {"substr", substr_call},
+      {"isinstr", isinstr_call},
+      {"stringat", stringat_call},
       {"assert", check_assertion},
   };
   return table;

@@ -114,26 +114,43 @@ llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
   return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
 }
 
+// The value starts as the context argument (or @cast's pointer) and goes
+// through the steps resolution computed (ast::TargetStep).
 llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
-  if (!e.resolved || e.arg_index < 0) unsupported(e.loc, "unresolved target variable '$" + e.name + "'");
-  if (e.type != Type::Long)
-    unsupported(e.loc, "target variable '$" + e.name + "' of type " + type_name(e.type) +
-                           " is not supported in kernel probes yet");
-  if (e.final_size != 1 && e.final_size != 2 && e.final_size != 4 && e.final_size != 8)
-    unsupported(e.loc, "target variable '$" + e.name + "' has an unsupported size");
+  if (!e.resolved || (!e.is_cast() && e.arg_index < 0))
+    unsupported(e.loc, "unresolved target variable '" + target_text(e) + "'");
   auto &b = ir();
-  // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
-  // 8-byte aligned load the verifier accepts.
-  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
-  llvm::Value *v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
-  llvm::Value *narrow;
-  if (e.offsets.empty()) {
-    narrow = b.CreateTrunc(v, b.getIntNTy(e.final_size * 8));
+  llvm::Value *v;
+  if (e.is_cast()) {
+    v = long_value(*e.cast_operand);
   } else {
-    for (size_t i = 0; i + 1 < e.offsets.size(); ++i) v = probe_read(b.CreateAdd(v, i64(e.offsets[i])), 8);
-    narrow = probe_read(b.CreateAdd(v, i64(e.offsets.back())), e.final_size);
+    // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
+    // 8-byte aligned load the verifier accepts.
+    llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
+    v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
-  return e.final_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+  auto extend = [&](llvm::Value *narrow, bool is_signed) {
+    return is_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+  };
+  for (const TargetStep &step : e.steps) {
+    switch (step.op) {
+      case TargetStep::Op::Add:
+        v = b.CreateAdd(v, i64(step.amount));
+        break;
+      case TargetStep::Op::AddScaled:
+        v = b.CreateAdd(v, b.CreateMul(long_value(*e.components.at(step.component).index), i64(step.amount)));
+        break;
+      case TargetStep::Op::Load:
+        if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
+          unsupported(e.loc, "target variable '" + target_text(e) + "' has an unsupported size");
+        v = extend(probe_read(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::Narrow:
+        v = extend(b.CreateTrunc(v, b.getIntNTy(step.amount * 8)), step.is_signed);
+        break;
+    }
+  }
+  return v;
 }
 
 llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {
@@ -148,9 +165,8 @@ llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {
 }
 
 llvm::Value *ProbeLowering::binary(const BinaryExpr &e) {
-  if (e.op == BinaryOp::Concat || e.lhs->type == Type::String || e.rhs->type == Type::String)
-    unsupported(e.loc, std::string("string operator '") + binary_op_text(e.op) +
-                           "' is not supported in kernel probes yet");
+  if (e.op == BinaryOp::Concat) return concatenation(*e.lhs, *e.rhs);
+  if (e.lhs->type == Type::String || e.rhs->type == Type::String) return string_comparison(e);
   llvm::Value *lhs = long_value(*e.lhs);
   llvm::Value *rhs = long_value(*e.rhs);
   state_.mb.set_location(e.loc);
@@ -183,7 +199,7 @@ llvm::Value *ProbeLowering::arith(BinaryOp op, llvm::Value *lhs, llvm::Value *rh
     case BinaryOp::Ne: return flag(b.CreateICmpNE(lhs, rhs));
     case BinaryOp::Concat: break;
   }
-  unsupported(loc, "string concatenation is not supported in kernel probes yet");
+  unsupported(loc, "internal: '.' is not an operator on longs");
 }
 
 // Signed division built from unsigned division: BPF ISA v3 has only
@@ -237,6 +253,7 @@ llvm::Value *ProbeLowering::ternary(const TernaryExpr &e) {
   auto &b = ir();
   if (e.type != Type::Long && e.type != Type::String)
     unsupported(e.loc, std::string("a conditional of type ") + type_name(e.type) + " is not supported in kernel probes");
+  if (e.type == Type::String) return string_ternary(e);
   llvm::Value *cond = truth(*e.cond);
   llvm::BasicBlock *then_block = block("cond_then");
   llvm::BasicBlock *else_block = block("cond_else");
@@ -274,19 +291,28 @@ llvm::Value *ProbeLowering::string_buffer(const char *name) {
 // Written with 8-byte stores of immediates: no .rodata section is needed.
 llvm::Value *ProbeLowering::string_literal(const std::string &text) {
   llvm::Value *buffer = string_buffer("literal");
+  write_literal(buffer, text);
+  return buffer;
+}
+
+// Unless `whole`, `buffer` must be zeroed: only the words holding text are
+// written; `whole` also writes the word holding the NUL.
+void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text, bool whole) {
   size_t length = std::min<size_t>(text.size(), max_string_len() - 1);
-  for (size_t chunk = 0; chunk < length; chunk += 8) {
+  for (size_t chunk = 0; chunk < (whole ? length + 1 : length); chunk += 8) {
     uint64_t word = 0;
     for (size_t i = 0; i < 8 && chunk + i < length; ++i)
       word |= uint64_t(static_cast<unsigned char>(text[chunk + i])) << (8 * i);
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), buffer, chunk);
     ir().CreateAlignedStore(ir().getInt64(word), at, llvm::Align(8));
   }
-  return buffer;
 }
 
+// Every string value starts 8-byte aligned (stack buffers, map values, the
+// 8-aligned slices of "globals" and of the string scratch area); saying so
+// lets LLVM copy in words instead of bytes, which would need spill slots.
 void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size) {
-  ir().CreateMemCpy(dst, llvm::MaybeAlign(1), src, llvm::MaybeAlign(1), std::min(size, max_string_len()));
+  ir().CreateMemCpy(dst, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), std::min(size, max_string_len()));
 }
 
 llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<ExprPtr> &keys,
@@ -304,15 +330,22 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
     if (keys[i]->type != g.key_fields[i].type)
       unsupported(keys[i]->loc, std::string("key of type ") + type_name(keys[i]->type) + " where " +
                                     type_name(g.key_fields[i].type) + " is expected");
-    values.push_back(value(*keys[i]));
+    // A literal key is written into the key in place (no buffer of its own).
+    values.push_back(keys[i]->kind == ExprKind::String ? nullptr : value(*keys[i]));
   }
   uint32_t size = std::max<uint32_t>(g.key_size, 8);
   llvm::Value *key = state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true);
   for (size_t i = 0; i < values.size(); ++i) {
     const KeyField &field = g.key_fields[i];
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), key, field.offset);
-    if (field.type == Type::String)
-      copy_string(at, values[i], field.size);
+    if (field.type == Type::String && !values[i])
+      write_literal(at, static_cast<const StringExpr &>(*keys[i]).value.substr(0, field.size - 1));
+    else if (field.type == Type::String)
+      // Up to the NUL only: the key is zeroed, and a string built in the
+      // scratch area has stale bytes after its NUL that would make equal
+      // strings different keys.
+      state_.mb.call_helper(Helper::ProbeReadKernelStr, ir().getInt64Ty(),
+                            {at, ir().getInt32(field.size), values[i]});
     else
       ir().CreateAlignedStore(values[i], at, llvm::Align(field.offset % 8 ? 1 : 8));
   }

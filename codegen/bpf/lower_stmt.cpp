@@ -77,7 +77,9 @@ void ProbeLowering::continue_after_terminator() {
 // Stack slots made while lowering a statement live only until its end.
 void ProbeLowering::statement(const Stmt &s) {
   state_.mb.begin_temporaries();
+  const uint32_t scratch_slots = scratch_slots_used_;
   statement_body(s);
+  scratch_slots_used_ = scratch_slots;
   state_.mb.end_temporaries();
 }
 
@@ -287,9 +289,10 @@ llvm::Value *ProbeLowering::inc_dec(const IncDecExpr &e) {
 }
 
 llvm::Value *ProbeLowering::assign_string(const AssignExpr &e) {
-  if (e.op != AssignOp::Set)
-    unsupported(e.loc, std::string("string operator '") + assign_op_text(e.op) + "' is not supported in kernel probes yet");
-  llvm::Value *src = string_value(*e.rhs);
+  if (e.op != AssignOp::Set && e.op != AssignOp::Concat)
+    unsupported(e.loc, std::string("operator '") + assign_op_text(e.op) + "' needs a long operand");
+  // `s .= x` is `s = s . x`.
+  llvm::Value *src = e.op == AssignOp::Concat ? concatenation(*e.lhs, *e.rhs) : string_value(*e.rhs);
   state_.mb.set_location(e.loc);
   const Expr &lhs = *e.lhs;
   if (lhs.kind == ExprKind::Index) {

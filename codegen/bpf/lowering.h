@@ -71,6 +71,30 @@ class ProbeLowering {
   // The same for error(msg) with a computed message: the record carries
   // `text` (a string value) as the message.
   void fail_with_text(const void *site, const Location &loc, llvm::Value *text);
+  // The same for a fault reading kernel memory: `message` holds "%p", which
+  // user space replaces by `address` (an i64 the record carries).
+  void fail_at_address(const void *site, const Location &loc, const std::string &message, llvm::Value *address);
+
+  // ---- strings (strings_bpf.cpp)
+  llvm::Value *string_comparison(const ast::BinaryExpr &e);  // == != < > <= >= on strings: 0/1
+  // lhs . rhs in a fresh buffer (a chain of `.` shares one buffer).
+  llvm::Value *concatenation(const ast::Expr &lhs, const ast::Expr &rhs);
+  llvm::Value *string_length(const ast::Expr &e);
+  llvm::Value *length_of(llvm::Value *string);
+  llvm::Value *substring(const ast::Expr &str, const ast::Expr &start, const ast::Expr &length);
+  llvm::Value *contains(const ast::Expr &haystack, const ast::Expr &needle);  // isinstr
+  // sprintf_bpf.cpp: sprintf through bpf_snprintf.
+  llvm::Value *sprintf_call(const ast::CallExpr &call);
+  // A string scratch slot holding "" for a string being built (maps.h).
+  llvm::Value *scratch_string(const Location &loc);
+  // Bytes a string built in a kernel probe may hold (MAXSTRINGLEN - 1).
+  uint32_t built_string_cap() const;
+  // `for (i = 0; i < count; ++i) body`: the body branches to `next` to go on
+  // and to `done` to leave (falling off its end goes on).
+  using ByteLoopBody = std::function<void(llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done)>;
+  void byte_loop(uint64_t count, const ByteLoopBody &body);
+  llvm::Value *byte_at(llvm::Value *string, llvm::Value *index);  // zero-extended i64
+  void store_byte(llvm::Value *string, llvm::Value *index, llvm::Value *byte);
 
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
@@ -81,7 +105,8 @@ class ProbeLowering {
   llvm::BasicBlock *block(const char *name);
   llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
   llvm::Value *string_literal(const std::string &text);
-  void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);
+  void write_literal(llvm::Value *buffer, const std::string &text, bool whole = false);
+  void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);  // both 8-byte aligned
   // Packs `keys` per g.key_fields into a zeroed stack buffer.
   llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
   const GlobalLayout &kernel_global(const ast::Global &g, const Location &loc);
@@ -111,6 +136,13 @@ class ProbeLowering {
                          const std::function<void(llvm::Value *)> &merge);
   llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
   llvm::Value *probe_read(llvm::Value *address, uint32_t size);
+  // strings_bpf.cpp
+  std::string literal_text(const ast::StringExpr &e) const;
+  llvm::Value *string_order(llvm::Value *lhs, llvm::Value *rhs);
+  llvm::Value *string_order_literal(llvm::Value *lhs, const std::string &text);
+  void append_string(llvm::Value *buffer, llvm::Value *length, const ast::Expr &part);
+  void concat_into(llvm::Value *buffer, llvm::Value *length, const ast::Expr &e);
+  llvm::Value *string_ternary(const ast::TernaryExpr &e);
   // Long arithmetic with stap semantics; `site` is the node reported on a
   // division by zero.
   llvm::Value *arith(ast::BinaryOp op, llvm::Value *lhs, llvm::Value *rhs, const void *site,
@@ -154,6 +186,8 @@ class ProbeLowering {
     llvm::BasicBlock *continue_to = nullptr;
   };
   std::vector<LoopTargets> loops_;
+  // String scratch slots (maps.h) held by the statements being lowered.
+  uint32_t scratch_slots_used_ = 0;
   // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
   llvm::Value *actions_left_ = nullptr;
   // CPU iterations of the statistic merges emitted so far (stats_read.cpp).

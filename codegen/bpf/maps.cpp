@@ -10,6 +10,7 @@ namespace ntap::bpf {
 namespace {
 constexpr int64_t kEExist = 17;  // errno of an insert with BPF_NOEXIST racing another CPU
 constexpr const char *kZeroValueMap = "stats_zero";
+constexpr const char *kStringScratchMap = "string_scratch";
 }  // namespace
 
 MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) : mb_(mb), layout_(layout) {
@@ -17,6 +18,8 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4, layout.globals_size ? layout.globals_size : 8,
        true});
   add({Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false});
+  add({kStringScratchMap, kMapTypePercpuArray, 2, 0, 4, kStringScratchSlots * 2 * layout.options.max_string_len,
+       true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -63,6 +66,20 @@ void MapAccess::begin_program() {
   ir.SetInsertPoint(missing);
   ir.CreateRet(ir.getInt32(0));
   ir.SetInsertPoint(body);
+}
+
+llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
+  auto &ir = mb_.ir();
+  llvm::AllocaInst *area_key = mb_.entry_alloca(ir.getInt32Ty(), "scratch_key", false);
+  ir.CreateStore(ir.getInt32(interrupting ? 1 : 0), area_key);
+  llvm::Value *base = lookup(map(kStringScratchMap), area_key);
+  llvm::BasicBlock *missing = block("no_scratch");
+  llvm::BasicBlock *found = block("scratch");
+  ir.CreateCondBr(ir.CreateIsNull(base), missing, found);
+  ir.SetInsertPoint(missing);
+  ir.CreateRet(ir.getInt32(0));
+  ir.SetInsertPoint(found);
+  return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), base, uint64_t(slot) * 2 * layout_.options.max_string_len);
 }
 
 llvm::Value *MapAccess::global_ptr(uint32_t offset) {

@@ -27,6 +27,17 @@ class MapAccess {
   llvm::GlobalVariable *map(const std::string &name);
   llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
 
+  // Strings being built (concatenations) live in a per-CPU scratch area of
+  // kStringScratchSlots slots, each twice max_string_len bytes so a copy of
+  // up to max_string_len bytes may start anywhere in the first half (what
+  // the verifier needs to see). Returns the slot's address; leaves the
+  // program (never happens: an array lookup) if the lookup fails.
+  // Programs that may interrupt others on their CPU (perf events, taken in
+  // NMI context) get an area of their own, so they never overwrite a string
+  // an interrupted program is building.
+  static constexpr uint32_t kStringScratchSlots = 8;
+  llvm::Value *string_scratch(uint32_t slot, bool interrupting);
+
   // Pointer to a byte offset inside the "globals" value.
   llvm::Value *global_ptr(uint32_t offset);
   // Atomic u64 add at `ptr` (other CPUs update the same words).

@@ -32,8 +32,12 @@ namespace {
 
 // Stack slots are scarce (512 bytes): memcpyopt and dse remove the copies
 // and stores that would otherwise keep string buffers alive side by side.
+// InstCombine runs once each time: LLVM 19 aborts the process when one run
+// leaves more to combine (as it may for the byte loops of string code)
+// unless told not to check.
 constexpr const char *kOptimisationPipeline =
-    "function(sroa,early-cse<memssa>,instcombine,simplifycfg,gvn,memcpyopt,dse,instcombine,bpf-ir-peephole)";
+    "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg,gvn,memcpyopt,dse,"
+    "instcombine<no-verify-fixpoint>,bpf-ir-peephole)";
 
 // Only the BPF target is registered: initialising every target would cost
 // startup time. Registration writes LLVM's target registry, so it happens
@@ -157,6 +161,16 @@ llvm::GlobalVariable *ModuleBuilder::declare_map(const MapSpec &spec) {
   auto *expr = di_->createGlobalVariableExpression(cu_, spec.name, "", file_, 0, struct_di, false);
   var->addDebugInfo(expr);
   used_.push_back(var);
+  return var;
+}
+
+llvm::Value *ModuleBuilder::rodata_string(const std::string &text) {
+  auto *init = llvm::ConstantDataArray::getString(*context_, text, true);
+  // Internal, like _license: libbpf finds it through its section.
+  auto *var = new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::InternalLinkage, init,
+                                       "rodata_string");
+  var->setSection(".rodata");
+  var->setAlignment(llvm::Align(8));
   return var;
 }
 

@@ -34,6 +34,8 @@ enum class Helper : int64_t {
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
   ProbeReadKernel = 113,
+  ProbeReadKernelStr = 115,
+  Snprintf = 165,
   KtimeGetBootNs = 125,
   RingbufReserve = 131,
   RingbufSubmit = 132,
@@ -44,6 +46,7 @@ enum class Helper : int64_t {
 enum : uint32_t {
   kMapTypeHash = 1,
   kMapTypeArray = 2,
+  kMapTypePercpuArray = 6,
   kMapTypePercpuHash = 5,
   kMapTypeLruHash = 9,
   kMapTypeLruPercpuHash = 10,
@@ -85,6 +88,11 @@ class ModuleBuilder {
   // A BTF-defined map: a global in section ".maps" whose debug type has the
   // members libbpf reads (type, max_entries, map_flags, key, value).
   llvm::GlobalVariable *declare_map(const MapSpec &spec);
+
+  // A NUL-terminated constant in ".rodata", which libbpf loads into a frozen,
+  // read-only map: the only place helpers taking a constant string (such as
+  // bpf_snprintf's format) accept it from. Returns its address.
+  llvm::Value *rodata_string(const std::string &text);
 
   // Starts `int name(u64 *ctx)` in `section`; the builder is positioned in
   // its entry block. Returns the function; its only argument is ctx.

@@ -133,6 +133,17 @@ void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::
   ir().CreateRet(ir().getInt32(0));
 }
 
+void ProbeLowering::fail_at_address(const void *site, const Location &loc, const std::string &message,
+                                    llvm::Value *address) {
+  auto &sites = state_.object.error_sites;
+  auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
+  if (inserted) sites.push_back(ErrorSite{loc, message, false, true});
+  send_record(*this, RecordKind::Error, it->second, 8, [&](llvm::Value *payload) {
+    ir().CreateAlignedStore(address, payload, llvm::Align(8));
+  });
+  ir().CreateRet(ir().getInt32(0));
+}
+
 void ProbeLowering::fail(const void *site, const Location &loc, const std::string &message) {
   auto &sites = state_.object.error_sites;
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));

@@ -319,6 +319,9 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     }
 
     case ExprKind::TargetVar:
+      if (as<ast::TargetVarExpr>(e).is_cast())
+        unsupported(e.loc, "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
+                           "use it in a kernel probe");
       unsupported(e.loc, fmt::format("target variable '${}' is not available in user probes (begin, end, timer)",
                                      as<ast::TargetVarExpr>(e).name));
     case ExprKind::Defined:

@@ -111,6 +111,13 @@ class SideAnalysis {
         for (auto &arg : call.args) visit_expr(*arg, false, output);
         return;
       }
+      case ExprKind::TargetVar:
+        if (!kernel_ && static_cast<TargetVarExpr &>(e).is_cast())
+          throw CompileError(ErrorKind::Semantic,
+                             "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
+                             "use it in a kernel probe",
+                             e.loc, "operator '@cast'");
+        break;
       default: break;
     }
     // Keys of a delete/<<< target are ordinary reads.

@@ -244,13 +244,19 @@ class TypeInference {
     switch (e.kind) {
       case ExprKind::Number: set(e, Type::Long); break;
       case ExprKind::String: set(e, Type::String); break;
-      case ExprKind::TargetVar:
-        if (function_)
+      case ExprKind::TargetVar: {
+        auto &target = static_cast<TargetVarExpr &>(e);
+        if (function_ && !target.is_cast())
           throw CompileError(ErrorKind::Semantic,
                              "target variables can only be used in probes; pass the value to the function",
-                             e.loc, fmt::format("identifier '${}'", static_cast<TargetVarExpr &>(e).name));
+                             e.loc, fmt::format("identifier '{}'", target_text(target)));
+        // The pointer @cast reads through and every subscript are numbers.
+        if (target.cast_operand) require_long(*target.cast_operand);
+        for (auto &c : target.components)
+          if (c.index) require_long(*c.index);
         set(e, Type::Long);
         break;
+      }
       case ExprKind::Symbol: unify_storage(e, Type::Unknown); break;
       case ExprKind::Index: {
         auto &ix = static_cast<IndexExpr &>(e);

@@ -9,6 +9,7 @@
 
 #include "frontend/passes/passes.h"
 #include "frontend/walk.h"
+#include "runtime/btf.h"
 #include "runtime/providers/provider.h"
 
 namespace ntap {
@@ -23,14 +24,44 @@ const Provider *find_provider(const ProbePoint &point) {
 }
 
 bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
-  return a.arg_index == b.arg_index && a.offsets == b.offsets && a.final_size == b.final_size &&
-         a.final_signed == b.final_signed;
+  return a.arg_index == b.arg_index && a.steps == b.steps;
 }
 
-std::string target_text(const TargetVarExpr &var) {
-  std::string s = "$" + var.name;
-  for (const auto &f : var.fields) s += "->" + f;
-  return s;
+// $$vars, $$parms, $$locals, $$return, $var$ and $var$$: stap's formatted
+// dumps of target variables.
+bool is_pretty_printed(const TargetVarExpr &var) {
+  return !var.name.empty() && (var.name.front() == '$' || var.name.back() == '$');
+}
+
+// @cast needs no probe context: the type comes from the kernel's BTF.
+// Under @defined (`only_probing`) a missing type or member is "not defined"
+// (false) instead of an error.
+bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
+  std::string near = fmt::format("operator '@cast'");
+  if (!cast.cast_module.empty() && cast.cast_module != "kernel")
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("@cast module '{}': ntap reads types only from the kernel's own BTF "
+                                   "(module \"kernel\")",
+                                   cast.cast_module),
+                       cast.loc, near);
+  if (!btf::vmlinux())
+    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + btf::load_error(), cast.loc, near);
+  std::optional<uint32_t> type = btf::find_composite_type(cast.cast_type);
+  if (!type && only_probing) return false;
+  if (!type)
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("type definition '{}' not found in the kernel's BTF (@cast needs a struct or "
+                                   "union)",
+                                   cast.cast_type),
+                       cast.loc, near);
+  btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
+                                                      btf::access_components(cast), cast.address_of);
+  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
+  if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
+  cast.steps = std::move(access.path->steps);
+  cast.resolved = true;
+  cast.type = Type::Long;
+  return true;
 }
 
 // Resolves `var` against every concrete probe of `probe`. With wildcards the
@@ -41,13 +72,12 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
   TargetVarExpr reference(var.loc, var.name);
   for (const ResolvedProbe &rp : probe.resolved) {
     TargetVarExpr attempt(var.loc, var.name);
-    attempt.fields = var.fields;
+    for (const auto &c : var.components) attempt.components.push_back(TargetComponent{c.field, nullptr});
+    attempt.address_of = var.address_of;
     if (!rp.provider->resolve_target(rp, attempt)) return false;
     if (first) {
       reference.arg_index = attempt.arg_index;
-      reference.offsets = attempt.offsets;
-      reference.final_size = attempt.final_size;
-      reference.final_signed = attempt.final_signed;
+      reference.steps = attempt.steps;
       first = false;
     } else if (!same_resolution(reference, attempt)) {
       throw CompileError(ErrorKind::Semantic,
@@ -60,9 +90,7 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
   if (first) return false;
   var.resolved = true;
   var.arg_index = reference.arg_index;
-  var.offsets = reference.offsets;
-  var.final_size = reference.final_size;
-  var.final_signed = reference.final_signed;
+  var.steps = reference.steps;
   var.type = Type::Long;
   return true;
 }
@@ -76,8 +104,10 @@ class TargetResolver {
       case ExprKind::Defined: {
         auto &d = static_cast<DefinedExpr &>(*slot);
         bool defined = true;
-        if (d.operand->kind == ExprKind::TargetVar)
-          defined = try_resolve_target(probe_, static_cast<TargetVarExpr &>(*d.operand));
+        if (d.operand->kind == ExprKind::TargetVar) {
+          auto &var = static_cast<TargetVarExpr &>(*d.operand);
+          defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
+        }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
       }
@@ -101,6 +131,17 @@ class TargetResolver {
       }
       case ExprKind::TargetVar: {
         auto &var = static_cast<TargetVarExpr &>(*slot);
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
+        if (var.is_cast()) {
+          resolve_cast(var);
+          return;
+        }
+        if (is_pretty_printed(var))
+          throw CompileError(ErrorKind::Semantic,
+                             fmt::format("pretty-printed target variables ({}) are not supported yet; name the "
+                                         "arguments and members you need",
+                                         target_text(var)),
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
         if (!try_resolve_target(probe_, var)) {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
           throw CompileError(ErrorKind::Semantic,
@@ -161,6 +202,13 @@ void resolve_probes(PassContext &ctx) {
     TargetResolver resolver(*probe);
     walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }
+  // A function may use @cast (it needs no probe context); its target
+  // variables are rejected by type inference.
+  for (auto &function : ctx.program.functions)
+    walk_exprs(*function->body, [](ExprPtr &e) {
+      if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
+        resolve_cast(static_cast<TargetVarExpr &>(*e));
+    });
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });
   for (uint32_t i = 0; i < probes.size(); ++i) probes[i]->id = i;

@@ -81,14 +81,8 @@ std::string event_of(const ast::ResolvedProbe &probe) {
   return colon == std::string::npos ? probe.name : probe.name.substr(colon + 1);
 }
 
-std::string target_text(const ast::TargetVarExpr &var) {
-  std::string text = "$" + var.name;
-  for (const std::string &field : var.fields) text += "->" + field;
-  return text;
-}
-
 [[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
-  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + target_text(var) + "'");
+  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
 }
 
 }  // namespace
@@ -154,25 +148,15 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
                           [&](const btf::TracepointArg &a) { return a.name == var.name; });
   if (arg == args->end()) return false;
 
-  btf::ScalarShape shape;
-  std::vector<uint32_t> offsets;
-  if (var.fields.empty()) {
-    auto arg_shape = btf::scalar_shape(arg->type_id);
-    if (!arg_shape) target_error(var, "argument of type '" + arg->c_type + "' is not a scalar");
-    shape = *arg_shape;
-  } else {
-    btf::FieldResult field = btf::resolve_field_chain(arg->type_id, var.fields);
-    if (field.error) {
-      if (field.error->kind == btf::FieldError::NoSuchField) return false;
-      target_error(var, field.error->message);
-    }
-    shape = field.chain->final_shape;
-    offsets = std::move(field.chain->offsets);
+  btf::AccessResult access =
+      btf::resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
+  if (access.error) {
+    if (access.error->kind == btf::FieldError::NoSuchField) return false;
+    if (var.components.empty()) target_error(var, "argument of type '" + arg->c_type + "' is not a scalar");
+    target_error(var, access.error->message);
   }
   var.arg_index = static_cast<int>(arg - args->begin());
-  var.offsets = std::move(offsets);
-  var.final_size = shape.size;
-  var.final_signed = shape.is_signed;
+  var.steps = std::move(access.path->steps);
   var.type = ast::Type::Long;
   var.resolved = true;
   return true;

@@ -33,7 +33,7 @@ types = json.load(sys.stdin)["types"]
 sec = [t for t in types if t["kind"] == "DATASEC" and t["name"] == ".maps"]
 names = {t["id"]: t["name"] for t in types}
 print(" ".join(sorted(names[v["type_id"]] for v in sec[0]["vars"])) if sec else "")')
-expect_eq "maps in the object, each once" "events g_at globals" "$maps"
+expect_eq "maps in the object, each once" "events g_at globals string_scratch" "$maps"
 
 # The kernel loads it as written.
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf

@@ -41,11 +41,11 @@ std::unique_ptr<T> make(Type type, Args &&...args) {
 ExprPtr number(int64_t v) { return make<NumberExpr>(Type::Long, at(1), v); }
 ExprPtr string(const std::string &s) { return make<StringExpr>(Type::String, at(1), s); }
 
-ExprPtr target(const std::string &name, int arg, uint32_t size = 8) {
+ExprPtr target(const std::string &name, int arg, uint32_t size = 8, bool is_signed = false) {
   auto var = make<TargetVarExpr>(Type::Long, at(2), name);
   var->resolved = true;
   var->arg_index = arg;
-  var->final_size = size;
+  if (size < 8 || is_signed) var->steps.push_back({TargetStep::Op::Narrow, size, is_signed, 0});
   return var;
 }
 
@@ -380,9 +380,7 @@ TEST_CASE("arithmetic, arrays and aggregates behave as in stap when run", "[bpf_
   TestScript s;
   s.probe->resolved[0].section = "raw_tp/kfree_skb";
   auto arg = [](int i) {
-    auto var = target(i ? "b" : "a", i);
-    static_cast<TargetVarExpr &>(*var).final_signed = true;
-    return var;
+    return target(i ? "b" : "a", i, 8, true);
   };
   auto set = [&](Global &g, ExprPtr v) {
     s.add(expr_stmt(make<AssignExpr>(Type::Long, at(40), AssignOp::Set, symbol(g), std::move(v))));
@@ -528,7 +526,7 @@ TEST_CASE("many programs are spread over several objects; the first declares eve
 
   ObjectPtr first = open_object(object, 0);
   CHECK(map_names(first.get()) ==
-        std::vector<std::string>{"events", "g_locations_0", "g_locations_1", "g_untouched", "globals"});
+        std::vector<std::string>{"events", "g_locations_0", "g_locations_1", "g_untouched", "globals", "string_scratch"});
   for (size_t u = 1; u < 3; ++u) {
     ObjectPtr later = open_object(object, u);
     // Only what its programs use: no ring buffer (dropwatch's probe does not

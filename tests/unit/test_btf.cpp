@@ -70,59 +70,116 @@ TEST_CASE("kfree_skb arguments come from TP_PROTO with names and types", "[btf]"
   CHECK(ntap::btf::tracepoint_args("kfree_skb") == args);
 }
 
-TEST_CASE("field chains resolve offsets, sizes and signedness", "[btf]") {
+namespace {
+
+using ntap::ast::TargetStep;
+using Op = TargetStep::Op;
+
+std::vector<ntap::btf::AccessComponent> fields(std::initializer_list<const char *> names) {
+  std::vector<ntap::btf::AccessComponent> components;
+  for (const char *name : names) components.push_back({name[0] == '[' ? "" : name, name[0] == '['});
+  return components;
+}
+
+ntap::btf::AccessResult resolve(uint32_t type, std::initializer_list<const char *> names, bool address_of = false,
+                                ntap::btf::AccessStart start = ntap::btf::AccessStart::Value) {
+  return ntap::btf::resolve_access_path(type, start, fields(names), address_of);
+}
+
+TargetStep step(Op op, uint32_t amount, bool is_signed = false, uint32_t component = 0) {
+  return TargetStep{op, amount, is_signed, component};
+}
+
+}  // namespace
+
+TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") {
   const auto *args = ntap::btf::tracepoint_args("kfree_skb");
   REQUIRE(args != nullptr);
   const auto *skb = find_arg(*args, "skb");
   REQUIRE(skb != nullptr);
+  const uint32_t len = direct_member_offset("sk_buff", "len");
 
   SECTION("a direct member") {
-    auto result = ntap::btf::resolve_field_chain(skb->type_id, {"len"});
-    REQUIRE(result.chain);
-    REQUIRE(result.chain->offsets.size() == 1);
-    CHECK(static_cast<int>(result.chain->offsets[0]) == direct_member_offset("sk_buff", "len"));
-    CHECK(result.chain->final_shape.size == 4);
-    CHECK_FALSE(result.chain->final_shape.is_signed);
+    auto result = resolve(skb->type_id, {"len"});
+    REQUIRE(result.path);
+    CHECK(result.path->steps == std::vector{step(Op::Add, len), step(Op::Load, 4)});
   }
   SECTION("members inside anonymous unions and structs, then a second dereference") {
-    auto result = ntap::btf::resolve_field_chain(skb->type_id, {"dev", "ifindex"});
-    REQUIRE(result.chain);
-    REQUIRE(result.chain->offsets.size() == 2);
-    CHECK(static_cast<int>(result.chain->offsets[1]) == direct_member_offset("net_device", "ifindex"));
-    CHECK(result.chain->final_shape.size == 4);
-    CHECK(result.chain->final_shape.is_signed);
-    auto protocol = ntap::btf::resolve_field_chain(skb->type_id, {"protocol"});
-    REQUIRE(protocol.chain);
-    CHECK(protocol.chain->final_shape.size == 2);
+    auto result = resolve(skb->type_id, {"dev", "ifindex"});
+    REQUIRE(result.path);
+    REQUIRE(result.path->steps.size() == 4);
+    CHECK(result.path->steps[1] == step(Op::Load, 8));
+    CHECK(result.path->steps[2] == step(Op::Add, direct_member_offset("net_device", "ifindex")));
+    CHECK(result.path->steps[3] == step(Op::Load, 4, true));
+    auto protocol = resolve(skb->type_id, {"protocol"});
+    REQUIRE(protocol.path);
+    CHECK(protocol.path->steps.back() == step(Op::Load, 2));
   }
   SECTION("an embedded struct adds to the same dereference") {
     const auto *rx_sk = find_arg(*args, "rx_sk");
     if (!rx_sk) return;  // older kernels have no rx_sk argument
-    auto result = ntap::btf::resolve_field_chain(rx_sk->type_id, {"__sk_common", "skc_family"});
-    REQUIRE(result.chain);
-    REQUIRE(result.chain->offsets.size() == 1);
-    CHECK(static_cast<int>(result.chain->offsets[0]) ==
-          direct_member_offset("sock", "__sk_common") + direct_member_offset("sock_common", "skc_family"));
-    CHECK(result.chain->final_shape.size == 2);
+    auto result = resolve(rx_sk->type_id, {"__sk_common", "skc_family"});
+    REQUIRE(result.path);
+    CHECK(result.path->steps ==
+          std::vector{step(Op::Add, direct_member_offset("sock", "__sk_common") +
+                                        direct_member_offset("sock_common", "skc_family")),
+                      step(Op::Load, 2)});
+  }
+  SECTION("a char array is its address; a subscript reads one element") {
+    auto name = resolve(skb->type_id, {"dev", "name"});
+    REQUIRE(name.path);
+    CHECK(name.path->steps.back().op == Op::Add);  // no load: the array's address
+    auto first = resolve(skb->type_id, {"dev", "name", "[0]"});
+    REQUIRE(first.path);
+    CHECK(first.path->steps.back().op == Op::Load);  // char's signedness is the kernel's (-funsigned-char)
+    CHECK(first.path->steps.back().amount == 1);
+    CHECK(first.path->steps[first.path->steps.size() - 2] == step(Op::AddScaled, 1, false, 2));
+  }
+  SECTION("a subscript on a pointer loads it and scales by the pointee") {
+    auto result = resolve(skb->type_id, {"[1]", "len"});
+    REQUIRE(result.path);
+    REQUIRE(result.path->steps.size() == 3);
+    CHECK(result.path->steps[0].op == Op::AddScaled);
+    CHECK(result.path->steps[0].amount > 100);  // sizeof(struct sk_buff)
+  }
+  SECTION("address-of stops before the load") {
+    auto result = resolve(skb->type_id, {"len"}, true);
+    REQUIRE(result.path);
+    CHECK(result.path->steps == std::vector{step(Op::Add, len)});
+    CHECK(resolve(skb->type_id, {}, true).error);
+  }
+  SECTION("an object at an address, as @cast has it") {
+    auto type = ntap::btf::find_composite_type("kernel<linux/skbuff.h>:struct sk_buff");
+    REQUIRE(type);
+    CHECK(ntap::btf::find_composite_type("sk_buff") == type);
+    CHECK(ntap::btf::find_composite_type("struct sk_buff") == type);
+    CHECK_FALSE(ntap::btf::find_composite_type("union sk_buff"));
+    CHECK_FALSE(ntap::btf::find_composite_type("no_such_type_xyz"));
+    auto result = resolve(*type, {"len"}, false, ntap::btf::AccessStart::Object);
+    REQUIRE(result.path);
+    CHECK(result.path->steps == std::vector{step(Op::Add, len), step(Op::Load, 4)});
   }
   SECTION("errors") {
-    auto missing = ntap::btf::resolve_field_chain(skb->type_id, {"no_such_member"});
+    auto missing = resolve(skb->type_id, {"no_such_member"});
     REQUIRE(missing.error);
     CHECK(missing.error->kind == ntap::btf::FieldError::NoSuchField);
 
-    auto bitfield = ntap::btf::resolve_field_chain(skb->type_id, {"cloned"});
+    auto bitfield = resolve(skb->type_id, {"cloned"});
     REQUIRE(bitfield.error);
     CHECK(bitfield.error->kind == ntap::btf::FieldError::Unsupported);
     CHECK(bitfield.error->message.find("bitfield") != std::string::npos);
 
-    auto array = ntap::btf::resolve_field_chain(skb->type_id, {"dev", "name"});
-    REQUIRE(array.error);
-    CHECK(array.error->kind == ntap::btf::FieldError::Unsupported);
-    CHECK(array.error->message.find("not a scalar") != std::string::npos);
+    auto structure = resolve(skb->type_id, {"dev", "stats"});
+    REQUIRE(structure.error);
+    CHECK(structure.error->message.find("not a scalar") != std::string::npos);
 
-    auto through_scalar = ntap::btf::resolve_field_chain(skb->type_id, {"len", "x"});
+    auto through_scalar = resolve(skb->type_id, {"len", "x"});
     REQUIRE(through_scalar.error);
     CHECK(through_scalar.error->kind == ntap::btf::FieldError::Unsupported);
+
+    auto index_scalar = resolve(skb->type_id, {"len", "[0]"});
+    REQUIRE(index_scalar.error);
+    CHECK(index_scalar.error->message.find("cannot index") != std::string::npos);
   }
 }
 

@@ -32,8 +32,10 @@ std::string sexpr(const Expr &e) {
     }
     case ExprKind::TargetVar: {
       auto &t = static_cast<const TargetVarExpr &>(e);
-      std::string out = "$" + t.name;
-      for (const auto &f : t.fields) out += "->" + f;
+      std::string out = t.address_of ? "&" : "";
+      out += t.is_cast() ? "(@cast " + sexpr(*t.cast_operand) + " \"" + t.cast_type + "\" \"" + t.cast_module + "\")"
+                         : "$" + t.name;
+      for (const auto &c : t.components) out += c.index ? "[" + sexpr(*c.index) + "]" : "->" + c.field;
       return out;
     }
     case ExprKind::Unary: {
@@ -435,6 +437,12 @@ TEST_CASE("parser: calls, arrays and target variables", "[parser]") {
   CHECK(expr("f(1, \"a\", g(2))") == "(call f 1 \"a\" (call g 2))");
   CHECK(expr("x = a[1, \"k\", b]") == "(= x (index a 1 \"k\" b))");
   CHECK(expr("x = $skb->len") == "(= x $skb->len)");
+  CHECK(expr("x = $skb->dev->name[i + 1]") == "(= x $skb->dev->name[(+ i 1)])");
+  CHECK(expr("x = $argv[0][1]") == "(= x $argv[0][1])");
+  CHECK(expr("x = @cast(p, \"struct sk_buff\")->dev->ifindex") == "(= x (@cast p \"struct sk_buff\" \"\")->dev->ifindex)");
+  CHECK(expr("x = @cast(p, \"sk_buff\", \"kernel\")[2]->len") == "(= x (@cast p \"sk_buff\" \"kernel\")[2]->len)");
+  CHECK(expr("x = &$skb->len + 1") == "(= x (+ &$skb->len 1))");
+  CHECK(expr("x = a & &@cast(p, \"sk_buff\")->len") == "(= x (& a &(@cast p \"sk_buff\" \"\")->len))");
   CHECK(expr("x = $a->b->c + $loc") == "(= x (+ $a->b->c $loc))");
   CHECK(expr("x = $p->next") == "(= x $p->next)");  // keywords are fine as field names
 }
@@ -567,7 +575,11 @@ TEST_CASE("parser errors: unsupported constructs are named", "[parser][errors]")
   CHECK(error_of("global x\nfunction f(a) %{ return 1; %}") == "2:15 embedded C (%{ %}) is not supported: ntap has no guru mode");
   CHECK(error_of("%{ #include <x.h> %}") == "1:1 embedded C (%{ %}) is not supported: ntap has no guru mode");
   CHECK(error_of("probe begin { %{ x %} }") == "1:15 embedded C (%{ %}) is not supported: ntap has no guru mode");
-  CHECK(error_of("probe begin { x = @entry($a) }") == "1:19 @entry is not supported yet");
+  CHECK(error_of("probe begin { x = @entry($a) }") == "1:19 @entry is only valid in .return probes");
+  CHECK(error_of("probe begin { x = @var(\"jiffies\") }").find("1:19 @var names a kernel variable") == 0);
+  CHECK(error_of("probe begin { x = @perf(\"c\") }").find("1:19 @perf reads the perf counter") == 0);
+  CHECK(error_of("probe begin { x = @const(\"HZ\") }").find("1:19 @const evaluates a C macro") == 0);
+  CHECK(error_of("probe begin { x = @probewrite(y) }").find("1:19 @probewrite is") == 0);
   CHECK(error_of("probe begin { print(@hist_linear(s, 0, 10)) }") ==
         "1:21 @hist_linear takes an aggregate and three literal numbers (low, high, width)");
   CHECK(error_of("probe begin { x = @count(s)[1] }") == "1:28 only histograms can be indexed by bucket");
@@ -586,7 +598,11 @@ TEST_CASE("parser errors: literals and operands", "[parser][errors]") {
   CHECK(error_of("probe begin { x = @count(a, b) }") == "1:19 @count takes one operand, not 2");
   CHECK(error_of("probe begin { foreach ([a-, b+] in x) {} }") ==
         "1:30 only one sort direction (+ or -) may be given in foreach");
-  CHECK(error_of("probe begin { x = $a[1] }") == "1:21 array subscripts on target variables are not supported yet");
+  CHECK(error_of("probe begin { x = $a[1 }") == "1:24 expected ']'");
+  CHECK(error_of("probe begin { x = @cast(p) }") == "1:26 expected ','");
+  CHECK(error_of("probe begin { x = @cast(p, 5) }") == "1:28 expected a type name string");
+  CHECK(error_of("probe begin { x = & 1 }") == "1:21 expected a target variable or @cast after '&'");
+  CHECK(error_of("probe begin { x = &$a }") == "1:19 cannot take the address of a context argument: it is not in memory");
   CHECK(error_of("global a, a") == "1:11 duplicate global variable");
 }
 

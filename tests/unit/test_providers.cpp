@@ -46,7 +46,7 @@ int64_t timer_ns(std::string unit, int64_t n) {
 
 ast::TargetVarExpr target(std::string name, std::vector<std::string> fields = {}) {
   ast::TargetVarExpr var(Location{}, std::move(name));
-  var.fields = std::move(fields);
+  for (auto &field : fields) var.components.push_back(ast::TargetComponent{std::move(field), nullptr});
   return var;
 }
 
@@ -152,24 +152,23 @@ TEST_CASE("kernel.trace target variables", "[providers]") {
   REQUIRE(provider.resolve_target(probe, location));
   CHECK(location.resolved);
   CHECK(location.arg_index == 1);
-  CHECK(location.offsets.empty());
-  CHECK(location.final_size == 8);
+  CHECK(location.steps.empty());  // a pointer: the whole 8-byte argument
   CHECK(location.type == ast::Type::Long);
 
   auto reason = target("reason");
   REQUIRE(provider.resolve_target(probe, reason));
   CHECK(reason.arg_index == 2);
-  CHECK(reason.final_size == 4);
-  CHECK_FALSE(reason.final_signed);
+  using Op = ast::TargetStep::Op;
+  CHECK(reason.steps == std::vector{ast::TargetStep{Op::Narrow, 4, false, 0}});
 
   auto len = target("skb", {"len"});
   REQUIRE(provider.resolve_target(probe, len));
   CHECK(len.arg_index == 0);
-  REQUIRE(len.offsets.size() == 1);
-  auto expected = btf::resolve_field_chain(btf::tracepoint_args("kfree_skb")->at(0).type_id, {"len"});
-  REQUIRE(expected.chain);
-  CHECK(len.offsets[0] == expected.chain->offsets[0]);
-  CHECK(len.final_size == 4);
+  auto expected = btf::resolve_access_path(btf::tracepoint_args("kfree_skb")->at(0).type_id,
+                                           btf::AccessStart::Value, {{"len", false}}, false);
+  REQUIRE(expected.path);
+  CHECK(len.steps == expected.path->steps);
+  CHECK(len.steps.back() == ast::TargetStep{Op::Load, 4, false, 0});
 
   auto missing = target("no_such_arg");
   CHECK_FALSE(provider.resolve_target(probe, missing));
@@ -177,7 +176,9 @@ TEST_CASE("kernel.trace target variables", "[providers]") {
   auto missing_field = target("skb", {"no_such_member"});
   CHECK_FALSE(provider.resolve_target(probe, missing_field));
   auto char_array = target("skb", {"dev", "name"});
-  CHECK_THROWS_AS(provider.resolve_target(probe, char_array), CompileError);
+  CHECK(provider.resolve_target(probe, char_array));  // the array's address, as stap gives it
+  auto structure = target("skb", {"dev", "stats"});
+  CHECK_THROWS_AS(provider.resolve_target(probe, structure), CompileError);
   auto bitfield = target("skb", {"cloned"});
   CHECK_THROWS_AS(provider.resolve_target(probe, bitfield), CompileError);
 

@@ -1,0 +1,84 @@
+#include "codegen/bpf/kernel_memory.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+// bpf_probe_read_kernel_str (Linux 5.5+).
+constexpr Helper kProbeReadKernelStr = static_cast<Helper>(115);
+
+// stap's messages (its runtime's deref fault and kernel_string's own).
+constexpr const char *kReadFault = "kernel read fault at %p [man error::fault] near identifier '";
+constexpr const char *kStringFault = "kernel string copy fault at %p [man error::fault] near identifier '";
+
+// Branches to a run-time error naming `address` when the helper's `status`
+// is negative (the read faulted).
+void fail_on_fault(ProbeLowering &p, const CallExpr &call, llvm::Value *status, llvm::Value *address,
+                   const char *message) {
+  auto &b = p.ir();
+  llvm::BasicBlock *faulted = p.block("kernel_read_fault");
+  llvm::BasicBlock *ok = p.block("kernel_read_ok");
+  b.CreateCondBr(b.CreateICmpSLT(status, p.i64(0)), faulted, ok);
+  b.SetInsertPoint(faulted);
+  p.fail_at_address(&call, call.loc, std::string(message) + call.name + "'", address);
+  b.SetInsertPoint(ok);
+}
+
+// Copies the NUL-terminated string at `address`, at most `size` bytes with
+// its NUL (size: an i32 in 1..max_string_len the verifier can bound).
+llvm::Value *read_string(ProbeLowering &p, const CallExpr &call, llvm::Value *address, llvm::Value *size) {
+  auto &b = p.ir();
+  // In the string scratch area, like every string kernel probes make: a
+  // MAXSTRINGLEN buffer may not fit the 512-byte BPF stack.
+  llvm::Value *buffer = p.scratch_string(call.loc);
+  llvm::Value *status = p.state().mb.call_helper(kProbeReadKernelStr, b.getInt64Ty(),
+                                                 {buffer, size, b.CreateIntToPtr(address, b.getPtrTy())});
+  fail_on_fault(p, call, status, address, kStringFault);
+  return buffer;
+}
+
+}  // namespace
+
+// kernel_string(addr): the string at addr, cut at MAXSTRINGLEN - 1 bytes.
+llvm::Value *kernel_string(ProbeLowering &p, const CallExpr &call) {
+  llvm::Value *address = p.long_value(*call.args[0]);
+  return read_string(p, call, address, p.ir().getInt32(p.max_string_len()));
+}
+
+// kernel_string_n(addr, n): at most n bytes of it (stap clamps n + 1 to
+// 1..MAXSTRINGLEN, counting the NUL).
+llvm::Value *kernel_string_n(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *address = p.long_value(*call.args[0]);
+  llvm::Value *wanted = b.CreateAdd(p.long_value(*call.args[1]), p.i64(1));
+  llvm::Value *at_least_one = b.CreateSelect(b.CreateICmpSLT(wanted, p.i64(1)), p.i64(1), wanted);
+  llvm::Value *limit = p.i64(p.max_string_len());
+  llvm::Value *size = b.CreateSelect(b.CreateICmpSGT(at_least_one, limit), limit, at_least_one);
+  return read_string(p, call, address, b.CreateTrunc(size, b.getInt32Ty()));
+}
+
+// kernel_long/int/short/char/pointer(addr): the number at addr, sign- or
+// zero-extended as the C type is (char is unsigned: the kernel is built with
+// -funsigned-char).
+template <uint32_t Size, bool Signed>
+llvm::Value *kernel_number(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *address = p.long_value(*call.args[0]);
+  llvm::AllocaInst *slot = p.state().mb.entry_alloca(b.getInt64Ty(), "kernel_number", false);
+  b.CreateAlignedStore(p.i64(0), slot, llvm::Align(8));
+  llvm::Value *status = p.state().mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(),
+                                                 {slot, b.getInt32(Size), b.CreateIntToPtr(address, b.getPtrTy())});
+  fail_on_fault(p, call, status, address, kReadFault);
+  llvm::Value *narrow = b.CreateAlignedLoad(b.getIntNTy(Size * 8), slot, llvm::Align(8));
+  return Signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
+}
+
+template llvm::Value *kernel_number<8, true>(ProbeLowering &, const CallExpr &);
+template llvm::Value *kernel_number<8, false>(ProbeLowering &, const CallExpr &);
+template llvm::Value *kernel_number<4, true>(ProbeLowering &, const CallExpr &);
+template llvm::Value *kernel_number<2, true>(ProbeLowering &, const CallExpr &);
+template llvm::Value *kernel_number<1, false>(ProbeLowering &, const CallExpr &);
+
+}  // namespace ntap::bpf

@@ -1,0 +1,90 @@
+// Target variables ($skb->dev->name, $arr[i]), @cast, the address-of
+// operator, and the @-operators of SystemTap that need something ntap's
+// kernel side does not have (return probes, DWARF, perf counters, C headers).
+#include "frontend/ast_builder.h"
+
+namespace ntap::parsing {
+
+// `->field` and `[index]` nodes from children[first] on.
+void AstBuilder::target_components(const Node &n, size_t first, TargetVarExpr &target) {
+  for (size_t i = first; i < n.children.size(); ++i) {
+    const Node &c = *n.children[i];
+    TargetComponent component;
+    if (c.is_type<g::target_subscript>())
+      component.index = expr(*c.children[0]);
+    else
+      component.field = text(c);
+    target.components.push_back(std::move(component));
+  }
+}
+
+ExprPtr AstBuilder::target_var(const Node &n) {
+  auto target = std::make_unique<TargetVarExpr>(loc(n), text(*n.children[0]).substr(1));
+  target_components(n, 1, *target);
+  return target;
+}
+
+// @cast(pointer, "type"[, "module"]) then its components. stap spells the
+// type "sk_buff", "struct sk_buff" or "kernel<linux/skbuff.h>:struct sk_buff";
+// the spelling is kept as written and resolved against BTF later.
+ExprPtr AstBuilder::cast_expr(const Node &n) {
+  auto target = std::make_unique<TargetVarExpr>(loc(n), "");
+  const auto &c = n.children;
+  target->cast_operand = expr(*c[0]);
+  target->cast_type = string_value(*c[1]);
+  size_t next = 2;
+  if (next < c.size() && c[next]->is_type<g::cast_type>()) target->cast_module = string_value(*c[next++]);
+  target_components(n, next, *target);
+  return target;
+}
+
+ExprPtr AstBuilder::address_of(const Node &n) {
+  ExprPtr operand = expr(*n.children[0]);
+  auto &target = static_cast<TargetVarExpr &>(*operand);
+  if (target.components.empty() && !target.is_cast())
+    fail(n, "cannot take the address of a context argument: it is not in memory");
+  target.address_of = true;
+  target.loc = loc(n);
+  return operand;
+}
+
+namespace {
+
+struct UnavailableAtOperator {
+  const char *name;
+  const char *reason;
+};
+
+// Why each operator cannot work here (see docs/langref.md, "@-operators").
+constexpr UnavailableAtOperator kUnavailable[] = {
+    {"@entry", "@entry is only valid in .return probes"},
+    {"@var",
+     "@var names a kernel variable through DWARF debuginfo; ntap reads kernel types from BTF, which has "
+     "no addresses for global variables, so @var is not available"},
+    {"@perf",
+     "@perf reads the perf counter of a perf.counter(\"...\").process probe; ntap has no such probes, so "
+     "@perf is not available"},
+    {"@const",
+     "@const evaluates a C macro or constant from kernel headers with the C compiler; ntap compiles no C, "
+     "so @const is not available"},
+    {"@probewrite",
+     "@probewrite is SystemTap's test for whether a probe writes a variable, used by its own tapsets; "
+     "ntap does not provide it"},
+};
+
+}  // namespace
+
+bool AstBuilder::is_unavailable_at_operator(const std::string &name) {
+  for (const auto &op : kUnavailable)
+    if (name == op.name) return true;
+  return false;
+}
+
+void AstBuilder::unavailable_at_operator(const Node &n, const std::string &name) const {
+  for (const auto &op : kUnavailable)
+    if (name == op.name)
+      throw CompileError(ErrorKind::Semantic, op.reason, loc(n), "operator '" + name + "'");
+  fail(n, "unknown operator " + name);
+}
+
+}  // namespace ntap::parsing

@@ -1,0 +1,78 @@
+// Strings in kernel probes: what bpf_snprintf cannot format is refused by
+// name, the scratch slots are bounded, and the string code passes the
+// verifier with long strings.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <bpf/libbpf.h>
+
+#include "codegen/bpf/bpf_codegen.h"
+#include "codegen/layout.h"
+#include "support.h"
+
+using namespace ntap;
+
+namespace {
+
+BpfObject compile(const std::string &text, const std::map<std::string, std::string> &defines = {}) {
+  auto checked = test::check_script(text);
+  Layout layout = Layout::build(*checked->program, LayoutOptions::from_defines(defines));
+  return compile_kernel_probes(*checked->program, layout, {});
+}
+
+// The codegen error for `body` in a kernel probe, as "LINE:COL message".
+std::string kernel_error(const std::string &body) {
+  try {
+    compile("global r\nprobe kernel.trace(\"kfree_skb\") {\n" + body + "\n}\n");
+  } catch (const CompileError &e) {
+    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("sprintf conversions bpf_snprintf lacks are refused by name", "[kernel_strings]") {
+  CHECK_THAT(kernel_error("r = sprintf(\"a %#x\", 1)"), Catch::Contains("3:13") && Catch::Contains("'%#x'"));
+  CHECK_THAT(kernel_error("r = sprintf(\"%.3s\", \"abcd\")"), Catch::Contains("'%.3s'"));
+  CHECK_THAT(kernel_error("r = sprintf(\"%*d\", 3, 1)"), Catch::Contains("'%*d'"));
+  CHECK_THAT(kernel_error("r = sprintf(\"%o\", 8)"), Catch::Contains("'%o'"));
+  CHECK_THAT(kernel_error("r = sprintf(\"%p\", 8)"), Catch::Contains("'%p'"));
+  CHECK_THAT(kernel_error("r = sprintf(\"%-5d|%+lld|%5s|%c|%%\", 1, 2, \"s\", 65)"), Catch::Equals("no error"));
+}
+
+TEST_CASE("sprintf in a kernel probe takes at most 12 values", "[kernel_strings]") {
+  CHECK_THAT(kernel_error("r = sprintf(\"%d%d%d%d%d%d%d%d%d%d%d%d%d\", 1,2,3,4,5,6,7,8,9,10,11,12,13)"),
+             Catch::Contains("at most 12 values"));
+}
+
+TEST_CASE("a statement may hold at most 8 strings being built", "[kernel_strings]") {
+  std::string many = "r = ";
+  for (int i = 0; i < 9; ++i) many += std::string(i ? " . " : "") + "(execname() . \"x\")";
+  CHECK_THAT(kernel_error(many), Catch::Contains("more than 8 strings being built at once"));
+  CHECK_THAT(kernel_error("r = execname() . \"a\" . execname() . \"b\" . execname()"), Catch::Equals("no error"));
+}
+
+TEST_CASE("string code in kernel probes passes the verifier with 256-byte strings",
+          "[kernel_strings][root]") {
+  const std::string script = R"(global r, n, g = "x"
+probe kernel.trace("kfree_skb") {
+  s = execname()
+  if (s < g || s == "sshd" || "a" >= s) n++
+  r = s . "-" . g
+  r .= sprintf("%d:%s", n, s)
+  n += strlen(r) + isinstr(r, g) + isinstr(r, "ab") + stringat(r, 0)
+  r = n ? substr(r, 2, 300) : "none"
+})";
+  BpfObject object = compile(script, {{"MAXSTRINGLEN", "256"}});
+  REQUIRE(object.units.size() == 1);
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
+  }
+  const std::vector<char> &elf = object.units[0].elf;
+  bpf_object *obj = bpf_object__open_mem(elf.data(), elf.size(), nullptr);
+  REQUIRE(obj);
+  CHECK(bpf_object__load(obj) == 0);
+  bpf_object__close(obj);
+}
