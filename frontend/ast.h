@@ -404,6 +404,7 @@ struct ResolvedProbe {
   std::string point;
   std::string section;       // BPF section for kernel probes ("tp_btf/kfree_skb")
   int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
+  int64_t jitter = 0;        // timer.ms(N).randomize(M): each period is N ± up to M (ns)
   std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
 };
 

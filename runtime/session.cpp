@@ -1,417 +1,8 @@
-#include "runtime/session.h"
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <cstdarg>
-#include <cstdio>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <stdexcept>
-#include <utility>
-
-#include "runtime/btf.h"
-#include "runtime/globals_display.h"
-#include "runtime/providers/provider.h"
-#include "runtime/record.h"
-#include "runtime/symbols.h"
-#include "runtime/target_process.h"
-#include "runtime/timefmt.h"
+#include "runtime/session_internal.h"
 
 namespace ntap {
-namespace {
+namespace session_detail {
 
-using Clock = std::chrono::steady_clock;
-
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// ---------------------------------------------------------------- RAII
-
-struct ObjectCloser {
-  void operator()(bpf_object *o) const { bpf_object__close(o); }
-};
-struct LinkDestroyer {
-  void operator()(bpf_link *l) const { bpf_link__destroy(l); }
-};
-struct RingBufferFreer {
-  void operator()(ring_buffer *r) const { ring_buffer__free(r); }
-};
-using ObjectPtr = std::unique_ptr<bpf_object, ObjectCloser>;
-using LinkPtr = std::unique_ptr<bpf_link, LinkDestroyer>;
-using RingBufferPtr = std::unique_ptr<ring_buffer, RingBufferFreer>;
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd &operator=(Fd &&o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-class Mapping {
- public:
-  Mapping() = default;
-  Mapping(void *at, size_t len) : at_(at), len_(len) {}
-  Mapping(Mapping &&o) noexcept : at_(std::exchange(o.at_, nullptr)), len_(o.len_) {}
-  Mapping &operator=(Mapping &&o) noexcept {
-    std::swap(at_, o.at_);
-    std::swap(len_, o.len_);
-    return *this;
-  }
-  ~Mapping() {
-    if (at_) munmap(at_, len_);
-  }
-  uint8_t *get() const { return static_cast<uint8_t *>(at_); }
-
- private:
-  void *at_ = nullptr;
-  size_t len_ = 0;
-};
-
-// SIGINT/SIGTERM are blocked and read from a signalfd for the whole run, so
-// Ctrl-C ends the event loop cleanly; the old mask comes back afterwards.
-class SignalBlock {
- public:
-  SignalBlock() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigprocmask(SIG_BLOCK, &set_, &old_);
-    fd_ = Fd(signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
-  }
-  ~SignalBlock() {
-    // Swallow signals that arrived late (a second Ctrl-C during end probes)
-    // so unblocking does not kill the process after a clean run.
-    signalfd_siginfo info;
-    while (fd_.get() >= 0 && read(fd_.get(), &info, sizeof info) == sizeof info) {
-    }
-    sigprocmask(SIG_SETMASK, &old_, nullptr);
-  }
-  int fd() const { return fd_.get(); }
-
- private:
-  sigset_t set_, old_;
-  Fd fd_;
-};
-
-// Collects libbpf's messages while it loads, so a verifier rejection can be
-// reported against the script instead of as a raw dump.
-class LibbpfLog {
- public:
-  explicit LibbpfLog(bool echo) {
-    current_ = this;
-    echo_ = echo;
-    previous_ = libbpf_set_print(&LibbpfLog::print);
-  }
-  ~LibbpfLog() {
-    libbpf_set_print(previous_);
-    current_ = nullptr;
-  }
-  const std::string &text() const { return text_; }
-
- private:
-  static int print(enum libbpf_print_level level, const char *fmt, va_list args) {
-    if (!current_ || level == LIBBPF_DEBUG) return 0;
-    char buffer[4096];
-    va_list copy;
-    va_copy(copy, args);
-    const int n = vsnprintf(buffer, sizeof buffer, fmt, copy);
-    va_end(copy);
-    if (n > 0 && static_cast<size_t>(n) >= sizeof buffer) {
-      std::string big(n + 1, '\0');
-      vsnprintf(big.data(), big.size(), fmt, args);
-      big.resize(n);
-      current_->text_ += big;
-    } else if (n > 0) {
-      current_->text_.append(buffer, n);
-    }
-    if (current_->echo_ && n > 0) fprintf(stderr, "libbpf: %s", buffer);
-    return 0;
-  }
-  static inline LibbpfLog *current_ = nullptr;
-  libbpf_print_fn_t previous_ = nullptr;
-  bool echo_ = false;
-  std::string text_;
-};
-
-// libbpf 1.1 parses a copy of the vmlinux BTF of its own in bpf_object__load
-// (~10 ms and ~11 MB of peak RSS here) whenever the object has a TRACING
-// program, only to find the attach target ids of tp_btf programs. The process
-// already holds the vmlinux BTF from elaboration (runtime/btf.h), so "tp_btf/"
-// sections get a handler of ours: the program opens as a raw tracepoint,
-// which needs no vmlinux BTF, and just before the load system call becomes a
-// TRACING program with the attach_btf_id from our copy. The kernel receives
-// what libbpf would have sent; attaching (bpf_program__attach_trace) is
-// unchanged, since the expected attach type is BPF_TRACE_RAW_TP either way.
-int prepare_tp_btf_load(bpf_program *prog, bpf_prog_load_opts *opts, long /*cookie*/) {
-  const char *section = bpf_program__section_name(prog);
-  const char *slash = section ? std::strchr(section, '/') : nullptr;
-  std::optional<uint32_t> id = slash ? btf::tracepoint_attach_id(slash + 1) : std::nullopt;
-  if (!id) return -ESRCH;
-  const int err = bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);
-  if (err) return err;
-  opts->attach_btf_id = *id;
-  opts->attach_btf_obj_fd = 0;  // vmlinux, not a module
-  return 0;
-}
-
-void attach_tp_btf_through_shared_btf() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    LIBBPF_OPTS(libbpf_prog_handler_opts, handler, .prog_prepare_load_fn = prepare_tp_btf_load);
-    // Process-wide and never unregistered: libbpf keeps pointing at the
-    // handler from every program it opened with it.
-    libbpf_register_prog_handler("tp_btf+", BPF_PROG_TYPE_RAW_TRACEPOINT, BPF_TRACE_RAW_TP, &handler);
-  });
-}
-
-// The last `count` lines of `text`.
-std::string last_lines(const std::string &text, size_t count) {
-  size_t at = text.size();
-  if (at && text[at - 1] == '\n') --at;
-  size_t lines = 0;
-  while (at > 0) {
-    if (text[at - 1] == '\n' && ++lines == count) break;
-    --at;
-  }
-  return text.substr(at);
-}
-
-struct UserProbeRun {
-  HostProgram::ProbeFn fn;
-  const ast::Probe *probe;
-  const ast::ResolvedProbe *resolved;
-};
-
-struct Timer {
-  UserProbeRun run;
-  Fd fd;
-};
-
-// ---------------------------------------------------------------- session
-
-class Session {
- public:
-  Session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
-          const RunOptions &options)
-      : program_(program), layout_(layout), bpf_(bpf), host_(host), options_(options) {}
-
-  int run();
-
- private:
-  bool load_kernel_side();
-  bool share_maps_of_first_unit(bpf_object *object);
-  int map_fd(const char *name) const;  // a map of the kernel side by name, -1 if none
-  bpf_program *find_program(const BpfProgramInfo &info) const;
-  void report_load_failure(const std::string &libbpf_text, int err);
-  bool map_globals();
-  bool attach_kernel_probes();
-  bool start_target();
-  void collect_user_probes();
-  bool start_timers();
-  bool run_probe(const UserProbeRun &run);
-  void event_loop();
-  void consume_records();
-  static int on_record(void *ctx, void *data, size_t size);
-  void handle_record(const uint8_t *data, size_t size);
-  void stop(int status) {
-    stopping_ = true;
-    status_ = std::max(status_, status);
-  }
-  bool exit_requested_by_kernel() const;
-  void display_unread_globals();
-  void report_losses();
-  int status_word(uint32_t offset) const;
-
-  const ast::Program &program_;
-  const Layout &layout_;
-  const BpfObject &bpf_;
-  const HostProgram &host_;
-  const RunOptions &options_;
-
-  std::vector<Format> formats_;
-  std::unique_ptr<Output> output_;
-  // Declared in release order (reverse): links before the object, the
-  // mapping before the object whose map it views.
-  std::vector<ObjectPtr> objects_;  // BpfObject::units, loaded
-  Mapping globals_;
-  std::vector<LinkPtr> links_;
-  RingBufferPtr ring_;
-  std::unique_ptr<KernelAccess> kernel_access_;
-  std::unique_ptr<Store> store_;
-  ntap_rt rt_;
-
-  std::vector<UserProbeRun> begin_, end_, error_;
-  std::vector<Timer> timers_;
-  std::unique_ptr<TargetProcess> target_;  // -c CMD
-  int signal_fd_ = -1;
-  bool stopping_ = false;
-  int status_ = 0;
-  std::string record_text_;
-};
-
-// ---------------------------------------------------------------- loading
-
-bool Session::load_kernel_side() {
-  const auto start = Clock::now();
-  attach_tp_btf_through_shared_btf();
-  LibbpfLog log(options_.verbose);
-  for (size_t u = 0; u < bpf_.units.size(); ++u) {
-    const std::vector<char> &elf = bpf_.units[u].elf;
-    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "ntap");
-    ObjectPtr object(bpf_object__open_mem(elf.data(), elf.size(), &open_opts));
-    if (!object) {
-      fprintf(stderr, "ERROR: cannot open the generated BPF object: %s\n%s", strerror(errno),
-              last_lines(log.text(), 10).c_str());
-      return false;
-    }
-    if (u > 0 && !share_maps_of_first_unit(object.get())) return false;
-    // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
-    // memory cgroup on current kernels, and raising the limit needs a
-    // capability we may not have.
-    const int err = bpf_object__load(object.get());
-    if (err) {
-      report_load_failure(log.text(), err);
-      return false;
-    }
-    objects_.push_back(std::move(object));
-  }
-  // The vmlinux BTF has served elaboration and the attach ids; of it, only
-  // the drop reason names are needed later. Freeing the rest now keeps ~6 MB
-  // out of the run's resident set.
-  load_drop_reason_names();
-  btf::release_vmlinux();
-  if (options_.verbose) {
-    size_t programs = 0, maps = 0;
-    bpf_program *prog;
-    bpf_map *map;
-    for (const ObjectPtr &object : objects_) bpf_object__for_each_program(prog, object.get())++ programs;
-    bpf_object__for_each_map(map, objects_.front().get())++ maps;
-    fprintf(stderr, "Pass 5: loaded %zu programs, %zu maps (%zu objects) in %.1f ms\n", programs, maps,
-            objects_.size(), ms_since(start));
-  }
-  return true;
-}
-
-// Unit 0 created every map; a later unit's declarations of the same maps
-// take unit 0's instead of creating their own.
-bool Session::share_maps_of_first_unit(bpf_object *object) {
-  bpf_map *map;
-  bpf_object__for_each_map(map, object) {
-    // .rodata (sprintf formats) holds this unit's own constants.
-    if (bpf_map__is_internal(map)) continue;
-    const int fd = map_fd(bpf_map__name(map));
-    const int err = fd < 0 ? -ENOENT : bpf_map__reuse_fd(map, fd);
-    if (err) {
-      fprintf(stderr, "ERROR: cannot share BPF map '%s' between objects: %s\n", bpf_map__name(map), strerror(-err));
-      return false;
-    }
-  }
-  return true;
-}
-
-int Session::map_fd(const char *name) const {
-  bpf_map *map = objects_.empty() ? nullptr : bpf_object__find_map_by_name(objects_.front().get(), name);
-  return map ? bpf_map__fd(map) : -1;
-}
-
-bpf_program *Session::find_program(const BpfProgramInfo &info) const {
-  if (info.unit >= objects_.size()) return nullptr;
-  return bpf_object__find_program_by_name(objects_[info.unit].get(), info.function_name.c_str());
-}
-
-void Session::report_load_failure(const std::string &text, int err) {
-  // libbpf names the program it failed on: "prog 'NAME': BPF program load failed".
-  const BpfProgramInfo *failed = nullptr;
-  for (const BpfProgramInfo &info : bpf_.programs) {
-    if (text.find("prog '" + info.function_name + "': BPF program load failed") != std::string::npos ||
-        text.find("prog '" + info.function_name + "': failed to load") != std::string::npos) {
-      failed = &info;
-      break;
-    }
-  }
-  std::string verifier;
-  const size_t begin = text.find("-- BEGIN PROG LOAD LOG --\n");
-  if (begin != std::string::npos) {
-    const size_t from = begin + strlen("-- BEGIN PROG LOAD LOG --\n");
-    verifier = text.substr(from, text.find("-- END PROG LOAD LOG --", from) - from);
-  }
-  if (failed) {
-    fprintf(stderr, "ERROR: the kernel rejected probe %s at %s: %s\n", failed->resolved.name.c_str(),
-            failed->probe ? failed->probe->loc.str().c_str() : "?", strerror(-err));
-  } else {
-    fprintf(stderr, "ERROR: loading the BPF object failed: %s\n", strerror(-err));
-  }
-  const std::string shown = verifier.empty() ? last_lines(text, 10) : last_lines(verifier, 20);
-  if (!shown.empty()) fprintf(stderr, "%s log (last lines):\n%s", verifier.empty() ? "libbpf" : "verifier", shown.c_str());
-  if (!shown.empty() && shown.back() != '\n') fputc('\n', stderr);
-}
-
-bool Session::map_globals() {
-  kernel_access_ = std::make_unique<KernelAccess>();
-  kernel_access_->map_fd = [this](const std::string &name) { return map_fd(name.c_str()); };
-  bpf_map *globals = bpf_object__find_map_by_name(objects_.front().get(), Layout::kGlobalsMap);
-  if (!globals) return true;  // nothing shared through it
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t len = (std::max<size_t>(bpf_map__value_size(globals), 1) + page - 1) / page * page;
-  void *at = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(globals), 0);
-  if (at == MAP_FAILED) {
-    fprintf(stderr, "ERROR: cannot map the BPF globals map: %s\n", strerror(errno));
-    return false;
-  }
-  globals_ = Mapping(at, len);
-  kernel_access_->globals = globals_.get();
-  // Kernel probes timestamp with CLOCK_BOOTTIME; this offset turns them into
-  // wall-clock time.
-  const int64_t offset = realtime_ns() - boottime_ns();
-  std::memcpy(globals_.get() + layout_.realtime_offset_offset, &offset, sizeof offset);
-  return true;
-}
-
-bool Session::attach_kernel_probes() {
-  const auto start = Clock::now();
-  for (const BpfProgramInfo &info : bpf_.programs) {
-    bpf_program *prog = find_program(info);
-    const Provider *provider = info.resolved.provider;
-    errno = 0;
-    std::vector<bpf_link *> links;
-    if (!prog || !provider || !provider->attach_all(info.resolved, prog, links)) {
-      const int err = errno ? errno : ENOENT;
-      fprintf(stderr, "ERROR: cannot attach probe %s at %s: %s\n", info.resolved.name.c_str(),
-              info.probe ? info.probe->loc.str().c_str() : "?", strerror(err));
-      return false;
-    }
-    for (bpf_link *link : links) links_.emplace_back(link);
-  }
-  if (options_.verbose) fprintf(stderr, "Pass 5: attached %zu probes in %.1f ms\n", links_.size(), ms_since(start));
-  return true;
-}
-
-// target(): -c CMD's pid (the command is started now, held until the begin
-// probes have run) or -x PID, written where kernel probes read it before
-// anything is attached.
 bool Session::start_target() {
   int64_t pid = options_.target_pid;
   if (!options_.target_command.empty()) {
@@ -454,15 +45,27 @@ void Session::collect_user_probes() {
   std::stable_sort(error_.begin(), error_.end(), by_priority);
 }
 
+// Arms `timer` for its next expiration: periodic, or, for
+// `.randomize(M)`, once with the period moved by a uniform [-M, M] (re-armed
+// after each expiration).
+bool Session::arm_timer(Timer &timer) {
+  const ast::ResolvedProbe &resolved = *timer.run.resolved;
+  int64_t period = std::max<int64_t>(resolved.param, 1);
+  itimerspec spec{};
+  if (resolved.jitter) {
+    period += std::uniform_int_distribution<int64_t>(-resolved.jitter, resolved.jitter)(random_);
+    period = std::max<int64_t>(period, 1);
+  }
+  spec.it_value.tv_sec = period / 1000000000;
+  spec.it_value.tv_nsec = period % 1000000000;
+  if (!resolved.jitter) spec.it_interval = spec.it_value;
+  return timerfd_settime(timer.fd.get(), 0, &spec, nullptr) == 0;
+}
+
 bool Session::start_timers() {
   for (Timer &timer : timers_) {
     timer.fd = Fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    const int64_t period = std::max<int64_t>(timer.run.resolved->param, 1);
-    itimerspec spec{};
-    spec.it_interval.tv_sec = period / 1000000000;
-    spec.it_interval.tv_nsec = period % 1000000000;
-    spec.it_value = spec.it_interval;
-    if (timer.fd.get() < 0 || timerfd_settime(timer.fd.get(), 0, &spec, nullptr) < 0) {
+    if (timer.fd.get() < 0 || !arm_timer(timer)) {
       fprintf(stderr, "ERROR: cannot start timer for probe %s: %s\n", timer.run.resolved->name.c_str(),
               strerror(errno));
       return false;
@@ -649,7 +252,12 @@ void Session::event_loop() {
       } else if (tag >= kFirstTimer) {
         Timer &timer = timers_[tag - kFirstTimer];
         uint64_t expirations;
-        if (read(timer.fd.get(), &expirations, sizeof expirations) == sizeof expirations) run_probe(timer.run);
+        if (read(timer.fd.get(), &expirations, sizeof expirations) == sizeof expirations) {
+          if (timer.run.resolved->jitter && !arm_timer(timer))
+            fprintf(stderr, "WARNING: cannot re-arm timer for probe %s: %s\n", timer.run.resolved->name.c_str(),
+                    strerror(errno));
+          run_probe(timer.run);
+        }
       }
     }
     if (exit_requested_by_kernel()) stop(0);
@@ -747,12 +355,12 @@ int Session::run() {
   return status_;
 }
 
-}  // namespace
+}  // namespace session_detail
 
 int run_session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
                 const RunOptions &options) {
   try {
-    Session session(program, layout, bpf, host, options);
+    session_detail::Session session(program, layout, bpf, host, options);
     return session.run();
   } catch (const FormatError &e) {
     fprintf(stderr, "ERROR: bad format string: %s\n", e.message.c_str());

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "codegen/bpf/lowering.h"
+#include "codegen/branches.h"
 
 namespace ntap::bpf {
 
@@ -229,49 +230,17 @@ llvm::Value *ProbeLowering::divide(bool remainder, llvm::Value *lhs, llvm::Value
 }
 
 llvm::Value *ProbeLowering::logical(const LogicalExpr &e) {
-  auto &b = ir();
-  llvm::Value *lhs = truth(*e.lhs);
-  llvm::BasicBlock *lhs_end = b.GetInsertBlock();
-  llvm::BasicBlock *rhs_block = block(e.op == LogicalOp::And ? "and_rhs" : "or_rhs");
-  llvm::BasicBlock *done = block("logical_done");
-  if (e.op == LogicalOp::And)
-    b.CreateCondBr(lhs, rhs_block, done);
-  else
-    b.CreateCondBr(lhs, done, rhs_block);
-  b.SetInsertPoint(rhs_block);
-  llvm::Value *rhs = truth(*e.rhs);
-  llvm::BasicBlock *rhs_end = b.GetInsertBlock();
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
-  llvm::PHINode *result = b.CreatePHI(b.getInt1Ty(), 2);
-  result->addIncoming(b.getInt1(e.op == LogicalOp::Or), lhs_end);
-  result->addIncoming(rhs, rhs_end);
-  return b.CreateZExt(result, b.getInt64Ty());
+  llvm::Value *result = codegen::short_circuit(ir(), e.op == LogicalOp::And, truth(*e.lhs),
+                                               [&] { return truth(*e.rhs); });
+  return ir().CreateZExt(result, ir().getInt64Ty());
 }
 
 llvm::Value *ProbeLowering::ternary(const TernaryExpr &e) {
-  auto &b = ir();
   if (e.type != Type::Long && e.type != Type::String)
     unsupported(e.loc, std::string("a conditional of type ") + type_name(e.type) + " is not supported in kernel probes");
   if (e.type == Type::String) return string_ternary(e);
-  llvm::Value *cond = truth(*e.cond);
-  llvm::BasicBlock *then_block = block("cond_then");
-  llvm::BasicBlock *else_block = block("cond_else");
-  llvm::BasicBlock *done = block("cond_done");
-  b.CreateCondBr(cond, then_block, else_block);
-  b.SetInsertPoint(then_block);
-  llvm::Value *then_value = value(*e.then_expr);
-  llvm::BasicBlock *then_end = b.GetInsertBlock();
-  b.CreateBr(done);
-  b.SetInsertPoint(else_block);
-  llvm::Value *else_value = value(*e.else_expr);
-  llvm::BasicBlock *else_end = b.GetInsertBlock();
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
-  llvm::PHINode *result = b.CreatePHI(then_value->getType(), 2);
-  result->addIncoming(then_value, then_end);
-  result->addIncoming(else_value, else_end);
-  return result;
+  return codegen::conditional_value(ir(), truth(*e.cond), [&] { return value(*e.then_expr); },
+                                    [&] { return value(*e.else_expr); });
 }
 
 // ---------------------------------------------------------------- helpers

@@ -2,6 +2,7 @@
 #include <functional>
 
 #include "codegen/bpf/lowering.h"
+#include "codegen/branches.h"
 
 namespace ntap::bpf {
 
@@ -120,21 +121,9 @@ void ProbeLowering::statement_body(const Stmt &s) {
 }
 
 void ProbeLowering::if_stmt(const IfStmt &s) {
-  auto &b = ir();
-  llvm::Value *cond = truth(*s.cond);
-  llvm::BasicBlock *then_block = block("if_then");
-  llvm::BasicBlock *else_block = s.else_stmt ? block("if_else") : nullptr;
-  llvm::BasicBlock *done = block("if_done");
-  b.CreateCondBr(cond, then_block, else_block ? else_block : done);
-  b.SetInsertPoint(then_block);
-  statement(*s.then_stmt);
-  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
-  if (else_block) {
-    b.SetInsertPoint(else_block);
-    statement(*s.else_stmt);
-    if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
-  }
-  b.SetInsertPoint(done);
+  std::function<void()> else_arm;
+  if (s.else_stmt) else_arm = [&] { statement(*s.else_stmt); };
+  codegen::if_else(ir(), truth(*s.cond), [&] { statement(*s.then_stmt); }, else_arm);
 }
 
 namespace {
@@ -172,7 +161,10 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, {}, e.loc));
     return;
   }
-  if (g.is_map) unsupported(s.loc, "deleting a whole array ('delete " + e.name + "') in a kernel probe is not supported yet");
+  if (g.is_map)
+    unsupported(s.loc, "deleting a whole array ('delete " + e.name +
+                           "') in a kernel probe is not possible: BPF cannot walk a map within a probe; "
+                           "delete it in a timer or end probe");
   ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
 }
 

@@ -1,6 +1,7 @@
 // Expressions of user probes → IR.
 #include <fmt/format.h>
 
+#include "codegen/branches.h"
 #include "codegen/host/lowering.h"
 
 namespace ntap::host {
@@ -220,46 +221,15 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     case ExprKind::Logical: {
       // Short-circuit: the right side runs only when the left does not decide.
       const auto &lg = as<ast::LogicalExpr>(e);
-      bool is_and = lg.op == ast::LogicalOp::And;
-      llvm::Value *left = condition(*lg.lhs);
-      llvm::BasicBlock *left_end = builder_.GetInsertBlock();
-      llvm::BasicBlock *right_bb = new_block(is_and ? "and_rhs" : "or_rhs");
-      llvm::BasicBlock *done = new_block(is_and ? "and_end" : "or_end");
-      if (is_and)
-        builder_.CreateCondBr(left, right_bb, done);
-      else
-        builder_.CreateCondBr(left, done, right_bb);
-      builder_.SetInsertPoint(right_bb);
-      llvm::Value *right = condition(*lg.rhs);
-      llvm::BasicBlock *right_end = builder_.GetInsertBlock();
-      builder_.CreateBr(done);
-      builder_.SetInsertPoint(done);
-      llvm::PHINode *phi = builder_.CreatePHI(builder_.getInt1Ty(), 2);
-      phi->addIncoming(builder_.getInt1(!is_and), left_end);
-      phi->addIncoming(right, right_end);
-      return builder_.CreateZExt(phi, i64());
+      llvm::Value *result = codegen::short_circuit(builder_, lg.op == ast::LogicalOp::And, condition(*lg.lhs),
+                                                   [&] { return condition(*lg.rhs); });
+      return builder_.CreateZExt(result, i64());
     }
 
     case ExprKind::Ternary: {
       const auto &t = as<ast::TernaryExpr>(e);
-      llvm::Value *cond = condition(*t.cond);
-      llvm::BasicBlock *then_bb = new_block("then");
-      llvm::BasicBlock *else_bb = new_block("else");
-      llvm::BasicBlock *done = new_block("ternary_end");
-      builder_.CreateCondBr(cond, then_bb, else_bb);
-      builder_.SetInsertPoint(then_bb);
-      llvm::Value *then_value = expr(*t.then_expr);
-      llvm::BasicBlock *then_end = builder_.GetInsertBlock();
-      builder_.CreateBr(done);
-      builder_.SetInsertPoint(else_bb);
-      llvm::Value *else_value = expr(*t.else_expr);
-      llvm::BasicBlock *else_end = builder_.GetInsertBlock();
-      builder_.CreateBr(done);
-      builder_.SetInsertPoint(done);
-      llvm::PHINode *phi = builder_.CreatePHI(value_type(e.type, e.loc), 2);
-      phi->addIncoming(then_value, then_end);
-      phi->addIncoming(else_value, else_end);
-      return phi;
+      return codegen::conditional_value(builder_, condition(*t.cond), [&] { return expr(*t.then_expr); },
+                                        [&] { return expr(*t.else_expr); });
     }
 
     case ExprKind::Assign: {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "codegen/branches.h"
 #include "codegen/host/lowering.h"
 
 namespace ntap::host {
@@ -52,22 +53,18 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     case ast::StmtKind::If: {
       const auto &st = as<ast::IfStmt>(s);
       record_actions(1, s.loc, true);
-      llvm::Value *cond = condition(*st.cond);
-      llvm::BasicBlock *then_bb = new_block("if_then");
-      llvm::BasicBlock *else_bb = st.else_stmt ? new_block("if_else") : nullptr;
-      llvm::BasicBlock *done = new_block("if_end");
-      builder_.CreateCondBr(cond, then_bb, else_bb ? else_bb : done);
-      builder_.SetInsertPoint(then_bb);
-      stmt(*st.then_stmt);
-      record_actions(0, st.then_stmt->loc, true);
-      builder_.CreateBr(done);
-      if (else_bb) {
-        builder_.SetInsertPoint(else_bb);
-        stmt(*st.else_stmt);
-        record_actions(0, st.else_stmt->loc, true);
-        builder_.CreateBr(done);
-      }
-      builder_.SetInsertPoint(done);
+      std::function<void()> else_arm;
+      if (st.else_stmt)
+        else_arm = [&] {
+          stmt(*st.else_stmt);
+          record_actions(0, st.else_stmt->loc, true);
+        };
+      codegen::if_else(builder_, condition(*st.cond),
+                       [&] {
+                         stmt(*st.then_stmt);
+                         record_actions(0, st.then_stmt->loc, true);
+                       },
+                       else_arm);
       return;
     }
 

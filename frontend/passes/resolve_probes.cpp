@@ -95,6 +95,38 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
   return true;
 }
 
+// $$vars and $$parms: stap's sprintf("parm1=%x ... parmN=%x", $parm1, ...)
+// over the probe's context variables (a tracepoint's are all parameters; a
+// value that cannot be read prints as `name=?`). $$locals: tracepoints have
+// no locals, so "". Null when the probe has no context to dump (user probes).
+ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var) {
+  if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
+  const ResolvedProbe &first = probe.resolved.front();
+  const std::vector<std::string> context = first.provider->describe_context(first);
+  if (context.empty()) return nullptr;
+  for (const ResolvedProbe &rp : probe.resolved)
+    if (rp.provider->describe_context(rp) != context)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("{} differs between the probe points {} and {}; write a separate probe "
+                                     "for each",
+                                     target_text(var), first.name, rp.name),
+                         var.loc, "");
+  if (var.name == "$locals") return std::make_unique<StringExpr>(var.loc, "");
+  auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
+  call->args.push_back(nullptr);  // the format, once known
+  std::string format;
+  for (const std::string &described : context) {  // "$name:C type"
+    const std::string name = described.substr(1, described.find(':') - 1);
+    auto value = std::make_unique<TargetVarExpr>(var.loc, name);
+    const bool readable = try_resolve_target(probe, *value);
+    format += fmt::format("{}{}={}", format.empty() ? "" : " ", name, readable ? "%x" : "?");
+    if (readable) call->args.push_back(std::move(value));
+  }
+  if (call->args.size() == 1) return std::make_unique<StringExpr>(var.loc, format);
+  call->args[0] = std::make_unique<StringExpr>(var.loc, format);
+  return call;
+}
+
 class TargetResolver {
  public:
   explicit TargetResolver(const Probe &probe) : probe_(probe) {}
@@ -136,12 +168,20 @@ class TargetResolver {
           resolve_cast(var);
           return;
         }
-        if (is_pretty_printed(var))
+        if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
+          if (ExprPtr dump = context_dump(probe_, var)) {
+            slot = std::move(dump);
+            return;
+          }
+        } else if (var.name == "$return") {
+          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+        } else if (is_pretty_printed(var)) {
           throw CompileError(ErrorKind::Semantic,
-                             fmt::format("pretty-printed target variables ({}) are not supported yet; name the "
-                                         "arguments and members you need",
+                             fmt::format("ntap does not pretty-print structures ({}); name the members you need",
                                          target_text(var)),
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
+        }
         if (!try_resolve_target(probe_, var)) {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
           throw CompileError(ErrorKind::Semantic,

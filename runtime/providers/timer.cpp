@@ -50,11 +50,14 @@ class TimerProvider final : public Provider {
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const ast::ProbePointComponent &unit = point.components[1];
     std::string spelled = "timer." + unit.name;
+    const ast::ProbePointComponent *randomize = nullptr;
     if (point.components.size() > 2) {
       const std::string &extra = point.components[2].name;
-      if (extra == "randomize")
-        throw CompileError(ErrorKind::Probe, spelled + "(N).randomize(M) is not supported yet", point.loc);
-      throw CompileError(ErrorKind::Probe, "unexpected '." + extra + "' after " + spelled + "(N)", point.loc);
+      if (extra != "randomize" || point.components.size() > 3)
+        throw CompileError(ErrorKind::Probe, "unexpected '." + extra + "' after " + spelled + "(N)", point.loc);
+      randomize = &point.components[2];
+      if (!randomize->number_arg)
+        throw CompileError(ErrorKind::Probe, spelled + "(N).randomize(M) needs a numeric argument M", point.loc);
     }
     if (!unit.number_arg)
       throw CompileError(ErrorKind::Probe, spelled + " needs a numeric argument: " + spelled + "(N)", point.loc);
@@ -71,8 +74,21 @@ class TimerProvider final : public Provider {
     probe.provider = this;
     probe.kind = ast::ProbeKind::Timer;
     probe.name = spelled + "(" + std::to_string(count) + ")";
-    probe.point = probe.name;
     probe.param = period;
+    if (randomize) {
+      // stap adds a uniformly distributed value in [-M, M] (in the timer's
+      // unit) to every period; it must leave the period positive.
+      const int64_t spread = *randomize->number_arg;
+      const int64_t jitter = spread > 0 ? timer_period_ns(unit.name, spread) : 0;
+      if (spread < 0 || jitter >= period)
+        throw CompileError(ErrorKind::Probe,
+                           probe.name + ".randomize(" + std::to_string(spread) +
+                               "): the randomization must be at least 0 and smaller than the period",
+                           point.loc);
+      probe.jitter = jitter;
+      probe.name += ".randomize(" + std::to_string(spread) + ")";
+    }
+    probe.point = probe.name;
     return {probe};
   }
 };

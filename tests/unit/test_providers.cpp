@@ -99,8 +99,17 @@ TEST_CASE("timer periods in nanoseconds", "[providers]") {
   CHECK_THROWS_AS(resolve(point({component("timer"), component("s")})), CompileError);
   CHECK_THROWS_AS(resolve(point({component("timer"), component("s", INT64_MAX)})), CompileError);
   CHECK_THROWS_AS(resolve(point({component("timer"), component("hz", 2'000'000'000)})), CompileError);
-  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", 100), component("randomize", 10)})),
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", 100), component("randomize", 100)})),
                   CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", 100), component("randomize")})),
+                  CompileError);
+  CHECK_THROWS_AS(resolve(point({component("timer"), component("ms", 100), component("jitter", 1)})),
+                  CompileError);
+  auto randomized = resolve(point({component("timer"), component("ms", 100), component("randomize", 10)}));
+  REQUIRE(randomized.size() == 1);
+  CHECK(randomized[0].param == 100'000'000);
+  CHECK(randomized[0].jitter == 10'000'000);
+  CHECK(randomized[0].point == "timer.ms(100).randomize(10)");
   // timer.profile is not an interval timer: a kernel provider owns it.
   CHECK(provider_for(point({component("timer"), component("profile")}))->side() == ast::Side::Kernel);
 }
