@@ -23,7 +23,9 @@
 #include "frontend/passes/passes.h"
 #include "frontend/printer.h"
 #include "frontend/tapset.h"
+#include "runtime/btf.h"
 #include "runtime/session.h"
+#include "runtime/symbols.h"
 
 namespace {
 
@@ -116,6 +118,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
     print_elaborated(*program, std::cout);
     return 0;
   }
+
+  // The kernel's BTF (~6 MB, mapped) has served elaboration (probe arguments,
+  // @cast). Code generation and loading need only what outlives it: the
+  // tracepoint index (tp_btf attach ids) and the drop reason names. Releasing
+  // it here keeps it out of the peak memory while LLVM compiles.
+  load_drop_reason_names();
+  btf::release_vmlinux();
 
   Layout layout = Layout::build(*program, layout_options);
   // For -p4 and a run, the user probes compile on a second thread while the

@@ -134,6 +134,11 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
     error_ids = std::move(state.error_ids);
   }
 
+  // Unit 0 creates the maps every unit shares: also the on-demand ones any
+  // unit's programs use (its module is not emitted yet).
+  for (const UnitBuild &unit : built)
+    for (const std::string &name : unit.maps->declared_on_demand()) built.front().maps->map(name);
+
   const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
   emit_units(built, options.keep_ir, options.threads ? options.threads : cpus);
 

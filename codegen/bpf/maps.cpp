@@ -38,10 +38,23 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   // inserted from this never-written (all-zero) array element instead.
   if (largest_histogram_value) add({kZeroValueMap, kMapTypeArray, 1, 0, 4, largest_histogram_value, true});
 
-  if (declare_all)
-    for (const auto &[name, spec] : specs_) map(name);
-  else
+  if (declare_all) {
+    for (const auto &[name, spec] : specs_)
+      if (!on_demand(name)) map(name);
+  } else {
     for (auto &[name, spec] : specs_) spec.weak = true;
+  }
+}
+
+bool MapAccess::on_demand(const std::string &name) {
+  return name == Layout::kEventsMap || name == kStringScratchMap;
+}
+
+std::vector<std::string> MapAccess::declared_on_demand() const {
+  std::vector<std::string> names;
+  for (const auto &[name, var] : declared_)
+    if (on_demand(name)) names.push_back(name);
+  return names;
 }
 
 llvm::GlobalVariable *MapAccess::map(const std::string &name) {

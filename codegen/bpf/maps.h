@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <utility>
+#include <vector>
 #include <string>
 
 #include "codegen/bpf/module_builder.h"
@@ -18,7 +19,14 @@ class MapAccess {
   // `declare_all` the module declares all of them (the object that creates
   // the maps); otherwise each is declared at its first use, so a module
   // holding a share of the programs describes only the maps they touch.
+  // Except the maps only some programs need (on_demand): the ring buffer
+  // (mapped by the runtime: 2 MiB of resident memory for nothing when no
+  // program prints) and the string scratch area. The object that creates the
+  // maps declares those with map() once some unit's programs turned out to
+  // use them.
   MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all);
+  static bool on_demand(const std::string &name);
+  std::vector<std::string> declared_on_demand() const;
 
   // Emitted at the top of each program: looks up the "globals" element once
   // (an array map lookup never fails, but the verifier needs the null check).

@@ -10,10 +10,14 @@ script="$WORK_DIR/many.ntp"
   for i in $(seq 1 24); do
     echo "probe kernel.trace(\"kfree_skb\") { n++; at[$i] += \$skb->len }"
   done
+  # Only the last program (in the last unit) prints: the ring buffer is
+  # declared in that unit and, once, in the first, which creates the maps.
+  echo 'probe kernel.trace("kfree_skb") { if ($skb->len == 1) printf("%d\n", n) }'
+
   echo 'probe end { printf("%d %d\n", n, at[1]) }'
 } >"$script"
 
-note "case -p4 with 24 kernel probes"
+note "case -p4 with 25 kernel probes"
 object="$WORK_DIR/many.o"
 status=0
 "$NTAP" -v -p4 -o "$object" "$script" >"$WORK_DIR/p4.out" 2>"$WORK_DIR/p4.err" || status=$?
@@ -26,14 +30,14 @@ programs=$(bpftool -j btf dump file "$object" | python3 -c '
 import json, sys
 types = json.load(sys.stdin)["types"]
 print(sum(1 for t in types if t["kind"] == "FUNC" and t["name"].startswith("probe_")))')
-expect_eq "programs in the object" 24 "$programs"
+expect_eq "programs in the object" 25 "$programs"
 maps=$(bpftool -j btf dump file "$object" | python3 -c '
 import json, sys
 types = json.load(sys.stdin)["types"]
 sec = [t for t in types if t["kind"] == "DATASEC" and t["name"] == ".maps"]
 names = {t["id"]: t["name"] for t in types}
 print(" ".join(sorted(names[v["type_id"]] for v in sec[0]["vars"])) if sec else "")')
-expect_eq "maps in the object, each once" "events g_at globals string_scratch" "$maps"
+expect_eq "maps in the object, each once" "events g_at globals" "$maps"
 
 # The kernel loads it as written.
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
@@ -41,4 +45,4 @@ pins="/sys/fs/bpf/ntap-e2e-$$"
 bpftool prog loadall "$object" "$pins" >"$WORK_DIR/load.err" 2>&1 || { show_file bpftool "$WORK_DIR/load.err"; rm -rf "$pins"; fail "bpftool could not load the object"; }
 loaded=$(ls "$pins" | wc -l)
 rm -rf "$pins"
-expect_eq "programs loaded from the object" 24 "$loaded"
+expect_eq "programs loaded from the object" 25 "$loaded"
