@@ -48,6 +48,9 @@ struct BpfCodegenOptions {
   size_t programs_per_unit = 48;
   size_t single_unit_programs = 8;
   unsigned threads = 0;  // 0: one per CPU
+  // Possible CPUs of the machine that loads the programs (kernel probes that
+  // read a statistic merge one value per CPU); 0: this machine's.
+  unsigned possible_cpus = 0;
 };
 
 // Throws CompileError (with the script location) for constructs BPF cannot

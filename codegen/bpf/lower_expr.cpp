@@ -40,9 +40,7 @@ llvm::Value *ProbeLowering::value(const Expr &e) {
       unsupported(e.loc, "function '" + call.name + "' is not supported in kernel probes");
     }
     case ExprKind::StatsOp:
-      unsupported(e.loc, std::string("reading statistics (") +
-                             stats_fn_name(static_cast<const StatsOpExpr &>(e).fn) +
-                             ") in kernel probes is not supported yet");
+      return stats_op(static_cast<const StatsOpExpr &>(e));
     case ExprKind::InArray:
       return in_array(static_cast<const InArrayExpr &>(e));
     case ExprKind::Defined:
@@ -87,7 +85,7 @@ llvm::Value *ProbeLowering::index(const IndexExpr &e) {
   if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
   if (g.per_cpu)
-    unsupported(e.loc, "reading statistics array '" + e.name + "' in a kernel probe is not supported yet");
+    unsupported(e.loc, "aggregate '" + e.name + "' can only be read with @count, @sum, @min, @max, @avg or @variance");
   llvm::Value *key = pack_key(g, e.keys, e.loc);
   if (e.type == Type::String) return state_.maps.read_bytes(g, key, string_buffer("empty"));
   return state_.maps.read_long(g, key);
@@ -96,8 +94,10 @@ llvm::Value *ProbeLowering::index(const IndexExpr &e) {
 llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
   if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  // The layout keeps statistics tested in kernel probes in one map (a test
+  // is a read); this is only reached if that rule changes.
   if (g.double_buffered)
-    unsupported(e.loc, "membership tests on statistics array '" + e.name + "' in kernel probes are not supported yet");
+    unsupported(e.loc, "statistics array '" + e.name + "' is double-buffered and cannot be tested in a kernel probe");
   llvm::Value *key = pack_key(g, e.keys, e.loc);
   llvm::Value *element = state_.maps.lookup(state_.maps.map(g.map_names.at(0)), key);
   return ir().CreateZExt(ir().CreateIsNotNull(element), ir().getInt64Ty());

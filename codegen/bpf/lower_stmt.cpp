@@ -126,13 +126,24 @@ void ProbeLowering::if_stmt(const IfStmt &s) {
   codegen::if_else(ir(), truth(*s.cond), [&] { statement(*s.then_stmt); }, else_arm);
 }
 
+namespace {
+
+// A statistic that kernel probes write and user probes read is drained into a
+// user-side copy (DESIGN.md decision 4) that BPF code cannot reach.
+std::string double_buffered_delete(const std::string &name) {
+  return "statistic '" + name + "' cannot be deleted in a kernel probe: user probes read it from a " +
+         "user-side copy that kernel probes cannot reach; delete it in a timer or end probe, " +
+         "or read it in a kernel probe too (that keeps it in one kernel map)";
+}
+
+}  // namespace
+
 void ProbeLowering::delete_stmt(const DeleteStmt &s) {
   const Expr &target = *s.target;
   if (target.kind == ExprKind::Index) {
     const auto &e = static_cast<const IndexExpr &>(target);
     const GlobalLayout &g = kernel_global(*e.global, e.loc);
-    if (g.double_buffered || g.per_cpu)
-      unsupported(s.loc, "deleting an element of statistics array '" + e.name + "' in a kernel probe is not supported yet");
+    if (g.double_buffered) unsupported(s.loc, double_buffered_delete(e.name));
     state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, e.keys, e.loc));
     return;
   }
@@ -145,6 +156,11 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     return;
   }
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
+  if (g.per_cpu && g.key_fields.empty()) {  // a statistic without keys: its one element, keyed by 0
+    if (g.double_buffered) unsupported(s.loc, double_buffered_delete(e.name));
+    state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, {}, e.loc));
+    return;
+  }
   if (g.is_map)
     unsupported(s.loc, "deleting a whole array ('delete " + e.name +
                            "') in a kernel probe is not possible: BPF cannot walk a map within a probe; "

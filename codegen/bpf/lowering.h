@@ -35,6 +35,7 @@ struct CodegenState {
   // programs a wildcard probe expands to.
   std::map<const ast::CallExpr *, uint32_t> record_ids;
   std::map<const void *, uint32_t> error_ids;
+  unsigned possible_cpus = 1;  // the bound of the loops that merge statistics
 };
 
 [[noreturn]] void unsupported(const Location &loc, const std::string &message);
@@ -123,6 +124,17 @@ class ProbeLowering {
   llvm::Value *logical(const ast::LogicalExpr &e);
   llvm::Value *ternary(const ast::TernaryExpr &e);
   llvm::Value *in_array(const ast::InArrayExpr &e);
+  // stats_read.cpp: @count @sum @min @max @avg @variance, @hist_*(x)[i]
+  llvm::Value *stats_op(const ast::StatsOpExpr &e);
+  llvm::Value *stats_bucket(const ast::StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key);
+  llvm::Value *stats_variance(const ast::StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key, llvm::Value *count,
+                              llvm::Value *sum);
+  // Emits a loop over the possible CPUs calling `merge` with each CPU's
+  // non-empty StatsValue of `key` in map `g` (a pointer into the map).
+  // `loc` is the read reported when the program would hold too many CPU iterations.
+  void for_each_cpu_part(const Location &loc, const GlobalLayout &g, llvm::Value *key,
+                         const std::function<void(llvm::Value *)> &merge);
+  llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
   llvm::Value *probe_read(llvm::Value *address, uint32_t size);
   // strings_bpf.cpp
   std::string literal_text(const ast::StringExpr &e) const;
@@ -178,6 +190,8 @@ class ProbeLowering {
   uint32_t scratch_slots_used_ = 0;
   // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
   llvm::Value *actions_left_ = nullptr;
+  // CPU iterations of the statistic merges emitted so far (stats_read.cpp).
+  uint64_t cpu_iterations_ = 0;
 
   CodegenState &state_;
   const ast::Probe &probe_;

@@ -39,6 +39,7 @@ enum class Helper : int64_t {
   KtimeGetBootNs = 125,
   RingbufReserve = 131,
   RingbufSubmit = 132,
+  MapLookupPercpuElem = 195,  // one CPU's value of a per-CPU map element (Linux 5.19)
 };
 
 // BPF map types and flags used by ntap (uapi values).

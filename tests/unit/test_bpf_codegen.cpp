@@ -11,6 +11,7 @@
 
 #include "codegen/bpf/bpf_codegen.h"
 #include "frontend/builtins.h"
+#include "runtime/maps.h"
 
 using namespace ntap;
 using namespace ntap::ast;
@@ -328,10 +329,16 @@ TEST_CASE("wildcard probes get one program each, sharing record ids", "[bpf_code
 
 TEST_CASE("unsupported constructs in kernel probes are compile errors", "[bpf_codegen]") {
   TestScript s;
-  SECTION("reading an aggregate") {
+  SECTION("deleting an element of a double-buffered statistic") {
+    Global &hits = s.global("hits", Type::Stats, {Type::Long});
+    s.add(std::make_unique<StatsAddStmt>(at(20), element(hits, list(number(1))), number(1)));
+    s.add(std::make_unique<DeleteStmt>(at(21, 3), element(hits, list(number(1)))));
+  }
+  SECTION("printing a whole histogram") {
     Global &hits = s.global("hits", Type::Stats, {});
-    s.add(std::make_unique<StatsAddStmt>(at(20), symbol(hits), number(1)));
-    s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(21, 3), StatsFn::Count, symbol(hits))));
+    s.layout.globals[hits.id].double_buffered = false;
+    s.layout.globals[hits.id].map_names = {"g_hits"};
+    s.add(expr_stmt(make<StatsOpExpr>(Type::String, at(21, 3), StatsFn::HistLog, symbol(hits))));
   }
   SECTION("deleting a whole array") {
     Global &a = s.global("a", Type::Long, {Type::Long});
@@ -602,4 +609,118 @@ TEST_CASE("a kernel-probe loop that never ends is bounded by MAXACTION and passe
   }
   ObjectPtr obj = open_object(object);
   CHECK(bpf_object__load(obj.get()) == 0);
+}
+
+// Per-CPU states are written from user space (one CPU could not make several
+// in a test run), then a program reads them with every extractor: each must
+// equal what the runtime's merge gives for the same bytes.
+TEST_CASE("kernel probes read statistics merged over every CPU as user space does", "[bpf_codegen][root]") {
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel test run");
+    return;
+  }
+  TestScript s;
+  s.probe->resolved[0].section = "raw_tp/kfree_skb";
+  auto one_map = [&](Global &g) {
+    GlobalLayout &layout = s.layout.globals[g.id];
+    layout.double_buffered = false;
+    layout.map_names = {"g_" + g.name};
+    layout.tracks_variance = true;
+    layout.variance_shift = 2;
+  };
+  Global &h = s.global("h", Type::Stats, {});
+  one_map(h);
+  Global &by_key = s.global("by_key", Type::Stats, {Type::Long});
+  one_map(by_key);
+  const StatsFn extractors[] = {StatsFn::Count, StatsFn::Sum, StatsFn::Min, StatsFn::Max, StatsFn::Avg, StatsFn::Variance};
+  std::vector<Global *> results;
+  for (StatsFn fn : extractors) {
+    Global &result = s.global(std::string("r") + std::to_string(results.size()), Type::Long, {});
+    results.push_back(&result);
+    s.add(expr_stmt(make<AssignExpr>(Type::Long, at(50), AssignOp::Set, symbol(result),
+                                     make<StatsOpExpr>(Type::Long, at(51), fn, symbol(h)))));
+  }
+  Global &missing_count = s.global("missing_count", Type::Long, {});
+  s.add(expr_stmt(make<AssignExpr>(Type::Long, at(52), AssignOp::Set, symbol(missing_count),
+                                   make<StatsOpExpr>(Type::Long, at(52), StatsFn::Count,
+                                                     element(by_key, list(number(9)))))));
+  Global &after_error = s.global("after_error", Type::Long, {});
+  s.add(expr_stmt(make<AssignExpr>(Type::Long, at(53), AssignOp::Set, symbol(after_error),
+                                   make<StatsOpExpr>(Type::Long, at(53, 9), StatsFn::Min,
+                                                     element(by_key, list(number(9)))))));
+
+  // 9 CPU loops (@variance takes two) of 112 CPUs: near the per-program
+  // limit of 1024 CPU merges, which must still load. CPUs past the real ones
+  // read as missing.
+  BpfCodegenOptions options;
+  options.possible_cpus = 112;
+  BpfObject object = compile_kernel_probes(s.program, s.layout, options);
+  ObjectPtr obj = open_object(object);
+  REQUIRE(bpf_object__load(obj.get()) == 0);
+
+  // CPU i observed i+1 values around 10*i (negative on odd CPUs); the last
+  // CPU observed nothing when there are several.
+  const unsigned ncpus = possible_cpus();
+  const uint32_t stride = percpu_stride(sizeof(StatsValue));
+  std::vector<uint8_t> raw(size_t{stride} * ncpus, 0);
+  for (unsigned cpu = 0; cpu + (ncpus > 1 ? 1 : 0) < ncpus; ++cpu) {
+    StatsValue part = kEmptyStats;
+    for (unsigned i = 0; i <= cpu; ++i) stats_observe(part, (cpu % 2 ? -1 : 1) * int64_t(10 * cpu + 3 * i + 1), 2);
+    std::memcpy(raw.data() + size_t{stride} * cpu, &part, sizeof(part));
+  }
+  int64_t zero_key = 0;
+  REQUIRE(bpf_map_update_elem(bpf_map__fd(bpf_object__find_map_by_name(obj.get(), "g_h")), &zero_key, raw.data(),
+                              BPF_ANY) == 0);
+
+  int prog = bpf_program__fd(bpf_object__find_program_by_name(obj.get(), "probe_0_0"));
+  uint64_t ctx[2] = {0, 0};
+  bpf_test_run_opts opts{};
+  opts.sz = sizeof(opts);
+  opts.ctx_in = ctx;
+  opts.ctx_size_in = sizeof(ctx);
+  REQUIRE(bpf_prog_test_run_opts(prog, &opts) == 0);
+
+  std::vector<char> globals(s.layout.globals_size);
+  uint32_t zero = 0;
+  REQUIRE(bpf_map_lookup_elem(bpf_map__fd(bpf_object__find_map_by_name(obj.get(), "globals")), &zero,
+                              globals.data()) == 0);
+  auto word = [&](const Global &g) {
+    int64_t v;
+    std::memcpy(&v, globals.data() + s.layout.globals[g.id].scalar_offset, 8);
+    return v;
+  };
+  const StatsValue merged = merge_percpu_stats(raw, ncpus, sizeof(StatsValue));
+  REQUIRE(merged.count > 0);
+  for (size_t i = 0; i < results.size(); ++i) {
+    INFO(stats_fn_name(extractors[i]));
+    CHECK(word(*results[i]) == stats_extract(merged, extractors[i], 2));
+  }
+  CHECK(word(missing_count) == 0);
+  CHECK(word(after_error) == 0);  // @min of a missing element failed before the store
+  // One site per extractor that can fail (all but @count); the missing element's is last.
+  REQUIRE(object.error_sites.size() == 6);
+  CHECK(object.error_sites[0].message == "empty aggregate near operator '@sum'");
+  CHECK(object.error_sites.back().message == "empty aggregate near operator '@min'");
+  CHECK(object.error_sites.back().loc.col == 9);
+}
+
+TEST_CASE("a probe with more CPU merges than the verifier follows is a compile error at the read", "[bpf_codegen]") {
+  TestScript s;
+  Global &h = s.global("h", Type::Stats, {});
+  s.layout.globals[h.id].double_buffered = false;
+  s.layout.globals[h.id].map_names = {"g_h"};
+  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(30, 3), StatsFn::Count, symbol(h))));
+  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(31, 5), StatsFn::Sum, symbol(h))));
+  BpfCodegenOptions options;
+  options.possible_cpus = 512;  // two reads of 512: exactly the limit
+  CHECK_NOTHROW(compile_kernel_probes(s.program, s.layout, options));
+  options.possible_cpus = 513;
+  try {
+    compile_kernel_probes(s.program, s.layout, options);
+    FAIL("expected a CompileError");
+  } catch (const CompileError &e) {
+    CHECK(e.location().line == 31);
+    CHECK(e.location().col == 5);
+    CHECK_THAT(e.what(), Catch::Contains("513 possible CPUs"));
+  }
 }
