@@ -103,7 +103,7 @@ void ProbeLowering::statement_body(const Stmt &s) {
     case StmtKind::Continue:
       return jump_out_of_loop(s);
     case StmtKind::Foreach:
-      unsupported(s.loc, "foreach is not supported in kernel probes: BPF cannot walk a map within a probe; "
+      unsupported(s.loc, "foreach is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
                          "move the loop into a timer or end probe");
     case StmtKind::Delete:
       return delete_stmt(static_cast<const DeleteStmt &>(s));
@@ -163,7 +163,7 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
   }
   if (g.is_map)
     unsupported(s.loc, "deleting a whole array ('delete " + e.name +
-                           "') in a kernel probe is not possible: BPF cannot walk a map within a probe; "
+                           "') is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
                            "delete it in a timer or end probe");
   ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
 }

@@ -69,7 +69,7 @@ class SideAnalysis {
     // (codegen/bpf/loops.cpp); a foreach would walk a whole map.
     if (kernel_ && s.kind == StmtKind::Foreach)
       throw CompileError(ErrorKind::Semantic,
-                         "foreach is not supported in kernel probes: BPF cannot walk a map within a probe; "
+                         "foreach is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
                          "move the loop into a timer or end probe",
                          s.loc, "");
     for_each_expr(s, [&](ExprPtr &e) { visit_expr(*e, s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd); });
