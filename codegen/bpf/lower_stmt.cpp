@@ -161,10 +161,18 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, {}, e.loc));
     return;
   }
-  if (g.is_map)
-    unsupported(s.loc, "deleting a whole array ('delete " + e.name +
-                           "') is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
-                           "delete it in a timer or end probe");
+  if (g.is_map) {
+    // Every element, through bpf_for_each_map_elem with a callback that
+    // deletes what it is given. A double-buffered statistic's older values
+    // live in user space, out of the kernel's reach.
+    if (g.double_buffered) unsupported(s.loc, double_buffered_delete(e.name));
+    state_.mb.set_location(s.loc);
+    for (const std::string &name : g.map_names)
+      state_.mb.call_helper(Helper::ForEachMapElem, ir().getInt64Ty(),
+                            {state_.maps.map(name), state_.mb.delete_each_callback(),
+                             llvm::ConstantPointerNull::get(ir().getPtrTy()), i64(0)});
+    return;
+  }
   ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
 }
 

@@ -235,6 +235,37 @@ void ModuleBuilder::end_temporaries() {
     ir_->CreateLifetimeEnd(slot, ir_->getInt64(layout.getTypeAllocSize(slot->getAllocatedType())));
 }
 
+llvm::Function *ModuleBuilder::delete_each_callback() {
+  if (delete_each_) return delete_each_;
+  auto *ptr = llvm::PointerType::get(*context_, 0);
+  auto *fn_type = llvm::FunctionType::get(ir_->getInt64Ty(), {ptr, ptr, ptr, ptr}, false);
+  delete_each_ = llvm::Function::Create(fn_type, llvm::GlobalValue::InternalLinkage, "delete_each", *module_);
+  delete_each_->addFnAttr(llvm::Attribute::NoUnwind);
+  delete_each_->addFnAttr(llvm::Attribute::NoInline);  // its address is what the helper takes
+  // libbpf needs BTF func info for every subprogram.
+  llvm::DIType *i64 = di_->createBasicType("long", 64, llvm::dwarf::DW_ATE_signed);
+  llvm::DIType *void_ptr = di_->createPointerType(nullptr, 64);
+  auto *sub_type = di_->createSubroutineType(di_->getOrCreateTypeArray({i64, void_ptr, void_ptr, void_ptr, void_ptr}));
+  llvm::DISubprogram *sp = di_->createFunction(cu_, "delete_each", "delete_each", file_, 1, sub_type, 1,
+                                               llvm::DINode::FlagPrototyped,
+                                               llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagLocalToUnit);
+  delete_each_->setSubprogram(sp);
+  const char *names[] = {"map", "key", "value", "ctx"};
+  for (unsigned i = 0; i < 4; ++i) {
+    delete_each_->getArg(i)->setName(names[i]);
+    di_->createParameterVariable(sp, names[i], i + 1, file_, 1, void_ptr, true);
+  }
+  di_->finalizeSubprogram(sp);
+
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(*context_, "entry", delete_each_));
+  b.SetCurrentDebugLocation(llvm::DILocation::get(*context_, 1, 0, sp));
+  auto *delete_type = llvm::FunctionType::get(b.getInt64Ty(), {ptr, ptr}, false);
+  auto *delete_helper = llvm::ConstantExpr::getIntToPtr(b.getInt64(static_cast<int64_t>(Helper::MapDeleteElem)), ptr);
+  b.CreateCall(delete_type, delete_helper, {delete_each_->getArg(0), delete_each_->getArg(1)});
+  b.CreateRet(b.getInt64(0));  // 0: go on with the next element
+  return delete_each_;
+}
+
 llvm::Value *ModuleBuilder::call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args) {
   std::vector<llvm::Type *> params;
   for (auto *a : args) params.push_back(a->getType());

@@ -39,6 +39,7 @@ enum class Helper : int64_t {
   KtimeGetBootNs = 125,
   RingbufReserve = 131,
   RingbufSubmit = 132,
+  ForEachMapElem = 164,
   MapLookupPercpuElem = 195,  // one CPU's value of a per-CPU map element (Linux 5.19)
 };
 
@@ -112,6 +113,11 @@ class ModuleBuilder {
   void begin_temporaries();
   void end_temporaries();  // ends the lifetimes of the innermost scope's slots
 
+  // `static long delete_each(map, key, value, ctx)`: a bpf_for_each_map_elem
+  // callback deleting every element it is given (one per module). Built
+  // without disturbing the current insertion point.
+  llvm::Function *delete_each_callback();
+
   // call (inttoptr id) with the given result type (void allowed).
   llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
 
@@ -138,6 +144,7 @@ class ModuleBuilder {
   llvm::DICompileUnit *cu_ = nullptr;
   llvm::DIFile *file_ = nullptr;
   llvm::DISubprogram *current_sp_ = nullptr;
+  llvm::Function *delete_each_ = nullptr;
   std::vector<llvm::GlobalValue *> used_;
   std::vector<std::vector<llvm::AllocaInst *>> temporaries_;
   llvm::TargetMachine *target_ = nullptr;

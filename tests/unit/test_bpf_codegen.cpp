@@ -340,9 +340,10 @@ TEST_CASE("unsupported constructs in kernel probes are compile errors", "[bpf_co
     s.layout.globals[hits.id].map_names = {"g_hits"};
     s.add(expr_stmt(make<StatsOpExpr>(Type::String, at(21, 3), StatsFn::HistLog, symbol(hits))));
   }
-  SECTION("deleting a whole array") {
-    Global &a = s.global("a", Type::Long, {Type::Long});
-    s.add(std::make_unique<DeleteStmt>(at(21, 3), symbol(a)));
+  SECTION("deleting a whole double-buffered statistics array") {
+    Global &hits = s.global("hits", Type::Stats, {Type::Long});
+    s.add(std::make_unique<StatsAddStmt>(at(20), element(hits, list(number(1))), number(1)));
+    s.add(std::make_unique<DeleteStmt>(at(21, 3), symbol(hits)));
   }
   try {
     compile_kernel_probes(s.program, s.layout, {});
@@ -723,4 +724,21 @@ TEST_CASE("a probe with more CPU merges than the verifier follows is a compile e
     CHECK(e.location().col == 5);
     CHECK_THAT(e.what(), Catch::Contains("513 possible CPUs"));
   }
+}
+
+TEST_CASE("deleting a whole array walks its map with a callback that the verifier accepts",
+          "[bpf_codegen][delete][root]") {
+  TestScript s;
+  Global &a = s.global("a", Type::Long, {Type::Long});
+  s.add(std::make_unique<DeleteStmt>(at(21, 3), symbol(a)));
+  BpfObject object = compile_kernel_probes(s.program, s.layout, {});
+  ObjectPtr obj = open_object(object);
+  // The callback is a subprogram, not a program of its own.
+  CHECK(bpf_object__find_program_by_name(obj.get(), "delete_each") == nullptr);
+  REQUIRE(bpf_object__find_program_by_name(obj.get(), "probe_0_0"));
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
+  }
+  CHECK(bpf_object__load(obj.get()) == 0);
 }
