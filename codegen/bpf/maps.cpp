@@ -68,30 +68,27 @@ llvm::BasicBlock *MapAccess::block(const char *name) {
   return llvm::BasicBlock::Create(mb_.context(), name, mb_.ir().GetInsertBlock()->getParent());
 }
 
-void MapAccess::begin_program() {
+// An array map's element `index`: such a lookup never fails, but the
+// verifier needs the null check, which ends the program.
+llvm::Value *MapAccess::array_element_or_return(const std::string &map_name, uint32_t index) {
   auto &ir = mb_.ir();
-  llvm::AllocaInst *zero_key = mb_.entry_alloca(ir.getInt32Ty(), "globals_key", false);
-  ir.CreateStore(ir.getInt32(0), zero_key);
-  globals_base_ = lookup(map(Layout::kGlobalsMap), zero_key);
-  llvm::BasicBlock *missing = block("no_globals");
-  llvm::BasicBlock *body = block("body");
-  ir.CreateCondBr(ir.CreateIsNull(globals_base_), missing, body);
-  ir.SetInsertPoint(missing);
-  ir.CreateRet(ir.getInt32(0));
-  ir.SetInsertPoint(body);
-}
-
-llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
-  auto &ir = mb_.ir();
-  llvm::AllocaInst *area_key = mb_.entry_alloca(ir.getInt32Ty(), "scratch_key", false);
-  ir.CreateStore(ir.getInt32(interrupting ? 1 : 0), area_key);
-  llvm::Value *base = lookup(map(kStringScratchMap), area_key);
-  llvm::BasicBlock *missing = block("no_scratch");
-  llvm::BasicBlock *found = block("scratch");
-  ir.CreateCondBr(ir.CreateIsNull(base), missing, found);
+  llvm::AllocaInst *key = mb_.entry_alloca(ir.getInt32Ty(), "array_key", false);
+  ir.CreateStore(ir.getInt32(index), key);
+  llvm::Value *element = lookup(map(map_name), key);
+  llvm::BasicBlock *missing = block("no_element");
+  llvm::BasicBlock *found = block("element");
+  ir.CreateCondBr(ir.CreateIsNull(element), missing, found);
   ir.SetInsertPoint(missing);
   ir.CreateRet(ir.getInt32(0));
   ir.SetInsertPoint(found);
+  return element;
+}
+
+void MapAccess::begin_program() { globals_base_ = array_element_or_return(Layout::kGlobalsMap, 0); }
+
+llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
+  auto &ir = mb_.ir();
+  llvm::Value *base = array_element_or_return(kStringScratchMap, interrupting ? 1 : 0);
   return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), base, uint64_t(slot) * 2 * layout_.options.max_string_len);
 }
 

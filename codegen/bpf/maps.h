@@ -71,6 +71,7 @@ class MapAccess {
   void stats_add(const GlobalLayout &g, llvm::Value *key, llvm::Value *value);
 
  private:
+  llvm::Value *array_element_or_return(const std::string &map_name, uint32_t index);
   // (update result, apply on_present after a successful insert)
   using InsertMissing = std::function<std::pair<llvm::Value *, bool>(llvm::BasicBlock *map_full)>;
   void upsert(const GlobalLayout &g, llvm::GlobalVariable *m, llvm::Value *key, const InsertMissing &insert_missing,
