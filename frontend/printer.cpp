@@ -6,6 +6,8 @@
 // `a + b * c` gets none.
 #include "frontend/printer.h"
 
+#include "frontend/preprocess_lexer.h"
+
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -69,29 +71,9 @@ int level_of(const Expr &e) {
   }
 }
 
-// A string literal with the escapes the parser decodes. Other control bytes
-// are written as three-digit octal so that a following digit is not absorbed.
-std::string quoted(const std::string &text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char octal[8];
-          std::snprintf(octal, sizeof octal, "\\%03o", c);
-          out += octal;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+// A string literal with the escapes the parser decodes (the preprocessor
+// writes @N arguments back the same way).
+std::string quoted(const std::string &text) { return pp::quoted_string_literal(text); }
 
 // A negative literal (0xffffffffffffffff parses to -1) is printed in hex: a
 // leading '-' would read back as a negation.
