@@ -87,6 +87,29 @@ void ProbeLowering::for_stmt(const ForStmt &s) {
   b.SetInsertPoint(done);
 }
 
+// A loop over a constant count (string bytes, CPUs): the verifier sees it
+// end without spending the MAXACTION budget.
+void ProbeLowering::counted_loop(uint64_t count, const CountedLoopBody &body) {
+  auto &b = ir();
+  llvm::AllocaInst *index = state_.mb.entry_alloca(b.getInt64Ty(), "loop_index", false);
+  b.CreateStore(i64(0), index);
+  llvm::BasicBlock *head = block("loop_head");
+  llvm::BasicBlock *step = block("loop_body");
+  llvm::BasicBlock *next = block("loop_next");
+  llvm::BasicBlock *done = block("loop_done");
+  b.CreateBr(head);
+  b.SetInsertPoint(head);
+  llvm::Value *i = b.CreateLoad(b.getInt64Ty(), index, "i");
+  b.CreateCondBr(b.CreateICmpULT(i, i64(count)), step, done);
+  b.SetInsertPoint(step);
+  body(i, next, done);
+  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(next);
+  b.SetInsertPoint(next);
+  b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), index), i64(1)), index);
+  b.CreateBr(head);
+  b.SetInsertPoint(done);
+}
+
 void ProbeLowering::jump_out_of_loop(const Stmt &s) {
   // The frontend rejects break/continue outside a loop.
   if (loops_.empty()) unsupported(s.loc, "internal: break/continue outside a loop");

@@ -91,8 +91,8 @@ class ProbeLowering {
   uint32_t built_string_cap() const;
   // `for (i = 0; i < count; ++i) body`: the body branches to `next` to go on
   // and to `done` to leave (falling off its end goes on).
-  using ByteLoopBody = std::function<void(llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done)>;
-  void byte_loop(uint64_t count, const ByteLoopBody &body);
+  using CountedLoopBody = std::function<void(llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done)>;
+  void counted_loop(uint64_t count, const CountedLoopBody &body);
   llvm::Value *byte_at(llvm::Value *string, llvm::Value *index);  // zero-extended i64
   void store_byte(llvm::Value *string, llvm::Value *index, llvm::Value *byte);
 

@@ -58,37 +58,18 @@ void ProbeLowering::for_each_cpu_part(const Location &loc, const GlobalLayout &g
                          std::to_string(kMaxCpuIterations) +
                          " CPU merges per probe is the limit; read them in fewer places or in a timer probe");
   llvm::GlobalVariable *map = state_.maps.map(g.map_names.at(0));
-  llvm::AllocaInst *cpu_slot = state_.mb.entry_alloca(b.getInt64Ty(), "cpu", true);
-  llvm::BasicBlock *test = block("cpu_test");
-  llvm::BasicBlock *look = block("cpu_lookup");
-  llvm::BasicBlock *present = block("cpu_present");
-  llvm::BasicBlock *merge_block = block("cpu_merge");
-  llvm::BasicBlock *next = block("cpu_next");
-  llvm::BasicBlock *done = block("cpus_done");
-  b.CreateBr(test);
-
-  b.SetInsertPoint(test);
-  llvm::Value *cpu = b.CreateLoad(b.getInt64Ty(), cpu_slot, "cpu");
-  b.CreateCondBr(b.CreateICmpULT(cpu, i64(state_.possible_cpus)), look, done);
-
-  b.SetInsertPoint(look);
-  llvm::Value *part = state_.mb.call_helper(Helper::MapLookupPercpuElem, b.getPtrTy(), {map, key, cpu});
-  b.CreateCondBr(b.CreateIsNull(part), next, present);
-
-  // A CPU that never observed a value holds zeros: it takes no part in
-  // min/max or the variance, as in stats_combine_all.
-  b.SetInsertPoint(present);
-  b.CreateCondBr(b.CreateICmpEQ(load_field(b, part, offsetof(StatsValue, count)), i64(0)), next, merge_block);
-
-  b.SetInsertPoint(merge_block);
-  merge(part);
-  b.CreateBr(next);
-
-  b.SetInsertPoint(next);
-  b.CreateStore(b.CreateAdd(cpu, i64(1)), cpu_slot);
-  b.CreateBr(test);
-
-  b.SetInsertPoint(done);
+  counted_loop(state_.possible_cpus, [&](llvm::Value *cpu, llvm::BasicBlock *next, llvm::BasicBlock *) {
+    llvm::Value *part = state_.mb.call_helper(Helper::MapLookupPercpuElem, b.getPtrTy(), {map, key, cpu});
+    llvm::BasicBlock *present = block("cpu_present");
+    llvm::BasicBlock *merge_block = block("cpu_merge");
+    b.CreateCondBr(b.CreateIsNull(part), next, present);
+    // A CPU that never observed a value holds zeros: it takes no part in
+    // min/max or the variance, as in stats_combine_all.
+    b.SetInsertPoint(present);
+    b.CreateCondBr(b.CreateICmpEQ(load_field(b, part, offsetof(StatsValue, count)), i64(0)), next, merge_block);
+    b.SetInsertPoint(merge_block);
+    merge(part);
+  });
 }
 
 llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {

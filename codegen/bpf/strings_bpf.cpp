@@ -32,27 +32,6 @@ std::string ProbeLowering::literal_text(const StringExpr &e) const {
   return e.value.substr(0, max_string_len() - 1);
 }
 
-void ProbeLowering::byte_loop(uint64_t count, const ByteLoopBody &body) {
-  auto &b = ir();
-  llvm::AllocaInst *index = state_.mb.entry_alloca(b.getInt64Ty(), "byte_index", false);
-  b.CreateStore(i64(0), index);
-  llvm::BasicBlock *head = block("bytes_head");
-  llvm::BasicBlock *step = block("bytes_body");
-  llvm::BasicBlock *next = block("bytes_next");
-  llvm::BasicBlock *done = block("bytes_done");
-  b.CreateBr(head);
-  b.SetInsertPoint(head);
-  llvm::Value *i = b.CreateLoad(b.getInt64Ty(), index, "i");
-  b.CreateCondBr(b.CreateICmpULT(i, i64(count)), step, done);
-  b.SetInsertPoint(step);
-  body(i, next, done);
-  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(next);
-  b.SetInsertPoint(next);
-  b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), index), i64(1)), index);
-  b.CreateBr(head);
-  b.SetInsertPoint(done);
-}
-
 llvm::Value *ProbeLowering::byte_at(llvm::Value *string, llvm::Value *index) {
   auto &b = ir();
   llvm::Value *at = b.CreateInBoundsGEP(b.getInt8Ty(), string, index);
@@ -72,7 +51,7 @@ llvm::Value *ProbeLowering::string_order(llvm::Value *lhs, llvm::Value *rhs) {
   auto &b = ir();
   llvm::AllocaInst *order = state_.mb.entry_alloca(b.getInt64Ty(), "order", false);
   b.CreateStore(i64(0), order);
-  byte_loop(max_string_len(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
+  counted_loop(max_string_len(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
     llvm::Value *l = byte_at(lhs, i);
     llvm::Value *r = byte_at(rhs, i);
     llvm::BasicBlock *differ = block("strcmp_differ");
@@ -261,7 +240,7 @@ llvm::Value *ProbeLowering::length_of(llvm::Value *s) {
   auto &b = ir();
   llvm::AllocaInst *length = state_.mb.entry_alloca(b.getInt64Ty(), "strlen", false);
   b.CreateStore(i64(max_string_len() - 1), length);
-  byte_loop(max_string_len(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
+  counted_loop(max_string_len(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
     llvm::BasicBlock *found = block("strlen_nul");
     b.CreateCondBr(b.CreateICmpEQ(byte_at(s, i), i64(0)), found, next);
     b.SetInsertPoint(found);
@@ -285,7 +264,7 @@ llvm::Value *ProbeLowering::substring(const Expr &str, const Expr &start_expr, c
   llvm::Value *in_range = b.CreateAnd(b.CreateICmpULT(start, i64(max_string_len())), b.CreateICmpSGT(count, i64(0)));
   b.CreateCondBr(in_range, copy, done);
   b.SetInsertPoint(copy);
-  byte_loop(built_string_cap(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *end) {
+  counted_loop(built_string_cap(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *end) {
     llvm::Value *from = b.CreateAdd(start, i);
     llvm::BasicBlock *wanted = block("substr_wanted");
     llvm::BasicBlock *inside = block("substr_inside");
@@ -318,7 +297,7 @@ llvm::Value *ProbeLowering::contains(const Expr &haystack_expr, const Expr &need
     const std::string text = literal_text(*literal);
     if (text.empty()) return i64(1);
     b.CreateStore(i64(0), found);
-    byte_loop(size - text.size(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
+    counted_loop(size - text.size(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
       for (size_t k = 0; k < text.size(); ++k) {
         llvm::BasicBlock *same = block("isinstr_same");
         llvm::Value *c = byte_at(haystack, b.CreateAdd(i, i64(k)));
@@ -338,9 +317,9 @@ llvm::Value *ProbeLowering::contains(const Expr &haystack_expr, const Expr &need
   }
   llvm::Value *needle = string_value(needle_expr);
   b.CreateStore(i64(0), found);
-  byte_loop(size, [&](llvm::Value *i, llvm::BasicBlock *next_start, llvm::BasicBlock *done) {
+  counted_loop(size, [&](llvm::Value *i, llvm::BasicBlock *next_start, llvm::BasicBlock *done) {
     llvm::BasicBlock *mismatch = block("isinstr_mismatch");
-    byte_loop(size, [&](llvm::Value *j, llvm::BasicBlock *next_byte, llvm::BasicBlock *) {
+    counted_loop(size, [&](llvm::Value *j, llvm::BasicBlock *next_byte, llvm::BasicBlock *) {
       llvm::Value *want = byte_at(needle, j);
       llvm::BasicBlock *match = block("isinstr_match");
       llvm::BasicBlock *more = block("isinstr_more");
