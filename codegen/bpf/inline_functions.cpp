@@ -55,20 +55,20 @@ llvm::Value *ProbeLowering::inline_call(const CallExpr &call) {
 void ProbeLowering::return_stmt(const ReturnStmt &s) {
   if (frames_.empty()) {  // in a probe, `return` is `next`; a value is still evaluated
     if (s.value) value(*s.value);
-    ir().CreateRet(ir().getInt32(0));
+    end_program();
     continue_after_terminator();
     return;
   }
   const Function &f = *frames_.back().function;
   if (s.value && s.value->type == f.result) {
     llvm::Value *v = value(*s.value);  // may inline calls: frames_ may grow (and move)
-    const InlineFrame &frame = frames_.back();
+    llvm::Value *result = reach(frames_.back().result);
     if (is_string(f.result))
-      copy_string(frame.result, v, max_string_len());
+      copy_string(result, v, max_string_len());
     else
-      ir().CreateAlignedStore(v, frame.result, llvm::Align(8));
+      ir().CreateAlignedStore(v, result, llvm::Align(8));
   }
-  ir().CreateBr(frames_.back().exit);
+  return_from_function();
   continue_after_terminator();
 }
 

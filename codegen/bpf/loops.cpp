@@ -40,8 +40,9 @@ void ProbeLowering::loop_body(const Stmt &body, llvm::BasicBlock *break_to, llvm
   if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(next);
   b.SetInsertPoint(next);
   state_.mb.set_location(body.loc);
-  llvm::Value *left = b.CreateSub(b.CreateLoad(b.getInt64Ty(), actions_left_), i64(iteration_cost(body)));
-  b.CreateStore(left, actions_left_);
+  llvm::Value *budget = budget_slot();
+  llvm::Value *left = b.CreateSub(b.CreateLoad(b.getInt64Ty(), budget), i64(iteration_cost(body)));
+  b.CreateStore(left, budget);
   llvm::BasicBlock *exhausted = block("maxaction_exceeded");
   llvm::BasicBlock *again = block("loop_again");
   b.CreateCondBr(b.CreateICmpSLT(left, i64(0)), exhausted, again);

@@ -98,6 +98,7 @@ llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
   // is a read); this is only reached if that rule changes.
   if (g.double_buffered)
     unsupported(e.loc, "statistics array '" + e.name + "' is double-buffered and cannot be tested in a kernel probe");
+  if (has_wildcard(e.keys)) return any_matching(g, e.keys, e.loc);
   llvm::Value *key = pack_key(g, e.keys, e.loc);
   llvm::Value *element = state_.maps.lookup(state_.maps.map(g.map_names.at(0)), key);
   return ir().CreateZExt(ir().CreateIsNotNull(element), ir().getInt64Ty());
@@ -127,7 +128,7 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
   } else {
     // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
     // 8-byte aligned load the verifier accepts.
-    llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn_->getArg(0), e.arg_index);
+    llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
     v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
   auto extend = [&](llvm::Value *narrow, bool is_signed) {
@@ -298,10 +299,10 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
   // Values first: evaluating a key may branch (division checks, ternaries).
   std::vector<llvm::Value *> values;
   for (size_t i = 0; i < keys.size(); ++i) {
-    // A wildcard needs a walk over the whole map, which a bounded BPF program cannot do.
-    if (!keys[i])
-      unsupported(loc, "wildcard subscripts (a[*, k]) are not supported in kernel probes; "
-                       "use them in a timer or end probe");
+    if (!keys[i]) {  // a `*` wildcard: its field stays zero in a walk's pattern (map_walk.cpp)
+      values.push_back(nullptr);
+      continue;
+    }
     if (keys[i]->type != g.key_fields[i].type)
       unsupported(keys[i]->loc, std::string("key of type ") + type_name(keys[i]->type) + " where " +
                                     type_name(g.key_fields[i].type) + " is expected");
@@ -311,6 +312,7 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
   uint32_t size = std::max<uint32_t>(g.key_size, 8);
   llvm::Value *key = state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true);
   for (size_t i = 0; i < values.size(); ++i) {
+    if (!keys[i]) continue;
     const KeyField &field = g.key_fields[i];
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), key, field.offset);
     if (field.type == Type::String && !values[i])

@@ -57,6 +57,10 @@ void ProbeLowering::lower_body() {
   // Loops spend from this budget; the optimiser drops it from loop-free programs.
   actions_left_ = state_.mb.entry_alloca(ir().getInt64Ty(), "actions_left", false);
   ir().CreateStore(i64(state_.layout.options.max_action), actions_left_);
+  // The context pointer, for map walks' callbacks to reach (the optimiser
+  // drops it from programs without one).
+  context_slot_ = state_.mb.entry_alloca(ir().getPtrTy(), "context", false);
+  ir().CreateStore(fn_->getArg(0), context_slot_);
   statement(*probe_.body);
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
 }
@@ -64,11 +68,11 @@ void ProbeLowering::lower_body() {
 llvm::Value *ProbeLowering::local_slot(const Local &local) {
   if (!frames_.empty()) {
     auto it = frames_.back().locals.find(&local);
-    if (it != frames_.back().locals.end()) return it->second;
+    if (it != frames_.back().locals.end()) return reach(it->second);
   }
   if (local.index >= locals_.size() || !locals_[local.index])
     unsupported(local.decl, "internal: local '" + local.name + "' does not belong to this probe");
-  return locals_[local.index];
+  return reach(locals_[local.index]);
 }
 
 void ProbeLowering::continue_after_terminator() {
@@ -103,14 +107,13 @@ void ProbeLowering::statement_body(const Stmt &s) {
     case StmtKind::Continue:
       return jump_out_of_loop(s);
     case StmtKind::Foreach:
-      unsupported(s.loc, "foreach is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
-                         "move the loop into a timer or end probe");
+      return foreach_stmt(static_cast<const ForeachStmt &>(s));
     case StmtKind::Delete:
       return delete_stmt(static_cast<const DeleteStmt &>(s));
     case StmtKind::StatsAdd:
       return stats_add(static_cast<const StatsAddStmt &>(s));
     case StmtKind::Next:
-      ir().CreateRet(ir().getInt32(0));
+      end_program();
       continue_after_terminator();
       return;
     case StmtKind::Return:
@@ -144,6 +147,7 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     const auto &e = static_cast<const IndexExpr &>(target);
     const GlobalLayout &g = kernel_global(*e.global, e.loc);
     if (g.double_buffered) unsupported(s.loc, double_buffered_delete(e.name));
+    if (has_wildcard(e.keys)) return delete_matching(g, e.keys, e.loc);
     state_.maps.remove(state_.maps.map(g.map_names.at(0)), pack_key(g, e.keys, e.loc));
     return;
   }

@@ -40,6 +40,13 @@ struct CodegenState {
 
 [[noreturn]] void unsupported(const Location &loc, const std::string &message);
 
+// Whether subscripts hold a `*` wildcard (a null key).
+inline bool has_wildcard(const std::vector<ast::ExprPtr> &keys) {
+  for (const auto &key : keys)
+    if (!key) return true;
+  return false;
+}
+
 // Builtins whose value user space renders (symname, symdata, ctime,
 // drop_reason_name): a kernel probe carries their argument. None otherwise.
 RenderFn deferred_render(std::string_view name);
@@ -96,11 +103,26 @@ class ProbeLowering {
   llvm::Value *byte_at(llvm::Value *string, llvm::Value *index);  // zero-extended i64
   void store_byte(llvm::Value *string, llvm::Value *index, llvm::Value *byte);
 
+  // ---- leaving (map_walk.cpp: inside a walk's callback these return from
+  // the callback and tell the walk's caller what to do next)
+  // Ends the probe hit: `next`, a run-time error.
+  void end_program();
+  // `return` from the innermost inlined function: to its exit block.
+  void return_from_function();
+  // A stack slot of the program (or of an enclosing callback) as the function
+  // being built reaches it: the slot itself, or the pointer to it that a map
+  // walk hands its callback.
+  llvm::Value *reach(llvm::Value *slot);
+  llvm::Value *program_context();  // the program's ctx argument
+
   // ---- small shared helpers
   llvm::IRBuilder<> &ir() { return state_.mb.ir(); }
   CodegenState &state() { return state_; }
   const ast::ResolvedProbe &resolved() const { return resolved_; }
   uint32_t max_string_len() const { return state_.layout.options.max_string_len; }
+  // Perf-event programs run in NMI context and may interrupt another program
+  // on their CPU: they use per-CPU scratch space of their own.
+  bool interrupting() const { return resolved_.section.rfind("perf_event", 0) == 0; }
   llvm::Value *i64(int64_t v) { return ir().getInt64(v); }
   llvm::BasicBlock *block(const char *name);
   llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
@@ -160,6 +182,26 @@ class ProbeLowering {
   void loop_body(const ast::Stmt &body, llvm::BasicBlock *break_to, llvm::BasicBlock *continue_to);
   void jump_out_of_loop(const ast::Stmt &s);  // break, continue
   void delete_stmt(const ast::DeleteStmt &s);
+  // map_walk.cpp: walks over a map through bpf_for_each_map_elem
+  void foreach_stmt(const ast::ForeachStmt &s);
+  llvm::Value *any_matching(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
+  void delete_matching(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
+  // Builds `body` as the callback of a walk over g's map (the builder sits in
+  // the callback; `key` and `value` point at the element; falling off the
+  // end goes on with the next element) and calls it for every element.
+  using WalkBody = std::function<void(llvm::Value *key, llvm::Value *value)>;
+  void walk_map(const GlobalLayout &g, const Location &loc, const WalkBody &body);
+  // Inside a walk's callback: returns 1 (no more elements) after setting the
+  // walk's stop flag to `why` (a WalkStop).
+  void stop_walk(int64_t why);
+  // Returns `result` from a walk's callback, handing back its budget.
+  void leave_callback(int64_t result);
+  // The i64 slot loops spend MAXACTION budget from in the function being built.
+  llvm::Value *budget_slot();
+  // i1: the element `key` equals `pattern` (pack_key's) in every field whose
+  // subscript is not a wildcard.
+  llvm::Value *key_matches(const GlobalLayout &g, llvm::Value *key, llvm::Value *pattern,
+                           const std::vector<ast::ExprPtr> &keys);
   void stats_add(const ast::StatsAddStmt &s);
  public:
   llvm::Value *assign(const ast::AssignExpr &e);
@@ -190,6 +232,20 @@ class ProbeLowering {
   uint32_t scratch_slots_used_ = 0;
   // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
   llvm::Value *actions_left_ = nullptr;
+  llvm::Value *context_slot_ = nullptr;  // ptr slot holding the program's ctx
+
+  // The walks whose callbacks are being built, the innermost last.
+  struct Walk {
+    llvm::Function *callback = nullptr;
+    llvm::Value *stop = nullptr;           // i64 slot in the caller: a WalkStop
+    std::vector<llvm::Value *> captured;   // caller's slots the callback reaches, in ctx order
+    size_t frames_depth = 0;               // inlined calls open when the walk began
+    llvm::Value *budget = nullptr;         // the callback's MAXACTION budget slot
+    llvm::Value *shared_budget = nullptr;  // where callbacks pass it on (MapAccess::walk_budget)
+    bool ends_program = false;             // the callback may stop with WalkStop::EndProgram
+    bool returns = false;                  // ... or with WalkStop::Return
+  };
+  std::vector<Walk> walks_;
   // CPU iterations of the statistic merges emitted so far (stats_read.cpp).
   uint64_t cpu_iterations_ = 0;
 

@@ -11,6 +11,7 @@ namespace {
 constexpr int64_t kEExist = 17;  // errno of an insert with BPF_NOEXIST racing another CPU
 constexpr const char *kZeroValueMap = "stats_zero";
 constexpr const char *kStringScratchMap = "string_scratch";
+constexpr const char *kWalkBudgetMap = "walk_budget";
 }  // namespace
 
 MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) : mb_(mb), layout_(layout) {
@@ -20,6 +21,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false});
   add({kStringScratchMap, kMapTypePercpuArray, 2, 0, 4, kStringScratchSlots * 2 * layout.options.max_string_len,
        true});
+  add({kWalkBudgetMap, kMapTypePercpuArray, 2, 0, 4, 8, true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -47,7 +49,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 }
 
 bool MapAccess::on_demand(const std::string &name) {
-  return name == Layout::kEventsMap || name == kStringScratchMap;
+  return name == Layout::kEventsMap || name == kStringScratchMap || name == kWalkBudgetMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {
@@ -69,7 +71,8 @@ llvm::BasicBlock *MapAccess::block(const char *name) {
 }
 
 // An array map's element `index`: such a lookup never fails, but the
-// verifier needs the null check, which ends the program.
+// verifier needs the null check, which ends the function (a program, or a
+// map walk's callback, whose 0 means "go on").
 llvm::Value *MapAccess::array_element_or_return(const std::string &map_name, uint32_t index) {
   auto &ir = mb_.ir();
   llvm::AllocaInst *key = mb_.entry_alloca(ir.getInt32Ty(), "array_key", false);
@@ -79,7 +82,7 @@ llvm::Value *MapAccess::array_element_or_return(const std::string &map_name, uin
   llvm::BasicBlock *found = block("element");
   ir.CreateCondBr(ir.CreateIsNull(element), missing, found);
   ir.SetInsertPoint(missing);
-  ir.CreateRet(ir.getInt32(0));
+  ir.CreateRet(llvm::Constant::getNullValue(ir.GetInsertBlock()->getParent()->getReturnType()));
   ir.SetInsertPoint(found);
   return element;
 }
@@ -90,6 +93,10 @@ llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
   auto &ir = mb_.ir();
   llvm::Value *base = array_element_or_return(kStringScratchMap, interrupting ? 1 : 0);
   return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), base, uint64_t(slot) * 2 * layout_.options.max_string_len);
+}
+
+llvm::Value *MapAccess::walk_budget(bool interrupting) {
+  return array_element_or_return(kWalkBudgetMap, interrupting ? 1 : 0);
 }
 
 llvm::Value *MapAccess::global_ptr(uint32_t offset) {

@@ -31,6 +31,11 @@ class MapAccess {
   // Emitted at the top of each program: looks up the "globals" element once
   // (an array map lookup never fails, but the verifier needs the null check).
   void begin_program();
+  // The element as looked up by the function being built. A map walk's
+  // callback is a function of its own: it calls begin_program() and gives
+  // the caller's base back when it is done.
+  llvm::Value *globals_base() const { return globals_base_; }
+  void set_globals_base(llvm::Value *base) { globals_base_ = base; }
 
   llvm::GlobalVariable *map(const std::string &name);
   llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
@@ -45,6 +50,10 @@ class MapAccess {
   // an interrupted program is building.
   static constexpr uint32_t kStringScratchSlots = 8;
   llvm::Value *string_scratch(uint32_t slot, bool interrupting);
+
+  // A per-CPU i64 holding a probe hit's MAXACTION budget while a map walk's
+  // callbacks spend it (map_walk.cpp); `interrupting` as for string_scratch.
+  llvm::Value *walk_budget(bool interrupting);
 
   // Pointer to a byte offset inside the "globals" value.
   llvm::Value *global_ptr(uint32_t offset);

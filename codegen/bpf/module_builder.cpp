@@ -235,35 +235,62 @@ void ModuleBuilder::end_temporaries() {
     ir_->CreateLifetimeEnd(slot, ir_->getInt64(layout.getTypeAllocSize(slot->getAllocatedType())));
 }
 
-llvm::Function *ModuleBuilder::delete_each_callback() {
-  if (delete_each_) return delete_each_;
+// `static long name(void *map, void *key, void *value, void *ctx)`, the
+// shape bpf_for_each_map_elem calls. libbpf needs BTF func info for every
+// subprogram; the helper takes its address, so it must stay a function.
+llvm::Function *ModuleBuilder::map_callback(const std::string &name, unsigned line) {
   auto *ptr = llvm::PointerType::get(*context_, 0);
   auto *fn_type = llvm::FunctionType::get(ir_->getInt64Ty(), {ptr, ptr, ptr, ptr}, false);
-  delete_each_ = llvm::Function::Create(fn_type, llvm::GlobalValue::InternalLinkage, "delete_each", *module_);
-  delete_each_->addFnAttr(llvm::Attribute::NoUnwind);
-  delete_each_->addFnAttr(llvm::Attribute::NoInline);  // its address is what the helper takes
-  // libbpf needs BTF func info for every subprogram.
+  auto *fn = llvm::Function::Create(fn_type, llvm::GlobalValue::InternalLinkage, name, *module_);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  fn->addFnAttr(llvm::Attribute::NoInline);
   llvm::DIType *i64 = di_->createBasicType("long", 64, llvm::dwarf::DW_ATE_signed);
   llvm::DIType *void_ptr = di_->createPointerType(nullptr, 64);
   auto *sub_type = di_->createSubroutineType(di_->getOrCreateTypeArray({i64, void_ptr, void_ptr, void_ptr, void_ptr}));
-  llvm::DISubprogram *sp = di_->createFunction(cu_, "delete_each", "delete_each", file_, 1, sub_type, 1,
+  llvm::DISubprogram *sp = di_->createFunction(cu_, name, name, file_, line, sub_type, line,
                                                llvm::DINode::FlagPrototyped,
                                                llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagLocalToUnit);
-  delete_each_->setSubprogram(sp);
+  fn->setSubprogram(sp);
   const char *names[] = {"map", "key", "value", "ctx"};
   for (unsigned i = 0; i < 4; ++i) {
-    delete_each_->getArg(i)->setName(names[i]);
-    di_->createParameterVariable(sp, names[i], i + 1, file_, 1, void_ptr, true);
+    fn->getArg(i)->setName(names[i]);
+    di_->createParameterVariable(sp, names[i], i + 1, file_, line, void_ptr, true);
   }
   di_->finalizeSubprogram(sp);
+  llvm::BasicBlock::Create(*context_, "entry", fn);
+  return fn;
+}
 
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(*context_, "entry", delete_each_));
-  b.SetCurrentDebugLocation(llvm::DILocation::get(*context_, 1, 0, sp));
+llvm::Function *ModuleBuilder::delete_each_callback() {
+  if (delete_each_) return delete_each_;
+  delete_each_ = map_callback("delete_each", 1);
+  llvm::IRBuilder<> b(&delete_each_->getEntryBlock());
+  b.SetCurrentDebugLocation(llvm::DILocation::get(*context_, 1, 0, delete_each_->getSubprogram()));
+  auto *ptr = llvm::PointerType::get(*context_, 0);
   auto *delete_type = llvm::FunctionType::get(b.getInt64Ty(), {ptr, ptr}, false);
   auto *delete_helper = llvm::ConstantExpr::getIntToPtr(b.getInt64(static_cast<int64_t>(Helper::MapDeleteElem)), ptr);
   b.CreateCall(delete_type, delete_helper, {delete_each_->getArg(0), delete_each_->getArg(1)});
   b.CreateRet(b.getInt64(0));  // 0: go on with the next element
   return delete_each_;
+}
+
+llvm::Function *ModuleBuilder::begin_walk_callback(const Location &loc) {
+  unsigned line = loc.line ? loc.line : 1;
+  llvm::Function *fn = map_callback("walk_" + std::to_string(line) + "_" + std::to_string(walk_callbacks_++), line);
+  current_sp_ = fn->getSubprogram();
+  ir_->SetInsertPoint(&fn->getEntryBlock());
+  set_location(loc);
+  return fn;
+}
+
+ModuleBuilder::Position ModuleBuilder::position() const {
+  return {ir_->GetInsertBlock(), ir_->GetInsertPoint(), ir_->getCurrentDebugLocation(), current_sp_};
+}
+
+void ModuleBuilder::restore(const Position &p) {
+  ir_->SetInsertPoint(p.block, p.point);
+  ir_->SetCurrentDebugLocation(p.location);
+  current_sp_ = p.subprogram;
 }
 
 llvm::Value *ModuleBuilder::call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args) {

@@ -117,6 +117,18 @@ class ModuleBuilder {
   // callback deleting every element it is given (one per module). Built
   // without disturbing the current insertion point.
   llvm::Function *delete_each_callback();
+  // A fresh callback of that shape for a walk over a map (foreach, wildcard
+  // subscripts), named after the script line; the builder is left in its
+  // entry block. Save the position first and restore it afterwards.
+  llvm::Function *begin_walk_callback(const Location &loc);
+  struct Position {
+    llvm::BasicBlock *block;
+    llvm::BasicBlock::iterator point;
+    llvm::DebugLoc location;
+    llvm::DISubprogram *subprogram;
+  };
+  Position position() const;
+  void restore(const Position &p);
 
   // call (inttoptr id) with the given result type (void allowed).
   llvm::Value *call_helper(Helper id, llvm::Type *result, llvm::ArrayRef<llvm::Value *> args);
@@ -136,6 +148,7 @@ class ModuleBuilder {
   llvm::DIType *int_type(unsigned bits, const char *name);
   llvm::DIType *pointer_to_int_array(uint64_t count);
   llvm::DIType *pointer_to_bytes(uint64_t size);
+  llvm::Function *map_callback(const std::string &name, unsigned line);
 
   std::unique_ptr<llvm::LLVMContext> context_;
   std::unique_ptr<llvm::Module> module_;
@@ -145,6 +158,7 @@ class ModuleBuilder {
   llvm::DIFile *file_ = nullptr;
   llvm::DISubprogram *current_sp_ = nullptr;
   llvm::Function *delete_each_ = nullptr;
+  unsigned walk_callbacks_ = 0;
   std::vector<llvm::GlobalValue *> used_;
   std::vector<std::vector<llvm::AllocaInst *>> temporaries_;
   llvm::TargetMachine *target_ = nullptr;

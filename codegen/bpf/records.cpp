@@ -130,7 +130,7 @@ void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::
     // The whole slot: the record is not zeroed, and the text is NUL-terminated within it.
     ir().CreateMemCpy(payload, llvm::MaybeAlign(8), text, llvm::MaybeAlign(1), max_string_len());
   });
-  ir().CreateRet(ir().getInt32(0));
+  end_program();
 }
 
 void ProbeLowering::fail_at_address(const void *site, const Location &loc, const std::string &message,
@@ -141,7 +141,7 @@ void ProbeLowering::fail_at_address(const void *site, const Location &loc, const
   send_record(*this, RecordKind::Error, it->second, 8, [&](llvm::Value *payload) {
     ir().CreateAlignedStore(address, payload, llvm::Align(8));
   });
-  ir().CreateRet(ir().getInt32(0));
+  end_program();
 }
 
 void ProbeLowering::fail(const void *site, const Location &loc, const std::string &message) {
@@ -149,7 +149,7 @@ void ProbeLowering::fail(const void *site, const Location &loc, const std::strin
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
   if (inserted) sites.push_back(ErrorSite{loc, message});
   send_record(*this, RecordKind::Error, it->second, 0, [](llvm::Value *) {});
-  ir().CreateRet(ir().getInt32(0));
+  end_program();
 }
 
 }  // namespace ntap::bpf

@@ -131,8 +131,7 @@ llvm::Value *ProbeLowering::scratch_string(const Location &loc) {
   if (scratch_slots_used_ == MapAccess::kStringScratchSlots)
     unsupported(loc, "more than " + std::to_string(MapAccess::kStringScratchSlots) +
                          " strings being built at once in one kernel-probe statement; split the statement");
-  const bool interrupting = resolved_.section.rfind("perf_event", 0) == 0;
-  llvm::Value *buffer = state_.maps.string_scratch(scratch_slots_used_++, interrupting);
+  llvm::Value *buffer = state_.maps.string_scratch(scratch_slots_used_++, interrupting());
   store_byte(buffer, i64(0), i64(0));
   return buffer;
 }

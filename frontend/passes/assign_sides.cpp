@@ -65,12 +65,14 @@ class SideAnalysis {
       case StmtKind::Foreach: read(static_cast<ForeachStmt &>(s).global); break;
       default: break;
     }
-    // while/for run in kernel probes within the MAXACTION budget
-    // (codegen/bpf/loops.cpp); a foreach would walk a whole map.
-    if (kernel_ && s.kind == StmtKind::Foreach)
+    // A kernel probe walks a map with bpf_for_each_map_elem
+    // (codegen/bpf/map_walk.cpp), which visits elements in hash order; a
+    // program cannot hold them all to sort them.
+    if (kernel_ && s.kind == StmtKind::Foreach && static_cast<ForeachStmt &>(s).sort_direction != 0)
       throw CompileError(ErrorKind::Semantic,
-                         "foreach is not supported in kernel probes: walking a map needs a BPF callback (bpf_for_each_map_elem) that ntap does not generate yet; "
-                         "move the loop into a timer or end probe",
+                         "a sorted foreach is not supported in kernel probes: BPF walks a map in hash order "
+                         "and a program cannot hold its elements to sort them; drop the '+'/'-' or move the "
+                         "loop into a timer or end probe",
                          s.loc, "");
     for_each_expr(s, [&](ExprPtr &e) { visit_expr(*e, s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd); });
   }

@@ -1,0 +1,297 @@
+// Walks over a kernel map: foreach, and the wildcard subscripts of `delete`
+// and `in` (a[*, k]).
+//
+// A BPF program reaches every element of a hash map only through
+// bpf_for_each_map_elem, which calls a callback (a function of its own, with
+// a stack of its own) once per element. The walk's body is built as that
+// callback:
+//  * the probe's locals, the MAXACTION budget and whatever else of the
+//    caller's stack the body uses are passed by pointer: the callback's ctx
+//    is an array of pointers, filled by the caller once the body is built and
+//    it is known what the body reached (reach());
+//  * `break`, `next`, a run-time error and a `return` out of an inlined
+//    function leave the callback with 1 (no more elements) after writing why
+//    into the caller's stop flag; the caller then does the same in its own
+//    function (which may itself be a callback);
+//  * each element spends MAXACTION budget as while/for iterations do. The
+//    budget goes from the caller to the callbacks through a per-CPU map
+//    word, not the stack: the verifier knows nothing of a map word's value,
+//    so it need not walk the callback once per possible budget (each callback
+//    clamps what it reads to [0, MAXACTION] in a stack slot of its own, which
+//    bounds its while/for loops; the caller clamps what comes back to what it
+//    handed out, which keeps its own loops bounded);
+//  * a callback whose stop flag is set returns at once, so its state repeats
+//    once the walk is over: that is how the verifier, which walks a callback
+//    as a loop until its state repeats, sees the walk end.
+// The elements come in hash order and a program cannot hold them all, so a
+// sorted foreach is refused before code generation (assign_sides).
+#include <algorithm>
+
+#include "codegen/bpf/lowering.h"
+#include "codegen/branches.h"
+
+namespace ntap::bpf {
+
+using namespace ast;
+
+namespace {
+
+// What a walk's stop flag says when its callback returned 1.
+enum WalkStop : int64_t {
+  kGoOn = 0,        // the walk ran over every element
+  kEndProgram = 1,  // `next` or a run-time error: the probe hit is over
+  kReturn = 2,      // `return` from the inlined function the walk is in
+  kBreak = 3,       // `break`, a foreach limit reached, a match found
+};
+
+}  // namespace
+
+llvm::Value *ProbeLowering::reach(llvm::Value *slot) {
+  if (walks_.empty()) return slot;
+  auto *inst = llvm::dyn_cast<llvm::Instruction>(slot);
+  if (inst && inst->getFunction() == ir().GetInsertBlock()->getParent()) return slot;
+  Walk &walk = walks_.back();
+  auto it = std::find(walk.captured.begin(), walk.captured.end(), slot);
+  const uint64_t index = static_cast<uint64_t>(it - walk.captured.begin());
+  if (it == walk.captured.end()) walk.captured.push_back(slot);
+  auto &b = ir();
+  llvm::Value *at = b.CreateConstInBoundsGEP1_64(b.getPtrTy(), walk.callback->getArg(3), index);
+  return b.CreateAlignedLoad(b.getPtrTy(), at, llvm::Align(8));
+}
+
+llvm::Value *ProbeLowering::program_context() {
+  if (walks_.empty()) return fn_->getArg(0);
+  return ir().CreateAlignedLoad(ir().getPtrTy(), reach(context_slot_), llvm::Align(8), "ctx");
+}
+
+llvm::Value *ProbeLowering::budget_slot() { return walks_.empty() ? actions_left_ : walks_.back().budget; }
+
+void ProbeLowering::leave_callback(int64_t result) {
+  auto &b = ir();
+  const Walk &walk = walks_.back();
+  if (walk.shared_budget)
+    b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), walk.budget, llvm::Align(8)), walk.shared_budget,
+                         llvm::Align(8));
+  b.CreateRet(b.getInt64(result));
+}
+
+void ProbeLowering::stop_walk(int64_t why) {
+  ir().CreateAlignedStore(i64(why), reach(walks_.back().stop), llvm::Align(8));
+  leave_callback(1);
+}
+
+namespace {
+
+// min(max(value, 0), limit), in branches the verifier follows to bound the result.
+llvm::Value *clamp(llvm::IRBuilder<> &b, llvm::Value *value, llvm::Value *limit) {
+  value = b.CreateSelect(b.CreateICmpSLT(value, b.getInt64(0)), b.getInt64(0), value);
+  return b.CreateSelect(b.CreateICmpSGT(value, limit), limit, value);
+}
+
+}  // namespace
+
+void ProbeLowering::end_program() {
+  if (walks_.empty()) {
+    ir().CreateRet(ir().getInt32(0));
+    return;
+  }
+  walks_.back().ends_program = true;
+  stop_walk(kEndProgram);
+}
+
+void ProbeLowering::return_from_function() {
+  if (walks_.empty() || frames_.size() > walks_.back().frames_depth) {
+    ir().CreateBr(frames_.back().exit);
+    return;
+  }
+  walks_.back().returns = true;
+  stop_walk(kReturn);
+}
+
+void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const WalkBody &body) {
+  auto &b = ir();
+  ModuleBuilder &mb = state_.mb;
+  llvm::Value *stop = mb.entry_alloca(b.getInt64Ty(), "walk_stop", false);
+  b.CreateAlignedStore(i64(kGoOn), stop, llvm::Align(8));
+  llvm::Value *shared_budget = state_.maps.walk_budget(interrupting());
+  llvm::Value *budget_before = b.CreateAlignedLoad(b.getInt64Ty(), budget_slot(), llvm::Align(8));
+  b.CreateAlignedStore(budget_before, shared_budget, llvm::Align(8));
+
+  // The callback, built aside from the caller's code.
+  const ModuleBuilder::Position caller = mb.position();
+  llvm::Function *caller_fn = fn_;
+  llvm::Value *caller_globals = state_.maps.globals_base();
+  fn_ = mb.begin_walk_callback(loc);
+  walks_.push_back(Walk{fn_, stop, {}, frames_.size()});
+  mb.begin_temporaries();
+  llvm::BasicBlock *stopped = block("walk_stopped");
+  llvm::BasicBlock *element = block("walk_element");
+  llvm::Value *why = b.CreateAlignedLoad(b.getInt64Ty(), reach(stop), llvm::Align(8));
+  b.CreateCondBr(b.CreateICmpNE(why, i64(kGoOn)), stopped, element);
+  b.SetInsertPoint(stopped);
+  b.CreateRet(b.getInt64(1));
+  b.SetInsertPoint(element);
+  state_.maps.begin_program();
+  {
+    Walk &walk = walks_.back();
+    walk.shared_budget = state_.maps.walk_budget(interrupting());
+    walk.budget = mb.entry_alloca(b.getInt64Ty(), "walk_budget", false);
+    llvm::Value *handed = b.CreateAlignedLoad(b.getInt64Ty(), walk.shared_budget, llvm::Align(8));
+    b.CreateAlignedStore(clamp(b, handed, i64(state_.layout.options.max_action)), walk.budget, llvm::Align(8));
+  }
+  body(fn_->getArg(1), fn_->getArg(2));
+  mb.end_temporaries();
+  if (!b.GetInsertBlock()->getTerminator()) leave_callback(0);
+  Walk walk = std::move(walks_.back());
+  walks_.pop_back();
+  fn_ = caller_fn;
+  state_.maps.set_globals_base(caller_globals);
+  mb.restore(caller);
+
+  // The caller: hand the callback the slots it reached, walk, then do what
+  // the callback stopped for.
+  auto *context_type = llvm::ArrayType::get(b.getPtrTy(), walk.captured.size());
+  llvm::Value *context = mb.entry_alloca(context_type, "walk_context", false);
+  for (size_t i = 0; i < walk.captured.size(); ++i)
+    b.CreateAlignedStore(reach(walk.captured[i]), b.CreateConstInBoundsGEP1_64(b.getPtrTy(), context, i),
+                         llvm::Align(8));
+  mb.set_location(loc);
+  mb.call_helper(Helper::ForEachMapElem, b.getInt64Ty(),
+                 {state_.maps.map(g.map_names.at(0)), walk.callback, context, i64(0)});
+  llvm::Value *budget_after = b.CreateAlignedLoad(b.getInt64Ty(), shared_budget, llvm::Align(8));
+  b.CreateAlignedStore(clamp(b, budget_after, budget_before), budget_slot(), llvm::Align(8));
+  auto leave_if = [&](WalkStop code, void (ProbeLowering::*leave)()) {
+    llvm::Value *stopped_for = b.CreateAlignedLoad(b.getInt64Ty(), stop, llvm::Align(8));
+    llvm::BasicBlock *leaving = block("walk_leave");
+    llvm::BasicBlock *after = block("walk_done");
+    b.CreateCondBr(b.CreateICmpEQ(stopped_for, i64(code)), leaving, after);
+    b.SetInsertPoint(leaving);
+    (this->*leave)();
+    b.SetInsertPoint(after);
+  };
+  if (walk.ends_program) leave_if(kEndProgram, &ProbeLowering::end_program);
+  if (walk.returns) leave_if(kReturn, &ProbeLowering::return_from_function);
+}
+
+llvm::Value *ProbeLowering::key_matches(const GlobalLayout &g, llvm::Value *key, llvm::Value *pattern,
+                                        const std::vector<ExprPtr> &keys) {
+  // Keys are packed zero-padded (strings up to their NUL), so equal keys are
+  // equal bytes.
+  auto &b = ir();
+  llvm::Value *all = b.getTrue();
+  for (size_t i = 0; i < keys.size() && i < g.key_fields.size(); ++i) {
+    if (!keys[i]) continue;
+    const KeyField &field = g.key_fields[i];
+    for (uint32_t at = 0; at < field.size;) {
+      uint32_t width = 8;
+      while (width > field.size - at) width /= 2;
+      const uint32_t offset = field.offset + at;
+      const llvm::Align align(offset % width ? 1 : width);
+      llvm::Type *type = b.getIntNTy(width * 8);
+      llvm::Value *lhs = b.CreateAlignedLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), key, offset), align);
+      llvm::Value *rhs =
+          b.CreateAlignedLoad(type, b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), pattern, offset), align);
+      all = b.CreateAnd(all, b.CreateICmpEQ(lhs, rhs));
+      at += width;
+    }
+  }
+  return all;
+}
+
+void ProbeLowering::foreach_stmt(const ForeachStmt &s) {
+  if (s.sort_direction != 0) unsupported(s.loc, "internal: a sorted foreach reached kernel code generation");
+  const GlobalLayout &g = kernel_global(*s.global, s.loc);
+  if (!g.is_map) unsupported(s.loc, "'" + s.array_name + "' is not an array");
+  // The layout keeps a statistic read in a kernel probe in one kernel map.
+  if (g.double_buffered) unsupported(s.loc, "internal: foreach over double-buffered statistic '" + s.array_name + "'");
+  if (s.key_locals.size() != g.key_fields.size())
+    unsupported(s.loc, "foreach over '" + s.array_name + "' names " + std::to_string(s.key_locals.size()) +
+                           " keys but the array has " + std::to_string(g.key_fields.size()));
+  auto &b = ir();
+  // As in stap, the slice and the limit are evaluated once, before the walk.
+  llvm::Value *pattern = s.slice.empty() ? nullptr : pack_key(g, s.slice, s.loc);
+  llvm::Value *remaining = nullptr;
+  if (s.limit) {
+    llvm::Value *limit = long_value(*s.limit);
+    remaining = state_.mb.entry_alloca(b.getInt64Ty(), "foreach_limit", false);
+    b.CreateAlignedStore(limit, remaining, llvm::Align(8));
+  }
+  walk_map(g, s.loc, [&](llvm::Value *key, llvm::Value *value) {
+    if (pattern) {  // elements outside the slice are passed over, costing nothing
+      llvm::BasicBlock *skip = block("foreach_skip");
+      llvm::BasicBlock *match = block("foreach_match");
+      b.CreateCondBr(key_matches(g, key, reach(pattern), s.slice), match, skip);
+      b.SetInsertPoint(skip);
+      leave_callback(0);
+      b.SetInsertPoint(match);
+    }
+    if (remaining) {
+      llvm::Value *slot = reach(remaining);
+      llvm::Value *left = b.CreateAlignedLoad(b.getInt64Ty(), slot, llvm::Align(8));
+      llvm::BasicBlock *reached = block("foreach_limit_reached");
+      llvm::BasicBlock *go = block("foreach_within_limit");
+      b.CreateCondBr(b.CreateICmpSLE(left, i64(0)), reached, go);
+      b.SetInsertPoint(reached);
+      stop_walk(kBreak);
+      b.SetInsertPoint(go);
+      b.CreateAlignedStore(b.CreateSub(left, i64(1)), slot, llvm::Align(8));
+    }
+    for (size_t i = 0; i < s.key_locals.size(); ++i) {
+      const KeyField &field = g.key_fields[i];
+      llvm::Value *from = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), key, field.offset);
+      const llvm::Align align(field.offset % 8 ? 1 : 8);
+      llvm::Value *to = local_slot(*s.key_locals[i]);
+      if (field.type == Type::String)
+        b.CreateMemCpy(to, llvm::MaybeAlign(8), from, align, std::min(field.size, max_string_len()));
+      else
+        b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), from, align), to, llvm::Align(8));
+    }
+    if (s.value_local) {
+      llvm::Value *to = local_slot(*s.value_local);
+      if (s.value_local->type == Type::String)
+        copy_string(to, value, g.value_size);
+      else
+        b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8)), to, llvm::Align(8));
+    }
+    llvm::BasicBlock *broken = block("foreach_break");
+    llvm::BasicBlock *next = block("foreach_next");
+    loop_body(*s.body, broken, next);
+    b.SetInsertPoint(broken);
+    stop_walk(kBreak);
+    b.SetInsertPoint(next);
+    leave_callback(0);
+  });
+}
+
+llvm::Value *ProbeLowering::any_matching(const GlobalLayout &g, const std::vector<ExprPtr> &keys,
+                                         const Location &loc) {
+  auto &b = ir();
+  llvm::Value *pattern = pack_key(g, keys, loc);
+  llvm::Value *found = state_.mb.entry_alloca(b.getInt64Ty(), "found", false);
+  b.CreateAlignedStore(i64(0), found, llvm::Align(8));
+  walk_map(g, loc, [&](llvm::Value *key, llvm::Value *) {
+    llvm::BasicBlock *hit = block("match");
+    llvm::BasicBlock *miss = block("no_match");
+    b.CreateCondBr(key_matches(g, key, reach(pattern), keys), hit, miss);
+    b.SetInsertPoint(hit);
+    b.CreateAlignedStore(i64(1), reach(found), llvm::Align(8));
+    stop_walk(kBreak);
+    b.SetInsertPoint(miss);
+    leave_callback(0);
+  });
+  return b.CreateAlignedLoad(b.getInt64Ty(), found, llvm::Align(8));
+}
+
+void ProbeLowering::delete_matching(const GlobalLayout &g, const std::vector<ExprPtr> &keys, const Location &loc) {
+  auto &b = ir();
+  llvm::Value *pattern = pack_key(g, keys, loc);
+  walk_map(g, loc, [&](llvm::Value *key, llvm::Value *) {
+    codegen::if_else(b, key_matches(g, key, reach(pattern), keys), [&] {
+      // The callback's own map argument: deleting the element being visited
+      // is what bpf_for_each_map_elem allows.
+      state_.mb.call_helper(Helper::MapDeleteElem, b.getInt64Ty(), {fn_->getArg(0), key});
+    }, {});
+  });
+}
+
+}  // namespace ntap::bpf
