@@ -137,8 +137,12 @@ TEST_CASE("sides: what kernel probes may not do", "[sides][root]") {
     WARN("needs root to read tracefs and BTF");
     return;
   }
-  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (k in a) { } }")
-            .find("3:35 foreach is not supported in kernel probes") == 0);
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach ([k] in a-) { } }")
+            .find("3:35 a sorted foreach is not supported in kernel probes") == 0);
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (v- = [k] in a) { } }")
+            .find("3:35 a sorted foreach is not supported in kernel probes") == 0);
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (k in a limit 2) { } }") ==
+        "no error");
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = symname($location) }")
             .find("1:39 in kernel probes, symname() can only be used as a printf/print argument") == 0);
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { printf(\"%s\\n\", symname($location)) }") == "no error");
