@@ -109,6 +109,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
+  fe_options.string_limit = layout_options.string_limit;
   PassContext ctx{*program, fe_options};
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);

@@ -122,7 +122,7 @@ std::string target_text(const TargetVarExpr &var) {
   else
     text += "$" + var.name;
   for (const TargetComponent &c : var.components) text += c.is_subscript() ? std::string("[...]") : "->" + c.field;
-  return text;
+  return text + std::string(var.pretty, '$');
 }
 
 }  // namespace ntap::ast

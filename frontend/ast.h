@@ -150,6 +150,9 @@ struct TargetVarExpr : Expr {
   std::string name;  // without the '$'; empty for @cast
   std::vector<TargetComponent> components;
   bool address_of = false;  // &$x->field: the member's address, not its value
+  // $x$ (1) and $x$$ (2): stap's pretty-printed dump of the value, shallow or
+  // deep; resolution replaces the node by the string expression it stands for.
+  int pretty = 0;
   // @cast(cast_operand, "cast_type", "cast_module")
   ExprPtr cast_operand;
   std::string cast_type, cast_module;
@@ -157,6 +160,7 @@ struct TargetVarExpr : Expr {
   bool resolved = false;
   int arg_index = -1;  // context argument number (target variables)
   std::vector<TargetStep> steps;
+  uint32_t btf_type_id = 0;  // the kernel BTF type of the value the steps reach
   TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
   bool is_cast() const { return cast_operand != nullptr; }
 };

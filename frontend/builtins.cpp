@@ -97,6 +97,11 @@ const std::vector<Builtin> kBuiltins = {
     {"kernel_string", Type::String, {Type::Long}, Builtin::Kernel},
     // kernel_string_n(addr, n): at most n bytes of it.
     {"kernel_string_n", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
+    // kernel_string_at(addr): the text at addr, read by sprintf itself where it
+    // formats it ("" when unreadable). Not a SystemTap function: what $var$
+    // expands char arrays and pointers to (frontend/passes/pretty_print.h);
+    // only a sprintf argument.
+    {"kernel_string_at", Type::String, {Type::Long}, Builtin::Kernel},
     // kernel_long/int/short/char/pointer(addr): the number of that C type at addr.
     {"kernel_long", Type::Long, {Type::Long}, Builtin::Kernel},
     {"kernel_int", Type::Long, {Type::Long}, Builtin::Kernel},

@@ -144,6 +144,8 @@ ExprPtr clone_expr(const Expr &e) {
       for (const auto &c : t.components)
         copy->components.push_back(TargetComponent{c.field, c.index ? clone_expr(*c.index) : nullptr});
       copy->address_of = t.address_of;
+      copy->pretty = t.pretty;
+      copy->btf_type_id = t.btf_type_id;
       if (t.cast_operand) copy->cast_operand = clone_expr(*t.cast_operand);
       copy->cast_type = t.cast_type;
       copy->cast_module = t.cast_module;

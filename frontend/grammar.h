@@ -171,7 +171,8 @@ struct expression;
 
 // $name->field[index]->field (field names may be keywords).
 struct target_name_text : seq<one<'$'>, plus<sor<identifier_other, one<'$'>>>> {};
-struct field_name_text : identifier {};
+// A trailing `$` or `$$` asks for the member pretty-printed ($skb->dev$).
+struct field_name_text : seq<identifier, rep_max<2, one<'$'>>> {};
 struct field_name : tok<field_name_text> {};
 struct target_field : seq<arrow, must<field_name>> {};
 struct target_subscript : seq<lbracket, must<expression>, must<rbracket>> {};

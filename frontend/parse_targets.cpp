@@ -5,6 +5,21 @@
 
 namespace ntap::parsing {
 
+namespace {
+
+// `$x$`, `$x$$`, `$x->y$`, `$$parms$`: the trailing `$`s of the last name are
+// the pretty-printing depth, not part of the name.
+void take_pretty_suffix(TargetVarExpr &target) {
+  std::string &last = target.components.empty() ? target.name : target.components.back().field;
+  if (!target.components.empty() && target.components.back().is_subscript()) return;
+  size_t suffix = 0;
+  while (suffix < 2 && last.size() > suffix + 1 && last[last.size() - 1 - suffix] == '$') ++suffix;
+  target.pretty = static_cast<int>(suffix);
+  last.resize(last.size() - suffix);
+}
+
+}  // namespace
+
 // `->field` and `[index]` nodes from children[first] on.
 void AstBuilder::target_components(const Node &n, size_t first, TargetVarExpr &target) {
   for (size_t i = first; i < n.children.size(); ++i) {
@@ -16,6 +31,7 @@ void AstBuilder::target_components(const Node &n, size_t first, TargetVarExpr &t
       component.field = text(c);
     target.components.push_back(std::move(component));
   }
+  take_pretty_suffix(target);
 }
 
 ExprPtr AstBuilder::target_var(const Node &n) {

@@ -280,7 +280,7 @@ class Printer {
       text += "$" + t.name;
     }
     for (const auto &c : t.components) text += c.index ? "[" + expr(*c.index) + "]" : "->" + c.field;
-    return text;
+    return text + std::string(t.pretty, '$');
   }
 
   std::string list(const std::vector<ExprPtr> &items, int min_level) {

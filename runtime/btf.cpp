@@ -522,4 +522,54 @@ std::string type_to_c(uint32_t type_id) {
   }
 }
 
+namespace {
+
+// char, signed char, unsigned char (and typedefs of them, such as u8): what
+// stap prints as text when it pretty-prints an array or a pointer of them.
+bool is_char(const btf_type *t) {
+  if (!t || !btf_is_int(t) || t->size != 1) return false;
+  return (btf_int_encoding(t) & BTF_INT_CHAR) != 0 || name_of(t).find("char") != std::string::npos;
+}
+
+}  // namespace
+
+ValueShape value_shape(uint32_t type_id) {
+  ValueShape shape;
+  if (!vmlinux() || type_id == 0) return shape;
+  const btf_type *t = type_at(skip_modifiers(type_id));
+  if (!t) return shape;
+  if (btf_is_ptr(t)) {
+    shape.kind = is_char(type_at(skip_modifiers(t->type))) ? ValueShape::String : ValueShape::Pointer;
+    shape.pointee = t->type;
+  } else if (btf_is_composite(t)) {
+    shape.kind = ValueShape::Composite;
+  } else if (btf_is_array(t)) {
+    const struct btf_array *array = btf_array(t);
+    shape.kind = is_char(type_at(skip_modifiers(array->type))) ? ValueShape::CharArray : ValueShape::Array;
+    shape.element = array->type;
+    shape.count = array->nelems;
+  } else if (auto scalar = scalar_shape(type_id)) {
+    shape.kind = ValueShape::Integer;
+    shape.is_signed = scalar->is_signed;
+  }
+  return shape;
+}
+
+std::vector<NamedMember> named_members(uint32_t composite_type_id) {
+  std::vector<NamedMember> found;
+  if (!vmlinux()) return found;
+  const btf_type *t = type_at(skip_modifiers(composite_type_id));
+  if (!t || !btf_is_composite(t)) return found;
+  const btf_member *members = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); ++i) {
+    const char *raw = btf__name_by_offset(vmlinux(), members[i].name_off);
+    if (raw && *raw) {
+      found.push_back({raw, members[i].type});
+      continue;
+    }
+    for (NamedMember &inner : named_members(members[i].type)) found.push_back(std::move(inner));
+  }
+  return found;
+}
+
 }  // namespace ntap::btf

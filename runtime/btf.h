@@ -119,4 +119,32 @@ std::optional<ScalarShape> scalar_shape(uint32_t type_id);
 // `type_id` with typedefs and const/volatile/restrict/type tags peeled off.
 uint32_t skip_modifiers(uint32_t type_id);
 
+// What stap's pretty-printing ($var$, frontend/passes/pretty_print.cpp)
+// needs to know of a type to print a value of it.
+struct ValueShape {
+  enum Kind {
+    Integer,    // int, enum, bool, char (is_signed says how to print it)
+    Pointer,    // printed as an address (pointee: what it points to)
+    String,     // char *: the text it points to
+    Composite,  // struct or union: its members
+    Array,      // element and count
+    CharArray,  // char[count]: the text it holds
+    Other,      // float, void, function: not printable
+  } kind = Other;
+  bool is_signed = false;
+  uint32_t pointee = 0;  // Pointer
+  uint32_t element = 0;  // Array
+  uint32_t count = 0;    // Array, CharArray
+};
+ValueShape value_shape(uint32_t type_id);
+
+// The named members of a struct or union in declaration order, with the
+// members of anonymous struct/union members in their place (as C lets them
+// be named directly).
+struct NamedMember {
+  std::string name;
+  uint32_t type_id = 0;
+};
+std::vector<NamedMember> named_members(uint32_t composite_type_id);
+
 }  // namespace ntap::btf

@@ -195,6 +195,10 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"htonll", byte_swap<64>},
       {"kernel_string", kernel_string},
       {"kernel_string_n", kernel_string_n},
+      {"kernel_string_at",
+       [](ProbeLowering &, const CallExpr &call) -> llvm::Value * {
+         unsupported(call.loc, "kernel_string_at() can only be an argument of sprintf");
+       }},
       {"kernel_long", kernel_number<8, true>},
       {"kernel_int", kernel_number<4, true>},
       {"kernel_short", kernel_number<2, true>},

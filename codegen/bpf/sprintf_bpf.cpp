@@ -86,6 +86,13 @@ llvm::Value *ProbeLowering::sprintf_call(const CallExpr &call) {
   std::vector<llvm::Value *> values;
   for (size_t i = 1; i < call.args.size(); ++i) {
     const Expr &arg = *call.args[i];
+    // kernel_string_at(addr) for a %s: the helper reads the text at addr
+    // itself, safely (an unreadable address prints as "").
+    const auto *at = arg.kind == ExprKind::Call ? static_cast<const CallExpr *>(&arg) : nullptr;
+    if (at && at->builtin && at->name == "kernel_string_at") {
+      values.push_back(long_value(*at->args[0]));
+      continue;
+    }
     llvm::Value *v = value(arg);
     values.push_back(arg.type == Type::String ? b.CreatePtrToInt(v, b.getInt64Ty()) : v);
   }

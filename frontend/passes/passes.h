@@ -28,6 +28,7 @@ namespace ntap {
 struct FrontendOptions {
   bool warnings = true;
   bool keep_unused = false;  // -u: keep (and check) functions no probe calls
+  uint32_t string_limit = 128;  // MAXSTRINGLEN: where $var$ stops adding members
 };
 
 struct PassContext {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "frontend/passes/passes.h"
+#include "frontend/passes/pretty_print.h"
 #include "frontend/walk.h"
 #include "runtime/btf.h"
 #include "runtime/providers/provider.h"
@@ -25,12 +26,6 @@ const Provider *find_provider(const ProbePoint &point) {
 
 bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
   return a.arg_index == b.arg_index && a.steps == b.steps;
-}
-
-// $$vars, $$parms, $$locals, $$return, $var$ and $var$$: stap's formatted
-// dumps of target variables.
-bool is_pretty_printed(const TargetVarExpr &var) {
-  return !var.name.empty() && (var.name.front() == '$' || var.name.back() == '$');
 }
 
 // @cast needs no probe context: the type comes from the kernel's BTF.
@@ -59,6 +54,7 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
   if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
   if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
   cast.steps = std::move(access.path->steps);
+  cast.btf_type_id = access.path->final_type_id;
   cast.resolved = true;
   cast.type = Type::Long;
   return true;
@@ -78,6 +74,7 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
     if (first) {
       reference.arg_index = attempt.arg_index;
       reference.steps = attempt.steps;
+      reference.btf_type_id = attempt.btf_type_id;
       first = false;
     } else if (!same_resolution(reference, attempt)) {
       throw CompileError(ErrorKind::Semantic,
@@ -91,15 +88,29 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
   var.resolved = true;
   var.arg_index = reference.arg_index;
   var.steps = reference.steps;
+  var.btf_type_id = reference.btf_type_id;
   var.type = Type::Long;
   return true;
 }
 
+// A target variable the pretty-printer made may not be readable (a member of
+// an unsupported kind): it then prints as "?".
+ResolveTarget member_resolver(const Probe &probe) {
+  return [&probe](TargetVarExpr &member) {
+    try {
+      return member.is_cast() ? resolve_cast(member, true) : try_resolve_target(probe, member);
+    } catch (const CompileError &) {
+      return false;
+    }
+  };
+}
+
 // $$vars and $$parms: stap's sprintf("parm1=%x ... parmN=%x", $parm1, ...)
 // over the probe's context variables (a tracepoint's are all parameters; a
-// value that cannot be read prints as `name=?`). $$locals: tracepoints have
-// no locals, so "". Null when the probe has no context to dump (user probes).
-ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var) {
+// value that cannot be read prints as `name=?`); $$vars$ and $$parms$ print
+// each as $parm$ does. $$locals: tracepoints have no locals, so "". Null
+// when the probe has no context to dump (user probes).
+ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
   if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
   const ResolvedProbe &first = probe.resolved.front();
   const std::vector<std::string> context = first.provider->describe_context(first);
@@ -112,6 +123,17 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var) {
                                      target_text(var), first.name, rp.name),
                          var.loc, "");
   if (var.name == "$locals") return std::make_unique<StringExpr>(var.loc, "");
+  if (var.pretty) {
+    PrettyPrinter printer(member_resolver(probe), string_limit, var.loc);
+    bool first = true;
+    for (const std::string &described : context) {
+      const std::string name = described.substr(1, described.find(':') - 1);
+      printer.text((first ? "" : " ") + name + "=");
+      first = false;
+      if (!printer.value_of(TargetVarExpr(var.loc, name), var.pretty)) printer.text("?");
+    }
+    return printer.finish();
+  }
   auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
   call->args.push_back(nullptr);  // the format, once known
   std::string format;
@@ -129,7 +151,7 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var) {
 
 class TargetResolver {
  public:
-  explicit TargetResolver(const Probe &probe) : probe_(probe) {}
+  TargetResolver(const Probe &probe, uint32_t string_limit) : probe_(probe), string_limit_(string_limit) {}
 
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
@@ -164,22 +186,28 @@ class TargetResolver {
       case ExprKind::TargetVar: {
         auto &var = static_cast<TargetVarExpr &>(*slot);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
+        if (var.pretty && var.address_of)
+          throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+        if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
+          PrettyPrinter printer(member_resolver(probe_), string_limit_, var.loc);
+          if (printer.value_of(var, var.pretty)) {
+            slot = printer.finish();
+            return;
+          }
+          var.pretty = 0;  // not readable: the plain variable's error says why
+        }
         if (var.is_cast()) {
           resolve_cast(var);
           return;
         }
         if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
-          if (ExprPtr dump = context_dump(probe_, var)) {
+          if (ExprPtr dump = context_dump(probe_, var, string_limit_)) {
             slot = std::move(dump);
             return;
           }
         } else if (var.name == "$return") {
           throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
-        } else if (is_pretty_printed(var)) {
-          throw CompileError(ErrorKind::Semantic,
-                             fmt::format("ntap does not pretty-print structures ({}); name the members you need",
-                                         target_text(var)),
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
         }
         if (!try_resolve_target(probe_, var)) {
@@ -197,6 +225,7 @@ class TargetResolver {
 
  private:
   const Probe &probe_;
+  uint32_t string_limit_;
 };
 
 // The concrete probes of one written point; a point with wildcard components
@@ -239,7 +268,7 @@ void resolve_probes(PassContext &ctx) {
   for (auto &probe : probes) {
     resolve_points(*probe);
     if (probe->resolved.empty()) continue;  // every point optional and unmatched
-    TargetResolver resolver(*probe);
+    TargetResolver resolver(*probe, ctx.options.string_limit);
     walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }
   // A function may use @cast (it needs no probe context); its target

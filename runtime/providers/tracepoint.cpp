@@ -157,6 +157,7 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
   }
   var.arg_index = static_cast<int>(arg - args->begin());
   var.steps = std::move(access.path->steps);
+  var.btf_type_id = access.path->final_type_id;
   var.type = ast::Type::Long;
   var.resolved = true;
   return true;

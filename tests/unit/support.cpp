@@ -6,11 +6,12 @@
 
 namespace ntap::test {
 
-std::unique_ptr<CheckedScript> check_script(const std::string &text) {
+std::unique_ptr<CheckedScript> check_script(const std::string &text, uint32_t string_limit) {
   auto checked = std::make_unique<CheckedScript>();
   checked->program = parse_script(checked->sources.add("t.ntp", text));
   FrontendOptions options;
   options.warnings = false;
+  options.string_limit = string_limit;
   PassContext ctx{*checked->program, options};
   run_frontend_passes(ctx);
   return checked;

@@ -20,8 +20,9 @@ struct CheckedScript {
 };
 
 // Parses `text` as the file "t.ntp" and runs the frontend passes (warnings
-// off). Throws the CompileError the script is rejected with.
-std::unique_ptr<CheckedScript> check_script(const std::string &text);
+// off; `string_limit` as -D MAXSTRINGLEN). Throws the CompileError the script
+// is rejected with.
+std::unique_ptr<CheckedScript> check_script(const std::string &text, uint32_t string_limit = 128);
 
 // The error `text` is rejected with, as "LINE:COL message"; "no error" when
 // it is accepted.
