@@ -181,7 +181,8 @@ class SideAnalysis {
 };
 
 // stap prints, after the end probes, every global the script writes but never
-// reads (so `probe ... { n++ }` alone still shows a result).
+// reads. As in stap's use analysis, `=` and `<<<` only write; `n++` and
+// `n += 1` read as well, so a global that is only incremented is not shown.
 void mark_globals_to_display(Program &program) {
   for (auto &g : program.globals) {
     const bool written = g->written_in_kernel || g->written_in_user;
