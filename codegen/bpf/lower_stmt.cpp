@@ -119,8 +119,36 @@ void ProbeLowering::statement_body(const Stmt &s) {
     case StmtKind::Return:
       return return_stmt(static_cast<const ReturnStmt &>(s));
     case StmtKind::Try:
-      unsupported(s.loc, "try/catch is not supported in kernel probes: BPF programs cannot recover from a run-time error");
+      return try_stmt(static_cast<const TryStmt &>(s));
   }
+}
+
+// Every run-time error of the try block goes to the catch block instead of
+// ending the program (fail() and its kin ask caught()); no error record is
+// sent for it.
+void ProbeLowering::try_stmt(const TryStmt &s) {
+  auto &b = ir();
+  llvm::BasicBlock *catch_block = block("catch");
+  llvm::BasicBlock *done = block("try_end");
+  handlers_.push_back({catch_block, s.catch_local, walks_.size()});
+  statement(*s.try_block);
+  handlers_.pop_back();
+  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
+
+  b.SetInsertPoint(catch_block);
+  state_.mb.set_location(s.loc);
+  // Running out of MAXACTION cannot be caught away: as in stap, catching
+  // needs an action, and a spent budget fails again here, at the try.
+  llvm::BasicBlock *spent = block("catch_maxaction");
+  llvm::BasicBlock *handle = block("catch_body");
+  b.CreateCondBr(b.CreateICmpSLT(b.CreateLoad(b.getInt64Ty(), budget_slot()), i64(0)), spent, handle);
+  b.SetInsertPoint(spent);
+  const std::string token = describe_token_at(s.loc);
+  fail(&s, s.loc, token.empty() ? "MAXACTION exceeded" : "MAXACTION exceeded near " + token);
+  b.SetInsertPoint(handle);
+  statement(*s.catch_block);
+  if (!b.GetInsertBlock()->getTerminator()) b.CreateBr(done);
+  b.SetInsertPoint(done);
 }
 
 void ProbeLowering::if_stmt(const IfStmt &s) {

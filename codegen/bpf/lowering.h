@@ -81,6 +81,7 @@ class ProbeLowering {
   // The same for a fault reading kernel memory: `message` holds "%p", which
   // user space replaces by `address` (an i64 the record carries).
   void fail_at_address(const void *site, const Location &loc, const std::string &message, llvm::Value *address);
+  void format_address(llvm::Value *text, const std::string &message, llvm::Value *address);
 
   // ---- strings (strings_bpf.cpp)
   llvm::Value *string_comparison(const ast::BinaryExpr &e);  // == != < > <= >= on strings: 0/1
@@ -107,6 +108,11 @@ class ProbeLowering {
   // the callback and tell the walk's caller what to do next)
   // Ends the probe hit: `next`, a run-time error.
   void end_program();
+  // A run-time error inside `try`: `write_message` stores the error's text
+  // in the catch variable (if any), then control goes to the catch block.
+  // False, emitting nothing, outside a try.
+  bool caught(const std::function<void(llvm::Value *message)> &write_message);
+  void leave_to_handler();  // to the innermost catch block
   // `return` from the innermost inlined function: to its exit block.
   void return_from_function();
   // A stack slot of the program (or of an enclosing callback) as the function
@@ -176,6 +182,7 @@ class ProbeLowering {
   void statement(const ast::Stmt &s);
   void statement_body(const ast::Stmt &s);
   void if_stmt(const ast::IfStmt &s);
+  void try_stmt(const ast::TryStmt &s);
   // loops.cpp
   void while_stmt(const ast::WhileStmt &s);
   void for_stmt(const ast::ForStmt &s);
@@ -244,8 +251,18 @@ class ProbeLowering {
     llvm::Value *shared_budget = nullptr;  // where callbacks pass it on (MapAccess::walk_budget)
     bool ends_program = false;             // the callback may stop with WalkStop::EndProgram
     bool returns = false;                  // ... or with WalkStop::Return
+    bool catches = false;                  // ... or with WalkStop::Caught
   };
   std::vector<Walk> walks_;
+
+  // The try blocks being lowered, the innermost last: where a run-time error
+  // goes instead of ending the program.
+  struct Handler {
+    llvm::BasicBlock *catch_block = nullptr;
+    const ast::Local *message = nullptr;  // `catch (msg)`: a string local
+    size_t walks_depth = 0;               // walks open when the try began
+  };
+  std::vector<Handler> handlers_;
   // CPU iterations of the statistic merges emitted so far (stats_read.cpp).
   uint64_t cpu_iterations_ = 0;
 

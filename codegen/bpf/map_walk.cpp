@@ -42,6 +42,7 @@ enum WalkStop : int64_t {
   kEndProgram = 1,  // `next` or a run-time error: the probe hit is over
   kReturn = 2,      // `return` from the inlined function the walk is in
   kBreak = 3,       // `break`, a foreach limit reached, a match found
+  kCaught = 4,      // a run-time error for a `try` around the walk
 };
 
 }  // namespace
@@ -97,6 +98,23 @@ void ProbeLowering::end_program() {
   }
   walks_.back().ends_program = true;
   stop_walk(kEndProgram);
+}
+
+bool ProbeLowering::caught(const std::function<void(llvm::Value *message)> &write_message) {
+  if (handlers_.empty()) return false;
+  if (handlers_.back().message) write_message(local_slot(*handlers_.back().message));
+  leave_to_handler();
+  return true;
+}
+
+void ProbeLowering::leave_to_handler() {
+  const Handler &handler = handlers_.back();
+  if (handler.walks_depth == walks_.size()) {
+    ir().CreateBr(handler.catch_block);
+    return;
+  }
+  walks_.back().catches = true;
+  stop_walk(kCaught);
 }
 
 void ProbeLowering::return_from_function() {
@@ -171,6 +189,7 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
   };
   if (walk.ends_program) leave_if(kEndProgram, &ProbeLowering::end_program);
   if (walk.returns) leave_if(kReturn, &ProbeLowering::return_from_function);
+  if (walk.catches) leave_if(kCaught, &ProbeLowering::leave_to_handler);
 }
 
 llvm::Value *ProbeLowering::key_matches(const GlobalLayout &g, llvm::Value *key, llvm::Value *pattern,

@@ -116,6 +116,26 @@ void ProbeLowering::output(const CallExpr &call) {
   });
 }
 
+// `message` with its "%p" replaced by `address` as user space writes it for
+// an uncaught error (runtime/session.cpp), into the string buffer `text`.
+void ProbeLowering::format_address(llvm::Value *text, const std::string &message, llvm::Value *address) {
+  auto &b = ir();
+  std::string format;
+  for (size_t i = 0; i < message.size(); ++i) {
+    if (message.compare(i, 2, "%p") == 0) {
+      format += "0x%016llx";
+      ++i;
+    } else {
+      format += message[i] == '%' ? std::string("%%") : std::string(1, message[i]);
+    }
+  }
+  llvm::Value *data = state_.mb.entry_alloca(b.getInt64Ty(), "fault_address", false);
+  b.CreateAlignedStore(address, data, llvm::Align(8));
+  state_.mb.call_helper(Helper::Snprintf, b.getInt64Ty(),
+                        {text, b.getInt32(built_string_cap() + 1), state_.mb.rodata_string(format), data,
+                         b.getInt32(8)});
+}
+
 void ProbeLowering::request_exit() {
   auto &b = ir();
   b.CreateAlignedStore(i64(1), state_.maps.global_ptr(state_.layout.exit_request_offset), llvm::Align(8), true);
@@ -123,6 +143,7 @@ void ProbeLowering::request_exit() {
 }
 
 void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::Value *text) {
+  if (caught([&](llvm::Value *message) { copy_string(message, text, max_string_len()); })) return;
   auto &sites = state_.object.error_sites;
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
   if (inserted) sites.push_back(ErrorSite{loc, "error", true});
@@ -135,6 +156,7 @@ void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::
 
 void ProbeLowering::fail_at_address(const void *site, const Location &loc, const std::string &message,
                                     llvm::Value *address) {
+  if (caught([&](llvm::Value *text) { format_address(text, message, address); })) return;
   auto &sites = state_.object.error_sites;
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
   if (inserted) sites.push_back(ErrorSite{loc, message, false, true});
@@ -145,6 +167,7 @@ void ProbeLowering::fail_at_address(const void *site, const Location &loc, const
 }
 
 void ProbeLowering::fail(const void *site, const Location &loc, const std::string &message) {
+  if (caught([&](llvm::Value *text) { write_literal(text, message, true); })) return;
   auto &sites = state_.object.error_sites;
   auto [it, inserted] = state_.error_ids.try_emplace(site, static_cast<uint32_t>(sites.size()));
   if (inserted) sites.push_back(ErrorSite{loc, message});
