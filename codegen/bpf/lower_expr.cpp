@@ -171,6 +171,7 @@ llvm::Value *ProbeLowering::unary(const UnaryExpr &e) {
 
 llvm::Value *ProbeLowering::binary(const BinaryExpr &e) {
   if (e.op == BinaryOp::Concat) return concatenation(*e.lhs, *e.rhs);
+  if (e.op == BinaryOp::RegexMatch || e.op == BinaryOp::RegexNoMatch) return regex_match(e);
   if (e.lhs->type == Type::String || e.rhs->type == Type::String) return string_comparison(e);
   llvm::Value *lhs = long_value(*e.lhs);
   llvm::Value *rhs = long_value(*e.rhs);

@@ -91,6 +91,8 @@ class ProbeLowering {
   llvm::Value *length_of(llvm::Value *string);
   llvm::Value *substring(const ast::Expr &str, const ast::Expr &start, const ast::Expr &length);
   llvm::Value *contains(const ast::Expr &haystack, const ast::Expr &needle);  // isinstr
+  // regex_bpf.cpp: =~ and !~ (0/1) through the pattern's DFA.
+  llvm::Value *regex_match(const ast::BinaryExpr &e);
   // sprintf_bpf.cpp: sprintf through bpf_snprintf.
   llvm::Value *sprintf_call(const ast::CallExpr &call);
   // A string scratch slot holding "" for a string being built (maps.h).

@@ -174,6 +174,14 @@ llvm::Value *ModuleBuilder::rodata_string(const std::string &text) {
   return var;
 }
 
+llvm::Value *ModuleBuilder::rodata_bytes(const std::vector<uint8_t> &bytes, const char *name) {
+  auto *init = llvm::ConstantDataArray::get(*context_, llvm::ArrayRef<uint8_t>(bytes));
+  auto *var = new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::InternalLinkage, init, name);
+  var->setSection(".rodata");
+  var->setAlignment(llvm::Align(8));
+  return var;
+}
+
 llvm::Function *ModuleBuilder::begin_program(const std::string &name, const std::string &section,
                                              const Location &loc) {
   auto *ptr = llvm::PointerType::get(*context_, 0);

@@ -94,6 +94,8 @@ class ModuleBuilder {
   // read-only map: the only place helpers taking a constant string (such as
   // bpf_snprintf's format) accept it from. Returns its address.
   llvm::Value *rodata_string(const std::string &text);
+  // The same for a table of bytes (a regex DFA's, codegen/bpf/regex_bpf.cpp).
+  llvm::Value *rodata_bytes(const std::vector<uint8_t> &bytes, const char *name);
 
   // Starts `int name(u64 *ctx)` in `section`; the builder is positioned in
   // its entry block. Returns the function; its only argument is ctx.
