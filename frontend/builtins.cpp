@@ -150,9 +150,10 @@ const std::vector<Builtin> kBuiltins = {
     {"htonl", Type::Long, {Type::Long}, kBoth},
     {"htonll", Type::Long, {Type::Long}, kBoth},
     // ip_ntop(addr): dotted IPv4 text of a 32-bit address in network order ("127.0.0.1").
-    {"ip_ntop", Type::String, {Type::Long}, Builtin::User},
-    // format_ipaddr(addr, family): as ip_ntop for AF_INET (2).
-    {"format_ipaddr", Type::String, {Type::Long, Type::Long}, Builtin::User},
+    {"ip_ntop", Type::String, {Type::Long}, kBoth},
+    // format_ipaddr(addr, family): as ip_ntop for AF_INET (2); for AF_INET6 (10)
+    // addr points to the in6_addr, which only kernel probes can read.
+    {"format_ipaddr", Type::String, {Type::Long, Type::Long}, kBoth},
 
     // ctime(secs): "Wed Jun 30 21:49:08 1993" for seconds since the epoch.
     {"ctime", Type::String, {Type::Long}, kDeferredInKernel},

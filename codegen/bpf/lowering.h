@@ -95,6 +95,12 @@ class ProbeLowering {
   llvm::Value *regex_match(const ast::BinaryExpr &e);
   // sprintf_bpf.cpp: sprintf through bpf_snprintf.
   llvm::Value *sprintf_call(const ast::CallExpr &call);
+  // bpf_snprintf with a format in its own language and u64 values, into a
+  // string scratch slot.
+  llvm::Value *snprintf_values(const std::string &helper_format, const std::vector<llvm::Value *> &values,
+                               const Location &loc);
+  llvm::Value *ipv4_text(llvm::Value *address, const Location &loc);  // ip_ntop
+  llvm::Value *format_ipaddr(const ast::CallExpr &call);
   // A string scratch slot holding "" for a string being built (maps.h).
   llvm::Value *scratch_string(const Location &loc);
   // Bytes a string built in a kernel probe may hold (MAXSTRINGLEN - 1).

@@ -97,19 +97,62 @@ llvm::Value *ProbeLowering::sprintf_call(const CallExpr &call) {
     values.push_back(arg.type == Type::String ? b.CreatePtrToInt(v, b.getInt64Ty()) : v);
   }
   state_.mb.set_location(call.loc);
+  return snprintf_values(helper.text, values, call.loc);
+}
+
+llvm::Value *ProbeLowering::snprintf_values(const std::string &helper_format, const std::vector<llvm::Value *> &values,
+                                            const Location &loc) {
+  auto &b = ir();
   llvm::Value *data = nullptr;
-  if (count) {
-    data = state_.mb.entry_alloca(llvm::ArrayType::get(b.getInt64Ty(), count), "sprintf_args", false);
-    for (size_t i = 0; i < count; ++i)
+  if (!values.empty()) {
+    data = state_.mb.entry_alloca(llvm::ArrayType::get(b.getInt64Ty(), values.size()), "sprintf_args", false);
+    for (size_t i = 0; i < values.size(); ++i)
       b.CreateAlignedStore(values[i], b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), data, i), llvm::Align(8));
   } else {
     data = llvm::ConstantPointerNull::get(b.getPtrTy());
   }
-  llvm::Value *out = scratch_string(call.loc);
-  llvm::Value *fmt = state_.mb.rodata_string(helper.text);
+  llvm::Value *out = scratch_string(loc);
+  llvm::Value *fmt = state_.mb.rodata_string(helper_format);
   state_.mb.call_helper(Helper::Snprintf, b.getInt64Ty(),
-                        {out, b.getInt32(built_string_cap() + 1), fmt, data, b.getInt32(count * 8)});
+                        {out, b.getInt32(built_string_cap() + 1), fmt, data, b.getInt32(values.size() * 8)});
   return out;
+}
+
+// ip_ntop(addr): the address's four bytes in memory order, as user probes
+// (inet_ntop) and the kernel's %pI4 print them.
+llvm::Value *ProbeLowering::ipv4_text(llvm::Value *address, const Location &loc) {
+  auto &b = ir();
+  std::vector<llvm::Value *> bytes;
+  for (int shift = 0; shift < 32; shift += 8) bytes.push_back(b.CreateAnd(b.CreateLShr(address, i64(shift)), i64(255)));
+  return snprintf_values("%llu.%llu.%llu.%llu", bytes, loc);
+}
+
+// format_ipaddr(addr, family): AF_INET as ip_ntop; AF_INET6 reads the 16
+// bytes at addr (a pointer to an in6_addr), which bpf_snprintf's %pI6 does
+// itself, safely, writing all eight groups as stap's tapset (the kernel's
+// %pI6) does. Another family is stap's run-time error.
+llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
+  auto &b = ir();
+  constexpr int64_t kAfInet = 2, kAfInet6 = 10;
+  llvm::Value *address = long_value(*call.args[0]);
+  llvm::Value *family = long_value(*call.args[1]);
+  state_.mb.set_location(call.loc);
+  llvm::Value *result = string_buffer("ipaddr");
+  llvm::BasicBlock *v4 = block("ipv4"), *not_v4 = block("not_ipv4"), *v6 = block("ipv6"), *other = block("other_family"),
+                   *done = block("ipaddr_done");
+  b.CreateCondBr(b.CreateICmpEQ(family, i64(kAfInet)), v4, not_v4);
+  b.SetInsertPoint(not_v4);
+  b.CreateCondBr(b.CreateICmpEQ(family, i64(kAfInet6)), v6, other);
+  b.SetInsertPoint(v4);
+  copy_string(result, ipv4_text(address, call.loc), max_string_len());
+  b.CreateBr(done);
+  b.SetInsertPoint(v6);
+  copy_string(result, snprintf_values("%pI6", {address}, call.loc), max_string_len());
+  b.CreateBr(done);
+  b.SetInsertPoint(other);
+  fail(&call, call.loc, "format_ipaddr: unknown address family near identifier 'format_ipaddr'");
+  b.SetInsertPoint(done);
+  return result;
 }
 
 }  // namespace ntap::bpf

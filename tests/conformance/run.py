@@ -113,10 +113,11 @@ def parse_expect(case, value):
 
 
 def parse_traffic(value):
-    match = re.fullmatch(r"udp\s+([0-9.]+):(\d+)\s+(\d+)(?:\s+payload=(\d+))?", value)
+    match = re.fullmatch(r"udp\s+([0-9.]+|\[[0-9a-fA-F:]+\]):(\d+)\s+(\d+)(?:\s+payload=(\d+))?", value)
     if not match:
         raise CaseFormatError(f"traffic must read 'udp HOST:PORT COUNT [payload=BYTES]', not '{value}'")
     host, port, count, payload = match.groups()
+    host = host.strip("[]")  # [::1]: IPv6
     return host, int(port), int(count), int(payload or DEFAULT_PAYLOAD)
 
 
@@ -167,7 +168,7 @@ def run_kernel_case(case, ntap):
         if not wait_for_output(process, out_path):
             return finish(process, out_path, err_path, "\n(no begin line: ntap printed nothing)")
         sender = ("import socket,sys\n"
-                  "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                  "s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET,socket.SOCK_DGRAM)\n"
                   "for _ in range(int(sys.argv[3])): s.sendto(b'n'*int(sys.argv[4]),(sys.argv[1],int(sys.argv[2])))\n")
         subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", sender,
                         host, str(port), str(count), str(payload)], check=True, timeout=30)
