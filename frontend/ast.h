@@ -6,6 +6,7 @@
 // switch over them without a visitor framework.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -474,6 +475,10 @@ struct Program {
   std::vector<FormatInfo> formats;
   std::vector<std::unique_ptr<Function>> functions;
   std::vector<std::unique_ptr<ProbeAlias>> aliases;
+  // How kernel probes reach the values of ppid(), pexecname(), euid() and
+  // egid() from the current task_struct (by builtin name): resolved against
+  // the kernel's BTF during elaboration, since code generation runs without it.
+  std::map<std::string, std::vector<TargetStep>> task_paths;
 
   // The global `name` as code in `from` sees it: that file's private global
   // of the name, else the public one; null when neither exists.

@@ -58,15 +58,16 @@ const std::vector<Builtin> kBuiltins = {
     {"pid", Type::Long, {}, kBoth},
     // tid(): the current thread id.
     {"tid", Type::Long, {}, kBoth},
-    // ppid(): the parent process id.
-    {"ppid", Type::Long, {}, Builtin::User},
+    // ppid(): the parent process id. In kernel probes this and pexecname,
+    // euid, egid read the current task_struct (ast::Program::task_paths).
+    {"ppid", Type::Long, {}, kBoth},
     // pexecname(): the parent process's command name.
-    {"pexecname", Type::String, {}, Builtin::User},
+    {"pexecname", Type::String, {}, kBoth},
     // uid()/gid(): real user and group ids; euid()/egid(): effective ones.
     {"uid", Type::Long, {}, kBoth},
     {"gid", Type::Long, {}, kBoth},
-    {"euid", Type::Long, {}, Builtin::User},
-    {"egid", Type::Long, {}, Builtin::User},
+    {"euid", Type::Long, {}, kBoth},
+    {"egid", Type::Long, {}, kBoth},
     // target(): the process given with -x PID or started with -c CMD (0 when none).
     {"target", Type::Long, {}, kBoth},
     // cpu(): the CPU the probe runs on.

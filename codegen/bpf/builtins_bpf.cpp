@@ -194,6 +194,10 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"ntohll", byte_swap<64>},
       {"htonll", byte_swap<64>},
       {"kernel_string", kernel_string},
+      {"ppid", task_field},
+      {"pexecname", task_field},
+      {"euid", task_field},
+      {"egid", task_field},
       {"kernel_string_n", kernel_string_n},
       {"kernel_string_at",
        [](ProbeLowering &, const CallExpr &call) -> llvm::Value * {

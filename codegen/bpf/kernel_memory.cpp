@@ -41,6 +41,20 @@ llvm::Value *read_string(ProbeLowering &p, const CallExpr &call, llvm::Value *ad
 
 }  // namespace
 
+// ppid(), pexecname(), euid(), egid(): the current task_struct, through
+// the path elaboration found in the kernel's BTF (ast::Program::task_paths).
+llvm::Value *task_field(ProbeLowering &p, const CallExpr &call) {
+  const auto &paths = p.state().program.task_paths;
+  auto path = paths.find(call.name);
+  if (path == paths.end())
+    unsupported(call.loc, call.name + "() in a kernel probe reads the current task_struct, which this kernel's BTF "
+                                      "does not describe as ntap expects");
+  llvm::Value *task = p.state().mb.call_helper(Helper::GetCurrentTask, p.ir().getInt64Ty(), {});
+  llvm::Value *v = p.follow_steps(task, path->second, nullptr, call.loc, call.name + "()");
+  if (call.name == "pexecname") return read_string(p, call, v, p.ir().getInt32(p.max_string_len()));
+  return v;
+}
+
 // kernel_string(addr): the string at addr, cut at MAXSTRINGLEN - 1 bytes.
 llvm::Value *kernel_string(ProbeLowering &p, const CallExpr &call) {
   llvm::Value *address = p.long_value(*call.args[0]);

@@ -131,20 +131,29 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
     v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
+  return follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
+}
+
+llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<TargetStep> &steps,
+                                         const TargetVarExpr *subscripted, const Location &loc,
+                                         const std::string &what) {
+  auto &b = ir();
   auto extend = [&](llvm::Value *narrow, bool is_signed) {
     return is_signed ? b.CreateSExt(narrow, b.getInt64Ty()) : b.CreateZExt(narrow, b.getInt64Ty());
   };
-  for (const TargetStep &step : e.steps) {
+  for (const TargetStep &step : steps) {
     switch (step.op) {
       case TargetStep::Op::Add:
         v = b.CreateAdd(v, i64(step.amount));
         break;
       case TargetStep::Op::AddScaled:
-        v = b.CreateAdd(v, b.CreateMul(long_value(*e.components.at(step.component).index), i64(step.amount)));
+        if (!subscripted) unsupported(loc, "internal: " + what + " has a subscript step");
+        v = b.CreateAdd(v, b.CreateMul(long_value(*subscripted->components.at(step.component).index),
+                                       i64(step.amount)));
         break;
       case TargetStep::Op::Load:
         if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
-          unsupported(e.loc, "target variable '" + target_text(e) + "' has an unsupported size");
+          unsupported(loc, what + " has an unsupported size");
         v = extend(probe_read(v, step.amount), step.is_signed);
         break;
       case TargetStep::Op::Narrow:

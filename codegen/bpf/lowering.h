@@ -155,6 +155,12 @@ class ProbeLowering {
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
   llvm::Value *target_var(const ast::TargetVarExpr &e);
+ public:
+  // `v` taken through resolved target-variable steps; subscripts (AddScaled)
+  // come from `subscripted`'s components.
+  llvm::Value *follow_steps(llvm::Value *v, const std::vector<ast::TargetStep> &steps,
+                            const ast::TargetVarExpr *subscripted, const Location &loc, const std::string &what);
+ private:
   llvm::Value *unary(const ast::UnaryExpr &e);
   llvm::Value *binary(const ast::BinaryExpr &e);
   llvm::Value *logical(const ast::LogicalExpr &e);

@@ -33,6 +33,7 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
+  GetCurrentTask = 35,
   ProbeReadKernel = 113,
   ProbeReadKernelStr = 115,
   Snprintf = 165,

@@ -7,6 +7,9 @@
 // whose kfree_skb tracepoint has no `reason` argument.
 #include <fmt/format.h>
 
+#include <map>
+#include <set>
+
 #include "frontend/passes/passes.h"
 #include "frontend/passes/pretty_print.h"
 #include "frontend/walk.h"
@@ -261,6 +264,35 @@ void resolve_points(Probe &probe) {
   }
 }
 
+// The task_struct paths of the process builtins kernel probes may call
+// (ast::Program::task_paths), for each one the script names.
+void resolve_task_paths(Program &program) {
+  static const std::map<std::string, std::vector<std::string>> kPaths = {
+      {"ppid", {"real_parent", "tgid"}},
+      {"pexecname", {"real_parent", "comm"}},  // an array: its address
+      {"euid", {"cred", "euid", "val"}},
+      {"egid", {"cred", "egid", "val"}},
+  };
+  std::set<std::string> named;
+  auto collect = [&](Stmt &body) {
+    walk_exprs(body, [&](ExprPtr &e) {
+      if (e->kind == ExprKind::Call && kPaths.count(static_cast<CallExpr &>(*e).name))
+        named.insert(static_cast<CallExpr &>(*e).name);
+    });
+  };
+  for (auto &probe : program.probes) collect(*probe->body);
+  for (auto &function : program.functions) collect(*function->body);
+  if (named.empty() || !btf::vmlinux()) return;
+  std::optional<uint32_t> task = btf::find_composite_type("task_struct");
+  if (!task) return;
+  for (const std::string &name : named) {
+    std::vector<btf::AccessComponent> components;
+    for (const std::string &field : kPaths.at(name)) components.push_back({field, false});
+    btf::AccessResult access = btf::resolve_access_path(*task, btf::AccessStart::Object, components, false);
+    if (access.path) program.task_paths[name] = std::move(access.path->steps);
+  }
+}
+
 }  // namespace
 
 void resolve_probes(PassContext &ctx) {
@@ -278,6 +310,7 @@ void resolve_probes(PassContext &ctx) {
       if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
         resolve_cast(static_cast<TargetVarExpr &>(*e));
     });
+  resolve_task_paths(ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });
   for (uint32_t i = 0; i < probes.size(); ++i) probes[i]->id = i;
