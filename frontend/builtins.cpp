@@ -23,14 +23,14 @@ const std::vector<Builtin> kBuiltins = {
     // println(...): like print, then a newline.
     {"println", Type::Long, {}, Builtin::Variadic | kBoth | Builtin::NoReturnValue},
     // sprint(...)/sprintln(...): the text print/println would write, as a string.
-    {"sprint", Type::String, {}, Builtin::Variadic | Builtin::User},
-    {"sprintln", Type::String, {}, Builtin::Variadic | Builtin::User},
+    {"sprint", Type::String, {}, Builtin::Variadic | kBoth},
+    {"sprintln", Type::String, {}, Builtin::Variadic | kBoth},
     // printd(delim, ...)/printdln(delim, ...): the values joined by a literal
     // delimiter (printdln adds a newline); sprintd/sprintdln return the text.
-    {"printd", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User | Builtin::NoReturnValue},
-    {"printdln", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User | Builtin::NoReturnValue},
-    {"sprintd", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User},
-    {"sprintdln", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | Builtin::User},
+    {"printd", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | kBoth | Builtin::NoReturnValue},
+    {"printdln", Type::Long, {Type::String}, Builtin::Variadic | Builtin::Delimited | kBoth | Builtin::NoReturnValue},
+    {"sprintd", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | kBoth},
+    {"sprintdln", Type::String, {Type::String}, Builtin::Variadic | Builtin::Delimited | kBoth},
 
     // ---- control
     // exit(): end the run after the current probe (end probes still run).

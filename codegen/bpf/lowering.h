@@ -94,7 +94,9 @@ class ProbeLowering {
   // regex_bpf.cpp: =~ and !~ (0/1) through the pattern's DFA.
   llvm::Value *regex_match(const ast::BinaryExpr &e);
   // sprintf_bpf.cpp: sprintf through bpf_snprintf.
-  llvm::Value *sprintf_call(const ast::CallExpr &call);
+  llvm::Value *sprintf_call(const ast::CallExpr &call);  // sprintf, sprint, sprintln, sprintd, sprintdln
+  // `format` (stap's) over call.args[first..] through bpf_snprintf.
+  llvm::Value *format_values(const std::string &format, const ast::CallExpr &call, size_t first);
   // bpf_snprintf with a format in its own language and u64 values, into a
   // string scratch slot.
   llvm::Value *snprintf_values(const std::string &helper_format, const std::vector<llvm::Value *> &values,

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "codegen/bpf/lowering.h"
+#include "frontend/builtins.h"
 
 namespace ntap::bpf {
 
@@ -58,8 +59,10 @@ void send_record(ProbeLowering &p, RecordKind kind, uint32_t id, uint32_t payloa
 
 void ProbeLowering::output(const CallExpr &call) {
   if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
-  // printf's first argument is its literal format; print/println have none.
-  size_t first = call.name == "printf" ? 1 : 0;
+  // printf's first argument is its literal format, printd's its delimiter
+  // (already in the format type inference made); print/println have none.
+  const bool delimited = call.builtin && (call.builtin->flags & Builtin::Delimited);
+  size_t first = call.name == "printf" || delimited ? 1 : 0;
 
   // Every argument is evaluated before the record is reserved: the verifier
   // rejects a program that can leave (say, on a division by zero) while

@@ -9,6 +9,7 @@
 // map), the arguments to a u64 array on the stack, the result to a string
 // scratch slot cut at MAXSTRINGLEN - 1 bytes.
 #include "codegen/bpf/lowering.h"
+#include "frontend/builtins.h"
 
 namespace ntap::bpf {
 
@@ -62,9 +63,18 @@ HelperFormat translate_format(const std::string &format, Fail fail) {
 
 }  // namespace
 
+// sprintf(fmt, ...), and sprint/sprintln/sprintd/sprintdln through the
+// format type inference made for them ("%d%s\n", the delimiter between).
 llvm::Value *ProbeLowering::sprintf_call(const CallExpr &call) {
+  if (call.name == "sprintf") return format_values(static_cast<const StringExpr &>(*call.args[0]).value, call, 1);
+  if (call.format_id < 0 || static_cast<size_t>(call.format_id) >= state_.program.formats.size())
+    unsupported(call.loc, "internal: '" + call.name + "' has no format");
+  const bool delimited = call.builtin && (call.builtin->flags & Builtin::Delimited);
+  return format_values(state_.program.formats[call.format_id].text, call, delimited ? 1 : 0);
+}
+
+llvm::Value *ProbeLowering::format_values(const std::string &format, const CallExpr &call, size_t first) {
   auto &b = ir();
-  const std::string &format = static_cast<const StringExpr &>(*call.args[0]).value;
   HelperFormat helper = translate_format(format, [&](size_t start, size_t) {
     // The whole conversion: its flags, width, precision, length and letter.
     size_t end = start + 1;
@@ -76,15 +86,15 @@ llvm::Value *ProbeLowering::sprintf_call(const CallExpr &call) {
                                        "cannot format it (it knows the flags \"-+ 0\", a width and %d %i %u %x "
                                        "%X %c %s %%)");
   });
-  const size_t count = call.args.size() - 1;
+  const size_t count = call.args.size() - first;
   if (count > kMaxHelperArgs)
-    unsupported(call.loc, "sprintf in a kernel probe takes at most " + std::to_string(kMaxHelperArgs) +
+    unsupported(call.loc, call.name + " in a kernel probe takes at most " + std::to_string(kMaxHelperArgs) +
                               " values (bpf_snprintf's limit)");
   if (count != helper.conversions) unsupported(call.loc, "internal: sprintf format and arguments differ");
 
   // Arguments first: evaluating one may branch or end the program.
   std::vector<llvm::Value *> values;
-  for (size_t i = 1; i < call.args.size(); ++i) {
+  for (size_t i = first; i < call.args.size(); ++i) {
     const Expr &arg = *call.args[i];
     // kernel_string_at(addr) for a %s: the helper reads the text at addr
     // itself, safely (an unreadable address prints as "").
