@@ -36,7 +36,7 @@ const std::vector<Builtin> kBuiltins = {
     // exit(): end the run after the current probe (end probes still run).
     {"exit", Type::Long, {}, kBoth | Builtin::NoReturnValue},
     // abort(): like exit(), but leaves the current probe handler at once.
-    {"abort", Type::Long, {}, Builtin::User | Builtin::NoReturnValue},
+    {"abort", Type::Long, {}, kBoth | Builtin::NoReturnValue},
     // error(msg): a run-time error: the probe stops, error and end probes run, exit status 1.
     // In kernel probes a computed message travels in the error record.
     {"error", Type::Long, {Type::String}, kBoth | Builtin::NoReturnValue},
@@ -131,9 +131,9 @@ const std::vector<Builtin> kBuiltins = {
     // isinstr(s1, s2): 1 when s1 contains s2.
     {"isinstr", Type::Long, {Type::String, Type::String}, kBoth},
     // strtol(str, base): the number in str (base 0: C prefixes), like the kernel's simple_strtol.
-    {"strtol", Type::Long, {Type::String, Type::Long}, Builtin::User},
+    {"strtol", Type::Long, {Type::String, Type::Long}, kBoth},
     // isdigit(str): non-zero when str starts with a digit.
-    {"isdigit", Type::Long, {Type::String}, Builtin::User},
+    {"isdigit", Type::Long, {Type::String}, kBoth},
     // str_replace(str, search, replacement): every occurrence replaced.
     {"str_replace", Type::String, {Type::String, Type::String, Type::String}, Builtin::User},
     // tokenize(str, delims): the first token of str; then tokenize("", delims) gives the next ones.

@@ -161,6 +161,72 @@ llvm::Value *stringat_call(ProbeLowering &p, const CallExpr &call) {
   return b.CreateSExt(byte, b.getInt64Ty());
 }
 
+// isdigit(str): whether the first character is a decimal digit.
+llvm::Value *isdigit_call(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *c = p.byte_at(p.string_value(*call.args[0]), p.i64(0));
+  return b.CreateZExt(b.CreateICmpULE(b.CreateSub(c, p.i64('0')), p.i64(9)), b.getInt64Ty());
+}
+
+// strtol(str, base) as user probes parse it (runtime/builtins_string.cpp):
+// an optional '-', base 0 reads a C prefix ("0x" hex, "0" octal), base 16
+// skips "0x", and the digits stop at the first character that is not one.
+llvm::Value *strtol_call(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *s = p.string_value(*call.args[0]);
+  llvm::Value *base_arg = p.long_value(*call.args[1]);
+  auto at = [&](uint64_t i) { return p.byte_at(s, p.i64(i)); };
+  auto lower = [&](llvm::Value *c) { return b.CreateOr(c, p.i64(0x20)); };  // for letters only
+  auto is_hex_digit = [&](llvm::Value *c) {
+    return b.CreateOr(b.CreateICmpULE(b.CreateSub(c, p.i64('0')), p.i64(9)),
+                      b.CreateICmpULE(b.CreateSub(lower(c), p.i64('a')), p.i64(5)));
+  };
+  llvm::Value *negative = b.CreateICmpEQ(at(0), p.i64('-'));
+  llvm::Value *start = b.CreateZExt(negative, b.getInt64Ty());
+  // Chosen by value, not by address (see below).
+  auto at_start = [&](uint64_t k) { return b.CreateSelect(negative, at(k + 1), at(k)); };
+  llvm::Value *hex_prefix = b.CreateAnd(b.CreateICmpEQ(at_start(0), p.i64('0')),
+                                        b.CreateICmpEQ(lower(at_start(1)), p.i64('x')));
+  llvm::Value *leading_zero = b.CreateICmpEQ(at_start(0), p.i64('0'));
+  llvm::Value *c_base = b.CreateSelect(b.CreateAnd(hex_prefix, is_hex_digit(at_start(2))), p.i64(16),
+                                       b.CreateSelect(leading_zero, p.i64(8), p.i64(10)));
+  llvm::Value *base = b.CreateSelect(b.CreateICmpEQ(base_arg, p.i64(0)), c_base, base_arg);
+  llvm::Value *skip = b.CreateAnd(b.CreateICmpEQ(base, p.i64(16)), hex_prefix);
+  start = b.CreateAdd(start, b.CreateSelect(skip, p.i64(2), p.i64(0)));
+
+  llvm::Value *value = p.state().mb.entry_alloca(b.getInt64Ty(), "strtol_value", false);
+  b.CreateAlignedStore(p.i64(0), value, llvm::Align(8));
+  // The bytes before `start` (sign, prefix) are stepped over rather than
+  // addressed from `start`: LLVM would turn `s + (0 or 1)` into `s | 1`,
+  // which the verifier refuses on a pointer.
+  p.counted_loop(p.max_string_len(), [&](llvm::Value *i, llvm::BasicBlock *next, llvm::BasicBlock *done) {
+    llvm::BasicBlock *inside = p.block("strtol_inside");
+    b.CreateCondBr(b.CreateICmpULT(i, start), next, inside);
+    b.SetInsertPoint(inside);
+    llvm::Value *c = p.byte_at(s, i);
+    llvm::Value *decimal = b.CreateICmpULE(b.CreateSub(c, p.i64('0')), p.i64(9));
+    llvm::Value *letter = b.CreateICmpULE(b.CreateSub(lower(c), p.i64('a')), p.i64(25));
+    llvm::Value *digit = b.CreateSelect(decimal, b.CreateSub(c, p.i64('0')),
+                                        b.CreateSelect(letter, b.CreateAdd(b.CreateSub(lower(c), p.i64('a')), p.i64(10)),
+                                                       p.i64(INT64_MAX)));
+    llvm::BasicBlock *use = p.block("strtol_digit");
+    b.CreateCondBr(b.CreateICmpSGE(digit, base), done, use);
+    b.SetInsertPoint(use);
+    llvm::Value *old = b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8));
+    b.CreateAlignedStore(b.CreateAdd(b.CreateMul(old, base), digit), value, llvm::Align(8));
+  });
+  llvm::Value *parsed = b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8));
+  return b.CreateSelect(negative, b.CreateNeg(parsed), parsed);
+}
+
+// abort(): ends the run as exit() does, and this probe hit at once.
+llvm::Value *abort_call(ProbeLowering &p, const CallExpr &) {
+  p.request_exit();
+  p.end_program();
+  p.continue_after_terminator();
+  return p.i64(0);
+}
+
 const std::unordered_map<std::string_view, Emitter> &emitters() {
   static const std::unordered_map<std::string_view, Emitter> table{
       {"pid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
@@ -212,6 +278,9 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"print", output},
       {"println", output},
       {"exit", exit_call},
+      {"abort", abort_call},
+      {"isdigit", isdigit_call},
+      {"strtol", strtol_call},
       {"pp", probe_point},
       {"error", raise_error},
       {"strlen", strlen_call},
