@@ -274,11 +274,11 @@ llvm::Value *ProbeLowering::string_buffer(const char *name) {
   return state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), max_string_len()), name, true);
 }
 
-// Written with 8-byte stores of immediates: no .rodata section is needed.
+// A constant in .rodata, padded to MAXSTRINGLEN bytes like every string
+// slot: string values are only read, and this keeps literals off the
+// 512-byte stack (LLVM folds reads at known offsets into immediates).
 llvm::Value *ProbeLowering::string_literal(const std::string &text) {
-  llvm::Value *buffer = string_buffer("literal");
-  write_literal(buffer, text);
-  return buffer;
+  return state_.mb.rodata_padded_string(text.substr(0, max_string_len() - 1), max_string_len());
 }
 
 // Unless `whole`, `buffer` must be zeroed: only the words holding text are

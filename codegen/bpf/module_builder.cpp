@@ -174,6 +174,15 @@ llvm::Value *ModuleBuilder::rodata_string(const std::string &text) {
   return var;
 }
 
+llvm::Value *ModuleBuilder::rodata_padded_string(const std::string &text, uint32_t size) {
+  llvm::GlobalVariable *&var = padded_strings_[{text, size}];
+  if (var) return var;
+  std::vector<uint8_t> bytes(text.begin(), text.end());
+  bytes.resize(std::max<size_t>(size, text.size() + 1), 0);
+  var = llvm::cast<llvm::GlobalVariable>(rodata_bytes(bytes, "string_literal"));
+  return var;
+}
+
 llvm::Value *ModuleBuilder::rodata_bytes(const std::vector<uint8_t> &bytes, const char *name) {
   auto *init = llvm::ConstantDataArray::get(*context_, llvm::ArrayRef<uint8_t>(bytes));
   auto *var = new llvm::GlobalVariable(*module_, init->getType(), true, llvm::GlobalValue::InternalLinkage, init, name);

@@ -6,6 +6,7 @@
 // the lowering files only build IR.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +96,8 @@ class ModuleBuilder {
   // read-only map: the only place helpers taking a constant string (such as
   // bpf_snprintf's format) accept it from. Returns its address.
   llvm::Value *rodata_string(const std::string &text);
+  // `text` padded with NULs to `size` bytes, one per distinct text and size.
+  llvm::Value *rodata_padded_string(const std::string &text, uint32_t size);
   // The same for a table of bytes (a regex DFA's, codegen/bpf/regex_bpf.cpp).
   llvm::Value *rodata_bytes(const std::vector<uint8_t> &bytes, const char *name);
 
@@ -162,6 +165,7 @@ class ModuleBuilder {
   llvm::DISubprogram *current_sp_ = nullptr;
   llvm::Function *delete_each_ = nullptr;
   unsigned walk_callbacks_ = 0;
+  std::map<std::pair<std::string, uint32_t>, llvm::GlobalVariable *> padded_strings_;
   std::vector<llvm::GlobalValue *> used_;
   std::vector<std::vector<llvm::AllocaInst *>> temporaries_;
   llvm::TargetMachine *target_ = nullptr;
