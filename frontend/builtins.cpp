@@ -43,9 +43,9 @@ const std::vector<Builtin> kBuiltins = {
     // assert(cond[, msg]): error(msg, default "Assertion failed") when cond is 0.
     {"assert", Type::Long, {Type::Long}, Builtin::Variadic | Builtin::NotOutput | kBoth | Builtin::NoReturnValue},
     // warn(msg): "WARNING: msg" on stderr.
-    {"warn", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+    {"warn", Type::Long, {Type::String}, kBoth | Builtin::NoReturnValue},
     // log(msg): msg and a newline to the output.
-    {"log", Type::Long, {Type::String}, Builtin::User | Builtin::NoReturnValue},
+    {"log", Type::Long, {Type::String}, kBoth | Builtin::NoReturnValue},
 
     // pp(): the probe point that fired, fully resolved (aliases and wildcards
     // expanded), as stap spells it: kernel.trace("skb:kfree_skb"), timer.ms(100).

@@ -17,6 +17,9 @@ enum class RecordKind : uint32_t {
   // for a site whose message_in_record is set, the payload is the message
   // (a NUL-terminated string in a MAXSTRINGLEN slot).
   Error = 3,
+  // warn(msg) in a kernel probe: the payload is the message (a MAXSTRINGLEN
+  // slot), written to stderr as "WARNING: msg"; id unused.
+  Warning = 4,
 };
 
 struct RecordHeader {

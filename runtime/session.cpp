@@ -123,6 +123,15 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   const size_t payload_size = size - sizeof header;
   switch (header.kind) {
     case RecordKind::Exit: stop(0); return;
+    case RecordKind::Warning: {
+      // As user probes' warn (runtime/builtins_host.cpp): one line on stderr.
+      const char *text = reinterpret_cast<const char *>(payload);
+      std::string line = "WARNING: " + std::string(text, strnlen(text, payload_size));
+      if (line.back() != '\n') line += '\n';
+      output_->flush();  // what the probes printed before the warning comes first
+      fputs(line.c_str(), stderr);
+      return;
+    }
     case RecordKind::Error:
       if (header.id < bpf_.error_sites.size()) {
         const ErrorSite &site = bpf_.error_sites[header.id];

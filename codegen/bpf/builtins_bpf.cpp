@@ -278,6 +278,12 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"print", output},
       {"println", output},
       {"exit", exit_call},
+      {"log", output},
+      {"warn",
+       [](ProbeLowering &p, const CallExpr &call) {
+         p.warning(call);
+         return p.i64(0);
+       }},
       {"abort", abort_call},
       {"isdigit", isdigit_call},
       {"strtol", strtol_call},

@@ -72,6 +72,7 @@ class ProbeLowering {
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);
   void request_exit();
+  void warning(const ast::CallExpr &call);  // warn(msg)
   // Sends an Error record for `site` (keyed by its AST node) and returns
   // from the program.
   void fail(const void *site, const Location &loc, const std::string &message);

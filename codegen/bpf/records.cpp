@@ -139,6 +139,14 @@ void ProbeLowering::format_address(llvm::Value *text, const std::string &message
                          b.getInt32(8)});
 }
 
+void ProbeLowering::warning(const CallExpr &call) {
+  llvm::Value *text = string_value(*call.args[0]);  // before the record is reserved
+  state_.mb.set_location(call.loc);
+  send_record(*this, RecordKind::Warning, 0, round_up8(max_string_len()), [&](llvm::Value *payload) {
+    ir().CreateMemCpy(payload, llvm::MaybeAlign(8), text, llvm::MaybeAlign(1), max_string_len());
+  });
+}
+
 void ProbeLowering::request_exit() {
   auto &b = ir();
   b.CreateAlignedStore(i64(1), state_.maps.global_ptr(state_.layout.exit_request_offset), llvm::Align(8), true);

@@ -456,7 +456,10 @@ class TypeInference {
       expect(*call.args[i], b.params[i]);
     }
     set(call, b.result);
-    bool output = (b.flags & Builtin::Variadic) && !(b.flags & Builtin::NotOutput);
+    // log(msg) writes what println(msg) writes: kernel probes send it as an
+    // output record like println's, so it gets a format too.
+    const bool log = call.name == "log";
+    bool output = ((b.flags & Builtin::Variadic) && !(b.flags & Builtin::NotOutput)) || log;
     if (!output || !strict_) return;
     // Output calls: check the arguments against the format and register it.
     std::vector<Type> arg_types;
@@ -490,8 +493,8 @@ class TypeInference {
         if (i > 0) info.text += delimiter;
         info.text += arg_types[i] == Type::String ? "%s" : "%d";
       }
-      // println, sprintln, printdln, sprintdln end with a newline.
-      if (call.name.ends_with("ln")) info.text += "\n";
+      // println, sprintln, printdln, sprintdln (and log) end with a newline.
+      if (call.name.ends_with("ln") || log) info.text += "\n";
     }
     if (call.format_id < 0) {
       call.format_id = static_cast<int>(program_.formats.size());
