@@ -112,7 +112,7 @@ const std::vector<Builtin> kBuiltins = {
     // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
     {"jiffies", Type::Long, {}, Builtin::Kernel},
     // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".
-    {"tz_ctime", Type::String, {Type::Long}, Builtin::User},
+    {"tz_ctime", Type::String, {Type::Long}, kDeferredInKernel},
     // tz_gmtoff(): the local time zone's offset in seconds west of UTC.
     {"tz_gmtoff", Type::Long, {}, Builtin::User},
     // tz_name(): the local time zone's abbreviation ("PDT").

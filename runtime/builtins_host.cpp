@@ -20,22 +20,8 @@ namespace {
 
 constexpr int64_t kAfInet = 2;
 
-struct LocalZone {
-  int64_t seconds_east = 0;
-  std::string name;
-};
-
-// The local time zone in force at `epoch_seconds` (TZ, else /etc/localtime).
-LocalZone local_zone(int64_t epoch_seconds) {
-  const time_t t = static_cast<time_t>(epoch_seconds);
-  struct tm local {};
-  LocalZone zone;
-  if (localtime_r(&t, &local)) {
-    zone.seconds_east = local.tm_gmtoff;
-    zone.name = local.tm_zone ? local.tm_zone : "";
-  }
-  return zone;
-}
+using ntap::local_zone;
+using ntap::LocalZone;
 
 }  // namespace
 
@@ -112,11 +98,8 @@ const char *ntap_fn_ctime(ntap_rt *rt, int64_t epoch_seconds) {
   return rt->arena.keep(ntap::ctime_string(epoch_seconds));
 }
 
-// stap's tz_ctime: ctime(secs - tz_gmtoff()) . " " . tz_name().
 const char *ntap_fn_tz_ctime(ntap_rt *rt, int64_t epoch_seconds) {
-  const LocalZone zone = local_zone(epoch_seconds);
-  const std::string text = ntap::ctime_string(epoch_seconds + zone.seconds_east) + " " + zone.name;
-  return rt->arena.keep(text);
+  return rt->arena.keep(ntap::tz_ctime_string(epoch_seconds));
 }
 
 // Seconds west of UTC, as stap reports it (UTC-7 gives 25200).

@@ -28,7 +28,7 @@ struct RecordHeader {
 };
 
 // How a value rendered in user space was carried from the kernel.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName };
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime };
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

@@ -184,6 +184,7 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Symname: args[i].s = symbols.symname(static_cast<uint64_t>(value)); break;
       case RenderFn::Symdata: args[i].s = symbols.symdata(static_cast<uint64_t>(value)); break;
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
+      case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
     }
   }

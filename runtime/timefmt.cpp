@@ -72,6 +72,22 @@ bool format_ctime(int64_t t, char out[24]) {
   return true;
 }
 
+LocalZone local_zone(int64_t epoch_seconds) {
+  const time_t t = static_cast<time_t>(epoch_seconds);
+  struct tm local {};
+  LocalZone zone;
+  if (localtime_r(&t, &local)) {
+    zone.seconds_east = local.tm_gmtoff;
+    zone.name = local.tm_zone ? local.tm_zone : "";
+  }
+  return zone;
+}
+
+std::string tz_ctime_string(int64_t epoch_seconds) {
+  const LocalZone zone = local_zone(epoch_seconds);
+  return ctime_string(epoch_seconds + zone.seconds_east) + " " + zone.name;
+}
+
 std::string ctime_string(int64_t epoch_seconds) {
   char buf[24];
   if (!format_ctime(epoch_seconds, buf)) return "<invalid time>";

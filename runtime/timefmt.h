@@ -15,6 +15,16 @@ std::string ctime_string(int64_t epoch_seconds);
 // (writing nothing) when the time is out of range.
 bool format_ctime(int64_t epoch_seconds, char out[24]);
 
+// The local time zone in force at `epoch_seconds` (TZ, else /etc/localtime).
+struct LocalZone {
+  int64_t seconds_east = 0;
+  std::string name;
+};
+LocalZone local_zone(int64_t epoch_seconds);
+
+// stap's tz_ctime: ctime(secs - tz_gmtoff()) . " " . tz_name().
+std::string tz_ctime_string(int64_t epoch_seconds);
+
 int64_t realtime_ns();   // CLOCK_REALTIME: gettimeofday_*()
 int64_t monotonic_ns();  // CLOCK_MONOTONIC: bpf_ktime_get_ns()
 int64_t boottime_ns();   // CLOCK_BOOTTIME: bpf_ktime_get_boot_ns()

@@ -13,6 +13,7 @@ RenderFn deferred_render(std::string_view name) {
   if (name == "symname") return RenderFn::Symname;
   if (name == "symdata") return RenderFn::Symdata;
   if (name == "ctime") return RenderFn::Ctime;
+  if (name == "tz_ctime") return RenderFn::TzCtime;
   if (name == "drop_reason_name") return RenderFn::DropReasonName;
   return RenderFn::None;
 }

@@ -131,16 +131,18 @@ reject_case substr_arity 'probe begin { println(substr("abc", 1)) }' 'wrong numb
 reject_case string_in_kernel 'probe kernel.trace("kfree_skb") { println(tokenize("1 2", " ")) }' 'not available in kernel probes'
 reject_case jiffies_in_user 'probe begin { println(jiffies()) }' 'only available in kernel probes'
 
-# ---- kernel probes: byte order, clocks and ids computed in BPF
+# ---- kernel probes: byte order, clocks and ids computed in BPF; tz_ctime as
+# a print argument, rendered in user space in ntap's zone
 netns_create
 out="$WORK_DIR/kernel.out"
-ntap_start "$out" -e 'global swapped, clocks, ids
+TZ=PST8PDT,M3.2.0,M11.1.0 ntap_start "$out" -e 'global swapped, clocks, ids
 probe begin { println("ready") }
 probe kernel.trace("kfree_skb") {
   if ($location != 0 && pid() > 0) {
     swapped = ntohs(0x3412) + htonl(0x78563412) + ntohll(1) + htonll(0)
     clocks = local_clock_ns() > 0 && cpu_clock_us(cpu()) > 0 && jiffies() > 0 && local_clock_s() >= 0
     ids = uid() >= 0 && gid() >= 0
+    printf("%s\n", tz_ctime(741476948))
     exit()
   }
 }
@@ -149,7 +151,7 @@ wait_for_line "$out" '^ready$'
 send_udp 3
 ntap_wait
 cases=$((cases + 1))
-expect_eq "kernel-side library functions" $'ready\n72057594343352492 1 1' "$(cat "$out")"
+expect_eq "kernel-side library functions" $'ready\nWed Jun 30 14:49:08 1993 PDT\n72057594343352492 1 1' "$(cat "$out")"
 expect_eq "kernel run status" 0 "$NTAP_STATUS"
 
 echo "$cases library-function cases passed"
