@@ -135,14 +135,15 @@ reject_case jiffies_in_user 'probe begin { println(jiffies()) }' 'only available
 # a print argument, rendered in user space in ntap's zone
 netns_create
 out="$WORK_DIR/kernel.out"
-TZ=PST8PDT,M3.2.0,M11.1.0 ntap_start "$out" -e 'global swapped, clocks, ids
+TZ=PST8PDT,M3.2.0,M11.1.0 ntap_start "$out" -e 'global swapped, clocks, ids, printed
 probe begin { println("ready") }
 probe kernel.trace("kfree_skb") {
   if ($location != 0 && pid() > 0) {
     swapped = ntohs(0x3412) + htonl(0x78563412) + ntohll(1) + htonll(0)
     clocks = local_clock_ns() > 0 && cpu_clock_us(cpu()) > 0 && jiffies() > 0 && local_clock_s() >= 0
     ids = uid() >= 0 && gid() >= 0
-    printf("%s\n", tz_ctime(741476948))
+    # Hits that come before exit() takes effect print nothing more.
+    if (printed++ == 0) printf("%s\n", tz_ctime(741476948))
     exit()
   }
 }
