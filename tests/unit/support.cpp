@@ -2,24 +2,27 @@
 
 #include "frontend/parser.h"
 #include "frontend/passes/passes.h"
+#include "frontend/tapset.h"
 #include "runtime/maps.h"
 
 namespace ntap::test {
 
-std::unique_ptr<CheckedScript> check_script(const std::string &text, uint32_t string_limit) {
+std::unique_ptr<CheckedScript> check_script(const std::string &text, const CheckOptions &options) {
   auto checked = std::make_unique<CheckedScript>();
   checked->program = parse_script(checked->sources.add("t.ntp", text));
-  FrontendOptions options;
-  options.warnings = false;
-  options.string_limit = string_limit;
-  PassContext ctx{*checked->program, options};
+  load_tapsets(*checked->program, checked->sources, options.tapset_dirs);
+  FrontendOptions frontend;
+  frontend.warnings = false;
+  frontend.keep_unused = options.keep_unused;
+  frontend.string_limit = options.string_limit;
+  PassContext ctx{*checked->program, frontend};
   run_frontend_passes(ctx);
   return checked;
 }
 
-std::string error_of(const std::string &text) {
+std::string error_of(const std::string &text, const CheckOptions &options) {
   try {
-    check_script(text);
+    check_script(text, options);
   } catch (const CompileError &e) {
     return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
   }

@@ -19,14 +19,19 @@ struct CheckedScript {
   std::unique_ptr<ast::Program> program;
 };
 
+struct CheckOptions {
+  uint32_t string_limit = 128;           // -D MAXSTRINGLEN
+  bool keep_unused = false;              // -u
+  std::vector<std::string> tapset_dirs;  // -I: tapsets loaded before the passes
+};
+
 // Parses `text` as the file "t.ntp" and runs the frontend passes (warnings
-// off; `string_limit` as -D MAXSTRINGLEN). Throws the CompileError the script
-// is rejected with.
-std::unique_ptr<CheckedScript> check_script(const std::string &text, uint32_t string_limit = 128);
+// off). Throws the CompileError the script is rejected with.
+std::unique_ptr<CheckedScript> check_script(const std::string &text, const CheckOptions &options = {});
 
 // The error `text` is rejected with, as "LINE:COL message"; "no error" when
 // it is accepted.
-std::string error_of(const std::string &text);
+std::string error_of(const std::string &text, const CheckOptions &options = {});
 
 // Globals made by hand (no frontend) with a host/kernel layout that matches
 // them, so stores and the runtime API can be tested alone.

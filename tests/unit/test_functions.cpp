@@ -16,16 +16,14 @@
 #include "frontend/passes/passes.h"
 #include "frontend/tapset.h"
 #include "runtime/session.h"
+#include "support.h"
 
 using namespace ntap;
 using ast::Type;
 
 namespace {
 
-struct Checked {
-  SourceManager sources;
-  std::unique_ptr<ast::Program> program;
-};
+using Checked = test::CheckedScript;
 
 std::unique_ptr<Checked> parse(const std::string &text) {
   auto c = std::make_unique<Checked>();
@@ -35,24 +33,12 @@ std::unique_ptr<Checked> parse(const std::string &text) {
 
 std::unique_ptr<Checked> check(const std::string &text, bool keep_unused = false,
                                const std::vector<std::string> &tapset_dirs = {}) {
-  auto c = parse(text);
-  load_tapsets(*c->program, c->sources, tapset_dirs);
-  FrontendOptions options;
-  options.warnings = false;
-  options.keep_unused = keep_unused;
-  PassContext ctx{*c->program, options};
-  run_frontend_passes(ctx);
-  return c;
+  return test::check_script(text, {.keep_unused = keep_unused, .tapset_dirs = tapset_dirs});
 }
 
 // "LINE:COL message" of the error a script is rejected with.
 std::string error_of(const std::string &text, const std::vector<std::string> &tapset_dirs = {}) {
-  try {
-    check(text, false, tapset_dirs);
-  } catch (const CompileError &e) {
-    return std::to_string(e.location().line) + ":" + std::to_string(e.location().col) + " " + e.message();
-  }
-  return "no error";
+  return test::error_of(text, {.tapset_dirs = tapset_dirs});
 }
 
 const ast::Global &global_of(const Checked &c, const std::string &name) {
@@ -200,7 +186,7 @@ TEST_CASE("functions: calls resolve by name and arity", "[functions][resolve]") 
         "2:15 wrong number of arguments to function f (3 given, 1 expected)");
   CHECK(error_of("probe begin { g(1) }") == "1:15 unresolved function");
   CHECK(error_of("function f(a) { }\nfunction f(b) { }\nprobe begin { f(1) }").rfind(
-            "2:10 duplicate function definition (first at f.ntp:1:10)", 0) == 0);
+            "2:10 duplicate function definition (first at t.ntp:1:10)", 0) == 0);
 }
 
 TEST_CASE("functions: parameter and result types come from calls and returns", "[functions][types]") {

@@ -38,7 +38,8 @@ void collect(const Expr &e, Dump &dump) {
 
 // What `x = EXPR` in a kfree_skb probe assigns, as its formats.
 Dump dump_of(const std::string &expr, uint32_t string_limit = 128) {
-  auto checked = test::check_script("probe kernel.trace(\"kfree_skb\") { x = " + expr + " }", string_limit);
+  auto checked = test::check_script("probe kernel.trace(\"kfree_skb\") { x = " + expr + " }",
+                                    {.string_limit = string_limit});
   const auto &body = static_cast<const BlockStmt &>(*checked->program->probes.at(0)->body);
   const auto &stmt = static_cast<const ExprStmt &>(*body.stmts.at(0));
   const auto &assign = static_cast<const AssignExpr &>(*stmt.expr);

@@ -95,7 +95,7 @@ TEST_CASE("kernel probes match regular expressions as regexec does", "[regex][ro
     script += "  r[" + std::to_string(i) + "] = \"" + cases[i].second + "\" =~ \"" +
               std::regex_replace(cases[i].first, std::regex("\\\\"), "\\\\") + "\"\n";
   script += "}\n";
-  auto checked = test::check_script(script, 256);
+  auto checked = test::check_script(script, {.string_limit = 256});
   for (auto &probe : checked->program->probes)
     for (auto &resolved : probe->resolved) resolved.section = "raw_tp/kfree_skb";
   Layout layout = Layout::build(*checked->program, LayoutOptions::from_defines({{"MAXSTRINGLEN", "256"}}));
