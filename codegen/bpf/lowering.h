@@ -152,18 +152,16 @@ class ProbeLowering {
   llvm::Value *local_slot(const ast::Local &local);  // the local's stack slot
   // Starts a fresh block after a terminator (code after `next` is dead).
   void continue_after_terminator();
+  // `v` taken through resolved target-variable steps (lower_expr.cpp);
+  // subscripts (AddScaled) come from `subscripted`'s components.
+  llvm::Value *follow_steps(llvm::Value *v, const std::vector<ast::TargetStep> &steps,
+                            const ast::TargetVarExpr *subscripted, const Location &loc, const std::string &what);
 
  private:
   // lower_expr.cpp
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
   llvm::Value *target_var(const ast::TargetVarExpr &e);
- public:
-  // `v` taken through resolved target-variable steps; subscripts (AddScaled)
-  // come from `subscripted`'s components.
-  llvm::Value *follow_steps(llvm::Value *v, const std::vector<ast::TargetStep> &steps,
-                            const ast::TargetVarExpr *subscripted, const Location &loc, const std::string &what);
- private:
   llvm::Value *unary(const ast::UnaryExpr &e);
   llvm::Value *binary(const ast::BinaryExpr &e);
   llvm::Value *logical(const ast::LogicalExpr &e);
