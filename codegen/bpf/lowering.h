@@ -172,9 +172,10 @@ class ProbeLowering {
   llvm::Value *stats_bucket(const ast::StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key);
   llvm::Value *stats_variance(const ast::StatsOpExpr &e, const GlobalLayout &g, llvm::Value *key, llvm::Value *count,
                               llvm::Value *sum);
-  // Emits a loop over the possible CPUs calling `merge` with each CPU's
-  // non-empty StatsValue of `key` in map `g` (a pointer into the map).
-  // `loc` is the read reported when the program would hold too many CPU iterations.
+  // Emits a bpf_loop over the possible CPUs calling `merge` with each CPU's
+  // non-empty StatsValue of `key` in map `g` (a pointer into the map);
+  // `merge` runs in the loop's callback, so it reaches the caller's values
+  // with reach(). `loc` is the read's location.
   void for_each_cpu_part(const Location &loc, const GlobalLayout &g, llvm::Value *key,
                          const std::function<void(llvm::Value *)> &merge);
   llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
@@ -259,8 +260,9 @@ class ProbeLowering {
   // The walks whose callbacks are being built, the innermost last.
   struct Walk {
     llvm::Function *callback = nullptr;
+    llvm::Value *ctx = nullptr;            // the callback's context argument
     llvm::Value *stop = nullptr;           // i64 slot in the caller: a WalkStop
-    std::vector<llvm::Value *> captured;   // caller's slots the callback reaches, in ctx order
+    std::vector<llvm::Value *> captured;   // caller's values (slots and others) it reaches, in ctx order
     size_t frames_depth = 0;               // inlined calls open when the walk began
     llvm::Value *budget = nullptr;         // the callback's MAXACTION budget slot
     llvm::Value *shared_budget = nullptr;  // where callbacks pass it on (MapAccess::walk_budget)
@@ -269,6 +271,12 @@ class ProbeLowering {
     bool catches = false;                  // ... or with WalkStop::Caught
   };
   std::vector<Walk> walks_;
+  // Builds `body` as the callback `begin` starts (the builder in its entry
+  // block, `walk` in walks_ with callback and ctx set; falling off the end
+  // returns 0), then, back in the caller, returns the array of what the body
+  // reached (the helper's callback context). `done` receives the walk.
+  llvm::Value *lower_callback(const std::function<llvm::Function *()> &begin, unsigned ctx_arg, Walk walk,
+                              const std::function<void()> &body, Walk &done);
 
   // The try blocks being lowered, the innermost last: where a run-time error
   // goes instead of ending the program.
@@ -278,8 +286,6 @@ class ProbeLowering {
     size_t walks_depth = 0;               // walks open when the try began
   };
   std::vector<Handler> handlers_;
-  // CPU iterations of the statistic merges emitted so far (stats_read.cpp).
-  uint64_t cpu_iterations_ = 0;
 
   CodegenState &state_;
   const ast::Probe &probe_;

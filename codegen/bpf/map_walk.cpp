@@ -47,17 +47,56 @@ enum WalkStop : int64_t {
 
 }  // namespace
 
-llvm::Value *ProbeLowering::reach(llvm::Value *slot) {
-  if (walks_.empty()) return slot;
-  auto *inst = llvm::dyn_cast<llvm::Instruction>(slot);
-  if (inst && inst->getFunction() == ir().GetInsertBlock()->getParent()) return slot;
+// A value of the caller (a stack slot's address, or any other pointer or
+// integer it computed) travels in one 8-byte word of the context array.
+llvm::Value *ProbeLowering::reach(llvm::Value *v) {
+  if (walks_.empty()) return v;
+  llvm::Function *owner = nullptr;
+  if (auto *inst = llvm::dyn_cast<llvm::Instruction>(v)) owner = inst->getFunction();
+  if (auto *arg = llvm::dyn_cast<llvm::Argument>(v)) owner = arg->getParent();
+  if (!owner || owner == ir().GetInsertBlock()->getParent()) return v;  // constants, globals, its own
   Walk &walk = walks_.back();
-  auto it = std::find(walk.captured.begin(), walk.captured.end(), slot);
+  auto it = std::find(walk.captured.begin(), walk.captured.end(), v);
   const uint64_t index = static_cast<uint64_t>(it - walk.captured.begin());
-  if (it == walk.captured.end()) walk.captured.push_back(slot);
+  if (it == walk.captured.end()) walk.captured.push_back(v);
   auto &b = ir();
-  llvm::Value *at = b.CreateConstInBoundsGEP1_64(b.getPtrTy(), walk.callback->getArg(3), index);
-  return b.CreateAlignedLoad(b.getPtrTy(), at, llvm::Align(8));
+  llvm::Value *at = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), walk.ctx, index);
+  if (v->getType()->isPointerTy()) return b.CreateAlignedLoad(b.getPtrTy(), at, llvm::Align(8));
+  llvm::Value *word = b.CreateAlignedLoad(b.getInt64Ty(), at, llvm::Align(8));
+  return v->getType() == b.getInt64Ty() ? word : b.CreateTrunc(word, v->getType());
+}
+
+llvm::Value *ProbeLowering::lower_callback(const std::function<llvm::Function *()> &begin, unsigned ctx_arg,
+                                           Walk walk, const std::function<void()> &body, Walk &done) {
+  auto &b = ir();
+  ModuleBuilder &mb = state_.mb;
+  // The callback, built aside from the caller's code.
+  const ModuleBuilder::Position caller = mb.position();
+  llvm::Function *caller_fn = fn_;
+  llvm::Value *caller_globals = state_.maps.globals_base();
+  fn_ = begin();
+  walk.callback = fn_;
+  walk.ctx = fn_->getArg(ctx_arg);
+  walks_.push_back(std::move(walk));
+  mb.begin_temporaries();
+  body();
+  mb.end_temporaries();
+  if (!b.GetInsertBlock()->getTerminator()) leave_callback(0);
+  done = std::move(walks_.back());
+  walks_.pop_back();
+  fn_ = caller_fn;
+  state_.maps.set_globals_base(caller_globals);
+  mb.restore(caller);
+
+  // The caller: one word per value the callback reached.
+  auto *context_type = llvm::ArrayType::get(b.getInt64Ty(), std::max<size_t>(done.captured.size(), 1));
+  llvm::Value *context = mb.entry_alloca(context_type, "callback_context", false);
+  for (size_t i = 0; i < done.captured.size(); ++i) {
+    llvm::Value *here = reach(done.captured[i]);
+    if (!here->getType()->isPointerTy() && here->getType() != b.getInt64Ty()) here = b.CreateZExt(here, b.getInt64Ty());
+    b.CreateAlignedStore(here, b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), context, i), llvm::Align(8));
+  }
+  return context;
 }
 
 llvm::Value *ProbeLowering::program_context() {
@@ -135,44 +174,30 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
   llvm::Value *budget_before = b.CreateAlignedLoad(b.getInt64Ty(), budget_slot(), llvm::Align(8));
   b.CreateAlignedStore(budget_before, shared_budget, llvm::Align(8));
 
-  // The callback, built aside from the caller's code.
-  const ModuleBuilder::Position caller = mb.position();
-  llvm::Function *caller_fn = fn_;
-  llvm::Value *caller_globals = state_.maps.globals_base();
-  fn_ = mb.begin_walk_callback(loc);
-  walks_.push_back(Walk{fn_, stop, {}, frames_.size()});
-  mb.begin_temporaries();
-  llvm::BasicBlock *stopped = block("walk_stopped");
-  llvm::BasicBlock *element = block("walk_element");
-  llvm::Value *why = b.CreateAlignedLoad(b.getInt64Ty(), reach(stop), llvm::Align(8));
-  b.CreateCondBr(b.CreateICmpNE(why, i64(kGoOn)), stopped, element);
-  b.SetInsertPoint(stopped);
-  b.CreateRet(b.getInt64(1));
-  b.SetInsertPoint(element);
-  state_.maps.begin_program();
-  {
-    Walk &walk = walks_.back();
-    walk.shared_budget = state_.maps.walk_budget(interrupting());
-    walk.budget = mb.entry_alloca(b.getInt64Ty(), "walk_budget", false);
-    llvm::Value *handed = b.CreateAlignedLoad(b.getInt64Ty(), walk.shared_budget, llvm::Align(8));
-    b.CreateAlignedStore(clamp(b, handed, i64(state_.layout.options.max_action)), walk.budget, llvm::Align(8));
-  }
-  body(fn_->getArg(1), fn_->getArg(2));
-  mb.end_temporaries();
-  if (!b.GetInsertBlock()->getTerminator()) leave_callback(0);
-  Walk walk = std::move(walks_.back());
-  walks_.pop_back();
-  fn_ = caller_fn;
-  state_.maps.set_globals_base(caller_globals);
-  mb.restore(caller);
+  Walk walk;
+  walk.stop = stop;
+  walk.frames_depth = frames_.size();
+  llvm::Value *context = lower_callback(
+      [&] { return mb.begin_walk_callback(loc); }, 3, std::move(walk),
+      [&] {
+        llvm::BasicBlock *stopped = block("walk_stopped");
+        llvm::BasicBlock *element = block("walk_element");
+        llvm::Value *why = b.CreateAlignedLoad(b.getInt64Ty(), reach(stop), llvm::Align(8));
+        b.CreateCondBr(b.CreateICmpNE(why, i64(kGoOn)), stopped, element);
+        b.SetInsertPoint(stopped);
+        b.CreateRet(b.getInt64(1));
+        b.SetInsertPoint(element);
+        state_.maps.begin_program();
+        Walk &current = walks_.back();
+        current.shared_budget = state_.maps.walk_budget(interrupting());
+        current.budget = mb.entry_alloca(b.getInt64Ty(), "walk_budget", false);
+        llvm::Value *handed = b.CreateAlignedLoad(b.getInt64Ty(), current.shared_budget, llvm::Align(8));
+        b.CreateAlignedStore(clamp(b, handed, i64(state_.layout.options.max_action)), current.budget, llvm::Align(8));
+        body(fn_->getArg(1), fn_->getArg(2));
+      },
+      walk);
 
-  // The caller: hand the callback the slots it reached, walk, then do what
-  // the callback stopped for.
-  auto *context_type = llvm::ArrayType::get(b.getPtrTy(), walk.captured.size());
-  llvm::Value *context = mb.entry_alloca(context_type, "walk_context", false);
-  for (size_t i = 0; i < walk.captured.size(); ++i)
-    b.CreateAlignedStore(reach(walk.captured[i]), b.CreateConstInBoundsGEP1_64(b.getPtrTy(), context, i),
-                         llvm::Align(8));
+  // The caller: walk, then do what the callback stopped for.
   mb.set_location(loc);
   mb.call_helper(Helper::ForEachMapElem, b.getInt64Ty(),
                  {state_.maps.map(g.map_names.at(0)), walk.callback, context, i64(0)});

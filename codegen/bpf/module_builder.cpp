@@ -300,6 +300,33 @@ llvm::Function *ModuleBuilder::begin_walk_callback(const Location &loc) {
   return fn;
 }
 
+llvm::Function *ModuleBuilder::begin_loop_callback(const Location &loc) {
+  unsigned line = loc.line ? loc.line : 1;
+  const std::string name = "loop_" + std::to_string(line) + "_" + std::to_string(walk_callbacks_++);
+  auto *ptr = llvm::PointerType::get(*context_, 0);
+  auto *fn_type = llvm::FunctionType::get(ir_->getInt64Ty(), {ir_->getInt64Ty(), ptr}, false);
+  auto *fn = llvm::Function::Create(fn_type, llvm::GlobalValue::InternalLinkage, name, *module_);
+  fn->addFnAttr(llvm::Attribute::NoUnwind);
+  fn->addFnAttr(llvm::Attribute::NoInline);
+  llvm::DIType *i64 = di_->createBasicType("long", 64, llvm::dwarf::DW_ATE_signed);
+  llvm::DIType *u64 = di_->createBasicType("unsigned long long", 64, llvm::dwarf::DW_ATE_unsigned);
+  llvm::DIType *void_ptr = di_->createPointerType(nullptr, 64);
+  auto *sub_type = di_->createSubroutineType(di_->getOrCreateTypeArray({i64, u64, void_ptr}));
+  llvm::DISubprogram *sp = di_->createFunction(cu_, name, name, file_, line, sub_type, line,
+                                               llvm::DINode::FlagPrototyped,
+                                               llvm::DISubprogram::SPFlagDefinition | llvm::DISubprogram::SPFlagLocalToUnit);
+  fn->setSubprogram(sp);
+  fn->getArg(0)->setName("index");
+  fn->getArg(1)->setName("ctx");
+  di_->createParameterVariable(sp, "index", 1, file_, line, u64, true);
+  di_->createParameterVariable(sp, "ctx", 2, file_, line, void_ptr, true);
+  di_->finalizeSubprogram(sp);
+  current_sp_ = sp;
+  ir_->SetInsertPoint(llvm::BasicBlock::Create(*context_, "entry", fn));
+  set_location(loc);
+  return fn;
+}
+
 ModuleBuilder::Position ModuleBuilder::position() const {
   return {ir_->GetInsertBlock(), ir_->GetInsertPoint(), ir_->getCurrentDebugLocation(), current_sp_};
 }

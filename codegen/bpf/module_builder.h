@@ -42,6 +42,7 @@ enum class Helper : int64_t {
   RingbufReserve = 131,
   RingbufSubmit = 132,
   ForEachMapElem = 164,
+  Loop = 181,  // bpf_loop (Linux 5.17)
   MapLookupPercpuElem = 195,  // one CPU's value of a per-CPU map element (Linux 5.19)
 };
 
@@ -127,6 +128,9 @@ class ModuleBuilder {
   // subscripts), named after the script line; the builder is left in its
   // entry block. Save the position first and restore it afterwards.
   llvm::Function *begin_walk_callback(const Location &loc);
+  // `static long name(u64 index, void *ctx)`, bpf_loop's callback, begun
+  // the same way.
+  llvm::Function *begin_loop_callback(const Location &loc);
   struct Position {
     llvm::BasicBlock *block;
     llvm::BasicBlock::iterator point;

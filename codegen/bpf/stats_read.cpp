@@ -22,10 +22,6 @@ using namespace ast;
 
 namespace {
 
-// CPU iterations one program may hold (see for_each_cpu_part): measured to
-// load with room to spare for the probe's other branches.
-constexpr uint64_t kMaxCpuIterations = 1024;
-
 llvm::Value *field_ptr(llvm::IRBuilder<> &b, llvm::Value *stats, size_t offset) {
   return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), stats, offset);
 }
@@ -44,32 +40,37 @@ llvm::Value *ProbeLowering::signed_divide(llvm::Value *dividend, llvm::Value *po
   return b.CreateSelect(negative, b.CreateNeg(quotient), quotient);
 }
 
+// The CPUs' parts are visited by bpf_loop's callback: the verifier checks it
+// once or twice whatever the number of CPUs, where an unrolled loop of
+// reads on a machine with hundreds of CPUs would outgrow its limits.
 void ProbeLowering::for_each_cpu_part(const Location &loc, const GlobalLayout &g, llvm::Value *key,
                                       const std::function<void(llvm::Value *)> &merge) {
   auto &b = ir();
-  // The verifier follows every iteration and keeps the unexplored side of
-  // each undecided branch (a few per iteration) on a stack of at most 8192
-  // entries for the whole program; past this budget it would refuse the
-  // program with "The sequence of 8193 jumps is too complex".
-  cpu_iterations_ += state_.possible_cpus;
-  if (cpu_iterations_ > kMaxCpuIterations)
-    unsupported(loc, "this kernel probe reads statistics too often for the BPF verifier: each read merges " +
-                         std::to_string(state_.possible_cpus) + " possible CPUs, and " +
-                         std::to_string(kMaxCpuIterations) +
-                         " CPU merges per probe is the limit; read them in fewer places or in a timer probe");
+  ModuleBuilder &mb = state_.mb;
   llvm::GlobalVariable *map = state_.maps.map(g.map_names.at(0));
-  counted_loop(state_.possible_cpus, [&](llvm::Value *cpu, llvm::BasicBlock *next, llvm::BasicBlock *) {
-    llvm::Value *part = state_.mb.call_helper(Helper::MapLookupPercpuElem, b.getPtrTy(), {map, key, cpu});
-    llvm::BasicBlock *present = block("cpu_present");
-    llvm::BasicBlock *merge_block = block("cpu_merge");
-    b.CreateCondBr(b.CreateIsNull(part), next, present);
-    // A CPU that never observed a value holds zeros: it takes no part in
-    // min/max or the variance, as in stats_combine_all.
-    b.SetInsertPoint(present);
-    b.CreateCondBr(b.CreateICmpEQ(load_field(b, part, offsetof(StatsValue, count)), i64(0)), next, merge_block);
-    b.SetInsertPoint(merge_block);
-    merge(part);
-  });
+  Walk done;
+  llvm::Value *context = lower_callback(
+      [&] { return mb.begin_loop_callback(loc); }, 1, Walk{},
+      [&] {
+        llvm::Value *cpu = fn_->getArg(0);
+        llvm::Value *part = mb.call_helper(Helper::MapLookupPercpuElem, b.getPtrTy(), {map, reach(key), cpu});
+        llvm::BasicBlock *skip = block("cpu_skip");
+        llvm::BasicBlock *present = block("cpu_present");
+        llvm::BasicBlock *merge_block = block("cpu_merge");
+        b.CreateCondBr(b.CreateIsNull(part), skip, present);
+        // A CPU that never observed a value holds zeros: it takes no part in
+        // min/max or the variance, as in stats_combine_all.
+        b.SetInsertPoint(present);
+        b.CreateCondBr(b.CreateICmpEQ(load_field(b, part, offsetof(StatsValue, count)), i64(0)), skip, merge_block);
+        b.SetInsertPoint(skip);
+        leave_callback(0);
+        b.SetInsertPoint(merge_block);
+        merge(part);
+      },
+      done);
+  mb.set_location(loc);
+  mb.call_helper(Helper::Loop, b.getInt64Ty(),
+                 {b.getInt32(state_.possible_cpus), done.callback, context, i64(0)});
 }
 
 llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
@@ -104,17 +105,20 @@ llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
   llvm::Value *sum = state_.mb.entry_alloca(b.getInt64Ty(), "stats_sum", true);
   llvm::Value *min = state_.mb.entry_alloca(b.getInt64Ty(), "stats_min", true);
   llvm::Value *max = state_.mb.entry_alloca(b.getInt64Ty(), "stats_max", true);
+  // The merges run in bpf_loop's callback: the caller's slots through reach().
   for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
-    llvm::Value *so_far = b.CreateLoad(b.getInt64Ty(), count);
+    llvm::Value *count_slot = reach(count), *sum_slot = reach(sum), *min_slot = reach(min), *max_slot = reach(max);
+    llvm::Value *so_far = b.CreateLoad(b.getInt64Ty(), count_slot);
     llvm::Value *first = b.CreateICmpEQ(so_far, i64(0));
-    b.CreateStore(b.CreateAdd(so_far, load_field(b, part, offsetof(StatsValue, count))), count);
-    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), sum), load_field(b, part, offsetof(StatsValue, sum))), sum);
+    b.CreateStore(b.CreateAdd(so_far, load_field(b, part, offsetof(StatsValue, count))), count_slot);
+    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), sum_slot), load_field(b, part, offsetof(StatsValue, sum))),
+                  sum_slot);
     llvm::Value *part_min = load_field(b, part, offsetof(StatsValue, min));
-    llvm::Value *old_min = b.CreateLoad(b.getInt64Ty(), min);
-    b.CreateStore(b.CreateSelect(b.CreateOr(first, b.CreateICmpSLT(part_min, old_min)), part_min, old_min), min);
+    llvm::Value *old_min = b.CreateLoad(b.getInt64Ty(), min_slot);
+    b.CreateStore(b.CreateSelect(b.CreateOr(first, b.CreateICmpSLT(part_min, old_min)), part_min, old_min), min_slot);
     llvm::Value *part_max = load_field(b, part, offsetof(StatsValue, max));
-    llvm::Value *old_max = b.CreateLoad(b.getInt64Ty(), max);
-    b.CreateStore(b.CreateSelect(b.CreateOr(first, b.CreateICmpSGT(part_max, old_max)), part_max, old_max), max);
+    llvm::Value *old_max = b.CreateLoad(b.getInt64Ty(), max_slot);
+    b.CreateStore(b.CreateSelect(b.CreateOr(first, b.CreateICmpSGT(part_max, old_max)), part_max, old_max), max_slot);
   });
   llvm::Value *total = b.CreateLoad(b.getInt64Ty(), count, "count");
   if (e.fn == StatsFn::Count) return total;
@@ -147,11 +151,12 @@ llvm::Value *ProbeLowering::stats_variance(const StatsOpExpr &e, const GlobalLay
   llvm::Value *spread = state_.mb.entry_alloca(b.getInt64Ty(), "variance_spread", true);
   for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
     llvm::Value *part_count = load_field(b, part, offsetof(StatsValue, count));
-    llvm::Value *d = b.CreateSub(load_field(b, part, offsetof(StatsValue, avg_s)), mean_s);
+    llvm::Value *d = b.CreateSub(load_field(b, part, offsetof(StatsValue, avg_s)), reach(mean_s));
     llvm::Value *between = b.CreateMul(part_count, b.CreateMul(d, d));
     llvm::Value *within =
         b.CreateMul(b.CreateSub(part_count, i64(1)), load_field(b, part, offsetof(StatsValue, variance_s)));
-    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), spread), b.CreateAdd(between, within)), spread);
+    llvm::Value *spread_slot = reach(spread);
+    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), spread_slot), b.CreateAdd(between, within)), spread_slot);
   });
   llvm::Value *several = b.CreateICmpSGT(count, i64(1));
   // The divisor is 1 where it would be 0; the select below discards that quotient.
@@ -179,9 +184,10 @@ llvm::Value *ProbeLowering::stats_bucket(const StatsOpExpr &e, const GlobalLayou
   llvm::Value *total = state_.mb.entry_alloca(b.getInt64Ty(), "bucket_total", true);
   state_.mb.set_location(e.loc);
   for_each_cpu_part(e.loc, g, key, [&](llvm::Value *part) {
-    llvm::Value *at = b.CreateInBoundsGEP(b.getInt8Ty(), part, offset);
+    llvm::Value *at = b.CreateInBoundsGEP(b.getInt8Ty(), part, reach(offset));
     llvm::Value *bucket = b.CreateAlignedLoad(b.getInt64Ty(), at, llvm::Align(8));
-    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), total), bucket), total);
+    llvm::Value *total_slot = reach(total);
+    b.CreateStore(b.CreateAdd(b.CreateLoad(b.getInt64Ty(), total_slot), bucket), total_slot);
   });
   return b.CreateLoad(b.getInt64Ty(), total, "bucket");
 }

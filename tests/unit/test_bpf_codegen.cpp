@@ -705,25 +705,24 @@ TEST_CASE("kernel probes read statistics merged over every CPU as user space doe
   CHECK(object.error_sites.back().loc.col == 9);
 }
 
-TEST_CASE("a probe with more CPU merges than the verifier follows is a compile error at the read", "[bpf_codegen]") {
+// Merges run in a bpf_loop callback, which the verifier checks once or twice
+// whatever the number of CPUs: many reads on a machine with many CPUs load.
+TEST_CASE("statistics reads merge every possible CPU however many there are", "[bpf_codegen]") {
   TestScript s;
   Global &h = s.global("h", Type::Stats, {});
   s.layout.globals[h.id].double_buffered = false;
   s.layout.globals[h.id].map_names = {"g_h"};
-  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(30, 3), StatsFn::Count, symbol(h))));
-  s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(31, 5), StatsFn::Sum, symbol(h))));
+  for (uint32_t line = 30; line < 70; ++line)
+    s.add(expr_stmt(make<StatsOpExpr>(Type::Long, at(line, 3), line % 2 ? StatsFn::Count : StatsFn::Sum, symbol(h))));
   BpfCodegenOptions options;
-  options.possible_cpus = 512;  // two reads of 512: exactly the limit
-  CHECK_NOTHROW(compile_kernel_probes(s.program, s.layout, options));
-  options.possible_cpus = 513;
-  try {
-    compile_kernel_probes(s.program, s.layout, options);
-    FAIL("expected a CompileError");
-  } catch (const CompileError &e) {
-    CHECK(e.location().line == 31);
-    CHECK(e.location().col == 5);
-    CHECK_THAT(e.what(), Catch::Contains("513 possible CPUs"));
+  options.possible_cpus = 4096;  // 40 reads: 163,840 merges, far past what unrolled loops could hold
+  BpfObject object = compile_kernel_probes(s.program, s.layout, options);
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
   }
+  ObjectPtr obj = open_object(object);
+  CHECK(bpf_object__load(obj.get()) == 0);
 }
 
 TEST_CASE("deleting a whole array walks its map with a callback that the verifier accepts",
