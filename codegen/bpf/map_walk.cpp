@@ -174,11 +174,11 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
   llvm::Value *budget_before = b.CreateAlignedLoad(b.getInt64Ty(), budget_slot(), llvm::Align(8));
   b.CreateAlignedStore(budget_before, shared_budget, llvm::Align(8));
 
-  Walk walk;
-  walk.stop = stop;
-  walk.frames_depth = frames_.size();
+  Walk setup, walk;
+  setup.stop = stop;
+  setup.frames_depth = frames_.size();
   llvm::Value *context = lower_callback(
-      [&] { return mb.begin_walk_callback(loc); }, 3, std::move(walk),
+      [&] { return mb.begin_walk_callback(loc); }, 3, std::move(setup),
       [&] {
         llvm::BasicBlock *stopped = block("walk_stopped");
         llvm::BasicBlock *element = block("walk_element");
