@@ -102,6 +102,8 @@ class ProbeLowering {
   // string scratch slot.
   llvm::Value *snprintf_values(const std::string &helper_format, const std::vector<llvm::Value *> &values,
                                const Location &loc);
+  // The same into `out`, a MAXSTRINGLEN string buffer.
+  void snprintf_into(llvm::Value *out, const std::string &helper_format, const std::vector<llvm::Value *> &values);
   llvm::Value *ipv4_text(llvm::Value *address, const Location &loc);  // ip_ntop
   llvm::Value *format_ipaddr(const ast::CallExpr &call);
   // A string scratch slot holding "" for a string being built (maps.h).

@@ -123,7 +123,6 @@ void ProbeLowering::output(const CallExpr &call) {
 // `message` with its "%p" replaced by `address` as user space writes it for
 // an uncaught error (runtime/session.cpp), into the string buffer `text`.
 void ProbeLowering::format_address(llvm::Value *text, const std::string &message, llvm::Value *address) {
-  auto &b = ir();
   std::string format;
   for (size_t i = 0; i < message.size(); ++i) {
     if (message.compare(i, 2, "%p") == 0) {
@@ -133,11 +132,7 @@ void ProbeLowering::format_address(llvm::Value *text, const std::string &message
       format += message[i] == '%' ? std::string("%%") : std::string(1, message[i]);
     }
   }
-  llvm::Value *data = state_.mb.entry_alloca(b.getInt64Ty(), "fault_address", false);
-  b.CreateAlignedStore(address, data, llvm::Align(8));
-  state_.mb.call_helper(Helper::Snprintf, b.getInt64Ty(),
-                        {text, b.getInt32(built_string_cap() + 1), state_.mb.rodata_string(format), data,
-                         b.getInt32(8)});
+  snprintf_into(text, format, {address});
 }
 
 void ProbeLowering::warning(const CallExpr &call) {

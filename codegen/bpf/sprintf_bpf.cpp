@@ -112,6 +112,13 @@ llvm::Value *ProbeLowering::format_values(const std::string &format, const CallE
 
 llvm::Value *ProbeLowering::snprintf_values(const std::string &helper_format, const std::vector<llvm::Value *> &values,
                                             const Location &loc) {
+  llvm::Value *out = scratch_string(loc);
+  snprintf_into(out, helper_format, values);
+  return out;
+}
+
+void ProbeLowering::snprintf_into(llvm::Value *out, const std::string &helper_format,
+                                  const std::vector<llvm::Value *> &values) {
   auto &b = ir();
   llvm::Value *data = nullptr;
   if (!values.empty()) {
@@ -121,11 +128,9 @@ llvm::Value *ProbeLowering::snprintf_values(const std::string &helper_format, co
   } else {
     data = llvm::ConstantPointerNull::get(b.getPtrTy());
   }
-  llvm::Value *out = scratch_string(loc);
   llvm::Value *fmt = state_.mb.rodata_string(helper_format);
   state_.mb.call_helper(Helper::Snprintf, b.getInt64Ty(),
                         {out, b.getInt32(built_string_cap() + 1), fmt, data, b.getInt32(values.size() * 8)});
-  return out;
 }
 
 // ip_ntop(addr): the address's four bytes in memory order, as user probes
