@@ -87,7 +87,7 @@ old = open(report).read() if os.path.exists(report) else ""
 if begin in old and end in old:
     text = old[:old.index(begin) + len(begin)] + measured + old[old.index(end):]
 else:
-    text = ("# Performance\n\nStartup is a feature (DESIGN.md, decision 7).\n\n"
+    text = ("# Performance\n\nStartup is a feature (docs/architecture.md, decision 7).\n\n"
             + begin + measured + end)
 open(report, "w").write(text)
 print(table)

@@ -10,7 +10,8 @@
 
 #include "frontend/parser.h"
 #include "frontend/tapset.h"
-#include "runtime/providers/provider.h"
+#include "kernel/kernel_config.h"
+#include "kernel/providers/provider.h"
 
 namespace ntap {
 namespace {
@@ -52,8 +53,12 @@ bool list_aliases(const ast::Program &program, const ast::ProbePoint &written, s
 
 int list_matches(const SourceFile &file, bool with_context, SourceManager &sources,
                  const std::vector<std::string> &tapset_dirs) {
-  auto program = parse_script(file);
-  load_tapsets(*program, sources, tapset_dirs);
+  PreprocessTarget target = PreprocessTarget::running_system();
+  target.config = running_kernel_config;
+  ParseOptions options;
+  options.preprocessor.target = &target;
+  auto program = parse_script(file, options);
+  load_tapsets(*program, sources, tapset_dirs, &target);
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {
     for (const auto &written : probe->points) {

@@ -18,14 +18,15 @@
 #include "cli/object_file.h"
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
+#include "passes/passes.h"
 #include "frontend/printer.h"
 #include "frontend/tapset.h"
-#include "runtime/btf.h"
+#include "kernel/btf.h"
+#include "kernel/kernel_config.h"
 #include "runtime/session.h"
-#include "runtime/symbols.h"
+#include "kernel/symbols.h"
 
 namespace {
 
@@ -95,10 +96,14 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   PhaseTimer timer(opt.verbose > 0);
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
+  PreprocessTarget target = PreprocessTarget::running_system();
+  target.config = running_kernel_config;
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
+  parse_options.preprocessor.target = &target;
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
-  load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
+  load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs),
+               &target);
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));
   if (opt.last_pass == 1) {
@@ -129,7 +134,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
 
   Layout layout = Layout::build(*program, layout_options);
   // For -p4 and a run, the user probes compile on a second thread while the
-  // kernel probes are generated on this one (DESIGN.md decision 7): each has
+  // kernel probes are generated on this one (docs/architecture.md, decision 7): each has
   // its own LLVMContext and both only read the elaborated program and the
   // layout. Only the targets' registration is shared, so it happens here first.
   std::future<std::unique_ptr<HostProgram>> host_in_parallel;

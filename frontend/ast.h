@@ -15,7 +15,7 @@
 #include "frontend/diagnostics.h"
 
 namespace ntap {
-class Provider;  // runtime/providers/provider.h
+class Provider;  // kernel/providers/provider.h
 struct Builtin;  // frontend/builtins.h
 }
 

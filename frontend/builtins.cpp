@@ -100,7 +100,7 @@ const std::vector<Builtin> kBuiltins = {
     {"kernel_string_n", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
     // kernel_string_at(addr): the text at addr, read by sprintf itself where it
     // formats it ("" when unreadable). Not a SystemTap function: what $var$
-    // expands char arrays and pointers to (frontend/passes/pretty_print.h);
+    // expands char arrays and pointers to (passes/pretty_print.h);
     // only a sprintf argument.
     {"kernel_string_at", Type::String, {Type::Long}, Builtin::Kernel},
     // kernel_long/int/short/char/pointer(addr): the number of that C type at addr.

@@ -1,8 +1,8 @@
 // The running kernel's build configuration (CONFIG_* options).
 //
-// Read once, on first use, from /boot/config-$(uname -r) or /proc/config.gz.
-// The preprocessor's `%( CONFIG_X == "y" %? ... %)` conditions and the timer
-// provider's CONFIG_HZ both ask this one reader.
+// The values as the preprocessor's `%( CONFIG_X == "y" %? ... %)` conditions
+// and the timer provider's CONFIG_HZ see them. This is only the parsed text;
+// kernel/kernel_config.h reads the running kernel's.
 #pragma once
 #include <string>
 #include <string_view>
@@ -16,10 +16,6 @@ class KernelConfig {
   // `# CONFIG_X is not set`; other lines are ignored.
   static KernelConfig parse(std::string_view text);
 
-  // The running kernel's configuration; empty (available() false) when
-  // neither file can be read.
-  static const KernelConfig &running();
-
   bool available() const { return available_; }
   // Where the configuration was read from ("" for parsed text).
   const std::string &origin() const { return origin_; }
@@ -29,6 +25,7 @@ class KernelConfig {
   std::string value(std::string_view name) const;
 
  private:
+  friend const KernelConfig &running_kernel_config();
   std::unordered_map<std::string, std::string> values_;
   bool available_ = false;
   std::string origin_;

@@ -12,6 +12,7 @@
 // to themselves, expanded ones to the macro use or `$1` that produced them.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ class KernelConfig;
 struct PreprocessTarget {
   std::string kernel_release;  // uname -r, `kernel_vr`; `kernel_v` is the part before the first '-'
   std::string arch;            // stap's spelling: x86_64, i386, arm64, ...
-  const KernelConfig *config = nullptr;  // null: the running kernel's, read on first CONFIG_ use
+  // The kernel's CONFIG_* values, asked for on the first CONFIG_ condition
+  // (the driver passes kernel/kernel_config.h's reader; unset: not known).
+  std::function<const KernelConfig &()> config;
 
   static const PreprocessTarget &running_system();
 };

@@ -185,7 +185,8 @@ class ConditionParser {
   }
 
   const KernelConfig &config(const Token &at) {
-    const KernelConfig &config = scope_.target.config ? *scope_.target.config : KernelConfig::running();
+    if (!scope_.target.config) fail(at, "CONFIG_ options are not known here (no kernel configuration was given)");
+    const KernelConfig &config = scope_.target.config();
     if (!config.available())
       fail(at, "the kernel configuration cannot be read (/boot/config-" + scope_.target.kernel_release +
                    " or /proc/config.gz)");

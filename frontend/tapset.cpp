@@ -36,10 +36,13 @@ std::vector<std::string> tapset_files(const std::string &dir) {
 
 }  // namespace
 
-void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs) {
+void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
+                  const PreprocessTarget *target) {
+  ParseOptions options;
+  options.preprocessor.target = target;
   for (const std::string &dir : dirs) {
     for (const std::string &path : tapset_files(dir)) {
-      std::unique_ptr<ast::Program> library = parse_script(sources.load(path));
+      std::unique_ptr<ast::Program> library = parse_script(sources.load(path), options);
       if (!library->probes.empty())
         throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
                            library->probes.front()->loc, "keyword 'probe'");

@@ -12,6 +12,7 @@
 
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
+#include "frontend/preprocess.h"
 
 namespace ntap {
 
@@ -24,6 +25,9 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // name, so the result does not depend on directory order) to `program`.
 // Missing directories are skipped; a tapset file with probes or globals, or
 // one that does not parse, is a CompileError located in that file.
-void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs);
+// `target` is what the files' %( %) conditions test (null: the running system
+// without its kernel configuration).
+void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
+                  const PreprocessTarget *target = nullptr);
 
 }  // namespace ntap

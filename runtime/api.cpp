@@ -1,7 +1,7 @@
-// The C runtime API of runtime/api.h: thin functions that convert the JIT's
+// The C runtime API of abi/runtime_api.h: thin functions that convert the JIT's
 // plain values and forward to the session's store and output. Builtins
 // (ntap_fn_*) are in builtins_host.cpp.
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 
 #include <cstring>
 #include <memory>

@@ -1,4 +1,4 @@
-// The user-side builtins (ntap_fn_* of runtime/api.h), one small function
+// The user-side builtins (ntap_fn_* of abi/runtime_api.h), one small function
 // each. User probes run in the ntap process, so "current process" builtins
 // describe ntap itself, as stap's begin/end/timer probes describe stap.
 // String functions are in builtins_string.cpp.
@@ -11,9 +11,9 @@
 #include <fstream>
 #include <string>
 
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 #include "runtime/session.h"
-#include "runtime/symbols.h"
+#include "kernel/symbols.h"
 #include "runtime/timefmt.h"
 
 namespace {

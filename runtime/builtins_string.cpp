@@ -1,4 +1,4 @@
-// The string builtins of user probes (ntap_fn_* of runtime/api.h), with
+// The string builtins of user probes (ntap_fn_* of abi/runtime_api.h), with
 // SystemTap's results: every result is cut to MAXSTRINGLEN - 1 bytes, the
 // longest string a script variable can hold.
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 #include "runtime/session.h"
 
 namespace {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 
 namespace ntap {
 

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 
 namespace ntap {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -8,15 +8,15 @@
 #include <string_view>
 #include <vector>
 
-#include "codegen/bpf/bpf_codegen.h"
-#include "codegen/host/host_codegen.h"
-#include "codegen/layout.h"
+#include "abi/bpf_object.h"
+#include "abi/host_program.h"
+#include "abi/layout.h"
 #include "frontend/ast.h"
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 #include "runtime/arena.h"
 #include "runtime/builtin_state.h"
 #include "runtime/output.h"
-#include "runtime/printf.h"
+#include "abi/printf.h"
 #include "runtime/store.h"
 
 namespace ntap {

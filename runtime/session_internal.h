@@ -26,11 +26,11 @@
 #include <stdexcept>
 #include <utility>
 
-#include "runtime/btf.h"
+#include "kernel/btf.h"
 #include "runtime/globals_display.h"
-#include "runtime/providers/provider.h"
-#include "runtime/record.h"
-#include "runtime/symbols.h"
+#include "kernel/providers/provider.h"
+#include "abi/record.h"
+#include "kernel/symbols.h"
 #include "runtime/target_process.h"
 #include "runtime/timefmt.h"
 

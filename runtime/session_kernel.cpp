@@ -21,7 +21,7 @@ std::string last_lines(const std::string &text, size_t count) {
 // libbpf 1.1 parses a copy of the vmlinux BTF of its own in bpf_object__load
 // (~10 ms and ~11 MB of peak RSS here) whenever the object has a TRACING
 // program, only to find the attach target ids of tp_btf programs. The process
-// already holds the vmlinux BTF from elaboration (runtime/btf.h), so "tp_btf/"
+// already holds the vmlinux BTF from elaboration (kernel/btf.h), so "tp_btf/"
 // sections get a handler of ours: the program opens as a raw tracepoint,
 // which needs no vmlinux BTF, and just before the load system call becomes a
 // TRACING program with the attach_btf_id from our copy. The kernel receives

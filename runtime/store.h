@@ -3,7 +3,7 @@
 // mmapped "globals" map; kernel arrays and statistics in BPF hash maps
 // (per-CPU ones merged on read); double-buffered statistics in a host shadow
 // that is refilled from the idle kernel buffer once per user probe run
-// (DESIGN.md decisions 3 and 4).
+// (docs/architecture.md, decisions 3 and 4).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "runtime/maps.h"
 
 namespace ntap {

@@ -10,15 +10,21 @@
 #include <exception>
 #include <thread>
 
+#include <bpf/libbpf.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include "codegen/bpf/lowering.h"
 #include "codegen/bpf/maps.h"
 #include "codegen/bpf/module_builder.h"
-#include "runtime/maps.h"
 
 namespace ntap {
 namespace {
+
+// libbpf reads /sys/devices/system/cpu/possible: the programs are loaded here.
+unsigned this_machines_possible_cpus() {
+  const int n = libbpf_num_possible_cpus();
+  return n > 0 ? static_cast<unsigned>(n) : 1u;
+}
 
 struct ProgramToBuild {
   const ast::Probe *probe;
@@ -118,7 +124,7 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
     unit.module = std::make_unique<bpf::ModuleBuilder>(source);
     unit.maps = std::make_unique<bpf::MapAccess>(*unit.module, layout, /*declare_all=*/u == 0);
     bpf::CodegenState state{program, layout, *unit.module, *unit.maps, object, std::move(record_ids),
-                            std::move(error_ids), options.possible_cpus ? options.possible_cpus : possible_cpus()};
+                            std::move(error_ids), options.possible_cpus ? options.possible_cpus : this_machines_possible_cpus()};
     // Spread the programs evenly: unit u ends where its share ends.
     const size_t end = to_build.size() * (u + 1) / units;
     for (; next_program < end; ++next_program) {

@@ -160,7 +160,7 @@ void ProbeLowering::if_stmt(const IfStmt &s) {
 namespace {
 
 // A statistic that kernel probes write and user probes read is drained into a
-// user-side copy (DESIGN.md decision 4) that BPF code cannot reach.
+// user-side copy (docs/architecture.md, decision 4) that BPF code cannot reach.
 std::string double_buffered_delete(const std::string &name) {
   return "statistic '" + name + "' cannot be deleted in a kernel probe: user probes read it from a " +
          "user-side copy that kernel probes cannot reach; delete it in a timer or end probe, " +

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "codegen/bpf/module_builder.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 
 namespace ntap::bpf {
 

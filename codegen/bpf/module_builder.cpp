@@ -58,7 +58,7 @@ const llvm::Target *bpf_target() {
 }
 
 // The process-wide TargetMachine is created once: building it costs more
-// than generating dropwatch's whole program (DESIGN.md decision 7).
+// than generating dropwatch's whole program (docs/architecture.md, decision 7).
 llvm::TargetMachine *bpf_target_machine() {
   static std::once_flag once;
   static std::unique_ptr<llvm::TargetMachine> machine;

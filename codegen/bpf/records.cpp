@@ -1,4 +1,4 @@
-// Ring-buffer records sent by kernel probes (DESIGN.md decision 5):
+// Ring-buffer records sent by kernel probes (docs/architecture.md, decision 5):
 // printf/print/println output, exit() requests and run-time errors.
 #include <string_view>
 

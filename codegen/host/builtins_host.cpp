@@ -1,5 +1,5 @@
 // Builtin calls in user probes: a table from builtin name to a small lowering.
-// Most builtins are one call to ntap_fn_<name>(rt, args...) (runtime/api.h);
+// Most builtins are one call to ntap_fn_<name>(rt, args...) (abi/runtime_api.h);
 // the printf family formats through the runtime's one printf engine.
 #include <functional>
 #include <string_view>

@@ -1,31 +1,16 @@
 // User probes (begin, end, error, timers) → native code with LLVM ORC LLJIT,
-// calling the runtime API in runtime/api.h.
+// calling the runtime API in abi/runtime_api.h.
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/ast.h"
-#include "runtime/api.h"
+#include "abi/host_program.h"
+#include "abi/runtime_api.h"
 
 namespace ntap {
-
-// A place in a user probe that can fail at run time.
-struct RuntimeSite {
-  Location loc;
-  std::string message;  // e.g. "division by 0 near operator '/'"
-};
-
-class HostProgram {
- public:
-  using ProbeFn = void (*)(ntap_rt *);
-  virtual ~HostProgram() = default;
-  // The compiled body of a user probe (by ast::Probe::id), null for kernel probes.
-  virtual ProbeFn probe_function(uint32_t probe_id) const = 0;
-  virtual const std::vector<RuntimeSite> &sites() const = 0;
-  virtual const std::string &ir() const = 0;  // textual IR when requested (-p3)
-};
 
 struct HostCodegenOptions {
   bool keep_ir = false;

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 
 namespace llvm {
 class LLVMContext;

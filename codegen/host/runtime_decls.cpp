@@ -18,7 +18,7 @@ struct Signature {
   std::vector<CType> params;
 };
 
-// Every function of runtime/api.h. Keep in the same order as the header so a
+// Every function of abi/runtime_api.h. Keep in the same order as the header so a
 // reviewer can compare them line by line.
 const std::vector<Signature> &api_signatures() {
   using enum CType;

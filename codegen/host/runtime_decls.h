@@ -1,4 +1,4 @@
-// IR declarations of the runtime API (runtime/api.h), kept in one place.
+// IR declarations of the runtime API (abi/runtime_api.h), kept in one place.
 //
 // Generated probe code calls the runtime only through RuntimeDecls::get, which
 // declares a function in the module the first time it is used (so the module
@@ -12,7 +12,7 @@
 #include <llvm/IR/Module.h>
 
 #include "frontend/diagnostics.h"
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 
 namespace ntap::host {
 

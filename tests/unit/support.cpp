@@ -1,7 +1,7 @@
 #include "tests/unit/support.h"
 
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
+#include "passes/passes.h"
 #include "frontend/tapset.h"
 #include "runtime/maps.h"
 

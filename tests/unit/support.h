@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
 

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "runtime/btf.h"
+#include "kernel/btf.h"
 
 namespace {
 

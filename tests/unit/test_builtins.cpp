@@ -11,10 +11,10 @@
 
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
-#include "runtime/api.h"
+#include "passes/passes.h"
+#include "abi/runtime_api.h"
 #include "runtime/session.h"
 
 using namespace ntap;

@@ -11,9 +11,9 @@
 
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
+#include "passes/passes.h"
 #include "frontend/tapset.h"
 #include "runtime/session.h"
 #include "support.h"

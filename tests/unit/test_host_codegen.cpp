@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "codegen/host/host_codegen.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 
 using namespace ntap;
 using namespace ntap::ast;

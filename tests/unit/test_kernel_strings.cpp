@@ -7,7 +7,7 @@
 #include <bpf/libbpf.h>
 
 #include "codegen/bpf/bpf_codegen.h"
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "support.h"
 
 using namespace ntap;

@@ -4,9 +4,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
+#include "passes/passes.h"
 #include "tests/unit/support.h"
 
 using namespace ntap;

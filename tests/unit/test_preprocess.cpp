@@ -2,7 +2,7 @@
 // locations errors report through them.
 #include <catch2/catch.hpp>
 
-#include "frontend/kernel_config.h"
+#include "kernel/kernel_config.h"
 #include "frontend/parser.h"
 #include "frontend/preprocess.h"
 
@@ -24,7 +24,7 @@ const KernelConfig &test_config() {
 }
 
 const PreprocessTarget &test_target() {
-  static const PreprocessTarget target{"6.18.44-fc-v669", "x86_64", &test_config()};
+  static const PreprocessTarget target{"6.18.44-fc-v669", "x86_64", test_config};
   return target;
 }
 
@@ -348,8 +348,8 @@ TEST_CASE("preprocess: the running system's release and arch come from uname", "
 }
 
 TEST_CASE("preprocess: the running kernel's configuration is read once", "[preprocess][config]") {
-  const KernelConfig &config = KernelConfig::running();
-  CHECK(&config == &KernelConfig::running());
+  const KernelConfig &config = running_kernel_config();
+  CHECK(&config == &running_kernel_config());
   if (!config.available()) {
     WARN("no /boot/config-* or /proc/config.gz on this machine");
     return;

@@ -1,4 +1,4 @@
-// $var$ and $var$$ (frontend/passes/pretty_print.h): the string expression a
+// $var$ and $var$$ (passes/pretty_print.h): the string expression a
 // pretty-printed target variable becomes, read back as its sprintf formats.
 #include <unistd.h>
 

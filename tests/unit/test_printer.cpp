@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "frontend/kernel_config.h"
 #include "frontend/parser.h"
 #include "frontend/printer.h"
 
@@ -14,10 +15,18 @@ using namespace ntap;
 
 namespace {
 
-// Scripts that read $1/@1 get these arguments.
+// Scripts that read $1/@1 get these arguments, and CONFIG_ conditions a
+// fixed configuration (the tests do not read the host's).
+const PreprocessTarget &fixture_target() {
+  static const KernelConfig config = KernelConfig::parse("CONFIG_HZ=250\nCONFIG_BPF=y\n");
+  static const PreprocessTarget target{"6.1.0-test", "x86_64", [] () -> const KernelConfig & { return config; }};
+  return target;
+}
+
 ParseOptions with_arguments() {
   ParseOptions options;
   options.preprocessor.script_args = {"1", "2", "3"};
+  options.preprocessor.target = &fixture_target();
   return options;
 }
 

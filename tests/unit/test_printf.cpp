@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "runtime/output.h"
-#include "runtime/printf.h"
+#include "abi/printf.h"
 
 using ntap::ArgType;
 using ntap::Format;

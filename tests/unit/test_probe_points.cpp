@@ -8,9 +8,9 @@
 #include <string>
 
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
-#include "runtime/providers/provider.h"
-#include "runtime/providers/timer_profile.h"
+#include "passes/passes.h"
+#include "kernel/providers/provider.h"
+#include "kernel/providers/timer_profile.h"
 #include "runtime/target_process.h"
 #include "tests/unit/support.h"
 

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <string>
 
-#include "runtime/btf.h"
-#include "runtime/providers/provider.h"
-#include "runtime/providers/tracepoint.h"
-#include "runtime/providers/user_providers.h"
+#include "kernel/btf.h"
+#include "kernel/providers/provider.h"
+#include "kernel/providers/tracepoint.h"
+#include "kernel/providers/user_providers.h"
 
 using namespace ntap;
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "runtime/api.h"
+#include "abi/runtime_api.h"
 #include "runtime/session.h"
 #include "tests/unit/support.h"
 

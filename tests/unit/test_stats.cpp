@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "codegen/layout.h"
+#include "abi/layout.h"
 #include "frontend/parser.h"
-#include "frontend/passes/passes.h"
+#include "passes/passes.h"
 #include "runtime/globals_display.h"
 #include "runtime/histogram.h"
 #include "runtime/maps.h"

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "runtime/symbols.h"
+#include "kernel/symbols.h"
 
 using ntap::KernelSymbols;
 

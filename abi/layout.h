@@ -1,0 +1,118 @@
+// The layout: where every global lives and how its keys and values are
+// encoded. Both code generators and the runtime read this one description,
+// so the BPF side and the user side can never disagree about a byte.
+//
+// Placement rules (docs/architecture.md, decision 3):
+//   * globals no kernel probe touches live in ntap's own memory (Host);
+//   * kernel scalars (long/string) share one mmap-able array map "globals";
+//   * kernel arrays are hash maps keyed by the packed key tuple;
+//   * statistics are per-CPU hash maps of StatsValue, merged when read;
+//     a stats global with no keys uses one element keyed by 0;
+//   * a stats global that kernel probes write (and never read) while user
+//     probes read or delete it is double-buffered (decision 4): kernel code
+//     writes buffer `generation & 1`; before a user probe touches it, the
+//     runtime flips the generation, waits out in-flight BPF programs and
+//     drains the idle buffer into a user-side shadow, so a delete after a
+//     foreach can never lose an event.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "frontend/ast.h"
+#include "frontend/histogram.h"
+
+namespace ntap {
+
+// The per-CPU value of a statistic. count/sum are added atomically; min/max
+// are per CPU so they need no atomics. A histogram's bucket counts follow it
+// (GlobalLayout::histogram), one int64 per bucket.
+struct StatsValue {
+  int64_t count;
+  int64_t sum;
+  int64_t min;
+  int64_t max;
+  int64_t sum_sq;
+  // @variance as stap computes it: Welford's algorithm per CPU on values
+  // shifted left by the bit shift, in integers, combined over CPUs with the
+  // total-variance formula (runtime/maps.h). The truncations are stap's, so
+  // results match it exactly rather than the exact sample variance.
+  int64_t avg_s;       // running mean << shift
+  int64_t m2;          // sum of squared differences << 2*shift
+  int64_t variance_s;  // m2 / (count - 1)
+};
+
+struct LayoutOptions {
+  uint32_t max_map_entries = 2048;  // -D MAXMAPENTRIES
+  uint32_t max_string_len = 128;    // -D MAXSTRINGLEN, rounded up to 8 (BPF buffers)
+  // -D MAXSTRINGLEN as given: user-side strings hold at most this - 1 bytes.
+  uint32_t string_limit = 128;
+  // Statements one user probe hit may execute (stap's MAXACTION); begin,
+  // end and error probes run with interrupts enabled in stap and get
+  // MAXACTION_INTERRUPTIBLE (default 10 x MAXACTION) instead.
+  uint32_t max_action = 1000;
+  uint32_t max_action_interruptible = 10000;
+  // How deep script function calls may nest in user probes (MAXNESTING;
+  // 10 is stap's documented default).
+  uint32_t max_nesting = 10;
+  uint32_t ringbuf_size = 1 << 20;  // output records from kernel probes
+  // Parsed -D NAME=VALUE options (the ones above are taken from here).
+  static LayoutOptions from_defines(const std::map<std::string, std::string> &defines);
+};
+
+enum class Placement : uint8_t { Host, Kernel };
+
+struct KeyField {
+  ast::Type type;   // Long or String
+  uint32_t offset;  // within the packed key
+  uint32_t size;    // 8 for long, max_string_len for string
+};
+
+struct GlobalLayout {
+  const ast::Global *global = nullptr;
+  Placement placement = Placement::Host;
+  bool is_map = false;  // arrays and stats; false for long/string scalars
+
+  // Kernel scalars: byte range inside the shared "globals" array map value.
+  uint32_t scalar_offset = 0;
+  uint32_t scalar_size = 0;
+
+  // Maps (kernel placement): BPF map name per buffer, e.g. "g_locations" or
+  // "g_locations_0"/"g_locations_1" when double-buffered.
+  std::vector<std::string> map_names;
+  bool per_cpu = false;       // stats
+  bool double_buffered = false;
+  uint32_t generation_offset = 0;  // in "globals": u64 generation (double-buffered)
+  std::vector<KeyField> key_fields;
+  uint32_t key_size = 0;      // packed; 8 (a zero) for a stats scalar
+  uint32_t value_size = 0;    // 8 long, max_string_len string, sizeof(StatsValue)
+  uint32_t max_entries = 0;
+  // In "globals": u64 count of inserts that failed because the map was full.
+  uint32_t overflow_offset = 0;
+  // Statistics: the histogram (its buckets start at sizeof(StatsValue) in
+  // the value) and whether/how @variance is tracked.
+  HistogramSpec histogram;
+  bool tracks_variance = false;
+  int64_t variance_shift = 0;
+};
+
+struct Layout {
+  LayoutOptions options;
+  std::vector<GlobalLayout> globals;  // indexed by ast::Global::id
+  // The shared "globals" array map (one element of globals_size bytes).
+  uint32_t globals_size = 0;
+  // Status words in "globals" written by kernel probes, read by the runtime:
+  uint32_t ringbuf_lost_offset = 0;   // u64: output records dropped (ring buffer full)
+  uint32_t exit_request_offset = 0;   // u64: set by exit() in a kernel probe
+  uint32_t realtime_offset_offset = 0;  // u64: CLOCK_REALTIME - CLOCK_BOOTTIME, set at start
+  uint32_t target_pid_offset = 0;       // u64: target() (-x PID / -c CMD), set before attach
+  static constexpr const char *kGlobalsMap = "globals";
+  static constexpr const char *kEventsMap = "events";  // BPF ring buffer
+
+  static Layout build(const ast::Program &program, const LayoutOptions &options);
+  const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }
+};
+
+}  // namespace ntap

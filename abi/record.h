@@ -1,0 +1,58 @@
+// The records kernel probes send to user space through the BPF ring buffer
+// (docs/architecture.md, decision 5). A record is a header followed by the packed
+// arguments of one output call, encoded as RecordFormat describes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frontend/ast.h"
+
+namespace ntap {
+
+enum class RecordKind : uint32_t {
+  Output = 1,  // printf/print/println: id = index into BpfObject::records
+  Exit = 2,    // exit() in a kernel probe: id unused
+  // A run-time error in a kernel probe: id = index into BpfObject::error_sites;
+  // for a site whose message_in_record is set, the payload is the message
+  // (a NUL-terminated string in a MAXSTRINGLEN slot).
+  Error = 3,
+  // warn(msg) in a kernel probe: the payload is the message (a MAXSTRINGLEN
+  // slot), written to stderr as "WARNING: msg"; id unused.
+  Warning = 4,
+};
+
+struct RecordHeader {
+  RecordKind kind;
+  uint32_t id;
+};
+
+// How a value rendered in user space was carried from the kernel.
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime };
+
+struct RecordArg {
+  enum class Kind : uint8_t { Long, String } kind;
+  RenderFn render = RenderFn::None;  // Long carrying an address/time to render
+  uint32_t offset = 0;               // within the payload after the header
+  uint32_t size = 0;                 // 8 for Long, the string buffer size for String
+};
+
+struct RecordFormat {
+  uint32_t format_id = 0;  // ast::Program::formats index (the printf format)
+  std::vector<RecordArg> args;
+  uint32_t payload_size = 0;
+};
+
+// A place in a kernel probe that can fail at run time (division by zero...).
+struct ErrorSite {
+  Location loc;
+  std::string message;  // "division by 0 near operator '/'"
+  // error(msg) with a computed msg: the text travels in the record instead.
+  bool message_in_record = false;
+  // A fault at a kernel address (kernel_string, kernel_long...): the record
+  // carries the 8-byte address, which replaces "%p" in `message` as stap
+  // prints it (0x and 16 hex digits).
+  bool address_in_record = false;
+};
+
+}  // namespace ntap

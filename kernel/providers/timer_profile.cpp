@@ -1,0 +1,124 @@
+#include "kernel/providers/timer_profile.h"
+
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "kernel/providers/user_providers.h"
+
+namespace ntap {
+namespace {
+
+constexpr const char *kPerfEventSection = "perf_event";
+constexpr int64_t kNsPerSec = 1'000'000'000;
+
+int perf_event_open(perf_event_attr *attr, int cpu) {
+  return static_cast<int>(::syscall(SYS_perf_event_open, attr, -1 /* every process */, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+}
+
+class TimerProfileProvider final : public Provider {
+ public:
+  std::string_view family() const override { return "timer.profile"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+
+  bool handles(const ast::ProbePoint &point) const override {
+    return point.components.size() >= 2 && point.components[0].name == "timer" &&
+           point.components[1].name == "profile";
+  }
+
+  std::vector<PointShape> list_components() const override {
+    using Arg = PointShape::Arg;
+    return {PointShape{{{"timer", Arg::None}, {"profile", Arg::None}}},
+            PointShape{{{"timer", Arg::None}, {"profile", Arg::None}, {"tick", Arg::None}}}};
+  }
+
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
+    const auto &components = point.components;
+    for (const ast::ProbePointComponent &c : components)
+      if (c.string_arg || c.number_arg)
+        throw CompileError(ErrorKind::Probe, "timer.profile takes no arguments", point.loc,
+                           "probe point '" + point.str() + "'");
+    if (components.size() > 3 || (components.size() == 3 && components[2].name != "tick"))
+      throw CompileError(ErrorKind::Probe, "unexpected '." + components[components.size() == 3 ? 2 : 3].name +
+                                               "' after timer.profile (timer.profile or timer.profile.tick)",
+                         point.loc);
+    ast::ResolvedProbe probe;
+    probe.provider = this;
+    probe.kind = ast::ProbeKind::Perf;
+    probe.name = components.size() == 3 ? "timer.profile.tick" : "timer.profile";
+    probe.point = probe.name;
+    probe.section = kPerfEventSection;
+    probe.param = kNsPerSec / kernel_config_hz();  // the tick, in ns of cpu-clock
+    return {probe};
+  }
+
+  bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
+    std::vector<bpf_link *> links;
+    if (!attach_all(probe, prog, links)) return nullptr;
+    if (links.size() == 1) return links.front();
+    for (bpf_link *link : links) bpf_link__destroy(link);
+    errno = EINVAL;  // several CPUs need attach_all
+    return nullptr;
+  }
+
+  bool attach_all(const ast::ResolvedProbe &probe, bpf_program *prog, std::vector<bpf_link *> &links) const override {
+    const size_t first = links.size();
+    auto undo = [&](int err) {
+      for (size_t i = first; i < links.size(); ++i) bpf_link__destroy(links[i]);
+      links.resize(first);
+      errno = err;
+      return false;
+    };
+    const std::vector<int> cpus = online_cpus();
+    if (cpus.empty()) return undo(ENODEV);
+    for (int cpu : cpus) {
+      perf_event_attr attr{};
+      attr.size = sizeof attr;
+      attr.type = PERF_TYPE_SOFTWARE;
+      attr.config = PERF_COUNT_SW_CPU_CLOCK;
+      attr.sample_period = static_cast<uint64_t>(probe.param);
+      const int fd = perf_event_open(&attr, cpu);
+      if (fd < 0) return undo(errno);
+      bpf_link *link = bpf_program__attach_perf_event(prog, fd);
+      if (!link) {
+        const int err = errno;
+        ::close(fd);
+        return undo(err ? err : EINVAL);
+      }
+      links.push_back(link);  // the link owns (and closes) the perf event fd
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+std::vector<int> online_cpus() {
+  std::ifstream file("/sys/devices/system/cpu/online");
+  std::string text;
+  std::getline(file, text);
+  std::vector<int> cpus;
+  std::stringstream ranges(text);
+  std::string range;
+  while (std::getline(ranges, range, ',')) {
+    if (range.empty()) continue;
+    const size_t dash = range.find('-');
+    const int low = std::atoi(range.substr(0, dash).c_str());
+    const int high = dash == std::string::npos ? low : std::atoi(range.substr(dash + 1).c_str());
+    for (int cpu = low; cpu <= high; ++cpu) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+const Provider &timer_profile_provider() {
+  static const TimerProfileProvider provider;
+  return provider;
+}
+
+}  // namespace ntap

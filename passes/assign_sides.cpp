@@ -1,0 +1,219 @@
+// Sides: each probe runs either in the kernel (a BPF program) or in the ntap
+// process (begin, end, timers). This pass records which side every global is
+// read, written and deleted on — the layout decides from that where globals
+// live and which need double buffering — and rejects what a side cannot do.
+//
+// A script function is checked (and later compiled) for every side it is
+// called from. BPF cannot recurse: a call cycle reached from a kernel probe is
+// an error naming the cycle.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "frontend/builtins.h"
+#include "passes/passes.h"
+#include "frontend/walk.h"
+#include "kernel/providers/provider.h"
+
+namespace ntap {
+namespace {
+
+using namespace ast;
+
+Global *global_of(const Expr &e) {
+  if (e.kind == ExprKind::Symbol) return static_cast<const SymbolExpr &>(e).global;
+  if (e.kind == ExprKind::Index) return static_cast<const IndexExpr &>(e).global;
+  if (e.kind == ExprKind::InArray) return static_cast<const InArrayExpr &>(e).global;
+  return nullptr;
+}
+
+bool is_output_call(const Expr &e) {
+  if (e.kind != ExprKind::Call) return false;
+  const auto &call = static_cast<const CallExpr &>(e);
+  return call.builtin && call.builtin->flags & Builtin::Variadic;
+}
+
+class SideAnalysis {
+ public:
+  // `calls`: the functions being analysed for the kernel, outermost first.
+  SideAnalysis(BlockStmt &body, bool kernel, std::vector<const Function *> &calls)
+      : body_(body), kernel_(kernel), calls_(calls) {}
+
+  void run() {
+    walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
+  }
+
+ private:
+  void read(Global *g) {
+    if (!g) return;
+    (kernel_ ? g->read_in_kernel : g->read_in_user) = true;
+  }
+  void write(Global *g) {
+    if (!g) return;
+    (kernel_ ? g->written_in_kernel : g->written_in_user) = true;
+  }
+
+  void visit_stmt(Stmt &s) {
+    switch (s.kind) {
+      case StmtKind::Delete: {
+        Global *g = global_of(*static_cast<DeleteStmt &>(s).target);
+        write(g);
+        if (g && !kernel_) g->deleted_in_user = true;
+        break;
+      }
+      case StmtKind::StatsAdd: write(global_of(*static_cast<StatsAddStmt &>(s).target)); break;
+      case StmtKind::Foreach: read(static_cast<ForeachStmt &>(s).global); break;
+      default: break;
+    }
+    // A kernel probe walks a map with bpf_for_each_map_elem
+    // (codegen/bpf/map_walk.cpp), which visits elements in hash order; a
+    // program cannot hold them all to sort them.
+    if (kernel_ && s.kind == StmtKind::Foreach && static_cast<ForeachStmt &>(s).sort_direction != 0)
+      throw CompileError(ErrorKind::Semantic,
+                         "a sorted foreach is not supported in kernel probes: BPF walks a map in hash order "
+                         "and a program cannot hold its elements to sort them; drop the '+'/'-' or move the "
+                         "loop into a timer or end probe",
+                         s.loc, "");
+    for_each_expr(s, [&](ExprPtr &e) { visit_expr(*e, s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd); });
+  }
+
+  // `target_of_stmt`: the expression is the lvalue of a delete or <<<
+  // (already counted as a write there).
+  void visit_expr(Expr &e, bool target_of_stmt = false, bool output_arg = false) {
+    switch (e.kind) {
+      case ExprKind::Symbol:
+      case ExprKind::Index:
+      case ExprKind::InArray:
+        if (!target_of_stmt) read(global_of(e));
+        break;
+      case ExprKind::Assign: {
+        auto &a = static_cast<AssignExpr &>(e);
+        write(global_of(*a.lhs));
+        if (a.op != AssignOp::Set) read(global_of(*a.lhs));
+        if (a.lhs->kind == ExprKind::Index)
+          for (auto &k : static_cast<IndexExpr &>(*a.lhs).keys) visit_expr(*k);
+        visit_expr(*a.rhs);
+        return;
+      }
+      case ExprKind::IncDec: {
+        Global *g = global_of(*static_cast<IncDecExpr &>(e).operand);
+        read(g);
+        write(g);
+        break;
+      }
+      case ExprKind::Call: {
+        auto &call = static_cast<CallExpr &>(e);
+        if (call.function) {
+          enter_function(call);
+          for (auto &arg : call.args) visit_expr(*arg);
+          return;
+        }
+        check_builtin(call, output_arg);
+        bool output = is_output_call(call);
+        for (auto &arg : call.args) visit_expr(*arg, false, output);
+        return;
+      }
+      case ExprKind::TargetVar:
+        if (!kernel_ && static_cast<TargetVarExpr &>(e).is_cast())
+          throw CompileError(ErrorKind::Semantic,
+                             "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
+                             "use it in a kernel probe",
+                             e.loc, "operator '@cast'");
+        break;
+      default: break;
+    }
+    // Keys of a delete/<<< target are ordinary reads.
+    for_each_child(e, [&](ExprPtr &c) { visit_expr(*c); });
+  }
+
+  void enter_function(const CallExpr &call) {
+    Function &f = *call.function;
+    if (!kernel_) {
+      if (f.called_in_user) return;
+      f.called_in_user = true;
+      SideAnalysis(*f.body, false, calls_).run();
+      return;
+    }
+    auto on_stack = std::find(calls_.begin(), calls_.end(), &f);
+    if (on_stack != calls_.end()) {
+      std::string cycle;
+      for (auto it = on_stack; it != calls_.end(); ++it) cycle += (*it)->name + " -> ";
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("recursive function calls are not possible in kernel probes (BPF cannot "
+                                     "recurse): {}{}",
+                                     cycle, f.name),
+                         call.loc, fmt::format("identifier '{}'", call.name));
+    }
+    if (f.called_in_kernel) return;  // checked before, without cycles
+    calls_.push_back(&f);
+    SideAnalysis(*f.body, true, calls_).run();
+    calls_.pop_back();
+    f.called_in_kernel = true;
+  }
+
+  void check_builtin(const CallExpr &call, bool output_arg) {
+    const Builtin &b = *call.builtin;
+    if (!kernel_) {
+      if (!(b.flags & Builtin::User))
+        throw CompileError(ErrorKind::Semantic, fmt::format("function {} is only available in kernel probes", call.name),
+                           call.loc, fmt::format("identifier '{}'", call.name));
+      return;
+    }
+    if (!(b.flags & Builtin::Kernel))
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("function {} is not available in kernel probes; use it in a timer, begin or end probe",
+                                     call.name),
+                         call.loc, fmt::format("identifier '{}'", call.name));
+    // Deferred builtins (symname, ctime...) need user space to render their
+    // result: in the kernel they are carried as a number inside an output
+    // record, so they may only appear directly as print/printf arguments.
+    if ((b.flags & Builtin::Deferred) && !output_arg)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("in kernel probes, {}() can only be used as a printf/print argument "
+                                     "(its text is produced in user space); store its argument instead",
+                                     call.name),
+                         call.loc, fmt::format("identifier '{}'", call.name));
+  }
+
+  BlockStmt &body_;
+  bool kernel_;
+  std::vector<const Function *> &calls_;
+};
+
+// stap prints, after the end probes, every global the script writes but never
+// reads. As in stap's use analysis, `=` and `<<<` only write; `n++` and
+// `n += 1` read as well, so a global that is only incremented is not shown.
+void mark_globals_to_display(Program &program) {
+  for (auto &g : program.globals) {
+    const bool written = g->written_in_kernel || g->written_in_user;
+    const bool read = g->read_in_kernel || g->read_in_user;
+    g->display_at_exit = written && !read;
+  }
+}
+
+Side side_of(const Probe &probe) {
+  Side side = Side::Unknown;
+  for (const ResolvedProbe &rp : probe.resolved) {
+    Side s = rp.provider->side();
+    if (side != Side::Unknown && s != side)
+      throw CompileError(ErrorKind::Semantic,
+                         "a probe cannot mix kernel probe points and begin/end/timer probe points; "
+                         "write two probes",
+                         probe.loc, "");
+    side = s;
+  }
+  return side;
+}
+
+}  // namespace
+
+void assign_sides(PassContext &ctx) {
+  for (auto &probe : ctx.program.probes) {
+    probe->side = side_of(*probe);
+    std::vector<const Function *> calls;
+    SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
+  }
+  mark_globals_to_display(ctx.program);
+}
+
+}  // namespace ntap

@@ -1,0 +1,18 @@
+#include <chrono>
+
+#include "passes/passes.h"
+
+namespace ntap {
+
+void run_frontend_passes(PassContext &ctx, const std::function<void(const char *, double)> &after_pass) {
+  for (const auto &pass : kFrontendPasses) {
+    auto start = std::chrono::steady_clock::now();
+    pass.run(ctx);
+    if (after_pass) {
+      std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+      after_pass(pass.name, took.count());
+    }
+  }
+}
+
+}  // namespace ntap

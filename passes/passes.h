@@ -1,0 +1,63 @@
+// The front end as one readable list of passes.
+//
+//   parse (frontend/parser.h)        script text → ast::Program
+//   expand_aliases                   probe aliases spliced into the probes using them;
+//                                    {a,b} alternatives and alias wildcards expanded;
+//                                    `if (cond)` folded into bodies; `never` dropped
+//   resolve_probes                   probe points → concrete probes via providers;
+//                                    $target variables typed; @defined folded
+//   resolve_symbols                  identifiers → locals / globals; calls → script
+//                                    functions (by name and arity) or builtins;
+//                                    functions no probe reaches are dropped
+//   infer_types                      long / string / stats for every expression,
+//                                    variable, key and value; output formats checked
+//   assign_sides                     each probe runs in the kernel (BPF) or in ntap;
+//                                    what each side may use; how globals are shared;
+//                                    which side(s) each function is compiled for
+//
+// Every pass throws CompileError at the first problem, before anything is
+// loaded into the kernel (docs/architecture.md, decision 8).
+#pragma once
+#include <functional>
+#include <string>
+
+#include "frontend/ast.h"
+
+namespace ntap {
+
+struct FrontendOptions {
+  bool warnings = true;
+  bool keep_unused = false;  // -u: keep (and check) functions no probe calls
+  uint32_t string_limit = 128;  // MAXSTRINGLEN: where $var$ stops adding members
+};
+
+struct PassContext {
+  ast::Program &program;
+  const FrontendOptions &options;
+};
+
+void expand_aliases(PassContext &ctx);
+void resolve_probes(PassContext &ctx);
+void resolve_symbols(PassContext &ctx);
+void infer_types(PassContext &ctx);
+void assign_sides(PassContext &ctx);
+
+struct FrontendPass {
+  const char *name;
+  void (*run)(PassContext &);
+};
+
+inline constexpr FrontendPass kFrontendPasses[] = {
+    {"expand aliases", expand_aliases},
+    {"resolve probes", resolve_probes},
+    {"resolve symbols", resolve_symbols},
+    {"infer types", infer_types},
+    {"assign sides", assign_sides},
+};
+
+// Runs every pass in order; `after_pass` (if set) is told each pass's name
+// and duration in microseconds (for -v).
+void run_frontend_passes(PassContext &ctx,
+                         const std::function<void(const char *, double)> &after_pass = {});
+
+}  // namespace ntap

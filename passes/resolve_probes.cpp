@@ -1,0 +1,319 @@
+// Probe points → concrete probes, through the providers; $target variables
+// resolved against the probe's context; @defined / @choose_defined folded.
+//
+// Folding happens here, before anything else looks at the body, because a
+// target variable a probe does not have is only an error when it is used
+// outside @defined: `@choose_defined($reason, 0)` must compile on kernels
+// whose kfree_skb tracepoint has no `reason` argument.
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "passes/passes.h"
+#include "passes/pretty_print.h"
+#include "frontend/walk.h"
+#include "kernel/btf.h"
+#include "kernel/providers/provider.h"
+
+namespace ntap {
+namespace {
+
+using namespace ast;
+
+const Provider *find_provider(const ProbePoint &point) {
+  for (const Provider *p : all_providers())
+    if (p->handles(point)) return p;
+  return nullptr;
+}
+
+bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
+  return a.arg_index == b.arg_index && a.steps == b.steps;
+}
+
+// @cast needs no probe context: the type comes from the kernel's BTF.
+// Under @defined (`only_probing`) a missing type or member is "not defined"
+// (false) instead of an error.
+bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
+  std::string near = fmt::format("operator '@cast'");
+  if (!cast.cast_module.empty() && cast.cast_module != "kernel")
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("@cast module '{}': ntap reads types only from the kernel's own BTF "
+                                   "(module \"kernel\")",
+                                   cast.cast_module),
+                       cast.loc, near);
+  if (!btf::vmlinux())
+    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + btf::load_error(), cast.loc, near);
+  std::optional<uint32_t> type = btf::find_composite_type(cast.cast_type);
+  if (!type && only_probing) return false;
+  if (!type)
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("type definition '{}' not found in the kernel's BTF (@cast needs a struct or "
+                                   "union)",
+                                   cast.cast_type),
+                       cast.loc, near);
+  btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
+                                                      btf::access_components(cast), cast.address_of);
+  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
+  if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
+  cast.steps = std::move(access.path->steps);
+  cast.btf_type_id = access.path->final_type_id;
+  cast.resolved = true;
+  cast.type = Type::Long;
+  return true;
+}
+
+// Resolves `var` against every concrete probe of `probe`. With wildcards the
+// concrete probes must agree on where the variable lives: one BPF program
+// body is generated per probe and shared by its concrete probes.
+bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
+  bool first = true;
+  TargetVarExpr reference(var.loc, var.name);
+  for (const ResolvedProbe &rp : probe.resolved) {
+    TargetVarExpr attempt(var.loc, var.name);
+    for (const auto &c : var.components) attempt.components.push_back(TargetComponent{c.field, nullptr});
+    attempt.address_of = var.address_of;
+    if (!rp.provider->resolve_target(rp, attempt)) return false;
+    if (first) {
+      reference.arg_index = attempt.arg_index;
+      reference.steps = attempt.steps;
+      reference.btf_type_id = attempt.btf_type_id;
+      first = false;
+    } else if (!same_resolution(reference, attempt)) {
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("target variable {} differs between the probe points {} and {}; "
+                                     "write a separate probe for each",
+                                     target_text(var), probe.resolved.front().name, rp.name),
+                         var.loc, "");
+    }
+  }
+  if (first) return false;
+  var.resolved = true;
+  var.arg_index = reference.arg_index;
+  var.steps = reference.steps;
+  var.btf_type_id = reference.btf_type_id;
+  var.type = Type::Long;
+  return true;
+}
+
+// A target variable the pretty-printer made may not be readable (a member of
+// an unsupported kind): it then prints as "?".
+ResolveTarget member_resolver(const Probe &probe) {
+  return [&probe](TargetVarExpr &member) {
+    try {
+      return member.is_cast() ? resolve_cast(member, true) : try_resolve_target(probe, member);
+    } catch (const CompileError &) {
+      return false;
+    }
+  };
+}
+
+// $$vars and $$parms: stap's sprintf("parm1=%x ... parmN=%x", $parm1, ...)
+// over the probe's context variables (a tracepoint's are all parameters; a
+// value that cannot be read prints as `name=?`); $$vars$ and $$parms$ print
+// each as $parm$ does. $$locals: tracepoints have no locals, so "". Null
+// when the probe has no context to dump (user probes).
+ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
+  if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
+  const ResolvedProbe &first = probe.resolved.front();
+  const std::vector<std::string> context = first.provider->describe_context(first);
+  if (context.empty()) return nullptr;
+  for (const ResolvedProbe &rp : probe.resolved)
+    if (rp.provider->describe_context(rp) != context)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("{} differs between the probe points {} and {}; write a separate probe "
+                                     "for each",
+                                     target_text(var), first.name, rp.name),
+                         var.loc, "");
+  if (var.name == "$locals") return std::make_unique<StringExpr>(var.loc, "");
+  if (var.pretty) {
+    PrettyPrinter printer(member_resolver(probe), string_limit, var.loc);
+    bool first = true;
+    for (const std::string &described : context) {
+      const std::string name = described.substr(1, described.find(':') - 1);
+      printer.text((first ? "" : " ") + name + "=");
+      first = false;
+      if (!printer.value_of(TargetVarExpr(var.loc, name), var.pretty)) printer.text("?");
+    }
+    return printer.finish();
+  }
+  auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
+  call->args.push_back(nullptr);  // the format, once known
+  std::string format;
+  for (const std::string &described : context) {  // "$name:C type"
+    const std::string name = described.substr(1, described.find(':') - 1);
+    auto value = std::make_unique<TargetVarExpr>(var.loc, name);
+    const bool readable = try_resolve_target(probe, *value);
+    format += fmt::format("{}{}={}", format.empty() ? "" : " ", name, readable ? "%x" : "?");
+    if (readable) call->args.push_back(std::move(value));
+  }
+  if (call->args.size() == 1) return std::make_unique<StringExpr>(var.loc, format);
+  call->args[0] = std::make_unique<StringExpr>(var.loc, format);
+  return call;
+}
+
+class TargetResolver {
+ public:
+  TargetResolver(const Probe &probe, uint32_t string_limit) : probe_(probe), string_limit_(string_limit) {}
+
+  void resolve(ExprPtr &slot) {
+    switch (slot->kind) {
+      case ExprKind::Defined: {
+        auto &d = static_cast<DefinedExpr &>(*slot);
+        bool defined = true;
+        if (d.operand->kind == ExprKind::TargetVar) {
+          auto &var = static_cast<TargetVarExpr &>(*d.operand);
+          defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
+        }
+        slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
+        return;
+      }
+      case ExprKind::Ternary: {
+        auto &t = static_cast<TernaryExpr &>(*slot);
+        bool tests_defined = t.cond->kind == ExprKind::Defined;
+        resolve(t.cond);
+        if (tests_defined) {
+          // `@defined(x) ? x : y` (what @choose_defined becomes): keep only the
+          // chosen branch, so the other one (possibly an unavailable $var) is
+          // never resolved.
+          bool take_then = static_cast<NumberExpr &>(*t.cond).value != 0;
+          ExprPtr chosen = std::move(take_then ? t.then_expr : t.else_expr);
+          slot = std::move(chosen);
+          resolve(slot);
+          return;
+        }
+        resolve(t.then_expr);
+        resolve(t.else_expr);
+        return;
+      }
+      case ExprKind::TargetVar: {
+        auto &var = static_cast<TargetVarExpr &>(*slot);
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
+        if (var.pretty && var.address_of)
+          throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+        if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
+          PrettyPrinter printer(member_resolver(probe_), string_limit_, var.loc);
+          if (printer.value_of(var, var.pretty)) {
+            slot = printer.finish();
+            return;
+          }
+          var.pretty = 0;  // not readable: the plain variable's error says why
+        }
+        if (var.is_cast()) {
+          resolve_cast(var);
+          return;
+        }
+        if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
+          if (ExprPtr dump = context_dump(probe_, var, string_limit_)) {
+            slot = std::move(dump);
+            return;
+          }
+        } else if (var.name == "$return") {
+          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+        }
+        if (!try_resolve_target(probe_, var)) {
+          std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
+          throw CompileError(ErrorKind::Semantic,
+                             fmt::format("unable to find target variable {} in {}", target_text(var), where),
+                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+        }
+        return;
+      }
+      default:
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
+    }
+  }
+
+ private:
+  const Probe &probe_;
+  uint32_t string_limit_;
+};
+
+// The concrete probes of one written point; a point with wildcard components
+// first becomes the provider points it matches.
+std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
+  if (has_component_wildcard(point)) {
+    std::vector<ResolvedProbe> found;
+    for (const ProbePoint &concrete : expand_component_wildcards(point))
+      for (auto &rp : resolve_point(concrete)) found.push_back(std::move(rp));
+    return found;
+  }
+  const Provider *provider = find_provider(point);
+  if (!provider)
+    throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+                       fmt::format("probe point '{}'", point.str()));
+  std::vector<ResolvedProbe> found = provider->resolve(point);
+  for (auto &rp : found) {
+    rp.provider = provider;
+    // A provider that does not spell its points for pp() gets its concrete name.
+    if (rp.point.empty()) rp.point = rp.name;
+  }
+  return found;
+}
+
+void resolve_points(Probe &probe) {
+  for (const ProbePoint &point : probe.points) {
+    std::vector<ResolvedProbe> found = resolve_point(point);
+    if (found.empty() && !point.optional)
+      throw CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
+                         fmt::format("probe point '{}'", point.str()));
+    for (auto &rp : found) probe.resolved.push_back(std::move(rp));
+    if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
+  }
+}
+
+// The task_struct paths of the process builtins kernel probes may call
+// (ast::Program::task_paths), for each one the script names.
+void resolve_task_paths(Program &program) {
+  static const std::map<std::string, std::vector<std::string>> kPaths = {
+      {"ppid", {"real_parent", "tgid"}},
+      {"pexecname", {"real_parent", "comm"}},  // an array: its address
+      {"euid", {"cred", "euid", "val"}},
+      {"egid", {"cred", "egid", "val"}},
+  };
+  std::set<std::string> named;
+  auto collect = [&](Stmt &body) {
+    walk_exprs(body, [&](ExprPtr &e) {
+      if (e->kind == ExprKind::Call && kPaths.count(static_cast<CallExpr &>(*e).name))
+        named.insert(static_cast<CallExpr &>(*e).name);
+    });
+  };
+  for (auto &probe : program.probes) collect(*probe->body);
+  for (auto &function : program.functions) collect(*function->body);
+  if (named.empty() || !btf::vmlinux()) return;
+  std::optional<uint32_t> task = btf::find_composite_type("task_struct");
+  if (!task) return;
+  for (const std::string &name : named) {
+    std::vector<btf::AccessComponent> components;
+    for (const std::string &field : kPaths.at(name)) components.push_back({field, false});
+    btf::AccessResult access = btf::resolve_access_path(*task, btf::AccessStart::Object, components, false);
+    if (access.path) program.task_paths[name] = std::move(access.path->steps);
+  }
+}
+
+}  // namespace
+
+void resolve_probes(PassContext &ctx) {
+  auto &probes = ctx.program.probes;
+  for (auto &probe : probes) {
+    resolve_points(*probe);
+    if (probe->resolved.empty()) continue;  // every point optional and unmatched
+    TargetResolver resolver(*probe, ctx.options.string_limit);
+    walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+  }
+  // A function may use @cast (it needs no probe context); its target
+  // variables are rejected by type inference.
+  for (auto &function : ctx.program.functions)
+    walk_exprs(*function->body, [](ExprPtr &e) {
+      if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
+        resolve_cast(static_cast<TargetVarExpr &>(*e));
+    });
+  resolve_task_paths(ctx.program);
+  // Probes whose optional points matched nothing are dropped, as stap does.
+  std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });
+  for (uint32_t i = 0; i < probes.size(); ++i) probes[i]->id = i;
+}
+
+}  // namespace ntap

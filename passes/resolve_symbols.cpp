@@ -1,0 +1,301 @@
+// Identifiers → locals and globals; calls → script functions and builtins.
+//
+// As in SystemTap, a name declared `global` always means the global (except
+// a function's parameter of the same name, which hides it); any other name is
+// a local of the probe or function it appears in, created on first use.
+// Arrays and statistics must be declared global.
+//
+// A call names the script function with that name and number of arguments
+// (functions overload by arity), else a builtin. A `private` global or
+// function is seen only by code written in the file that declares it (the
+// file of each use's location), where it hides a public one of the name. Only functions reachable
+// from a probe are resolved and kept, unless FrontendOptions::keep_unused
+// (-u): the tapset holds many functions a script never calls.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "frontend/builtins.h"
+#include "passes/passes.h"
+#include "frontend/walk.h"
+
+namespace ntap {
+namespace {
+
+using namespace ast;
+
+bool visible_from(const Function &f, const SourceFile *from) { return !f.private_to || f.private_to == from; }
+
+// The script function `name` taking `arity` arguments that code in `from`
+// sees, or null. A script's own function hides a builtin of the same name; a
+// tapset function does not. A private function hides a public one.
+Function *find_function(const Program &program, const std::string &name, size_t arity, const SourceFile *from) {
+  Function *found = nullptr;
+  for (const auto &f : program.functions) {
+    if (f->name != name || f->params.size() != arity || !visible_from(*f, from)) continue;
+    if (f->from_tapset && find_builtin(name)) continue;
+    if (f->private_to) return f.get();
+    found = f.get();
+  }
+  return found;
+}
+
+class SymbolResolver {
+ public:
+  // Resolves one body whose locals live in `locals`; a function's
+  // parameters must already be its first `params` locals.
+  SymbolResolver(Program &program, BlockStmt &body, std::vector<std::unique_ptr<Local>> &locals, size_t params,
+                 std::vector<Function *> &called)
+      : program_(program), body_(body), locals_(locals), params_(params), called_(called) {}
+
+  void run() {
+    reject_loop_control_outside_loops(body_, false);
+    walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
+  }
+
+ private:
+  // `break` and `continue` only make sense inside while/for/foreach; like
+  // stap, reject them anywhere else at compile time rather than letting them
+  // silently end the probe.
+  static void reject_loop_control_outside_loops(Stmt &s, bool in_loop) {
+    if (!in_loop && (s.kind == StmtKind::Break || s.kind == StmtKind::Continue)) {
+      const char *word = s.kind == StmtKind::Break ? "break" : "continue";
+      throw CompileError(ErrorKind::Semantic, fmt::format("cannot '{}' outside loop", word), s.loc,
+                         fmt::format("keyword '{}'", word));
+    }
+    const bool loop = s.kind == StmtKind::While || s.kind == StmtKind::For || s.kind == StmtKind::Foreach;
+    for_each_child(s, [&](StmtPtr &child) {
+      if (child) reject_loop_control_outside_loops(*child, in_loop || loop);
+    });
+  }
+
+  Local *param(const std::string &name) {
+    for (size_t i = 0; i < params_; ++i)
+      if (locals_[i]->name == name) return locals_[i].get();
+    return nullptr;
+  }
+
+  Local *local(const std::string &name, Location loc) {
+    for (auto &l : locals_)
+      if (l->name == name) return l.get();
+    auto l = std::make_unique<Local>();
+    l->name = name;
+    l->decl = loc;
+    l->index = locals_.size();
+    locals_.push_back(std::move(l));
+    return locals_.back().get();
+  }
+
+  Global *array(const std::string &name, Location loc, size_t arity) {
+    Global *g = program_.find_global(name, loc.file);
+    if (!g)
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("unresolved arity-{} global array {}, missing global declaration?",
+                                     arity, name),
+                         loc, fmt::format("identifier '{}'", name));
+    g->is_array = true;
+    return g;
+  }
+
+  void visit_stmt(Stmt &s) {
+    if (s.kind == StmtKind::Foreach) {
+      auto &f = static_cast<ForeachStmt &>(s);
+      f.global = array(f.array_name, f.loc, f.key_names.size());
+      for (const auto &k : f.key_names) {
+        if (program_.find_global(k, f.loc.file))
+          throw CompileError(ErrorKind::Semantic, "foreach loop variable may not be a global", f.loc,
+                             fmt::format("identifier '{}'", k));
+        f.key_locals.push_back(local(k, f.loc));
+      }
+      if (f.value_name) f.value_local = local(*f.value_name, f.loc);
+    }
+    if (s.kind == StmtKind::Try) {
+      auto &t = static_cast<TryStmt &>(s);
+      if (t.catch_name) {
+        if (program_.find_global(*t.catch_name, t.loc.file))
+          throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
+                             fmt::format("identifier '{}'", *t.catch_name));
+        t.catch_local = param(*t.catch_name) ? param(*t.catch_name) : local(*t.catch_name, t.loc);
+      }
+    }
+    if (s.kind == StmtKind::StatsAdd) {
+      auto &a = static_cast<StatsAddStmt &>(s);
+      if (a.target->kind == ExprKind::Symbol) {
+        auto &sym = static_cast<SymbolExpr &>(*a.target);
+        if (!program_.find_global(sym.name, sym.loc.file))
+          throw CompileError(ErrorKind::Semantic, "aggregate (<<<) target must be a global", sym.loc,
+                             fmt::format("identifier '{}'", sym.name));
+      }
+    }
+    // `delete a[*, k]` is the one place an element reference may hold wildcards.
+    wildcard_delete_target_ =
+        s.kind == StmtKind::Delete ? static_cast<DeleteStmt &>(s).target.get() : nullptr;
+    for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
+    wildcard_delete_target_ = nullptr;
+  }
+
+  static bool has_wildcard(const std::vector<ExprPtr> &keys) {
+    return std::any_of(keys.begin(), keys.end(), [](const ExprPtr &k) { return !k; });
+  }
+
+  void visit_expr(Expr &e) {
+    switch (e.kind) {
+      case ExprKind::Symbol: {
+        auto &sym = static_cast<SymbolExpr &>(e);
+        if (Local *p = param(sym.name))
+          sym.local = p;
+        else if (Global *g = program_.find_global(sym.name, sym.loc.file))
+          sym.global = g;
+        else
+          sym.local = local(sym.name, sym.loc);
+        return;
+      }
+      case ExprKind::Index: {
+        auto &ix = static_cast<IndexExpr &>(e);
+        ix.global = array(ix.name, ix.loc, ix.keys.size());
+        if (&ix != wildcard_delete_target_ && has_wildcard(ix.keys))
+          throw CompileError(ErrorKind::Semantic,
+                             "wildcard subscripts (a[*, k]) are only allowed in delete and `in`", ix.loc,
+                             fmt::format("identifier '{}'", ix.name));
+        return;
+      }
+      case ExprKind::InArray: {
+        auto &in = static_cast<InArrayExpr &>(e);
+        in.global = array(in.name, in.loc, in.keys.size());
+        return;
+      }
+      case ExprKind::Call: {
+        auto &call = static_cast<CallExpr &>(e);
+        if (Function *f = find_function(program_, call.name, call.args.size(), call.loc.file)) {
+          call.function = f;
+          called_.push_back(f);
+          return;
+        }
+        call.builtin = find_builtin(call.name);
+        if (!call.builtin) {
+          std::vector<size_t> arities;
+          for (const auto &f : program_.functions)
+            if (f->name == call.name && visible_from(*f, call.loc.file)) arities.push_back(f->params.size());
+          if (!arities.empty())
+            throw CompileError(ErrorKind::Semantic,
+                               fmt::format("wrong number of arguments to function {} ({} given, {} expected)",
+                                           call.name, call.args.size(), fmt::join(arities, " or ")),
+                               call.loc, fmt::format("identifier '{}'", call.name));
+          throw CompileError(ErrorKind::Semantic, "unresolved function", call.loc,
+                             fmt::format("identifier '{}'", call.name));
+        }
+        check_arity(call);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  static void check_arity(const CallExpr &call) {
+    const Builtin &b = *call.builtin;
+    size_t fixed = b.params.size();
+    bool variadic = b.flags & Builtin::Variadic;
+    if (call.args.size() < fixed || (!variadic && call.args.size() > fixed))
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("wrong number of arguments to {} ({} given, {}{} expected)", call.name,
+                                     call.args.size(), variadic ? "at least " : "", fixed),
+                         call.loc, fmt::format("identifier '{}'", call.name));
+  }
+
+  Program &program_;
+  BlockStmt &body_;
+  std::vector<std::unique_ptr<Local>> &locals_;
+  size_t params_;
+  std::vector<Function *> &called_;
+  const Expr *wildcard_delete_target_ = nullptr;
+};
+
+// A script function overrides a tapset function of the same name and arity;
+// two script (or two tapset) definitions of one are an error. Private
+// functions of different files never meet.
+void drop_overridden_functions(Program &program) {
+  std::map<std::tuple<std::string, size_t, const SourceFile *>, Function *> defined;
+  std::set<Function *> overridden;
+  for (const auto &f : program.functions) {
+    auto [it, fresh] = defined.emplace(std::make_tuple(f->name, f->params.size(), f->private_to), f.get());
+    if (fresh) continue;
+    Function *other = it->second;
+    if (other->from_tapset != f->from_tapset) {
+      overridden.insert(other->from_tapset ? other : f.get());
+      if (other->from_tapset) it->second = f.get();
+      continue;
+    }
+    throw CompileError(ErrorKind::Semantic,
+                       fmt::format("duplicate function definition (first at {})", other->loc.str()), f->loc,
+                       fmt::format("identifier '{}'", f->name));
+  }
+  std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return overridden.count(f.get()) > 0; });
+}
+
+// `%` (wrap-around) says which element an update evicts when an array is
+// full; a scalar has nothing to evict, so `global x% = 5` or a `global x%`
+// used without subscripts is rejected rather than silently ignored.
+void reject_wrapping_scalars(const Program &program) {
+  for (const auto &g : program.globals)
+    if (g->wrap && (g->init || !g->is_array))
+      throw CompileError(ErrorKind::Semantic,
+                         g->init ? "wrap-around ('%') is only for arrays, but this global has a scalar initial value"
+                                 : "wrap-around ('%') is only for arrays, but this global is never indexed",
+                         g->decl, fmt::format("identifier '{}'", g->name));
+}
+
+void resolve_function(Program &program, Function &f, std::vector<Function *> &called) {
+  f.locals.clear();
+  for (size_t i = 0; i < f.params.size(); ++i) {
+    auto l = std::make_unique<Local>();
+    l->name = f.params[i];
+    l->decl = f.loc;
+    l->index = static_cast<uint32_t>(i);
+    l->type = f.declared_params[i];
+    f.locals.push_back(std::move(l));
+  }
+  SymbolResolver(program, *f.body, f.locals, f.params.size(), called).run();
+}
+
+}  // namespace
+
+void resolve_symbols(PassContext &ctx) {
+  Program &program = ctx.program;
+  std::map<std::pair<std::string, const SourceFile *>, Global *> seen;
+  for (uint32_t i = 0; i < program.globals.size(); ++i) {
+    Global &g = *program.globals[i];
+    g.id = i;
+    auto [it, fresh] = seen.emplace(std::make_pair(g.name, g.private_to), &g);
+    if (!fresh)
+      throw CompileError(ErrorKind::Semantic, "duplicate global declaration", g.decl,
+                         fmt::format("identifier '{}'", g.name));
+  }
+  drop_overridden_functions(program);
+
+  // Probes first; then every function they reach, transitively.
+  std::vector<Function *> called;
+  for (auto &probe : program.probes) SymbolResolver(program, *probe->body, probe->locals, 0, called).run();
+  std::set<Function *> reached;
+  auto resolve_reached = [&] {
+    while (!called.empty()) {
+      Function *f = called.back();
+      called.pop_back();
+      if (reached.insert(f).second) resolve_function(program, *f, called);
+    }
+  };
+  resolve_reached();
+  if (ctx.options.keep_unused) {
+    for (auto &f : program.functions) called.push_back(f.get());
+    resolve_reached();
+  }
+  std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return !reached.count(f.get()); });
+  for (uint32_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = i;
+  reject_wrapping_scalars(program);
+}
+
+}  // namespace ntap
