@@ -42,6 +42,10 @@ LayoutOptions LayoutOptions::from_defines(const std::map<std::string, std::strin
   return o;
 }
 
+uint32_t Layout::frame_bytes() const {
+  return std::min<uint32_t>(32768, std::max<uint32_t>(16384, scratch_bytes() + 32 * options.max_string_len));
+}
+
 Layout Layout::build(const ast::Program &program, const LayoutOptions &options) {
   Layout layout;
   layout.options = options;
@@ -55,6 +59,7 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
   layout.exit_request_offset = take(8);
   layout.realtime_offset_offset = take(8);
   layout.target_pid_offset = take(8);
+  layout.nesting_skipped_offset = take(8);
 
   for (const auto &gp : program.globals) {
     const ast::Global &g = *gp;

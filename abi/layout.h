@@ -15,6 +15,7 @@
 //     drains the idle buffer into a user-side shadow, so a delete after a
 //     foreach can never lose an event.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -108,6 +109,28 @@ struct Layout {
   uint32_t exit_request_offset = 0;   // u64: set by exit() in a kernel probe
   uint32_t realtime_offset_offset = 0;  // u64: CLOCK_REALTIME - CLOCK_BOOTTIME, set at start
   uint32_t target_pid_offset = 0;       // u64: target() (-x PID / -c CMD), set before attach
+  uint32_t nesting_skipped_offset = 0;  // u64: kernel probe hits skipped, nested too deep on a CPU
+
+  // Kernel probes keep their string buffers, string-keyed map keys and
+  // strings being built in a per-CPU "frame" instead of the 512-byte BPF
+  // stack: one frame per nesting level, since a program can be interrupted
+  // on its CPU by another (softirq, hardirq, NMI) that needs a frame of its
+  // own. A hit finding every level taken is counted, never run over a frame
+  // in use (codegen/bpf/frame.cpp).
+  static constexpr uint32_t kNestingLevels = 4;
+  // The start of a frame holds the scratch slots for strings being built in
+  // one statement, each twice max_string_len so a copy of up to
+  // max_string_len bytes may start anywhere in its first half (what the
+  // verifier needs to see): 8 of them, fewer for very long strings so that
+  // half of the frame is left for the rest, which is allocated per program.
+  uint32_t scratch_slots() const {
+    return std::clamp<uint32_t>(16384 / (2 * options.max_string_len), 2, 8);
+  }
+  uint32_t scratch_bytes() const { return scratch_slots() * 2 * options.max_string_len; }
+  // A per-CPU map element holds at most 32 KiB.
+  uint32_t frame_bytes() const;
+  static constexpr const char *kFramesMap = "frames";
+  static constexpr const char *kNestingMap = "nesting";
   static constexpr const char *kGlobalsMap = "globals";
   static constexpr const char *kEventsMap = "events";  // BPF ring buffer
 

@@ -283,6 +283,13 @@ void Session::report_losses() {
     if (lost)
       fprintf(stderr, "WARNING: %llu output records from kernel probes lost: ring buffer full (%u bytes)\n",
               static_cast<unsigned long long>(lost), layout_.options.ringbuf_size);
+    uint64_t skipped;
+    std::memcpy(&skipped, globals_.get() + layout_.nesting_skipped_offset, sizeof skipped);
+    if (skipped)
+      fprintf(stderr,
+              "WARNING: %llu kernel probe hits skipped: more than %u probe programs nested on one CPU "
+              "(each interrupting the one before)\n",
+              static_cast<unsigned long long>(skipped), Layout::kNestingLevels);
   }
   // Kernel probes cannot stop the run at a full map as stap does ("Array
   // overflow"): the updates they could not store are counted and reported.

@@ -25,11 +25,10 @@ llvm::Value *ProbeLowering::inline_call(const CallExpr &call) {
 
   InlineFrame frame;
   frame.function = &f;
-  auto string_type = llvm::ArrayType::get(ir().getInt8Ty(), max_string_len());
-  for (const auto &local : f.locals) {
-    llvm::Type *type = is_string(local->type) ? static_cast<llvm::Type *>(string_type) : ir().getInt64Ty();
-    frame.locals[local.get()] = state_.mb.entry_alloca(type, local->name.c_str(), true);
-  }
+  for (const auto &local : f.locals)
+    frame.locals[local.get()] = is_string(local->type)
+                                    ? frame_buffer(max_string_len(), local->name.c_str(), Zero::FirstWord)
+                                    : state_.mb.entry_alloca(ir().getInt64Ty(), local->name.c_str(), true);
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::Value *slot = frame.locals.at(f.locals[i].get());
     if (is_string(f.locals[i]->type))

@@ -271,7 +271,7 @@ llvm::BasicBlock *ProbeLowering::block(const char *name) {
 }
 
 llvm::Value *ProbeLowering::string_buffer(const char *name) {
-  return state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), max_string_len()), name, true);
+  return frame_buffer(max_string_len(), name, Zero::FirstWord);
 }
 
 // A constant in .rodata, padded to MAXSTRINGLEN bytes like every string
@@ -298,7 +298,7 @@ void ProbeLowering::write_literal(llvm::Value *buffer, const std::string &text, 
 // 8-aligned slices of "globals" and of the string scratch area); saying so
 // lets LLVM copy in words instead of bytes, which would need spill slots.
 void ProbeLowering::copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size) {
-  ir().CreateMemCpy(dst, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), std::min(size, max_string_len()));
+  copy_bytes(dst, src, std::min(size, max_string_len()), llvm::MaybeAlign(8));
 }
 
 llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<ExprPtr> &keys,
@@ -320,7 +320,11 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
     values.push_back(keys[i]->kind == ExprKind::String ? nullptr : value(*keys[i]));
   }
   uint32_t size = std::max<uint32_t>(g.key_size, 8);
-  llvm::Value *key = state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true);
+  // Keys of a few longs stay on the stack (no frame for dropwatch's
+  // programs); string keys go to the frame.
+  llvm::Value *key = size <= 64
+                         ? state_.mb.entry_alloca(llvm::ArrayType::get(ir().getInt8Ty(), size), "key", true)
+                         : frame_buffer(size, "key", Zero::Whole);
   for (size_t i = 0; i < values.size(); ++i) {
     if (!keys[i]) continue;
     const KeyField &field = g.key_fields[i];

@@ -41,19 +41,20 @@ BinaryOp binary_of(AssignOp op, const Location &loc) {
 
 ProbeLowering::ProbeLowering(CodegenState &state, const Probe &probe, const ResolvedProbe &resolved,
                              llvm::Function *fn)
-    : state_(state), probe_(probe), resolved_(resolved), fn_(fn) {}
+    : state_(state), probe_(probe), resolved_(resolved), fn_(fn) {
+  program_fn_ = fn;
+}
 
 void ProbeLowering::lower_body() {
   // Every local is zeroed up front: a local first assigned inside a branch
   // must still read as 0 on the other path (and the verifier rejects reads
   // of uninitialised stack).
   locals_.assign(probe_.locals.size(), nullptr);
-  for (const auto &local : probe_.locals) {
-    llvm::Type *type = local->type == Type::String
-                           ? static_cast<llvm::Type *>(llvm::ArrayType::get(ir().getInt8Ty(), max_string_len()))
-                           : ir().getInt64Ty();
-    locals_.at(local->index) = state_.mb.entry_alloca(type, local->name.c_str(), true);
-  }
+  statement_loc_ = probe_.loc;
+  for (const auto &local : probe_.locals)
+    locals_.at(local->index) = local->type == Type::String
+                                   ? frame_buffer(max_string_len(), local->name.c_str(), Zero::FirstWord)
+                                   : state_.mb.entry_alloca(ir().getInt64Ty(), local->name.c_str(), true);
   // Loops spend from this budget; the optimiser drops it from loop-free programs.
   actions_left_ = state_.mb.entry_alloca(ir().getInt64Ty(), "actions_left", false);
   ir().CreateStore(i64(state_.layout.options.max_action), actions_left_);
@@ -63,6 +64,7 @@ void ProbeLowering::lower_body() {
   ir().CreateStore(fn_->getArg(0), context_slot_);
   statement(*probe_.body);
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
+  finish_frame();
 }
 
 llvm::Value *ProbeLowering::local_slot(const Local &local) {
@@ -80,10 +82,16 @@ void ProbeLowering::continue_after_terminator() {
 }
 
 // Stack slots made while lowering a statement live only until its end.
+// So do frame buffers and string scratch slots.
 void ProbeLowering::statement(const Stmt &s) {
   state_.mb.begin_temporaries();
   const uint32_t scratch_slots = scratch_slots_used_;
+  const uint32_t frame_top = frame_top_;
+  const Location statement_loc = statement_loc_;
+  statement_loc_ = s.loc;
   statement_body(s);
+  statement_loc_ = statement_loc;
+  frame_top_ = frame_top;
   scratch_slots_used_ = scratch_slots;
   state_.mb.end_temporaries();
 }
@@ -184,7 +192,7 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
   if (e.local) {
     llvm::Value *slot = local_slot(*e.local);
     uint32_t size = e.local->type == Type::String ? max_string_len() : 8;
-    ir().CreateMemSet(slot, ir().getInt8(0), size, llvm::Align(8));
+    zero_bytes(slot, size);
     return;
   }
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
@@ -205,7 +213,7 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
                              llvm::ConstantPointerNull::get(ir().getPtrTy()), i64(0)});
     return;
   }
-  ir().CreateMemSet(state_.maps.global_ptr(g.scalar_offset), ir().getInt8(0), g.scalar_size, llvm::Align(8));
+  zero_bytes(state_.maps.global_ptr(g.scalar_offset), g.scalar_size);
 }
 
 void ProbeLowering::stats_add(const StatsAddStmt &s) {

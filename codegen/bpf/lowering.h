@@ -144,7 +144,19 @@ class ProbeLowering {
   bool interrupting() const { return resolved_.section.rfind("perf_event", 0) == 0; }
   llvm::Value *i64(int64_t v) { return ir().getInt64(v); }
   llvm::BasicBlock *block(const char *name);
-  llvm::Value *string_buffer(const char *name);  // zeroed stack buffer
+  llvm::Value *string_buffer(const char *name);  // a frame buffer holding ""
+  // ---- the per-CPU frame (frame.cpp): buffers too large for the BPF stack
+  // at offsets fixed while lowering, held to the end of the statement.
+  enum class Zero { None, FirstWord, Whole };
+  llvm::Value *frame_buffer(uint32_t size, const char *name, Zero zero);
+  llvm::Value *frame_base();
+  llvm::Value *frame_scratch_slot(uint32_t slot);  // Layout::scratch_slots() of them
+  // memcpy/memset of a size known here. LLVM's BPF backend expands these
+  // inline only up to a limit (past it: "memcpy is not supported"); larger
+  // ones go through bpf_probe_read_kernel.
+  void copy_bytes(llvm::Value *dst, llvm::Value *src, uint32_t size, llvm::MaybeAlign src_align);
+  void zero_bytes(llvm::Value *dst, uint32_t size);
+  void finish_frame();
   llvm::Value *string_literal(const std::string &text);
   void write_literal(llvm::Value *buffer, const std::string &text, bool whole = false);
   void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);  // both 8-byte aligned
@@ -255,6 +267,10 @@ class ProbeLowering {
   std::vector<LoopTargets> loops_;
   // String scratch slots (maps.h) held by the statements being lowered.
   uint32_t scratch_slots_used_ = 0;
+  llvm::Function *program_fn_;                    // the program (fn_ may be a callback being built)
+  llvm::AllocaInst *frame_base_slot_ = nullptr;   // set by the prologue finish_frame() adds
+  uint32_t frame_top_ = 0;                        // bytes of the frame in use (past the scratch slots)
+  Location statement_loc_;                        // the statement being lowered, for frame errors
   // i64 slot: the actions (MAXACTION) this hit may still spend in loops.
   llvm::Value *actions_left_ = nullptr;
   llvm::Value *context_slot_ = nullptr;  // ptr slot holding the program's ctx

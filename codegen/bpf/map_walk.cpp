@@ -286,7 +286,7 @@ void ProbeLowering::foreach_stmt(const ForeachStmt &s) {
       const llvm::Align align(field.offset % 8 ? 1 : 8);
       llvm::Value *to = local_slot(*s.key_locals[i]);
       if (field.type == Type::String)
-        b.CreateMemCpy(to, llvm::MaybeAlign(8), from, align, std::min(field.size, max_string_len()));
+        copy_bytes(to, from, std::min(field.size, max_string_len()), align);
       else
         b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), from, align), to, llvm::Align(8));
     }

@@ -10,7 +10,6 @@ namespace ntap::bpf {
 namespace {
 constexpr int64_t kEExist = 17;  // errno of an insert with BPF_NOEXIST racing another CPU
 constexpr const char *kZeroValueMap = "stats_zero";
-constexpr const char *kStringScratchMap = "string_scratch";
 constexpr const char *kWalkBudgetMap = "walk_budget";
 }  // namespace
 
@@ -19,8 +18,8 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4, layout.globals_size ? layout.globals_size : 8,
        true});
   add({Layout::kEventsMap, kMapTypeRingbuf, layout.options.ringbuf_size, 0, 0, 0, false});
-  add({kStringScratchMap, kMapTypePercpuArray, 2, 0, 4, kStringScratchSlots * 2 * layout.options.max_string_len,
-       true});
+  add({Layout::kFramesMap, kMapTypePercpuArray, Layout::kNestingLevels, 0, 4, layout.frame_bytes(), true});
+  add({Layout::kNestingMap, kMapTypePercpuArray, 1, 0, 4, 8, true});
   add({kWalkBudgetMap, kMapTypePercpuArray, 2, 0, 4, 8, true});
 
   uint32_t largest_histogram_value = 0;
@@ -49,7 +48,8 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 }
 
 bool MapAccess::on_demand(const std::string &name) {
-  return name == Layout::kEventsMap || name == kStringScratchMap || name == kWalkBudgetMap;
+  return name == Layout::kEventsMap || name == Layout::kFramesMap || name == Layout::kNestingMap ||
+         name == kWalkBudgetMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {
@@ -88,12 +88,6 @@ llvm::Value *MapAccess::array_element_or_return(const std::string &map_name, uin
 }
 
 void MapAccess::begin_program() { globals_base_ = array_element_or_return(Layout::kGlobalsMap, 0); }
-
-llvm::Value *MapAccess::string_scratch(uint32_t slot, bool interrupting) {
-  auto &ir = mb_.ir();
-  llvm::Value *base = array_element_or_return(kStringScratchMap, interrupting ? 1 : 0);
-  return ir.CreateConstInBoundsGEP1_64(ir.getInt8Ty(), base, uint64_t(slot) * 2 * layout_.options.max_string_len);
-}
 
 llvm::Value *MapAccess::walk_budget(bool interrupting) {
   return array_element_or_return(kWalkBudgetMap, interrupting ? 1 : 0);

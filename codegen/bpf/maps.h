@@ -40,19 +40,9 @@ class MapAccess {
   llvm::GlobalVariable *map(const std::string &name);
   llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
 
-  // Strings being built (concatenations) live in a per-CPU scratch area of
-  // kStringScratchSlots slots, each twice max_string_len bytes so a copy of
-  // up to max_string_len bytes may start anywhere in the first half (what
-  // the verifier needs to see). Returns the slot's address; leaves the
-  // program (never happens: an array lookup) if the lookup fails.
-  // Programs that may interrupt others on their CPU (perf events, taken in
-  // NMI context) get an area of their own, so they never overwrite a string
-  // an interrupted program is building.
-  static constexpr uint32_t kStringScratchSlots = 8;
-  llvm::Value *string_scratch(uint32_t slot, bool interrupting);
-
   // A per-CPU i64 holding a probe hit's MAXACTION budget while a map walk's
-  // callbacks spend it (map_walk.cpp); `interrupting` as for string_scratch.
+  // callbacks spend it (map_walk.cpp); programs that may interrupt others on
+  // their CPU (perf events, in NMI context) get a word of their own.
   llvm::Value *walk_budget(bool interrupting);
 
   // Pointer to a byte offset inside the "globals" value.

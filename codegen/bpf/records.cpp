@@ -112,7 +112,7 @@ void ProbeLowering::output(const CallExpr &call) {
       if (arg.kind == RecordArg::Kind::String) {
         // The record is not zeroed: copy the whole slot so no stale ring
         // buffer bytes follow the string.
-        b.CreateMemCpy(at, llvm::MaybeAlign(8), values[i], llvm::MaybeAlign(1), max_string_len());
+        copy_bytes(at, values[i], max_string_len(), llvm::MaybeAlign(1));
       } else {
         b.CreateAlignedStore(values[i], at, llvm::Align(8));
       }
@@ -139,7 +139,7 @@ void ProbeLowering::warning(const CallExpr &call) {
   llvm::Value *text = string_value(*call.args[0]);  // before the record is reserved
   state_.mb.set_location(call.loc);
   send_record(*this, RecordKind::Warning, 0, round_up8(max_string_len()), [&](llvm::Value *payload) {
-    ir().CreateMemCpy(payload, llvm::MaybeAlign(8), text, llvm::MaybeAlign(1), max_string_len());
+    copy_bytes(payload, text, max_string_len(), llvm::MaybeAlign(1));
   });
 }
 
@@ -156,7 +156,7 @@ void ProbeLowering::fail_with_text(const void *site, const Location &loc, llvm::
   if (inserted) sites.push_back(ErrorSite{loc, "error", true});
   send_record(*this, RecordKind::Error, it->second, round_up8(max_string_len()), [&](llvm::Value *payload) {
     // The whole slot: the record is not zeroed, and the text is NUL-terminated within it.
-    ir().CreateMemCpy(payload, llvm::MaybeAlign(8), text, llvm::MaybeAlign(1), max_string_len());
+    copy_bytes(payload, text, max_string_len(), llvm::MaybeAlign(1));
   });
   end_program();
 }

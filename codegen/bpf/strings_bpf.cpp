@@ -124,20 +124,20 @@ llvm::Value *ProbeLowering::string_comparison(const BinaryExpr &e) {
 
 // ---------------------------------------------------------------- building
 
-// A string scratch slot (maps.h) holding "": the buffer of a string this
+// A string scratch slot of the frame (frame.cpp) holding "": the buffer of a string this
 // file builds, kept off the 512-byte stack. Slots are taken like stack
 // temporaries: held to the end of the statement.
 llvm::Value *ProbeLowering::scratch_string(const Location &loc) {
-  if (scratch_slots_used_ == MapAccess::kStringScratchSlots)
-    unsupported(loc, "more than " + std::to_string(MapAccess::kStringScratchSlots) +
+  if (scratch_slots_used_ == state_.layout.scratch_slots())
+    unsupported(loc, "more than " + std::to_string(state_.layout.scratch_slots()) +
                          " strings being built at once in one kernel-probe statement; split the statement");
-  llvm::Value *buffer = state_.maps.string_scratch(scratch_slots_used_++, interrupting());
+  llvm::Value *buffer = frame_scratch_slot(scratch_slots_used_++);
   store_byte(buffer, i64(0), i64(0));
   return buffer;
 }
 
 // Appends `part` to the string of `length` bytes (an i64 slot) in `buffer`, a
-// string scratch slot (maps.h), keeping at most built_string_cap() bytes and
+// string scratch slot (frame.cpp), keeping at most built_string_cap() bytes and
 // the NUL. A non-literal part is copied by bpf_probe_read_kernel_str: one
 // helper call whose result the verifier knows only as a range, so the code
 // after it is checked once rather than once per possible length.

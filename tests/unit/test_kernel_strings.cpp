@@ -76,3 +76,64 @@ probe kernel.trace("kfree_skb") {
   CHECK(bpf_object__load(obj) == 0);
   bpf_object__close(obj);
 }
+
+namespace {
+
+// Loads every unit of `object` into the kernel (root only): what the
+// verifier says of the stack is the point.
+void check_loads(const BpfObject &object) {
+  if (geteuid() != 0) {
+    WARN("not root: skipping the kernel load");
+    return;
+  }
+  for (const BpfUnit &unit : object.units) {
+    bpf_object *obj = bpf_object__open_mem(unit.elf.data(), unit.elf.size(), nullptr);
+    REQUIRE(obj);
+    CHECK(bpf_object__load(obj) == 0);
+    bpf_object__close(obj);
+  }
+}
+
+// A tcpstates-style line: string-returning functions, string locals and a
+// printf of five strings, well past 512 bytes of strings at MAXSTRINGLEN 128.
+const char *kFiveStrings = R"(
+function state_name:string (state:long) {
+  if (state == 1) return "ESTABLISHED"
+  return sprintf("STATE%d", state)
+}
+function address:string (sk:long) {
+  return format_ipaddr(@cast(sk, "sock")->__sk_common->skc_rcv_saddr, 2)
+}
+probe kernel.trace("sock:inet_sock_set_state") {
+  a = address($sk); b = address($sk); c = execname()
+  printf("%s %s %s %s %s\n", a, b, c, state_name($oldstate), state_name($newstate))
+}
+)";
+
+}  // namespace
+
+TEST_CASE("string locals, results and temporaries live in the per-CPU frame, not on the stack",
+          "[kernel_strings][frame][root]") {
+  BpfObject object = compile(kFiveStrings);
+  REQUIRE(object.units.size() == 1);
+  check_loads(object);
+}
+
+TEST_CASE("strings longer than the BPF backend copies inline are copied by a helper",
+          "[kernel_strings][frame][root]") {
+  // 2048-byte strings: LLVM's BPF backend refuses to expand such memcpys.
+  BpfObject object = compile(kFiveStrings, {{"MAXSTRINGLEN", "2048"}});
+  REQUIRE(object.units.size() == 1);
+  check_loads(object);
+}
+
+TEST_CASE("a probe needing more frame than there is says which statement and how much",
+          "[kernel_strings][frame]") {
+  std::string body = "a = execname()\nb = execname()\nc = execname()\nd = execname()\ne = execname()\nr = a . b . c . d . e";
+  try {
+    compile("global r\nprobe kernel.trace(\"kfree_skb\") {\n" + body + "\n}\n", {{"MAXSTRINGLEN", "4096"}});
+    FAIL("compiled");
+  } catch (const CompileError &e) {
+    CHECK_THAT(std::string(e.what()), Catch::Contains("needs 20480 bytes") && Catch::Contains("16384"));
+  }
+}

@@ -1,0 +1,156 @@
+// The per-CPU frame of a kernel probe (abi/layout.h, Layout::kFramesMap).
+//
+// BPF programs have 512 bytes of stack, shared with the frames of map-walk
+// callbacks: four strings of MAXSTRINGLEN 128 fill it. So string locals,
+// string results, string-keyed map keys and strings being built live in a
+// per-CPU map element instead, at offsets fixed while lowering.
+//
+// A program can be interrupted on its CPU by another (a softirq tracepoint by
+// a hardirq one, anything by a perf event in NMI context), so there is one
+// frame per nesting level: a per-CPU depth word says how many programs are
+// running on this CPU; a program takes the frame of that level, counts
+// itself in, and restores the word at every return. Interrupts nest, so the
+// word always comes back to what the interrupted program saw. A hit finding
+// every level in use is counted (reported at exit), never run over a frame
+// another program is using.
+//
+// Programs that need no frame (dropwatch's) pay nothing: the prologue that
+// takes a frame is added only when lowering asked for one.
+#include <llvm/IR/Instructions.h>
+
+#include "codegen/bpf/lowering.h"
+
+namespace ntap::bpf {
+
+namespace {
+uint32_t align8(uint32_t n) { return (n + 7) & ~7u; }
+}  // namespace
+
+llvm::Value *ProbeLowering::frame_base() {
+  auto &b = ir();
+  if (!frame_base_slot_) {
+    llvm::IRBuilder<> entry(&program_fn_->getEntryBlock(), program_fn_->getEntryBlock().begin());
+    frame_base_slot_ = entry.CreateAlloca(b.getPtrTy(), nullptr, "frame_base");
+    frame_base_slot_->setAlignment(llvm::Align(8));
+  }
+  return b.CreateAlignedLoad(b.getPtrTy(), reach(frame_base_slot_), llvm::Align(8), "frame");
+}
+
+llvm::Value *ProbeLowering::frame_buffer(uint32_t size, const char *name, Zero zero) {
+  const uint32_t at = state_.layout.scratch_bytes() + frame_top_;
+  const uint32_t end = at + align8(size);
+  if (end > state_.layout.frame_bytes())
+    unsupported(statement_loc_, "this statement needs " + std::to_string(end - state_.layout.scratch_bytes()) +
+                                    " bytes for the strings and keys of its kernel probe, more than the " +
+                                    std::to_string(state_.layout.frame_bytes() - state_.layout.scratch_bytes()) +
+                                    " a probe has (-D MAXSTRINGLEN=N lowers what each string takes)");
+  frame_top_ = end - state_.layout.scratch_bytes();
+  auto &b = ir();
+  llvm::Value *buffer = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), frame_base(), at, name);
+  // A string reads as "" once its first byte is 0; a key is compared whole.
+  if (zero != Zero::None) zero_bytes(buffer, zero == Zero::Whole ? size : std::min<uint32_t>(size, 8));
+  return buffer;
+}
+
+llvm::Value *ProbeLowering::frame_scratch_slot(uint32_t slot) {
+  auto &b = ir();
+  return b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), frame_base(),
+                                      uint64_t(slot) * 2 * state_.layout.options.max_string_len, "scratch");
+}
+
+// Inline copies up to this size; the BPF backend refuses to expand some
+// past 1 KiB.
+constexpr uint32_t kInlineCopyLimit = 512;
+
+void ProbeLowering::copy_bytes(llvm::Value *dst, llvm::Value *src, uint32_t size, llvm::MaybeAlign src_align) {
+  auto &b = ir();
+  if (size <= kInlineCopyLimit) {
+    b.CreateMemCpy(dst, llvm::MaybeAlign(8), src, src_align, size);
+    return;
+  }
+  state_.mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(), {dst, b.getInt32(size), src});
+}
+
+void ProbeLowering::zero_bytes(llvm::Value *dst, uint32_t size) {
+  auto &b = ir();
+  if (size <= kInlineCopyLimit) {
+    b.CreateMemSet(dst, b.getInt8(0), size, llvm::Align(8));
+    return;
+  }
+  llvm::Value *zeros = state_.mb.rodata_padded_string("", size);
+  state_.mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(), {dst, b.getInt32(size), zeros});
+}
+
+// Runs after the body is lowered: when it used the frame, a prologue before
+// the body's entry takes a level and its frame, and every return of the
+// program gives the level back.
+void ProbeLowering::finish_frame() {
+  if (!frame_base_slot_) return;
+  auto &b = ir();
+  llvm::LLVMContext &context = state_.mb.context();
+  llvm::Function *fn = program_fn_;
+  llvm::BasicBlock *body = &fn->getEntryBlock();
+  std::vector<llvm::ReturnInst *> returns;
+  for (llvm::BasicBlock &block : *fn)
+    if (auto *ret = llvm::dyn_cast<llvm::ReturnInst>(block.getTerminator())) returns.push_back(ret);
+
+  auto *prologue = llvm::BasicBlock::Create(context, "frame_enter", fn, body);
+  // Stack slots stay in the entry block, where the optimiser promotes them.
+  for (auto it = body->begin(); it != body->end();) {
+    llvm::Instruction &inst = *it++;
+    if (llvm::isa<llvm::AllocaInst>(inst)) inst.moveBefore(*prologue, prologue->end());
+  }
+  auto new_block = [&](const char *name) { return llvm::BasicBlock::Create(context, name, fn, body); };
+  llvm::Value *zero_return = llvm::Constant::getNullValue(fn->getReturnType());
+  b.SetInsertPoint(prologue);
+  llvm::AllocaInst *key = b.CreateAlloca(b.getInt32Ty(), nullptr, "frame_key");
+  key->setAlignment(llvm::Align(4));
+  b.CreateStore(b.getInt32(0), key);
+  llvm::Value *depth = state_.maps.lookup(state_.maps.map(Layout::kNestingMap), key);
+  llvm::BasicBlock *no_depth = new_block("no_depth");
+  llvm::BasicBlock *have_depth = new_block("have_depth");
+  b.CreateCondBr(b.CreateIsNull(depth), no_depth, have_depth);
+  b.SetInsertPoint(no_depth);
+  b.CreateRet(zero_return);
+
+  b.SetInsertPoint(have_depth);
+  llvm::Value *level = b.CreateAlignedLoad(b.getInt64Ty(), depth, llvm::Align(8), "level");
+  llvm::BasicBlock *too_deep = new_block("nested_too_deep");
+  llvm::BasicBlock *enter = new_block("enter_level");
+  b.CreateCondBr(b.CreateICmpUGE(level, b.getInt64(Layout::kNestingLevels)), too_deep, enter);
+
+  // Counted in "globals" (reported at exit), looked up here since the body's
+  // lookup of it comes after the prologue.
+  b.SetInsertPoint(too_deep);
+  llvm::Value *globals = state_.maps.lookup(state_.maps.map(Layout::kGlobalsMap), key);
+  llvm::BasicBlock *count = new_block("count_skipped");
+  llvm::BasicBlock *skip = new_block("skip_hit");
+  b.CreateCondBr(b.CreateIsNull(globals), skip, count);
+  b.SetInsertPoint(count);
+  state_.maps.atomic_add(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), globals, state_.layout.nesting_skipped_offset),
+                         b.getInt64(1));
+  b.CreateBr(skip);
+  b.SetInsertPoint(skip);
+  b.CreateRet(zero_return);
+
+  b.SetInsertPoint(enter);
+  b.CreateAlignedStore(b.CreateAdd(level, b.getInt64(1)), depth, llvm::Align(8));
+  b.CreateStore(b.CreateTrunc(level, b.getInt32Ty()), key);
+  llvm::Value *frame = state_.maps.lookup(state_.maps.map(Layout::kFramesMap), key);
+  llvm::BasicBlock *no_frame = new_block("no_frame");
+  llvm::BasicBlock *have_frame = new_block("have_frame");
+  b.CreateCondBr(b.CreateIsNull(frame), no_frame, have_frame);
+  b.SetInsertPoint(no_frame);
+  b.CreateAlignedStore(level, depth, llvm::Align(8));
+  b.CreateRet(zero_return);
+  b.SetInsertPoint(have_frame);
+  b.CreateAlignedStore(frame, frame_base_slot_, llvm::Align(8));
+  b.CreateBr(body);
+
+  for (llvm::ReturnInst *ret : returns) {
+    b.SetInsertPoint(ret);
+    b.CreateAlignedStore(level, depth, llvm::Align(8));
+  }
+}
+
+}  // namespace ntap::bpf
