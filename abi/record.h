@@ -10,7 +10,7 @@
 
 namespace ntap {
 
-enum class RecordKind : uint32_t {
+enum class RecordKind : uint16_t {
   Output = 1,  // printf/print/println: id = index into BpfObject::records
   Exit = 2,    // exit() in a kernel probe: id unused
   // A run-time error in a kernel probe: id = index into BpfObject::error_sites;
@@ -20,10 +20,20 @@ enum class RecordKind : uint32_t {
   // warn(msg) in a kernel probe: the payload is the message (a MAXSTRINGLEN
   // slot), written to stderr as "WARNING: msg"; id unused.
   Warning = 4,
+  // The end of a probe hit whose output records carry a group: what the hit
+  // printed is written out now, in one piece. id unused.
+  HitEnd = 5,
 };
 
+// One probe hit's output stays together (as stap keeps it): a program that
+// may send several output records in one hit tags each with a group naming
+// the CPU and nesting level it runs at (1 + cpu * Layout::kNestingLevels +
+// level; 0: not grouped), and ends the hit with a HitEnd record. Records of
+// other CPUs interleave in the ring buffer; the runtime holds a group's text
+// until its HitEnd.
 struct RecordHeader {
   RecordKind kind;
+  uint16_t group;
   uint32_t id;
 };
 

@@ -121,7 +121,10 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   std::memcpy(&header, data, sizeof header);
   const uint8_t *payload = data + sizeof header;
   const size_t payload_size = size - sizeof header;
+  // A hit's text comes first, even when the hit ends with exit() or an error.
+  if (header.group && header.kind != RecordKind::Output) write_pending_hit(header.group);
   switch (header.kind) {
+    case RecordKind::HitEnd: return;
     case RecordKind::Exit: stop(0); return;
     case RecordKind::Warning: {
       // As user probes' warn (runtime/builtins_host.cpp): one line on stderr.
@@ -188,9 +191,27 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
     }
   }
+  if (header.group) {
+    format.format_to(pending_hits_[header.group], args.data());
+    return;
+  }
   record_text_.clear();
   format.format_to(record_text_, args.data());
   output_->write(record_text_);
+}
+
+void Session::write_pending_hit(uint16_t group) {
+  auto it = pending_hits_.find(group);
+  if (it == pending_hits_.end()) return;
+  output_->write(it->second);
+  pending_hits_.erase(it);
+}
+
+// At the end of the run: hits whose HitEnd never came (lost to a full ring
+// buffer, or cut short) still print what they printed.
+void Session::write_pending_hits() {
+  for (const auto &[group, text] : pending_hits_) output_->write(text);
+  pending_hits_.clear();
 }
 
 void Session::consume_records() {
@@ -357,6 +378,7 @@ int Session::run() {
   // the kernel side still holds before the end probes read it.
   links_.clear();
   consume_records();
+  write_pending_hits();
   store_->drain_double_buffered();
   // After a run-time error the error probes run first, then the end probes
   // (as stap does). An error inside these handlers ends the sequence.

@@ -19,6 +19,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -234,6 +235,11 @@ class Session {
   bool stopping_ = false;
   int status_ = 0;
   std::string record_text_;
+  // The text of probe hits still running in the kernel (abi/record.h), by
+  // record group: written out at the group's HitEnd.
+  std::map<uint16_t, std::string> pending_hits_;
+  void write_pending_hit(uint16_t group);
+  void write_pending_hits();
 };
 
 }  // namespace ntap::session_detail

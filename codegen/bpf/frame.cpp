@@ -135,6 +135,11 @@ void ProbeLowering::finish_frame() {
 
   b.SetInsertPoint(enter);
   b.CreateAlignedStore(b.CreateAdd(level, b.getInt64(1)), depth, llvm::Align(8));
+  if (grouped_) {  // abi/record.h: 1 + cpu * levels + level
+    llvm::Value *cpu = state_.mb.call_helper(Helper::GetSmpProcessorId, b.getInt64Ty(), {});
+    llvm::Value *group = b.CreateAdd(b.CreateMul(cpu, b.getInt64(Layout::kNestingLevels)), level);
+    b.CreateAlignedStore(b.CreateAdd(group, b.getInt64(1)), group_slot_, llvm::Align(8));
+  }
   b.CreateStore(b.CreateTrunc(level, b.getInt32Ty()), key);
   llvm::Value *frame = state_.maps.lookup(state_.maps.map(Layout::kFramesMap), key);
   llvm::BasicBlock *no_frame = new_block("no_frame");
@@ -147,10 +152,64 @@ void ProbeLowering::finish_frame() {
   b.CreateAlignedStore(frame, frame_base_slot_, llvm::Align(8));
   b.CreateBr(body);
 
+  if (!grouped_) {
+    for (llvm::ReturnInst *ret : returns) {
+      b.SetInsertPoint(ret);
+      b.CreateAlignedStore(level, depth, llvm::Align(8));
+    }
+    return;
+  }
+  // Every return of a grouped program goes through one exit that ends the
+  // hit's group (programs return 0 wherever they leave).
+  llvm::BasicBlock *leave = llvm::BasicBlock::Create(context, "leave", fn);
   for (llvm::ReturnInst *ret : returns) {
     b.SetInsertPoint(ret);
-    b.CreateAlignedStore(level, depth, llvm::Align(8));
+    b.CreateBr(leave);
+    ret->eraseFromParent();
   }
+  b.SetInsertPoint(leave);
+  b.CreateAlignedStore(level, depth, llvm::Align(8));
+  end_hit(zero_return);
+}
+
+// In `leave`: a HitEnd record when the hit printed; a full ring buffer
+// counts it lost, as any record.
+void ProbeLowering::end_hit(llvm::Value *zero_return) {
+  auto &b = ir();
+  llvm::LLVMContext &context = state_.mb.context();
+  llvm::Function *fn = program_fn_;
+  auto new_block = [&](const char *name) { return llvm::BasicBlock::Create(context, name, fn); };
+  llvm::BasicBlock *send = new_block("end_hit");
+  llvm::BasicBlock *lost = new_block("end_hit_lost");
+  llvm::BasicBlock *reserved = new_block("end_hit_reserved");
+  llvm::BasicBlock *done = new_block("end_hit_done");
+  llvm::Value *printed = b.CreateAlignedLoad(b.getInt64Ty(), printed_slot_, llvm::Align(8));
+  b.CreateCondBr(b.CreateICmpNE(printed, b.getInt64(0)), send, done);
+
+  b.SetInsertPoint(send);
+  llvm::Value *record = state_.mb.call_helper(Helper::RingbufReserve, b.getPtrTy(),
+                                              {state_.maps.events(), b.getInt64(sizeof(RecordHeader)), b.getInt64(0)});
+  b.CreateCondBr(b.CreateIsNull(record), lost, reserved);
+
+  b.SetInsertPoint(lost);
+  llvm::AllocaInst *key = state_.mb.entry_alloca(b.getInt32Ty(), "globals_key", false);
+  b.CreateStore(b.getInt32(0), key);
+  llvm::Value *globals = state_.maps.lookup(state_.maps.map(Layout::kGlobalsMap), key);
+  llvm::BasicBlock *count = new_block("end_hit_count_lost");
+  b.CreateCondBr(b.CreateIsNull(globals), done, count);
+  b.SetInsertPoint(count);
+  state_.maps.atomic_add(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), globals, state_.layout.ringbuf_lost_offset),
+                         b.getInt64(1));
+  b.CreateBr(done);
+
+  b.SetInsertPoint(reserved);
+  b.CreateAlignedStore(record_header_word(RecordKind::HitEnd), record, llvm::Align(8));
+  b.CreateAlignedStore(b.getInt32(0), b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), record, 4), llvm::Align(4));
+  state_.mb.call_helper(Helper::RingbufSubmit, b.getVoidTy(), {record, b.getInt64(0)});
+  b.CreateBr(done);
+
+  b.SetInsertPoint(done);
+  b.CreateRet(zero_return);
 }
 
 }  // namespace ntap::bpf

@@ -157,6 +157,15 @@ class ProbeLowering {
   void copy_bytes(llvm::Value *dst, llvm::Value *src, uint32_t size, llvm::MaybeAlign src_align);
   void zero_bytes(llvm::Value *dst, uint32_t size);
   void finish_frame();
+  // records.cpp: whether a hit of `probe` may send more than one output
+  // record (two output calls, or one in a loop), so its records are grouped.
+  static bool prints_several_records(const ast::Probe &probe);
+  void group_output();  // called by lower_body for such a probe
+  // The first word of a record header: `kind`, and the hit's group if any.
+  llvm::Value *record_header_word(RecordKind kind);
+  bool grouped() const { return grouped_; }
+  void mark_printed();
+  void end_hit(llvm::Value *zero_return);  // frame.cpp
   llvm::Value *string_literal(const std::string &text);
   void write_literal(llvm::Value *buffer, const std::string &text, bool whole = false);
   void copy_string(llvm::Value *dst, llvm::Value *src, uint32_t size);  // both 8-byte aligned
@@ -269,6 +278,11 @@ class ProbeLowering {
   uint32_t scratch_slots_used_ = 0;
   llvm::Function *program_fn_;                    // the program (fn_ may be a callback being built)
   llvm::AllocaInst *frame_base_slot_ = nullptr;   // set by the prologue finish_frame() adds
+  // A hit that may print several records groups them (abi/record.h): the
+  // group is set by the prologue, `printed` when a record was sent.
+  bool grouped_ = false;
+  llvm::AllocaInst *group_slot_ = nullptr;
+  llvm::AllocaInst *printed_slot_ = nullptr;
   uint32_t frame_top_ = 0;                        // bytes of the frame in use (past the scratch slots)
   Location statement_loc_;                        // the statement being lowered, for frame errors
   // i64 slot: the actions (MAXACTION) this hit may still spend in loops.

@@ -4,6 +4,7 @@
 
 #include "codegen/bpf/lowering.h"
 #include "frontend/builtins.h"
+#include "frontend/walk.h"
 
 namespace ntap::bpf {
 
@@ -47,16 +48,68 @@ void send_record(ProbeLowering &p, RecordKind kind, uint32_t id, uint32_t payloa
   b.CreateBr(done);
 
   b.SetInsertPoint(reserved);
-  b.CreateAlignedStore(b.getInt32(static_cast<uint32_t>(kind)), record, llvm::Align(8));
+  b.CreateAlignedStore(p.record_header_word(kind), record, llvm::Align(8));
   b.CreateAlignedStore(b.getInt32(id), b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), record, 4), llvm::Align(4));
   fill(b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), record, sizeof(RecordHeader)));
   state.mb.call_helper(Helper::RingbufSubmit, b.getVoidTy(), {record, b.getInt64(0)});
+  p.mark_printed();
   b.CreateBr(done);
 
   b.SetInsertPoint(done);
 }
 
+bool is_output_call(const CallExpr &call) {
+  return call.builtin && (call.builtin->flags & Builtin::NoReturnValue) && call.format_id >= 0;
+}
+
+// Output calls a statement may make, counting a call of a script function
+// as its body's (kernel probes inline them; they cannot recurse). 2 stands
+// for "two or more", as does any output call inside a loop.
+int output_calls(const Stmt &s, bool in_loop) {
+  // The walkers take mutable nodes; nothing here changes them.
+  Stmt &stmt = const_cast<Stmt &>(s);
+  const bool loop =
+      in_loop || s.kind == StmtKind::While || s.kind == StmtKind::For || s.kind == StmtKind::Foreach;
+  int count = 0;
+  ast::for_each_expr(stmt, [&](ExprPtr &slot) {
+    if (!slot) return;
+    ast::walk_exprs(slot, [&](ExprPtr &e) {
+      if (!e || e->kind != ExprKind::Call) return;
+      const auto &call = static_cast<const CallExpr &>(*e);
+      if (is_output_call(call)) count += loop ? 2 : 1;
+      if (call.function && call.function->body) count += output_calls(*call.function->body, loop);
+    });
+  });
+  ast::for_each_child(stmt, [&](StmtPtr &child) {
+    if (child) count += output_calls(*child, loop);
+  });
+  return std::min(count, 2);
+}
+
 }  // namespace
+
+bool ProbeLowering::prints_several_records(const Probe &probe) {
+  return probe.body && output_calls(*probe.body, false) >= 2;
+}
+
+void ProbeLowering::group_output() {
+  grouped_ = true;
+  group_slot_ = state_.mb.entry_alloca(ir().getInt64Ty(), "group", false);
+  printed_slot_ = state_.mb.entry_alloca(ir().getInt64Ty(), "printed", true);
+  frame_base();  // the prologue that sets the group comes with the frame
+}
+
+llvm::Value *ProbeLowering::record_header_word(RecordKind kind) {
+  auto &b = ir();
+  llvm::Value *word = b.getInt32(static_cast<uint32_t>(kind));
+  if (!grouped_) return word;
+  llvm::Value *group = b.CreateAlignedLoad(b.getInt64Ty(), reach(group_slot_), llvm::Align(8), "group");
+  return b.CreateOr(word, b.CreateShl(b.CreateTrunc(group, b.getInt32Ty()), 16));
+}
+
+void ProbeLowering::mark_printed() {
+  if (grouped_) ir().CreateAlignedStore(i64(1), reach(printed_slot_), llvm::Align(8));
+}
 
 void ProbeLowering::output(const CallExpr &call) {
   if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
