@@ -129,7 +129,17 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
     // 8-byte aligned load the verifier accepts.
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
-    v = b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
+    // A pointer argument followed by a chain is read as a number: loaded
+    // directly, the verifier types it as a trusted pointer, and for the
+    // arguments the kernel marks as possibly NULL ($rx_sk of kfree_skb,
+    // tcp_send_reset's $sk) it refuses the member offset added before a
+    // NULL check. Read through the helper it is a plain value, and the
+    // chain's own reads make a NULL read as 0.
+    const bool chained = !e.steps.empty() && (e.steps.front().op == TargetStep::Op::Add ||
+                                              e.steps.front().op == TargetStep::Op::Load ||
+                                              e.steps.front().op == TargetStep::Op::AddScaled);
+    v = chained ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
+                : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
   return follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
 }
