@@ -29,7 +29,9 @@ std::vector<std::string> tapset_files(const std::string &dir) {
   std::vector<std::string> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (it->path().extension() == ".ntp" && it->is_regular_file(ec)) files.push_back(it->path().string());
+    // SystemTap's own tapset files are .stp.
+    if ((it->path().extension() == ".ntp" || it->path().extension() == ".stp") && it->is_regular_file(ec))
+      files.push_back(it->path().string());
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -1,7 +1,7 @@
 // The tapset: library scripts (functions and probe aliases written in the
 // language) that every script may use without declaring them.
 //
-// Every *.ntp file of each tapset directory is parsed and its functions and
+// Every *.ntp and *.stp file of each tapset directory is parsed and its functions and
 // aliases are added to the program, marked from_tapset. Elaboration keeps
 // only what the script uses (resolve_symbols drops functions no probe
 // reaches unless -u; an alias is only code once a probe names it), and a
@@ -21,7 +21,7 @@ namespace ntap {
 std::vector<std::string> tapset_directories(const std::string &installed_dir, const std::string &source_dir,
                                             const std::vector<std::string> &include_dirs);
 
-// Adds the functions and aliases of every *.ntp file in `dirs` (sorted by
+// Adds the functions and aliases of every *.ntp and *.stp file in `dirs` (sorted by
 // name, so the result does not depend on directory order) to `program`.
 // Missing directories are skipped; a tapset file with probes or globals, or
 // one that does not parse, is a CompileError located in that file.

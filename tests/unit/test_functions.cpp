@@ -360,6 +360,14 @@ TEST_CASE("tapset: functions and aliases load from a directory; scripts override
   CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});
 }
 
+TEST_CASE("tapset: -I directories also load SystemTap's .stp tapset files", "[tapset]") {
+  TempTapset lib({{"net.stp", "function thrice(x) { return 3 * x }\nprobe my.start = begin { }\n"}});
+  auto c = check("probe my.start { println(thrice(2)) }", false, {lib.dir});
+  REQUIRE(c->program->functions.size() == 1);
+  CHECK(c->program->functions[0]->name == "thrice");
+  CHECK(c->program->functions[0]->from_tapset);
+}
+
 TEST_CASE("tapset: private globals and functions are visible only in their own file", "[tapset]") {
   TempTapset lib({{"counter.ntp", "private global count = 100\nprivate function step() { return 10 }\n"
                                   "function bump() { count += step(); return count }\n"}});
