@@ -1,14 +1,23 @@
 // `while` and `for` in kernel probes, with `break` and `continue`.
 //
-// The verifier accepts a loop only when it can see it end. Every iteration
-// spends actions from the probe hit's MAXACTION budget (one for the
-// iteration and one per statement of the body, checked at the end of the
-// body as stap checks), and an exhausted budget ends the program with stap's
-// "MAXACTION exceeded" error. The budget starts at a constant and falls by a
-// constant, so the verifier sees every loop end within MAXACTION iterations
-// whatever its condition. (A loop whose body is so large that the verifier
-// would walk more than its instruction limit is refused at load time, with
-// the verifier's log naming the probe.)
+// Every iteration spends actions from the probe hit's MAXACTION budget (one
+// for the iteration and one per statement of the body, checked at the end of
+// the body as stap checks), and an exhausted budget ends the program with
+// stap's "MAXACTION exceeded" error.
+//
+// A while/for body is the callback of bpf_loop, one call per iteration, with
+// the frame map walks use (map_walk.cpp): the budget and the stop flag go
+// through the callback context, break/next/return/errors stop the loop. The
+// verifier checks such a callback until its state repeats, generalising the
+// values that change from call to call, so its work does not grow with the
+// number of iterations. A loop written inline, bounded by the budget's
+// constant decrement, made the verifier walk every iteration and then the
+// rest of the program once per iteration that could leave the loop (inside a
+// map walk's callback it compares states exactly, so the counters each
+// iteration changed kept those walks apart): a `while` over a map key in a
+// nested foreach went past the verifier's million instructions.
+#include <algorithm>
+
 #include "codegen/bpf/lowering.h"
 
 namespace ntap::bpf {
@@ -16,6 +25,9 @@ namespace ntap::bpf {
 using namespace ast;
 
 namespace {
+
+// bpf_loop refuses more calls than this (BPF_MAX_LOOPS).
+constexpr uint64_t kMaxLoopCalls = 1u << 23;
 
 // Actions one iteration spends: the iteration itself and each statement of
 // the body (blocks counted by their statements, nested loops by their own
@@ -53,39 +65,61 @@ void ProbeLowering::loop_body(const Stmt &body, llvm::BasicBlock *break_to, llvm
   b.CreateBr(continue_to);
 }
 
-void ProbeLowering::while_stmt(const WhileStmt &s) {
+void ProbeLowering::iteration(const Stmt &body, const std::function<void()> &step) {
   auto &b = ir();
-  llvm::BasicBlock *test = block("while_test");
-  llvm::BasicBlock *body = block("while_body");
-  llvm::BasicBlock *done = block("while_end");
-  b.CreateBr(test);
-  b.SetInsertPoint(test);
-  b.CreateCondBr(truth(*s.cond), body, done);
-  b.SetInsertPoint(body);
-  loop_body(*s.body, done, test);
-  b.SetInsertPoint(done);
+  llvm::BasicBlock *broken = block("loop_break");
+  llvm::BasicBlock *next = block("loop_continue");
+  loop_body(body, broken, next);
+  b.SetInsertPoint(broken);
+  stop_loop();
+  b.SetInsertPoint(next);
+  if (step) step();
+  leave_callback(0);
+}
+
+void ProbeLowering::repeat(const Location &loc, const std::function<void()> &body) {
+  ModuleBuilder &mb = state_.mb;
+  // Every iteration costs at least two actions, so the budget ends the loop
+  // before bpf_loop's count does.
+  const uint64_t calls = std::min<uint64_t>(state_.layout.options.max_action + 1, kMaxLoopCalls);
+  callback_loop(
+      loc, [&](const Location &at) { return mb.begin_loop_callback(at); }, 1, body,
+      [&](llvm::Function *callback, llvm::Value *context) {
+        mb.call_helper(Helper::Loop, ir().getInt64Ty(),
+                       {ir().getInt32(static_cast<uint32_t>(calls)), callback, context, i64(0)});
+      });
+}
+
+void ProbeLowering::while_stmt(const WhileStmt &s) {
+  repeat(s.loc, [&] {
+    auto &b = ir();
+    llvm::BasicBlock *body = block("while_body");
+    llvm::BasicBlock *done = block("while_end");
+    b.CreateCondBr(truth(*s.cond), body, done);
+    b.SetInsertPoint(done);
+    stop_loop();
+    b.SetInsertPoint(body);
+    iteration(*s.body, {});
+  });
 }
 
 void ProbeLowering::for_stmt(const ForStmt &s) {
-  auto &b = ir();
   if (s.init) value(*s.init);
-  llvm::BasicBlock *test = block("for_test");
-  llvm::BasicBlock *body = block("for_body");
-  llvm::BasicBlock *step = block("for_step");
-  llvm::BasicBlock *done = block("for_end");
-  b.CreateBr(test);
-  b.SetInsertPoint(test);
-  if (s.cond)
-    b.CreateCondBr(truth(*s.cond), body, done);
-  else
-    b.CreateBr(body);
-  b.SetInsertPoint(body);
-  loop_body(*s.body, done, step);
-  b.SetInsertPoint(step);
-  state_.mb.set_location(s.loc);
-  if (s.step) value(*s.step);
-  b.CreateBr(test);
-  b.SetInsertPoint(done);
+  repeat(s.loc, [&] {
+    auto &b = ir();
+    if (s.cond) {
+      llvm::BasicBlock *body = block("for_body");
+      llvm::BasicBlock *done = block("for_end");
+      b.CreateCondBr(truth(*s.cond), body, done);
+      b.SetInsertPoint(done);
+      stop_loop();
+      b.SetInsertPoint(body);
+    }
+    iteration(*s.body, [&] {
+      state_.mb.set_location(s.loc);
+      if (s.step) value(*s.step);
+    });
+  });
 }
 
 // A loop over a constant count (string bytes, CPUs): the verifier sees it

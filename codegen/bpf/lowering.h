@@ -225,6 +225,8 @@ class ProbeLowering {
   // loops.cpp
   void while_stmt(const ast::WhileStmt &s);
   void for_stmt(const ast::ForStmt &s);
+  // `body` (filled inside the callback) as bpf_loop's callback.
+  void repeat(const Location &loc, const std::function<void()> &body);
   void loop_body(const ast::Stmt &body, llvm::BasicBlock *break_to, llvm::BasicBlock *continue_to);
   void jump_out_of_loop(const ast::Stmt &s);  // break, continue
   void delete_stmt(const ast::DeleteStmt &s);
@@ -237,6 +239,22 @@ class ProbeLowering {
   // end goes on with the next element) and calls it for every element.
   using WalkBody = std::function<void(llvm::Value *key, llvm::Value *value)>;
   void walk_map(const GlobalLayout &g, const Location &loc, const WalkBody &body);
+  // The frame of every loop whose iterations are calls of a callback (map
+  // walks, while/for through bpf_loop): `begin` starts the callback (its
+  // context argument is number `ctx_arg`), `body` fills it after the stop
+  // flag and budget are set up, `call` emits the helper call in the caller.
+  // Afterwards the caller takes back the budget and does what the callback
+  // stopped for (next, return, a caught error).
+  using BeginCallback = std::function<llvm::Function *(const Location &)>;
+  using CallCallback = std::function<void(llvm::Function *callback, llvm::Value *context)>;
+  void callback_loop(const Location &loc, const BeginCallback &begin, unsigned ctx_arg,
+                     const std::function<void()> &body, const CallCallback &call);
+  // Inside a loop's callback: one iteration of `body` with its budget check;
+  // `break` stops the loop, the end of the body and `continue` run `step`
+  // (if any) and go on with the next call.
+  void iteration(const ast::Stmt &body, const std::function<void()> &step);
+  // Inside a loop's callback: returns 1 (no more iterations), nothing else to do.
+  void stop_loop();
   // Inside a walk's callback: returns 1 (no more elements) after setting the
   // walk's stop flag to `why` (a WalkStop).
   void stop_walk(int64_t why);

@@ -122,9 +122,9 @@ void ProbeLowering::stop_walk(int64_t why) {
 
 namespace {
 
-// min(max(value, 0), limit), in branches the verifier follows to bound the result.
-llvm::Value *clamp(llvm::IRBuilder<> &b, llvm::Value *value, llvm::Value *limit) {
-  value = b.CreateSelect(b.CreateICmpSLT(value, b.getInt64(0)), b.getInt64(0), value);
+// min(max(value, floor), limit), in branches the verifier follows to bound the result.
+llvm::Value *clamp(llvm::IRBuilder<> &b, llvm::Value *value, int64_t floor, llvm::Value *limit) {
+  value = b.CreateSelect(b.CreateICmpSLT(value, b.getInt64(floor)), b.getInt64(floor), value);
   return b.CreateSelect(b.CreateICmpSGT(value, limit), limit, value);
 }
 
@@ -165,7 +165,8 @@ void ProbeLowering::return_from_function() {
   stop_walk(kReturn);
 }
 
-void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const WalkBody &body) {
+void ProbeLowering::callback_loop(const Location &loc, const BeginCallback &begin, unsigned ctx_arg,
+                                  const std::function<void()> &body, const CallCallback &call) {
   auto &b = ir();
   ModuleBuilder &mb = state_.mb;
   llvm::Value *stop = mb.entry_alloca(b.getInt64Ty(), "walk_stop", false);
@@ -178,7 +179,7 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
   setup.stop = stop;
   setup.frames_depth = frames_.size();
   llvm::Value *context = lower_callback(
-      [&] { return mb.begin_walk_callback(loc); }, 3, std::move(setup),
+      [&] { return begin(loc); }, ctx_arg, std::move(setup),
       [&] {
         llvm::BasicBlock *stopped = block("walk_stopped");
         llvm::BasicBlock *element = block("walk_element");
@@ -192,17 +193,18 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
         current.shared_budget = state_.maps.walk_budget(interrupting());
         current.budget = mb.entry_alloca(b.getInt64Ty(), "walk_budget", false);
         llvm::Value *handed = b.CreateAlignedLoad(b.getInt64Ty(), current.shared_budget, llvm::Align(8));
-        b.CreateAlignedStore(clamp(b, handed, i64(state_.layout.options.max_action)), current.budget, llvm::Align(8));
-        body(fn_->getArg(1), fn_->getArg(2));
+        b.CreateAlignedStore(clamp(b, handed, 0, i64(state_.layout.options.max_action)), current.budget, llvm::Align(8));
+        body();
       },
       walk);
 
-  // The caller: walk, then do what the callback stopped for.
+  // The caller: loop, then do what the callback stopped for.
   mb.set_location(loc);
-  mb.call_helper(Helper::ForEachMapElem, b.getInt64Ty(),
-                 {state_.maps.map(g.map_names.at(0)), walk.callback, context, i64(0)});
+  call(walk.callback, context);
   llvm::Value *budget_after = b.CreateAlignedLoad(b.getInt64Ty(), shared_budget, llvm::Align(8));
-  b.CreateAlignedStore(clamp(b, budget_after, budget_before), budget_slot(), llvm::Align(8));
+  // -1 stays: a budget spent inside the callback whose error a `try` caught
+  // must fail again at the try (try_stmt).
+  b.CreateAlignedStore(clamp(b, budget_after, -1, budget_before), budget_slot(), llvm::Align(8));
   auto leave_if = [&](WalkStop code, void (ProbeLowering::*leave)()) {
     llvm::Value *stopped_for = b.CreateAlignedLoad(b.getInt64Ty(), stop, llvm::Align(8));
     llvm::BasicBlock *leaving = block("walk_leave");
@@ -216,6 +218,19 @@ void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const W
   if (walk.returns) leave_if(kReturn, &ProbeLowering::return_from_function);
   if (walk.catches) leave_if(kCaught, &ProbeLowering::leave_to_handler);
 }
+
+void ProbeLowering::walk_map(const GlobalLayout &g, const Location &loc, const WalkBody &body) {
+  ModuleBuilder &mb = state_.mb;
+  callback_loop(
+      loc, [&](const Location &at) { return mb.begin_walk_callback(at); }, 3,
+      [&] { body(fn_->getArg(1), fn_->getArg(2)); },
+      [&](llvm::Function *callback, llvm::Value *context) {
+        mb.call_helper(Helper::ForEachMapElem, ir().getInt64Ty(),
+                       {state_.maps.map(g.map_names.at(0)), callback, context, i64(0)});
+      });
+}
+
+void ProbeLowering::stop_loop() { stop_walk(kBreak); }
 
 llvm::Value *ProbeLowering::key_matches(const GlobalLayout &g, llvm::Value *key, llvm::Value *pattern,
                                         const std::vector<ExprPtr> &keys) {
@@ -297,13 +312,7 @@ void ProbeLowering::foreach_stmt(const ForeachStmt &s) {
       else
         b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8)), to, llvm::Align(8));
     }
-    llvm::BasicBlock *broken = block("foreach_break");
-    llvm::BasicBlock *next = block("foreach_next");
-    loop_body(*s.body, broken, next);
-    b.SetInsertPoint(broken);
-    stop_walk(kBreak);
-    b.SetInsertPoint(next);
-    leave_callback(0);
+    iteration(*s.body, {});
   });
 }
 

@@ -75,7 +75,13 @@ llvm::BasicBlock *MapAccess::block(const char *name) {
 // map walk's callback, whose 0 means "go on").
 llvm::Value *MapAccess::array_element_or_return(const std::string &map_name, uint32_t index) {
   auto &ir = mb_.ir();
-  llvm::AllocaInst *key = mb_.entry_alloca(ir.getInt32Ty(), "array_key", false);
+  llvm::Function *fn = ir.GetInsertBlock()->getParent();
+  llvm::AllocaInst *&key = array_keys_[fn];
+  if (!key) {  // no lifetime markers: the slot serves the whole function
+    llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+    key = entry.CreateAlloca(ir.getInt32Ty(), nullptr, "array_key");
+    key->setAlignment(llvm::Align(8));
+  }
   ir.CreateStore(ir.getInt32(index), key);
   llvm::Value *element = lookup(map(map_name), key);
   llvm::BasicBlock *missing = block("no_element");

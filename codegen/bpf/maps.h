@@ -87,6 +87,10 @@ class MapAccess {
   std::map<std::string, MapSpec> specs_;
   std::map<std::string, llvm::GlobalVariable *> declared_;
   llvm::Value *globals_base_ = nullptr;
+  // One key slot per function for every array lookup: each lookup stores its
+  // index just before the call, and a slot of its own per lookup would spend
+  // stack that nested loops' callbacks share (512 bytes for the whole chain).
+  std::map<llvm::Function *, llvm::AllocaInst *> array_keys_;
 };
 
 }  // namespace ntap::bpf
