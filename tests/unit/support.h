@@ -20,8 +20,8 @@ struct CheckedScript {
 };
 
 struct CheckOptions {
-  uint32_t string_limit = 128;           // -D MAXSTRINGLEN
-  bool keep_unused = false;              // -u
+  uint32_t string_limit = 128;             // -D MAXSTRINGLEN
+  bool keep_unused = false;                // -u
   std::vector<std::string> tapset_dirs{};  // -I: tapsets loaded before the passes
 };
 

@@ -34,6 +34,5 @@ TEST_CASE("a runtime function the JIT cannot bind is not declared", "[api]") {
   for (const ntap_symbol *s = ntap_runtime_symbols; s->name; ++s)
     if (std::string(s->name) != "ntap_printf") without_printf.push_back(*s);
   without_printf.push_back({nullptr, nullptr});
-  CHECK_THROWS_WITH(declare_every_runtime_function(without_printf.data()),
-                    Catch::Matchers::Contains("ntap_printf"));
+  CHECK_THROWS_WITH(declare_every_runtime_function(without_printf.data()), Catch::Matchers::Contains("ntap_printf"));
 }
