@@ -24,7 +24,17 @@ KernelConfig KernelConfig::parse(std::string_view text) {
     } else if (line.rfind(not_set_prefix, 0) == 0 && line.size() > not_set_suffix.size() &&
                line.substr(line.size() - not_set_suffix.size()) == not_set_suffix) {
       std::string_view name = line.substr(2, line.size() - 2 - not_set_suffix.size());
+      // GCC 12 inlines std::string's assignment from "n" and then warns
+      // -Wrestrict about a memcpy on an impossible path inside libstdc++'s
+      // char_traits (GCC bug 105329, fixed in GCC 13); the code is correct.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
       config.values_[std::string(name)] = "n";
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
     }
   }
   return config;

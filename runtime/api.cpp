@@ -7,7 +7,6 @@
 #include <memory>
 
 #include "runtime/histogram.h"
-#include "runtime/regex.h"
 #include "runtime/session.h"
 
 using ntap::Key;
@@ -248,88 +247,12 @@ const char *ntap_caught_message(ntap_rt *rt) {
   return rt->failed_with_message ? rt->arena.keep(rt->failed_message) : nullptr;
 }
 
-#define NTAP_SYMBOL(name) {#name, reinterpret_cast<void *>(&name)}
+// Every function of abi/runtime_api.def, by name.
+#define NTAP_API(result, name, ...) {#name, reinterpret_cast<void *>(&name)},
 const ntap_symbol ntap_runtime_symbols[] = {
-    NTAP_SYMBOL(ntap_get_long),
-    NTAP_SYMBOL(ntap_get_string),
-    NTAP_SYMBOL(ntap_set_long),
-    NTAP_SYMBOL(ntap_set_string),
-    NTAP_SYMBOL(ntap_stats_add),
-    NTAP_SYMBOL(ntap_stats_get),
-    NTAP_SYMBOL(ntap_stats_histogram),
-    NTAP_SYMBOL(ntap_stats_bucket),
-    NTAP_SYMBOL(ntap_exists),
-    NTAP_SYMBOL(ntap_delete),
-    NTAP_SYMBOL(ntap_foreach_begin),
-    NTAP_SYMBOL(ntap_foreach_next),
-    NTAP_SYMBOL(ntap_foreach_end),
-    NTAP_SYMBOL(ntap_printf),
-    NTAP_SYMBOL(ntap_sprintf),
-    NTAP_SYMBOL(ntap_str_concat),
-    NTAP_SYMBOL(ntap_str_compare),
-    NTAP_SYMBOL(ntap_regex_match),
-    NTAP_SYMBOL(ntap_fn_matched),
-    NTAP_SYMBOL(ntap_failed),
-    NTAP_SYMBOL(ntap_fail_at),
-    NTAP_SYMBOL(ntap_fail_with_message),
-    NTAP_SYMBOL(ntap_catch),
-    NTAP_SYMBOL(ntap_action_counter),
-    NTAP_SYMBOL(ntap_nesting_depth),
-    NTAP_SYMBOL(ntap_caught_message),
-    NTAP_SYMBOL(ntap_fn_pp),
-    NTAP_SYMBOL(ntap_fn_exit),
-    NTAP_SYMBOL(ntap_fn_execname),
-    NTAP_SYMBOL(ntap_fn_pid),
-    NTAP_SYMBOL(ntap_fn_tid),
-    NTAP_SYMBOL(ntap_fn_cpu),
-    NTAP_SYMBOL(ntap_fn_gettimeofday_s),
-    NTAP_SYMBOL(ntap_fn_gettimeofday_ms),
-    NTAP_SYMBOL(ntap_fn_gettimeofday_us),
-    NTAP_SYMBOL(ntap_fn_gettimeofday_ns),
-    NTAP_SYMBOL(ntap_fn_ctime),
-    NTAP_SYMBOL(ntap_fn_symname),
-    NTAP_SYMBOL(ntap_fn_symdata),
-    NTAP_SYMBOL(ntap_fn_drop_reason_name),
-    NTAP_SYMBOL(ntap_fn_warn),
-    NTAP_SYMBOL(ntap_fn_log),
-    NTAP_SYMBOL(ntap_fn_ppid),
-    NTAP_SYMBOL(ntap_fn_pexecname),
-    NTAP_SYMBOL(ntap_fn_uid),
-    NTAP_SYMBOL(ntap_fn_gid),
-    NTAP_SYMBOL(ntap_fn_euid),
-    NTAP_SYMBOL(ntap_fn_egid),
-    NTAP_SYMBOL(ntap_fn_target),
-    NTAP_SYMBOL(ntap_fn_local_clock_ns),
-    NTAP_SYMBOL(ntap_fn_local_clock_us),
-    NTAP_SYMBOL(ntap_fn_local_clock_ms),
-    NTAP_SYMBOL(ntap_fn_local_clock_s),
-    NTAP_SYMBOL(ntap_fn_cpu_clock_ns),
-    NTAP_SYMBOL(ntap_fn_cpu_clock_us),
-    NTAP_SYMBOL(ntap_fn_cpu_clock_ms),
-    NTAP_SYMBOL(ntap_fn_cpu_clock_s),
-    NTAP_SYMBOL(ntap_fn_tz_ctime),
-    NTAP_SYMBOL(ntap_fn_tz_gmtoff),
-    NTAP_SYMBOL(ntap_fn_tz_name),
-    NTAP_SYMBOL(ntap_fn_strlen),
-    NTAP_SYMBOL(ntap_fn_substr),
-    NTAP_SYMBOL(ntap_fn_stringat),
-    NTAP_SYMBOL(ntap_fn_isinstr),
-    NTAP_SYMBOL(ntap_fn_strtol),
-    NTAP_SYMBOL(ntap_fn_isdigit),
-    NTAP_SYMBOL(ntap_fn_str_replace),
-    NTAP_SYMBOL(ntap_fn_tokenize),
-    NTAP_SYMBOL(ntap_fn_text_str),
-    NTAP_SYMBOL(ntap_fn_text_strn),
-    NTAP_SYMBOL(ntap_fn_ntohs),
-    NTAP_SYMBOL(ntap_fn_ntohl),
-    NTAP_SYMBOL(ntap_fn_ntohll),
-    NTAP_SYMBOL(ntap_fn_htons),
-    NTAP_SYMBOL(ntap_fn_htonl),
-    NTAP_SYMBOL(ntap_fn_htonll),
-    NTAP_SYMBOL(ntap_fn_ip_ntop),
-    NTAP_SYMBOL(ntap_fn_format_ipaddr),
+#include "abi/runtime_api.def"
     {nullptr, nullptr},
 };
-#undef NTAP_SYMBOL
+#undef NTAP_API
 
 }  // extern "C"

@@ -1,6 +1,5 @@
-// =~ / !~ and matched(n): see regex.h.
-#include "runtime/regex.h"
-
+// =~ / !~ and matched(n) in user probes (POSIX ERE, as stap):
+// ntap_regex_match and ntap_fn_matched of abi/runtime_api.def.
 #include <regex.h>
 
 #include <memory>
@@ -9,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "abi/runtime_api.h"
 #include "runtime/session.h"
 
 namespace {

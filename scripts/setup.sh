@@ -45,6 +45,12 @@ if [[ ! -d /sys/kernel/tracing/events ]]; then
   fi
 fi
 
+# CI (which sets CI, see .ci/run) builds with warnings as errors. The option
+# is passed on every run, so an existing build directory follows the
+# environment too.
+werror=OFF
+if [[ -n "${CI:-}" ]]; then werror=ON; fi
+
 # Two cores are the norm on our machines; let ninja decide unless told otherwise.
-cmake -S "$repo_root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S "$repo_root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNTAP_WERROR="$werror"
 ninja -C "$build_dir" ${NTAP_BUILD_JOBS:+-j "$NTAP_BUILD_JOBS"}

@@ -1,10 +1,11 @@
 #include "codegen/host/runtime_decls.h"
 
-#include <array>
-#include <initializer_list>
 #include <vector>
 
 #include <fmt/format.h>
+#include <llvm/IR/LLVMContext.h>
+
+#include "codegen/host/host_codegen.h"
 
 namespace ntap::host {
 namespace {
@@ -18,90 +19,28 @@ struct Signature {
   std::vector<CType> params;
 };
 
-// Every function of abi/runtime_api.h. Keep in the same order as the header so a
-// reviewer can compare them line by line.
+// Type codes of abi/runtime_api.def → the C types they lower to.
+#define NTAP_IRTYPE_void CType::Void
+#define NTAP_IRTYPE_i64 CType::I64
+#define NTAP_IRTYPE_u64 CType::I64
+#define NTAP_IRTYPE_i32 CType::I32
+#define NTAP_IRTYPE_u32 CType::I32
+#define NTAP_IRTYPE_i64_ptr CType::Ptr
+#define NTAP_IRTYPE_str CType::Ptr
+#define NTAP_IRTYPE_rt CType::Ptr
+#define NTAP_IRTYPE_iter CType::Ptr
+#define NTAP_IRTYPE_values CType::Ptr
+#define NTAP_IRTYPE_values_out CType::Ptr
+
+// Every function of abi/runtime_api.def.
 const std::vector<Signature> &api_signatures() {
-  using enum CType;
+#define NTAP_ARG(type, name) NTAP_IRTYPE_##type
+#define NTAP_API(result, name, ...) {#name, NTAP_IRTYPE_##result, {__VA_ARGS__}},
   static const std::vector<Signature> table = {
-      {"ntap_get_long", I64, {Ptr, I32, Ptr}},
-      {"ntap_get_string", Ptr, {Ptr, I32, Ptr}},
-      {"ntap_set_long", Void, {Ptr, I32, Ptr, I64, I32}},
-      {"ntap_set_string", Void, {Ptr, I32, Ptr, Ptr, I32}},
-      {"ntap_stats_add", Void, {Ptr, I32, Ptr, I64, I32}},
-      {"ntap_stats_get", I64, {Ptr, I32, Ptr, I32, I32}},
-      {"ntap_stats_histogram", Ptr, {Ptr, I32, Ptr, I32}},
-      {"ntap_stats_bucket", I64, {Ptr, I32, Ptr, I64, I32}},
-      {"ntap_exists", I64, {Ptr, I32, Ptr, I64}},
-      {"ntap_delete", Void, {Ptr, I32, Ptr, I64}},
-      {"ntap_foreach_begin", Ptr, {Ptr, I32, I32, I32, I32, I64, Ptr, I64}},
-      {"ntap_foreach_next", I64, {Ptr, Ptr}},
-      {"ntap_foreach_end", Void, {Ptr}},
-      {"ntap_printf", Void, {Ptr, I32, Ptr}},
-      {"ntap_sprintf", Ptr, {Ptr, I32, Ptr}},
-      {"ntap_str_concat", Ptr, {Ptr, Ptr, Ptr}},
-      {"ntap_str_compare", I64, {Ptr, Ptr}},
-      {"ntap_regex_match", I64, {Ptr, Ptr, Ptr}},
-      {"ntap_fn_matched", Ptr, {Ptr, I64}},
-      {"ntap_failed", I64, {Ptr}},
-      {"ntap_fail_at", Void, {Ptr, I32}},
-      {"ntap_fail_with_message", Void, {Ptr, I32, Ptr}},
-      {"ntap_catch", I32, {Ptr}},
-      {"ntap_action_counter", Ptr, {Ptr}},
-      {"ntap_nesting_depth", Ptr, {Ptr}},
-      {"ntap_caught_message", Ptr, {Ptr}},
-      {"ntap_fn_exit", Void, {Ptr}},
-      {"ntap_fn_pp", Ptr, {Ptr}},
-      {"ntap_fn_execname", Ptr, {Ptr}},
-      {"ntap_fn_pid", I64, {Ptr}},
-      {"ntap_fn_tid", I64, {Ptr}},
-      {"ntap_fn_cpu", I64, {Ptr}},
-      {"ntap_fn_gettimeofday_s", I64, {Ptr}},
-      {"ntap_fn_gettimeofday_ms", I64, {Ptr}},
-      {"ntap_fn_gettimeofday_us", I64, {Ptr}},
-      {"ntap_fn_gettimeofday_ns", I64, {Ptr}},
-      {"ntap_fn_ctime", Ptr, {Ptr, I64}},
-      {"ntap_fn_symname", Ptr, {Ptr, I64}},
-      {"ntap_fn_symdata", Ptr, {Ptr, I64}},
-      {"ntap_fn_drop_reason_name", Ptr, {Ptr, I64}},
-      {"ntap_fn_warn", Void, {Ptr, Ptr}},
-      {"ntap_fn_log", Void, {Ptr, Ptr}},
-      {"ntap_fn_ppid", I64, {Ptr}},
-      {"ntap_fn_pexecname", Ptr, {Ptr}},
-      {"ntap_fn_uid", I64, {Ptr}},
-      {"ntap_fn_gid", I64, {Ptr}},
-      {"ntap_fn_euid", I64, {Ptr}},
-      {"ntap_fn_egid", I64, {Ptr}},
-      {"ntap_fn_target", I64, {Ptr}},
-      {"ntap_fn_local_clock_ns", I64, {Ptr}},
-      {"ntap_fn_local_clock_us", I64, {Ptr}},
-      {"ntap_fn_local_clock_ms", I64, {Ptr}},
-      {"ntap_fn_local_clock_s", I64, {Ptr}},
-      {"ntap_fn_cpu_clock_ns", I64, {Ptr, I64}},
-      {"ntap_fn_cpu_clock_us", I64, {Ptr, I64}},
-      {"ntap_fn_cpu_clock_ms", I64, {Ptr, I64}},
-      {"ntap_fn_cpu_clock_s", I64, {Ptr, I64}},
-      {"ntap_fn_tz_ctime", Ptr, {Ptr, I64}},
-      {"ntap_fn_tz_gmtoff", I64, {Ptr}},
-      {"ntap_fn_tz_name", Ptr, {Ptr}},
-      {"ntap_fn_strlen", I64, {Ptr, Ptr}},
-      {"ntap_fn_substr", Ptr, {Ptr, Ptr, I64, I64}},
-      {"ntap_fn_stringat", I64, {Ptr, Ptr, I64, I32}},
-      {"ntap_fn_isinstr", I64, {Ptr, Ptr, Ptr}},
-      {"ntap_fn_strtol", I64, {Ptr, Ptr, I64}},
-      {"ntap_fn_isdigit", I64, {Ptr, Ptr}},
-      {"ntap_fn_str_replace", Ptr, {Ptr, Ptr, Ptr, Ptr}},
-      {"ntap_fn_tokenize", Ptr, {Ptr, Ptr, Ptr}},
-      {"ntap_fn_text_str", Ptr, {Ptr, Ptr}},
-      {"ntap_fn_text_strn", Ptr, {Ptr, Ptr, I64, I64}},
-      {"ntap_fn_ntohs", I64, {Ptr, I64}},
-      {"ntap_fn_ntohl", I64, {Ptr, I64}},
-      {"ntap_fn_ntohll", I64, {Ptr, I64}},
-      {"ntap_fn_htons", I64, {Ptr, I64}},
-      {"ntap_fn_htonl", I64, {Ptr, I64}},
-      {"ntap_fn_htonll", I64, {Ptr, I64}},
-      {"ntap_fn_ip_ntop", Ptr, {Ptr, I64}},
-      {"ntap_fn_format_ipaddr", Ptr, {Ptr, I64, I64, I32}},
+#include "abi/runtime_api.def"
   };
+#undef NTAP_API
+#undef NTAP_ARG
   return table;
 }
 
@@ -150,3 +89,17 @@ llvm::FunctionCallee RuntimeDecls::get(std::string_view name, const Location &lo
 }
 
 }  // namespace ntap::host
+
+namespace ntap {
+
+std::vector<std::string> declare_every_runtime_function(const ntap_symbol *runtime_symbols) {
+  llvm::LLVMContext context;
+  llvm::Module module("runtime_api", context);
+  host::RuntimeDecls decls(module, runtime_symbols);
+  for (const auto &sig : host::api_signatures()) decls.get(sig.name);
+  std::vector<std::string> names;
+  for (const llvm::Function &fn : module) names.push_back(fn.getName().str());
+  return names;
+}
+
+}  // namespace ntap

@@ -1,4 +1,4 @@
-// IR declarations of the runtime API (abi/runtime_api.h), kept in one place.
+// IR declarations of the runtime API, made from its list (abi/runtime_api.def).
 //
 // Generated probe code calls the runtime only through RuntimeDecls::get, which
 // declares a function in the module the first time it is used (so the module

@@ -20,9 +20,9 @@ struct CheckedScript {
 };
 
 struct CheckOptions {
-  uint32_t string_limit = 128;           // -D MAXSTRINGLEN
-  bool keep_unused = false;              // -u
-  std::vector<std::string> tapset_dirs;  // -I: tapsets loaded before the passes
+  uint32_t string_limit = 128;             // -D MAXSTRINGLEN
+  bool keep_unused = false;                // -u
+  std::vector<std::string> tapset_dirs{};  // -I: tapsets loaded before the passes
 };
 
 // Parses `text` as the file "t.ntp" and runs the frontend passes (warnings

@@ -470,7 +470,7 @@ TEST_CASE("arithmetic, arrays and aggregates behave as in stap when run", "[bpf_
   std::vector<StatsValue> per_cpu(libbpf_num_possible_cpus());
   int64_t zero_key = 0;
   REQUIRE(bpf_map_lookup_elem(stats, &zero_key, per_cpu.data()) == 0);
-  StatsValue total{0, 0, INT64_MAX, INT64_MIN, 0};
+  StatsValue total{0, 0, INT64_MAX, INT64_MIN, 0, 0, 0, 0};
   for (const StatsValue &v : per_cpu) {
     if (!v.count) continue;
     total.count += v.count;

@@ -2,9 +2,9 @@
 // matched(n); parse results, exact error locations and run-time behaviour.
 #include <catch2/catch.hpp>
 
+#include "abi/runtime_api.h"
 #include "frontend/parser.h"
 #include "frontend/printer.h"
-#include "runtime/regex.h"
 #include "runtime/session.h"
 
 using namespace ntap;

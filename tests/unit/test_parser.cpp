@@ -125,6 +125,12 @@ std::string sexpr(const Stmt &s) {
       auto &r = static_cast<const ReturnStmt &>(s);
       return r.value ? "(return " + sexpr(*r.value) + ")" : "return";
     }
+    case StmtKind::Try: {
+      auto &t = static_cast<const TryStmt &>(s);
+      std::string out = "(try " + sexpr(*t.try_block) + " catch";
+      if (t.catch_name) out += " " + *t.catch_name;
+      return out + " " + sexpr(*t.catch_block) + ")";
+    }
   }
   return "?";
 }

@@ -128,9 +128,9 @@ TEST_CASE("per-CPU statistics merge: counts add, min/max only over CPUs with dat
   const uint32_t value_size = sizeof(StatsValue);
   const uint32_t stride = percpu_stride(value_size);
   std::vector<uint8_t> raw(3 * stride, 0);
-  StatsValue cpu0{2, 30, 10, 20, 500};
+  StatsValue cpu0{2, 30, 10, 20, 500, 0, 0, 0};
   StatsValue cpu1 = kEmptyStats;  // nothing observed: its min/max of 0 must not count
-  StatsValue cpu2{1, 50, 50, 50, 2500};
+  StatsValue cpu2{1, 50, 50, 50, 2500, 0, 0, 0};
   std::memcpy(raw.data(), &cpu0, sizeof cpu0);
   std::memcpy(raw.data() + stride, &cpu1, sizeof cpu1);
   std::memcpy(raw.data() + 2 * stride, &cpu2, sizeof cpu2);
@@ -142,7 +142,7 @@ TEST_CASE("per-CPU statistics merge: counts add, min/max only over CPUs with dat
   CHECK(merged.sum_sq == 3000);
 
   // Negative values: min below zero survives an empty CPU.
-  StatsValue neg{1, -7, -7, -7, 49};
+  StatsValue neg{1, -7, -7, -7, 49, 0, 0, 0};
   std::memcpy(raw.data() + 2 * stride, &neg, sizeof neg);
   merged = merge_percpu_stats(raw, 3, value_size);
   CHECK(merged.min == -7);
@@ -257,7 +257,7 @@ TEST_CASE("kernel scalars and per-CPU statistics maps", "[store][bpf]") {
   std::memcpy(&raw, maps.globals + 8, 8);
   CHECK(raw == 99);
 
-  put_percpu(fd, pack_key(hl, k(0x1234)), {{2, 4, 1, 3, 10}, {1, 9, 9, 9, 81}});
+  put_percpu(fd, pack_key(hl, k(0x1234)), {{2, 4, 1, 3, 10, 0, 0, 0}, {1, 9, 9, 9, 81, 0, 0, 0}});
   auto stats = store.get_stats(hits, k(0x1234));
   REQUIRE(stats);
   CHECK(stats->count == (possible_cpus() > 1 ? 3 : 2));
@@ -305,13 +305,13 @@ TEST_CASE("double-buffered statistics drain the idle buffer once per probe run",
   };
 
   // The "kernel" writes buffer 0 (generation 0).
-  put_percpu(fd0, pack_key(gl, k(1)), {{5, 5, 1, 1, 5}});
+  put_percpu(fd0, pack_key(gl, k(1)), {{5, 5, 1, 1, 5, 0, 0, 0}});
   store.begin_probe_run();
   CHECK(store.get_stats(drops, k(1))->count == 5);
   CHECK(generation() == 1);
   CHECK(waits == 1);
   // Writes arriving during this run go to buffer 1 and are not seen until the next run.
-  put_percpu(fd1, pack_key(gl, k(1)), {{2, 2, 1, 1, 2}});
+  put_percpu(fd1, pack_key(gl, k(1)), {{2, 2, 1, 1, 2, 0, 0, 0}});
   CHECK(store.get_stats(drops, k(1))->count == 5);
   store.clear(drops);  // foreach … delete: only what was read is gone
   CHECK(waits == 1);
