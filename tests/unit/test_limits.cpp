@@ -81,3 +81,24 @@ TEST_CASE("nesting just inside the limit is accepted", "[limits]") {
                  print) == "no error");
   CHECK(error_of("probe begin { x = " + repeat("- ", 990) + "1" + print) == "no error");
 }
+
+TEST_CASE("regular expressions beyond the bounds are refused at the pattern", "[limits][regex]") {
+  auto match = [](const std::string &pattern) {
+    return error_of("probe begin { if (\"x\" =~ \"" + pattern + "\") printf(\"y\\n\") }");
+  };
+  // Each of these took gigabytes, minutes or the whole stack in regcomp.
+  CHECK(match("((a{100}){100}){100}") ==
+        "1:26 the regular expression is too large: its repetitions expand to more than 32768 elements");
+  CHECK(match("(((((x*)*)*)*)*){2000}").find("too large") != std::string::npos);
+  CHECK(match(repeat("a|", 30000) + "a") == "1:26 the regular expression is longer than 4096 bytes");
+  CHECK(match(repeat("(", 101) + "a" + repeat(")", 101)) ==
+        "1:26 the regular expression nests groups more than 100 deep");
+  // The same pattern built from adjacent literals is measured whole.
+  CHECK(error_of("probe begin { if (\"x\" =~ \"(a{200})\" \"{200}\") printf(\"y\\n\") }").find("too large") !=
+        std::string::npos);
+  // Within the bounds: large but reasonable patterns still compile.
+  CHECK(match("(a{100}){100}") == "no error");
+  CHECK(match(repeat("(", 100) + "a" + repeat(")", 100)) == "no error");
+  CHECK(match(repeat("a|", 2000) + "a") == "no error");
+  CHECK(match("[]a{]{5}(x|y)+[[:alpha:]{}]{3,}\\\\{9999\\\\}") == "no error");
+}
