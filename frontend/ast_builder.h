@@ -32,6 +32,10 @@ std::string describe_token_at(std::string_view text, size_t offset);
 // names the macro and where it was defined.
 std::string with_expansion_note(const PreprocessedSource &source, const std::string &message, size_t offset);
 
+// Refuses (CompileError "nested too deeply") a parse tree whose AST would be
+// deeper than grammar::max_nesting (parse_nesting.cpp).
+void check_nesting(const Node &root, const PreprocessedSource &source);
+
 class AstBuilder {
  public:
   // `source` is the preprocessed text the parse tree was built from; its map

@@ -443,9 +443,50 @@ template <> inline constexpr const char *error_message<cast_type> = "expected a 
 template <> inline constexpr const char *error_message<address_operand> = "expected a target variable or @cast after '&'";
 // clang-format on
 
+// ---------------------------------------------------------------- nesting limit
+// The parser recurses once per nested construct, and so do the passes after
+// it: a script nested deeper than this is refused with "nested too deeply"
+// before any recursion can exhaust the stack. A level is a nested expression
+// (parentheses, an argument, a subscript, an assignment's right side), a
+// prefix operator or a nested statement; parse_nesting.cpp also counts each operator
+// of a left-associative chain (`a + b + c` is as deep as the tree it builds).
+inline constexpr unsigned max_nesting = 1000;
+inline constexpr const char *nested_too_deeply = "nested too deeply (more than 1000 levels)";
+template <typename Rule>
+inline constexpr bool opens_nesting_level = false;
+template <> inline constexpr bool opens_nesting_level<expression> = true;
+template <> inline constexpr bool opens_nesting_level<assignment> = true;
+template <> inline constexpr bool opens_nesting_level<unary_prefix> = true;
+// Statements nest through these (each is a parse-tree node, so the parse
+// tree's control sees it: rules without a node never reach error_control).
+template <> inline constexpr bool opens_nesting_level<block> = true;
+template <> inline constexpr bool opens_nesting_level<if_statement> = true;
+template <> inline constexpr bool opens_nesting_level<while_statement> = true;
+template <> inline constexpr bool opens_nesting_level<for_statement> = true;
+template <> inline constexpr bool opens_nesting_level<foreach_statement> = true;
+// Levels open in the parse under way (reset by parse_script: a parse error
+// leaves it wherever the error was raised).
+inline thread_local unsigned nesting_depth = 0;
+
 // Raises pg::parse_error with the message above, at the failing token.
 template <typename Rule>
 struct error_control : pg::normal<Rule> {
+  template <typename Input, typename... States>
+  static void start(const Input &in, States &&...st) {
+    if constexpr (opens_nesting_level<Rule>)
+      if (++nesting_depth > max_nesting) throw pg::parse_error(nested_too_deeply, in);
+    pg::normal<Rule>::start(in, st...);
+  }
+  template <typename Input, typename... States>
+  static void success(const Input &in, States &&...st) {
+    if constexpr (opens_nesting_level<Rule>) --nesting_depth;
+    pg::normal<Rule>::success(in, st...);
+  }
+  template <typename Input, typename... States>
+  static void failure(const Input &in, States &&...st) {
+    if constexpr (opens_nesting_level<Rule>) --nesting_depth;
+    pg::normal<Rule>::failure(in, st...);
+  }
   template <typename Input, typename... States>
   [[noreturn]] static void raise(const Input &in, States &&...) {
     static_assert(error_message<Rule> != nullptr, "every must<>/raise<> target needs an error_message");

@@ -1,6 +1,7 @@
 // Parse tree -> AST: literals (numbers, strings with their escapes) and
 // expressions, including @-operators and the regex operand check.
 #include "frontend/ast_builder.h"
+#include "frontend/regex_bounds.h"
 
 #include <regex.h>
 
@@ -165,6 +166,8 @@ ExprPtr AstBuilder::left_assoc(const Node &n) {
 // POSIX extended regular expression; it is compiled once more at run time.
 void AstBuilder::check_regex(const Node &n, const Expr &pattern) const {
   if (pattern.kind != ExprKind::String) fail(n, "the regular expression of =~ / !~ must be a literal string");
+  // Bounded before regcomp, which may take gigabytes or the whole stack.
+  if (auto beyond = regex_beyond_bounds(static_cast<const StringExpr &>(pattern).value)) fail(n, *beyond);
   regex_t compiled;
   const int status = regcomp(&compiled, static_cast<const StringExpr &>(pattern).value.c_str(), REG_EXTENDED);
   if (status != 0) {

@@ -135,6 +135,7 @@ std::unique_ptr<Program> parse_script(const SourceFile &file, const ParseOptions
   pg::memory_input<> in(source.text.data(), source.text.size(), file.name);
   std::unique_ptr<Node> root;
   try {
+    g::nesting_depth = 0;
     root = pt::parse<g::script, selector, pg::nothing, g::error_control>(in);
   } catch (const pg::parse_error &error) {
     const size_t at = error.positions().front().byte;
@@ -149,6 +150,7 @@ std::unique_ptr<Program> parse_script(const SourceFile &file, const ParseOptions
   }
   // The grammar commits to every construct with must<>, so it either succeeds or raises.
   if (!root) throw CompileError(ErrorKind::Parse, "syntax error", Location{&file, 1, 1});
+  check_nesting(*root, source);
   return AstBuilder(file, source).program(*root);
 }
 
