@@ -45,6 +45,10 @@ int64_t ntap_stats_get(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32
 const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *keys, uint32_t site);
 /* @hist_log(x)[bucket]: that bucket's count, 0 for a missing element; a
  * bucket outside the histogram fails at `site`. */
+/* print(@hist_log(x)) / println(...) as a statement: the histogram goes to
+ * the output as one piece (a table in text, an object in JSON); `newline`
+ * is 1 for println. A missing array element fails at `site`. */
+void ntap_print_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t newline, uint32_t site);
 int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site);
 /* Wildcard subscripts: bit i of wildcard_mask set means key i is `*` (keys[i]
  * is then ignored); 0 names the one element `keys`. `[1, *] in a`: true when

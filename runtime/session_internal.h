@@ -27,6 +27,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "kernel/btf.h"
 #include "runtime/globals_display.h"
 #include "kernel/providers/provider.h"
@@ -206,6 +208,7 @@ class Session {
   }
   bool exit_requested_by_kernel() const;
   void display_unread_globals();
+  std::vector<LostCount> loss_counts() const;
   void report_losses();
   int status_word(uint32_t offset) const;
 
@@ -237,7 +240,11 @@ class Session {
   std::string record_text_;
   // The text of probe hits still running in the kernel (abi/record.h), by
   // record group: written out at the group's HitEnd.
-  std::map<uint16_t, std::string> pending_hits_;
+  struct PendingHit {
+    std::string text;
+    const std::string *probe_point = nullptr;  // RecordFormat::probe_point
+  };
+  std::map<uint16_t, PendingHit> pending_hits_;
   void write_pending_hit(uint16_t group);
   void write_pending_hits();
 };

@@ -30,6 +30,7 @@ const std::vector<Signature> &api_signatures() {
       {"ntap_stats_add", Void, {Ptr, I32, Ptr, I64, I32}},
       {"ntap_stats_get", I64, {Ptr, I32, Ptr, I32, I32}},
       {"ntap_stats_histogram", Ptr, {Ptr, I32, Ptr, I32}},
+      {"ntap_print_histogram", Void, {Ptr, I32, Ptr, I64, I32}},
       {"ntap_stats_bucket", I64, {Ptr, I32, Ptr, I64, I32}},
       {"ntap_exists", I64, {Ptr, I32, Ptr, I64}},
       {"ntap_delete", Void, {Ptr, I32, Ptr, I64}},
