@@ -245,7 +245,7 @@ bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit
 
 void Session::event_loop() {
   Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kFirstTimer = 3 };
+  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kMetrics = 3, kFirstTimer = 4 };
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -255,6 +255,7 @@ void Session::event_loop() {
   if (ring_) watch(ring_buffer__epoll_fd(ring_.get()), kRing);
   watch(signal_fd_, kSignal);
   if (target_) watch(target_->exit_fd(), kTargetExit);
+  if (metrics_) watch(metrics_->request_fd(), kMetrics);
   for (size_t i = 0; i < timers_.size(); ++i) watch(timers_[i].fd.get(), kFirstTimer + i);
 
   const bool has_deadline = options_.timeout_seconds > 0;
@@ -283,6 +284,8 @@ void Session::event_loop() {
       const uint64_t tag = events[i].data.u64;
       if (tag == kSignal) {
         stop(0);
+      } else if (tag == kMetrics) {
+        metrics_->answer([this] { return render_metrics(); });
       } else if (tag == kTargetExit) {
         stop(target_->finish());  // -c CMD has exited: the run ends, as stap's
       } else if (tag >= kFirstTimer) {
@@ -351,6 +354,18 @@ std::vector<LostCount> Session::loss_counts() const {
   return out;
 }
 
+// A scrape of --metrics, on the runtime thread between two handlers: the
+// reads a timer probe would make (double-buffered globals drained first).
+std::string Session::render_metrics() {
+  store_->begin_probe_run();
+  std::string out;
+  for (const auto &g : program_.globals)
+    if (!g->from_tapset && g->value_type != ast::Type::Unknown)
+      render_global_metrics(out, snapshot_global(*g, *store_));
+  render_lost_metrics(out, loss_counts());
+  return out;
+}
+
 void Session::report_losses() {
   std::vector<LostCount> losses = loss_counts();
   if (losses.empty()) return;
@@ -364,6 +379,9 @@ int Session::run() {
   signal_fd_ = signals.fd();
   formats_.reserve(program_.formats.size());
   for (const ast::FormatInfo &info : program_.formats) formats_.push_back(Format::parse(info.text));
+  // Bound before anything is loaded: a taken port is an error like any other.
+  if (!options_.metrics_address.empty())
+    metrics_ = std::make_unique<MetricsServer>(parse_listen_address(options_.metrics_address));
   output_ = options_.json_output ? make_json_output(options_.output_path) : make_text_output(options_.output_path);
 
   if (!bpf_.programs.empty()) {
@@ -397,6 +415,7 @@ int Session::run() {
   // Timer periods count from the end of the begin probes, as in stap.
   if (!stopping_ && !start_timers()) stop(1);
   if (!stopping_) event_loop();
+  if (metrics_) metrics_->stop_answering();
 
   // Stopping: detach first so nothing new arrives, then take in everything
   // the kernel side still holds before the end probes read it.

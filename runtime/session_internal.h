@@ -31,6 +31,8 @@
 
 #include "kernel/btf.h"
 #include "runtime/globals_display.h"
+#include "runtime/metrics.h"
+#include "runtime/metrics_server.h"
 #include "kernel/providers/provider.h"
 #include "abi/record.h"
 #include "kernel/symbols.h"
@@ -209,6 +211,7 @@ class Session {
   bool exit_requested_by_kernel() const;
   void display_unread_globals();
   std::vector<LostCount> loss_counts() const;
+  std::string render_metrics();
   void report_losses();
   int status_word(uint32_t offset) const;
 
@@ -234,6 +237,7 @@ class Session {
   std::vector<Timer> timers_;
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
+  std::unique_ptr<MetricsServer> metrics_;  // --metrics; null without it
   int signal_fd_ = -1;
   bool stopping_ = false;
   int status_ = 0;
