@@ -51,6 +51,7 @@ struct RecordFormat {
   uint32_t format_id = 0;  // ast::Program::formats index (the printf format)
   std::vector<RecordArg> args;
   uint32_t payload_size = 0;
+  std::string probe_point;  // pp() of the probe sending it (--format json names it)
 };
 
 // A place in a kernel probe that can fail at run time (division by zero...).

@@ -37,6 +37,8 @@ struct Options {
   std::string script_text;  // -e
   std::vector<std::string> script_args;
   std::string output_path;
+  std::string format = "text";  // --format: text or json (docs/output.md)
+  std::string metrics;          // --metrics [ADDR:]PORT
   double timeout = 0;
   int verbose = 0;
   int last_pass = 5;
@@ -178,6 +180,8 @@ int run(const Options &opt, ntap::SourceManager &sources) {
 
   RunOptions run_options;
   run_options.output_path = opt.output_path;
+  run_options.json_output = opt.format == "json";
+  run_options.metrics_address = opt.metrics;
   run_options.timeout_seconds = opt.timeout;
   run_options.verbose = opt.verbose > 0;
   run_options.target_command = opt.target_command;
@@ -194,6 +198,12 @@ int main(int argc, char **argv) {
   app.add_option("args", opt.script_args, "arguments for the script ($1, @1...)");
   app.add_option("-e", opt.script_text, "run the given script text");
   app.add_option("-o", opt.output_path, "send output to FILE (with -p4: where the BPF object goes)");
+  app.add_option("-f,--format", opt.format, "output format: text (as stap prints) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--metrics", opt.metrics,
+                 "serve the globals at http://ADDR:PORT/metrics (Prometheus text format); PORT alone binds "
+                 "127.0.0.1")
+      ->allow_extra_args(false);
   app.add_option("-T", opt.timeout, "stop after SECONDS")->check(CLI::PositiveNumber);
   app.add_flag("-v", opt.verbose, "report what each pass did and how long it took (repeat for more)");
   app.add_option("-p", opt.last_pass, "stop after pass N (1 parse, 2 elaborate, 3 translate, 4 compile, 5 run)")

@@ -131,6 +131,23 @@ const char *ntap_stats_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *ke
   return rt->arena.keep(table);
 }
 
+void ntap_print_histogram(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t newline, uint32_t site) {
+  const ntap::GlobalLayout &layout = rt->store->layout_of(gid);
+  ntap::HistogramPrint print;
+  print.global = layout.global;
+  print.key = make_key(rt, gid, keys);
+  print.spec = &layout.histogram;
+  print.newline = newline != 0;
+  if (auto agg = rt->store->get_aggregate(gid, print.key)) {
+    print.buckets = std::move(agg->buckets);
+  } else if (keys) {
+    ntap_fail_at(rt, site);
+    return;
+  }
+  print.buckets.resize(layout.histogram.buckets, 0);
+  rt->output->histogram(print);
+}
+
 int64_t ntap_stats_bucket(ntap_rt *rt, uint32_t gid, const ntap_value *keys, int64_t bucket, uint32_t site) {
   const ntap::GlobalLayout &layout = rt->store->layout_of(gid);
   if (bucket < 0 || bucket >= static_cast<int64_t>(layout.histogram.buckets)) {

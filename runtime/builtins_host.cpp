@@ -31,12 +31,9 @@ extern "C" {
 
 void ntap_fn_exit(ntap_rt *rt) { rt->exit_requested = true; }
 
-void ntap_fn_warn(ntap_rt *, const char *msg) {
-  // As stap's _stp_warn: one line on stderr, the newline added when missing.
-  std::string line = "WARNING: ";
-  line += msg ? msg : "";
-  if (line.back() != '\n') line += '\n';
-  fputs(line.c_str(), stderr);
+void ntap_fn_warn(ntap_rt *rt, const char *msg) {
+  // As stap's _stp_warn: one line on stderr (Output::warning).
+  rt->output->warning(msg ? msg : "");
 }
 
 void ntap_fn_log(ntap_rt *rt, const char *msg) {

@@ -36,33 +36,49 @@ void append_key(std::string &out, const Key &key) {
 
 }  // namespace
 
-void render_unread_globals(const ast::Program &program, Store &store, std::string &out) {
-  for (const auto &g : program.globals) {
-    if (!g->display_at_exit) continue;
-    const ast::Type type = g->value_type;
-    if (g->is_array) {
-      SortSpec by_value_descending;
-      by_value_descending.direction = -1;
-      for (const Entry &entry : store.snapshot(g->id, by_value_descending)) {
-        out += g->name;
-        append_key(out, entry.key);
-        append_value(out, type, entry.value);
-        out += '\n';
-      }
-      continue;
+GlobalSnapshot snapshot_global(const ast::Global &g, Store &store) {
+  GlobalSnapshot snapshot{&g, &store.layout_of(g.id), {}};
+  const ast::Type type = g.value_type;
+  if (g.is_array) {
+    SortSpec by_value_descending;
+    by_value_descending.direction = -1;
+    snapshot.entries = store.snapshot(g.id, by_value_descending);
+    return snapshot;
+  }
+  Value value;
+  if (type == ast::Type::Stats) {
+    if (auto aggregate = store.get_aggregate(g.id, {})) {
+      value.stats = aggregate->stats;
+      value.buckets = std::move(aggregate->buckets);
     }
-    Value value;
-    if (type == ast::Type::Stats) {
-      if (auto stats = store.get_stats(g->id, {})) value.stats = *stats;
-    } else if (type == ast::Type::String) {
-      value.s = store.get_string(g->id, {});
-    } else {
-      value.l = store.get_long(g->id, {});
-    }
-    out += g->name;
-    append_value(out, type, value);
+  } else if (type == ast::Type::String) {
+    value.s = store.get_string(g.id, {});
+  } else {
+    value.l = store.get_long(g.id, {});
+  }
+  snapshot.entries.push_back({Key{}, std::move(value)});
+  return snapshot;
+}
+
+void render_global_text(std::string &out, const GlobalSnapshot &snapshot) {
+  const ast::Global &g = *snapshot.global;
+  for (const Entry &entry : snapshot.entries) {
+    out += g.name;
+    if (g.is_array) append_key(out, entry.key);
+    append_value(out, g.value_type, entry.value);
     out += '\n';
   }
+}
+
+std::vector<GlobalSnapshot> unread_globals(const ast::Program &program, Store &store) {
+  std::vector<GlobalSnapshot> out;
+  for (const auto &g : program.globals)
+    if (g->display_at_exit) out.push_back(snapshot_global(*g, store));
+  return out;
+}
+
+void render_unread_globals(const ast::Program &program, Store &store, std::string &out) {
+  for (const GlobalSnapshot &snapshot : unread_globals(program, store)) render_global_text(out, snapshot);
 }
 
 }  // namespace ntap

@@ -12,10 +12,18 @@
 #include <string>
 
 #include "frontend/ast.h"
+#include "runtime/report.h"
 #include "runtime/store.h"
 
 namespace ntap {
 
+// The text lines of one global (what Output::global_at_exit writes as text).
+void render_global_text(std::string &out, const GlobalSnapshot &global);
+
+// Every global to show at exit, in declaration order.
+std::vector<GlobalSnapshot> unread_globals(const ast::Program &program, Store &store);
+
+// The whole report as text.
 void render_unread_globals(const ast::Program &program, Store &store, std::string &out);
 
 }  // namespace ntap

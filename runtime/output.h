@@ -1,25 +1,41 @@
 // Where everything a script prints goes.
 //
 // All printing (user probes, formatted kernel records, end-of-run reports of
-// globals) goes through one Output. Text is buffered and written with one
-// write() per probe handler run: the runtime calls flush() when a handler
-// returns and at exit, so output appears promptly without a syscall per
-// printf. A handler that prints more than the buffer's threshold is written
-// out early.
+// globals, warnings) goes through one Output. The printf engine
+// (abi/printf.h) makes the text; an Output only decides how pieces of output
+// are framed: plain text as stap prints it, or JSON lines (--format json,
+// docs/output.md). The base class is the text rendering; JSON overrides it.
+//
+// Text is buffered and written with one write() per probe handler run: the
+// runtime calls flush() when a handler returns and at exit, so output
+// appears promptly without a syscall per printf. A handler that prints more
+// than the buffer's threshold is written out early.
 #pragma once
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "runtime/report.h"
 
 namespace ntap {
 
 class Output {
  public:
   virtual ~Output() = default;
-  // Names the probe whose handler is about to run (used by the JSON lines
-  // format; text output ignores it).
-  virtual void begin_probe(std::string_view /*probe_name*/) {}
+  // A piece of output begins: one user probe handler run, one kernel output
+  // record or one kernel probe hit. `probe_point` is its pp(). Text output
+  // ignores it; JSON starts a new object.
+  virtual void begin_probe(std::string_view /*probe_point*/) {}
   virtual void write(std::string_view text) = 0;
+  // print(@hist_*(x)): stap's table.
+  virtual void histogram(const HistogramPrint &print);
+  // One global of the report after the end probes: stap's lines.
+  virtual void global_at_exit(const GlobalSnapshot &global);
+  // warn() and the runtime's warnings: "WARNING: message" on stderr, after
+  // what was printed before it.
+  virtual void warning(std::string_view message);
+  // A lost-or-skipped counter at the end of the run: its warning.
+  virtual void lost(const LostCount &count) { warning(count.message); }
   // Writes what is buffered. Throws std::runtime_error when the underlying
   // write fails (e.g. the disk is full).
   virtual void flush() = 0;
@@ -29,8 +45,8 @@ class Output {
 // created or truncated. Throws std::runtime_error ("cannot open FILE: why").
 std::unique_ptr<Output> make_text_output(const std::string &path);
 
-// One JSON object per probe handler run that printed something:
-//   {"probe":"timer.s(5)","text":"..."}\n
+// One JSON object per line (docs/output.md): printf text by piece of
+// output, histograms, globals at exit, warnings and lost counters.
 std::unique_ptr<Output> make_json_output(const std::string &path);
 
 // Collects everything in memory (tests, sprintf-like uses).

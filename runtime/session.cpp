@@ -127,12 +127,9 @@ void Session::handle_record(const uint8_t *data, size_t size) {
     case RecordKind::HitEnd: return;
     case RecordKind::Exit: stop(0); return;
     case RecordKind::Warning: {
-      // As user probes' warn (runtime/builtins_host.cpp): one line on stderr.
+      // As user probes' warn (runtime/builtins_host.cpp).
       const char *text = reinterpret_cast<const char *>(payload);
-      std::string line = "WARNING: " + std::string(text, strnlen(text, payload_size));
-      if (line.back() != '\n') line += '\n';
-      output_->flush();  // what the probes printed before the warning comes first
-      fputs(line.c_str(), stderr);
+      output_->warning(std::string_view(text, strnlen(text, payload_size)));
       return;
     }
     case RecordKind::Error:
@@ -192,25 +189,32 @@ void Session::handle_record(const uint8_t *data, size_t size) {
     }
   }
   if (header.group) {
-    format.format_to(pending_hits_[header.group], args.data());
+    PendingHit &hit = pending_hits_[header.group];
+    hit.probe_point = &record.probe_point;
+    format.format_to(hit.text, args.data());
     return;
   }
   record_text_.clear();
   format.format_to(record_text_, args.data());
+  output_->begin_probe(record.probe_point);
   output_->write(record_text_);
 }
 
 void Session::write_pending_hit(uint16_t group) {
   auto it = pending_hits_.find(group);
   if (it == pending_hits_.end()) return;
-  output_->write(it->second);
+  output_->begin_probe(*it->second.probe_point);
+  output_->write(it->second.text);
   pending_hits_.erase(it);
 }
 
 // At the end of the run: hits whose HitEnd never came (lost to a full ring
 // buffer, or cut short) still print what they printed.
 void Session::write_pending_hits() {
-  for (const auto &[group, text] : pending_hits_) output_->write(text);
+  for (const auto &[group, hit] : pending_hits_) {
+    output_->begin_probe(*hit.probe_point);
+    output_->write(hit.text);
+  }
   pending_hits_.clear();
 }
 
@@ -229,9 +233,10 @@ int Session::status_word(uint32_t offset) const {
 
 // After the end probes, as stap's synthesized end probes do.
 void Session::display_unread_globals() {
-  std::string report;
-  render_unread_globals(program_, *store_, report);
-  if (!report.empty()) output_->write(report);
+  std::vector<GlobalSnapshot> report = unread_globals(program_, *store_);
+  if (report.empty()) return;
+  output_->begin_probe("");  // the runtime's report, no probe's
+  for (const GlobalSnapshot &global : report) output_->global_at_exit(global);
 }
 
 bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit_request_offset); }
@@ -240,7 +245,7 @@ bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit
 
 void Session::event_loop() {
   Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kFirstTimer = 3 };
+  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kMetrics = 3, kFirstTimer = 4 };
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -250,6 +255,7 @@ void Session::event_loop() {
   if (ring_) watch(ring_buffer__epoll_fd(ring_.get()), kRing);
   watch(signal_fd_, kSignal);
   if (target_) watch(target_->exit_fd(), kTargetExit);
+  if (metrics_) watch(metrics_->request_fd(), kMetrics);
   for (size_t i = 0; i < timers_.size(); ++i) watch(timers_[i].fd.get(), kFirstTimer + i);
 
   const bool has_deadline = options_.timeout_seconds > 0;
@@ -278,6 +284,8 @@ void Session::event_loop() {
       const uint64_t tag = events[i].data.u64;
       if (tag == kSignal) {
         stop(0);
+      } else if (tag == kMetrics) {
+        metrics_->answer([this] { return render_metrics(); });
       } else if (tag == kTargetExit) {
         stop(target_->finish());  // -c CMD has exited: the run ends, as stap's
       } else if (tag >= kFirstTimer) {
@@ -285,8 +293,8 @@ void Session::event_loop() {
         uint64_t expirations;
         if (read(timer.fd.get(), &expirations, sizeof expirations) == sizeof expirations) {
           if (timer.run.resolved->jitter && !arm_timer(timer))
-            fprintf(stderr, "WARNING: cannot re-arm timer for probe %s: %s\n", timer.run.resolved->name.c_str(),
-                    strerror(errno));
+            output_->warning(fmt::format("cannot re-arm timer for probe {}: {}", timer.run.resolved->name,
+                                         strerror(errno)));
           run_probe(timer.run);
         }
       }
@@ -297,20 +305,26 @@ void Session::event_loop() {
 
 // ---------------------------------------------------------------- ending
 
-void Session::report_losses() {
+// Every counter of what kernel probes could not do, as warnings (text) or
+// "lost" objects (JSON); only counters that are not zero.
+std::vector<LostCount> Session::loss_counts() const {
+  std::vector<LostCount> out;
   if (globals_.get()) {
     uint64_t lost;
     std::memcpy(&lost, globals_.get() + layout_.ringbuf_lost_offset, sizeof lost);
     if (lost)
-      fprintf(stderr, "WARNING: %llu output records from kernel probes lost: ring buffer full (%u bytes)\n",
-              static_cast<unsigned long long>(lost), layout_.options.ringbuf_size);
+      out.push_back({"ringbuf_records", lost,
+                     fmt::format("{} output records from kernel probes lost: ring buffer full ({} bytes)", lost,
+                                 layout_.options.ringbuf_size),
+                     "", layout_.options.ringbuf_size, ""});
     uint64_t skipped;
     std::memcpy(&skipped, globals_.get() + layout_.nesting_skipped_offset, sizeof skipped);
     if (skipped)
-      fprintf(stderr,
-              "WARNING: %llu kernel probe hits skipped: more than %u probe programs nested on one CPU "
-              "(each interrupting the one before)\n",
-              static_cast<unsigned long long>(skipped), Layout::kNestingLevels);
+      out.push_back({"nesting_skipped", skipped,
+                     fmt::format("{} kernel probe hits skipped: more than {} probe programs nested on one CPU "
+                                 "(each interrupting the one before)",
+                                 skipped, Layout::kNestingLevels),
+                     "", Layout::kNestingLevels, ""});
   }
   // Kernel probes cannot stop the run at a full map as stap does ("Array
   // overflow"): the updates they could not store are counted and reported.
@@ -319,8 +333,10 @@ void Session::report_losses() {
       const std::string limit = loss.global->max_entries
                                     ? "size limit " + std::to_string(loss.max_entries)
                                     : "MAXMAPENTRIES=" + std::to_string(loss.max_entries);
-      fprintf(stderr, "WARNING: Array overflow in kernel probes: %llu updates to '%s' lost (%s)\n",
-              static_cast<unsigned long long>(loss.lost), loss.global->name.c_str(), limit.c_str());
+      out.push_back({"map_full", loss.lost,
+                     fmt::format("Array overflow in kernel probes: {} updates to '{}' lost ({})", loss.lost,
+                                 loss.global->name, limit),
+                     loss.global->name, loss.max_entries, ""});
     }
   for (const BpfProgramInfo &info : bpf_.programs) {
     bpf_program *prog = find_program(info);
@@ -329,10 +345,33 @@ void Session::report_losses() {
     uint32_t len = sizeof prog_info;
     if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &prog_info, &len) != 0) continue;
     if (prog_info.recursion_misses)
-      fprintf(stderr, "WARNING: probe %s at %s skipped %llu times: BPF programs do not nest on one CPU\n",
-              info.resolved.name.c_str(), info.probe ? info.probe->loc.str().c_str() : "?",
-              static_cast<unsigned long long>(prog_info.recursion_misses));
+      out.push_back({"recursion_skipped", prog_info.recursion_misses,
+                     fmt::format("probe {} at {} skipped {} times: BPF programs do not nest on one CPU",
+                                 info.resolved.name, info.probe ? info.probe->loc.str() : "?",
+                                 static_cast<unsigned long long>(prog_info.recursion_misses)),
+                     "", 0, info.resolved.point});
   }
+  return out;
+}
+
+// A scrape of --metrics, on the runtime thread between two handlers: the
+// reads a timer probe would make (double-buffered globals drained first).
+std::string Session::render_metrics() {
+  store_->begin_probe_run();
+  std::string out;
+  for (const auto &g : program_.globals)
+    if (!g->from_tapset && g->value_type != ast::Type::Unknown)
+      render_global_metrics(out, snapshot_global(*g, *store_));
+  render_lost_metrics(out, loss_counts());
+  return out;
+}
+
+void Session::report_losses() {
+  std::vector<LostCount> losses = loss_counts();
+  if (losses.empty()) return;
+  output_->begin_probe("");
+  for (const LostCount &count : losses) output_->lost(count);
+  output_->flush();
 }
 
 int Session::run() {
@@ -340,7 +379,10 @@ int Session::run() {
   signal_fd_ = signals.fd();
   formats_.reserve(program_.formats.size());
   for (const ast::FormatInfo &info : program_.formats) formats_.push_back(Format::parse(info.text));
-  output_ = make_text_output(options_.output_path);
+  // Bound before anything is loaded: a taken port is an error like any other.
+  if (!options_.metrics_address.empty())
+    metrics_ = std::make_unique<MetricsServer>(parse_listen_address(options_.metrics_address));
+  output_ = options_.json_output ? make_json_output(options_.output_path) : make_text_output(options_.output_path);
 
   if (!bpf_.programs.empty()) {
     if (!load_kernel_side() || !map_globals()) return 1;
@@ -373,6 +415,7 @@ int Session::run() {
   // Timer periods count from the end of the begin probes, as in stap.
   if (!stopping_ && !start_timers()) stop(1);
   if (!stopping_) event_loop();
+  if (metrics_) metrics_->stop_answering();
 
   // Stopping: detach first so nothing new arrives, then take in everything
   // the kernel side still holds before the end probes read it.

@@ -23,6 +23,8 @@ namespace ntap {
 
 struct RunOptions {
   std::string output_path;  // empty: stdout
+  bool json_output = false;  // --format json (docs/output.md)
+  std::string metrics_address;  // --metrics [ADDR:]PORT; empty: no metrics server
   double timeout_seconds = 0;  // -T; 0 = none
   bool verbose = false;        // -v: phase lines on stderr
   std::string target_command;  // -c CMD: started held, released after begin, the run ends with it

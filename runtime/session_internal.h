@@ -27,8 +27,12 @@
 #include <stdexcept>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "kernel/btf.h"
 #include "runtime/globals_display.h"
+#include "runtime/metrics.h"
+#include "runtime/metrics_server.h"
 #include "kernel/providers/provider.h"
 #include "abi/record.h"
 #include "kernel/symbols.h"
@@ -206,6 +210,8 @@ class Session {
   }
   bool exit_requested_by_kernel() const;
   void display_unread_globals();
+  std::vector<LostCount> loss_counts() const;
+  std::string render_metrics();
   void report_losses();
   int status_word(uint32_t offset) const;
 
@@ -231,13 +237,18 @@ class Session {
   std::vector<Timer> timers_;
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
+  std::unique_ptr<MetricsServer> metrics_;  // --metrics; null without it
   int signal_fd_ = -1;
   bool stopping_ = false;
   int status_ = 0;
   std::string record_text_;
   // The text of probe hits still running in the kernel (abi/record.h), by
   // record group: written out at the group's HitEnd.
-  std::map<uint16_t, std::string> pending_hits_;
+  struct PendingHit {
+    std::string text;
+    const std::string *probe_point = nullptr;  // RecordFormat::probe_point
+  };
+  std::map<uint16_t, PendingHit> pending_hits_;
   void write_pending_hit(uint16_t group);
   void write_pending_hits();
 };

@@ -116,7 +116,7 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
   // sites get their ids in script order, the same in every run.
   const size_t units = unit_count(to_build.size(), options);
   std::vector<UnitBuild> built(units);
-  std::map<const ast::CallExpr *, uint32_t> record_ids;
+  std::map<bpf::CodegenState::RecordKey, uint32_t> record_ids;
   std::map<const void *, uint32_t> error_ids;
   size_t next_program = 0;
   for (size_t u = 0; u < units; ++u) {

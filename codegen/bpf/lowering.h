@@ -31,9 +31,11 @@ struct CodegenState {
   ModuleBuilder &mb;
   MapAccess &maps;
   BpfObject &object;
-  // One record format / error site per script location, shared by the
-  // programs a wildcard probe expands to.
-  std::map<const ast::CallExpr *, uint32_t> record_ids;
+  // One record format per script location and concrete probe (the record
+  // names its probe point for --format json); one error site per location,
+  // shared by the programs a wildcard probe expands to.
+  using RecordKey = std::pair<const ast::CallExpr *, const ast::ResolvedProbe *>;
+  std::map<RecordKey, uint32_t> record_ids;
   std::map<const void *, uint32_t> error_ids;
   unsigned possible_cpus = 1;  // the bound of the loops that merge statistics
 };

@@ -123,6 +123,7 @@ void ProbeLowering::output(const CallExpr &call) {
   // holding a reserved record.
   RecordFormat format;
   format.format_id = static_cast<uint32_t>(call.format_id);
+  format.probe_point = resolved_.point;
   std::vector<llvm::Value *> values;
   uint32_t offset = 0;
   for (size_t i = first; i < call.args.size(); ++i) {
@@ -153,7 +154,7 @@ void ProbeLowering::output(const CallExpr &call) {
   format.payload_size = offset;
 
   auto &records = state_.object.records;
-  auto [it, inserted] = state_.record_ids.try_emplace(&call, static_cast<uint32_t>(records.size()));
+  auto [it, inserted] = state_.record_ids.try_emplace(CodegenState::RecordKey{&call, &resolved_}, static_cast<uint32_t>(records.size()));
   if (inserted) records.push_back(format);
   state_.mb.set_location(call.loc);
 

@@ -40,6 +40,14 @@ llvm::Value *output_args(ProbeLowering &l, const ast::CallExpr &call, size_t fir
 // literal format. Statement-like: the value is 0.
 Lowering print_to_output(size_t first_value) {
   return [first_value](ProbeLowering &l, const ast::CallExpr &call) -> llvm::Value * {
+    if ((call.name == "print" || call.name == "println") && call.args.size() == 1 &&
+        call.args[0]->kind == ast::ExprKind::StatsOp) {
+      const auto &op = static_cast<const ast::StatsOpExpr &>(*call.args[0]);
+      if (ast::is_histogram(op.fn) && !op.bucket) {
+        l.print_histogram(op, call.name == "println");
+        return l.builder().getInt64(0);
+      }
+    }
     llvm::Value *args = output_args(l, call, first_value);
     l.builder().CreateCall(l.runtime("ntap_printf", call.loc),
                            {l.rt(), l.builder().getInt32(call.format_id), args});

@@ -158,7 +158,34 @@ void ProbeLowering::write(const LValue &place, llvm::Value *value) {
   call_writer(setter, {rt_, gid, place.keys, value}, overflow_site(*place.global, element, place.loc), place.loc);
 }
 
-// print(@hist_log(x)) gets the table as a string; @hist_log(x)[i] one count.
+// The aggregate a statistics operator reads: its global and key array (null
+// for a scalar).
+std::pair<const ast::Global *, llvm::Value *> ProbeLowering::stats_target(const ast::StatsOpExpr &op) {
+  const ast::Expr &target = *op.operand;
+  if (target.kind == ExprKind::Symbol) {
+    const auto &sym = as<ast::SymbolExpr>(target);
+    return {&resolved_global(sym.global, sym.name, target.loc), null_keys()};
+  }
+  if (target.kind == ExprKind::Index) {
+    const auto &index = as<ast::IndexExpr>(target);
+    const ast::Global *global = &resolved_global(index.global, index.name, target.loc);
+    return {global, key_array(index.keys)};
+  }
+  unsupported(target.loc, fmt::format("{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
+}
+
+// print(@hist_log(x)) / println(...) alone: the histogram goes to the output
+// as data, so --format json can show its buckets.
+void ProbeLowering::print_histogram(const ast::StatsOpExpr &op, bool newline) {
+  auto [global, keys] = stats_target(op);
+  uint32_t site = add_site(op.loc, "aggregate element not found");
+  builder_.CreateCall(runtime("ntap_print_histogram", op.loc), {rt_, builder_.getInt32(global->id), keys,
+                                                               builder_.getInt64(newline), builder_.getInt32(site)});
+  check_failed();
+}
+
+// print(@hist_log(x)) among other values gets the table as a string;
+// @hist_log(x)[i] one count.
 llvm::Value *ProbeLowering::histogram(const ast::StatsOpExpr &op, const ast::Global &global, llvm::Value *keys) {
   llvm::Value *gid = builder_.getInt32(global.id);
   llvm::Value *value;
@@ -255,19 +282,7 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
 
     case ExprKind::StatsOp: {
       const auto &op = as<ast::StatsOpExpr>(e);
-      const ast::Expr &target = *op.operand;
-      const ast::Global *global = nullptr;
-      llvm::Value *keys = null_keys();
-      if (target.kind == ExprKind::Symbol) {
-        const auto &sym = as<ast::SymbolExpr>(target);
-        global = &resolved_global(sym.global, sym.name, target.loc);
-      } else if (target.kind == ExprKind::Index) {
-        const auto &index = as<ast::IndexExpr>(target);
-        global = &resolved_global(index.global, index.name, target.loc);
-        keys = key_array(index.keys);
-      } else {
-        unsupported(target.loc, fmt::format("{} needs an aggregate variable or element", ast::stats_fn_name(op.fn)));
-      }
+      auto [global, keys] = stats_target(op);
       if (ast::is_histogram(op.fn)) return histogram(op, *global, keys);
       uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(op.fn)));
       llvm::Value *value =

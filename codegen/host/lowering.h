@@ -97,6 +97,9 @@ class ProbeLowering {
   llvm::Value *read_global(const ast::Global &global, llvm::Value *keys, ast::Type type, const Location &loc);
   // A histogram's table (print) or one bucket's count (@hist_log(x)[i]).
   llvm::Value *histogram(const ast::StatsOpExpr &op, const ast::Global &global, llvm::Value *keys);
+  std::pair<const ast::Global *, llvm::Value *> stats_target(const ast::StatsOpExpr &op);
+  // print/println of one histogram: the table through Output::histogram.
+  void print_histogram(const ast::StatsOpExpr &op, bool newline);
 
   // Builtin calls (builtins_host.cpp); script function calls (function_lowering.cpp).
   llvm::Value *call(const ast::CallExpr &call);

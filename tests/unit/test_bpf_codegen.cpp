@@ -309,18 +309,21 @@ ObjectPtr obj = open_object(object);
   CHECK(bpf_map__value_size(counts) == 8);
 }
 
-TEST_CASE("wildcard probes get one program each, sharing record ids", "[bpf_codegen]") {
+TEST_CASE("wildcard probes get one program each, with records naming their probe point", "[bpf_codegen]") {
   TestScript s;
   int fmt = s.format("%d\n", {Type::Long});
   s.add(expr_stmt(call(kPrintf, list(string("%d\n"), target("location", 1)), Type::Long, fmt)));
   ResolvedProbe second = s.probe->resolved[0];
   second.name = "skb:consume_skb";
   second.section = "tp_btf/consume_skb";
+  second.point = "kernel.trace(\"skb:consume_skb\")";
   s.probe->resolved.push_back(second);
   BpfObject object = compile_kernel_probes(s.program, s.layout, {});
   REQUIRE(object.programs.size() == 2);
   CHECK(object.programs[1].function_name == "probe_0_1");
-  CHECK(object.records.size() == 1);
+  REQUIRE(object.records.size() == 2);
+  CHECK(object.records[0].probe_point == s.probe->resolved[0].point);
+  CHECK(object.records[1].probe_point == second.point);
   ObjectPtr obj = open_object(object);
   bpf_program *prog = bpf_object__find_program_by_name(obj.get(), "probe_0_1");
   REQUIRE(prog);

@@ -1,6 +1,7 @@
 // The printf engine against stap's documented/runtime behaviour, and against
 // glibc where the two agree.
 #include <catch2/catch.hpp>
+#include <cctype>
 
 #include <unistd.h>
 
@@ -392,6 +393,18 @@ TEST_CASE("output: opening an impossible path names the file and the reason", "[
   }
 }
 
+namespace {
+// The JSON lines with every "time_ns":N field removed (it is the clock's).
+std::string without_times(std::string text) {
+  for (size_t at; (at = text.find(",\"time_ns\":")) != std::string::npos;) {
+    size_t end = at + 11;
+    while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+    text.erase(at, end - at);
+  }
+  return text;
+}
+}  // namespace
+
 TEST_CASE("output: JSON lines hold one object per probe run", "[output]") {
   std::string path = temp_path("json");
   {
@@ -405,9 +418,47 @@ TEST_CASE("output: JSON lines hold one object per probe run", "[output]") {
     out->write("tab\there\x01");
     out->write("!");
   }
-  CHECK(slurp(path) ==
-        "{\"probe\":\"begin\",\"text\":\"a \\\"quoted\\\" line\\n\"}\n"
-        "{\"probe\":\"end\",\"text\":\"tab\\there\\u0001!\"}\n");
+  const std::string text = slurp(path);
+  CHECK(text.find("\"time_ns\":1") != std::string::npos);
+  CHECK(without_times(text) ==
+        "{\"type\":\"printf\",\"probe\":\"begin\",\"text\":\"a \\\"quoted\\\" line\\n\"}\n"
+        "{\"type\":\"printf\",\"probe\":\"end\",\"text\":\"tab\\there\\u0001!\"}\n");
+  ::unlink(path.c_str());
+}
+
+TEST_CASE("output: JSON strings stay valid UTF-8", "[output]") {
+  std::string out;
+  ntap::append_json_string(out, "\xc3\xa9t\xc3\xa9 \xff\xc3 \xe2\x82\xac");
+  CHECK(out == "\"\xc3\xa9t\xc3\xa9 \\ufffd\\ufffd \xe2\x82\xac\"");
+}
+
+TEST_CASE("output: JSON warnings, lost counters and histograms are objects", "[output]") {
+  std::string path = temp_path("json-objects");
+  ntap::ast::Global g;
+  g.name = "lat";
+  ntap::HistogramSpec spec = ntap::HistogramSpec::log();
+  {
+    auto out = ntap::make_json_output(path);
+    out->begin_probe("end");
+    out->write("before\n");
+    ntap::HistogramPrint print;
+    print.global = &g;
+    print.spec = &spec;
+    print.buckets.assign(spec.buckets, 0);
+    print.buckets[spec.bucket_of(1)] = 2;
+    print.buckets[spec.bucket_of(5)] = 3;
+    out->histogram(print);
+    out->warning("careful\n");
+    ntap::LostCount lost{"map_full", 7, "7 updates lost", "lat", 16, ""};
+    out->lost(lost);
+  }
+  CHECK(without_times(slurp(path)) ==
+        "{\"type\":\"printf\",\"probe\":\"end\",\"text\":\"before\\n\"}\n"
+        "{\"type\":\"histogram\",\"probe\":\"end\",\"global\":\"lat\",\"histogram\":\"log\",\"buckets\":["
+        "{\"value\":1,\"count\":2},{\"value\":4,\"count\":3}]}\n"
+        "{\"type\":\"warning\",\"probe\":\"end\",\"message\":\"careful\"}\n"
+        "{\"type\":\"lost\",\"probe\":\"end\",\"kind\":\"map_full\",\"count\":7,\"global\":\"lat\",\"limit\":16,"
+        "\"message\":\"7 updates lost\"}\n");
   ::unlink(path.c_str());
 }
 
