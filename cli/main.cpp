@@ -6,13 +6,19 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <limits>
 #include <map>
+#include <regex>
 
 #include "cli/listing.h"
 #include "cli/object_file.h"
@@ -52,6 +58,9 @@ struct Options {
   bool keep_unused = false;              // -u
   std::string target_command;            // -c CMD
   int64_t target_pid = 0;                // -x PID
+  bool warnings_as_errors = false;       // -W
+  std::vector<std::string> global_values;  // -G NAME=VALUE
+  std::string compatible;                // --compatible VERSION
 };
 
 class PhaseTimer {
@@ -83,11 +92,38 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string> 
   return out;
 }
 
+// -G NAME=VALUE: the script's global NAME starts as VALUE (a number when it
+// reads as one, else a string), as if declared `global NAME = VALUE`.
+void set_global_values(ntap::ast::Program &program, const std::vector<std::string> &values,
+                       const ntap::SourceFile &file) {
+  using namespace ntap;
+  for (const std::string &setting : values) {
+    const size_t eq = setting.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw std::invalid_argument(fmt::format("-G {}: expected NAME=VALUE", setting));
+    const std::string name = setting.substr(0, eq), value = setting.substr(eq + 1);
+    ast::Global *global = nullptr;
+    for (const auto &g : program.globals)
+      if (g->name == name && !g->from_tapset) global = g.get();
+    if (!global)
+      throw CompileError(ErrorKind::Semantic, fmt::format("-G {}: the script declares no global '{}'", setting, name),
+                         Location{&file, 1, 1});
+    errno = 0;
+    char *end = nullptr;
+    const long long number = std::strtoll(value.c_str(), &end, 0);
+    if (!value.empty() && *end == '\0' && errno == 0)
+      global->init = std::make_unique<ast::NumberExpr>(global->decl, number);
+    else
+      global->init = std::make_unique<ast::StringExpr>(global->decl, value);
+  }
+}
+
 // `sources` outlives run() so that a CompileError caught by the caller can
 // still show the source line it points into.
 int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
+  set_warnings_as_errors(opt.warnings_as_errors);
   if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
     const bool with_context = opt.list_pattern.empty();
     return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
@@ -112,6 +148,11 @@ int run(const Options &opt, ntap::SourceManager &sources) {
     print_program(*program, std::cout);
     return 0;
   }
+
+  set_global_values(*program, opt.global_values, file);
+  // As stap: a script without a probe would attach nothing and wait forever.
+  if (program->probes.empty())
+    throw CompileError(ErrorKind::Semantic, "no probes found", Location{&file, 1, 1});
 
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;
@@ -191,7 +232,28 @@ int run(const Options &opt, ntap::SourceManager &sources) {
 
 }  // namespace
 
+// Descriptors 0-2 closed by whoever started ntap would be handed to the
+// first files ntap opens (the signalfd, a BPF map), and printf would write
+// into them. Each closed one gets /dev/null; returns whether stdout was one.
+static bool reserve_standard_descriptors() {
+  bool stdout_closed = false;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == STDOUT_FILENO) stdout_closed = true;
+    const int null_fd = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (null_fd >= 0 && null_fd != fd) {
+      dup2(null_fd, fd);
+      close(null_fd);
+    }
+  }
+  return stdout_closed;
+}
+
 int main(int argc, char **argv) {
+  const bool stdout_closed = reserve_standard_descriptors();
+  // A reader that goes away (`ntap ... | head`) is an output failure the run
+  // reports and ends on (runtime/file_sink.h), not a silent death by SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   Options opt;
   CLI::App app{"ntap: SystemTap-language tracing on BPF, without kernel modules", "ntap"};
   app.add_option("script", opt.script_path, "script file (.ntp or .stp)");
@@ -212,6 +274,14 @@ int main(int argc, char **argv) {
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
   app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE, MAXNESTING)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
+  app.add_flag("-W", opt.warnings_as_errors, "treat warnings as errors");
+  app.add_option("-G", opt.global_values, "set the script's global NAME to VALUE at start")->allow_extra_args(false);
+  app.add_option("--compatible", opt.compatible, "SystemTap version whose language to accept (ntap speaks 5.x)")
+      ->check([](const std::string &v) {
+        return std::regex_match(v, std::regex("[0-9]+(\\.[0-9]+)*")) ? std::string()
+                                                                        : "expected a version such as 4.9";
+      });
+  app.set_version_flag("-V,--version", std::string("ntap ") + NTAP_VERSION + " (the SystemTap language, on BPF)");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
   auto *command_option =
@@ -223,7 +293,8 @@ int main(int argc, char **argv) {
       ->excludes(command_option);
   app.add_flag("--all-modules", opt.all_modules,
                "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
-  app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)");
+  app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)")
+      ->allow_extra_args(false);
   app.positionals_at_end(false);
   try {
     app.parse(argc, argv);
@@ -239,6 +310,10 @@ int main(int argc, char **argv) {
     // With -e the first positional is the script's first argument.
     opt.script_args.insert(opt.script_args.begin(), opt.script_path);
     opt.script_path.clear();
+  }
+  if (stdout_closed && opt.output_path.empty()) {
+    std::cerr << "ERROR: standard output is closed; give an output file with -o FILE\n";
+    return 1;
   }
   ntap::SourceManager sources;
   try {

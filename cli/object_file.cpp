@@ -1,5 +1,7 @@
 #include "cli/object_file.h"
 
+#include "runtime/file_sink.h"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -42,8 +44,8 @@ class MemoryFile {
   int fd_;
 };
 
-void link_units(const BpfObject &object, const std::string &path) {
-  std::unique_ptr<bpf_linker, LinkerFree> linker(bpf_linker__new(path.c_str(), nullptr));
+void link_units(const BpfObject &object, const std::string &target, const std::string &path) {
+  std::unique_ptr<bpf_linker, LinkerFree> linker(bpf_linker__new(target.c_str(), nullptr));
   if (!linker) throw std::runtime_error("cannot create " + path + ": " + strerror(errno));
   for (const BpfUnit &unit : object.units) {
     MemoryFile file(unit.elf);
@@ -57,11 +59,24 @@ void link_units(const BpfObject &object, const std::string &path) {
 }  // namespace
 
 void write_bpf_object(const BpfObject &object, const std::string &path) {
-  if (object.units.size() > 1) return link_units(object, path);
-  std::ofstream out(path, std::ios::binary);
-  if (!object.units.empty())
-    out.write(object.units[0].elf.data(), static_cast<std::streamsize>(object.units[0].elf.size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
+  // Opened as any output file is (no links followed, no one else's file
+  // truncated); libbpf's linker then writes through the checked descriptor.
+  const int fd = open_output_file(path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  if (object.units.size() > 1) return link_units(object, "/proc/self/fd/" + std::to_string(fd), path);
+  if (object.units.empty()) return;
+  std::string_view bytes(object.units[0].elf.data(), object.units[0].elf.size());
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("cannot write " + path + ": " + strerror(errno));
+    }
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
 }
 
 }  // namespace ntap

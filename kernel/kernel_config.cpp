@@ -2,6 +2,7 @@
 #include "kernel/kernel_config.h"
 
 #include <sys/utsname.h>
+#include <zlib.h>
 
 #include <cstdio>
 #include <fstream>
@@ -19,35 +20,40 @@ std::string read_file(const std::string &path) {
   return text.str();
 }
 
-// /proc/config.gz is gzip-compressed and ntap links no zlib of its own, so
-// gzip decompresses it; this runs at most once per process.
+// /proc/config.gz is gzip-compressed. zlib reads it in process: running a
+// `gzip` found through PATH as root would run whatever a PATH entry holds.
 std::string read_gzip_file(const std::string &path) {
-  std::string command = "gzip -dc '" + path + "' 2>/dev/null";
-  FILE *pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return {};
+  gzFile in = ::gzopen(path.c_str(), "rb");
+  if (!in) return {};
   std::string text;
   char buffer[1 << 14];
-  size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, got);
-  ::pclose(pipe);
-  return text;
+  int got;
+  while ((got = ::gzread(in, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(got));
+  const bool failed = got < 0;
+  ::gzclose(in);
+  return failed ? std::string() : text;
 }
 
 }  // namespace
+
+std::string read_config_file(const std::string &path) {
+  const bool gzipped = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  return gzipped ? read_gzip_file(path) : read_file(path);
+}
 
 const KernelConfig &running_kernel_config() {
   static const KernelConfig config = [] {
     utsname uts{};
     if (uname(&uts) == 0) {
       std::string boot_path = std::string("/boot/config-") + uts.release;
-      std::string text = read_file(boot_path);
+      std::string text = read_config_file(boot_path);
       if (!text.empty()) {
         KernelConfig parsed = KernelConfig::parse(text);
         parsed.origin_ = boot_path;
         return parsed;
       }
     }
-    std::string text = read_gzip_file("/proc/config.gz");
+    std::string text = read_config_file("/proc/config.gz");
     if (text.empty()) return KernelConfig{};
     KernelConfig parsed = KernelConfig::parse(text);
     parsed.origin_ = "/proc/config.gz";

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "kernel/privileges.h"
 #include "passes/passes.h"
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
@@ -256,9 +257,17 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
 void resolve_points(Probe &probe) {
   for (const ProbePoint &point : probe.points) {
     std::vector<ResolvedProbe> found = resolve_point(point);
-    if (found.empty() && !point.optional)
-      throw CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
-                         fmt::format("probe point '{}'", point.str()));
+    if (found.empty() && !point.optional) {
+      // Without privileges the kernel hides what would match; say so
+      // rather than let the point look misspelt.
+      const std::string missing = missing_bpf_capabilities();
+      throw CompileError(ErrorKind::Probe,
+                         missing.empty() ? std::string("no match for probe point")
+                                         : fmt::format("no match for probe point (ntap is not running as root and "
+                                                       "lacks {}: the kernel's probe points cannot be listed)",
+                                                       missing),
+                         point.loc, fmt::format("probe point '{}'", point.str()));
+    }
     for (auto &rp : found) probe.resolved.push_back(std::move(rp));
     if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
   }

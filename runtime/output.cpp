@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/file_sink.h"
 #include "runtime/globals_display.h"
 #include "runtime/histogram.h"
 #include "runtime/timefmt.h"
@@ -24,40 +25,11 @@ namespace {
 constexpr size_t kEarlyWriteThreshold = 1 << 20;
 constexpr size_t kInitialBuffer = 64 << 10;
 
-// Owns (or borrows, for stdout) a file descriptor and writes whole buffers.
-class FileSink {
- public:
-  explicit FileSink(const std::string &path) : name_(path.empty() ? "<stdout>" : path) {
-    if (path.empty()) {
-      fd_ = STDOUT_FILENO;
-      return;
-    }
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-    owned_ = true;
-  }
-  ~FileSink() {
-    if (owned_) ::close(fd_);
-  }
-  FileSink(const FileSink &) = delete;
-  FileSink &operator=(const FileSink &) = delete;
-
-  void write_all(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::write(fd_, data.data(), data.size());
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error("write to " + name_ + " failed: " + std::strerror(errno));
-      }
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-  }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-  bool owned_ = false;
-};
+std::string failure_report(const FileSink &sink) {
+  if (sink.failure().empty()) return {};
+  return fmt::format("output to {} stopped ({}): {} bytes not written", sink.name(), sink.failure(),
+                     sink.unwritten_bytes());
+}
 
 class TextOutput final : public Output {
  public:
@@ -75,14 +47,11 @@ class TextOutput final : public Output {
   }
   void flush() override {
     if (buffer_.empty()) return;
-    try {
-      sink_.write_all(buffer_);
-    } catch (...) {
-      buffer_.clear();  // report a failing write once, not on every flush
-      throw;
-    }
+    sink_.write_all(buffer_);
     buffer_.clear();  // keeps the capacity: no allocation per handler run
   }
+  void set_write_limits(const WriteLimits &limits) override { sink_.set_limits(limits); }
+  std::string failure() const override { return failure_report(sink_); }
 
  private:
   FileSink sink_;
@@ -99,6 +68,8 @@ class JsonLinesOutput final : public Output {
     } catch (...) {
     }
   }
+  void set_write_limits(const WriteLimits &limits) override { sink_.set_limits(limits); }
+  std::string failure() const override { return failure_report(sink_); }
   void begin_probe(std::string_view probe_point) override {
     emit_text();
     probe_.assign(probe_point);

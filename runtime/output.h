@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/file_sink.h"
 #include "runtime/report.h"
 
 namespace ntap {
@@ -36,9 +37,14 @@ class Output {
   virtual void warning(std::string_view message);
   // A lost-or-skipped counter at the end of the run: its warning.
   virtual void lost(const LostCount &count) { warning(count.message); }
-  // Writes what is buffered. Throws std::runtime_error when the underlying
-  // write fails (e.g. the disk is full).
+  // Writes what is buffered. A write that fails (a full disk, a closed pipe)
+  // or a reader that stops reading past the limits never throws or blocks
+  // for good: failure() says so and the bytes are counted (file_sink.h).
   virtual void flush() = 0;
+  // When waiting for a slow reader stops (a pending signal, -T's deadline).
+  virtual void set_write_limits(const WriteLimits & /*limits*/) {}
+  // Empty while every byte went out; otherwise the error to report at exit.
+  virtual std::string failure() const { return {}; }
 };
 
 // Plain text, as stap prints. `path` empty = stdout; otherwise the file is

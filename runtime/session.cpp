@@ -1,5 +1,7 @@
 #include "runtime/session_internal.h"
 
+#include "kernel/privileges.h"
+
 namespace ntap {
 namespace session_detail {
 
@@ -261,6 +263,7 @@ void Session::event_loop() {
   const bool has_deadline = options_.timeout_seconds > 0;
   const auto deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.timeout_seconds));
+  if (has_deadline) output_->set_write_limits(WriteLimits{signal_fd_, deadline});
   epoll_event events[16];
   while (!stopping_) {
     // Kernel probes that exit() while the ring buffer is full only set a
@@ -300,6 +303,8 @@ void Session::event_loop() {
       }
     }
     if (exit_requested_by_kernel()) stop(0);
+    // Output that can no longer be written ends the run like an error would.
+    if (!stopping_ && !output_->failure().empty()) stop(1);
   }
 }
 
@@ -383,8 +388,16 @@ int Session::run() {
   if (!options_.metrics_address.empty())
     metrics_ = std::make_unique<MetricsServer>(parse_listen_address(options_.metrics_address));
   output_ = options_.json_output ? make_json_output(options_.output_path) : make_text_output(options_.output_path);
+  // A stalled reader of the output is waited for only until a signal
+  // (Ctrl-C, SIGTERM, SIGHUP) or, once the event loop runs, -T's deadline.
+  output_->set_write_limits(WriteLimits{signal_fd_, std::nullopt});
 
   if (!bpf_.programs.empty()) {
+    if (const std::string missing = missing_bpf_capabilities(); !missing.empty()) {
+      fprintf(stderr, "ERROR: loading the kernel probes needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN); "
+                      "this process lacks %s\n", missing.c_str());
+      return 1;
+    }
     if (!load_kernel_side() || !map_globals()) return 1;
   }
   store_ = std::make_unique<Store>(program_, layout_, kernel_access_.get());
@@ -434,6 +447,10 @@ int Session::run() {
   if (handlers_ok) display_unread_globals();
   output_->flush();
   report_losses();
+  if (const std::string failure = output_->failure(); !failure.empty()) {
+    fprintf(stderr, "ERROR: %s\n", failure.c_str());
+    return 1;
+  }
   return status_;
 }
 

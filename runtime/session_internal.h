@@ -100,14 +100,18 @@ class Mapping {
   size_t len_ = 0;
 };
 
-// SIGINT/SIGTERM are blocked and read from a signalfd for the whole run, so
-// Ctrl-C ends the event loop cleanly; the old mask comes back afterwards.
+// SIGINT, SIGTERM, SIGHUP and SIGQUIT are blocked and read from a signalfd for
+// the whole run, so each ends the event loop cleanly and the end probes run
+// (stap treats SIGHUP like SIGINT; a hangup or Ctrl-\ must not lose the
+// output either); the old mask comes back afterwards.
 class SignalBlock {
  public:
   SignalBlock() {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGHUP);
+    sigaddset(&set_, SIGQUIT);
     sigprocmask(SIG_BLOCK, &set_, &old_);
     fd_ = Fd(signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
   }

@@ -1,6 +1,7 @@
 #include "runtime/target_process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@ std::string errno_text(const char *what) { return std::string(what) + ": " + std
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);  // ntap ignores it; CMD gets the usual default
   char go = 0;
   ssize_t n;
   do {
@@ -110,10 +112,20 @@ TargetProcess::~TargetProcess() {
   if (release_fd_ >= 0) {
     // Never released: CMD has not run; closing the pipe makes the child exit.
     ::close(release_fd_);
-    if (!reaped_) {
-      int status;
-      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
+  } else if (!reaped_) {
+    // The run ended (Ctrl-C, -T, exit()) while CMD still runs: it must not
+    // outlive ntap. SIGTERM first so it can clean up, SIGKILL after a second.
+    ::kill(pid_, SIGTERM);
+    pollfd exited{pidfd_, POLLIN, 0};
+    int ready;
+    do {
+      ready = pidfd_ >= 0 ? ::poll(&exited, 1, 1000) : 0;
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0) ::kill(pid_, SIGKILL);
+  }
+  if (!reaped_) {
+    int status;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
   }
   if (pidfd_ >= 0) ::close(pidfd_);

@@ -19,8 +19,9 @@ class TargetProcess {
   // Forks `/bin/sh -c command`, held before exec. Throws std::runtime_error
   // when the process cannot be created.
   static std::unique_ptr<TargetProcess> start_held(const std::string &command);
-  // A process that was never released is killed and reaped; a released one
-  // still running is left to run, as stap leaves it.
+  // A process that was never released exits without running CMD; a released
+  // one still running is stopped (SIGTERM, then SIGKILL after a second) and
+  // reaped, so CMD never outlives the run that started it.
   ~TargetProcess();
   TargetProcess(const TargetProcess &) = delete;
   TargetProcess &operator=(const TargetProcess &) = delete;

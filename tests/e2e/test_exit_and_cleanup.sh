@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# However a run ends — Ctrl-C, SIGTERM, exit() in a user probe, exit() in a
-# kernel probe, a run-time error — the exit status is right (0, 0, 0, 0, 1),
+# However a run ends — Ctrl-C, SIGTERM, SIGHUP, SIGQUIT, exit() in a user probe, exit() in a
+# kernel probe, a run-time error — the exit status is right (0 for all but the error, 1),
 # the end probe runs (except after an error), and no BPF program of ours
 # stays loaded.
 source "$(dirname "$0")/lib.sh"
@@ -20,7 +20,7 @@ run_case() {
   ids="$(prog_ids_of_pid "$NTAP_PID")"
   [[ -n "$ids" ]] || fail "$name: no probe_* BPF program is held by ntap while it runs"
   case "$how" in
-    INT | TERM) ntap_stop "$how" ;;
+    INT | TERM | HUP | QUIT) ntap_stop "$how" ;;
     traffic) send_udp 10 && ntap_wait ;;
     self) ntap_wait ;;
   esac
@@ -42,6 +42,9 @@ probe kernel.trace("kfree_skb") { hits <<< 1 }'
 
 run_case sigint 0 INT "$common"
 run_case sigterm 0 TERM "$common"
+# stap treats SIGHUP like SIGINT; SIGQUIT ends the run as cleanly (end runs, nothing lost).
+run_case sighup 0 HUP "$common"
+run_case sigquit 0 QUIT "$common"
 run_case exit_from_timer 0 self "$common
 probe timer.ms(300) { exit() }"
 # Reason 3 (NO_SOCKET) is what our datagrams get; the machine's background

@@ -1,5 +1,10 @@
 // The preprocessor: conditionals, macros, command-line arguments, and the
 // locations errors report through them.
+#include <stdlib.h>
+#include <zlib.h>
+
+#include <cstdio>
+
 #include <catch2/catch.hpp>
 
 #include "kernel/kernel_config.h"
@@ -368,4 +373,29 @@ TEST_CASE("preprocess: the plain parse_script preprocesses too", "[preprocess]")
 
 TEST_CASE("preprocess: the end of the output is the end of the script", "[preprocess][locations]") {
   CHECK(error_of("@define open %( probe begin { %)\n@open\n") == "3:1 unexpected end of file, expected '}'");
+}
+
+TEST_CASE("preprocess: a gzipped configuration is read in process", "[preprocess][config]") {
+  // /proc/config.gz's format: a gzip stream, written here by zlib itself.
+  char path[] = "/tmp/ntap-config-XXXXXX.gz";
+  const int fd = mkstemps(path, 3);
+  REQUIRE(fd >= 0);
+  gzFile out = gzdopen(fd, "wb");
+  REQUIRE(out != nullptr);
+  const std::string text = "CONFIG_BPF=y\n# CONFIG_KPROBES is not set\nCONFIG_HZ=250\n";
+  REQUIRE(gzwrite(out, text.data(), static_cast<unsigned>(text.size())) == static_cast<int>(text.size()));
+  REQUIRE(gzclose(out) == Z_OK);
+  CHECK(read_config_file(path) == text);
+  KernelConfig config = KernelConfig::parse(read_config_file(path));
+  CHECK(config.value("CONFIG_HZ") == "250");
+  CHECK(config.value("CONFIG_KPROBES") == "");
+  // Not gzip at all: nothing, rather than the raw bytes.
+  {
+    FILE *plain = std::fopen(path, "wb");
+    REQUIRE(plain);
+    std::fputs("\x1f\x8b garbage that is not a deflate stream", plain);
+    std::fclose(plain);
+  }
+  CHECK(read_config_file(path).empty());
+  std::remove(path);
 }
