@@ -375,7 +375,10 @@ struct Global {
   Location histogram_loc;
   bool uses_variance = false;
   int64_t variance_shift = 0;
-  // Written but never read by the script: stap prints it at exit (sides pass).
+  // Its value is used somewhere (not only updated by ++, --, +=...).
+  bool read_as_value = false;
+  // Written but its value never used by the script: stap prints it at exit
+  // (sides pass).
   bool display_at_exit = false;
 };
 

@@ -19,6 +19,8 @@ namespace {
 constexpr const char *kSourceLabel = "     source: ";
 constexpr size_t kSourceLabelWidth = 13;
 constexpr unsigned kTabWidth = 8;
+// A token echoed after "saw:" is cut to this many bytes.
+constexpr size_t kMaxEchoedToken = 80;
 
 const char *error_prefix(ErrorKind kind) {
   switch (kind) {
@@ -47,6 +49,36 @@ std::string expand_tabs(std::string_view line) {
   return out;
 }
 
+// Bytes from a script echoed in a message (a token, a name, a file name) are
+// shown with control characters escaped as \xNN: a script must not be able to
+// move the cursor or recolour the terminal of whoever reads its errors. An
+// enormous token is cut short.
+std::string printable(std::string_view text, size_t max_bytes = std::string::npos) {
+  std::string out;
+  const bool cut = text.size() > max_bytes;
+  if (cut) text = text.substr(0, max_bytes);
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\n' && c != '\t') || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out.push_back(c);
+  }
+  if (cut) out += "...";
+  return out;
+}
+
+// A source line echoed under a message: control characters become '?', one
+// column each, so the caret line still lines up.
+std::string printable_source_line(std::string_view line) {
+  std::string out = expand_tabs(line);
+  for (char &c : out) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) c = '?';
+  }
+  return out;
+}
+
 // Display column (0-based) of the byte at 1-based `col` in `line`, counting
 // expanded tabs and treating a UTF-8 sequence as one column.
 size_t display_column(std::string_view line, uint32_t col) {
@@ -66,6 +98,7 @@ size_t display_column(std::string_view line, uint32_t col) {
 }
 
 std::atomic<bool> warnings_enabled{true};
+std::atomic<bool> warnings_as_errors{false};
 
 }  // namespace
 
@@ -99,21 +132,32 @@ const SourceFile &SourceManager::add(std::string name, std::string text) {
 }
 
 const SourceFile &SourceManager::load(const std::string &path) {
-  FILE *f = std::fopen(path.c_str(), "rb");
+  // `-`, as in stap: the script comes on standard input.
+  const bool from_stdin = path == "-";
+  FILE *f = from_stdin ? stdin : std::fopen(path.c_str(), "rb");
   if (!f)
     throw CompileError(ErrorKind::Runtime,
                        "cannot read script file '" + path + "': " + std::strerror(errno), Location{});
   std::string text;
   char buffer[1 << 16];
   size_t got;
-  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) text.append(buffer, got);
+  while ((got = std::fread(buffer, 1, sizeof buffer, f)) > 0) {
+    // Read no further than the bound: `ntap /dev/zero` must not fill memory.
+    if (text.size() + got > kMaxScriptBytes) {
+      if (!from_stdin) std::fclose(f);
+      throw CompileError(ErrorKind::Runtime,
+                         fmt::format("script file '{}' is larger than {} MiB", path, kMaxScriptBytes >> 20),
+                         Location{});
+    }
+    text.append(buffer, got);
+  }
   bool failed = std::ferror(f);
   int saved_errno = errno;
-  std::fclose(f);
+  if (!from_stdin) std::fclose(f);
   if (failed)
     throw CompileError(ErrorKind::Runtime,
                        "cannot read script file '" + path + "': " + std::strerror(saved_errno), Location{});
-  return add(path, std::move(text));
+  return add(from_stdin ? "<stdin>" : path, std::move(text));
 }
 
 // ---------------------------------------------------------------- CompileError
@@ -123,13 +167,13 @@ std::string format_report(ErrorKind kind, const std::string &message, const Loca
                           const std::string &saw) {
   std::string out = error_prefix(kind);
   out += ": ";
-  out += message;
-  std::string at = loc.known() ? " at " + loc.str() : std::string();
+  out += printable(message);
+  std::string at = loc.known() ? " at " + printable(loc.str()) : std::string();
   if (!saw.empty()) {
     // Parse errors put the offending token on its own line, as stap does;
     // other errors name the offending identifier after the message.
     out += kind == ErrorKind::Parse ? "\n        saw: " : ": ";
-    out += saw;
+    out += printable(saw, kMaxEchoedToken);
   }
   out += at;
   out += '\n';
@@ -137,7 +181,7 @@ std::string format_report(ErrorKind kind, const std::string &message, const Loca
     std::string_view line = loc.file->line(loc.line);
     if (!line.empty()) {
       out += kSourceLabel;
-      out += expand_tabs(line);
+      out += printable_source_line(line);
       out += '\n';
       out.append(kSourceLabelWidth + display_column(line, loc.col), ' ');
       out += "^\n";
@@ -207,13 +251,17 @@ std::string describe_token_at(const Location &loc) {
 // ---------------------------------------------------------------- warnings
 
 void warn(const Location &loc, const std::string &message) {
+  // -W: the first warning ends the run as an error at its location.
+  if (warnings_as_errors.load(std::memory_order_relaxed))
+    throw CompileError(ErrorKind::Semantic, message + " (a warning, treated as an error by -W)", loc);
   if (!warnings_enabled.load(std::memory_order_relaxed)) return;
-  std::string line = "WARNING: " + message;
-  if (loc.known()) line += " at " + loc.str();
+  std::string line = "WARNING: " + printable(message);
+  if (loc.known()) line += " at " + printable(loc.str());
   line += '\n';
   std::fputs(line.c_str(), stderr);
 }
 
 void set_warnings_enabled(bool on) { warnings_enabled.store(on, std::memory_order_relaxed); }
+void set_warnings_as_errors(bool on) { warnings_as_errors.store(on, std::memory_order_relaxed); }
 
 }  // namespace ntap

@@ -39,7 +39,11 @@ struct Location {
 class SourceManager {
  public:
   const SourceFile &add(std::string name, std::string text);
-  const SourceFile &load(const std::string &path);  // throws CompileError if unreadable
+  // Throws CompileError if unreadable or larger than kMaxScriptBytes.
+  const SourceFile &load(const std::string &path);
+  // Scripts and tapset files are bounded (a script is text a person wrote;
+  // the largest generated test scripts are a few MiB).
+  static constexpr size_t kMaxScriptBytes = size_t{32} << 20;
  private:
   std::vector<std::unique_ptr<SourceFile>> files_;
 };
@@ -72,5 +76,7 @@ std::string describe_token_at(const Location &loc);
 // Warnings go to stderr unless -w; they never stop a run.
 void warn(const Location &loc, const std::string &message);
 void set_warnings_enabled(bool on);
+// -W: warn() throws the warning as a semantic error instead.
+void set_warnings_as_errors(bool on);
 
 }  // namespace ntap

@@ -24,7 +24,8 @@ int64_t AstBuilder::number(const Node &n) const {
     base = 8;
     i = 1;
   }
-  // Accumulate in uint64 so that overflow wraps (0xffffffffffffffff is -1).
+  // Accumulate in uint64: as in stap, literals up to 2^64-1 are accepted and
+  // wrap (0xffffffffffffffff is -1); anything larger is an error.
   uint64_t value = 0;
   for (; i < t.size(); ++i) {
     char c = t[i];
@@ -33,7 +34,8 @@ int64_t AstBuilder::number(const Node &n) const {
                      : c >= 'A' && c <= 'F' ? unsigned(c - 'A' + 10)
                                             : 99;
     if (digit >= base) fail(n, "invalid number '" + std::string(t) + "'");
-    value = value * base + digit;
+    if (__builtin_mul_overflow(value, uint64_t{base}, &value) || __builtin_add_overflow(value, uint64_t{digit}, &value))
+      fail(n, "number invalid or out of range: '" + std::string(t) + "'");
   }
   return static_cast<int64_t>(value);
 }

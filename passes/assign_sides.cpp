@@ -44,9 +44,11 @@ class SideAnalysis {
   }
 
  private:
-  void read(Global *g) {
+  // `as_value`: the value is used, not only updated in place (n++, n += 1).
+  void read(Global *g, bool as_value = true) {
     if (!g) return;
     (kernel_ ? g->read_in_kernel : g->read_in_user) = true;
+    if (as_value) g->read_as_value = true;
   }
   void write(Global *g) {
     if (!g) return;
@@ -89,17 +91,21 @@ class SideAnalysis {
       case ExprKind::Assign: {
         auto &a = static_cast<AssignExpr &>(e);
         write(global_of(*a.lhs));
-        if (a.op != AssignOp::Set) read(global_of(*a.lhs));
+        if (a.op != AssignOp::Set) read(global_of(*a.lhs), false);
         if (a.lhs->kind == ExprKind::Index)
           for (auto &k : static_cast<IndexExpr &>(*a.lhs).keys) visit_expr(*k);
         visit_expr(*a.rhs);
         return;
       }
       case ExprKind::IncDec: {
-        Global *g = global_of(*static_cast<IncDecExpr &>(e).operand);
-        read(g);
+        auto &update = static_cast<IncDecExpr &>(e);
+        Global *g = global_of(*update.operand);
+        read(g, false);
         write(g);
-        break;
+        // Keys of a[k]++ are ordinary reads; the element itself is updated.
+        if (update.operand->kind == ExprKind::Index)
+          for (auto &k : static_cast<IndexExpr &>(*update.operand).keys) visit_expr(*k);
+        return;
       }
       case ExprKind::Call: {
         auto &call = static_cast<CallExpr &>(e);
@@ -180,14 +186,13 @@ class SideAnalysis {
   std::vector<const Function *> &calls_;
 };
 
-// stap prints, after the end probes, every global the script writes but never
-// reads. As in stap's use analysis, `=` and `<<<` only write; `n++` and
-// `n += 1` read as well, so a global that is only incremented is not shown.
+// stap prints, after the end probes, every global the script writes but
+// whose value it never uses: `=`, `<<<`, `n++` and `n += 1` all count as
+// writes only, so a counter that is only incremented is shown.
 void mark_globals_to_display(Program &program) {
   for (auto &g : program.globals) {
     const bool written = g->written_in_kernel || g->written_in_user;
-    const bool read = g->read_in_kernel || g->read_in_user;
-    g->display_at_exit = written && !read;
+    g->display_at_exit = written && !g->read_as_value;
   }
 }
 

@@ -9,6 +9,8 @@
 //   resolve_symbols                  identifiers → locals / globals; calls → script
 //                                    functions (by name and arity) or builtins;
 //                                    functions no probe reaches are dropped
+//   check_foreach_mutation           no array changes inside a foreach over it,
+//                                    directly or through a called function
 //   infer_types                      long / string / stats for every expression,
 //                                    variable, key and value; output formats checked
 //   assign_sides                     each probe runs in the kernel (BPF) or in ntap;
@@ -39,6 +41,7 @@ struct PassContext {
 void expand_aliases(PassContext &ctx);
 void resolve_probes(PassContext &ctx);
 void resolve_symbols(PassContext &ctx);
+void check_foreach_mutation(PassContext &ctx);
 void infer_types(PassContext &ctx);
 void assign_sides(PassContext &ctx);
 
@@ -51,6 +54,7 @@ inline constexpr FrontendPass kFrontendPasses[] = {
     {"expand aliases", expand_aliases},
     {"resolve probes", resolve_probes},
     {"resolve symbols", resolve_symbols},
+    {"check foreach mutation", check_foreach_mutation},
     {"infer types", infer_types},
     {"assign sides", assign_sides},
 };

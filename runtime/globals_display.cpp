@@ -18,7 +18,7 @@ void append_value(std::string &out, ast::Type type, const Value &value) {
                      s.sum, stats_extract(s, ast::StatsFn::Avg));
       break;
     }
-    default: fmt::format_to(std::back_inserter(out), "=0x{:x}", static_cast<uint64_t>(value.l)); break;
+    default: fmt::format_to(std::back_inserter(out), "={}", value.l); break;  // decimal, as stap 5 prints
   }
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command-line options: -e one-liners, -o FILE, -T SECONDS.
+# Command-line options: -e one-liners, -o FILE, -T SECONDS, -p, -w, -W, -G, `-`, -d, --version, --compatible.
 source "$(dirname "$0")/lib.sh"
 
 # -e with only user probes: prints and ends itself.
@@ -74,3 +74,55 @@ timeout 30 "$NTAP" -e "$unused_global" >/dev/null 2>"$WORK_DIR/warn.err" || fail
 grep -qi 'warning' "$WORK_DIR/warn.err" || { show_file stderr "$WORK_DIR/warn.err"; fail "no warning for an unused global"; }
 timeout 30 "$NTAP" -w -e "$unused_global" >/dev/null 2>"$WORK_DIR/nowarn.err" || fail "-w: nonzero exit"
 ! grep -qi 'warning' "$WORK_DIR/nowarn.err" || { show_file stderr "$WORK_DIR/nowarn.err"; fail "-w still warns"; }
+
+# -W turns the first warning into an error at its location.
+note "case -W"
+status=0
+timeout 30 "$NTAP" -W -e "$unused_global" >/dev/null 2>"$WORK_DIR/werror.err" || status=$?
+expect_eq "-W exit status" 1 "$status"
+grep -q "semantic error: eliding unused variable 'unused' (a warning, treated as an error by -W) at <input>:1:8" \
+  "$WORK_DIR/werror.err" || { show_file stderr "$WORK_DIR/werror.err"; fail "-W: no error at the warning's location"; }
+
+# -G NAME=VALUE sets a global's initial value (numbers and strings).
+note "case -G"
+out="$(timeout 30 "$NTAP" -G count=41 -G who=ntap \
+  -e 'global count = 1, who = "nobody" probe begin { printf("%d %s\n", count + 1, who); exit() }')"
+expect_eq "-G output" "42 ntap" "$out"
+status=0
+timeout 30 "$NTAP" -G nosuch=1 -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/g.err" || status=$?
+expect_eq "-G unknown global: exit status" 1 "$status"
+grep -q "the script declares no global 'nosuch'" "$WORK_DIR/g.err" || { show_file stderr "$WORK_DIR/g.err"; fail "-G unknown global"; }
+
+# `-` reads the script from stdin; -d MODULE does not swallow the script name.
+note "case script on stdin, -d MODULE SCRIPT"
+out="$(echo 'probe begin { printf("from stdin\n"); exit() }' | timeout 30 "$NTAP" -)"
+expect_eq "script on stdin" "from stdin" "$out"
+printf '%s\n' 'probe begin { printf("%s\n", @1); exit() }' >"$WORK_DIR/arg.stp"
+out="$(timeout 30 "$NTAP" -d kernel "$WORK_DIR/arg.stp" first)"
+expect_eq "-d MODULE SCRIPT ARG" "first" "$out"
+
+# --version, --compatible.
+note "case --version, --compatible"
+timeout 30 "$NTAP" --version | grep -q '^ntap [0-9]' || fail "--version prints no version"
+out="$(timeout 30 "$NTAP" --compatible 4.9 -e 'probe begin { printf("ok\n"); exit() }')"
+expect_eq "--compatible 4.9" ok "$out"
+status=0
+timeout 30 "$NTAP" --compatible banana -e 'probe begin { exit() }' >/dev/null 2>&1 || status=$?
+expect_eq "--compatible banana: exit status" 1 "$status"
+
+# Scripts are bounded in size: /dev/zero is refused at once, not read into memory.
+note "case /dev/zero"
+status=0
+timeout 30 "$NTAP" -p2 /dev/zero >/dev/null 2>"$WORK_DIR/zero.err" || status=$?
+expect_eq "/dev/zero exit status" 1 "$status"
+grep -q "script file '/dev/zero' is larger than 32 MiB" "$WORK_DIR/zero.err" ||
+  { show_file stderr "$WORK_DIR/zero.err"; fail "/dev/zero: no size error"; }
+
+# A script holding a control character: the error echoes it escaped.
+note "case control bytes in an error"
+printf 'probe begin { \033[31m; exit() }\n' >"$WORK_DIR/escape.stp"
+status=0
+timeout 30 "$NTAP" -p2 "$WORK_DIR/escape.stp" >/dev/null 2>"$WORK_DIR/escape.err" || status=$?
+expect_eq "control byte: exit status" 1 "$status"
+! grep -q $'\033' "$WORK_DIR/escape.err" || fail "the error output holds a raw ESC byte"
+grep -qF 'junk character 0x1b' "$WORK_DIR/escape.err" || { show_file stderr "$WORK_DIR/escape.err"; fail "the ESC byte is not shown escaped"; }

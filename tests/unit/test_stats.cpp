@@ -299,10 +299,10 @@ TEST_CASE("globals written but never read are reported as stap does", "[stats][d
   std::string out;
   render_unread_globals(*c->program, store, out);
   CHECK(out ==
-        "x=0x2a\n"
+        "x=42\n"
         "s=\"eth0\"\n"
-        "a[2,\"j\"]=0x7\n"
-        "a[1,\"k\"]=0x3\n"
+        "a[2,\"j\"]=7\n"
+        "a[1,\"k\"]=3\n"
         "st @count=2 @min=1 @max=9 @sum=10 @avg=5\n"
         "empty @count=0x0\n"
         "sa[\"q\"] @count=2 @min=1 @max=2 @sum=3 @avg=1\n"
