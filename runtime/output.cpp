@@ -262,11 +262,6 @@ void Output::warning(std::string_view message) {
   fputs(line.c_str(), stderr);
 }
 
-namespace {
-
-// The length of the well-formed UTF-8 sequence at the start of `text`, 0 when
-// it is not one (a stray continuation byte, a truncated or overlong sequence,
-// a surrogate, past U+10FFFF).
 size_t utf8_sequence_length(std::string_view text) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(0);
@@ -285,8 +280,6 @@ size_t utf8_sequence_length(std::string_view text) {
   if (code >= 0xd800 && code <= 0xdfff) return 0;
   return length;
 }
-
-}  // namespace
 
 // Strict JSON needs valid UTF-8: a byte that does not start a well-formed
 // sequence (kernel strings can hold anything) becomes U+FFFD.

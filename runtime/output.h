@@ -69,6 +69,12 @@ class StringOutput : public Output {
   int flushes_ = 0;
 };
 
+// The length of the well-formed UTF-8 sequence at the start of `text`, 0 when
+// it is not one (a stray continuation byte, a truncated or overlong sequence,
+// a surrogate, past U+10FFFF). JSON strings and Prometheus label values both
+// need valid UTF-8.
+size_t utf8_sequence_length(std::string_view text);
+
 // Appends `text` to `out` as a JSON string literal (with the quotes).
 void append_json_string(std::string &out, std::string_view text);
 

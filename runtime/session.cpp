@@ -365,8 +365,7 @@ std::string Session::render_metrics() {
   store_->begin_probe_run();
   std::string out;
   for (const auto &g : program_.globals)
-    if (!g->from_tapset && g->value_type != ast::Type::Unknown)
-      render_global_metrics(out, snapshot_global(*g, *store_));
+    if (serves_metrics(*g)) render_global_metrics(out, snapshot_global(*g, *store_));
   render_lost_metrics(out, loss_counts());
   return out;
 }
@@ -385,8 +384,13 @@ int Session::run() {
   formats_.reserve(program_.formats.size());
   for (const ast::FormatInfo &info : program_.formats) formats_.push_back(Format::parse(info.text));
   // Bound before anything is loaded: a taken port is an error like any other.
-  if (!options_.metrics_address.empty())
+  if (!options_.metrics_address.empty()) {
+    if (const std::string clash = metric_name_clash(program_.globals); !clash.empty()) {
+      fprintf(stderr, "ERROR: %s\n", clash.c_str());
+      return 1;
+    }
     metrics_ = std::make_unique<MetricsServer>(parse_listen_address(options_.metrics_address));
+  }
   output_ = options_.json_output ? make_json_output(options_.output_path) : make_text_output(options_.output_path);
   // A stalled reader of the output is waited for only until a signal
   // (Ctrl-C, SIGTERM, SIGHUP) or, once the event loop runs, -T's deadline.

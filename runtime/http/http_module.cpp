@@ -2,6 +2,11 @@
 // why this library), loaded by runtime/metrics_server.cpp only when asked.
 #include <httplib.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <memory>
 #include <thread>
 
@@ -24,8 +29,20 @@ void *start(const std::string &host, int port, const std::string &path, ntap::Ht
     response.status = status;
     response.set_content(body, content_type.c_str());
   });
+  // cpp-httplib's default options add SO_REUSEPORT, with which a second
+  // listener on a taken port binds silently and shares its connections:
+  // only SO_REUSEADDR (a restart may bind over TIME_WAIT), so that a taken
+  // port fails here, before anything is loaded.
+  server->http.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  errno = 0;
   if (!server->http.bind_to_port(host, port)) {
-    error = "cannot listen on " + host + ":" + std::to_string(port) + " (address in use or not local)";
+    // bind()'s or listen()'s errno, when the library's cleanup left it.
+    const int err = errno;
+    error = "cannot listen on " + host + ":" + std::to_string(port) + ": " +
+            (err && err != EBADF ? std::strerror(err) : "address in use, not local or not an address");
     return nullptr;
   }
   Server *raw = server.get();

@@ -7,7 +7,7 @@ command -v jq >/dev/null || fail "jq is not installed (scripts/setup.sh installs
 out="$WORK_DIR/json.out"
 cat >"$WORK_DIR/j.stp" <<'STP'
 global h, shown
-probe begin { printf("hello \"json\"\n"); h <<< 1; h <<< 2; h <<< 3; h <<< 100; shown = 42 }
+probe begin { printf("hello \"json\"\n"); h <<< 1; h <<< 2; h <<< 3; h <<< 100; shown = 42; warn("careful\tnow") }
 probe timer.ms(100) { print(@hist_log(h)); exit() }
 STP
 "$NTAP" -f json "$WORK_DIR/j.stp" >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "ntap failed"; }
@@ -19,6 +19,8 @@ assert lines[0]["type"] == "printf" and lines[0]["probe"] == "begin" and lines[0
 hist = [l for l in lines if l["type"] == "histogram"][0]
 assert hist["global"] == "h" and hist["histogram"] == "log", hist
 assert hist["buckets"] == [{"value": 1, "count": 1}, {"value": 2, "count": 2}, {"value": 64, "count": 1}], hist
+warnings = [l for l in lines if l["type"] == "warning"]
+assert [(w["probe"], w["message"]) for w in warnings] == [("begin", "careful\tnow")], warnings
 glob = [l for l in lines if l["type"] == "global"]
 assert glob == [dict(glob[0], name="shown", value=42)], glob
 PY
