@@ -75,6 +75,7 @@ class ProbeLowering {
   void output(const ast::CallExpr &call);
   void request_exit();
   void warning(const ast::CallExpr &call);  // warn(msg)
+  void warning_text(llvm::Value *text, const Location &loc);  // a warning of a string value
   // Sends an Error record for `site` (keyed by its AST node) and returns
   // from the program.
   void fail(const void *site, const Location &loc, const std::string &message);
