@@ -185,6 +185,9 @@ class ProbeLowering {
 
  private:
   // lower_expr.cpp
+  // A probe sharing its attach point (ast::ResolvedProbe's filter): a new
+  // entry block that returns at once unless the filter holds.
+  void filter_hits();
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
   llvm::Value *target_var(const ast::TargetVarExpr &e);

@@ -55,8 +55,8 @@ void report(ProbeLowering &p, const CallExpr &call, OnFault mode, const char *me
 // The string at `address`, at most `size` bytes with its NUL (an i32 in
 // 1..MAXSTRINGLEN). On a fault: the mode's report, then `fallback` (a
 // string value; "" when null) in its place.
-llvm::Value *read_string(ProbeLowering &p, const CallExpr &call, llvm::Value *address, llvm::Value *size,
-                         OnFault mode, llvm::Value *fallback) {
+llvm::Value *read_string(ProbeLowering &p, const CallExpr &call, llvm::Value *address, llvm::Value *size, OnFault mode,
+                         llvm::Value *fallback) {
   auto &b = p.ir();
   llvm::Value *buffer = p.scratch_string(call.loc);
   llvm::Value *status = p.state().mb.call_helper(kProbeReadUserStr, b.getInt64Ty(),
@@ -89,7 +89,8 @@ llvm::Value *error_text(ProbeLowering &p, const CallExpr &call, size_t fixed) {
                               " given, " + std::to_string(fixed) + " or " + std::to_string(fixed + 1) + " expected)");
   if (call.args.size() == fixed) return nullptr;
   if (call.args[fixed]->type != Type::String)
-    unsupported(call.args[fixed]->loc, "the last argument of " + call.name + " is the text returned on a fault: a string");
+    unsupported(call.args[fixed]->loc,
+                "the last argument of " + call.name + " is the text returned on a fault: a string");
   return p.string_value(*call.args[fixed]);
 }
 
@@ -231,8 +232,8 @@ llvm::Value *user_string_quoted(ProbeLowering &p, const CallExpr &call) {
   b.CreateBr(done);
   b.SetInsertPoint(read);
   llvm::Value *raw = p.scratch_string(call.loc);
-  llvm::Value *status = p.state().mb.call_helper(kProbeReadUserStr, b.getInt64Ty(),
-                                                 {raw, size, b.CreateIntToPtr(address, b.getPtrTy())});
+  llvm::Value *status =
+      p.state().mb.call_helper(kProbeReadUserStr, b.getInt64Ty(), {raw, size, b.CreateIntToPtr(address, b.getPtrTy())});
   llvm::BasicBlock *faulted = p.block("quoted_fault");
   llvm::BasicBlock *text = p.block("quoted_text");
   b.CreateCondBr(b.CreateICmpSLT(status, p.i64(0)), faulted, text);
