@@ -40,7 +40,10 @@ TEST_CASE("x86_64 system call numbers come from the kernel headers", "[syscalls]
 }
 
 TEST_CASE("kernel.syscall resolves to a filtered raw_syscalls program", "[syscalls]") {
-  if (!btf::vmlinux() || !btf::has_tracepoint("sys_enter")) SKIP("no raw_syscalls tracepoints");
+  if (!btf::vmlinux() || !btf::has_tracepoint("sys_enter")) {
+    WARN("skipped: no raw_syscalls tracepoints");
+    return;
+  }
   const auto entry = syscall_point("openat", false);
   const Provider &provider = provider_for(entry);
   auto probes = provider.resolve(entry);
