@@ -12,12 +12,15 @@
 #include "frontend/tapset.h"
 #include "kernel/kernel_config.h"
 #include "kernel/providers/provider.h"
+#include "kernel/providers/tracepoint.h"
 
 namespace ntap {
 namespace {
 
 std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProbe &rp) {
   if (rp.kind == ast::ProbeKind::Tracepoint) return fmt::format("kernel.trace(\"{}\")", rp.name);
+  // A wildcard a provider expanded (kernel.syscall("read*")): each concrete point.
+  if (rp.kind == ast::ProbeKind::Perf && !rp.point.empty()) return rp.point;
   return point.str();
 }
 
@@ -79,8 +82,12 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
                              fmt::format("probe point '{}'", point.str()));
         for (auto &rp : provider->resolve(point)) {
           std::string line = concrete_point(point, rp);
-          if (with_context)
+          if (with_context) {
             for (const auto &var : provider->describe_context(rp)) line += " " + var;
+            // A tracepoint's format fields are $variables too (decision 13).
+            if (provider == &tracepoint_provider())
+              for (const auto &field : describe_format_fields(rp)) line += " " + field;
+          }
           lines.insert(line);
         }
       }

@@ -159,12 +159,17 @@ struct TargetVarExpr : Expr {
   std::string cast_type, cast_module;
   // Filled in by resolution:
   bool resolved = false;
-  int arg_index = -1;  // context argument number (target variables)
+  int arg_index = -1;  // context argument number (target variables), or kTraceRecordArg
   std::vector<TargetStep> steps;
   uint32_t btf_type_id = 0;  // the kernel BTF type of the value the steps reach
   TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
   bool is_cast() const { return cast_operand != nullptr; }
 };
+// TargetVarExpr::arg_index of an event's format field (tracefs
+// events/<subsys>/<event>/format): the steps start at the trace record's
+// address, which is the program's context (a perf-event tracepoint program).
+inline constexpr int kTraceRecordArg = -2;
+
 // The expression as written: "$skb->dev->name", "@cast(p, \"sk_buff\")->len[2]".
 std::string target_text(const TargetVarExpr &var);
 
@@ -415,6 +420,13 @@ struct ResolvedProbe {
   int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
   int64_t jitter = 0;        // timer.ms(N).randomize(M): each period is N ± up to M (ns)
   std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
+  // A kernel probe that shares its attach point with others and runs only for
+  // some of its hits (syscall.NAME on raw_syscalls:sys_enter): the program
+  // returns at once unless context argument `filter_arg`, taken through
+  // `filter_steps`, equals `filter_value`. -1: no filter.
+  int filter_arg = -1;
+  std::vector<TargetStep> filter_steps;
+  int64_t filter_value = 0;
 };
 
 struct Probe {

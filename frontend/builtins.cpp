@@ -109,6 +109,48 @@ const std::vector<Builtin> kBuiltins = {
     {"kernel_short", Type::Long, {Type::Long}, Builtin::Kernel},
     {"kernel_char", Type::Long, {Type::Long}, Builtin::Kernel},
     {"kernel_pointer", Type::Long, {Type::Long}, Builtin::Kernel},
+    // ---- user memory (tapset "uconversions"; kernel probes only): the
+    // current process's memory, through bpf_probe_read_user(_str).
+    // user_string(addr[, err_msg]): a fault is stap's error, or err_msg.
+    {"user_string", Type::String, {Type::Long}, Builtin::Kernel | Builtin::Variadic | Builtin::NotOutput},
+    // user_string_n(addr, n[, err_msg]): at most n bytes.
+    {"user_string_n", Type::String, {Type::Long, Type::Long}, Builtin::Kernel | Builtin::Variadic | Builtin::NotOutput},
+    // user_string_warn(addr), user_string_n_warn(addr, n): a fault warns and gives "".
+    {"user_string_warn", Type::String, {Type::Long}, Builtin::Kernel},
+    {"user_string_n_warn", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
+    // user_string_quoted(addr), user_string_n_quoted(addr, n): "text" with
+    // escapes, NULL for 0, the address in hex on a fault.
+    {"user_string_quoted", Type::String, {Type::Long}, Builtin::Kernel},
+    {"user_string_n_quoted", Type::String, {Type::Long, Type::Long}, Builtin::Kernel},
+    // user_long/ulong/int/short/ushort/char(addr): 0 on a fault; the _warn
+    // forms also warn, the _error forms raise stap's error.
+    {"user_long", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_long_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_long_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ulong", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ulong_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ulong_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_short", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_short_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_short_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ushort", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ushort_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_ushort_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_char", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_char_warn", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_char_error", Type::Long, {Type::Long}, Builtin::Kernel},
+    // user_int8..64, user_uint8..64(addr): fixed-size integers, 0 on a fault.
+    {"user_int8", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int16", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int32", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_int64", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_uint8", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_uint16", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_uint32", Type::Long, {Type::Long}, Builtin::Kernel},
+    {"user_uint64", Type::Long, {Type::Long}, Builtin::Kernel},
     // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
     {"jiffies", Type::Long, {}, Builtin::Kernel},
     // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".

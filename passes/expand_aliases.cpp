@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include "frontend/clone.h"
 #include "frontend/parser.h"
 #include "passes/passes.h"
@@ -135,10 +137,19 @@ class AliasExpander {
       throw CompileError(ErrorKind::Probe, "probe alias expansion is too deep (does an alias refer to itself?)",
                          point.loc, fmt::format("probe point '{}'", point.str()));
     bool matched = false;
+    // The longest alias names that match win, as in stap's tree of probe
+    // point components: `syscall.openat.return` is that alias, not the
+    // alias `syscall.openat` with `.return` appended to its points.
+    size_t longest = 0;
+    for (const auto &alias : program_.aliases)
+      for (const ProbePoint &name : alias->names) {
+        size_t suffix_at = 0;
+        if (match_prefix(point.components, 0, name.components, 0, suffix_at)) longest = std::max(longest, suffix_at);
+      }
     for (const auto &alias : program_.aliases) {
       for (const ProbePoint &name : alias->names) {
         size_t suffix_at = 0;
-        if (!match_prefix(point.components, 0, name.components, 0, suffix_at)) continue;
+        if (!match_prefix(point.components, 0, name.components, 0, suffix_at) || suffix_at < longest) continue;
         matched = true;
         std::vector<const ProbeAlias *> longer = chain;
         longer.push_back(alias.get());

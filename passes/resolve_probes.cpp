@@ -7,6 +7,7 @@
 // whose kfree_skb tracepoint has no `reason` argument.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -254,6 +255,19 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   return found;
 }
 
+// Lets each concrete probe's provider pick how it reads its context from
+// the target variables the body names (a tracepoint: its TP_PROTO arguments
+// or its event's format fields).
+void choose_contexts(Probe &probe) {
+  std::vector<std::string> names;
+  walk_exprs(*probe.body, [&](ExprPtr &e) {
+    if (e->kind != ExprKind::TargetVar) return;
+    const auto &var = static_cast<const TargetVarExpr &>(*e);
+    if (!var.is_cast() && std::find(names.begin(), names.end(), var.name) == names.end()) names.push_back(var.name);
+  });
+  for (ResolvedProbe &rp : probe.resolved) rp.provider->choose_context(rp, names);
+}
+
 void resolve_points(Probe &probe) {
   for (const ProbePoint &point : probe.points) {
     std::vector<ResolvedProbe> found = resolve_point(point);
@@ -309,6 +323,7 @@ void resolve_probes(PassContext &ctx) {
   for (auto &probe : probes) {
     resolve_points(*probe);
     if (probe->resolved.empty()) continue;  // every point optional and unmatched
+    choose_contexts(*probe);
     TargetResolver resolver(*probe, ctx.options.string_limit);
     walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }

@@ -8,6 +8,7 @@
 
 #include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
+#include "codegen/bpf/user_memory.h"
 
 namespace ntap::bpf {
 
@@ -312,6 +313,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
 
 llvm::Value *ProbeLowering::builtin_call(const CallExpr &call) {
   if (!call.builtin) return nullptr;
+  if (UserMemoryEmitter user_memory = user_memory_emitter(call.name)) return user_memory(*this, call);
   auto it = emitters().find(call.name);
   if (it != emitters().end()) return it->second(*this, call);
   if (deferred_render(call.name) != RenderFn::None)

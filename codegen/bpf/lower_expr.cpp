@@ -116,30 +116,62 @@ llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
   return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
 }
 
-// The value starts as the context argument (or @cast's pointer) and goes
-// through the steps resolution computed (ast::TargetStep).
+// Context argument `arg_index` as a value: a pointer argument followed by a
+// chain is read as a number. Loaded directly, the verifier types it as a
+// trusted pointer, and for the arguments the kernel marks as possibly NULL
+// ($rx_sk of kfree_skb, tcp_send_reset's $sk) it refuses the member offset
+// added before a NULL check. Read through the helper it is a plain value, and
+// the chain's own reads make a NULL read as 0.
+static bool starts_chain(const std::vector<TargetStep> &steps) {
+  return !steps.empty() && (steps.front().op == TargetStep::Op::Add || steps.front().op == TargetStep::Op::Load ||
+                            steps.front().op == TargetStep::Op::AddScaled);
+}
+
+void ProbeLowering::filter_hits() {
+  if (resolved_.filter_arg < 0) return;
+  auto &b = ir();
+  llvm::LLVMContext &context = state_.mb.context();
+  llvm::Function *fn = program_fn_;
+  llvm::BasicBlock *body = &fn->getEntryBlock();
+  auto *filter = llvm::BasicBlock::Create(context, "filter", fn, body);
+  // Stack slots stay in the entry block, where the optimiser promotes them.
+  for (auto it = body->begin(); it != body->end();) {
+    llvm::Instruction &inst = *it++;
+    if (llvm::isa<llvm::AllocaInst>(inst)) inst.moveBefore(*filter, filter->end());
+  }
+  b.SetInsertPoint(filter);
+  // tp_btf/raw_tp context: an array of u64 arguments.
+  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn->getArg(0), resolved_.filter_arg);
+  llvm::Value *v = starts_chain(resolved_.filter_steps)
+                       ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
+                       : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "filtered");
+  v = follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+  auto *skip = llvm::BasicBlock::Create(context, "not_this_hit", fn, body);
+  b.CreateCondBr(b.CreateICmpEQ(v, i64(resolved_.filter_value)), body, skip);
+  b.SetInsertPoint(skip);
+  b.CreateRet(llvm::Constant::getNullValue(fn->getReturnType()));
+}
+
+// The value starts as the context argument, the trace record's address (an
+// event's format field) or @cast's pointer, and goes through the steps
+// resolution computed (ast::TargetStep).
 llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
-  if (!e.resolved || (!e.is_cast() && e.arg_index < 0))
+  if (!e.resolved || (!e.is_cast() && e.arg_index < 0 && e.arg_index != kTraceRecordArg))
     unsupported(e.loc, "unresolved target variable '" + target_text(e) + "'");
   auto &b = ir();
   llvm::Value *v;
   if (e.is_cast()) {
     v = long_value(*e.cast_operand);
+  } else if (e.arg_index == kTraceRecordArg) {
+    // A perf-event tracepoint program's context is the record itself; its
+    // fields are read with bpf_probe_read_kernel like any other memory.
+    v = b.CreatePtrToInt(program_context(), b.getInt64Ty());
   } else {
     // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
     // 8-byte aligned load the verifier accepts.
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
-    // A pointer argument followed by a chain is read as a number: loaded
-    // directly, the verifier types it as a trusted pointer, and for the
-    // arguments the kernel marks as possibly NULL ($rx_sk of kfree_skb,
-    // tcp_send_reset's $sk) it refuses the member offset added before a
-    // NULL check. Read through the helper it is a plain value, and the
-    // chain's own reads make a NULL read as 0.
-    const bool chained = !e.steps.empty() && (e.steps.front().op == TargetStep::Op::Add ||
-                                              e.steps.front().op == TargetStep::Op::Load ||
-                                              e.steps.front().op == TargetStep::Op::AddScaled);
-    v = chained ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
-                : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
+    v = starts_chain(e.steps) ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
+                              : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
   return follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
 }

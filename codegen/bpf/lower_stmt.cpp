@@ -66,6 +66,7 @@ void ProbeLowering::lower_body() {
   statement(*probe_.body);
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
   finish_frame();
+  filter_hits();
 }
 
 llvm::Value *ProbeLowering::local_slot(const Local &local) {

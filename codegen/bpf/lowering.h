@@ -75,6 +75,7 @@ class ProbeLowering {
   void output(const ast::CallExpr &call);
   void request_exit();
   void warning(const ast::CallExpr &call);  // warn(msg)
+  void warning_text(llvm::Value *text, const Location &loc);  // a warning of a string value
   // Sends an Error record for `site` (keyed by its AST node) and returns
   // from the program.
   void fail(const void *site, const Location &loc, const std::string &message);
@@ -184,6 +185,9 @@ class ProbeLowering {
 
  private:
   // lower_expr.cpp
+  // A probe sharing its attach point (ast::ResolvedProbe's filter): a new
+  // entry block that returns at once unless the filter holds.
+  void filter_hits();
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
   llvm::Value *target_var(const ast::TargetVarExpr &e);

@@ -190,8 +190,11 @@ void ProbeLowering::format_address(llvm::Value *text, const std::string &message
 }
 
 void ProbeLowering::warning(const CallExpr &call) {
-  llvm::Value *text = string_value(*call.args[0]);  // before the record is reserved
-  state_.mb.set_location(call.loc);
+  warning_text(string_value(*call.args[0]), call.loc);  // the text before the record is reserved
+}
+
+void ProbeLowering::warning_text(llvm::Value *text, const Location &loc) {
+  state_.mb.set_location(loc);
   send_record(*this, RecordKind::Warning, 0, round_up8(max_string_len()), [&](llvm::Value *payload) {
     copy_bytes(payload, text, max_string_len(), llvm::MaybeAlign(1));
   });

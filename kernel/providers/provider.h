@@ -51,6 +51,11 @@ class Provider {
   virtual bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const {
     return false;
   }
+  // Called before a probe's target variables are resolved, with the names
+  // ($name without the '$') its body uses: a provider whose probes can read
+  // their context in more than one way (a tracepoint: its TP_PROTO arguments
+  // or its event's format fields) picks the one these names need.
+  virtual void choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const {}
   // Every point shape this provider handles (see PointShape).
   virtual std::vector<PointShape> list_components() const { return {}; }
   // Context variables of a concrete probe with their C types, for -L.

@@ -12,12 +12,14 @@
 #include <cerrno>
 
 #include "kernel/btf.h"
+#include "kernel/providers/trace_format.h"
 
 namespace ntap {
 namespace {
 
 constexpr std::string_view kTpBtfPrefix = "tp_btf/";
 constexpr std::string_view kRawTpPrefix = "raw_tp/";
+constexpr std::string_view kRecordPrefix = "tracepoint/";  // a perf-event program reading the record
 constexpr const char *kTracefsMount = "/sys/kernel/tracing";
 constexpr const char *kEventListPaths[] = {"/sys/kernel/tracing/available_events",
                                            "/sys/kernel/debug/tracing/available_events"};
@@ -73,12 +75,34 @@ bool fnmatches(const std::string &pattern, const std::string &text) {
   return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
 }
 
-// The event name of a concrete probe: its section is "tp_btf/<event>".
+// The event name of a concrete probe: its section is "tp_btf/<event>" or
+// "tracepoint/<subsys>/<event>".
 std::string event_of(const ast::ResolvedProbe &probe) {
-  size_t slash = probe.section.find('/');
+  size_t slash = probe.section.rfind('/');
   if (slash != std::string::npos) return probe.section.substr(slash + 1);
   size_t colon = probe.name.find(':');
   return colon == std::string::npos ? probe.name : probe.name.substr(colon + 1);
+}
+
+bool reads_record(const ast::ResolvedProbe &probe) { return probe.section.rfind(kRecordPrefix, 0) == 0; }
+
+std::string subsystem_of(const ast::ResolvedProbe &probe) {
+  size_t colon = probe.name.find(':');
+  return colon == std::string::npos ? std::string() : probe.name.substr(0, colon);
+}
+
+const std::vector<TraceField> &fields_of(const ast::ResolvedProbe &probe) {
+  return trace_event_fields(subsystem_of(probe), event_of(probe));
+}
+
+const TraceField *find_field(const std::vector<TraceField> &fields, const std::string &name) {
+  for (const TraceField &field : fields)
+    if (field.name == name) return &field;
+  return nullptr;
+}
+
+bool is_argument(const std::vector<btf::TracepointArg> *args, const std::string &name) {
+  return args && std::any_of(args->begin(), args->end(), [&](const btf::TracepointArg &a) { return a.name == name; });
 }
 
 [[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
@@ -141,7 +165,52 @@ std::vector<ast::ResolvedProbe> TracepointProvider::resolve(const ast::ProbePoin
   return probes;
 }
 
+void TracepointProvider::choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const {
+  if (reads_record(probe)) return;
+  const auto *args = btf::tracepoint_args(event_of(probe));
+  const std::vector<TraceField> &fields = fields_of(probe);
+  for (const std::string &name : names)
+    if (!is_argument(args, name) && find_field(fields, name)) {
+      probe.section = std::string(kRecordPrefix) + subsystem_of(probe) + "/" + event_of(probe);
+      probe.context_vars.clear();
+      for (const TraceField &field : fields) probe.context_vars.push_back(field.name);
+      return;
+    }
+}
+
+// $field of a probe reading its event's record: the field's offset in the
+// record, loaded (a number) or not (an array is its address, as in C).
+static bool resolve_field(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) {
+  const TraceField *field = find_field(fields_of(probe), var.name);
+  if (!field) {
+    if (is_argument(btf::tracepoint_args(event_of(probe)), var.name))
+      target_error(var, "$" + var.name + " is a TP_PROTO argument of " + probe.name +
+                            ", but this probe reads the event's format fields, which have no '" + var.name +
+                            "'; read the arguments and the fields in separate probes");
+    return false;
+  }
+  if (field->is_data_loc)
+    target_error(var, "format field '" + field->name + "' (" + field->c_type +
+                          ") has a variable length, which ntap cannot read yet");
+  if (!var.components.empty() || var.address_of)
+    target_error(var, "format field '" + field->name + "' (" + field->c_type +
+                          ") is a number or an array; use @cast to follow a pointer");
+  var.steps = {ast::TargetStep{ast::TargetStep::Op::Add, field->offset}};
+  if (!field->is_array) {
+    if (field->size != 1 && field->size != 2 && field->size != 4 && field->size != 8)
+      target_error(var, "format field '" + field->name + "' has a size of " + std::to_string(field->size) +
+                            " bytes, which is not a number ntap can read");
+    var.steps.push_back(ast::TargetStep{ast::TargetStep::Op::Load, field->size, field->is_signed});
+  }
+  var.arg_index = ast::kTraceRecordArg;
+  var.btf_type_id = 0;
+  var.type = ast::Type::Long;
+  var.resolved = true;
+  return true;
+}
+
 bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const {
+  if (reads_record(probe)) return resolve_field(probe, var);
   const auto *args = btf::tracepoint_args(event_of(probe));
   if (!args) return false;
   auto arg = std::find_if(args->begin(), args->end(),
@@ -167,7 +236,17 @@ std::vector<PointShape> TracepointProvider::list_components() const {
   return {PointShape{{{"kernel", PointShape::Arg::None}, {"trace", PointShape::Arg::String}}}};
 }
 
+std::vector<std::string> describe_format_fields(const ast::ResolvedProbe &probe) {
+  std::vector<std::string> described;
+  const auto *args = btf::tracepoint_args(event_of(probe));
+  for (const TraceField &field : fields_of(probe))
+    if (reads_record(probe) || !is_argument(args, field.name))
+      described.push_back("$" + field.name + ":" + field.c_type);
+  return described;
+}
+
 std::vector<std::string> TracepointProvider::describe_context(const ast::ResolvedProbe &probe) const {
+  if (reads_record(probe)) return describe_format_fields(probe);
   std::vector<std::string> described;
   if (const auto *args = btf::tracepoint_args(event_of(probe)))
     for (const btf::TracepointArg &arg : *args) described.push_back("$" + arg.name + ":" + arg.c_type);
@@ -181,6 +260,8 @@ bpf_link *TracepointProvider::attach(const ast::ResolvedProbe &probe, bpf_progra
   std::string_view section_view = section ? section : "";
   if (section_view.substr(0, kRawTpPrefix.size()) == kRawTpPrefix)
     return bpf_program__attach_raw_tracepoint(prog, event_of(probe).c_str());
+  if (reads_record(probe))
+    return bpf_program__attach_tracepoint(prog, subsystem_of(probe).c_str(), event_of(probe).c_str());
   // tp_btf: libbpf takes the target from the section name.
   return bpf_program__attach_trace(prog);
 }

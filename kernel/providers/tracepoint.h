@@ -4,7 +4,9 @@
 // (`tcp:*`, `*:kfree_skb`). The events come from tracefs' available_events;
 // only those with a `btf_trace_<event>` in vmlinux BTF can be attached as
 // tp_btf/raw_tp and are offered. Context variables are the TP_PROTO arguments
-// ($skb, $location, $reason for kfree_skb), typed from BTF.
+// ($skb, $location, $reason for kfree_skb), typed from BTF; the event's
+// format fields ($sport of sock:inet_sock_set_state) are offered where no
+// argument has their name.
 #pragma once
 #include <string>
 #include <string_view>
@@ -36,11 +38,19 @@ class TracepointProvider final : public Provider {
   bool handles(const ast::ProbePoint &point) const override;
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override;
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override;
+  // A probe that names a format field no TP_PROTO argument has becomes a
+  // perf-event tracepoint program reading the event's record ("tracepoint/"
+  // section, decision 13); every $name of it is then a format field.
+  void choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const override;
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override;
   std::vector<PointShape> list_components() const override;
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override;
 };
 
 const Provider &tracepoint_provider();
+
+// The event's format fields that no TP_PROTO argument hides, as -L lists
+// them ("$sport:__u16").
+std::vector<std::string> describe_format_fields(const ast::ResolvedProbe &probe);
 
 }  // namespace ntap

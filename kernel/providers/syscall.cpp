@@ -1,0 +1,174 @@
+// The kernel.syscall provider. Context variables:
+//   entry:  $id (the call's number), $arg1 ... $arg6 (its arguments, as the
+//           registers carry them: unsigned long), $regs (struct pt_regs *)
+//   return: $return (the result, or -errno), $id, $regs
+// Entry and exit both read the user registers the kernel saved (pt_regs):
+// x86_64 passes arguments in di, si, dx, r10, r8, r9, and orig_ax keeps the
+// call's number after ax has been overwritten with the result.
+#include "kernel/providers/syscall.h"
+
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "kernel/btf.h"
+#include "kernel/syscalls.h"
+
+namespace ntap {
+namespace {
+
+constexpr const char *kArgRegisters[] = {"di", "si", "dx", "r10", "r8", "r9"};
+constexpr const char *kNumberRegister = "orig_ax";
+
+// "sys_enter" / "sys_exit": the tracepoint a concrete probe attaches to.
+bool is_return(const ast::ResolvedProbe &probe) { return probe.section == "tp_btf/sys_exit"; }
+std::string event_of(const ast::ResolvedProbe &probe) { return is_return(probe) ? "sys_exit" : "sys_enter"; }
+
+[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
+  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
+}
+
+// `$name` as TP_PROTO argument `arg` followed by `prefix` members (a pt_regs
+// register) and then the components written after it.
+bool resolve_from(const btf::TracepointArg &arg, int arg_index, const std::vector<std::string> &prefix,
+                  ast::TargetVarExpr &var) {
+  std::vector<btf::AccessComponent> components;
+  for (const std::string &field : prefix) components.push_back({field, false});
+  for (const btf::AccessComponent &c : btf::access_components(var)) components.push_back(c);
+  btf::AccessResult access = btf::resolve_access_path(arg.type_id, btf::AccessStart::Value, components, var.address_of);
+  if (access.error) {
+    if (access.error->kind == btf::FieldError::NoSuchField && !var.components.empty()) return false;
+    if (access.error->kind == btf::FieldError::NoSuchField && !prefix.empty())
+      target_error(var, "this kernel's struct pt_regs has no register '" + prefix.front() + "'");
+    target_error(var, access.error->message);
+  }
+  var.arg_index = arg_index;
+  var.steps = std::move(access.path->steps);
+  var.btf_type_id = access.path->final_type_id;
+  var.type = ast::Type::Long;
+  var.resolved = true;
+  return true;
+}
+
+class SyscallProvider final : public Provider {
+ public:
+  std::string_view family() const override { return "kernel.syscall"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+
+  bool handles(const ast::ProbePoint &point) const override {
+    return point.components.size() >= 2 && point.components[0].name == "kernel" &&
+           point.components[1].name == "syscall";
+  }
+
+  std::vector<PointShape> list_components() const override {
+    using Arg = PointShape::Arg;
+    return {PointShape{{{"kernel", Arg::None}, {"syscall", Arg::String}}},
+            PointShape{{{"kernel", Arg::None}, {"syscall", Arg::String}, {"return", Arg::None}}}};
+  }
+
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
+    const auto &components = point.components;
+    const ast::ProbePointComponent &call = components[1];
+    if (!call.string_arg || call.string_arg->empty())
+      throw CompileError(ErrorKind::Probe, "kernel.syscall needs a system call name: kernel.syscall(\"openat\")",
+                         point.loc);
+    if (components.size() > 3 || (components.size() == 3 && components[2].name != "return") ||
+        components[0].string_arg || components[0].number_arg || call.number_arg ||
+        (components.size() == 3 && (components[2].string_arg || components[2].number_arg)))
+      throw CompileError(ErrorKind::Probe,
+                         "kernel.syscall takes the forms kernel.syscall(\"NAME\") and "
+                         "kernel.syscall(\"NAME\").return",
+                         point.loc, "probe point '" + point.str() + "'");
+    const bool at_return = components.size() == 3;
+    const std::string event = at_return ? "sys_exit" : "sys_enter";
+    if (!btf::vmlinux())
+      throw CompileError(ErrorKind::Probe, "kernel.syscall needs kernel BTF: " + btf::load_error(), point.loc);
+    const auto *args = btf::tracepoint_args(event);
+    if (!args || args->size() != 2)
+      throw CompileError(ErrorKind::Probe,
+                         "kernel.syscall needs the raw_syscalls:" + event + "(regs, " + (at_return ? "ret" : "id") +
+                             ") tracepoint, which this kernel does not have",
+                         point.loc);
+    // The number the program compares: $id at entry, regs->orig_ax at exit.
+    ast::TargetVarExpr number(point.loc, "id");
+    if (!resolve_number(at_return, *args, number))
+      throw CompileError(ErrorKind::Probe, "this kernel's struct pt_regs has no orig_ax", point.loc);
+
+    std::vector<ast::ResolvedProbe> probes;
+    for (const SyscallEntry &entry : match_syscalls(*call.string_arg)) {
+      ast::ResolvedProbe probe;
+      probe.provider = this;
+      probe.kind = ast::ProbeKind::Perf;  // a kernel probe its provider attaches
+      probe.name = "kernel.syscall(\"" + std::string(entry.name) + "\")" + (at_return ? ".return" : "");
+      probe.point = probe.name;
+      probe.section = "tp_btf/" + event;
+      probe.param = entry.number;
+      probe.filter_arg = number.arg_index;
+      probe.filter_steps = number.steps;
+      probe.filter_value = entry.number;
+      probe.context_vars = context_names(at_return);
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
+    const bool at_return = is_return(probe);
+    const auto *args = btf::tracepoint_args(event_of(probe));
+    if (!args || args->size() != 2) return false;
+    const btf::TracepointArg &regs = (*args)[0];
+    if (var.name == "regs") return resolve_from(regs, 0, {}, var);
+    if (var.name == "id") {
+      if (!var.components.empty() || var.address_of) target_error(var, "$id is a number");
+      return resolve_number(at_return, *args, var);
+    }
+    if (at_return && var.name == "return") {
+      if (!var.components.empty() || var.address_of) target_error(var, "$return is a number");
+      return resolve_from((*args)[1], 1, {}, var);
+    }
+    if (!at_return && var.name.size() == 4 && var.name.compare(0, 3, "arg") == 0 && var.name[3] >= '1' &&
+        var.name[3] <= '6')
+      return resolve_from(regs, 0, {kArgRegisters[var.name[3] - '1']}, var);
+    return false;
+  }
+
+  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
+    std::vector<std::string> described;
+    const auto *args = btf::tracepoint_args(event_of(probe));
+    const std::string regs_type = args && !args->empty() ? (*args)[0].c_type : "struct pt_regs*";
+    for (const std::string &name : context_names(is_return(probe))) {
+      std::string type = "unsigned long";
+      if (name == "id" || name == "return") type = "long";
+      if (name == "regs") type = regs_type;
+      described.push_back("$" + name + ":" + type);
+    }
+    return described;
+  }
+
+  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *prog) const override {
+    return bpf_program__attach_trace(prog);  // tp_btf: the target is in the section name
+  }
+
+ private:
+  static std::vector<std::string> context_names(bool at_return) {
+    if (at_return) return {"return", "id", "regs"};
+    return {"id", "arg1", "arg2", "arg3", "arg4", "arg5", "arg6", "regs"};
+  }
+
+  // $id: sys_enter's own argument; at sys_exit, the number the kernel kept in
+  // regs->orig_ax (sys_exit's second argument is the result).
+  static bool resolve_number(bool at_return, const std::vector<btf::TracepointArg> &args, ast::TargetVarExpr &var) {
+    if (!at_return) return resolve_from(args[1], 1, {}, var);
+    return resolve_from(args[0], 0, {kNumberRegister}, var);
+  }
+};
+
+}  // namespace
+
+const Provider &syscall_provider() {
+  static const SyscallProvider provider;
+  return provider;
+}
+
+}  // namespace ntap

@@ -1,0 +1,15 @@
+// kernel.syscall("NAME") and kernel.syscall("NAME").return: one system call's
+// entry and exit, on the raw_syscalls:sys_enter / sys_exit tracepoints (this
+// kernel has no per-call syscalls:* events), attached as tp_btf programs that
+// return at once unless the call's number is NAME's (ast::ResolvedProbe's
+// filter). NAME is an fnmatch pattern over the x86_64 calls (kernel/syscalls.h).
+// The tapset's syscall.* and nd_syscall.* aliases (tapset/syscalls*.ntp) are
+// built on these probes.
+#pragma once
+#include "kernel/providers/provider.h"
+
+namespace ntap {
+
+const Provider &syscall_provider();
+
+}  // namespace ntap

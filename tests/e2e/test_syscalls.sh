@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# System call probes on one process's exact calls: the tapset's syscall.openat
+# (name, argstr) and syscall.openat.return (retstr), nd_syscall, the
+# kernel.syscall provider's context variables, the user memory functions with
+# their fault behaviours, and -l/-L of system calls.
+source "$(dirname "$0")/lib.sh"
+
+path="$WORK_DIR/ntap_sysc_file"
+echo hello >"$path"
+# Exactly four openat() calls on the test's files (Python's own startup opens
+# others, which the scripts leave out by name).
+cat >"$WORK_DIR/opens.py" <<'EOF'
+import os, sys
+p = sys.argv[1]
+for _ in range(2):
+    open(p).close()
+os.close(os.open(p + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640))
+try:
+    open(p + ".missing")
+except FileNotFoundError:
+    pass
+EOF
+opens="python3 $WORK_DIR/opens.py $path"
+
+note "case syscall.openat and .return: name, argstr, retstr"
+out="$WORK_DIR/openat.out"
+timeout 60 "$NTAP" -c "$opens" -e 'global mine
+probe syscall.openat {
+  if (pid() == target() && isinstr(filename, "ntap_sysc_file")) { printf("%s %s\n", name, argstr); mine[tid()] = 1 }
+}
+probe syscall.openat.return {
+  if ([tid()] in mine) { printf("%s = %s\n", name, retstr); delete mine[tid()] }
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "syscall.openat run failed"; }
+expected="openat AT_FDCWD, \"$path\", O_RDONLY|O_CLOEXEC
+openat = 3
+openat AT_FDCWD, \"$path\", O_RDONLY|O_CLOEXEC
+openat = 3
+openat AT_FDCWD, \"$path.new\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0640
+openat = 3
+openat AT_FDCWD, \"$path.missing\", O_RDONLY|O_CLOEXEC
+openat = -2 (ENOENT)"
+expect_eq "syscall.openat output" "$expected" "$(cat "$out")"
+
+note "case nd_syscall.openat is the same probe"
+out="$WORK_DIR/nd.out"
+timeout 60 "$NTAP" -c "$opens" -e 'probe nd_syscall.openat {
+  if (pid() == target() && isinstr(filename, "ntap_sysc_file")) printf("%s %d %d\n", filename, dfd, flags & 3)
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "nd_syscall.openat run failed"; }
+expected="\"$path\" -100 0
+\"$path\" -100 0
+\"$path.new\" -100 1
+\"$path.missing\" -100 0"
+expect_eq "nd_syscall.openat output" "$expected" "$(cat "$out")"
+
+note "case kernel.syscall context variables and the user memory functions"
+out="$WORK_DIR/raw.out"
+timeout 60 "$NTAP" -c "$opens" -e 'global mine, done
+probe kernel.syscall("openat") {
+  if (pid() != target() || done) next
+  f = user_string($arg2, "")  # a path in a page not yet faulted in reads as ""
+  if (!isinstr(f, "ntap_sysc_file")) next
+  done = 1
+  mine[tid()] = 1
+  printf("%d %d %d %d %s\n", $id, user_char($arg2), user_uint8($arg2 + 1), user_int8($arg2), user_string_n($arg2, 4))
+  try { x = user_string(1) } catch (msg) { println(msg) }
+  println(user_string(1, "dflt"))
+  printf("[%s]\n", user_string_warn(1))
+  println(user_string_quoted(0), " ", user_string_quoted(1))
+  printf("%d %d\n", user_long(1), user_int_warn(1))
+  try { y = user_int_error(1) } catch (msg) { println(msg) }
+}
+probe kernel.syscall("openat").return {
+  if ([tid()] in mine) { printf("return %d of %d\n", $return, $id); delete mine[tid()]; exit() }
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "kernel.syscall run failed"; }
+expected="257 47 116 47 /tmp
+user string copy fault at 0x0000000000000001 [man error::fault] near identifier 'user_string'
+dflt
+[]
+NULL 0x1
+0 0
+user read fault at 0x0000000000000001 [man error::fault] near identifier 'user_int_error'
+return 3 of 257"
+expect_eq "kernel.syscall output" "$expected" "$(cat "$out")"
+expect_eq "user_string_warn and user_int_warn warnings" \
+  "WARNING: user string copy fault at 0x0000000000000001 [man error::fault]
+WARNING: user read fault at 0x0000000000000001 [man error::fault]" "$(grep '^WARNING' "$out.err")"
+
+note "case user_string faults end the run with stap's error"
+status=0
+out="$WORK_DIR/fault.out"
+timeout 60 "$NTAP" -c "$opens" -e 'probe kernel.syscall("openat") {
+  if (pid() == target()) println(user_string($arg2 & 0))
+}' >"$out" 2>"$out.err" || status=$?
+expect_eq "user_string fault: status" 1 "$status"
+grep -q "^ERROR: user string copy fault at 0x0000000000000000 \[man error::fault\] near identifier 'user_string' at .*:2:34" "$out.err" || {
+  show_file stderr "$out.err"
+  fail "user_string fault: no error"
+}
+
+note "case -l and -L list system calls"
+expect_eq "-l syscall.open*" "syscall.open
+syscall.openat" "$("$NTAP" -l 'syscall.open*')"
+expect_eq "-l kernel.syscall(\"openat*\")" "kernel.syscall(\"openat\")
+kernel.syscall(\"openat2\")" "$("$NTAP" -l 'kernel.syscall("openat*")')"
+expect_eq "-L kernel.syscall(\"close\").return" "kernel.syscall(\"close\").return \$return:long \$id:long \$regs:struct pt_regs*" \
+  "$("$NTAP" -L 'kernel.syscall("close").return')"
+[[ "$("$NTAP" -l 'kernel.syscall("*")' | wc -l)" -gt 300 ]] || fail "-l kernel.syscall(\"*\"): too few calls"
+
+note "case an unknown system call"
+status=0
+"$NTAP" -p2 -e 'probe kernel.syscall("nosuchcall") {}' >/dev/null 2>"$WORK_DIR/unknown.err" || status=$?
+expect_eq "unknown system call: status" 1 "$status"
+grep -q "no match for probe point" "$WORK_DIR/unknown.err" || { show_file stderr "$WORK_DIR/unknown.err"; fail "unknown system call: message"; }
