@@ -399,7 +399,7 @@ enum class Side : uint8_t { Unknown, Kernel, User };
 
 // One concrete probe a probe point resolved to (a wildcard may give many).
 // What the runtime does with a concrete probe.
-enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile: perf events */ };
+enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile, perf.*: perf events */ };
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
@@ -412,6 +412,14 @@ struct ResolvedProbe {
   int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
   int64_t jitter = 0;        // timer.ms(N).randomize(M): each period is N ± up to M (ns)
   std::vector<std::string> context_vars;  // names the provider offers ($location, ...)
+  // perf.*: the perf_event_attr type and config of the event (param: its
+  // sample period). `.process("PATH")`: the program runs its body only in
+  // tasks executing this file, by inode and device (the kernel's dev_t
+  // encoding); 0 when the probe has no such filter.
+  uint32_t perf_type = 0;
+  uint64_t perf_config = 0;
+  uint64_t exe_inode = 0;
+  uint64_t exe_dev = 0;
 };
 
 struct Probe {
