@@ -33,7 +33,8 @@ std::vector<uint64_t> probe_frames(KernelSymbols &symbols, const std::vector<uin
   // Nothing known below the machinery: keep the whole stack rather than none.
   if (first == end) first = 0;
   end = std::min(end, first + max_frames);
-  return std::vector<uint64_t>(stack.begin() + static_cast<ptrdiff_t>(first), stack.begin() + static_cast<ptrdiff_t>(end));
+  return std::vector<uint64_t>(stack.begin() + static_cast<ptrdiff_t>(first),
+                               stack.begin() + static_cast<ptrdiff_t>(end));
 }
 
 std::string format_backtrace(KernelSymbols &symbols, const std::vector<uint64_t> &frames) {

@@ -76,7 +76,8 @@ size_t parse_event(const ast::ProbePoint &point, ast::ResolvedProbe &probe, std:
     if (c[1].string_arg || c[1].number_arg || c[2].string_arg || c[2].number_arg)
       probe_error(point, "perf." + c[1].name + "." + c[2].name + " takes no argument");
     const PerfEventName *event = find_name(c[1].name, c[2].name);
-    if (!event) probe_error(point, "no perf event named perf." + c[1].name + "." + c[2].name + " (see ntap -l 'perf.**')");
+    if (!event)
+      probe_error(point, "no perf event named perf." + c[1].name + "." + c[2].name + " (see ntap -l 'perf.**')");
     probe.perf_type = event->type;
     probe.perf_config = event->config;
     name = "perf." + c[1].name + "." + c[2].name;
@@ -143,7 +144,7 @@ class PerfProvider final : public Provider {
         if (!c[i].string_arg || c[i].string_arg->empty())
           probe_error(point, "perf probes' .process(\"PATH\") needs the path of an executable");
         process = find_executable(*c[i].string_arg);
-        struct stat st{};
+        struct stat st {};
         if (::stat(process->c_str(), &st) != 0)
           probe_error(point, "perf probe .process(\"" + *c[i].string_arg + "\"): cannot find " + *process + ": " +
                                  std::strerror(errno));
@@ -153,7 +154,8 @@ class PerfProvider final : public Provider {
       } else if (c[i].name == "counter") {
         probe_error(point, "perf counters (.counter(\"NAME\") and @perf) are not supported");
       } else {
-        probe_error(point, "unexpected '." + c[i].name + "' in a perf probe (.sample(N) and .process(\"PATH\") may follow the event)");
+        probe_error(point, "unexpected '." + c[i].name +
+                               "' in a perf probe (.sample(N) and .process(\"PATH\") may follow the event)");
       }
     }
     std::string suffix;
@@ -161,16 +163,15 @@ class PerfProvider final : public Provider {
     if (process) suffix += ".process(\"" + *process + "\")";
     probe.name = name + suffix;
     // pp(): the point the perf tapset's alias stands for, as stap spells it.
-    probe.point = "perf.type(" + std::to_string(probe.perf_type) + ").config(" + std::to_string(probe.perf_config) +
-                  ")" + suffix;
+    probe.point =
+        "perf.type(" + std::to_string(probe.perf_type) + ").config(" + std::to_string(probe.perf_config) + ")" + suffix;
     // Software events always exist; the others may have no PMU (a VM):
     // say which event the kernel refused and why, before anything loads.
     if (probe.perf_type != PERF_TYPE_SOFTWARE) {
       const std::vector<int> cpus = online_cpus();
       if (auto refused = perf_event_refusal(probe.perf_type, probe.perf_config, cpus.empty() ? 0 : cpus.front()))
-        probe_error(point, "the kernel refuses perf event " + name + " (type " +
-                               std::to_string(probe.perf_type) + ", config " + std::to_string(probe.perf_config) +
-                               "): perf_event_open: " + *refused);
+        probe_error(point, "the kernel refuses perf event " + name + " (type " + std::to_string(probe.perf_type) +
+                               ", config " + std::to_string(probe.perf_config) + "): perf_event_open: " + *refused);
     }
     return {probe};
   }
@@ -249,7 +250,8 @@ std::optional<std::string> perf_event_refusal(uint32_t type, uint64_t config, in
   const int err = errno;
   const char *name = ::strerrorname_np(err);
   std::string text = std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) + ")";
-  if (err == ENOENT || err == EOPNOTSUPP) text += ": this machine has no PMU counting it (a virtual machine often has none)";
+  if (err == ENOENT || err == EOPNOTSUPP)
+    text += ": this machine has no PMU counting it (a virtual machine often has none)";
   return text;
 }
 

@@ -44,7 +44,7 @@ TEST_CASE("perf .sample(N) and .process(PATH) in the name and pp()", "[probes][p
   const ast::ResolvedProbe &rp = only_probe(c);
   char real[4096];
   REQUIRE(realpath("/bin/sh", real));
-  struct stat st{};
+  struct stat st {};
   REQUIRE(stat(real, &st) == 0);
   CHECK(rp.param == 250000);
   CHECK(rp.perf_config == PERF_COUNT_SW_CPU_CLOCK);
@@ -67,7 +67,8 @@ TEST_CASE("perf.type(T).config(C) names any event", "[probes][perf]") {
 }
 
 TEST_CASE("perf probe errors name the point and the reason", "[probes][perf]") {
-  CHECK(error_of("probe perf.sw.page_fault { }") == "1:7 no perf event named perf.sw.page_fault (see ntap -l 'perf.**')");
+  CHECK(error_of("probe perf.sw.page_fault { }") ==
+        "1:7 no perf event named perf.sw.page_fault (see ntap -l 'perf.**')");
   CHECK(error_of("probe perf.sw.cpu_clock.sample(0) { }") ==
         "1:7 perf probes' .sample(N) takes a positive number of events");
   CHECK(error_of("probe perf.sw.cpu_clock.process(\"/nonexistent/prog\") { }") ==

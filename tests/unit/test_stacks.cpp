@@ -44,7 +44,7 @@ TEST_CASE("stacks: frames start below the tracing machinery and end at the first
   // The BPF program (known or not), bpf_trace_run4 and __bpf_trace_kfree_skb
   // are how the tracepoint ran the probe, not where it fired.
   const std::vector<uint64_t> stack = {kProg + 0x40, 0xffffffffa1000000, kRun4 + 0x8, kTraceKfree + 0x10,
-                                       kDrop + 0x12, kUdp + 0x1a5, 0, 0};
+                                       kDrop + 0x12, kUdp + 0x1a5,       0,           0};
   CHECK(ntap::probe_frames(syms, stack, 20) == std::vector<uint64_t>{kDrop + 0x12, kUdp + 0x1a5});
   // A perf sample's stack starts where the CPU was: kept whole.
   CHECK(ntap::probe_frames(syms, {kUdp + 4, kDrop, 0}, 20) == std::vector<uint64_t>{kUdp + 4, kDrop});
