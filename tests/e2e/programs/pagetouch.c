@@ -22,8 +22,17 @@ int main(int argc, char **argv) {
   if (memory == MAP_FAILED) return 1;
   /* One fault per page: no transparent huge page may serve several. */
   madvise(memory, (size_t)(pages + 1) * page, MADV_NOHUGEPAGE);
+  /* The first call of nanosleep faults in its code: before the markers. */
+  struct timespec pause = {0, 5 * 1000 * 1000};
+  nanosleep(&pause, NULL);
   syscall(SYS_sched_yield);
-  for (long i = 0; i < pages; ++i) ((volatile char *)memory)[i * page] = 1;
+  /* In bursts of 50, a few ms apart: the kernel throttles a CPU's perf
+   * samples past kernel.perf_event_max_sample_rate / HZ per tick (400 at
+   * 100000 and HZ=250), and other processes' faults count on the same CPU. */
+  for (long i = 0; i < pages; ++i) {
+    if (i && i % 50 == 0) nanosleep(&pause, NULL);
+    ((volatile char *)memory)[i * page] = 1;
+  }
   syscall(SYS_sched_yield);
   volatile unsigned long sink = 0;
   while (spin > 0 && cpu_ms() < spin)
