@@ -75,3 +75,29 @@ status=0
 expect_eq "exit status" 1 "$status"
 grep -q "in kernel probes, backtrace() can only be used as a printf/print argument" "$out.err" ||
   { show_file stderr "$out.err"; fail "backtrace() outside print"; }
+
+note "case a stack the map refuses is counted and reported"
+# With MAXSTACKS=1 the map holds the IPv4 drop's stack; the IPv6 drop's
+# (through __udp6_lib_rcv) collides with it and is refused: it prints
+# nothing, and the run reports one lost stack.
+ntap_start "$out" -D MAXSTACKS=1 -e 'probe begin { printf("stacks: ready\n") }
+probe kernel.trace("kfree_skb") {
+  if ($skb->dev->nd_net->net->ns->inum == $1 && $reason == 3) {
+    printf("drop at %s\n", symname($location))
+    print_backtrace()
+    printf("end\n")
+  }
+}' "$(netns_inode)"
+wait_for_line "$out" '^stacks: ready$'
+send_udp 1
+wait_for_line "$out" '^end$'
+send_udp6 1
+wait_for_line "$out" '^drop at __udp6_lib_rcv$'
+sleep 0.3
+ntap_stop INT
+expect_eq "exit status after SIGINT" 0 "$NTAP_STATUS"
+expect_eq "the IPv6 drop's stack is empty" "drop at __udp6_lib_rcv
+end" "$(sed -n '/^drop at __udp6_lib_rcv$/,$p' "$out")"
+grep -q '^ 0x[0-9a-f]\{16\} : __udp4_lib_rcv+' "$out" || { show_file stdout "$out"; fail "the IPv4 stack"; }
+grep -q "^WARNING: 1 kernel stacks lost: the stack map (MAXSTACKS=1) refused them" "$out.err" ||
+  { show_file stderr "$out.err"; fail "the lost stack is reported"; }
