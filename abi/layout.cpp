@@ -35,6 +35,9 @@ LayoutOptions LayoutOptions::from_defines(const std::map<std::string, std::strin
       parse_define(defines, "MAXACTION_INTERRUPTIBLE", static_cast<uint32_t>(std::min<uint64_t>(uint64_t{o.max_action} * 10, 1u << 30)), 1,
                    1u << 30);
   o.ringbuf_size = parse_define(defines, "RINGBUF_SIZE", o.ringbuf_size, 4096, 1u << 30);
+  // The kernel's perf callchains stop at 127 frames (sysctl kernel.perf_event_max_stack).
+  o.max_backtrace = parse_define(defines, "MAXBACKTRACE", o.max_backtrace, 1, 127);
+  o.max_stacks = parse_define(defines, "MAXSTACKS", o.max_stacks, 1, 1u << 20);
   // The ring buffer size must be a power of two multiple of the page size.
   uint32_t rb = 4096;
   while (rb < o.ringbuf_size) rb <<= 1;
@@ -60,6 +63,7 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
   layout.realtime_offset_offset = take(8);
   layout.target_pid_offset = take(8);
   layout.nesting_skipped_offset = take(8);
+  layout.stacks_lost_offset = take(8);
 
   for (const auto &gp : program.globals) {
     const ast::Global &g = *gp;

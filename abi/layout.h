@@ -59,6 +59,10 @@ struct LayoutOptions {
   // 10 is stap's documented default).
   uint32_t max_nesting = 10;
   uint32_t ringbuf_size = 1 << 20;  // output records from kernel probes
+  // Frames kept of a kernel stack (-D MAXBACKTRACE, stap's default 20) and
+  // distinct stacks the stack map holds (-D MAXSTACKS).
+  uint32_t max_backtrace = 20;
+  uint32_t max_stacks = 4096;
   // Parsed -D NAME=VALUE options (the ones above are taken from here).
   static LayoutOptions from_defines(const std::map<std::string, std::string> &defines);
 };
@@ -110,6 +114,7 @@ struct Layout {
   uint32_t realtime_offset_offset = 0;  // u64: CLOCK_REALTIME - CLOCK_BOOTTIME, set at start
   uint32_t target_pid_offset = 0;       // u64: target() (-x PID / -c CMD), set before attach
   uint32_t nesting_skipped_offset = 0;  // u64: kernel probe hits skipped, nested too deep on a CPU
+  uint32_t stacks_lost_offset = 0;      // u64: kernel stacks bpf_get_stackid could not store
 
   // Kernel probes keep their string buffers, string-keyed map keys and
   // strings being built in a per-CPU "frame" instead of the 512-byte BPF
@@ -133,6 +138,15 @@ struct Layout {
   static constexpr const char *kNestingMap = "nesting";
   static constexpr const char *kGlobalsMap = "globals";
   static constexpr const char *kEventsMap = "events";  // BPF ring buffer
+  // Kernel stacks by id (BPF_MAP_TYPE_STACK_TRACE, MAXBACKTRACE u64 each):
+  // probes send the id, user space reads the addresses and symbolizes them.
+  static constexpr const char *kStacksMap = "stacks";
+  // Frames a stack keeps beyond MAXBACKTRACE: a tracepoint's stack starts
+  // with the BPF program and the functions running it, which user space
+  // drops (kernel/stacks.h) before keeping MAXBACKTRACE frames.
+  static constexpr uint32_t kStackMachineryFrames = 6;
+  // (The kernel's perf callchains stop at kernel.perf_event_max_stack, 127.)
+  uint32_t stack_frames() const { return std::min<uint32_t>(options.max_backtrace + kStackMachineryFrames, 127); }
 
   static Layout build(const ast::Program &program, const LayoutOptions &options);
   const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }

@@ -38,7 +38,24 @@ struct RecordHeader {
 };
 
 // How a value rendered in user space was carried from the kernel.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime };
+// KernelStack*: the Long is a stack id in Layout::kStacksMap (negative: the
+// stack was lost, counted in Layout::stacks_lost_offset): print_backtrace's
+// lines, backtrace()'s hex addresses. probefunc()/probemod(): of a kernel
+// address (0: none, ""), or, in tracepoints, of the caller a stack id shows.
+enum class RenderFn : uint8_t {
+  None,
+  Symname,
+  Symdata,
+  Ctime,
+  DropReasonName,
+  TzCtime,
+  KernelStack,
+  KernelStackHex,
+  Probefunc,
+  ProbefuncStack,
+  Probemod,
+  ProbemodStack,
+};
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

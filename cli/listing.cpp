@@ -80,7 +80,17 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
         if (!provider)
           throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
                              fmt::format("probe point '{}'", point.str()));
-        for (auto &rp : provider->resolve(point)) {
+        // A pattern lists the points that resolve here: perf.hw.* leaves out
+        // the hardware events this machine has no counter for (naming one
+        // says why).
+        std::vector<ast::ResolvedProbe> resolved;
+        try {
+          resolved = provider->resolve(point);
+        } catch (const CompileError &) {
+          if (points.size() == 1 && !has_component_wildcard(written)) throw;
+          continue;
+        }
+        for (auto &rp : resolved) {
           std::string line = concrete_point(point, rp);
           if (with_context) {
             for (const auto &var : provider->describe_context(rp)) line += " " + var;

@@ -407,7 +407,7 @@ enum class Side : uint8_t { Unknown, Kernel, User };
 
 // One concrete probe a probe point resolved to (a wildcard may give many).
 // What the runtime does with a concrete probe.
-enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile: perf events */ };
+enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile, perf.*: perf events */ };
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
@@ -427,6 +427,14 @@ struct ResolvedProbe {
   int filter_arg = -1;
   std::vector<TargetStep> filter_steps;
   int64_t filter_value = 0;
+  // perf.*: the perf_event_attr type and config of the event (param: its
+  // sample period). `.process("PATH")`: the program runs its body only in
+  // tasks executing this file, by inode and device (the kernel's dev_t
+  // encoding); 0 when the probe has no such filter.
+  uint32_t perf_type = 0;
+  uint64_t perf_config = 0;
+  uint64_t exe_inode = 0;
+  uint64_t exe_dev = 0;
 };
 
 struct Probe {

@@ -204,6 +204,26 @@ const std::vector<Builtin> kBuiltins = {
     {"symname", Type::String, {Type::Long}, kDeferredInKernel},
     // symdata(addr): "tcp_v4_rcv+0xaa/0x8d0 [kernel]".
     {"symdata", Type::String, {Type::Long}, kDeferredInKernel},
+    // ---- kernel stacks and probe addresses (kernel probes). A stack is taken
+    // with bpf_get_stackid and travels as its id; user space reads it from
+    // the stack map and symbolizes it from kallsyms (decision 6).
+    // backtrace(): the stack as hex addresses, "0xffffffff81234567 0x...".
+    {"backtrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // sprint_backtrace(): one line per frame, " 0xffffffff81234567 : tcp_v4_rcv+0x12/0x345 [kernel]".
+    // print_backtrace() is print(sprint_backtrace()) (passes/resolve_symbols.cpp).
+    {"sprint_backtrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // sprint_stack(backtrace()): those lines for a stack backtrace() took;
+    // print_stack(bt) is print(sprint_stack(bt)).
+    {"sprint_stack", Type::String, {Type::String}, Builtin::Kernel | Builtin::Deferred},
+    // addr(): the kernel address the probe interrupted (perf probes; 0 in
+    // user mode and in tracepoints, which have no registers, as in stap).
+    {"addr", Type::Long, {}, Builtin::Kernel},
+    // probefunc()/probemod(): the function (module) of addr(); in
+    // tracepoints, of the function that hit the tracepoint (from its stack).
+    {"probefunc", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    {"probemod", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // ppfunc(): the function name in pp() ("" when pp() names none, as for tracepoints).
+    {"ppfunc", Type::String, {}, kBoth},
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
 };

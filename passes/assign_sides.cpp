@@ -115,7 +115,8 @@ class SideAnalysis {
           return;
         }
         check_builtin(call, output_arg);
-        bool output = is_output_call(call);
+        // sprint_stack(backtrace()) carries backtrace()'s stack id too.
+        bool output = is_output_call(call) || (output_arg && (call.builtin->flags & Builtin::Deferred));
         for (auto &arg : call.args) visit_expr(*arg, false, output);
         return;
       }

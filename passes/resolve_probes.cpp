@@ -295,6 +295,9 @@ void resolve_task_paths(Program &program) {
       {"pexecname", {"real_parent", "comm"}},  // an array: its address
       {"euid", {"cred", "euid", "val"}},
       {"egid", {"cred", "egid", "val"}},
+      // perf probes' .process("PATH"): the executable file's inode and device.
+      {"exe_inode", {"mm", "exe_file", "f_inode", "i_ino"}},
+      {"exe_dev", {"mm", "exe_file", "f_inode", "i_sb", "s_dev"}},
   };
   std::set<std::string> named;
   auto collect = [&](Stmt &body) {
@@ -303,7 +306,11 @@ void resolve_task_paths(Program &program) {
         named.insert(static_cast<CallExpr &>(*e).name);
     });
   };
-  for (auto &probe : program.probes) collect(*probe->body);
+  for (auto &probe : program.probes) {
+    collect(*probe->body);
+    for (const ResolvedProbe &rp : probe->resolved)
+      if (rp.exe_inode) named.insert({"exe_inode", "exe_dev"});
+  }
   for (auto &function : program.functions) collect(*function->body);
   if (named.empty() || !btf::vmlinux()) return;
   std::optional<uint32_t> task = btf::find_composite_type("task_struct");

@@ -44,6 +44,20 @@ Function *find_function(const Program &program, const std::string &name, size_t 
   return found;
 }
 
+// print_backtrace() and print_stack(bt) print what sprint_backtrace() and
+// sprint_stack(bt) return: rewritten as print(sprint_...()), so kernel probes
+// send one output record carrying the stack id.
+void print_through_sprint(CallExpr &call) {
+  if ((call.name != "print_backtrace" || !call.args.empty()) && (call.name != "print_stack" || call.args.size() != 1))
+    return;
+  auto inner = std::make_unique<CallExpr>(call.loc, call.name == "print_stack" ? "sprint_stack" : "sprint_backtrace");
+  inner->args = std::move(call.args);
+  inner->builtin = find_builtin(inner->name);
+  call.args.clear();
+  call.args.push_back(std::move(inner));
+  call.name = "print";
+}
+
 class SymbolResolver {
  public:
   // Resolves one body whose locals live in `locals`; a function's
@@ -175,6 +189,7 @@ class SymbolResolver {
           called_.push_back(f);
           return;
         }
+        print_through_sprint(call);
         call.builtin = find_builtin(call.name);
         if (!call.builtin) {
           std::vector<size_t> arities;

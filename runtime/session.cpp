@@ -188,6 +188,25 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::KernelStack:
+        args[i].s = rendered.emplace_back(format_backtrace(symbols, kernel_stack(value)));
+        break;
+      case RenderFn::KernelStackHex: args[i].s = rendered.emplace_back(format_backtrace_hex(kernel_stack(value))); break;
+      case RenderFn::Probefunc:
+      case RenderFn::Probemod:
+      case RenderFn::ProbefuncStack:
+      case RenderFn::ProbemodStack: {
+        // The probe's address, or the caller its stack shows (tracepoints).
+        uint64_t address = static_cast<uint64_t>(value);
+        if (arg.render == RenderFn::ProbefuncStack || arg.render == RenderFn::ProbemodStack) {
+          std::vector<uint64_t> frames = kernel_stack(value);
+          address = frames.empty() ? 0 : frames.front();
+        }
+        std::optional<SymbolInfo> info = address ? symbols.lookup(address) : std::nullopt;
+        const bool function = arg.render == RenderFn::Probefunc || arg.render == RenderFn::ProbefuncStack;
+        args[i].s = rendered.emplace_back(!info ? "" : function ? std::string(info->name) : std::string(info->module));
+        break;
+      }
     }
   }
   if (header.group) {
@@ -200,6 +219,15 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   format.format_to(record_text_, args.data());
   output_->begin_probe(record.probe_point);
   output_->write(record_text_);
+}
+
+std::vector<uint64_t> Session::kernel_stack(int64_t id) const {
+  const int fd = map_fd(Layout::kStacksMap);
+  if (id < 0 || id > UINT32_MAX || fd < 0) return {};
+  std::vector<uint64_t> stack(layout_.stack_frames(), 0);
+  const uint32_t key = static_cast<uint32_t>(id);
+  if (bpf_map_lookup_elem(fd, &key, stack.data()) != 0) return {};
+  return probe_frames(KernelSymbols::running_kernel(), stack, layout_.options.max_backtrace);
 }
 
 void Session::write_pending_hit(uint16_t group) {
@@ -330,6 +358,14 @@ std::vector<LostCount> Session::loss_counts() const {
                                  "(each interrupting the one before)",
                                  skipped, Layout::kNestingLevels),
                      "", Layout::kNestingLevels, ""});
+    uint64_t stacks_lost;
+    std::memcpy(&stacks_lost, globals_.get() + layout_.stacks_lost_offset, sizeof stacks_lost);
+    if (stacks_lost)
+      out.push_back({"stacks_lost", stacks_lost,
+                     fmt::format("{} kernel stacks lost: the stack map (MAXSTACKS={}) refused them (a hash "
+                                 "collision with another stack, or every entry in use)",
+                                 stacks_lost, layout_.options.max_stacks),
+                     "", layout_.options.max_stacks, ""});
   }
   // Kernel probes cannot stop the run at a full map as stap does ("Array
   // overflow"): the updates they could not store are counted and reported.

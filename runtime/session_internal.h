@@ -35,6 +35,7 @@
 #include "runtime/metrics_server.h"
 #include "kernel/providers/provider.h"
 #include "abi/record.h"
+#include "kernel/stacks.h"
 #include "kernel/symbols.h"
 #include "runtime/target_process.h"
 #include "runtime/timefmt.h"
@@ -195,6 +196,9 @@ class Session {
   bool load_kernel_side();
   bool share_maps_of_first_unit(bpf_object *object);
   int map_fd(const char *name) const;  // a map of the kernel side by name, -1 if none
+  // The frames below the tracing machinery of kernel stack `id` (Layout::kStacksMap);
+  // empty for a negative id (no stack, or one lost and counted).
+  std::vector<uint64_t> kernel_stack(int64_t id) const;
   bpf_program *find_program(const BpfProgramInfo &info) const;
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();

@@ -9,6 +9,7 @@
 #include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
 #include "codegen/bpf/user_memory.h"
+#include "frontend/builtins.h"
 
 namespace ntap::bpf {
 
@@ -94,6 +95,21 @@ llvm::Value *exit_call(ProbeLowering &p, const CallExpr &) {
 // pp(): each concrete probe is its own program, so its probe point is a
 // constant string of that program.
 llvm::Value *probe_point(ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().point); }
+
+// ppfunc(): as stap's tapset computes it from pp(): the text between its
+// first two quotes, cut at '@' (kernel.trace("skb:kfree_skb") gives
+// "skb:kfree_skb"; a point without quotes gives "").
+llvm::Value *probe_point_function(ProbeLowering &p, const CallExpr &) {
+  const std::string &point = p.resolved().point;
+  std::string function;
+  const size_t open = point.find('"');
+  if (open != std::string::npos) {
+    const size_t close = point.find('"', open + 1);
+    function = point.substr(open + 1, close == std::string::npos ? std::string::npos : close - open - 1);
+    function = function.substr(0, function.find('@'));
+  }
+  return p.string_literal(function);
+}
 
 // Ends the program with the run-time error `message_arg` at the call: a
 // literal is the error site's own text; any other string value travels in
@@ -289,6 +305,8 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"isdigit", isdigit_call},
       {"strtol", strtol_call},
       {"pp", probe_point},
+      {"ppfunc", probe_point_function},
+      {"addr", [](ProbeLowering &p, const CallExpr &) { return p.probe_address(); }},
       {"error", raise_error},
       {"strlen", strlen_call},
       {"sprintf", [](ProbeLowering &p, const CallExpr &call) { return p.sprintf_call(call); }},
@@ -316,7 +334,7 @@ llvm::Value *ProbeLowering::builtin_call(const CallExpr &call) {
   if (UserMemoryEmitter user_memory = user_memory_emitter(call.name)) return user_memory(*this, call);
   auto it = emitters().find(call.name);
   if (it != emitters().end()) return it->second(*this, call);
-  if (deferred_render(call.name) != RenderFn::None)
+  if (call.builtin->flags & Builtin::Deferred)
     unsupported(call.loc, "in kernel probes '" + call.name + "()' can only be an argument of print/printf");
   return nullptr;
 }

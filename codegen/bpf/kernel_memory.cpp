@@ -55,6 +55,28 @@ llvm::Value *task_field(ProbeLowering &p, const CallExpr &call) {
   return v;
 }
 
+void ProbeLowering::run_only_in_executable() {
+  const auto &paths = state_.program.task_paths;
+  auto inode = paths.find("exe_inode");
+  auto dev = paths.find("exe_dev");
+  if (inode == paths.end() || dev == paths.end())
+    unsupported(probe_.loc, ".process(\"PATH\") reads the current task's executable file, which this kernel's BTF "
+                            "does not describe as ntap expects (task_struct.mm->exe_file->f_inode)");
+  auto &b = ir();
+  // Kernel threads have no mm: the reads of a NULL chain give 0, no match.
+  llvm::Value *task = state_.mb.call_helper(Helper::GetCurrentTask, b.getInt64Ty(), {});
+  llvm::Value *task_inode = follow_steps(task, inode->second, nullptr, probe_.loc, "the executable's inode");
+  llvm::Value *task_dev = follow_steps(task, dev->second, nullptr, probe_.loc, "the executable's device");
+  llvm::Value *match = b.CreateAnd(b.CreateICmpEQ(task_inode, i64(static_cast<int64_t>(resolved_.exe_inode))),
+                                   b.CreateICmpEQ(task_dev, i64(static_cast<int64_t>(resolved_.exe_dev))));
+  llvm::BasicBlock *other = block("other_executable");
+  llvm::BasicBlock *run = block("this_executable");
+  b.CreateCondBr(match, run, other);
+  b.SetInsertPoint(other);
+  b.CreateRet(b.getInt32(0));
+  b.SetInsertPoint(run);
+}
+
 // kernel_string(addr): the string at addr, cut at MAXSTRINGLEN - 1 bytes.
 llvm::Value *kernel_string(ProbeLowering &p, const CallExpr &call) {
   llvm::Value *address = p.long_value(*call.args[0]);

@@ -62,6 +62,7 @@ void ProbeLowering::lower_body() {
   // drops it from programs without one).
   context_slot_ = state_.mb.entry_alloca(ir().getPtrTy(), "context", false);
   ir().CreateStore(fn_->getArg(0), context_slot_);
+  if (resolved_.exe_inode) run_only_in_executable();
   if (prints_several_records(probe_)) group_output();
   statement(*probe_.body);
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));

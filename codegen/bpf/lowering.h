@@ -71,6 +71,20 @@ class ProbeLowering {
   // ---- script functions (inline_functions.cpp): the body inlined at the call
   llvm::Value *inline_call(const ast::CallExpr &call);
 
+  // ---- stacks and probe addresses (stacks_bpf.cpp)
+  // The number a deferred builtin without an argument of its own
+  // (backtrace(), probefunc()...) or sprint_stack(backtrace()) carries in an
+  // output record, and how user space renders it.
+  llvm::Value *deferred_value(const ast::CallExpr &call, RenderFn &render);
+  // bpf_get_stackid into Layout::kStacksMap; a stack it could not store
+  // (negative id) is counted in Layout::stacks_lost_offset.
+  llvm::Value *stack_id();
+  // The kernel address the probe interrupted (perf probes), else 0.
+  llvm::Value *probe_address();
+  // kernel_memory.cpp: `.process("PATH")`: returns 0 from the program unless
+  // the current task executes the file (ResolvedProbe::exe_inode/exe_dev).
+  void run_only_in_executable();
+
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);
   void request_exit();

@@ -21,6 +21,8 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kFramesMap, kMapTypePercpuArray, Layout::kNestingLevels, 0, 4, layout.frame_bytes(), true});
   add({Layout::kNestingMap, kMapTypePercpuArray, 1, 0, 4, 8, true});
   add({kWalkBudgetMap, kMapTypePercpuArray, 2, 0, 4, 8, true});
+  add({Layout::kStacksMap, kMapTypeStackTrace, layout.options.max_stacks, 0, 4, layout.stack_frames() * 8,
+       true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -49,7 +51,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 
 bool MapAccess::on_demand(const std::string &name) {
   return name == Layout::kEventsMap || name == Layout::kFramesMap || name == Layout::kNestingMap ||
-         name == kWalkBudgetMap;
+         name == kWalkBudgetMap || name == Layout::kStacksMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {

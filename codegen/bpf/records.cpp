@@ -26,7 +26,7 @@ uint32_t round_up8(uint32_t n) { return (n + 7) & ~7u; }
 bool is_deferred_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
   const auto &call = static_cast<const CallExpr &>(e);
-  return call.builtin && deferred_render(call.name) != RenderFn::None;
+  return call.builtin && (call.builtin->flags & Builtin::Deferred);
 }
 
 // Reserves header+payload in "events", lets `fill` write the payload, submits.
@@ -132,9 +132,13 @@ void ProbeLowering::output(const CallExpr &call) {
     if (is_deferred_call(arg)) {
       const auto &deferred = static_cast<const CallExpr &>(arg);
       carried.render = deferred_render(deferred.name);
-      if (deferred.args.size() != 1)
-        unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
-      values.push_back(long_value(*deferred.args[0]));
+      if (carried.render == RenderFn::None) {
+        values.push_back(deferred_value(deferred, carried.render));
+      } else {
+        if (deferred.args.size() != 1)
+          unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
+        values.push_back(long_value(*deferred.args[0]));
+      }
       carried.size = 8;
     } else if (arg.type == Type::Long) {
       values.push_back(value(arg));

@@ -1,0 +1,93 @@
+// perf.sw.*, perf.hw.* and perf.type(T).config(C): resolution, pp(), the
+// .sample/.process suffixes and their errors (kernel/providers/perf.h).
+#include <linux/perf_event.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "kernel/providers/perf.h"
+#include "tests/unit/support.h"
+
+using namespace ntap;
+
+namespace {
+
+using test::error_of;
+
+const ast::ResolvedProbe &only_probe(const std::unique_ptr<test::CheckedScript> &c) {
+  REQUIRE(c->program->probes.size() == 1);
+  REQUIRE(c->program->probes[0]->resolved.size() == 1);
+  return c->program->probes[0]->resolved[0];
+}
+
+}  // namespace
+
+TEST_CASE("perf.sw names are the perf tapset's software events", "[probes][perf]") {
+  auto c = test::check_script("probe perf.sw.page_faults { }");
+  const ast::ResolvedProbe &rp = only_probe(c);
+  CHECK(c->program->probes[0]->side == ast::Side::Kernel);
+  CHECK(rp.kind == ast::ProbeKind::Perf);
+  CHECK(rp.section == "perf_event");
+  CHECK(rp.perf_type == PERF_TYPE_SOFTWARE);
+  CHECK(rp.perf_config == PERF_COUNT_SW_PAGE_FAULTS);
+  CHECK(rp.param == 1000000);  // stap's default sample period
+  CHECK(rp.name == "perf.sw.page_faults");
+  CHECK(rp.point == "perf.type(1).config(2)");
+  CHECK(rp.exe_inode == 0);
+}
+
+TEST_CASE("perf .sample(N) and .process(PATH) in the name and pp()", "[probes][perf]") {
+  auto c = test::check_script("probe perf.sw.cpu_clock.sample(250000).process(\"/bin/sh\") { }");
+  const ast::ResolvedProbe &rp = only_probe(c);
+  char real[4096];
+  REQUIRE(realpath("/bin/sh", real));
+  struct stat st {};
+  REQUIRE(stat(real, &st) == 0);
+  CHECK(rp.param == 250000);
+  CHECK(rp.perf_config == PERF_COUNT_SW_CPU_CLOCK);
+  CHECK(rp.name == std::string("perf.sw.cpu_clock.sample(250000).process(\"") + real + "\")");
+  CHECK(rp.point == std::string("perf.type(1).config(0).sample(250000).process(\"") + real + "\")");
+  CHECK(rp.exe_inode == st.st_ino);
+  CHECK(rp.exe_dev == ((uint64_t{major(st.st_dev)} << 20) | minor(st.st_dev)));
+  // A name without '/' is looked up in $PATH, as stap does.
+  auto by_name = test::check_script("probe perf.sw.cpu_clock.process(\"sh\") { }");
+  CHECK(only_probe(by_name).exe_inode != 0);
+}
+
+TEST_CASE("perf.type(T).config(C) names any event", "[probes][perf]") {
+  auto c = test::check_script("probe perf.type(1).config(3).sample(7) { }");
+  const ast::ResolvedProbe &rp = only_probe(c);
+  CHECK(rp.perf_type == PERF_TYPE_SOFTWARE);
+  CHECK(rp.perf_config == PERF_COUNT_SW_CONTEXT_SWITCHES);
+  CHECK(rp.param == 7);
+  CHECK(rp.point == "perf.type(1).config(3).sample(7)");
+}
+
+TEST_CASE("perf probe errors name the point and the reason", "[probes][perf]") {
+  CHECK(error_of("probe perf.sw.page_fault { }") ==
+        "1:7 no perf event named perf.sw.page_fault (see ntap -l 'perf.**')");
+  CHECK(error_of("probe perf.sw.cpu_clock.sample(0) { }") ==
+        "1:7 perf probes' .sample(N) takes a positive number of events");
+  CHECK(error_of("probe perf.sw.cpu_clock.process(\"/nonexistent/prog\") { }") ==
+        "1:7 perf probe .process(\"/nonexistent/prog\"): cannot find /nonexistent/prog: No such file or directory");
+  CHECK(error_of("probe perf.sw.cpu_clock.counter(\"c\") { }") ==
+        "1:7 perf counters (.counter(\"NAME\") and @perf) are not supported");
+  CHECK(error_of("probe perf.sw.cpu_clock.tick { }") ==
+        "1:7 unexpected '.tick' in a perf probe (.sample(N) and .process(\"PATH\") may follow the event)");
+}
+
+TEST_CASE("a hardware event the kernel refuses is an error naming it and the errno", "[probes][perf]") {
+  auto refused = perf_event_refusal(PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, 0);
+  if (!refused) {
+    auto c = test::check_script("probe perf.hw.cpu_cycles { }");
+    CHECK(only_probe(c).perf_type == PERF_TYPE_HARDWARE);
+    return;
+  }
+  CHECK(error_of("probe perf.hw.cpu_cycles { }") ==
+        "1:7 the kernel refuses perf event perf.hw.cpu_cycles (type 0, config 0): perf_event_open: " + *refused);
+  // A software event always opens (for root: CPU-wide events need CAP_PERFMON).
+  if (geteuid() == 0) CHECK(!perf_event_refusal(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, 0));
+}
