@@ -133,8 +133,18 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     // volatile load), else it would fold both paths back into the unchecked
     // pointer. Both follow the same steps, so a NULL base faults as before.
     if (!e.steps.empty()) {
-      llvm::Value *zero_slot = state_.mb.entry_alloca(b.getInt64Ty(), "cast_null", false);
-      b.CreateAlignedStore(i64(0), zero_slot, llvm::Align(8));
+      // One zeroed slot per function, found again by name: a slot per @cast
+      // would exhaust the 512-byte stack of a probe with many casts.
+      llvm::BasicBlock &entry = b.GetInsertBlock()->getParent()->getEntryBlock();
+      llvm::AllocaInst *zero_slot = nullptr;
+      for (llvm::Instruction &inst : entry)
+        if (auto *slot = llvm::dyn_cast<llvm::AllocaInst>(&inst); slot && slot->getName() == "cast_null") zero_slot = slot;
+      if (!zero_slot) {
+        llvm::IRBuilder<> at_entry(&entry, entry.begin());
+        zero_slot = at_entry.CreateAlloca(b.getInt64Ty(), nullptr, "cast_null");
+        zero_slot->setAlignment(llvm::Align(8));
+        at_entry.CreateAlignedStore(i64(0), zero_slot, llvm::Align(8));
+      }
       llvm::BasicBlock *from = b.GetInsertBlock();
       llvm::BasicBlock *is_null = block("cast_base_null"), *join = block("cast_base_checked");
       b.CreateCondBr(b.CreateICmpEQ(v, i64(0)), is_null, join);
