@@ -19,9 +19,9 @@ std::optional<std::vector<std::pair<int64_t, std::string>>> kernel_enum_values(c
     const struct btf_enum *member = btf_enum(type);
     const bool is_signed = btf_kflag(type);
     for (uint16_t i = 0; i < count; ++i, ++member)
-      values.emplace_back(is_signed ? static_cast<int64_t>(member->val)
-                                    : static_cast<int64_t>(static_cast<uint32_t>(member->val)),
-                          btf__name_by_offset(btf, member->name_off));
+      values.emplace_back(
+          is_signed ? static_cast<int64_t>(member->val) : static_cast<int64_t>(static_cast<uint32_t>(member->val)),
+          btf__name_by_offset(btf, member->name_off));
   } else {
     const struct btf_enum64 *member = btf_enum64(type);
     for (uint16_t i = 0; i < count; ++i, ++member)
