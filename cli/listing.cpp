@@ -13,6 +13,7 @@
 #include "kernel/kernel_config.h"
 #include "kernel/providers/provider.h"
 #include "kernel/providers/tracepoint.h"
+#include "passes/passes.h"
 
 namespace ntap {
 namespace {
@@ -40,15 +41,43 @@ int list_probe_points(const std::string &pattern, bool with_context, const std::
   }
 }
 
-// Inserts the names of the probe aliases `written` matches; true if any.
-bool list_aliases(const ast::Program &program, const ast::ProbePoint &written, std::set<std::string> &lines) {
+// The variables an alias's body sets, as -L shows them ("sk:long
+// saddr:string"): a probe on the alias alone, elaborated up to its types, has
+// them as its locals, in the order the body first assigns them.
+static std::string alias_variables(const std::string &alias, const std::vector<std::string> &tapset_dirs) {
+  SourceManager sources;
+  const SourceFile &file = sources.add("<alias>", "probe " + alias + " {}");
+  PreprocessTarget target = PreprocessTarget::running_system();
+  target.config = running_kernel_config;
+  ParseOptions options;
+  options.preprocessor.target = &target;
+  auto program = parse_script(file, options);
+  load_tapsets(*program, sources, tapset_dirs, &target);
+  FrontendOptions frontend;
+  frontend.warnings = false;
+  PassContext ctx{*program, frontend};
+  for (const auto &pass : kFrontendPasses) {
+    pass.run(ctx);
+    if (pass.run == infer_types) break;  // the sides are not needed to list types
+  }
+  std::string vars;
+  for (const auto &probe : program->probes)
+    for (const auto &local : probe->locals)
+      vars += fmt::format(" {}:{}", local->name, ast::type_name(local->type));
+  return vars;
+}
+
+// Inserts the names of the probe aliases `written` matches (with -L, each
+// with the variables it sets); true if any.
+bool list_aliases(const ast::Program &program, const ast::ProbePoint &written, std::set<std::string> &lines,
+                  bool with_context, const std::vector<std::string> &tapset_dirs) {
   bool matched = false;
   for (const auto &alias : program.aliases)
     for (const ast::ProbePoint &name : alias->names) {
       PointShape shape;
       for (const ast::ProbePointComponent &c : name.components) shape.components.push_back({c.name});
       if (!point_matches_shape(written, shape)) continue;
-      lines.insert(name.str());
+      lines.insert(name.str() + (with_context ? alias_variables(name.str(), tapset_dirs) : ""));
       matched = true;
     }
   return matched;
@@ -65,7 +94,7 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {
     for (const auto &written : probe->points) {
-      const bool alias_matched = list_aliases(*program, written, lines);
+      const bool alias_matched = list_aliases(*program, written, lines, with_context, tapset_dirs);
       // Wildcards in components stand for the providers' points they match.
       std::vector<ast::ProbePoint> points{written};
       if (has_component_wildcard(written)) points = expand_component_wildcards(written);

@@ -9,11 +9,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
+#include <set>
 
 #include "frontend/builtins.h"
 #include "passes/passes.h"
 #include "frontend/walk.h"
 #include "kernel/providers/provider.h"
+#include "kernel/providers/user_providers.h"
 
 namespace ntap {
 namespace {
@@ -197,6 +200,53 @@ void mark_globals_to_display(Program &program) {
   }
 }
 
+// Where a body (with the functions it calls) needs the kernel: a read of
+// kernel memory (@cast) or a builtin only kernel probes offer. Null if nowhere;
+// for a need inside a called function, the call in `body`.
+const Expr *kernel_need(BlockStmt &body, std::set<const Function *> &seen) {
+  const Expr *found = nullptr;
+  std::function<void(Expr &)> visit = [&](Expr &e) {
+    if (found) return;
+    if (e.kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(e).is_cast()) {
+      found = &e;
+      return;
+    }
+    if (e.kind == ExprKind::Call) {
+      auto &call = static_cast<CallExpr &>(e);
+      const bool kernel_only =
+          call.builtin && (call.builtin->flags & Builtin::Kernel) && !(call.builtin->flags & Builtin::User);
+      if (kernel_only || (call.function && seen.insert(call.function).second && kernel_need(*call.function->body, seen))) {
+        found = &e;
+        return;
+      }
+    }
+    for_each_child(e, [&](ExprPtr &c) { visit(*c); });
+  };
+  walk_stmts(body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { visit(*e); }); });
+  return found;
+}
+
+// stap runs every probe in the kernel, so its interval timers may read kernel
+// memory: a timer whose body does so becomes a kernel timer
+// (docs/architecture.md, decision 15); other timers stay in the ntap process,
+// where they may sort and read every global.
+void move_kernel_timers(Probe &probe) {
+  if (probe.resolved.empty()) return;
+  for (const ResolvedProbe &rp : probe.resolved)
+    if (rp.kind != ProbeKind::Timer) return;
+  std::set<const Function *> seen;
+  const Expr *need = kernel_need(*probe.body, seen);
+  if (!need) return;
+  for (ResolvedProbe &rp : probe.resolved) {
+    if (rp.jitter != 0)
+      throw CompileError(ErrorKind::Semantic,
+                         rp.name + " reads kernel memory, so it runs in the kernel on a perf event, which fires at a "
+                                   "fixed period: drop the .randomize",
+                         need->loc, "");
+    rp = kernel_timer_probe(rp);
+  }
+}
+
 Side side_of(const Probe &probe) {
   Side side = Side::Unknown;
   for (const ResolvedProbe &rp : probe.resolved) {
@@ -215,6 +265,7 @@ Side side_of(const Probe &probe) {
 
 void assign_sides(PassContext &ctx) {
   for (auto &probe : ctx.program.probes) {
+    move_kernel_timers(*probe);
     probe->side = side_of(*probe);
     std::vector<const Function *> calls;
     SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();

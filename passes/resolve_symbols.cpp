@@ -21,6 +21,7 @@
 
 #include "frontend/builtins.h"
 #include "passes/passes.h"
+#include "passes/enum_names.h"
 #include "frontend/walk.h"
 
 namespace ntap {
@@ -185,6 +186,15 @@ class SymbolResolver {
       case ExprKind::Call: {
         auto &call = static_cast<CallExpr &>(e);
         if (Function *f = find_function(program_, call.name, call.args.size(), call.loc.file)) {
+          call.function = f;
+          called_.push_back(f);
+          return;
+        }
+        if (call.name == "enum_name") {
+          // Resolved from the kernel's BTF into a function of the program.
+          Function *f = enum_name_function(program_, call);
+          call.name = f->name;
+          call.args.erase(call.args.begin());
           call.function = f;
           called_.push_back(f);
           return;

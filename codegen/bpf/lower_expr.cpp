@@ -162,6 +162,39 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
   llvm::Value *v;
   if (e.is_cast()) {
     v = long_value(*e.cast_operand);
+    // @cast's pointer may be a tracepoint's possibly-NULL argument that went
+    // through a local (`skb = $skb__nullable; @cast(skb, "sk_buff")->dev`):
+    // the verifier still types it trusted_ptr_or_null and refuses the member
+    // offset added before a NULL check. So check it: a non-NULL pointer goes
+    // on as it is; NULL goes on as a zero the optimizer cannot see through (a
+    // volatile load), else it would fold both paths back into the unchecked
+    // pointer. Both follow the same steps, so a NULL base faults as before.
+    if (!e.steps.empty()) {
+      // One zeroed slot per function, found again by name: a slot per @cast
+      // would exhaust the 512-byte stack of a probe with many casts.
+      llvm::BasicBlock &entry = b.GetInsertBlock()->getParent()->getEntryBlock();
+      llvm::AllocaInst *zero_slot = nullptr;
+      for (llvm::Instruction &inst : entry)
+        if (auto *slot = llvm::dyn_cast<llvm::AllocaInst>(&inst); slot && slot->getName() == "cast_null") zero_slot = slot;
+      if (!zero_slot) {
+        llvm::IRBuilder<> at_entry(&entry, entry.begin());
+        zero_slot = at_entry.CreateAlloca(b.getInt64Ty(), nullptr, "cast_null");
+        zero_slot->setAlignment(llvm::Align(8));
+        at_entry.CreateAlignedStore(i64(0), zero_slot, llvm::Align(8));
+      }
+      llvm::BasicBlock *from = b.GetInsertBlock();
+      llvm::BasicBlock *is_null = block("cast_base_null"), *join = block("cast_base_checked");
+      b.CreateCondBr(b.CreateICmpEQ(v, i64(0)), is_null, join);
+      b.SetInsertPoint(is_null);
+      llvm::LoadInst *zero = b.CreateAlignedLoad(b.getInt64Ty(), zero_slot, llvm::Align(8), "null_base");
+      zero->setVolatile(true);
+      b.CreateBr(join);
+      b.SetInsertPoint(join);
+      llvm::PHINode *base = b.CreatePHI(b.getInt64Ty(), 2, "cast_base");
+      base->addIncoming(v, from);
+      base->addIncoming(zero, is_null);
+      v = base;
+    }
   } else if (e.arg_index == kTraceRecordArg) {
     // A perf-event tracepoint program's context is the record itself; its
     // fields are read with bpf_probe_read_kernel like any other memory.

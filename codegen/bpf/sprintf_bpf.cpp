@@ -144,8 +144,10 @@ llvm::Value *ProbeLowering::ipv4_text(llvm::Value *address, const Location &loc)
 
 // format_ipaddr(addr, family): AF_INET as ip_ntop; AF_INET6 reads the 16
 // bytes at addr (a pointer to an in6_addr), which bpf_snprintf's %pI6 does
-// itself, safely, writing all eight groups as stap's tapset (the kernel's
-// %pI6) does. Another family is stap's run-time error.
+// itself, safely. The `c` the helper's format check passes over as text is
+// the kernel's vsnprintf modifier for the compressed form (RFC 5952: "::1",
+// "fe80::1", "::ffff:127.0.0.1"), as inet_ntop prints. Another family is
+// stap's run-time error.
 llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   auto &b = ir();
   constexpr int64_t kAfInet = 2, kAfInet6 = 10;
@@ -162,7 +164,7 @@ llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   copy_string(result, ipv4_text(address, call.loc), max_string_len());
   b.CreateBr(done);
   b.SetInsertPoint(v6);
-  copy_string(result, snprintf_values("%pI6", {address}, call.loc), max_string_len());
+  copy_string(result, snprintf_values("%pI6c", {address}, call.loc), max_string_len());
   b.CreateBr(done);
   b.SetInsertPoint(other);
   fail(&call, call.loc, "format_ipaddr: unknown address family near identifier 'format_ipaddr'");

@@ -1,0 +1,69 @@
+// Interval timers whose body reads kernel memory (docs/architecture.md,
+// decision 15): the probe runs as a perf_event BPF program on one perf
+// software cpu-clock event of the first online CPU, whose sample period is
+// the timer's. cpu-clock is an hrtimer in the kernel: it fires while the CPU
+// idles, so the reports do not depend on any traffic.
+#include <bpf/libbpf.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "kernel/providers/timer_profile.h"
+#include "kernel/providers/user_providers.h"
+
+namespace ntap {
+namespace {
+
+constexpr const char *kPerfEventSection = "perf_event";
+
+class KernelTimerProvider final : public Provider {
+ public:
+  std::string_view family() const override { return "timer"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+  // Never matched from a written point: elaboration moves a resolved timer
+  // here (kernel_timer_probe) once it knows the body needs the kernel.
+  bool handles(const ast::ProbePoint &) const override { return false; }
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &) const override { return {}; }
+
+  bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
+    const std::vector<int> cpus = online_cpus();
+    if (cpus.empty()) {
+      errno = ENODEV;
+      return nullptr;
+    }
+    perf_event_attr attr{};
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.sample_period = static_cast<uint64_t>(probe.param);
+    const int fd = static_cast<int>(
+        ::syscall(SYS_perf_event_open, &attr, -1 /* every process */, cpus.front(), -1, PERF_FLAG_FD_CLOEXEC));
+    if (fd < 0) return nullptr;
+    bpf_link *link = bpf_program__attach_perf_event(prog, fd);
+    if (!link) {
+      const int err = errno;
+      ::close(fd);
+      errno = err ? err : EINVAL;
+    }
+    return link;  // the link owns (and closes) the perf event fd
+  }
+};
+
+}  // namespace
+
+const Provider &kernel_timer_provider() {
+  static const KernelTimerProvider provider;
+  return provider;
+}
+
+ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer) {
+  ast::ResolvedProbe probe = timer;
+  probe.provider = &kernel_timer_provider();
+  probe.kind = ast::ProbeKind::Perf;
+  probe.section = kPerfEventSection;
+  return probe;
+}
+
+}  // namespace ntap
