@@ -18,6 +18,7 @@ namespace {
 
 std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProbe &rp) {
   if (rp.kind == ast::ProbeKind::Tracepoint) return fmt::format("kernel.trace(\"{}\")", rp.name);
+  if (rp.kind == ast::ProbeKind::Uprobe) return rp.point;
   return point.str();
 }
 
@@ -145,7 +146,9 @@ void print_elaborated(const ast::Program &program, std::ostream &out) {
     const char *side = p->side == ast::Side::Kernel ? "kernel" : "user";
     for (size_t i = 0; i < p->resolved.size(); ++i) {
       const auto &rp = p->resolved[i];
-      std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.name;
+      std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name)
+                          : rp.kind == ast::ProbeKind::Uprobe  ? rp.point
+                                                               : rp.name;
       out << fmt::format("{} /* {} side */\n", point, side);
     }
     const std::string locals = typed_locals(p->locals, 0);

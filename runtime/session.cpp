@@ -15,6 +15,7 @@ bool Session::start_target() {
     pid = target_->pid();
   }
   rt_.builtins.target_pid = pid;
+  set_process_target_pid(pid);  // process probes that follow target() attach to it
   if (globals_.get()) std::memcpy(globals_.get() + layout_.target_pid_offset, &pid, sizeof pid);
   return true;
 }
@@ -34,7 +35,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::Error: error_.push_back(run); break;
         case ast::ProbeKind::Timer: timers_.push_back({run, Fd()}); break;
         case ast::ProbeKind::Tracepoint:
-        case ast::ProbeKind::Perf: break;
+        case ast::ProbeKind::Perf:
+        case ast::ProbeKind::Uprobe: break;
       }
     }
   }
@@ -186,6 +188,16 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::Usymname:
+      case RenderFn::Usymdata: {
+        int64_t pid = 0;
+        if (arg.size >= 16) std::memcpy(&pid, at + 8, sizeof pid);
+        const uint64_t address = static_cast<uint64_t>(value);
+        args[i].s = rendered.emplace_back(arg.render == RenderFn::Usymname
+                                              ? user_symbols_.symname(pid, address, record.binary)
+                                              : user_symbols_.symdata(pid, address, record.binary));
+        break;
+      }
     }
   }
   if (header.group) {

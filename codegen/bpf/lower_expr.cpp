@@ -107,6 +107,17 @@ llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
 // Dereferences use bpf_probe_read_kernel into a stack slot rather than direct
 // loads: it is accepted for every pointer the chain may reach (BTF-typed or
 // not, raw_tp fallback included) and a NULL pointer reads as 0.
+// Reads of the probed process's memory: a fault (an address not mapped, a
+// page not in memory) reads as 0, as a kernel NULL does.
+llvm::Value *ProbeLowering::probe_read_user(llvm::Value *address, uint32_t size) {
+  auto &b = ir();
+  llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "uderef", false);
+  b.CreateAlignedStore(i64(0), slot, llvm::Align(8));
+  state_.mb.call_helper(Helper::ProbeReadUser, b.getInt64Ty(),
+                        {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
+  return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+}
+
 llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
   auto &b = ir();
   llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "deref", false);
@@ -154,7 +165,7 @@ llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<Targe
   for (const TargetStep &step : steps) {
     switch (step.op) {
       case TargetStep::Op::Add:
-        v = b.CreateAdd(v, i64(step.amount));
+        v = b.CreateAdd(v, step.is_signed ? i64(static_cast<int32_t>(step.amount)) : i64(step.amount));
         break;
       case TargetStep::Op::AddScaled:
         if (!subscripted) unsupported(loc, "internal: " + what + " has a subscript step");
@@ -165,6 +176,14 @@ llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<Targe
         if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
           unsupported(loc, what + " has an unsupported size");
         v = extend(probe_read(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::LoadUser:
+        if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
+          unsupported(loc, what + " has an unsupported size");
+        v = extend(probe_read_user(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::Constant:
+        v = step.is_signed ? i64(static_cast<int32_t>(step.amount)) : i64(step.amount);
         break;
       case TargetStep::Op::Narrow:
         v = extend(b.CreateTrunc(v, b.getIntNTy(step.amount * 8)), step.is_signed);

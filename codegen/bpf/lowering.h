@@ -205,6 +205,7 @@ class ProbeLowering {
                          const std::function<void(llvm::Value *)> &merge);
   llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
   llvm::Value *probe_read(llvm::Value *address, uint32_t size);
+  llvm::Value *probe_read_user(llvm::Value *address, uint32_t size);
   // strings_bpf.cpp
   std::string literal_text(const ast::StringExpr &e) const;
   llvm::Value *string_order(llvm::Value *lhs, llvm::Value *rhs);

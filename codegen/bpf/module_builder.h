@@ -35,6 +35,7 @@ enum class Helper : int64_t {
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
   GetCurrentTask = 35,
+  ProbeReadUser = 112,
   ProbeReadKernel = 113,
   ProbeReadKernelStr = 115,
   Snprintf = 165,

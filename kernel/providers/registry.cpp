@@ -2,6 +2,7 @@
 // handles a probe point; order matters only if two could claim the same shape.
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
+#include "kernel/providers/uprobe.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
@@ -9,7 +10,7 @@ namespace ntap {
 const std::vector<const Provider *> &all_providers() {
   static const std::vector<const Provider *> providers = {
       &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
-      &tracepoint_provider(),
+      &tracepoint_provider(), &process_provider(),
   };
   return providers;
 }
