@@ -38,7 +38,10 @@ struct RecordHeader {
 };
 
 // How a value rendered in user space was carried from the kernel.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime };
+// Usymname and Usymdata carry 16 bytes: the address, then the process id
+// whose mappings say which file it is in.
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime, Usymname, Usymdata };
+inline bool renders_user_address(RenderFn fn) { return fn == RenderFn::Usymname || fn == RenderFn::Usymdata; }
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;
@@ -52,6 +55,9 @@ struct RecordFormat {
   std::vector<RecordArg> args;
   uint32_t payload_size = 0;
   std::string probe_point;  // pp() of the probe sending it (--format json names it)
+  // Process probes: the probed program, whose symbols user addresses are
+  // rendered from when the process has exited (a program not built as PIE).
+  std::string binary;
 };
 
 // A place in a kernel probe that can fail at run time (division by zero...).

@@ -16,6 +16,8 @@ RenderFn deferred_render(std::string_view name) {
   if (name == "ctime") return RenderFn::Ctime;
   if (name == "tz_ctime") return RenderFn::TzCtime;
   if (name == "drop_reason_name") return RenderFn::DropReasonName;
+  if (name == "usymname") return RenderFn::Usymname;
+  if (name == "usymdata") return RenderFn::Usymdata;
   return RenderFn::None;
 }
 
@@ -124,7 +126,9 @@ void ProbeLowering::output(const CallExpr &call) {
   RecordFormat format;
   format.format_id = static_cast<uint32_t>(call.format_id);
   format.probe_point = resolved_.point;
+  format.binary = resolved_.binary;
   std::vector<llvm::Value *> values;
+  std::vector<llvm::Value *> pids;  // a user address's process (renders_user_address), else null
   uint32_t offset = 0;
   for (size_t i = first; i < call.args.size(); ++i) {
     const Expr &arg = *call.args[i];
@@ -136,6 +140,11 @@ void ProbeLowering::output(const CallExpr &call) {
         unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
       values.push_back(long_value(*deferred.args[0]));
       carried.size = 8;
+      if (renders_user_address(carried.render)) {
+        pids.resize(values.size());
+        pids.back() = ir().CreateLShr(state_.mb.call_helper(Helper::GetCurrentPidTgid, ir().getInt64Ty(), {}), 32);
+        carried.size = 16;
+      }
     } else if (arg.type == Type::Long) {
       values.push_back(value(arg));
       carried.size = 8;
@@ -169,6 +178,8 @@ void ProbeLowering::output(const CallExpr &call) {
         copy_bytes(at, values[i], max_string_len(), llvm::MaybeAlign(1));
       } else {
         b.CreateAlignedStore(values[i], at, llvm::Align(8));
+        if (i < pids.size() && pids[i])
+          b.CreateAlignedStore(pids[i], b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), at, 8), llvm::Align(8));
       }
     }
   });
