@@ -133,6 +133,10 @@ struct Layout {
   static constexpr const char *kNestingMap = "nesting";
   static constexpr const char *kGlobalsMap = "globals";
   static constexpr const char *kEventsMap = "events";  // BPF ring buffer
+  // User stacks of process probes (ubacktrace): a stack trace map.
+  static constexpr const char *kUserStacksMap = "ustacks";
+  static constexpr uint32_t kUserStackDepth = 127;  // PERF_MAX_STACK_DEPTH
+  static constexpr uint32_t kUserStacks = 1024;
 
   static Layout build(const ast::Program &program, const LayoutOptions &options);
   const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }

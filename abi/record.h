@@ -40,8 +40,16 @@ struct RecordHeader {
 // How a value rendered in user space was carried from the kernel.
 // Usymname and Usymdata carry 16 bytes: the address, then the process id
 // whose mappings say which file it is in.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime, Usymname, Usymdata };
-inline bool renders_user_address(RenderFn fn) { return fn == RenderFn::Usymname || fn == RenderFn::Usymdata; }
+// Ubacktrace and SprintUbacktrace carry a stack id of Layout::kUserStacksMap
+// (negative: the stack could not be taken) and the process id.
+enum class RenderFn : uint8_t {
+  None, Symname, Symdata, Ctime, DropReasonName, TzCtime, Usymname, Usymdata, Ubacktrace, SprintUbacktrace
+};
+inline bool renders_user_address(RenderFn fn) {
+  return fn == RenderFn::Usymname || fn == RenderFn::Usymdata || fn == RenderFn::Ubacktrace ||
+         fn == RenderFn::SprintUbacktrace;
+}
+inline bool renders_user_stack(RenderFn fn) { return fn == RenderFn::Ubacktrace || fn == RenderFn::SprintUbacktrace; }
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

@@ -175,6 +175,12 @@ const std::vector<Builtin> kBuiltins = {
     {"usymname", Type::String, {Type::Long}, Builtin::Kernel | Builtin::Deferred},
     // usymdata(addr): "main+0x4/0x2a [/usr/bin/prog]".
     {"usymdata", Type::String, {Type::Long}, Builtin::Kernel | Builtin::Deferred},
+    // ubacktrace(): the probed thread's user stack (bpf_get_stackid with
+    // BPF_F_USER_STACK) as stap prints it: hex addresses, space separated.
+    {"ubacktrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // sprint_ubacktrace(): the same stack, one symbolized frame per line
+    // (print_ubacktrace() in the tapset prints it).
+    {"sprint_ubacktrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
 };
 
 }  // namespace

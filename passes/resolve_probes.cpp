@@ -210,8 +210,17 @@ class TargetResolver {
             return;
           }
         } else if (var.name == "$return") {
-          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+          // stap's "return=0x2a" in a .return probe.
+          auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
+          if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
+            auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
+            call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=%x"));
+            call->args.push_back(std::move(value));
+            slot = std::move(call);
+            return;
+          }
+          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes", var.loc,
+                             fmt::format("identifier '{}'", target_text(var)));
         }
         if (!try_resolve_target(probe_, var)) {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;

@@ -188,6 +188,14 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::Ubacktrace:
+      case RenderFn::SprintUbacktrace: {
+        int64_t pid = 0;
+        if (arg.size >= 16) std::memcpy(&pid, at + 8, sizeof pid);
+        args[i].s = rendered.emplace_back(user_stack_text(value, pid, arg.render == RenderFn::SprintUbacktrace,
+                                                          record.binary));
+        break;
+      }
       case RenderFn::Usymname:
       case RenderFn::Usymdata: {
         int64_t pid = 0;
@@ -210,6 +218,27 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   format.format_to(record_text_, args.data());
   output_->begin_probe(record.probe_point);
   output_->write(record_text_);
+}
+
+// ubacktrace(): "0x401136 0x401190"; sprint_ubacktrace(): one line per
+// frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]". The stack is taken
+// out of the map once read, so a busy probe does not fill it.
+std::string Session::user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary) {
+  const int fd = map_fd(Layout::kUserStacksMap);
+  std::vector<uint64_t> ips(Layout::kUserStackDepth);
+  const uint32_t key = static_cast<uint32_t>(stack_id);
+  if (stack_id < 0 || fd < 0 || bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return "";
+  bpf_map_delete_elem(fd, &key);
+  std::string text;
+  for (uint64_t ip : ips) {
+    if (!ip) break;
+    if (symbolized) {
+      text += fmt::format(" 0x{:016x} : {}\n", ip, user_symbols_.symdata(pid, ip, binary));
+    } else {
+      text += fmt::format("{}0x{:x}", text.empty() ? "" : " ", ip);
+    }
+  }
+  return text;
 }
 
 void Session::write_pending_hit(uint16_t group) {

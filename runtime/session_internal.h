@@ -240,6 +240,7 @@ class Session {
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
   UserSymbols user_symbols_;               // usymname/usymdata of kernel records
+  std::string user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary);
   std::unique_ptr<MetricsServer> metrics_;  // --metrics; null without it
   int signal_fd_ = -1;
   bool stopping_ = false;

@@ -73,6 +73,7 @@ class ProbeLowering {
 
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);
+  llvm::Value *user_stack_id(const Location &loc, const std::string &name);  // ubacktrace()
   void request_exit();
   void warning(const ast::CallExpr &call);  // warn(msg)
   // Sends an Error record for `site` (keyed by its AST node) and returns

@@ -21,6 +21,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kFramesMap, kMapTypePercpuArray, Layout::kNestingLevels, 0, 4, layout.frame_bytes(), true});
   add({Layout::kNestingMap, kMapTypePercpuArray, 1, 0, 4, 8, true});
   add({kWalkBudgetMap, kMapTypePercpuArray, 2, 0, 4, 8, true});
+  add({Layout::kUserStacksMap, kMapTypeStackTrace, Layout::kUserStacks, 0, 4, 8 * Layout::kUserStackDepth, true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -49,7 +50,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 
 bool MapAccess::on_demand(const std::string &name) {
   return name == Layout::kEventsMap || name == Layout::kFramesMap || name == Layout::kNestingMap ||
-         name == kWalkBudgetMap;
+         name == kWalkBudgetMap || name == Layout::kUserStacksMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {

@@ -18,6 +18,8 @@ RenderFn deferred_render(std::string_view name) {
   if (name == "drop_reason_name") return RenderFn::DropReasonName;
   if (name == "usymname") return RenderFn::Usymname;
   if (name == "usymdata") return RenderFn::Usymdata;
+  if (name == "ubacktrace") return RenderFn::Ubacktrace;
+  if (name == "sprint_ubacktrace") return RenderFn::SprintUbacktrace;
   return RenderFn::None;
 }
 
@@ -113,6 +115,19 @@ void ProbeLowering::mark_printed() {
   if (grouped_) ir().CreateAlignedStore(i64(1), reach(printed_slot_), llvm::Align(8));
 }
 
+// The probed thread's user stack in the stack trace map, as its id
+// (negative when it could not be taken: the map is full, no user context).
+llvm::Value *ProbeLowering::user_stack_id(const Location &loc, const std::string &name) {
+  if (resolved_.kind != ProbeKind::Uprobe)
+    unsupported(loc, name + "() is only available in process probes (a user stack needs a user context)");
+  auto &b = ir();
+  constexpr uint64_t kUserStackFlag = 1ULL << 8;  // BPF_F_USER_STACK
+  llvm::Value *id = state_.mb.call_helper(Helper::GetStackid, b.getInt64Ty(),
+                                          {program_context(), state_.maps.map(Layout::kUserStacksMap),
+                                           b.getInt64(kUserStackFlag)});
+  return b.CreateSExt(b.CreateTrunc(id, b.getInt32Ty()), b.getInt64Ty());
+}
+
 void ProbeLowering::output(const CallExpr &call) {
   if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
   // printf's first argument is its literal format, printd's its delimiter
@@ -136,9 +151,13 @@ void ProbeLowering::output(const CallExpr &call) {
     if (is_deferred_call(arg)) {
       const auto &deferred = static_cast<const CallExpr &>(arg);
       carried.render = deferred_render(deferred.name);
-      if (deferred.args.size() != 1)
-        unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
-      values.push_back(long_value(*deferred.args[0]));
+      if (renders_user_stack(carried.render)) {
+        values.push_back(user_stack_id(arg.loc, deferred.name));
+      } else {
+        if (deferred.args.size() != 1)
+          unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
+        values.push_back(long_value(*deferred.args[0]));
+      }
       carried.size = 8;
       if (renders_user_address(carried.render)) {
         pids.resize(values.size());
