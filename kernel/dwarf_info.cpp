@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -130,9 +131,14 @@ struct DebugInfo::Impl {
       if (dwarf_cfi_addrframe(cfi, pc, &frame) != 0) continue;
       Dwarf_Op *ops = nullptr;
       size_t count = 0;
-      bool ok = dwarf_frame_cfa(frame, &ops, &count) == 0 && count == 1 && ops[0].atom >= DW_OP_breg0 &&
-                ops[0].atom <= DW_OP_breg31;
-      if (ok) out = {ops[0].atom - DW_OP_breg0, static_cast<int64_t>(ops[0].number)};
+      // libdw gives a "register + offset" rule as one DW_OP_bregx.
+      bool ok = dwarf_frame_cfa(frame, &ops, &count) == 0 && count == 1;
+      if (ok && ops[0].atom == DW_OP_bregx)
+        out = {static_cast<int>(ops[0].number), static_cast<int64_t>(ops[0].number2)};
+      else if (ok && ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31)
+        out = {ops[0].atom - DW_OP_breg0, static_cast<int64_t>(ops[0].number)};
+      else
+        ok = false;
       std::free(frame);
       if (ok) return true;
     }
@@ -199,8 +205,9 @@ struct DebugInfo::Impl {
         error = "is optimized out at this address (only its value at function entry is described)";
         return false;
       } else {
-        error = "has a location ntap does not evaluate (DWARF operation 0x" +
-                std::to_string(static_cast<unsigned>(op.atom)) + ")";
+        char atom[8];
+        std::snprintf(atom, sizeof atom, "%#x", static_cast<unsigned>(op.atom));
+        error = std::string("has a location ntap does not evaluate (DWARF operation ") + atom + ")";
         return false;
       }
     }

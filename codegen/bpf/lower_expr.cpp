@@ -146,7 +146,9 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     // tcp_send_reset's $sk) it refuses the member offset added before a
     // NULL check. Read through the helper it is a plain value, and the
     // chain's own reads make a NULL read as 0.
-    const bool chained = !e.steps.empty() && (e.steps.front().op == TargetStep::Op::Add ||
+    // (A process probe's context is pt_regs, whose words load as plain numbers.)
+    const bool chained = resolved_.kind != ProbeKind::Uprobe && !e.steps.empty() &&
+                         (e.steps.front().op == TargetStep::Op::Add ||
                                               e.steps.front().op == TargetStep::Op::Load ||
                                               e.steps.front().op == TargetStep::Op::AddScaled);
     v = chained ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)

@@ -117,7 +117,7 @@ note "case -l and -L list process probes"
 expect_eq "-l functions" "process(\"$prog\").function(\"negate_sum\")
 process(\"$prog\").function(\"twice_plus_one\")" "$("$NTAP" -l "process(\"$prog\").function(\"[nt]*\")")"
 expect_eq "-l mark" "process(\"$prog\").mark(\"tick\")" "$("$NTAP" -l "process(\"$prog\").mark(\"*\")")"
-expect_eq "-L function" "process(\"$prog\").function(\"twice_plus_one\") \$doubled:int \$x:int" \
+expect_eq "-L function" "process(\"$prog\").function(\"twice_plus_one\") \$x:int \$doubled:int" \
   "$("$NTAP" -L "process(\"$prog\").function(\"twice_plus_one\")")"
 expect_eq "-L return" "process(\"$prog\").function(\"negate_sum\").return \$return:long int" \
   "$("$NTAP" -L "process(\"$prog\").function(\"negate_sum\").return")"
