@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "passes/entry_values.h"
 #include "passes/passes.h"
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
@@ -306,12 +307,21 @@ void resolve_task_paths(Program &program) {
 
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
-  for (auto &probe : probes) {
-    resolve_points(*probe);
-    if (probe->resolved.empty()) continue;  // every point optional and unmatched
-    TargetResolver resolver(*probe, ctx.options.string_limit);
-    walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+  std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
+  for (size_t i = 0; i < probes.size(); ++i) {
+    Probe &probe = *probes[i];
+    resolve_points(probe);
+    if (probe.resolved.empty()) continue;  // every point optional and unmatched
+    if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
+    TargetResolver resolver(probe, ctx.options.string_limit);
+    walk_stmts(*probe.body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }
+  for (auto &entry : entry_probes) {
+    TargetResolver resolver(*entry, ctx.options.string_limit);
+    walk_stmts(*entry->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+    probes.push_back(std::move(entry));
+  }
+  reject_entry_in_functions(ctx.program);
   // A function may use @cast (it needs no probe context); its target
   // variables are rejected by type inference.
   for (auto &function : ctx.program.functions)

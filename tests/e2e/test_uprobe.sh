@@ -146,3 +146,12 @@ run_ntap "$out" -c "$prog 2" -e "probe process(\"$prog\").function(\"negate_sum\
 [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "\$\$return: status $NTAP_STATUS"; }
 expect_eq "\$\$return" "return=0xfffffffffffffff6
 return=0xfffffffffffffff5" "$(cat "$out")"
+
+note "case @entry(\$param) in a .return probe"
+out="$WORK_DIR/entry.out"
+run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").function(\"negate_sum\").return {
+  printf(\"%d+%d -> %d\n\", @entry(\$a), @entry(\$b * 2), \$return) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "@entry: status $NTAP_STATUS"; }
+expect_eq "@entry values" "0+20 -> -10
+1+20 -> -11
+2+20 -> -12" "$(cat "$out")"

@@ -141,6 +141,17 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
         "1:7 statement(\"f@x.c\") needs a source line: statement(\"FUNCTION@FILE:LINE\")");
   CHECK(test::error_of("probe process(\"" + path + "\").function(\"ntap_uprobe_test_target\").return { print($first) }")
             .find("unable to find target variable $first") != std::string::npos);
+  CHECK(test::error_of("probe begin { x = @entry(1) }") == "1:19 @entry is only valid in .return probes");
+  CHECK(test::error_of("function f() { return @entry(1) }  probe begin { f() }") ==
+        "1:23 @entry is only valid in .return probes");
+  // @entry in a return probe: a companion probe at the function's entry stores the value.
+  auto checked = test::check_script("probe process(\"" + path +
+                                    "\").function(\"ntap_uprobe_test_target\").return { print(@entry($first)) }");
+  REQUIRE(checked->program->probes.size() == 2);
+  const ast::ResolvedProbe &entry = checked->program->probes[1]->resolved.at(0);
+  CHECK_FALSE(entry.retprobe);
+  CHECK(entry.section == "uprobe");
+  CHECK(entry.entry == checked->program->probes[0]->resolved.at(0).entry);
   set_process_target("", 0);
   CHECK(test::error_of("probe process.function(\"main\") { }") ==
         "1:7 a process probe without a path or pid needs a target process (-c CMD or -x PID)");
