@@ -22,10 +22,23 @@ namespace {
 
 // struct pt_regs (x86-64) as u64 words: r15 r14 r13 r12 bp bx r11 r10 r9 r8
 // ax cx dx si di orig_ax ip cs flags sp ss.
-constexpr int kPtRegsOfDwarf[] = {
-    10 /* rax */, 12 /* rdx */, 11 /* rcx */, 5 /* rbx */, 13 /* rsi */, 14 /* rdi */, 4 /* rbp */, 19 /* rsp */,
-    9 /* r8 */,   8 /* r9 */,   7 /* r10 */,  6 /* r11 */, 3 /* r12 */,  2 /* r13 */,  1 /* r14 */, 0 /* r15 */,
-    16 /* rip (return address column) */};
+constexpr int kPtRegsOfDwarf[] = {10 /* rax */,
+                                  12 /* rdx */,
+                                  11 /* rcx */,
+                                  5 /* rbx */,
+                                  13 /* rsi */,
+                                  14 /* rdi */,
+                                  4 /* rbp */,
+                                  19 /* rsp */,
+                                  9 /* r8 */,
+                                  8 /* r9 */,
+                                  7 /* r10 */,
+                                  6 /* r11 */,
+                                  3 /* r12 */,
+                                  2 /* r13 */,
+                                  1 /* r14 */,
+                                  0 /* r15 */,
+                                  16 /* rip (return address column) */};
 
 // A location computed symbolically: the value of register `reg` plus
 // `offset`; `in_register` when the variable is the register itself.
@@ -72,9 +85,7 @@ bool scalar_shape(Dwarf_Die *type, ScalarShape &shape, std::string &why) {
   Dwarf_Word size = 0, encoding = 0;
   Dwarf_Attribute attr;
   switch (dwarf_tag(&peeled)) {
-    case DW_TAG_pointer_type:
-      shape = {8, false};
-      return true;
+    case DW_TAG_pointer_type: shape = {8, false}; return true;
     case DW_TAG_base_type:
       if (dwarf_formudata(dwarf_attr(&peeled, DW_AT_encoding, &attr), &encoding) != 0 ||
           dwarf_formudata(dwarf_attr(&peeled, DW_AT_byte_size, &attr), &size) != 0 || size == 0 || size > 8) {
@@ -120,7 +131,7 @@ struct DebugInfo::Impl {
   int fd = -1;
   Elf *elf = nullptr;
   Dwarf *dbg = nullptr;
-  Dwarf_CFI *eh_cfi = nullptr;  // .eh_frame (owned)
+  Dwarf_CFI *eh_cfi = nullptr;     // .eh_frame (owned)
   Dwarf_CFI *debug_cfi = nullptr;  // .debug_frame (owned by dbg)
 
   // The CFA at `pc` as register + offset.
@@ -149,8 +160,8 @@ struct DebugInfo::Impl {
   // Evaluates a location expression the way a probe can read it. `function`
   // supplies DW_AT_frame_base. Sets `is_address` when the result is where
   // the value lives (the usual case) rather than the value.
-  bool evaluate(const Dwarf_Op *ops, size_t count, Dwarf_Die *function, uint64_t pc, Symbolic &out,
-                bool &in_register, bool &is_address, std::string &error, int depth = 0) const {
+  bool evaluate(const Dwarf_Op *ops, size_t count, Dwarf_Die *function, uint64_t pc, Symbolic &out, bool &in_register,
+                bool &is_address, std::string &error, int depth = 0) const {
     std::vector<Symbolic> stack;
     in_register = false;
     is_address = true;
@@ -351,8 +362,7 @@ std::vector<LineAddress> DebugInfo::line_addresses(std::string_view file, int li
       const bool starts_run = number != previous_line || source != previous_file;
       previous_line = end_sequence ? -1 : number;
       previous_file = source;
-      if (end_sequence || !statement || number != line_number || !starts_run || !file_matches(file, source))
-        continue;
+      if (end_sequence || !statement || number != line_number || !starts_run || !file_matches(file, source)) continue;
       out.push_back({address, source ? source : "", number});
     }
   });
@@ -401,7 +411,7 @@ bool DebugInfo::locate(uint64_t address, const std::string &name, VariableAccess
     size_t count = 0;
     if (!dwarf_attr_integrate(&die, DW_AT_location, &attr)) {
       error = dwarf_attr_integrate(&die, DW_AT_const_value, &attr) ? "is a constant the compiler folded away"
-                                                                    : "is optimized out";
+                                                                   : "is optimized out";
       return true;
     }
     const int n = dwarf_getlocation_addr(&attr, address, &ops, &count, 1);

@@ -29,12 +29,15 @@ struct RegisterName {
 // x86-64 general registers in their 64/32/16/8-bit spellings, with the
 // DWARF numbers of the System V psABI.
 constexpr RegisterName kRegisters[] = {
-    {{"rax", "eax", "ax", "al"}, 0},   {{"rdx", "edx", "dx", "dl"}, 1},   {{"rcx", "ecx", "cx", "cl"}, 2},
-    {{"rbx", "ebx", "bx", "bl"}, 3},   {{"rsi", "esi", "si", "sil"}, 4},  {{"rdi", "edi", "di", "dil"}, 5},
-    {{"rbp", "ebp", "bp", "bpl"}, 6},  {{"rsp", "esp", "sp", "spl"}, 7},  {{"r8", "r8d", "r8w", "r8b"}, 8},
-    {{"r9", "r9d", "r9w", "r9b"}, 9},  {{"r10", "r10d", "r10w", "r10b"}, 10}, {{"r11", "r11d", "r11w", "r11b"}, 11},
-    {{"r12", "r12d", "r12w", "r12b"}, 12}, {{"r13", "r13d", "r13w", "r13b"}, 13}, {{"r14", "r14d", "r14w", "r14b"}, 14},
-    {{"r15", "r15d", "r15w", "r15b"}, 15}, {{"rip", "eip", nullptr, nullptr}, 16},
+    {{"rax", "eax", "ax", "al"}, 0},        {{"rdx", "edx", "dx", "dl"}, 1},
+    {{"rcx", "ecx", "cx", "cl"}, 2},        {{"rbx", "ebx", "bx", "bl"}, 3},
+    {{"rsi", "esi", "si", "sil"}, 4},       {{"rdi", "edi", "di", "dil"}, 5},
+    {{"rbp", "ebp", "bp", "bpl"}, 6},       {{"rsp", "esp", "sp", "spl"}, 7},
+    {{"r8", "r8d", "r8w", "r8b"}, 8},       {{"r9", "r9d", "r9w", "r9b"}, 9},
+    {{"r10", "r10d", "r10w", "r10b"}, 10},  {{"r11", "r11d", "r11w", "r11b"}, 11},
+    {{"r12", "r12d", "r12w", "r12b"}, 12},  {{"r13", "r13d", "r13w", "r13b"}, 13},
+    {{"r14", "r14d", "r14w", "r14b"}, 14},  {{"r15", "r15d", "r15w", "r15b"}, 15},
+    {{"rip", "eip", nullptr, nullptr}, 16},
 };
 
 bool parse_integer(std::string_view text, int64_t &out) {

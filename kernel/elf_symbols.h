@@ -23,8 +23,8 @@ struct Symbol {
 struct SdtArg {
   enum class Kind : uint8_t { Register, Memory, Constant };
   Kind kind = Kind::Constant;
-  int size = 8;            // bytes of the value
-  bool is_signed = false;  // a negative size in the note
+  int size = 8;             // bytes of the value
+  bool is_signed = false;   // a negative size in the note
   int dwarf_register = -1;  // Register, Memory: the base register (DWARF numbering)
   int64_t value = 0;        // Memory: the displacement; Constant: the value
 };
@@ -36,7 +36,7 @@ struct SdtNote {
   uint64_t semaphore = 0;  // link-time address of its semaphore (0: none)
   std::string arg_text;    // the operands as written, space separated
   std::vector<SdtArg> args;
-  std::string arg_error;   // non-empty when an operand could not be understood
+  std::string arg_error;  // non-empty when an operand could not be understood
 };
 
 // Parses an SDT note's operand list. Returns false (with `error` set) at the

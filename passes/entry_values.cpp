@@ -67,8 +67,8 @@ std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t
     global->name = name;
     global->decl = call.loc;
     program.globals.push_back(std::move(global));
-    auto store = std::make_unique<AssignExpr>(call.loc, AssignOp::Set, thread_slot(call.loc, name),
-                                              std::move(call.args[0]));
+    auto store =
+        std::make_unique<AssignExpr>(call.loc, AssignOp::Set, thread_slot(call.loc, name), std::move(call.args[0]));
     body->stmts.push_back(std::make_unique<ExprStmt>(call.loc, std::move(store)));
     slot = thread_slot(call.loc, name);
   });

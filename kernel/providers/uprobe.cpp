@@ -169,8 +169,8 @@ class ProcessProvider final : public Provider {
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const auto &c = point.components;
     for (size_t i = 1; i < c.size(); ++i) {
-      const bool wants_string = c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" ||
-                                c[i].name == "provider";
+      const bool wants_string =
+          c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" || c[i].name == "provider";
       if (wants_string && (!c[i].string_arg || c[i].string_arg->empty()))
         probe_error(point, "process probe component '" + c[i].name + "' needs a string argument");
       if (!wants_string && (c[i].string_arg || c[i].number_arg))
@@ -329,7 +329,9 @@ class ProcessProvider final : public Provider {
       probe.entry = symbol.address;
       probe.name = symbol.name;
       probe.point = quoted_process(subject, point) + ".function(\"" + symbol.name + "\")" +
-                    (retprobe ? ".return" : call ? ".call" : "");
+                    (retprobe ? ".return"
+                     : call   ? ".call"
+                              : "");
       if (retprobe) probe.context_vars.push_back("return");
       probes.push_back(std::move(probe));
     }

@@ -96,7 +96,7 @@ run_ntap "$WORK_DIR/nodebug.out" -c "$prog_nodebug" -e "probe process(\"$prog_no
   printf(\"%d\n\", \$x) }"
 expect_eq "no debug info: status" 1 "$NTAP_STATUS"
 expect_eq "no debug info: output" "" "$(cat "$WORK_DIR/nodebug.out")"
-grep -q '<input>:2:20' "$WORK_DIR/nodebug.out.err" && grep -q 'has no DWARF debug info' "$WORK_DIR/nodebug.out.err" ||
+grep -q '<input>:2:18' "$WORK_DIR/nodebug.out.err" && grep -q 'has no DWARF debug info' "$WORK_DIR/nodebug.out.err" ||
   { show_file stderr "$WORK_DIR/nodebug.out.err"; fail "no debug info: message"; }
 
 note "case no debug info: \$return, uaddr(), usymname(), usymdata() still work"
