@@ -211,7 +211,7 @@ class TargetResolver {
             return;
           }
         } else if (var.name == "$return") {
-          // stap's "return=0x2a" in a .return probe.
+          // stap's "return=2a" (the %x $$parms use) in a .return probe.
           auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
           if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
             auto call = std::make_unique<CallExpr>(var.loc, "sprintf");

@@ -221,14 +221,12 @@ void Session::handle_record(const uint8_t *data, size_t size) {
 }
 
 // ubacktrace(): "0x401136 0x401190"; sprint_ubacktrace(): one line per
-// frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]". The stack is taken
-// out of the map once read, so a busy probe does not fill it.
+// frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]".
 std::string Session::user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary) {
   const int fd = map_fd(Layout::kUserStacksMap);
   std::vector<uint64_t> ips(Layout::kUserStackDepth);
   const uint32_t key = static_cast<uint32_t>(stack_id);
   if (stack_id < 0 || fd < 0 || bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return "";
-  bpf_map_delete_elem(fd, &key);
   std::string text;
   for (uint64_t ip : ips) {
     if (!ip) break;

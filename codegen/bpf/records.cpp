@@ -121,10 +121,13 @@ llvm::Value *ProbeLowering::user_stack_id(const Location &loc, const std::string
   if (resolved_.kind != ProbeKind::Uprobe)
     unsupported(loc, name + "() is only available in process probes (a user stack needs a user context)");
   auto &b = ir();
-  constexpr uint64_t kUserStackFlag = 1ULL << 8;  // BPF_F_USER_STACK
+  // BPF_F_USER_STACK | BPF_F_REUSE_STACKID: a stack whose hash bucket holds
+  // another replaces it, so the map never refuses a stack; equal stacks share
+  // one id, which is why user space leaves them in the map.
+  constexpr uint64_t kStackFlags = (1ULL << 8) | (1ULL << 10);
   llvm::Value *id = state_.mb.call_helper(Helper::GetStackid, b.getInt64Ty(),
                                           {program_context(), state_.maps.map(Layout::kUserStacksMap),
-                                           b.getInt64(kUserStackFlag)});
+                                           b.getInt64(kStackFlags)});
   return b.CreateSExt(b.CreateTrunc(id, b.getInt32Ty()), b.getInt64Ty());
 }
 
