@@ -147,6 +147,10 @@ struct Layout {
   static constexpr uint32_t kStackMachineryFrames = 6;
   // (The kernel's perf callchains stop at kernel.perf_event_max_stack, 127.)
   uint32_t stack_frames() const { return std::min<uint32_t>(options.max_backtrace + kStackMachineryFrames, 127); }
+  // User stacks of process probes (ubacktrace): a stack trace map.
+  static constexpr const char *kUserStacksMap = "ustacks";
+  static constexpr uint32_t kUserStackDepth = 127;  // PERF_MAX_STACK_DEPTH
+  static constexpr uint32_t kUserStacks = 1024;
 
   static Layout build(const ast::Program &program, const LayoutOptions &options);
   const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }

@@ -42,6 +42,10 @@ struct RecordHeader {
 // stack was lost, counted in Layout::stacks_lost_offset): print_backtrace's
 // lines, backtrace()'s hex addresses. probefunc()/probemod(): of a kernel
 // address (0: none, ""), or, in tracepoints, of the caller a stack id shows.
+// Usymname and Usymdata carry 16 bytes: the address, then the process id
+// whose mappings say which file it is in.
+// Ubacktrace and SprintUbacktrace carry a stack id of Layout::kUserStacksMap
+// (negative: the stack could not be taken) and the process id.
 enum class RenderFn : uint8_t {
   None,
   Symname,
@@ -55,6 +59,10 @@ enum class RenderFn : uint8_t {
   ProbefuncStack,
   Probemod,
   ProbemodStack,
+  Usymname,
+  Usymdata,
+  Ubacktrace,
+  SprintUbacktrace,
 };
 
 struct RecordArg {
@@ -69,6 +77,9 @@ struct RecordFormat {
   std::vector<RecordArg> args;
   uint32_t payload_size = 0;
   std::string probe_point;  // pp() of the probe sending it (--format json names it)
+  // Process probes: the probed program, whose symbols user addresses are
+  // rendered from when the process has exited (a program not built as PIE).
+  std::string binary;
 };
 
 // A place in a kernel probe that can fail at run time (division by zero...).

@@ -22,6 +22,7 @@ std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProb
   if (rp.kind == ast::ProbeKind::Tracepoint) return fmt::format("kernel.trace(\"{}\")", rp.name);
   // A wildcard a provider expanded (kernel.syscall("read*")): each concrete point.
   if (rp.kind == ast::ProbeKind::Perf && !rp.point.empty()) return rp.point;
+  if (rp.kind == ast::ProbeKind::Uprobe) return rp.point;
   return point.str();
 }
 
@@ -191,7 +192,9 @@ void print_elaborated(const ast::Program &program, std::ostream &out) {
     const char *side = p->side == ast::Side::Kernel ? "kernel" : "user";
     for (size_t i = 0; i < p->resolved.size(); ++i) {
       const auto &rp = p->resolved[i];
-      std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.name;
+      std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name)
+                          : rp.kind == ast::ProbeKind::Uprobe  ? rp.point
+                                                               : rp.name;
       out << fmt::format("{} /* {} side */\n", point, side);
     }
     const std::string locals = typed_locals(p->locals, 0);

@@ -31,6 +31,7 @@
 #include "frontend/tapset.h"
 #include "kernel/btf.h"
 #include "kernel/kernel_config.h"
+#include "kernel/providers/uprobe.h"
 #include "runtime/session.h"
 #include "kernel/symbols.h"
 
@@ -124,6 +125,8 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
   set_warnings_as_errors(opt.warnings_as_errors);
+  // process.function("f") without a path is about -c CMD's program or -x PID.
+  set_process_target(opt.target_command, opt.target_pid);
   if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
     const bool with_context = opt.list_pattern.empty();
     return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,

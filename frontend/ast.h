@@ -129,11 +129,13 @@ struct TargetComponent {
 // The value starts as the probe's context argument (or the @cast operand).
 struct TargetStep {
   enum class Op : uint8_t {
-    Add,        // value += amount (a member's byte offset)
+    Add,        // value += amount (a member's byte offset; with is_signed, amount is an int32)
     AddScaled,  // value += components[component].index * amount (element size)
     Load,       // value = *(intN_t *)value, amount = N/8 bytes, sign- or zero-extended
     Narrow,     // value = (intN_t)value: a context argument narrower than 8 bytes
     Bitfield,   // value = bits [component, component + amount) of value, sign- or zero-extended
+    LoadUser,   // as Load, from the probed process's memory (process probes)
+    Constant,   // value = amount (an int32 with is_signed): an SDT operand the compiler made a literal
   };
   Op op = Op::Add;
   uint32_t amount = 0;
@@ -407,7 +409,11 @@ enum class Side : uint8_t { Unknown, Kernel, User };
 
 // One concrete probe a probe point resolved to (a wildcard may give many).
 // What the runtime does with a concrete probe.
-enum class ProbeKind : uint8_t { Begin, End, Error, Timer, Tracepoint, Perf /* timer.profile, perf.*: perf events */ };
+enum class ProbeKind : uint8_t {
+  Begin, End, Error, Timer, Tracepoint,
+  Perf,    // timer.profile, perf.*: perf events
+  Uprobe,  // process(...).function/statement/mark: uprobes and uretprobes
+};
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
@@ -435,6 +441,19 @@ struct ResolvedProbe {
   uint64_t perf_config = 0;
   uint64_t exe_inode = 0;
   uint64_t exe_dev = 0;
+  // Process probes (ProbeKind::Uprobe): a uprobe (or uretprobe) at `offset`
+  // in the file `binary`, which is `address` in its link-time addresses.
+  std::string binary;
+  uint64_t address = 0;
+  uint64_t offset = 0;
+  uint64_t semaphore_offset = 0;  // an SDT probe's semaphore (file offset), 0: none
+  bool retprobe = false;
+  uint64_t entry = 0;  // the entry of the function the probe is in (link-time)
+  std::string sdt_args_text;  // .mark probes: the note's operands ($arg1...)
+  int sdt_arg_count = 0;
+  // Which processes fire it: 0 every one, a pid, or kTargetPid for target().
+  int64_t pid = 0;
+  static constexpr int64_t kTargetPid = -1;
 };
 
 struct Probe {

@@ -226,6 +226,23 @@ const std::vector<Builtin> kBuiltins = {
     {"ppfunc", Type::String, {}, kBoth},
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
+
+    // ---- user space, in process probes
+    // uaddr(): the user-space address the probed thread is at (the probe's
+    // address; in .return probes the return address); 0 in other kernel probes.
+    {"uaddr", Type::Long, {}, Builtin::Kernel},
+    // usymname(addr): the function of the probed process containing addr
+    // ("main"), hex when unknown; read from the process's mappings and the
+    // mapped file's ELF symbols when the output is formatted.
+    {"usymname", Type::String, {Type::Long}, Builtin::Kernel | Builtin::Deferred},
+    // usymdata(addr): "main+0x4/0x2a [/usr/bin/prog]".
+    {"usymdata", Type::String, {Type::Long}, Builtin::Kernel | Builtin::Deferred},
+    // ubacktrace(): the probed thread's user stack (bpf_get_stackid with
+    // BPF_F_USER_STACK) as stap prints it: hex addresses, space separated.
+    {"ubacktrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // sprint_ubacktrace(): the same stack, one symbolized frame per line
+    // (print_ubacktrace() in the tapset prints it).
+    {"sprint_ubacktrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "kernel/privileges.h"
+#include "passes/entry_values.h"
 #include "passes/passes.h"
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
@@ -212,8 +213,17 @@ class TargetResolver {
             return;
           }
         } else if (var.name == "$return") {
-          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+          // stap's "return=2a" (the %x $$parms use) in a .return probe.
+          auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
+          if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
+            auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
+            call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=%x"));
+            call->args.push_back(std::move(value));
+            slot = std::move(call);
+            return;
+          }
+          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes", var.loc,
+                             fmt::format("identifier '{}'", target_text(var)));
         }
         if (!try_resolve_target(probe_, var)) {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
@@ -327,13 +337,22 @@ void resolve_task_paths(Program &program) {
 
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
-  for (auto &probe : probes) {
-    resolve_points(*probe);
-    if (probe->resolved.empty()) continue;  // every point optional and unmatched
-    choose_contexts(*probe);
-    TargetResolver resolver(*probe, ctx.options.string_limit);
-    walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+  std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
+  for (size_t i = 0; i < probes.size(); ++i) {
+    Probe &probe = *probes[i];
+    resolve_points(probe);
+    if (probe.resolved.empty()) continue;  // every point optional and unmatched
+    choose_contexts(probe);
+    if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
+    TargetResolver resolver(probe, ctx.options.string_limit);
+    walk_stmts(*probe.body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }
+  for (auto &entry : entry_probes) {
+    TargetResolver resolver(*entry, ctx.options.string_limit);
+    walk_stmts(*entry->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+    probes.push_back(std::move(entry));
+  }
+  reject_entry_in_functions(ctx.program);
   // A function may use @cast (it needs no probe context); its target
   // variables are rejected by type inference.
   for (auto &function : ctx.program.functions)

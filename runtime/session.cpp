@@ -17,6 +17,7 @@ bool Session::start_target() {
     pid = target_->pid();
   }
   rt_.builtins.target_pid = pid;
+  set_process_target_pid(pid);  // process probes that follow target() attach to it
   if (globals_.get()) std::memcpy(globals_.get() + layout_.target_pid_offset, &pid, sizeof pid);
   return true;
 }
@@ -36,7 +37,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::Error: error_.push_back(run); break;
         case ast::ProbeKind::Timer: timers_.push_back({run, Fd()}); break;
         case ast::ProbeKind::Tracepoint:
-        case ast::ProbeKind::Perf: break;
+        case ast::ProbeKind::Perf:
+        case ast::ProbeKind::Uprobe: break;
       }
     }
   }
@@ -207,6 +209,24 @@ void Session::handle_record(const uint8_t *data, size_t size) {
         args[i].s = rendered.emplace_back(!info ? "" : function ? std::string(info->name) : std::string(info->module));
         break;
       }
+      case RenderFn::Ubacktrace:
+      case RenderFn::SprintUbacktrace: {
+        int64_t pid = 0;
+        if (arg.size >= 16) std::memcpy(&pid, at + 8, sizeof pid);
+        args[i].s = rendered.emplace_back(user_stack_text(value, pid, arg.render == RenderFn::SprintUbacktrace,
+                                                          record.binary));
+        break;
+      }
+      case RenderFn::Usymname:
+      case RenderFn::Usymdata: {
+        int64_t pid = 0;
+        if (arg.size >= 16) std::memcpy(&pid, at + 8, sizeof pid);
+        const uint64_t address = static_cast<uint64_t>(value);
+        args[i].s = rendered.emplace_back(arg.render == RenderFn::Usymname
+                                              ? user_symbols_.symname(pid, address, record.binary)
+                                              : user_symbols_.symdata(pid, address, record.binary));
+        break;
+      }
     }
   }
   if (header.group) {
@@ -228,6 +248,25 @@ std::vector<uint64_t> Session::kernel_stack(int64_t id) const {
   const uint32_t key = static_cast<uint32_t>(id);
   if (bpf_map_lookup_elem(fd, &key, stack.data()) != 0) return {};
   return probe_frames(KernelSymbols::running_kernel(), stack, layout_.options.max_backtrace);
+}
+
+// ubacktrace(): "0x401136 0x401190"; sprint_ubacktrace(): one line per
+// frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]".
+std::string Session::user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary) {
+  const int fd = map_fd(Layout::kUserStacksMap);
+  std::vector<uint64_t> ips(Layout::kUserStackDepth);
+  const uint32_t key = static_cast<uint32_t>(stack_id);
+  if (stack_id < 0 || fd < 0 || bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return "";
+  std::string text;
+  for (uint64_t ip : ips) {
+    if (!ip) break;
+    if (symbolized) {
+      text += fmt::format(" 0x{:016x} : {}\n", ip, user_symbols_.symdata(pid, ip, binary));
+    } else {
+      text += fmt::format("{}0x{:x}", text.empty() ? "" : " ", ip);
+    }
+  }
+  return text;
 }
 
 void Session::write_pending_hit(uint16_t group) {

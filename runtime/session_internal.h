@@ -31,9 +31,11 @@
 
 #include "kernel/btf.h"
 #include "runtime/globals_display.h"
+#include "runtime/user_symbols.h"
 #include "runtime/metrics.h"
 #include "runtime/metrics_server.h"
 #include "kernel/providers/provider.h"
+#include "kernel/providers/uprobe.h"
 #include "abi/record.h"
 #include "kernel/stacks.h"
 #include "kernel/symbols.h"
@@ -245,6 +247,8 @@ class Session {
   std::vector<Timer> timers_;
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
+  UserSymbols user_symbols_;               // usymname/usymdata of kernel records
+  std::string user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary);
   std::unique_ptr<MetricsServer> metrics_;  // --metrics; null without it
   int signal_fd_ = -1;
   bool stopping_ = false;

@@ -59,6 +59,17 @@ llvm::Value *target_pid(ProbeLowering &p, const CallExpr &) {
                              llvm::Align(8), true);
 }
 
+// uaddr(): in a process probe, pt_regs->ip (the kernel sets it to the
+// probed address before the handlers run; at a uretprobe, the return
+// address). Other kernel probes have no user context: 0.
+llvm::Value *user_address(ProbeLowering &p, const CallExpr &) {
+  if (p.resolved().kind != ProbeKind::Uprobe) return p.i64(0);
+  constexpr int kIpWord = 16;  // struct pt_regs (x86-64) as u64 words
+  auto &b = p.ir();
+  return b.CreateAlignedLoad(b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), p.program_context(), kIpWord),
+                             llvm::Align(8), "ip");
+}
+
 // bpf_jiffies64 (helper 118, Linux 5.5+).
 constexpr Helper kJiffies64 = static_cast<Helper>(118);
 
@@ -323,6 +334,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"isinstr", isinstr_call},
       {"stringat", stringat_call},
       {"assert", check_assertion},
+      {"uaddr", user_address},
   };
   return table;
 }

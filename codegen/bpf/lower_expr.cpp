@@ -107,6 +107,17 @@ llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
 // Dereferences use bpf_probe_read_kernel into a stack slot rather than direct
 // loads: it is accepted for every pointer the chain may reach (BTF-typed or
 // not, raw_tp fallback included) and a NULL pointer reads as 0.
+// Reads of the probed process's memory: a fault (an address not mapped, a
+// page not in memory) reads as 0, as a kernel NULL does.
+llvm::Value *ProbeLowering::probe_read_user(llvm::Value *address, uint32_t size) {
+  auto &b = ir();
+  llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "uderef", false);
+  b.CreateAlignedStore(i64(0), slot, llvm::Align(8));
+  state_.mb.call_helper(Helper::ProbeReadUser, b.getInt64Ty(),
+                        {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
+  return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+}
+
 llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
   auto &b = ir();
   llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "deref", false);
@@ -203,8 +214,10 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
     // 8-byte aligned load the verifier accepts.
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
-    v = starts_chain(e.steps) ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
-                              : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
+    // (A process probe's context is pt_regs, whose words load as plain numbers.)
+    const bool chained = resolved_.kind != ProbeKind::Uprobe && starts_chain(e.steps);
+    v = chained ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
+                : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
   return follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
 }
@@ -219,7 +232,7 @@ llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<Targe
   for (const TargetStep &step : steps) {
     switch (step.op) {
       case TargetStep::Op::Add:
-        v = b.CreateAdd(v, i64(step.amount));
+        v = b.CreateAdd(v, step.is_signed ? i64(static_cast<int32_t>(step.amount)) : i64(step.amount));
         break;
       case TargetStep::Op::AddScaled:
         if (!subscripted) unsupported(loc, "internal: " + what + " has a subscript step");
@@ -230,6 +243,14 @@ llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<Targe
         if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
           unsupported(loc, what + " has an unsupported size");
         v = extend(probe_read(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::LoadUser:
+        if (step.amount != 1 && step.amount != 2 && step.amount != 4 && step.amount != 8)
+          unsupported(loc, what + " has an unsupported size");
+        v = extend(probe_read_user(v, step.amount), step.is_signed);
+        break;
+      case TargetStep::Op::Constant:
+        v = step.is_signed ? i64(static_cast<int32_t>(step.amount)) : i64(step.amount);
         break;
       case TargetStep::Op::Narrow:
         v = extend(b.CreateTrunc(v, b.getIntNTy(step.amount * 8)), step.is_signed);

@@ -87,6 +87,7 @@ class ProbeLowering {
 
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);
+  llvm::Value *user_stack_id(const Location &loc, const std::string &name);  // ubacktrace()
   void request_exit();
   void warning(const ast::CallExpr &call);  // warn(msg)
   void warning_text(llvm::Value *text, const Location &loc);  // a warning of a string value
@@ -223,6 +224,7 @@ class ProbeLowering {
                          const std::function<void(llvm::Value *)> &merge);
   llvm::Value *signed_divide(llvm::Value *dividend, llvm::Value *positive_divisor);
   llvm::Value *probe_read(llvm::Value *address, uint32_t size);
+  llvm::Value *probe_read_user(llvm::Value *address, uint32_t size);
   // strings_bpf.cpp
   std::string literal_text(const ast::StringExpr &e) const;
   llvm::Value *string_order(llvm::Value *lhs, llvm::Value *rhs);

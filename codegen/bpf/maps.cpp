@@ -23,6 +23,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({kWalkBudgetMap, kMapTypePercpuArray, 2, 0, 4, 8, true});
   add({Layout::kStacksMap, kMapTypeStackTrace, layout.options.max_stacks, 0, 4, layout.stack_frames() * 8,
        true});
+  add({Layout::kUserStacksMap, kMapTypeStackTrace, Layout::kUserStacks, 0, 4, 8 * Layout::kUserStackDepth, true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
@@ -51,7 +52,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 
 bool MapAccess::on_demand(const std::string &name) {
   return name == Layout::kEventsMap || name == Layout::kFramesMap || name == Layout::kNestingMap ||
-         name == kWalkBudgetMap || name == Layout::kStacksMap;
+         name == kWalkBudgetMap || name == Layout::kStacksMap || name == Layout::kUserStacksMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {

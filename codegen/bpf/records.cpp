@@ -16,6 +16,10 @@ RenderFn deferred_render(std::string_view name) {
   if (name == "ctime") return RenderFn::Ctime;
   if (name == "tz_ctime") return RenderFn::TzCtime;
   if (name == "drop_reason_name") return RenderFn::DropReasonName;
+  if (name == "usymname") return RenderFn::Usymname;
+  if (name == "usymdata") return RenderFn::Usymdata;
+  if (name == "ubacktrace") return RenderFn::Ubacktrace;
+  if (name == "sprint_ubacktrace") return RenderFn::SprintUbacktrace;
   return RenderFn::None;
 }
 
@@ -111,6 +115,22 @@ void ProbeLowering::mark_printed() {
   if (grouped_) ir().CreateAlignedStore(i64(1), reach(printed_slot_), llvm::Align(8));
 }
 
+// The probed thread's user stack in the stack trace map, as its id
+// (negative when it could not be taken: the map is full, no user context).
+llvm::Value *ProbeLowering::user_stack_id(const Location &loc, const std::string &name) {
+  if (resolved_.kind != ProbeKind::Uprobe)
+    unsupported(loc, name + "() is only available in process probes (a user stack needs a user context)");
+  auto &b = ir();
+  // BPF_F_USER_STACK | BPF_F_REUSE_STACKID: a stack whose hash bucket holds
+  // another replaces it, so the map never refuses a stack; equal stacks share
+  // one id, which is why user space leaves them in the map.
+  constexpr uint64_t kStackFlags = (1ULL << 8) | (1ULL << 10);
+  llvm::Value *id = state_.mb.call_helper(Helper::GetStackid, b.getInt64Ty(),
+                                          {program_context(), state_.maps.map(Layout::kUserStacksMap),
+                                           b.getInt64(kStackFlags)});
+  return b.CreateSExt(b.CreateTrunc(id, b.getInt32Ty()), b.getInt64Ty());
+}
+
 void ProbeLowering::output(const CallExpr &call) {
   if (call.format_id < 0) unsupported(call.loc, "internal: output call '" + call.name + "' has no format");
   // printf's first argument is its literal format, printd's its delimiter
@@ -124,7 +144,9 @@ void ProbeLowering::output(const CallExpr &call) {
   RecordFormat format;
   format.format_id = static_cast<uint32_t>(call.format_id);
   format.probe_point = resolved_.point;
+  format.binary = resolved_.binary;
   std::vector<llvm::Value *> values;
+  std::vector<llvm::Value *> pids;  // a user address's process (renders_user_address), else null
   uint32_t offset = 0;
   for (size_t i = first; i < call.args.size(); ++i) {
     const Expr &arg = *call.args[i];
@@ -134,12 +156,19 @@ void ProbeLowering::output(const CallExpr &call) {
       carried.render = deferred_render(deferred.name);
       if (carried.render == RenderFn::None) {
         values.push_back(deferred_value(deferred, carried.render));
+      } else if (renders_user_stack(carried.render)) {
+        values.push_back(user_stack_id(arg.loc, deferred.name));
       } else {
         if (deferred.args.size() != 1)
           unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");
         values.push_back(long_value(*deferred.args[0]));
       }
       carried.size = 8;
+      if (renders_user_address(carried.render)) {
+        pids.resize(values.size());
+        pids.back() = ir().CreateLShr(state_.mb.call_helper(Helper::GetCurrentPidTgid, ir().getInt64Ty(), {}), 32);
+        carried.size = 16;
+      }
     } else if (arg.type == Type::Long) {
       values.push_back(value(arg));
       carried.size = 8;
@@ -173,6 +202,8 @@ void ProbeLowering::output(const CallExpr &call) {
         copy_bytes(at, values[i], max_string_len(), llvm::MaybeAlign(1));
       } else {
         b.CreateAlignedStore(values[i], at, llvm::Align(8));
+        if (i < pids.size() && pids[i])
+          b.CreateAlignedStore(pids[i], b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), at, 8), llvm::Align(8));
       }
     }
   });

@@ -4,6 +4,7 @@
 #include "kernel/providers/perf.h"
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
+#include "kernel/providers/uprobe.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
@@ -11,7 +12,7 @@ namespace ntap {
 const std::vector<const Provider *> &all_providers() {
   static const std::vector<const Provider *> providers = {
       &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
-      &tracepoint_provider(), &syscall_provider(), &perf_provider(),
+      &tracepoint_provider(), &syscall_provider(), &perf_provider(), &process_provider(),
   };
   return providers;
 }

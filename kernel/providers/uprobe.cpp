@@ -1,0 +1,418 @@
+// process(...) provider: resolution over a program's ELF symbols, DWARF line
+// table and SDT notes; context variables from DWARF locations and SDT
+// operands; attachment through libbpf's uprobe API.
+#include "kernel/providers/uprobe.h"
+
+#include <bpf/libbpf.h>
+#include <fnmatch.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "kernel/dwarf_info.h"
+#include "kernel/elf_symbols.h"
+
+namespace ntap {
+namespace {
+
+using Arg = PointShape::Arg;
+using Op = ast::TargetStep::Op;
+
+constexpr const char *kUprobeSection = "uprobe";
+constexpr const char *kUretprobeSection = "uretprobe";
+
+struct ProcessTarget {
+  std::string command;
+  int64_t pid = 0;
+  int64_t attach_pid = 0;  // known once -c CMD has started
+};
+
+ProcessTarget &target() {
+  static ProcessTarget t;
+  return t;
+}
+
+[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
+  throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
+}
+
+[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
+  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
+}
+
+// The program a process probe is about, and which processes it follows.
+struct Subject {
+  std::string path;
+  int64_t pid = 0;  // ResolvedProbe::pid
+};
+
+Subject subject_of(const ast::ProbePoint &point) {
+  const ast::ProbePointComponent &process = point.components[0];
+  std::string error;
+  Subject subject;
+  if (process.string_arg) {
+    subject.path = elf::resolve_program_path(*process.string_arg, error);
+  } else if (process.number_arg) {
+    if (*process.number_arg <= 0) probe_error(point, "process(PID) needs a positive pid");
+    subject.pid = *process.number_arg;
+    subject.path = elf::executable_of_pid(subject.pid, error);
+  } else {
+    // stap: a process probe without path or pid is about the target.
+    const ProcessTarget &t = target();
+    if (!t.command.empty()) {
+      const std::string first_word = t.command.substr(0, t.command.find_first_of(" \t"));
+      subject.path = elf::resolve_program_path(first_word, error);
+    } else if (t.pid > 0) {
+      subject.path = elf::executable_of_pid(t.pid, error);
+    } else {
+      probe_error(point, "a process probe without a path or pid needs a target process (-c CMD or -x PID)");
+    }
+    subject.pid = ast::ResolvedProbe::kTargetPid;
+  }
+  if (subject.path.empty()) probe_error(point, error);
+  return subject;
+}
+
+std::string quoted_process(const Subject &subject, const ast::ProbePoint &point) {
+  const ast::ProbePointComponent &process = point.components[0];
+  if (process.number_arg) return "process(" + std::to_string(*process.number_arg) + ")";
+  return "process(\"" + subject.path + "\")";
+}
+
+// "NAME@FILE:LINE" → its parts (LINE 0 when absent).
+struct Where {
+  std::string function, file;
+  int line = 0;
+};
+
+Where split_where(const ast::ProbePoint &point, const std::string &text, bool needs_line) {
+  Where where;
+  const size_t at = text.find('@');
+  where.function = text.substr(0, at);
+  if (where.function.empty()) where.function = "*";
+  if (at != std::string::npos) {
+    std::string rest = text.substr(at + 1);
+    const size_t colon = rest.rfind(':');
+    if (colon != std::string::npos) {
+      const std::string number = rest.substr(colon + 1);
+      char *end = nullptr;
+      const long line = std::strtol(number.c_str(), &end, 10);
+      if (number.empty() || *end || line <= 0) probe_error(point, "bad line number '" + number + "' in '" + text + "'");
+      where.line = static_cast<int>(line);
+      rest = rest.substr(0, colon);
+    }
+    where.file = rest;
+    if (where.file.empty()) probe_error(point, "empty file name in '" + text + "'");
+  }
+  if (needs_line && where.line == 0)
+    probe_error(point, "statement(\"" + text + "\") needs a source line: statement(\"FUNCTION@FILE:LINE\")");
+  return where;
+}
+
+std::string fmt_hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+bool fnmatches(const std::string &pattern, const std::string &text) {
+  return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
+}
+
+ast::ResolvedProbe make_probe(const Subject &subject, const elf::ElfFile &elf, uint64_t address, bool retprobe,
+                              const ast::ProbePoint &point) {
+  ast::ResolvedProbe probe;
+  probe.kind = ast::ProbeKind::Uprobe;
+  probe.binary = subject.path;
+  probe.pid = subject.pid;
+  probe.address = address;
+  probe.retprobe = retprobe;
+  probe.section = retprobe ? kUretprobeSection : kUprobeSection;
+  std::optional<uint64_t> offset = elf.file_offset(address);
+  if (!offset) probe_error(point, "address 0x" + fmt_hex(address) + " is not in a loaded segment of " + subject.path);
+  probe.offset = *offset;
+  return probe;
+}
+
+const dwarf::DebugInfo *debug_info_of(const std::string &path) {
+  std::string ignored;
+  return dwarf::cached_debug_info(path, ignored);
+}
+
+class ProcessProvider final : public Provider {
+ public:
+  std::string_view family() const override { return "process"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+
+  bool handles(const ast::ProbePoint &point) const override {
+    if (point.components.size() < 2 || point.components[0].name != "process") return false;
+    const std::string &kind = point.components[1].name;
+    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider" || kind == "begin" ||
+           kind == "end";
+  }
+
+  std::vector<PointShape> list_components() const override {
+    std::vector<PointShape> shapes;
+    for (Arg process : {Arg::String, Arg::Number, Arg::None}) {
+      shapes.push_back({{{"process", process}, {"function", Arg::String}}});
+      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"call", Arg::None}}});
+      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"return", Arg::None}}});
+      shapes.push_back({{{"process", process}, {"statement", Arg::String}}});
+      shapes.push_back({{{"process", process}, {"mark", Arg::String}}});
+      shapes.push_back({{{"process", process}, {"provider", Arg::String}, {"mark", Arg::String}}});
+    }
+    return shapes;
+  }
+
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
+    const auto &c = point.components;
+    if (c[1].name == "begin" || c[1].name == "end")
+      probe_error(point, "process." + c[1].name + " (process start and exit) is not supported yet");
+    for (size_t i = 1; i < c.size(); ++i) {
+      const bool wants_string =
+          c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" || c[i].name == "provider";
+      if (wants_string && (!c[i].string_arg || c[i].string_arg->empty()))
+        probe_error(point, "process probe component '" + c[i].name + "' needs a string argument");
+      if (!wants_string && (c[i].string_arg || c[i].number_arg))
+        probe_error(point, "'." + c[i].name + "' takes no argument");
+    }
+    const Subject subject = subject_of(point);
+    std::string error;
+    const elf::ElfFile *elf = elf::cached_elf(subject.path, error);
+    if (!elf) probe_error(point, error);
+    const std::string &kind = c[1].name;
+    if (kind == "function") {
+      if (c.size() > 3 || (c.size() == 3 && c[2].name != "call" && c[2].name != "return"))
+        probe_error(point, "unexpected '." + c.back().name + "' after .function (.call or .return)");
+      const bool retprobe = c.size() == 3 && c[2].name == "return";
+      const bool call = c.size() == 3 && c[2].name == "call";
+      return functions(point, subject, *elf, split_where(point, *c[1].string_arg, false), retprobe, call);
+    }
+    if (kind == "statement") {
+      if (c.size() != 2) probe_error(point, "unexpected '." + c.back().name + "' after .statement");
+      return statements(point, subject, *elf, split_where(point, *c[1].string_arg, true));
+    }
+    // mark, provider(...).mark
+    std::string provider = "*";
+    size_t mark = 1;
+    if (kind == "provider") {
+      provider = *c[1].string_arg;
+      mark = 2;
+    }
+    if (c.size() != mark + 1 || c[mark].name != "mark") probe_error(point, "expected .mark(\"NAME\")");
+    return marks(point, subject, *elf, provider, *c[mark].string_arg, kind == "provider");
+  }
+
+  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
+    if (probe.kind != ast::ProbeKind::Uprobe) return false;
+    if (!var.components.empty() || var.address_of)
+      target_error(var, "process probes read only integer and pointer values: '->', '[]' and '&' on $" + var.name +
+                            " are not supported");
+    dwarf::VariableAccess access;
+    if (probe.sdt_arg_count > 0) return sdt_argument(probe, var, access) && fill(var, access);
+    std::string error;
+    const dwarf::DebugInfo *debug = dwarf::cached_debug_info(probe.binary, error);
+    if (var.name == "return") {
+      if (!probe.retprobe) return false;
+      std::string c_type;
+      if (debug && debug->return_value(function_entry(probe), access, c_type, error)) {
+        if (!error.empty()) target_error(var, "$return: " + error);
+        return fill(var, access);
+      }
+      access.arg_index = dwarf::kReturnRegisterIndex;  // no type known: the whole of rax
+      return fill(var, access);
+    }
+    if (probe.retprobe) return false;  // parameters at a return are only reachable through @entry
+    if (!debug)
+      target_error(var, "cannot read $" + var.name + ": " + error +
+                            "; without debug info a process probe has only $return and registers (uaddr())");
+    if (!debug->locate(probe.address, var.name, access, error)) return false;
+    if (!error.empty()) target_error(var, "$" + var.name + " " + error);
+    return fill(var, access);
+  }
+
+  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
+    std::vector<std::string> out;
+    for (int i = 1; i <= probe.sdt_arg_count; ++i) out.push_back("$arg" + std::to_string(i) + ":long");
+    if (probe.sdt_arg_count) return out;
+    std::string error;
+    const dwarf::DebugInfo *debug = dwarf::cached_debug_info(probe.binary, error);
+    if (probe.retprobe) {
+      dwarf::VariableAccess access;
+      std::string c_type = "long";
+      if (debug) debug->return_value(function_entry(probe), access, c_type, error);
+      out.push_back("$return:" + c_type);
+      return out;
+    }
+    if (debug)
+      for (const dwarf::Variable &v : debug->variables_at(probe.address)) out.push_back("$" + v.name + ":" + v.c_type);
+    return out;
+  }
+
+  bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts);
+    opts.retprobe = probe.retprobe;
+    opts.ref_ctr_offset = probe.semaphore_offset;
+    pid_t pid = -1;  // every process
+    if (probe.pid == ast::ResolvedProbe::kTargetPid) {
+      if (target().attach_pid <= 0) {
+        errno = ESRCH;
+        return nullptr;
+      }
+      pid = static_cast<pid_t>(target().attach_pid);
+    } else if (probe.pid > 0) {
+      pid = static_cast<pid_t>(probe.pid);
+    }
+    return bpf_program__attach_uprobe_opts(prog, pid, probe.binary.c_str(), probe.offset, &opts);
+  }
+
+ private:
+  static bool fill(ast::TargetVarExpr &var, dwarf::VariableAccess &access) {
+    var.arg_index = access.arg_index;
+    var.steps = std::move(access.steps);
+    var.type = ast::Type::Long;
+    var.resolved = true;
+    return true;
+  }
+
+  // The function a probe is in: for .return probes the probed address is the entry.
+  static uint64_t function_entry(const ast::ResolvedProbe &probe) { return probe.entry ? probe.entry : probe.address; }
+
+  static bool sdt_argument(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &var,
+                           dwarf::VariableAccess &access) {
+    if (var.name.rfind("arg", 0) != 0 || probe.sdt_arg_count == 0) return false;
+    char *end = nullptr;
+    const long n = std::strtol(var.name.c_str() + 3, &end, 10);
+    if (*end || n < 1 || n > probe.sdt_arg_count) return false;
+    std::vector<elf::SdtArg> args;
+    std::string error;
+    if (!elf::parse_sdt_args(probe.sdt_args_text, args, error) || static_cast<long>(args.size()) < n)
+      target_error(var, "cannot read $" + var.name + ": " + error);
+    const elf::SdtArg &arg = args[static_cast<size_t>(n - 1)];
+    access.steps.clear();
+    if (arg.kind == elf::SdtArg::Kind::Constant) {
+      if (arg.value < INT32_MIN || arg.value > INT32_MAX) target_error(var, "SDT constant operand out of range");
+      access.arg_index = 0;
+      access.steps.push_back({Op::Constant, static_cast<uint32_t>(arg.value), true, 0});
+      return true;
+    }
+    access.arg_index = dwarf::pt_regs_index(arg.dwarf_register);
+    if (access.arg_index < 0) target_error(var, "SDT operand in a register the probe cannot read");
+    const uint32_t size = static_cast<uint32_t>(arg.size);
+    if (arg.kind == elf::SdtArg::Kind::Memory) {
+      if (arg.value) access.steps.push_back({Op::Add, static_cast<uint32_t>(arg.value), true, 0});
+      access.steps.push_back({Op::LoadUser, size, arg.is_signed, 0});
+    } else if (size < 8 || arg.is_signed) {
+      access.steps.push_back({Op::Narrow, size, arg.is_signed, 0});
+    }
+    return true;
+  }
+
+  std::vector<ast::ResolvedProbe> functions(const ast::ProbePoint &point, const Subject &subject,
+                                            const elf::ElfFile &elf, const Where &where, bool retprobe,
+                                            bool call) const {
+    const dwarf::DebugInfo *debug = debug_info_of(subject.path);
+    if (!where.file.empty() && !debug)
+      probe_error(point, "'" + subject.path + "' has no debug info: '@" + where.file + "' needs it (build with -g)");
+    std::vector<ast::ResolvedProbe> probes;
+    std::set<uint64_t> seen;
+    for (const elf::Symbol &symbol : elf.match_functions(where.function)) {
+      if (!seen.insert(symbol.address).second) continue;  // an alias of a function already probed
+      if (!where.file.empty()) {
+        std::optional<dwarf::LineAddress> line = debug->line_of(symbol.address);
+        if (!line || !file_matches(where.file, line->file) || (where.line && line->line != where.line)) continue;
+      }
+      // stap places a function probe after the prologue, where the
+      // parameters are in their home locations; a return probe at the entry.
+      const uint64_t address = (debug && !retprobe) ? debug->after_prologue(symbol.address) : symbol.address;
+      ast::ResolvedProbe probe = make_probe(subject, elf, address, retprobe, point);
+      probe.entry = symbol.address;
+      probe.name = symbol.name;
+      probe.point = quoted_process(subject, point) + ".function(\"" + symbol.name + "\")" +
+                    (retprobe ? ".return"
+                     : call   ? ".call"
+                              : "");
+      if (retprobe) probe.context_vars.push_back("return");
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  std::vector<ast::ResolvedProbe> statements(const ast::ProbePoint &point, const Subject &subject,
+                                             const elf::ElfFile &elf, const Where &where) const {
+    std::string error;
+    const dwarf::DebugInfo *debug = dwarf::cached_debug_info(subject.path, error);
+    if (!debug) probe_error(point, "statement probes need debug info: " + error);
+    // One probe per function holding the line: its lowest address there.
+    std::map<std::string, dwarf::LineAddress> per_function;
+    for (const dwarf::LineAddress &line : debug->line_addresses(where.file.empty() ? "*" : where.file, where.line)) {
+      const elf::Symbol *function = elf.function_at(line.address);
+      if (!function || !fnmatches(where.function, function->name)) continue;
+      per_function.emplace(function->name, line);
+    }
+    std::vector<ast::ResolvedProbe> probes;
+    for (const auto &[function, line] : per_function) {
+      ast::ResolvedProbe probe = make_probe(subject, elf, line.address, false, point);
+      probe.entry = elf.function_at(line.address)->address;
+      probe.name = function + "@" + line.file + ":" + std::to_string(line.line);
+      probe.point = quoted_process(subject, point) + ".statement(\"" + probe.name + "\")";
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  std::vector<ast::ResolvedProbe> marks(const ast::ProbePoint &point, const Subject &subject, const elf::ElfFile &elf,
+                                        const std::string &provider, const std::string &name,
+                                        bool with_provider) const {
+    std::vector<ast::ResolvedProbe> probes;
+    for (const elf::SdtNote &note : elf.sdt_notes()) {
+      if (!fnmatches(provider, note.provider) || !fnmatches(name, note.name)) continue;
+      if (!note.arg_error.empty())
+        probe_error(point, "SDT probe " + note.provider + ":" + note.name + ": " + note.arg_error);
+      ast::ResolvedProbe probe = make_probe(subject, elf, note.address, false, point);
+      if (note.semaphore) {
+        std::optional<uint64_t> semaphore = elf.file_offset(note.semaphore);
+        if (!semaphore) probe_error(point, "SDT probe " + note.name + ": its semaphore is not in the file");
+        probe.semaphore_offset = *semaphore;
+      }
+      probe.name = note.provider + ":" + note.name;
+      probe.point = quoted_process(subject, point) +
+                    (with_provider ? ".provider(\"" + note.provider + "\")" : std::string()) + ".mark(\"" + note.name +
+                    "\")";
+      probe.sdt_args_text = note.arg_text;
+      probe.sdt_arg_count = static_cast<int>(note.args.size());
+      for (size_t i = 1; i <= note.args.size(); ++i) probe.context_vars.push_back("arg" + std::to_string(i));
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  static bool file_matches(const std::string &pattern, const std::string &path) {
+    if (path == pattern) return true;
+    if (path.size() > pattern.size() && path.compare(path.size() - pattern.size(), pattern.size(), pattern) == 0 &&
+        path[path.size() - pattern.size() - 1] == '/')
+      return true;
+    const size_t slash = path.rfind('/');
+    return fnmatches(pattern, path) || (slash != std::string::npos && fnmatches(pattern, path.substr(slash + 1)));
+  }
+};
+
+}  // namespace
+
+const Provider &process_provider() {
+  static const ProcessProvider provider;
+  return provider;
+}
+
+void set_process_target(const std::string &command, int64_t pid) {
+  target().command = command;
+  target().pid = pid;
+  target().attach_pid = pid;
+}
+
+void set_process_target_pid(int64_t pid) { target().attach_pid = pid; }
+
+}  // namespace ntap

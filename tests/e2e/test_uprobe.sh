@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# process(...) probes on a small C program the test builds (tests/e2e/uprobe/prog.c):
+# .function call and .return with $params and $return from DWARF, .statement
+# on a source line, .mark on SDT notes, target() filtering, the program
+# without debug info, uaddr/usymname/usymdata, and -l/-L.
+source "$(dirname "$0")/lib.sh"
+
+command -v gcc >/dev/null || fail "gcc is needed to build the traced program"
+src="$E2E_DIR/uprobe/prog.c"
+prog="$WORK_DIR/prog_g"        # -g -O0, PIE
+prog_o2="$WORK_DIR/prog_o2"    # -g -O2: registers and location lists
+prog_nodebug="$WORK_DIR/prog_nodebug"  # no -g, not PIE: link-time addresses are run-time ones
+gcc -g -O0 -o "$prog" "$src"
+gcc -g -O2 -o "$prog_o2" "$src"
+gcc -O0 -no-pie -o "$prog_nodebug" "$src"
+return_line=$(grep -n 'LINE_RETURN' "$src" | cut -d: -f1)
+
+# run_ntap OUT ARGS...: ntap with a time bound; NTAP_STATUS is its exit status.
+run_ntap() {
+  local out="$1"
+  shift
+  NTAP_STATUS=0
+  timeout 60 "$NTAP" "$@" >"$out" 2>"$out.err" || NTAP_STATUS=$?
+}
+
+note "case .function and .return with \$param and \$return (-g)"
+out="$WORK_DIR/call.out"
+run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").function(\"twice_plus_one\") { printf(\"call x=%d\n\", \$x) }
+probe process(\"$prog\").function(\"twice_plus_one\").return { printf(\"return %d\n\", \$return) }
+probe process(\"$prog\").function(\"negate_sum\") { printf(\"sum %d %d\n\", \$a, \$b) }
+probe process(\"$prog\").function(\"negate_sum\").return { printf(\"negated %d\n\", \$return) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "call/return: status $NTAP_STATUS"; }
+expect_eq "call/return output" "call x=7
+return 15
+sum 0 10
+negated -10
+call x=7
+return 15
+sum 1 10
+negated -11
+call x=7
+return 15
+sum 2 10
+negated -12" "$(cat "$out")"
+
+note "case .statement on a source line with a local variable"
+out="$WORK_DIR/statement.out"
+run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").statement(\"twice_plus_one@prog.c:$return_line\") {
+  printf(\"%s doubled=%d\n\", pp(), \$doubled) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "statement: status $NTAP_STATUS"; }
+line="process(\"$prog\").statement(\"twice_plus_one@$src:$return_line\") doubled=14"
+expect_eq "statement output" "$line
+$line
+$line" "$(cat "$out")"
+
+note "case .mark with \$argN from the SDT note (-O0: stack slots; -O2: a constant and a register)"
+for p in "$prog" "$prog_o2"; do
+  out="$WORK_DIR/mark.out"
+  run_ntap "$out" -c "$p" -e "probe process(\"$p\").mark(\"tick\") { printf(\"tick %d %d\n\", \$arg1, \$arg2) }"
+  [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "mark: status $NTAP_STATUS"; }
+  expect_eq "mark output ($(basename "$p"))" "tick 7 0
+tick 7 1
+tick 7 2" "$(cat "$out")"
+done
+
+note "case -O2: parameters from location lists"
+out="$WORK_DIR/o2.out"
+run_ntap "$out" -c "$prog_o2" -e "probe process(\"$prog_o2\").function(\"negate_sum\") { printf(\"%d %d\n\", \$a, \$b) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "-O2: status $NTAP_STATUS"; }
+expect_eq "-O2 parameters" "0 10
+1 10
+2 10" "$(cat "$out")"
+
+note "case process.function without a path follows the -c target only"
+# Another copy of the program runs meanwhile; its calls are not the target's.
+( for _ in $(seq 200); do "$prog" 5; done ) &
+other=$!
+out="$WORK_DIR/target.out"
+run_ntap "$out" -c "$prog 4" -e 'probe process.function("twice_plus_one") { printf("%d %d\n", pid() == target(), $x) }'
+kill "$other" 2>/dev/null || true
+wait "$other" 2>/dev/null || true
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "target: status $NTAP_STATUS"; }
+expect_eq "target() filter" "1 7
+1 7
+1 7
+1 7" "$(cat "$out")"
+
+note "case process.function without a path or target is an error"
+run_ntap "$WORK_DIR/notarget.out" -e 'probe process.function("main") { }'
+expect_eq "no target: status" 1 "$NTAP_STATUS"
+grep -q '<input>:1:7' "$WORK_DIR/notarget.out.err" && grep -q 'needs a target process (-c CMD or -x PID)' "$WORK_DIR/notarget.out.err" ||
+  { show_file stderr "$WORK_DIR/notarget.out.err"; fail "no target: message"; }
+
+note "case no debug info: \$param is an error naming the script position"
+run_ntap "$WORK_DIR/nodebug.out" -c "$prog_nodebug" -e "probe process(\"$prog_nodebug\").function(\"twice_plus_one\") {
+  printf(\"%d\n\", \$x) }"
+expect_eq "no debug info: status" 1 "$NTAP_STATUS"
+expect_eq "no debug info: output" "" "$(cat "$WORK_DIR/nodebug.out")"
+grep -q '<input>:2:18' "$WORK_DIR/nodebug.out.err" && grep -q 'has no DWARF debug info' "$WORK_DIR/nodebug.out.err" ||
+  { show_file stderr "$WORK_DIR/nodebug.out.err"; fail "no debug info: message"; }
+
+note "case no debug info: \$return, uaddr(), usymname(), usymdata() still work"
+address=$(nm "$prog_nodebug" | awk '$3 == "twice_plus_one" { print $1 }')
+size=$(nm -S "$prog_nodebug" | awk '$4 == "twice_plus_one" { print $2 }')
+out="$WORK_DIR/nodebug2.out"
+run_ntap "$out" -c "$prog_nodebug 2" -e "probe process(\"$prog_nodebug\").function(\"twice_plus_one\") {
+  printf(\"%x %s %s\n\", uaddr(), usymname(uaddr()), usymdata(uaddr())) }
+probe process(\"$prog_nodebug\").function(\"twice_plus_one\").return { printf(\"%d\n\", \$return) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "no debug info 2: status $NTAP_STATUS"; }
+first="$(printf '%x' "0x$address") twice_plus_one twice_plus_one+0x0/$(printf '0x%x' "0x$size") [$prog_nodebug]"
+expect_eq "no debug info: \$return and symbols" "$first
+15
+$first
+15" "$(cat "$out")"
+
+note "case -l and -L list process probes"
+expect_eq "-l functions" "process(\"$prog\").function(\"negate_sum\")
+process(\"$prog\").function(\"twice_plus_one\")" "$("$NTAP" -l "process(\"$prog\").function(\"[nt]*\")")"
+expect_eq "-l mark" "process(\"$prog\").mark(\"tick\")" "$("$NTAP" -l "process(\"$prog\").mark(\"*\")")"
+expect_eq "-L function" "process(\"$prog\").function(\"twice_plus_one\") \$x:int \$doubled:int" \
+  "$("$NTAP" -L "process(\"$prog\").function(\"twice_plus_one\")")"
+expect_eq "-L return" "process(\"$prog\").function(\"negate_sum\").return \$return:long int" \
+  "$("$NTAP" -L "process(\"$prog\").function(\"negate_sum\").return")"
+
+note "case a program found on \$PATH"
+expect_eq "-l through PATH" "process(\"$prog\").function(\"twice_plus_one\")" \
+  "$(PATH="$WORK_DIR:$PATH" "$NTAP" -l 'process("prog_g").function("twice_plus_one")')"
+
+note "case ubacktrace() and print_ubacktrace() (frame pointers of -O0 code)"
+out="$WORK_DIR/stack.out"
+run_ntap "$out" -c "$prog 1 300" -e "probe process(\"$prog\").function(\"twice_plus_one\") {
+  print_ubacktrace(); printf(\"%s\n\", ubacktrace()) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "backtrace: status $NTAP_STATUS"; }
+sed -n 1p "$out" | grep -Eq "^ 0x[0-9a-f]{16} : twice_plus_one\+0x[0-9a-f]+/0x[0-9a-f]+ \[$prog\]$" &&
+  sed -n 2p "$out" | grep -Eq "^ 0x[0-9a-f]{16} : main\+0x[0-9a-f]+/0x[0-9a-f]+ \[$prog\]$" ||
+  { show_file output "$out"; fail "print_ubacktrace: the first frames are not twice_plus_one and main"; }
+# ubacktrace() is the same stack as hex addresses, innermost first.
+frames=$(grep -c '^ 0x' "$out")
+hex_line=$(tail -1 "$out")
+expect_eq "ubacktrace() frames" "$frames" "$(wc -w <<<"$hex_line")"
+expect_eq "ubacktrace() first frame" "$(sed -n 1p "$out" | awk '{ print $1 }' | sed 's/^0x0*/0x/')" "${hex_line%% *}"
+
+note "case \$\$return"
+out="$WORK_DIR/dump.out"
+run_ntap "$out" -c "$prog 2" -e "probe process(\"$prog\").function(\"negate_sum\").return { println(\$\$return) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "\$\$return: status $NTAP_STATUS"; }
+expect_eq "\$\$return" "return=fffffffffffffff6
+return=fffffffffffffff5" "$(cat "$out")"
+
+note "case @entry(\$param) in a .return probe"
+out="$WORK_DIR/entry.out"
+run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").function(\"negate_sum\").return {
+  printf(\"%d+%d -> %d\n\", @entry(\$a), @entry(\$b * 2), \$return) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "@entry: status $NTAP_STATUS"; }
+expect_eq "@entry values" "0+20 -> -10
+1+20 -> -11
+2+20 -> -12" "$(cat "$out")"

@@ -1,0 +1,57 @@
+// The traced program of test_uprobe.sh: known calls with known values.
+// Built by the test with and without -g, as PIE and not.
+#include <stdlib.h>
+#include <unistd.h>
+
+// An SDT probe written as <sys/sdt.h> would write it (the header is not
+// always installed): a nop at the probe site and a .note.stapsdt entry
+// naming its operands, here "-4@<where a>" "8@<where b>".
+#define SDT_PROBE2(provider, name, a, b)                                        \
+  __asm__ __volatile__("990: nop\n"                                             \
+                       ".pushsection .note.stapsdt,\"?\",\"note\"\n"            \
+                       ".balign 4\n"                                            \
+                       ".4byte 992f-991f, 994f-993f, 3\n"                       \
+                       "991: .asciz \"stapsdt\"\n"                              \
+                       "992: .balign 4\n"                                       \
+                       "993: .8byte 990b\n"                                     \
+                       ".8byte _.stapsdt.base\n"                                \
+                       ".8byte 0\n"                                             \
+                       ".asciz \"" #provider "\"\n"                             \
+                       ".asciz \"" #name "\"\n"                                 \
+                       ".asciz \"-4@%0 8@%1\"\n"                                \
+                       "994: .balign 4\n"                                       \
+                       ".popsection\n"                                          \
+                       ".ifndef _.stapsdt.base\n"                               \
+                       ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n" \
+                       ".weak _.stapsdt.base\n"                                 \
+                       ".hidden _.stapsdt.base\n"                               \
+                       "_.stapsdt.base: .space 1\n"                             \
+                       ".size _.stapsdt.base, 1\n"                              \
+                       ".popsection\n"                                          \
+                       ".endif\n"                                               \
+                       :                                                        \
+                       : "nor"(a), "nor"(b))
+
+__attribute__((noinline)) int twice_plus_one(int x) {
+  int doubled = x * 2;
+  return doubled + 1;  // LINE_RETURN
+}
+
+__attribute__((noinline)) long negate_sum(long a, long b) {
+  long sum = a + b;
+  return -sum;
+}
+
+int main(int argc, char **argv) {
+  int calls = argc > 1 ? atoi(argv[1]) : 3;
+  volatile long total = 0;
+  for (long i = 0; i < calls; ++i) {
+    int value = 7;
+    total += twice_plus_one(value);
+    total += negate_sum(i, 10);
+    SDT_PROBE2(ntaptest, tick, value, i);
+  }
+  // Stay a moment so the tracer can read our mappings (usymname).
+  usleep(argc > 2 ? atoi(argv[2]) * 1000 : 0);
+  return total == 0;
+}
