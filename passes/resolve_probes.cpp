@@ -14,6 +14,7 @@
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
 #include "kernel/btf.h"
+#include "kernel/providers/families.h"
 #include "kernel/providers/provider.h"
 
 namespace ntap {
@@ -210,7 +211,7 @@ class TargetResolver {
             return;
           }
         } else if (var.name == "$return") {
-          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (ntap has none)",
+          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes (where ntap offers $return, not $$return)",
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
         }
         if (!try_resolve_target(probe_, var)) {
@@ -242,7 +243,7 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   }
   const Provider *provider = find_provider(point);
   if (!provider)
-    throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+    throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
                        fmt::format("probe point '{}'", point.str()));
   std::vector<ResolvedProbe> found = provider->resolve(point);
   for (auto &rp : found) {

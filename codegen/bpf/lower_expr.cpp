@@ -126,8 +126,10 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
   if (e.is_cast()) {
     v = long_value(*e.cast_operand);
   } else {
-    // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
-    // 8-byte aligned load the verifier accepts.
+    // The context as 8-byte slots: tp_btf/raw_tp and fentry/fexit get an
+    // array of u64 arguments, kprobes the saved registers (pt_regs, all
+    // 8-byte members; the provider names the slot). ctx[i] is a direct,
+    // 8-byte aligned load the verifier accepts for both.
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
     // A pointer argument followed by a chain is read as a number: loaded
     // directly, the verifier types it as a trusted pointer, and for the

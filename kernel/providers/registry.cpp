@@ -1,5 +1,6 @@
 // The list of probe providers. Elaboration asks each in turn whether it
 // handles a probe point; order matters only if two could claim the same shape.
+#include "kernel/providers/kernel_function.h"
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
 #include "kernel/providers/user_providers.h"
@@ -9,7 +10,7 @@ namespace ntap {
 const std::vector<const Provider *> &all_providers() {
   static const std::vector<const Provider *> providers = {
       &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
-      &tracepoint_provider(),
+      &tracepoint_provider(), &kernel_function_provider(),
   };
   return providers;
 }
