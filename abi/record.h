@@ -38,7 +38,7 @@ struct RecordHeader {
 };
 
 // How a value rendered in user space was carried from the kernel.
-enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime };
+enum class RenderFn : uint8_t { None, Symname, Symdata, Ctime, DropReasonName, TzCtime, Symfileline, Symfile, Symline };
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

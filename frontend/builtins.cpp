@@ -162,6 +162,12 @@ const std::vector<Builtin> kBuiltins = {
     {"symname", Type::String, {Type::Long}, kDeferredInKernel},
     // symdata(addr): "tcp_v4_rcv+0xaa/0x8d0 [kernel]".
     {"symdata", Type::String, {Type::Long}, kDeferredInKernel},
+    // symfileline(addr), symfile(addr), symline(addr): "net/core/dev.c:4321",
+    // its file, its line, from the kernel's DWARF debug info (--vmlinux);
+    // the address in hex when there is none.
+    {"symfileline", Type::String, {Type::Long}, kDeferredInKernel},
+    {"symfile", Type::String, {Type::Long}, kDeferredInKernel},
+    {"symline", Type::String, {Type::Long}, kDeferredInKernel},
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
 };

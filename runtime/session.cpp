@@ -1,4 +1,5 @@
 #include "runtime/session_internal.h"
+#include "kernel/dwarf_lines.h"
 
 namespace ntap {
 namespace session_detail {
@@ -186,6 +187,15 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::Symfileline:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfileline(static_cast<uint64_t>(value)));
+        break;
+      case RenderFn::Symfile:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfile(static_cast<uint64_t>(value)));
+        break;
+      case RenderFn::Symline:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symline(static_cast<uint64_t>(value)));
+        break;
     }
   }
   if (header.group) {
