@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <unordered_map>
 
 #include "kernel/btf.h"
 
@@ -115,13 +116,35 @@ struct ModuleBtf {
 
 }  // namespace
 
-const std::vector<std::string> &function_names() {
-  // Kept as strings: they outlive release_vmlinux().
+// vmlinux's FUNC names and ids, indexed once: libbpf's name lookup scans
+// every type, which for a pattern matching hundreds of functions costs
+// seconds. Kept as strings and ids, which outlive release_vmlinux().
+struct FunctionIndex {
+  std::vector<std::string> names;
+  std::unordered_map<std::string, int32_t> ids;
+};
+
+const FunctionIndex &function_index() {
   static std::once_flag once;
-  static std::vector<std::string> names;
-  std::call_once(once, [] { names = collect_function_names(vmlinux()); });
-  return names;
+  static FunctionIndex index;
+  std::call_once(once, [] {
+    const struct ::btf *b = vmlinux();
+    if (!b) return;
+    uint32_t count = btf__type_cnt(b);
+    for (uint32_t id = 1; id < count; ++id) {
+      const btf_type *t = btf__type_by_id(b, id);
+      if (!t || !btf_is_func(t)) continue;
+      const char *name = btf__name_by_offset(b, t->name_off);
+      if (name && *name) index.ids.emplace(name, static_cast<int32_t>(id));
+    }
+    index.names.reserve(index.ids.size());
+    for (const auto &[name, id] : index.ids) index.names.push_back(name);
+    std::sort(index.names.begin(), index.names.end());
+  });
+  return index;
 }
+
+const std::vector<std::string> &function_names() { return function_index().names; }
 
 std::vector<std::string> match_functions(std::string_view pattern) {
   return match_names(function_names(), std::string(pattern));
@@ -130,8 +153,10 @@ std::vector<std::string> match_functions(std::string_view pattern) {
 std::optional<FunctionProto> function_proto(std::string_view name_view) {
   const struct ::btf *b = vmlinux();
   if (!b) return std::nullopt;
-  std::string name(name_view);
-  return proto_of(b, btf__find_by_name_kind(b, name.c_str(), BTF_KIND_FUNC), btf__type_cnt(b));
+  const FunctionIndex &index = function_index();
+  auto id = index.ids.find(std::string(name_view));
+  if (id == index.ids.end()) return std::nullopt;
+  return proto_of(b, id->second, btf__type_cnt(b));
 }
 
 bool module_loaded(std::string_view module) {

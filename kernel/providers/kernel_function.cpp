@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 
 #include "kernel/btf.h"
@@ -25,6 +26,7 @@ struct Written {
   std::string module;   // module("M")
   std::string pattern;  // function("PAT")
   bool is_return = false;
+  bool is_call = false;  // written with .call
 };
 
 bool named(const ast::ProbePointComponent &c, std::string_view name) { return c.name == name; }
@@ -40,7 +42,8 @@ std::optional<Written> parse_point(const ast::ProbePoint &point) {
   else return std::nullopt;
   if (c.size() == 3) {
     if (named(c[2], "return") && w.form != Form::Kretprobe) w.is_return = true;
-    else if (!named(c[2], "call") || w.form == Form::Kprobe || w.form == Form::Kretprobe) return std::nullopt;
+    else if (named(c[2], "call") && w.form != Form::Kprobe && w.form != Form::Kretprobe) w.is_call = true;
+    else return std::nullopt;
   } else if (c.size() != 2) {
     return std::nullopt;
   }
@@ -54,11 +57,10 @@ std::string quoted(const std::string &s) { return "\"" + s + "\""; }
 
 // pp() of a concrete probe, as the family spells it.
 std::string spell(const Written &w, const std::string &function) {
+  const char *suffix = w.is_return ? ").return" : w.is_call ? ").call" : ")";
   switch (w.form) {
-    case Form::KernelFunction:
-      return "kernel.function(" + quoted(function) + (w.is_return ? ").return" : ").call");
-    case Form::ModuleFunction:
-      return "module(" + quoted(w.module) + ").function(" + quoted(function) + (w.is_return ? ").return" : ").call");
+    case Form::KernelFunction: return "kernel.function(" + quoted(function) + suffix;
+    case Form::ModuleFunction: return "module(" + quoted(w.module) + ").function(" + quoted(function) + suffix;
     case Form::Kprobe: return "kprobe.function(" + quoted(function) + (w.is_return ? ").return" : ")");
     case Form::Kretprobe: return "kretprobe.function(" + quoted(function) + ")";
   }
@@ -92,10 +94,10 @@ std::string section_of(FunctionMechanism mechanism, bool is_return, const std::s
 // names them. kprobes read arguments only from there: an argument passed on
 // the stack, or a struct passed by value, is not offered.
 #if defined(__x86_64__)
-constexpr const char *kArgRegisters[] = {"di", "si", "dx", "cx", "r8", "r9"};
+constexpr std::array<const char *, 6> kArgRegisters = {"di", "si", "dx", "cx", "r8", "r9"};
 constexpr const char *kReturnRegister = "ax";
 #else
-constexpr const char *kArgRegisters[] = {};
+constexpr std::array<const char *, 0> kArgRegisters = {};
 constexpr const char *kReturnRegister = nullptr;
 #endif
 
@@ -194,7 +196,7 @@ class KernelFunctionProvider final : public Provider {
                             "at return (kernel.function(...).return reads them where fexit is available)");
         // Registers carry arguments only while every one before fits one.
         if (param->slot != static_cast<uint32_t>(param - proto->params.begin()) || param->slots != 1 ||
-            param->slot >= std::size(kArgRegisters))
+            param->slot >= kArgRegisters.size())
           target_error(var, "$" + var.name + ": argument " + std::to_string(param - proto->params.begin() + 1) +
                                 " is not passed in a register a kprobe can read");
         std::optional<int> reg = register_slot(kArgRegisters[param->slot]);

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 note "case -l and -L list kernel functions with their parameter types"
 listed="$("$NTAP" -l 'kernel.function("tcp_v4_rc*")')"
-grep -qx 'kernel.function("tcp_v4_rcv").call' <<<"$listed" || fail "-l tcp_v4_rc*: $listed"
+grep -qx 'kernel.function("tcp_v4_rcv")' <<<"$listed" || fail "-l tcp_v4_rc*: $listed"
 expect_eq "-L ip_rcv" 'kernel.function("ip_rcv").return $skb:struct sk_buff* $dev:struct net_device* $pt:struct packet_type* $orig_dev:struct net_device* $return:int' \
   "$("$NTAP" -L 'kernel.function("ip_rcv").return')"
 
@@ -28,7 +28,7 @@ if grep -qx '# CONFIG_KPROBES is not set' <(gzip -dc /proc/config.gz 2>/dev/null
   status=0
   "$NTAP" "$script" >"$WORK_DIR/out" 2>"$WORK_DIR/err" || status=$?
   expect_eq "run without fentry or kprobes: status" 1 "$status"
-  grep -q 'kernel.function("tcp_v4_rcv").call: fentry: the kernel refused the program (' "$WORK_DIR/err" ||
+  grep -q 'kernel.function("tcp_v4_rcv"): fentry: the kernel refused the program (' "$WORK_DIR/err" ||
     { show_file stderr "$WORK_DIR/err"; fail "no fentry reason"; }
   grep -q '; kprobe: CONFIG_KPROBES is not set' "$WORK_DIR/err" ||
     { show_file stderr "$WORK_DIR/err"; fail "no kprobe reason"; }

@@ -142,7 +142,7 @@ TEST_CASE("probes neither mechanism can attach compile and say what was tried", 
   REQUIRE(probes.size() == 2);
   CHECK(probes[0]->resolved.at(0).section == "fentry/tcp_v4_rcv");
   CHECK(unavailable_reason(probes[0]->resolved.at(0)) ==
-        "kernel.function(\"tcp_v4_rcv\").call: fentry: the kernel refused the program (EPERM: Operation not "
+        "kernel.function(\"tcp_v4_rcv\"): fentry: the kernel refused the program (EPERM: Operation not "
         "permitted); kprobe: CONFIG_KPROBES is not set");
   CHECK(unavailable_reason(probes[1]->resolved.at(0)) == "kprobe.function(\"ip_rcv\"): kprobe: CONFIG_KPROBES is not set");
   // Still compiled: -p4 writes the object.
@@ -163,7 +163,7 @@ TEST_CASE("kernel.function patterns, context variables and errors", "[kfunc]") {
   CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($return) }") ==
         "1:40 unable to find target variable $return in ip_rcv");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\") { }") ==
-        "1:7 module(\"no_such_module\").function(\"f\").call: module 'no_such_module' is not loaded (no "
+        "1:7 module(\"no_such_module\").function(\"f\"): module 'no_such_module' is not loaded (no "
         "/sys/kernel/btf/no_such_module)");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\")?, begin { }") == "no error");
 }
