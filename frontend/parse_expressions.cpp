@@ -242,6 +242,14 @@ ExprPtr AstBuilder::at_operator(const Node &n) {
     auto defined = std::make_unique<DefinedExpr>(loc(n), clone_expr(*chosen));
     return std::make_unique<TernaryExpr>(loc(n), std::move(defined), std::move(chosen), expr(*n.children[2]));
   }
+  if (name == "@entry") {
+    // Resolved against the probe (passes/resolve_probes.cpp): only .return
+    // probes have an entry to speak of.
+    require(1);
+    auto call = std::make_unique<CallExpr>(loc(n), "@entry");
+    call->args.push_back(expr(*n.children[1]));
+    return call;
+  }
   if (is_unavailable_at_operator(name)) unavailable_at_operator(n, name);
   fail(n, "unknown operator " + name);
 }

@@ -73,7 +73,6 @@ struct UnavailableAtOperator {
 
 // Why each operator cannot work here (see docs/langref.md, "@-operators").
 constexpr UnavailableAtOperator kUnavailable[] = {
-    {"@entry", "@entry is only valid in .return probes"},
     {"@var",
      "@var names a kernel variable through DWARF debuginfo; ntap reads kernel types from BTF, which has "
      "no addresses for global variables, so @var is not available"},

@@ -125,6 +125,24 @@ TEST_CASE("without fentry kernel.function compiles to kprobes reading registers"
         "(kernel.function(...).return reads them where fexit is available)");
 }
 
+TEST_CASE("@entry of a parameter in an fexit probe is its value at entry", "[kfunc]") {
+  Mechanisms fentry_only(true, false);
+  Compiled exit = compile_one("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }");
+  CHECK(exit.section == "fexit/ip_rcv");
+  CHECK(exit.loads == std::set<int>{8});
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($skb->len) }") ==
+        "1:53 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
+        "point to and other expressions would be read at return");
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\") { n = @entry($dev) }") ==
+        "1:46 @entry is only valid in .return probes");
+  CHECK(test::error_of("function f() { return @entry(1) } probe begin { f() }") ==
+        "1:23 @entry is only valid in .return probes");
+  Mechanisms kprobe_only(false, true);
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }") ==
+        "1:53 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
+        "kernel.function(...).return uses it where the kernel allows)");
+}
+
 TEST_CASE("kprobe.function and kretprobe.function always use kprobes", "[kfunc]") {
   Mechanisms both(true, true);
   CHECK(compile_one("global n; probe kprobe.function(\"ip_rcv\") { n = $pt }").section == "kprobe/ip_rcv");
