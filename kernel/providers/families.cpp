@@ -67,7 +67,7 @@ std::string unknown_family_message(const ast::ProbePoint &point) {
   const std::string written = written_head(point);
   std::string message = "unknown probe point family '" + written + "'";
   for (const char *stap : kStapOnlyFamilies)
-    if (starts_family(written, stap) || written == std::string(stap).substr(0, std::string(stap).find('.'))) {
+    if (starts_family(written, stap)) {
       bool ours = std::any_of(families.begin(), families.end(),
                               [&](const std::string &f) { return starts_family(written, f); });
       if (!ours) {
