@@ -29,7 +29,7 @@ std::string head_of(const PointShape &shape) {
     const PointShape::Component &c = shape.components[i];
     if (i) head += '.';
     head += c.name;
-    if (c.arg != PointShape::Arg::None && i + 1 < shape.components.size()) head += "()";
+    if (c.arg != PointShape::Arg::None && i == 0 && shape.components.size() > 1) head += "()";
     // timer.ms(N), timer.s(N)...: one family, timer.
     if (c.arg == PointShape::Arg::None && i == 0 && c.name == "timer") break;
   }

@@ -121,7 +121,7 @@ TEST_CASE("without fentry kernel.function compiles to kprobes reading registers"
   CHECK(exit.section == "kretprobe/ip_rcv");
   CHECK(exit.loads == std::set<int>{pt_regs_offset("ax")});
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = $dev }") ==
-        "1:53 $dev: a kretprobe sees only the return value, the arguments are gone at return "
+        "1:56 $dev: a kretprobe sees only the return value, the arguments are gone at return "
         "(kernel.function(...).return reads them where fexit is available)");
 }
 
@@ -131,15 +131,15 @@ TEST_CASE("@entry of a parameter in an fexit probe is its value at entry", "[kfu
   CHECK(exit.section == "fexit/ip_rcv");
   CHECK(exit.loads == std::set<int>{8});
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($skb->len) }") ==
-        "1:53 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
+        "1:56 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
         "point to and other expressions would be read at return");
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\") { n = @entry($dev) }") ==
-        "1:46 @entry is only valid in .return probes");
+        "1:49 @entry is only valid in .return probes");
   CHECK(test::error_of("function f() { return @entry(1) } probe begin { f() }") ==
         "1:23 @entry is only valid in .return probes");
   Mechanisms kprobe_only(false, true);
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }") ==
-        "1:53 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
+        "1:56 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
         "kernel.function(...).return uses it where the kernel allows)");
 }
 
@@ -177,9 +177,9 @@ TEST_CASE("kernel.function patterns, context variables and errors", "[kfunc]") {
   CHECK(rcv->provider->describe_context(*rcv) == std::vector<std::string>{"$skb:struct sk_buff*", "$return:int"});
   CHECK(test::error_of("probe kernel.function(\"no_such_function_xyz\") { }") == "1:7 no match for probe point");
   CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($nosuch) }") ==
-        "1:40 unable to find target variable $nosuch in ip_rcv");
+        "1:43 unable to find target variable $nosuch in ip_rcv");
   CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($return) }") ==
-        "1:40 unable to find target variable $return in ip_rcv");
+        "1:43 unable to find target variable $return in ip_rcv");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\") { }") ==
         "1:7 module(\"no_such_module\").function(\"f\"): module 'no_such_module' is not loaded (no "
         "/sys/kernel/btf/no_such_module)");
