@@ -33,9 +33,7 @@ struct FunctionProto {
   std::string return_c_type;    // "int"; "void"
   bool variadic = false;
   // The slot fexit finds the return value in: after every parameter's.
-  uint32_t return_slot() const {
-    return params.empty() ? 0 : params.back().slot + params.back().slots;
-  }
+  uint32_t return_slot() const { return params.empty() ? 0 : params.back().slot + params.back().slots; }
 };
 
 // Every BTF FUNC name of vmlinux, sorted and unique. Built on first use.

@@ -145,7 +145,8 @@ void KernelSourceLines::open_locked() {
     // KASLR moves the whole image: one offset, from `_text` in both.
     std::optional<uint64_t> linked = lines->symbol("_text");
     std::optional<uint64_t> running = running_text_address(kallsyms_);
-    if (linked && running) bias_ = static_cast<int64_t>(*running - *linked);
+    if (linked && running)
+      bias_ = static_cast<int64_t>(*running - *linked);
     else if (linked) {
       tried += (tried.empty() ? "" : ", ") + path + " (" + kallsyms_ + " shows no _text address)";
       continue;

@@ -32,8 +32,7 @@ struct ElfFile {
 
 }  // namespace
 
-std::optional<std::unordered_map<std::string, uint64_t>> elf_symbol_sizes(const std::string &path,
-                                                                          std::string &error) {
+std::optional<std::unordered_map<std::string, uint64_t>> elf_symbol_sizes(const std::string &path, std::string &error) {
   ElfFile file(path);
   if (file.fd < 0) {
     error = path + ": cannot open";

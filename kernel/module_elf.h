@@ -12,8 +12,7 @@ namespace ntap {
 // their st_size (non-zero sizes only). nullopt, with `error` set, when the
 // file cannot be read as an ELF with a symbol table (compressed modules,
 // .ko.xz/.ko.zst, are not read).
-std::optional<std::unordered_map<std::string, uint64_t>> elf_symbol_sizes(const std::string &path,
-                                                                          std::string &error);
+std::optional<std::unordered_map<std::string, uint64_t>> elf_symbol_sizes(const std::string &path, std::string &error);
 
 // The file of module `module` ("nf_tables") from `modules_dep`
 // (/lib/modules/$(uname -r)/modules.dep when empty): the path whose base

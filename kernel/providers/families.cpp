@@ -16,9 +16,9 @@ namespace {
 // SystemTap's own probe families (not tapset aliases) that ntap has no
 // provider for, by their leading components.
 constexpr const char *kStapOnlyFamilies[] = {
-    "never",          "process",          "perf",      "procfs", "kernel.statement", "kernel.mark",
-    "kernel.data",    "kprobe.statement", "kprobe.module", "module.statement", "netfilter", "java",
-    "python2",        "python3",          "input",
+    "never",       "process",          "perf",          "procfs",           "kernel.statement", "kernel.mark",
+    "kernel.data", "kprobe.statement", "kprobe.module", "module.statement", "netfilter",        "java",
+    "python2",     "python3",          "input",
 };
 
 // "timer", "kernel.trace", "module().function": a shape's first two
@@ -84,9 +84,10 @@ std::string unknown_family_message(const ast::ProbePoint &point) {
   if (about_functions) {
     std::string missing = function_probes_missing();
     if (!missing.empty())
-      message += " (kernel.function, module().function, kprobe.function and kretprobe.function are known but "
-                 "cannot attach on this kernel: " +
-                 missing + ")";
+      message +=
+          " (kernel.function, module().function, kprobe.function and kretprobe.function are known but "
+          "cannot attach on this kernel: " +
+          missing + ")";
   }
   return message;
 }

@@ -35,15 +35,23 @@ std::optional<Written> parse_point(const ast::ProbePoint &point) {
   const auto &c = point.components;
   if (c.size() < 2 || !named(c[1], "function")) return std::nullopt;
   Written w{};
-  if (named(c[0], "kernel")) w.form = Form::KernelFunction;
-  else if (named(c[0], "module")) w.form = Form::ModuleFunction;
-  else if (named(c[0], "kprobe")) w.form = Form::Kprobe;
-  else if (named(c[0], "kretprobe")) w.form = Form::Kretprobe;
-  else return std::nullopt;
+  if (named(c[0], "kernel"))
+    w.form = Form::KernelFunction;
+  else if (named(c[0], "module"))
+    w.form = Form::ModuleFunction;
+  else if (named(c[0], "kprobe"))
+    w.form = Form::Kprobe;
+  else if (named(c[0], "kretprobe"))
+    w.form = Form::Kretprobe;
+  else
+    return std::nullopt;
   if (c.size() == 3) {
-    if (named(c[2], "return") && w.form != Form::Kretprobe) w.is_return = true;
-    else if (named(c[2], "call") && w.form != Form::Kprobe && w.form != Form::Kretprobe) w.is_call = true;
-    else return std::nullopt;
+    if (named(c[2], "return") && w.form != Form::Kretprobe)
+      w.is_return = true;
+    else if (named(c[2], "call") && w.form != Form::Kprobe && w.form != Form::Kretprobe)
+      w.is_call = true;
+    else
+      return std::nullopt;
   } else if (c.size() != 2) {
     return std::nullopt;
   }
@@ -192,16 +200,17 @@ class KernelFunctionProvider final : public Provider {
         slot = static_cast<int>(param->slot);
       } else {
         if (section.is_return)
-          target_error(var, "$" + var.name + ": a kretprobe sees only the return value, the arguments are gone "
-                            "at return (kernel.function(...).return reads them where fexit is available)");
+          target_error(var, "$" + var.name +
+                                ": a kretprobe sees only the return value, the arguments are gone "
+                                "at return (kernel.function(...).return reads them where fexit is available)");
         // Registers carry arguments only while every one before fits one.
         if (param->slot != static_cast<uint32_t>(param - proto->params.begin()) || param->slots != 1 ||
             param->slot >= kArgRegisters.size())
           target_error(var, "$" + var.name + ": argument " + std::to_string(param - proto->params.begin() + 1) +
                                 " is not passed in a register a kprobe can read");
         std::optional<int> reg = register_slot(kArgRegisters[param->slot]);
-        if (!reg) target_error(var, "$" + var.name + ": the kernel's pt_regs has no register " +
-                                        kArgRegisters[param->slot]);
+        if (!reg)
+          target_error(var, "$" + var.name + ": the kernel's pt_regs has no register " + kArgRegisters[param->slot]);
         slot = *reg;
       }
     }
@@ -269,7 +278,8 @@ class KernelFunctionProvider final : public Provider {
 
   std::vector<std::string> context_names(const ast::ResolvedProbe &probe) const {
     std::vector<std::string> names;
-    for (const std::string &described : describe_context(probe)) names.push_back(described.substr(1, described.find(':') - 1));
+    for (const std::string &described : describe_context(probe))
+      names.push_back(described.substr(1, described.find(':') - 1));
     return names;
   }
 

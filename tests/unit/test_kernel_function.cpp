@@ -46,8 +46,10 @@ std::set<int> context_loads(const bpf_program *prog) {
   const bpf_insn *insns = bpf_program__insns(prog);
   for (size_t i = 0; i < bpf_program__insn_cnt(prog); ++i) {
     const bpf_insn &in = insns[i];
-    if (in.code == (BPF_ALU64 | BPF_MOV | BPF_X) && ctx_regs.count(in.src_reg)) ctx_regs.insert(in.dst_reg);
-    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW) && ctx_regs.count(in.src_reg)) offsets.insert(in.off);
+    if (in.code == (BPF_ALU64 | BPF_MOV | BPF_X) && ctx_regs.count(in.src_reg))
+      ctx_regs.insert(in.dst_reg);
+    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW) && ctx_regs.count(in.src_reg))
+      offsets.insert(in.off);
   }
   return offsets;
 }
@@ -162,7 +164,8 @@ TEST_CASE("probes neither mechanism can attach compile and say what was tried", 
   CHECK(unavailable_reason(probes[0]->resolved.at(0)) ==
         "kernel.function(\"tcp_v4_rcv\"): fentry: the kernel refused the program (EPERM: Operation not "
         "permitted); kprobe: CONFIG_KPROBES is not set");
-  CHECK(unavailable_reason(probes[1]->resolved.at(0)) == "kprobe.function(\"ip_rcv\"): kprobe: CONFIG_KPROBES is not set");
+  CHECK(unavailable_reason(probes[1]->resolved.at(0)) ==
+        "kprobe.function(\"ip_rcv\"): kprobe: CONFIG_KPROBES is not set");
   // Still compiled: -p4 writes the object.
   CHECK(compile_one("global n; probe kernel.function(\"tcp_v4_rcv\") { n = $skb }").section == "fentry/tcp_v4_rcv");
 }

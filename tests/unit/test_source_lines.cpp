@@ -144,7 +144,8 @@ TEST_CASE("a module's ELF gives its kallsyms symbols their sizes", "[lines][modu
         std::vector<std::string>{"not_loaded: not loaded (no [not_loaded] symbols in " + kallsyms + ")"});
 
   // The module's file is found through modules.dep, by its name with - as _.
-  std::string dep = dir.write("modules.dep", "kernel/net/bar.ko.xz:\nkernel/drivers/foo-mod.ko: kernel/net/bar.ko.xz\n");
+  std::string dep =
+      dir.write("modules.dep", "kernel/net/bar.ko.xz:\nkernel/drivers/foo-mod.ko: kernel/net/bar.ko.xz\n");
   CHECK(find_module_elf("foo_mod", error, dep) == dir.path + "/kernel/drivers/foo-mod.ko");
   CHECK(find_module_elf("bar", error, dep) == dir.path + "/kernel/net/bar.ko.xz");
   CHECK(find_module_elf("baz", error, dep).empty());
