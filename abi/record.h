@@ -63,6 +63,9 @@ enum class RenderFn : uint8_t {
   Usymdata,
   Ubacktrace,
   SprintUbacktrace,
+  Symfileline,
+  Symfile,
+  Symline,
 };
 
 struct RecordArg {

@@ -11,6 +11,7 @@
 #include "frontend/parser.h"
 #include "frontend/tapset.h"
 #include "kernel/kernel_config.h"
+#include "kernel/providers/families.h"
 #include "kernel/providers/provider.h"
 #include "kernel/providers/tracepoint.h"
 #include "passes/passes.h"
@@ -19,7 +20,8 @@ namespace ntap {
 namespace {
 
 std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProbe &rp) {
-  if (rp.kind == ast::ProbeKind::Tracepoint) return fmt::format("kernel.trace(\"{}\")", rp.name);
+  // kernel.trace and kernel.function probes spell their concrete points.
+  if (rp.kind == ast::ProbeKind::Tracepoint) return rp.point.empty() ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.point;
   // A wildcard a provider expanded (kernel.syscall("read*")): each concrete point.
   if (rp.kind == ast::ProbeKind::Perf && !rp.point.empty()) return rp.point;
   if (rp.kind == ast::ProbeKind::Uprobe) return rp.point;
@@ -108,7 +110,7 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
           }
         if (!provider && alias_matched) continue;
         if (!provider)
-          throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+          throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
                              fmt::format("probe point '{}'", point.str()));
         // A pattern lists the points that resolve here: perf.hw.* leaves out
         // the hardware events this machine has no counter for (naming one
@@ -192,9 +194,10 @@ void print_elaborated(const ast::Program &program, std::ostream &out) {
     const char *side = p->side == ast::Side::Kernel ? "kernel" : "user";
     for (size_t i = 0; i < p->resolved.size(); ++i) {
       const auto &rp = p->resolved[i];
-      std::string point = rp.kind == ast::ProbeKind::Tracepoint ? fmt::format("kernel.trace(\"{}\")", rp.name)
-                          : rp.kind == ast::ProbeKind::Uprobe  ? rp.point
-                                                               : rp.name;
+      std::string point = rp.kind == ast::ProbeKind::Uprobe      ? rp.point
+                          : rp.kind != ast::ProbeKind::Tracepoint ? rp.name
+                          : rp.point.empty()                      ? fmt::format("kernel.trace(\"{}\")", rp.name)
+                                                                  : rp.point;
       out << fmt::format("{} /* {} side */\n", point, side);
     }
     const std::string locals = typed_locals(p->locals, 0);

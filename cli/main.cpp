@@ -5,6 +5,7 @@
 // -pN stops after pass N; -v reports how long each took.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -32,8 +33,11 @@
 #include "kernel/btf.h"
 #include "kernel/kernel_config.h"
 #include "kernel/providers/uprobe.h"
+#include "kernel/providers/kernel_function.h"
 #include "runtime/session.h"
 #include "kernel/symbols.h"
+#include "kernel/dwarf_lines.h"
+#include "kernel/module_elf.h"
 
 namespace {
 
@@ -54,7 +58,8 @@ struct Options {
   std::vector<std::string> defines;
   bool no_warnings = false;
   bool all_modules = false;
-  std::vector<std::string> symbol_modules;
+  std::vector<std::string> symbol_modules;  // -d MODULE or -d FILE
+  std::string vmlinux;                      // --vmlinux FILE
   std::vector<std::string> tapset_dirs;  // -I
   bool keep_unused = false;              // -u
   std::string target_command;            // -c CMD
@@ -119,6 +124,45 @@ void set_global_values(ntap::ast::Program &program, const std::vector<std::strin
   }
 }
 
+// A probe the running kernel cannot attach (kernel.function where neither
+// fentry nor kprobes work) compiles, so -p4 can write its object; running it
+// is refused here, before anything is generated or loaded.
+void refuse_unavailable_probes(const ntap::ast::Program &program) {
+  for (const auto &probe : program.probes)
+    for (const ntap::ast::ResolvedProbe &rp : probe->resolved)
+      if (std::string why = ntap::unavailable_reason(rp); !why.empty()) {
+        ntap::Location where = probe->points.size() == 1 ? probe->points.front().loc : probe->loc;
+        throw ntap::CompileError(ntap::ErrorKind::Probe, why, where, fmt::format("probe point '{}'", rp.point));
+      }
+}
+
+// --vmlinux, -d and --all-modules: where symbol sizes and source lines come
+// from. A -d naming no file and no installed module is an error; modules that
+// cannot be read under --all-modules keep their kallsyms sizes, with a warning.
+bool use_symbol_sources(const Options &opt) {
+  using namespace ntap;
+  if (!opt.vmlinux.empty()) KernelSourceLines::set_vmlinux(opt.vmlinux);
+  KernelSymbols &symbols = KernelSymbols::running_kernel();
+  for (const std::string &d : opt.symbol_modules) {
+    if (::access(d.c_str(), R_OK) == 0) {
+      if (is_relocatable_elf(d)) symbols.use_module_elf(module_name_of(d), d);
+      else KernelSourceLines::set_vmlinux(d);
+      continue;
+    }
+    if (d == "kernel") continue;  // the kernel's own symbols are always there
+    std::string error;
+    if (find_module_elf(d, error).empty()) {
+      fmt::print(stderr, "ntap: -d {}: {}\n", d, error);
+      return false;
+    }
+    symbols.use_module_elf(d);
+  }
+  if (opt.all_modules) symbols.use_all_module_elfs();
+  if ((opt.all_modules || !opt.symbol_modules.empty()) && !opt.no_warnings)
+    for (const std::string &error : symbols.module_errors()) fmt::print(stderr, "WARNING: module symbols: {}\n", error);
+  return true;
+}
+
 // `sources` outlives run() so that a CompileError caught by the caller can
 // still show the source line it points into.
 int run(const Options &opt, ntap::SourceManager &sources) {
@@ -170,6 +214,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
     print_elaborated(*program, std::cout);
     return 0;
   }
+  if (opt.last_pass == 5) refuse_unavailable_probes(*program);
 
   // The kernel's BTF (~6 MB, mapped) has served elaboration (probe arguments,
   // @cast). Code generation and loading need only what outlives it: the
@@ -295,9 +340,13 @@ int main(int argc, char **argv) {
       ->allow_extra_args(false)
       ->excludes(command_option);
   app.add_flag("--all-modules", opt.all_modules,
-               "symbolize addresses in every loaded module (always on: kallsyms covers modules)");
-  app.add_option("-d", opt.symbol_modules, "symbolize addresses in MODULE (always on, as --all-modules)")
+               "symbol sizes of every loaded module from its .ko file (names come from kallsyms regardless)");
+  app.add_option("-d", opt.symbol_modules,
+                 "MODULE: its symbol sizes from its .ko file; FILE: a .ko file for that, or a vmlinux with debug "
+                 "info for symfileline()")
       ->allow_extra_args(false);
+  app.add_option("--vmlinux", opt.vmlinux, "the running kernel's vmlinux with debug info, for symfileline()")
+      ->check(CLI::ExistingFile);
   app.positionals_at_end(false);
   try {
     app.parse(argc, argv);
@@ -320,6 +369,7 @@ int main(int argc, char **argv) {
   }
   ntap::SourceManager sources;
   try {
+    if (!use_symbol_sources(opt)) return 1;
     return run(opt, sources);
   } catch (const ntap::CompileError &e) {
     std::cerr << e.format();

@@ -224,6 +224,12 @@ const std::vector<Builtin> kBuiltins = {
     {"probemod", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
     // ppfunc(): the function name in pp() ("" when pp() names none, as for tracepoints).
     {"ppfunc", Type::String, {}, kBoth},
+    // symfileline(addr), symfile(addr), symline(addr): "net/core/dev.c:4321",
+    // its file, its line, from the kernel's DWARF debug info (--vmlinux);
+    // the address in hex when there is none.
+    {"symfileline", Type::String, {Type::Long}, kDeferredInKernel},
+    {"symfile", Type::String, {Type::Long}, kDeferredInKernel},
+    {"symline", Type::String, {Type::Long}, kDeferredInKernel},
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernel/btf.h"
+#include "kernel/module_elf.h"
 
 namespace ntap {
 namespace {
@@ -106,7 +107,58 @@ void KernelSymbols::load_locked() {
   read_ms_ = elapsed_ms(start);
   start = std::chrono::steady_clock::now();
   if (readable) parse_locked();
+  apply_module_sizes_locked();
   parse_ms_ = elapsed_ms(start);
+}
+
+void KernelSymbols::use_module_elf(const std::string &module, const std::string &elf_path) {
+  std::lock_guard lock(mutex_);
+  module_elfs_.emplace_back(module, elf_path);
+}
+
+void KernelSymbols::use_all_module_elfs() {
+  std::lock_guard lock(mutex_);
+  all_module_elfs_ = true;
+}
+
+std::vector<std::string> KernelSymbols::module_errors() {
+  std::lock_guard lock(mutex_);
+  load_locked();
+  return module_errors_;
+}
+
+// A module symbol's size becomes its ELF st_size: kallsyms has no sizes, and
+// the distance to the next entry overstates functions followed by padding
+// and leaves the module's last symbol without one.
+void KernelSymbols::apply_module_sizes_locked() {
+  std::vector<std::pair<std::string, std::string>> wanted = module_elfs_;
+  if (all_module_elfs_)
+    for (size_t m = 1; m < modules_.size(); ++m) {
+      std::string name(modules_[m]);
+      bool listed = std::any_of(wanted.begin(), wanted.end(), [&](const auto &w) { return w.first == name; });
+      if (!listed) wanted.emplace_back(name, "");
+    }
+  for (const auto &[module, given_path] : wanted) {
+    auto index = std::find(modules_.begin(), modules_.end(), module);
+    if (index == modules_.end() || index == modules_.begin()) {
+      module_errors_.push_back(module + ": not loaded (no [" + module + "] symbols in " + path_ + ")");
+      continue;
+    }
+    std::string error;
+    std::string path = given_path.empty() ? find_module_elf(module, error) : given_path;
+    std::optional<std::unordered_map<std::string, uint64_t>> sizes;
+    if (!path.empty()) sizes = elf_symbol_sizes(path, error);
+    if (!sizes) {
+      module_errors_.push_back(module + ": " + error);
+      continue;
+    }
+    const uint16_t module_index = static_cast<uint16_t>(index - modules_.begin());
+    for (Entry &e : entries_) {
+      if (e.module != module_index) continue;
+      auto size = sizes->find(std::string(text_.data() + e.name_offset, e.name_length));
+      if (size != sizes->end()) e.size = size->second;
+    }
+  }
 }
 
 void KernelSymbols::parse_locked() {

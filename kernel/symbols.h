@@ -58,6 +58,18 @@ class KernelSymbols {
   double read_ms() const { return read_ms_; }
   double parse_ms() const { return parse_ms_; }
 
+  // Sizes of a module's symbols from its ELF file (the .ko) rather than the
+  // distance to the next kallsyms entry, as stap's -d MODULE gives them: exact
+  // function sizes in symdata(), and the module's last symbol gets a size.
+  // Call before the table loads. `elf_path` empty: the module's file from
+  // modules.dep (find_module_elf). Failures are kept in module_errors().
+  void use_module_elf(const std::string &module, const std::string &elf_path = "");
+  // The same for every module kallsyms lists (--all-modules).
+  void use_all_module_elfs();
+  // Why a module's sizes could not be read ("foo: not in modules.dep"),
+  // once the table has loaded.
+  std::vector<std::string> module_errors();
+
   // The process-wide table of the running kernel.
   static KernelSymbols &running_kernel();
 
@@ -75,6 +87,7 @@ class KernelSymbols {
 
   void load_locked();
   void parse_locked();
+  void apply_module_sizes_locked();
   std::optional<SymbolInfo> lookup_locked(uint64_t address) const;
   const std::string &remember(std::unordered_map<uint64_t, std::string> &cache, uint64_t address,
                               std::string text);
@@ -88,6 +101,9 @@ class KernelSymbols {
   std::vector<std::string_view> modules_;  // modules_[0] = "kernel"
   std::unordered_map<uint64_t, std::string> symname_cache_;
   std::unordered_map<uint64_t, std::string> symdata_cache_;
+  std::vector<std::pair<std::string, std::string>> module_elfs_;  // module, path ("" = find it)
+  bool all_module_elfs_ = false;
+  std::vector<std::string> module_errors_;
   double read_ms_ = 0;
   double parse_ms_ = 0;
 };

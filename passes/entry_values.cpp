@@ -55,6 +55,11 @@ std::vector<ResolvedProbe> entries_of(const std::vector<ResolvedProbe> &returns,
 }  // namespace
 
 std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t probe_index) {
+  // Only process probes save values at entry; kernel.function's fexit sees
+  // the parameters' entry values itself, and every other probe's @entry is
+  // reported by the target resolver (passes/resolve_probes.cpp).
+  for (const ResolvedProbe &rp : probe.resolved)
+    if (rp.kind != ProbeKind::Uprobe) return nullptr;
   auto body = std::make_unique<BlockStmt>(probe.loc);
   size_t count = 0;
   walk_exprs(*probe.body, [&](ExprPtr &slot) {

@@ -17,6 +17,7 @@
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
 #include "kernel/btf.h"
+#include "kernel/providers/families.h"
 #include "kernel/providers/provider.h"
 
 namespace ntap {
@@ -233,12 +234,50 @@ class TargetResolver {
         }
         return;
       }
+      case ExprKind::Call:
+        if (static_cast<CallExpr &>(*slot).name == "@entry") {
+          slot = entry_value(static_cast<CallExpr &>(*slot));
+          return;
+        }
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
+        return;
       default:
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
     }
   }
 
  private:
+  // @entry(expr): the value expr had when the function was entered. An fexit
+  // program sees the parameters' values from entry, so @entry($param) is
+  // $param there; anything else (memory a parameter points to, other
+  // expressions) would be read at return, and a kretprobe keeps no
+  // parameters, so those are errors rather than a value from the wrong time.
+  ExprPtr entry_value(CallExpr &call) {
+    const std::string near = "operator '@entry'";
+    bool fexit = false, kretprobe = false;
+    for (const ResolvedProbe &rp : probe_.resolved) {
+      fexit |= rp.section.rfind("fexit/", 0) == 0;
+      kretprobe |= rp.section.rfind("kretprobe/", 0) == 0;
+    }
+    if (!fexit && !kretprobe)
+      throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", call.loc, near);
+    if (kretprobe)
+      throw CompileError(ErrorKind::Semantic,
+                         "@entry: a kretprobe keeps no values from the function's entry (fexit does: "
+                         "kernel.function(...).return uses it where the kernel allows)",
+                         call.loc, near);
+    ExprPtr operand = std::move(call.args.at(0));
+    auto *var = operand->kind == ExprKind::TargetVar ? static_cast<TargetVarExpr *>(operand.get()) : nullptr;
+    if (!var || var->is_cast() || !var->components.empty() || var->pretty || var->address_of ||
+        var->name == "return" || var->name.front() == '$')
+      throw CompileError(ErrorKind::Semantic,
+                         "@entry takes a parameter ($name): fexit keeps the parameters' values from entry, "
+                         "but memory they point to and other expressions would be read at return",
+                         call.loc, near);
+    resolve(operand);
+    return operand;
+  }
+
   const Probe &probe_;
   uint32_t string_limit_;
 };
@@ -254,7 +293,7 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   }
   const Provider *provider = find_provider(point);
   if (!provider)
-    throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
+    throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
                        fmt::format("probe point '{}'", point.str()));
   std::vector<ResolvedProbe> found = provider->resolve(point);
   for (auto &rp : found) {
@@ -354,9 +393,12 @@ void resolve_probes(PassContext &ctx) {
   }
   reject_entry_in_functions(ctx.program);
   // A function may use @cast (it needs no probe context); its target
-  // variables are rejected by type inference.
+  // variables are rejected by type inference, @entry here.
   for (auto &function : ctx.program.functions)
     walk_exprs(*function->body, [](ExprPtr &e) {
+      if (e->kind == ExprKind::Call && static_cast<CallExpr &>(*e).name == "@entry")
+        throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
+                           "operator '@entry'");
       if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
         resolve_cast(static_cast<TargetVarExpr &>(*e));
     });

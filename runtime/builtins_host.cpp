@@ -13,6 +13,7 @@
 
 #include "abi/runtime_api.h"
 #include "runtime/session.h"
+#include "kernel/dwarf_lines.h"
 #include "kernel/symbols.h"
 #include "runtime/timefmt.h"
 
@@ -114,6 +115,18 @@ const char *ntap_fn_symname(ntap_rt *rt, int64_t address) {
 
 const char *ntap_fn_symdata(ntap_rt *rt, int64_t address) {
   return rt->arena.keep(ntap::KernelSymbols::running_kernel().symdata(static_cast<uint64_t>(address)));
+}
+
+const char *ntap_fn_symfileline(ntap_rt *rt, int64_t address) {
+  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symfileline(static_cast<uint64_t>(address)));
+}
+
+const char *ntap_fn_symfile(ntap_rt *rt, int64_t address) {
+  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symfile(static_cast<uint64_t>(address)));
+}
+
+const char *ntap_fn_symline(ntap_rt *rt, int64_t address) {
+  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symline(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason) {

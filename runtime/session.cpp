@@ -1,4 +1,5 @@
 #include "runtime/session_internal.h"
+#include "kernel/dwarf_lines.h"
 
 #include "kernel/privileges.h"
 
@@ -227,6 +228,15 @@ void Session::handle_record(const uint8_t *data, size_t size) {
                                               : user_symbols_.symdata(pid, address, record.binary));
         break;
       }
+      case RenderFn::Symfileline:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfileline(static_cast<uint64_t>(value)));
+        break;
+      case RenderFn::Symfile:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfile(static_cast<uint64_t>(value)));
+        break;
+      case RenderFn::Symline:
+        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symline(static_cast<uint64_t>(value)));
+        break;
     }
   }
   if (header.group) {

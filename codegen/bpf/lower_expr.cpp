@@ -211,8 +211,10 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     // fields are read with bpf_probe_read_kernel like any other memory.
     v = b.CreatePtrToInt(program_context(), b.getInt64Ty());
   } else {
-    // tp_btf/raw_tp context: an array of u64 arguments; ctx[i] is a direct,
-    // 8-byte aligned load the verifier accepts.
+    // The context as 8-byte slots: tp_btf/raw_tp and fentry/fexit get an
+    // array of u64 arguments, kprobes the saved registers (pt_regs, all
+    // 8-byte members; the provider names the slot). ctx[i] is a direct,
+    // 8-byte aligned load the verifier accepts for both.
     llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_context(), e.arg_index);
     // (A process probe's context is pt_regs, whose words load as plain numbers.)
     const bool chained = resolved_.kind != ProbeKind::Uprobe && starts_chain(e.steps);

@@ -13,6 +13,9 @@ using namespace ast;
 RenderFn deferred_render(std::string_view name) {
   if (name == "symname") return RenderFn::Symname;
   if (name == "symdata") return RenderFn::Symdata;
+  if (name == "symfileline") return RenderFn::Symfileline;
+  if (name == "symfile") return RenderFn::Symfile;
+  if (name == "symline") return RenderFn::Symline;
   if (name == "ctime") return RenderFn::Ctime;
   if (name == "tz_ctime") return RenderFn::TzCtime;
   if (name == "drop_reason_name") return RenderFn::DropReasonName;

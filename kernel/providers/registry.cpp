@@ -2,6 +2,7 @@
 // handles a probe point; order matters only if two could claim the same shape.
 #include "kernel/providers/syscall.h"
 #include "kernel/providers/perf.h"
+#include "kernel/providers/kernel_function.h"
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
 #include "kernel/providers/uprobe.h"
@@ -12,7 +13,7 @@ namespace ntap {
 const std::vector<const Provider *> &all_providers() {
   static const std::vector<const Provider *> providers = {
       &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
-      &tracepoint_provider(), &syscall_provider(), &perf_provider(), &process_provider(),
+      &tracepoint_provider(), &syscall_provider(), &perf_provider(), &process_provider(), &kernel_function_provider(),
   };
   return providers;
 }

@@ -129,7 +129,14 @@ TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown point
   CHECK(error_of("probe kernel.trace(\"no_such_thing\")? { }") == "no error");
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = $nope }") ==
         "1:39 unable to find target variable $nope in skb:kfree_skb");
-  CHECK(error_of("probe nosuch.family { }") == "1:7 unknown probe point family");
+  const std::string unknown = error_of("probe nosuch.family { }");
+  CHECK(unknown.rfind("1:7 unknown probe point family 'nosuch.family'; ntap has begin, end, error, timer, ", 0) == 0);
+  CHECK(unknown.find("kernel.trace, kernel.function, module().function, kprobe.function, kretprobe.function") !=
+        std::string::npos);
+  CHECK(error_of("probe netfilter.hook(\"NF_INET_PRE_ROUTING\") { }")
+            .rfind("1:7 unknown probe point family 'netfilter.hook': netfilter is a SystemTap probe family ntap "
+                   "does not implement; ntap has ",
+                   0) == 0);
 }
 
 TEST_CASE("sides: what kernel probes may not do", "[sides][root]") {

@@ -1,0 +1,190 @@
+// kernel.function / kprobe.function probes: resolution from BTF, the
+// mechanism the feature probe chose, and the objects compiled for each
+// (section names and where each argument is loaded from). Nothing here loads
+// or attaches: the mechanism is set by override_kernel_function_support.
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+#include <string>
+
+#include "abi/layout.h"
+#include "codegen/bpf/bpf_codegen.h"
+#include "kernel/btf.h"
+#include "kernel/btf_functions.h"
+#include "kernel/function_support.h"
+#include "kernel/providers/kernel_function.h"
+#include "tests/unit/support.h"
+
+using namespace ntap;
+
+namespace {
+
+// Sets the mechanism for one test and restores the probed answer after.
+struct Mechanisms {
+  explicit Mechanisms(bool fentry, bool kprobe) {
+    FunctionSupport s;
+    s.fentry = fentry;
+    s.kprobe = kprobe;
+    s.fentry_error = fentry ? "" : "the kernel refused the program (EPERM: Operation not permitted)";
+    s.kprobe_error = kprobe ? "" : "CONFIG_KPROBES is not set";
+    override_kernel_function_support(s);
+  }
+  ~Mechanisms() { override_kernel_function_support(std::nullopt); }
+};
+
+struct ObjectCloser {
+  void operator()(bpf_object *o) const { bpf_object__close(o); }
+};
+
+// Byte offsets of the 8-byte loads a program makes from its context (r1 and
+// the registers it is copied to), i.e. which argument slots or pt_regs
+// members it reads.
+std::set<int> context_loads(const bpf_program *prog) {
+  std::set<int> ctx_regs{BPF_REG_1}, offsets;
+  const bpf_insn *insns = bpf_program__insns(prog);
+  for (size_t i = 0; i < bpf_program__insn_cnt(prog); ++i) {
+    const bpf_insn &in = insns[i];
+    if (in.code == (BPF_ALU64 | BPF_MOV | BPF_X) && ctx_regs.count(in.src_reg))
+      ctx_regs.insert(in.dst_reg);
+    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW) && ctx_regs.count(in.src_reg))
+      offsets.insert(in.off);
+  }
+  return offsets;
+}
+
+struct Compiled {
+  std::string section;
+  std::set<int> loads;
+};
+
+// The one kernel program of `script`, compiled and opened (not loaded).
+Compiled compile_one(const std::string &script) {
+  auto checked = test::check_script(script);
+  Layout layout = Layout::build(*checked->program, LayoutOptions{});
+  BpfObject object = compile_kernel_probes(*checked->program, layout, {});
+  REQUIRE(object.units.size() == 1);
+  REQUIRE(object.programs.size() == 1);
+  LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ntap");
+  const std::vector<char> &elf = object.units[0].elf;
+  std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_mem(elf.data(), elf.size(), &opts));
+  REQUIRE(libbpf_get_error(obj.get()) == 0);
+  bpf_program *prog = bpf_object__find_program_by_name(obj.get(), object.programs[0].function_name.c_str());
+  REQUIRE(prog);
+  return {bpf_program__section_name(prog), context_loads(prog)};
+}
+
+int pt_regs_offset(const char *reg) {
+  std::optional<uint32_t> offset = btf::member_offset("pt_regs", reg);
+  REQUIRE(offset);
+  return static_cast<int>(*offset);
+}
+
+}  // namespace
+
+TEST_CASE("function prototypes come from BTF with their argument slots", "[kfunc]") {
+  REQUIRE(btf::vmlinux());
+  std::optional<btf::FunctionProto> ip_rcv = btf::function_proto("ip_rcv");
+  REQUIRE(ip_rcv);
+  REQUIRE(ip_rcv->params.size() == 4);
+  CHECK(ip_rcv->params[0].name == "skb");
+  CHECK(ip_rcv->params[0].c_type == "struct sk_buff*");
+  CHECK(ip_rcv->params[1].name == "dev");
+  CHECK(ip_rcv->params[1].slot == 1);
+  CHECK(ip_rcv->return_c_type == "int");
+  CHECK(ip_rcv->return_slot() == 4);
+  CHECK_FALSE(btf::function_proto("no_such_function_in_any_kernel"));
+  std::vector<std::string> matched = btf::match_functions("tcp_v4_rc*");
+  CHECK(std::find(matched.begin(), matched.end(), "tcp_v4_rcv") != matched.end());
+  CHECK(btf::match_functions("tcp_v4_rcv") == std::vector<std::string>{"tcp_v4_rcv"});
+  CHECK(pt_regs_offset("di") == 112);  // x86-64's struct pt_regs
+}
+
+TEST_CASE("kernel.function compiles to fentry/fexit programs reading argument slots", "[kfunc]") {
+  Mechanisms fentry_only(true, false);
+  Compiled entry = compile_one("global n; probe kernel.function(\"ip_rcv\") { n = $dev }");
+  CHECK(entry.section == "fentry/ip_rcv");
+  CHECK(entry.loads == std::set<int>{8});  // slot 1
+  Compiled exit = compile_one("global n; probe kernel.function(\"ip_rcv\").return { n = $return + $skb }");
+  CHECK(exit.section == "fexit/ip_rcv");
+  CHECK(exit.loads == std::set<int>{0, 32});  // $skb in slot 0, the return value after the 4 arguments
+  Compiled call = compile_one("global n; probe kernel.function(\"tcp_v4_rcv\").call { n = $skb }");
+  CHECK(call.section == "fentry/tcp_v4_rcv");
+  CHECK(call.loads == std::set<int>{0});
+}
+
+TEST_CASE("without fentry kernel.function compiles to kprobes reading registers", "[kfunc]") {
+  Mechanisms kprobe_only(false, true);
+  Compiled entry = compile_one("global n; probe kernel.function(\"ip_rcv\") { n = $skb + $dev }");
+  CHECK(entry.section == "kprobe/ip_rcv");
+  CHECK(entry.loads == std::set<int>{pt_regs_offset("di"), pt_regs_offset("si")});
+  Compiled exit = compile_one("global n; probe kernel.function(\"ip_rcv\").return { n = $return }");
+  CHECK(exit.section == "kretprobe/ip_rcv");
+  CHECK(exit.loads == std::set<int>{pt_regs_offset("ax")});
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = $dev }") ==
+        "1:56 $dev: a kretprobe sees only the return value, the arguments are gone at return "
+        "(kernel.function(...).return reads them where fexit is available)");
+}
+
+TEST_CASE("@entry of a parameter in an fexit probe is its value at entry", "[kfunc]") {
+  Mechanisms fentry_only(true, false);
+  Compiled exit = compile_one("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }");
+  CHECK(exit.section == "fexit/ip_rcv");
+  CHECK(exit.loads == std::set<int>{8});
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($skb->len) }") ==
+        "1:56 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
+        "point to and other expressions would be read at return");
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\") { n = @entry($dev) }") ==
+        "1:49 @entry is only valid in .return probes");
+  CHECK(test::error_of("function f() { return @entry(1) } probe begin { f() }") ==
+        "1:23 @entry is only valid in .return probes");
+  Mechanisms kprobe_only(false, true);
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }") ==
+        "1:56 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
+        "kernel.function(...).return uses it where the kernel allows)");
+}
+
+TEST_CASE("kprobe.function and kretprobe.function always use kprobes", "[kfunc]") {
+  Mechanisms both(true, true);
+  CHECK(compile_one("global n; probe kprobe.function(\"ip_rcv\") { n = $pt }").section == "kprobe/ip_rcv");
+  CHECK(compile_one("global n; probe kprobe.function(\"ip_rcv\").return { n = $return }").section ==
+        "kretprobe/ip_rcv");
+  Compiled ret = compile_one("global n; probe kretprobe.function(\"ip_rcv\") { n = $return }");
+  CHECK(ret.section == "kretprobe/ip_rcv");
+  CHECK(ret.loads == std::set<int>{pt_regs_offset("ax")});
+}
+
+TEST_CASE("probes neither mechanism can attach compile and say what was tried", "[kfunc]") {
+  Mechanisms neither(false, false);
+  auto checked = test::check_script("probe kernel.function(\"tcp_v4_rcv\") { } probe kprobe.function(\"ip_rcv\") { }");
+  const auto &probes = checked->program->probes;
+  REQUIRE(probes.size() == 2);
+  CHECK(probes[0]->resolved.at(0).section == "fentry/tcp_v4_rcv");
+  CHECK(unavailable_reason(probes[0]->resolved.at(0)) ==
+        "kernel.function(\"tcp_v4_rcv\"): fentry: the kernel refused the program (EPERM: Operation not "
+        "permitted); kprobe: CONFIG_KPROBES is not set");
+  CHECK(unavailable_reason(probes[1]->resolved.at(0)) ==
+        "kprobe.function(\"ip_rcv\"): kprobe: CONFIG_KPROBES is not set");
+  // Still compiled: -p4 writes the object.
+  CHECK(compile_one("global n; probe kernel.function(\"tcp_v4_rcv\") { n = $skb }").section == "fentry/tcp_v4_rcv");
+}
+
+TEST_CASE("kernel.function patterns, context variables and errors", "[kfunc]") {
+  Mechanisms fentry_only(true, false);
+  auto checked = test::check_script("probe kernel.function(\"tcp_v4_rc*\").return { }");
+  const auto &resolved = checked->program->probes.at(0)->resolved;
+  auto rcv = std::find_if(resolved.begin(), resolved.end(), [](const auto &rp) { return rp.name == "tcp_v4_rcv"; });
+  REQUIRE(rcv != resolved.end());
+  CHECK(rcv->point == "kernel.function(\"tcp_v4_rcv\").return");
+  CHECK(rcv->provider->describe_context(*rcv) == std::vector<std::string>{"$skb:struct sk_buff*", "$return:int"});
+  CHECK(test::error_of("probe kernel.function(\"no_such_function_xyz\") { }") == "1:7 no match for probe point");
+  CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($nosuch) }") ==
+        "1:43 unable to find target variable $nosuch in ip_rcv");
+  CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($return) }") ==
+        "1:43 unable to find target variable $return in ip_rcv");
+  CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\") { }") ==
+        "1:7 module(\"no_such_module\").function(\"f\"): module 'no_such_module' is not loaded (no "
+        "/sys/kernel/btf/no_such_module)");
+  CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\")?, begin { }") == "no error");
+}
