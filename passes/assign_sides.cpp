@@ -21,15 +21,15 @@ namespace {
 using namespace ast;
 
 Global *global_of(const Expr &e) {
-  if (e.kind == ExprKind::Symbol) return static_cast<const SymbolExpr &>(e).global;
-  if (e.kind == ExprKind::Index) return static_cast<const IndexExpr &>(e).global;
-  if (e.kind == ExprKind::InArray) return static_cast<const InArrayExpr &>(e).global;
+  if (e.kind == ExprKind::Symbol) return cast<SymbolExpr>(e).global;
+  if (e.kind == ExprKind::Index) return cast<IndexExpr>(e).global;
+  if (e.kind == ExprKind::InArray) return cast<InArrayExpr>(e).global;
   return nullptr;
 }
 
 bool is_output_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
-  const auto &call = static_cast<const CallExpr &>(e);
+  const auto &call = cast<CallExpr>(e);
   return call.builtin && call.builtin->flags & Builtin::Variadic;
 }
 
@@ -56,19 +56,19 @@ class SideAnalysis {
   void visit_stmt(Stmt &s) {
     switch (s.kind) {
       case StmtKind::Delete: {
-        Global *g = global_of(*static_cast<DeleteStmt &>(s).target);
+        Global *g = global_of(*cast<DeleteStmt>(s).target);
         write(g);
         if (g && !kernel_) g->deleted_in_user = true;
         break;
       }
-      case StmtKind::StatsAdd: write(global_of(*static_cast<StatsAddStmt &>(s).target)); break;
-      case StmtKind::Foreach: read(static_cast<ForeachStmt &>(s).global); break;
+      case StmtKind::StatsAdd: write(global_of(*cast<StatsAddStmt>(s).target)); break;
+      case StmtKind::Foreach: read(cast<ForeachStmt>(s).global); break;
       default: break;
     }
     // A kernel probe walks a map with bpf_for_each_map_elem
     // (codegen/bpf/map_walk.cpp), which visits elements in hash order; a
     // program cannot hold them all to sort them.
-    if (kernel_ && s.kind == StmtKind::Foreach && static_cast<ForeachStmt &>(s).sort_direction != 0)
+    if (kernel_ && s.kind == StmtKind::Foreach && cast<ForeachStmt>(s).sort_direction != 0)
       throw CompileError(ErrorKind::Semantic,
                          "a sorted foreach is not supported in kernel probes: BPF walks a map in hash order "
                          "and a program cannot hold its elements to sort them; drop the '+'/'-' or move the "
@@ -87,22 +87,22 @@ class SideAnalysis {
         if (!target_of_stmt) read(global_of(e));
         break;
       case ExprKind::Assign: {
-        auto &a = static_cast<AssignExpr &>(e);
+        auto &a = cast<AssignExpr>(e);
         write(global_of(*a.lhs));
         if (a.op != AssignOp::Set) read(global_of(*a.lhs));
         if (a.lhs->kind == ExprKind::Index)
-          for (auto &k : static_cast<IndexExpr &>(*a.lhs).keys) visit_expr(*k);
+          for (auto &k : cast<IndexExpr>(*a.lhs).keys) visit_expr(*k);
         visit_expr(*a.rhs);
         return;
       }
       case ExprKind::IncDec: {
-        Global *g = global_of(*static_cast<IncDecExpr &>(e).operand);
+        Global *g = global_of(*cast<IncDecExpr>(e).operand);
         read(g);
         write(g);
         break;
       }
       case ExprKind::Call: {
-        auto &call = static_cast<CallExpr &>(e);
+        auto &call = cast<CallExpr>(e);
         if (call.function) {
           enter_function(call);
           for (auto &arg : call.args) visit_expr(*arg);
@@ -114,7 +114,7 @@ class SideAnalysis {
         return;
       }
       case ExprKind::TargetVar:
-        if (!kernel_ && static_cast<TargetVarExpr &>(e).is_cast())
+        if (!kernel_ && cast<TargetVarExpr>(e).is_cast())
           throw CompileError(ErrorKind::Semantic,
                              "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
                              "use it in a kernel probe",

@@ -159,24 +159,24 @@ class TargetResolver {
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
       case ExprKind::Defined: {
-        auto &d = static_cast<DefinedExpr &>(*slot);
+        auto &d = cast<DefinedExpr>(*slot);
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
-          auto &var = static_cast<TargetVarExpr &>(*d.operand);
+          auto &var = cast<TargetVarExpr>(*d.operand);
           defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
       }
       case ExprKind::Ternary: {
-        auto &t = static_cast<TernaryExpr &>(*slot);
+        auto &t = cast<TernaryExpr>(*slot);
         bool tests_defined = t.cond->kind == ExprKind::Defined;
         resolve(t.cond);
         if (tests_defined) {
           // `@defined(x) ? x : y` (what @choose_defined becomes): keep only the
           // chosen branch, so the other one (possibly an unavailable $var) is
           // never resolved.
-          bool take_then = static_cast<NumberExpr &>(*t.cond).value != 0;
+          bool take_then = cast<NumberExpr>(*t.cond).value != 0;
           ExprPtr chosen = std::move(take_then ? t.then_expr : t.else_expr);
           slot = std::move(chosen);
           resolve(slot);
@@ -187,7 +187,7 @@ class TargetResolver {
         return;
       }
       case ExprKind::TargetVar: {
-        auto &var = static_cast<TargetVarExpr &>(*slot);
+        auto &var = cast<TargetVarExpr>(*slot);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
         if (var.pretty && var.address_of)
           throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
@@ -276,8 +276,8 @@ void resolve_task_paths(Program &program) {
   std::set<std::string> named;
   auto collect = [&](Stmt &body) {
     walk_exprs(body, [&](ExprPtr &e) {
-      if (e->kind == ExprKind::Call && kPaths.count(static_cast<CallExpr &>(*e).name))
-        named.insert(static_cast<CallExpr &>(*e).name);
+      if (e->kind == ExprKind::Call && kPaths.count(cast<CallExpr>(*e).name))
+        named.insert(cast<CallExpr>(*e).name);
     });
   };
   for (auto &probe : program.probes) collect(*probe->body);
@@ -307,8 +307,8 @@ void resolve_probes(PassContext &ctx) {
   // variables are rejected by type inference.
   for (auto &function : ctx.program.functions)
     walk_exprs(*function->body, [](ExprPtr &e) {
-      if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
-        resolve_cast(static_cast<TargetVarExpr &>(*e));
+      if (e->kind == ExprKind::TargetVar && cast<TargetVarExpr>(*e).is_cast())
+        resolve_cast(cast<TargetVarExpr>(*e));
     });
   resolve_task_paths(ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.

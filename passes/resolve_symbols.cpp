@@ -103,7 +103,7 @@ class SymbolResolver {
 
   void visit_stmt(Stmt &s) {
     if (s.kind == StmtKind::Foreach) {
-      auto &f = static_cast<ForeachStmt &>(s);
+      auto &f = cast<ForeachStmt>(s);
       f.global = array(f.array_name, f.loc, f.key_names.size());
       for (const auto &k : f.key_names) {
         if (program_.find_global(k, f.loc.file))
@@ -114,7 +114,7 @@ class SymbolResolver {
       if (f.value_name) f.value_local = local(*f.value_name, f.loc);
     }
     if (s.kind == StmtKind::Try) {
-      auto &t = static_cast<TryStmt &>(s);
+      auto &t = cast<TryStmt>(s);
       if (t.catch_name) {
         if (program_.find_global(*t.catch_name, t.loc.file))
           throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
@@ -123,9 +123,9 @@ class SymbolResolver {
       }
     }
     if (s.kind == StmtKind::StatsAdd) {
-      auto &a = static_cast<StatsAddStmt &>(s);
+      auto &a = cast<StatsAddStmt>(s);
       if (a.target->kind == ExprKind::Symbol) {
-        auto &sym = static_cast<SymbolExpr &>(*a.target);
+        auto &sym = cast<SymbolExpr>(*a.target);
         if (!program_.find_global(sym.name, sym.loc.file))
           throw CompileError(ErrorKind::Semantic, "aggregate (<<<) target must be a global", sym.loc,
                              fmt::format("identifier '{}'", sym.name));
@@ -133,7 +133,7 @@ class SymbolResolver {
     }
     // `delete a[*, k]` is the one place an element reference may hold wildcards.
     wildcard_delete_target_ =
-        s.kind == StmtKind::Delete ? static_cast<DeleteStmt &>(s).target.get() : nullptr;
+        s.kind == StmtKind::Delete ? cast<DeleteStmt>(s).target.get() : nullptr;
     for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
     wildcard_delete_target_ = nullptr;
   }
@@ -145,7 +145,7 @@ class SymbolResolver {
   void visit_expr(Expr &e) {
     switch (e.kind) {
       case ExprKind::Symbol: {
-        auto &sym = static_cast<SymbolExpr &>(e);
+        auto &sym = cast<SymbolExpr>(e);
         if (Local *p = param(sym.name))
           sym.local = p;
         else if (Global *g = program_.find_global(sym.name, sym.loc.file))
@@ -155,7 +155,7 @@ class SymbolResolver {
         return;
       }
       case ExprKind::Index: {
-        auto &ix = static_cast<IndexExpr &>(e);
+        auto &ix = cast<IndexExpr>(e);
         ix.global = array(ix.name, ix.loc, ix.keys.size());
         if (&ix != wildcard_delete_target_ && has_wildcard(ix.keys))
           throw CompileError(ErrorKind::Semantic,
@@ -164,12 +164,12 @@ class SymbolResolver {
         return;
       }
       case ExprKind::InArray: {
-        auto &in = static_cast<InArrayExpr &>(e);
+        auto &in = cast<InArrayExpr>(e);
         in.global = array(in.name, in.loc, in.keys.size());
         return;
       }
       case ExprKind::Call: {
-        auto &call = static_cast<CallExpr &>(e);
+        auto &call = cast<CallExpr>(e);
         if (Function *f = find_function(program_, call.name, call.args.size(), call.loc.file)) {
           call.function = f;
           called_.push_back(f);

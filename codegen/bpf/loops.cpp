@@ -35,7 +35,7 @@ constexpr uint64_t kMaxLoopCalls = 1u << 23;
 int64_t iteration_cost(const Stmt &body) {
   if (body.kind != StmtKind::Block) return 2;
   int64_t cost = 1;
-  for (const auto &inner : static_cast<const BlockStmt &>(body).stmts)
+  for (const auto &inner : ast::cast<BlockStmt>(body).stmts)
     cost += inner->kind == StmtKind::Block ? iteration_cost(*inner) - 1 : 1;
   return cost;
 }

@@ -25,7 +25,7 @@ uint32_t round_up8(uint32_t n) { return (n + 7) & ~7u; }
 
 bool is_deferred_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
-  const auto &call = static_cast<const CallExpr &>(e);
+  const auto &call = ast::cast<CallExpr>(e);
   return call.builtin && deferred_render(call.name) != RenderFn::None;
 }
 
@@ -75,7 +75,7 @@ int output_calls(const Stmt &s, bool in_loop) {
     if (!slot) return;
     ast::walk_exprs(slot, [&](ExprPtr &e) {
       if (!e || e->kind != ExprKind::Call) return;
-      const auto &call = static_cast<const CallExpr &>(*e);
+      const auto &call = ast::cast<CallExpr>(*e);
       if (is_output_call(call)) count += loop ? 2 : 1;
       if (call.function && call.function->body) count += output_calls(*call.function->body, loop);
     });
@@ -130,7 +130,7 @@ void ProbeLowering::output(const CallExpr &call) {
     const Expr &arg = *call.args[i];
     RecordArg carried{RecordArg::Kind::Long};
     if (is_deferred_call(arg)) {
-      const auto &deferred = static_cast<const CallExpr &>(arg);
+      const auto &deferred = ast::cast<CallExpr>(arg);
       carried.render = deferred_render(deferred.name);
       if (deferred.args.size() != 1)
         unsupported(arg.loc, "function '" + deferred.name + "' is not supported in kernel probes");

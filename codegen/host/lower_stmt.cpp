@@ -9,11 +9,6 @@
 namespace ntap::host {
 namespace {
 
-template <typename T>
-const T &as(const ast::Stmt &s) {
-  return static_cast<const T &>(s);
-}
-
 // The global and key tuple a `delete` or `<<<` target names.
 struct GlobalTarget {
   const ast::Global *global = nullptr;
@@ -24,11 +19,11 @@ struct GlobalTarget {
 GlobalTarget global_target(const ast::Expr &e, const char *what) {
   GlobalTarget target;
   if (e.kind == ast::ExprKind::Symbol) {
-    const auto &sym = static_cast<const ast::SymbolExpr &>(e);
+    const auto &sym = ast::cast<ast::SymbolExpr>(e);
     target.global = sym.global;
     target.local = sym.local;
   } else if (e.kind == ast::ExprKind::Index) {
-    const auto &index = static_cast<const ast::IndexExpr &>(e);
+    const auto &index = ast::cast<ast::IndexExpr>(e);
     target.global = index.global;
     target.keys = &index.keys;
   }
@@ -42,16 +37,16 @@ GlobalTarget global_target(const ast::Expr &e, const char *what) {
 void ProbeLowering::stmt(const ast::Stmt &s) {
   switch (s.kind) {
     case ast::StmtKind::Block:
-      for (const auto &child : as<ast::BlockStmt>(s).stmts) stmt(*child);
+      for (const auto &child : ast::cast<ast::BlockStmt>(s).stmts) stmt(*child);
       return;
 
     case ast::StmtKind::Expr:
-      expr(*as<ast::ExprStmt>(s).expr);
+      expr(*ast::cast<ast::ExprStmt>(s).expr);
       record_actions(1, s.loc);
       return;
 
     case ast::StmtKind::If: {
-      const auto &st = as<ast::IfStmt>(s);
+      const auto &st = ast::cast<ast::IfStmt>(s);
       record_actions(1, s.loc, true);
       std::function<void()> else_arm;
       if (st.else_stmt)
@@ -69,7 +64,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::While: {
-      const auto &st = as<ast::WhileStmt>(s);
+      const auto &st = ast::cast<ast::WhileStmt>(s);
       llvm::BasicBlock *test = new_block("while_test");
       llvm::BasicBlock *body = new_block("while_body");
       llvm::BasicBlock *done = new_block("while_end");
@@ -89,7 +84,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::For: {
-      const auto &st = as<ast::ForStmt>(s);
+      const auto &st = ast::cast<ast::ForStmt>(s);
       if (st.init) expr(*st.init);
       llvm::BasicBlock *test = new_block("for_test");
       llvm::BasicBlock *body = new_block("for_body");
@@ -117,15 +112,15 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::Foreach:
-      foreach_loop(as<ast::ForeachStmt>(s));
+      foreach_loop(ast::cast<ast::ForeachStmt>(s));
       return;
 
     case ast::StmtKind::Try:
-      try_stmt(as<ast::TryStmt>(s));
+      try_stmt(ast::cast<ast::TryStmt>(s));
       return;
 
     case ast::StmtKind::Delete: {
-      const auto &st = as<ast::DeleteStmt>(s);
+      const auto &st = ast::cast<ast::DeleteStmt>(s);
       GlobalTarget target = global_target(*st.target, "delete");
       if (target.local) {  // a local scalar goes back to 0 / ""
         builder_.CreateStore(zero_value(target.local->type, s.loc), local_slot(*target.local, s.loc));
@@ -141,7 +136,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::StatsAdd: {
-      const auto &st = as<ast::StatsAddStmt>(s);
+      const auto &st = ast::cast<ast::StatsAddStmt>(s);
       GlobalTarget target = global_target(*st.target, "<<<");
       if (!target.global)
         throw CompileError(ErrorKind::Codegen, "<<< needs a global aggregate", st.target->loc);
@@ -168,7 +163,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::Return:
-      return_stmt(as<ast::ReturnStmt>(s));  // counts itself once the value is computed
+      return_stmt(ast::cast<ast::ReturnStmt>(s));  // counts itself once the value is computed
       continue_in_dead_block();
       return;
     case ast::StmtKind::Next:
