@@ -65,49 +65,19 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
 
     case ast::StmtKind::While: {
       const auto &st = ast::cast<ast::WhileStmt>(s);
-      llvm::BasicBlock *test = new_block("while_test");
-      llvm::BasicBlock *body = new_block("while_body");
-      llvm::BasicBlock *done = new_block("while_end");
       record_actions(1, s.loc, true);  // entering the loop
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(test);
-      record_actions(1, s.loc);  // each iteration, checked after the body
-      builder_.CreateCondBr(condition(*st.cond), body, done);
-      builder_.SetInsertPoint(body);
-      loops.push_back({done, test});
-      stmt(*st.body);
-      record_actions(0, st.body->loc, true);
-      loops.pop_back();
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(done);
+      loop({"while", s.loc, [&] { return condition(*st.cond); }, {}, {}, {}, st.body.get()});
       return;
     }
 
     case ast::StmtKind::For: {
       const auto &st = ast::cast<ast::ForStmt>(s);
       if (st.init) expr(*st.init);
-      llvm::BasicBlock *test = new_block("for_test");
-      llvm::BasicBlock *body = new_block("for_body");
-      llvm::BasicBlock *step = new_block("for_step");
-      llvm::BasicBlock *done = new_block("for_end");
       record_actions(1, s.loc, true);  // entering the loop
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(test);
-      record_actions(1, s.loc);  // each iteration, checked after the body
-      if (st.cond)
-        builder_.CreateCondBr(condition(*st.cond), body, done);
-      else
-        builder_.CreateBr(body);
-      builder_.SetInsertPoint(body);
-      loops.push_back({done, step});
-      stmt(*st.body);
-      record_actions(0, st.body->loc, true);
-      loops.pop_back();
-      builder_.CreateBr(step);
-      builder_.SetInsertPoint(step);
-      if (st.step) expr(*st.step);
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(done);
+      LoopParts parts{"for", s.loc, {}, {}, {}, {}, st.body.get()};
+      if (st.cond) parts.condition = [&] { return condition(*st.cond); };
+      if (st.step) parts.step = [&] { expr(*st.step); };
+      loop(parts);
       return;
     }
 
@@ -202,48 +172,66 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   auto *keys_type = llvm::ArrayType::get(i64(), std::max<size_t>(key_count, 1));
   llvm::AllocaInst *keys = entry_alloca(keys_type, "foreach_keys");
 
-  llvm::BasicBlock *next_bb = new_block("foreach_next");
-  llvm::BasicBlock *body = new_block("foreach_body");
-  llvm::BasicBlock *done = new_block("foreach_end");
-  builder_.CreateBr(next_bb);
-  builder_.SetInsertPoint(next_bb);
-  record_actions(1, st.loc);  // each iteration, checked after the body
-  llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
-  builder_.CreateCondBr(builder_.CreateICmpNE(more, builder_.getInt64(0)), body, done);
-
-  builder_.SetInsertPoint(body);
-  open_iterators.push_back(iter_slot);
-  for (size_t i = 0; i < st.key_locals.size(); ++i) {
-    const ast::Local &local = *st.key_locals[i];
-    ast::Type type = local.type != ast::Type::Unknown ? local.type
-                     : i < global->key_types.size()  ? global->key_types[i]
-                                                     : ast::Type::Long;
-    llvm::Value *key = builder_.CreateLoad(value_type(type, st.loc),
-                                           builder_.CreateConstInBoundsGEP2_32(keys_type, keys, 0, i));
-    builder_.CreateStore(key, local_slot(local, st.loc));
-  }
-  if (st.value_local) {
-    llvm::Value *value;
-    if (global->value_type == ast::Type::Stats) {
-      uint32_t site = add_site(st.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(st.sort_stat)));
-      value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
-                                  {rt_, builder_.getInt32(global->id), keys,
-                                   builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
-      check_failed();
-    } else {
-      value = read_global(*global, keys, global->value_type, st.loc);
+  auto next_element = [&] {
+    llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
+    return builder_.CreateICmpNE(more, builder_.getInt64(0));
+  };
+  auto enter = [&] {
+    open_iterators.push_back(iter_slot);
+    for (size_t i = 0; i < st.key_locals.size(); ++i) {
+      const ast::Local &local = *st.key_locals[i];
+      ast::Type type = local.type != ast::Type::Unknown ? local.type
+                       : i < global->key_types.size()  ? global->key_types[i]
+                                                       : ast::Type::Long;
+      llvm::Value *key = builder_.CreateLoad(value_type(type, st.loc),
+                                             builder_.CreateConstInBoundsGEP2_32(keys_type, keys, 0, i));
+      builder_.CreateStore(key, local_slot(local, st.loc));
     }
-    builder_.CreateStore(value, local_slot(*st.value_local, st.loc));
-  }
-  loops.push_back({done, next_bb});
-  stmt(*st.body);
-  record_actions(0, st.body->loc, true);
-  loops.pop_back();
-  open_iterators.pop_back();
-  builder_.CreateBr(next_bb);
+    if (st.value_local) {
+      llvm::Value *value;
+      if (global->value_type == ast::Type::Stats) {
+        uint32_t site =
+            add_site(st.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(st.sort_stat)));
+        value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
+                                    {rt_, builder_.getInt32(global->id), keys,
+                                     builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
+        check_failed();
+      } else {
+        value = read_global(*global, keys, global->value_type, st.loc);
+      }
+      builder_.CreateStore(value, local_slot(*st.value_local, st.loc));
+    }
+  };
+  loop({"foreach", st.loc, next_element, enter, [&] { open_iterators.pop_back(); }, {}, st.body.get()});
 
-  builder_.SetInsertPoint(done);
   builder_.CreateCall(runtime("ntap_foreach_end", st.loc), {iter});
+}
+
+void ProbeLowering::loop(const LoopParts &parts) {
+  const std::string name = parts.name;
+  llvm::BasicBlock *test = new_block((name + "_test").c_str());
+  llvm::BasicBlock *body = new_block((name + "_body").c_str());
+  llvm::BasicBlock *next = new_block((name + "_next").c_str());
+  llvm::BasicBlock *exit = new_block((name + "_end").c_str());
+  builder_.CreateBr(test);
+  builder_.SetInsertPoint(test);
+  record_actions(1, parts.loc);  // each iteration, checked after the body
+  if (parts.condition)
+    builder_.CreateCondBr(parts.condition(), body, exit);
+  else
+    builder_.CreateBr(body);
+  builder_.SetInsertPoint(body);
+  if (parts.enter) parts.enter();
+  loops.push_back({exit, next});
+  stmt(*parts.body);
+  record_actions(0, parts.body->loc, true);
+  loops.pop_back();
+  if (parts.leave) parts.leave();
+  builder_.CreateBr(next);
+  builder_.SetInsertPoint(next);
+  if (parts.step) parts.step();
+  builder_.CreateBr(test);
+  builder_.SetInsertPoint(exit);
 }
 
 }  // namespace ntap::host
