@@ -208,10 +208,13 @@ Side side_of(const Probe &probe) {
 }  // namespace
 
 void assign_sides(PassContext &ctx) {
+  // Probe by probe: an error in one is reported and the others are still checked.
   for (auto &probe : ctx.program.probes) {
-    probe->side = side_of(*probe);
-    std::vector<const Function *> calls;
-    SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
+    ctx.diagnostics.guard([&] {
+      probe->side = side_of(*probe);
+      std::vector<const Function *> calls;
+      SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
+    });
   }
   mark_globals_to_display(ctx.program);
 }

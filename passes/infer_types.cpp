@@ -37,12 +37,17 @@ std::string describe(const Expr &e) {
 
 class TypeInference {
  public:
-  explicit TypeInference(Program &program) : program_(program) {}
+  TypeInference(Program &program, Diagnostics &diagnostics) : program_(program), diagnostics_(diagnostics) {}
 
+  // Every statement is typed on its own, so a mismatch in one is reported
+  // and the others are still typed. The strict walk is skipped after errors:
+  // what a failed statement left untyped would only add "unresolved type"
+  // errors that are not the script's.
   void run() {
     for (auto &f : program_.functions)
       if (f->result == Type::Unknown) f->result = f->declared_result;
     reach_fixpoint();
+    if (diagnostics_.has_errors()) return;
     // What nothing typed defaults to long; that may type more.
     for (auto &f : program_.functions) {
       if (f->result == Type::Unknown) f->result = Type::Long;
@@ -50,6 +55,7 @@ class TypeInference {
         if (f->locals[i]->type == Type::Unknown) f->locals[i]->type = Type::Long;
     }
     reach_fixpoint();
+    if (diagnostics_.has_errors()) return;
     strict_ = true;
     walk_all();
   }
@@ -66,13 +72,18 @@ class TypeInference {
   }
 
   void walk_all() {
-    for (auto &probe : program_.probes)
-      walk_stmts(*probe->body, [&](Stmt &s) { visit_stmt(s); });
+    auto visit = [&](Stmt &s) { diagnostics_.guard([&] { visit_stmt(s); }); };
+    for (auto &probe : program_.probes) {
+      locals_ = &probe->locals;
+      walk_stmts(*probe->body, visit);
+    }
     for (auto &f : program_.functions) {
       function_ = f.get();
-      walk_stmts(*f->body, [&](Stmt &s) { visit_stmt(s); });
+      locals_ = &f->locals;
+      walk_stmts(*f->body, visit);
       function_ = nullptr;
     }
+    locals_ = nullptr;
   }
 
   // Unify a slot (a variable's type) with a type found at `where`.
@@ -323,7 +334,21 @@ class TypeInference {
       case ExprKind::Defined: set(e, Type::Long); break;  // folded earlier; kept for completeness
     }
     if (strict_ && e.type == Type::Unknown)
-      throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e));
+      throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e), unknown_variable_hints(e));
+  }
+
+  // A variable nothing types is usually a misspelling of one that is
+  // typed: a local of the same body or a global.
+  std::vector<std::string> unknown_variable_hints(const Expr &e) const {
+    if (e.kind != ExprKind::Symbol || !locals_) return {};
+    std::vector<std::string> names;
+    for (const auto &l : *locals_)
+      if (l->type != Type::Unknown) names.push_back(l->name);
+    for (const auto &g : program_.globals)
+      if (!g->private_to || g->private_to == e.loc.file) names.push_back(g->name);
+    std::string hint = did_you_mean(nearest_names(cast<SymbolExpr>(e).name, names, 2));
+    if (hint.empty()) return {};
+    return {hint};
   }
 
   // stap requires every use of an aggregate to agree on its histogram and
@@ -527,7 +552,9 @@ class TypeInference {
   }
 
   Program &program_;
+  Diagnostics &diagnostics_;
   Function *function_ = nullptr;  // the function whose body is being walked, if any
+  const std::vector<std::unique_ptr<Local>> *locals_ = nullptr;  // of the body being walked
   bool changed_ = false;
   bool strict_ = false;
 };
@@ -543,32 +570,32 @@ void seed_globals(Program &program) {
   }
 }
 
-void check_globals(Program &program, const FrontendOptions &options) {
-  for (auto &g : program.globals) {
-    if (g->init && g->is_array)
-      throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
-                         fmt::format("identifier '{}'", g->name));
-    if (g->value_type == Type::Unknown && !g->is_array) {
-      // Declared and never used: stap elides such variables with a warning.
-      if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
-      g->value_type = Type::Long;
-      continue;
-    }
-    if (g->value_type == Type::Unknown)
-      throw CompileError(ErrorKind::Semantic, "unresolved type", g->decl, fmt::format("identifier '{}'", g->name));
-    for (Type k : g->key_types)
-      if (k == Type::Unknown)
-        throw CompileError(ErrorKind::Semantic, "unresolved type of array key", g->decl,
-                           fmt::format("identifier '{}'", g->name));
+// What elaboration requires of a global once every use has been typed.
+void check_global(Global *g, const FrontendOptions &options) {
+  if (g->init && g->is_array)
+    throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
+                       fmt::format("identifier '{}'", g->name));
+  if (g->value_type == Type::Unknown && !g->is_array) {
+    // Declared and never used: stap elides such variables with a warning.
+    if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
+    g->value_type = Type::Long;
+    return;
   }
+  if (g->value_type == Type::Unknown)
+    throw CompileError(ErrorKind::Semantic, "unresolved type", g->decl, fmt::format("identifier '{}'", g->name));
+  for (Type k : g->key_types)
+    if (k == Type::Unknown)
+      throw CompileError(ErrorKind::Semantic, "unresolved type of array key", g->decl,
+                         fmt::format("identifier '{}'", g->name));
 }
 
 }  // namespace
 
 void infer_types(PassContext &ctx) {
   seed_globals(ctx.program);
-  TypeInference(ctx.program).run();
-  check_globals(ctx.program, ctx.options);
+  TypeInference(ctx.program, ctx.diagnostics).run();
+  if (ctx.diagnostics.has_errors()) return;
+  for (auto &g : ctx.program.globals) ctx.diagnostics.guard([&] { check_global(g.get(), ctx.options); });
 }
 
 }  // namespace ntap

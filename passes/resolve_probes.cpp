@@ -55,7 +55,9 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
   btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
                                                       btf::access_components(cast), cast.address_of);
   if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
-  if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
+  if (access.error)
+    throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near,
+                       btf::field_hints(*access.error, false));
   cast.steps = std::move(access.path->steps);
   cast.btf_type_id = access.path->final_type_id;
   cast.resolved = true;
@@ -217,7 +219,7 @@ class TargetResolver {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
           throw CompileError(ErrorKind::Semantic,
                              fmt::format("unable to find target variable {} in {}", target_text(var), where),
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+                             var.loc, fmt::format("identifier '{}'", target_text(var)), target_hints(var));
         }
         return;
       }
@@ -227,9 +229,43 @@ class TargetResolver {
   }
 
  private:
+  // What the first concrete probe lacking `var` suggests instead.
+  std::vector<std::string> target_hints(const TargetVarExpr &var) const {
+    for (const ResolvedProbe &rp : probe_.resolved)
+      if (rp.provider)
+        if (std::vector<std::string> hints = rp.provider->target_hints(rp, var); !hints.empty()) return hints;
+    return {};
+  }
+
   const Probe &probe_;
   uint32_t string_limit_;
 };
+
+// For a point no provider handles: the point shape named most like it and
+// the list of families.
+std::vector<std::string> family_hints(const ProbePoint &point) {
+  std::string written;
+  for (const auto &c : point.components) written += (written.empty() ? "" : ".") + c.name;
+  std::vector<std::string> shapes, families;
+  std::map<std::string, std::string> spelled;  // "timer.ms" -> "timer.ms(N)"
+  for (const Provider *p : all_providers()) {
+    families.emplace_back(p->family());
+    for (const PointShape &shape : p->list_components()) {
+      std::string names;
+      for (const auto &c : shape.components) names += (names.empty() ? "" : ".") + c.name;
+      shapes.push_back(names);
+      spelled.emplace(names, shape.str());
+    }
+  }
+  std::vector<std::string> hints;
+  std::vector<std::string> nearest = nearest_names(written, shapes, 2);
+  for (std::string &name : nearest) name = spelled[name];
+  if (std::string hint = did_you_mean(nearest); !hint.empty()) hints.push_back(hint);
+  std::string list;
+  for (const std::string &family : families) list += (list.empty() ? "" : ", ") + family;
+  hints.push_back("known families: " + list);
+  return hints;
+}
 
 // The concrete probes of one written point; a point with wildcard components
 // first becomes the provider points it matches.
@@ -243,7 +279,7 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   const Provider *provider = find_provider(point);
   if (!provider)
     throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
-                       fmt::format("probe point '{}'", point.str()));
+                       fmt::format("probe point '{}'", point.str()), family_hints(point));
   std::vector<ResolvedProbe> found = provider->resolve(point);
   for (auto &rp : found) {
     rp.provider = provider;
@@ -253,12 +289,19 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   return found;
 }
 
-void resolve_points(Probe &probe) {
+// Each point is resolved on its own: one that fails is reported and the
+// others are still resolved.
+void resolve_points(Probe &probe, Diagnostics &diagnostics) {
   for (const ProbePoint &point : probe.points) {
-    std::vector<ResolvedProbe> found = resolve_point(point);
-    if (found.empty() && !point.optional)
-      throw CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
-                         fmt::format("probe point '{}'", point.str()));
+    std::vector<ResolvedProbe> found;
+    if (!diagnostics.guard([&] { found = resolve_point(point); })) continue;
+    if (found.empty() && !point.optional) {
+      const Provider *provider = has_component_wildcard(point) ? nullptr : find_provider(point);
+      diagnostics.report(CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
+                                      fmt::format("probe point '{}'", point.str()),
+                                      provider ? provider->unmatched_hints(point) : std::vector<std::string>{}));
+      continue;
+    }
     for (auto &rp : found) probe.resolved.push_back(std::move(rp));
     if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
   }
@@ -297,18 +340,21 @@ void resolve_task_paths(Program &program) {
 
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
+  Diagnostics &diagnostics = ctx.diagnostics;
   for (auto &probe : probes) {
-    resolve_points(*probe);
-    if (probe->resolved.empty()) continue;  // every point optional and unmatched
+    resolve_points(*probe, diagnostics);
+    if (probe->resolved.empty()) continue;  // every point optional and unmatched (or in error)
     TargetResolver resolver(*probe, ctx.options.string_limit);
-    walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+    walk_stmts(*probe->body, [&](Stmt &s) {
+      for_each_expr(s, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
+    });
   }
   // A function may use @cast (it needs no probe context); its target
   // variables are rejected by type inference.
   for (auto &function : ctx.program.functions)
-    walk_exprs(*function->body, [](ExprPtr &e) {
-      if (e->kind == ExprKind::TargetVar && cast<TargetVarExpr>(*e).is_cast())
-        resolve_cast(cast<TargetVarExpr>(*e));
+    walk_exprs(*function->body, [&](ExprPtr &e) {
+      if (auto *cast = dyn_cast<TargetVarExpr>(*e); cast && cast->is_cast())
+        diagnostics.guard([&] { resolve_cast(*cast); });
     });
   resolve_task_paths(ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.

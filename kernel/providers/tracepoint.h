@@ -36,6 +36,8 @@ class TracepointProvider final : public Provider {
   bool handles(const ast::ProbePoint &point) const override;
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override;
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override;
+  std::vector<std::string> unmatched_hints(const ast::ProbePoint &point) const override;
+  std::vector<std::string> target_hints(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &var) const override;
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override;
   std::vector<PointShape> list_components() const override;
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override;
