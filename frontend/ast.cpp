@@ -3,6 +3,49 @@
 
 namespace ntap::ast {
 
+const char *kind_name(ExprKind k) {
+  switch (k) {
+    case ExprKind::Number: return "Number";
+    case ExprKind::String: return "String";
+    case ExprKind::Symbol: return "Symbol";
+    case ExprKind::Index: return "Index";
+    case ExprKind::TargetVar: return "TargetVar";
+    case ExprKind::Unary: return "Unary";
+    case ExprKind::Binary: return "Binary";
+    case ExprKind::Logical: return "Logical";
+    case ExprKind::Ternary: return "Ternary";
+    case ExprKind::Assign: return "Assign";
+    case ExprKind::IncDec: return "IncDec";
+    case ExprKind::Call: return "Call";
+    case ExprKind::StatsOp: return "StatsOp";
+    case ExprKind::InArray: return "InArray";
+    case ExprKind::Defined: return "Defined";
+  }
+  return "unknown expression";
+}
+
+const char *kind_name(StmtKind k) {
+  switch (k) {
+    case StmtKind::Block: return "Block";
+    case StmtKind::Expr: return "Expr";
+    case StmtKind::If: return "If";
+    case StmtKind::While: return "While";
+    case StmtKind::For: return "For";
+    case StmtKind::Foreach: return "Foreach";
+    case StmtKind::Delete: return "Delete";
+    case StmtKind::StatsAdd: return "StatsAdd";
+    case StmtKind::Break: return "Break";
+    case StmtKind::Continue: return "Continue";
+    case StmtKind::Next: return "Next";
+    case StmtKind::Return: return "Return";
+    case StmtKind::Try: return "Try";
+  }
+  return "unknown statement";
+}
+
+BadCast::BadCast(const char *node_kind, const char *wanted)
+    : std::logic_error(std::string("internal error: AST node of kind ") + node_kind + " used as " + wanted) {}
+
 const char *type_name(Type t) {
   switch (t) {
     case Type::Unknown: return "unknown";

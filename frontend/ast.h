@@ -9,7 +9,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "frontend/diagnostics.h"
@@ -93,17 +95,20 @@ struct Expr {
 };
 
 struct NumberExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Number;
   int64_t value;
   NumberExpr(Location l, int64_t v) : Expr(ExprKind::Number, l), value(v) {}
 };
 
 struct StringExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::String;
   std::string value;  // escapes already decoded
   StringExpr(Location l, std::string v) : Expr(ExprKind::String, l), value(std::move(v)) {}
 };
 
 // A bare identifier. After the resolve pass exactly one of local/global is set.
 struct SymbolExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Symbol;
   std::string name;
   Local *local = nullptr;
   Global *global = nullptr;
@@ -112,6 +117,7 @@ struct SymbolExpr : Expr {
 
 // a[k1, k2]; `array` is resolved to a global (arrays are always global).
 struct IndexExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Index;
   std::string name;
   Global *global = nullptr;
   std::vector<ExprPtr> keys;
@@ -150,6 +156,7 @@ struct TargetStep {
 // TP_PROTO arguments, typed from BTF); @cast by its type name in the
 // kernel's BTF. Either way the result is a list of steps.
 struct TargetVarExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::TargetVar;
   std::string name;  // without the '$'; empty for @cast
   std::vector<TargetComponent> components;
   bool address_of = false;  // &$x->field: the member's address, not its value
@@ -176,12 +183,14 @@ inline constexpr int kTraceRecordArg = -2;
 std::string target_text(const TargetVarExpr &var);
 
 struct UnaryExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Unary;
   UnaryOp op;
   ExprPtr operand;
   UnaryExpr(Location l, UnaryOp o, ExprPtr e) : Expr(ExprKind::Unary, l), op(o), operand(std::move(e)) {}
 };
 
 struct BinaryExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Binary;
   BinaryOp op;
   ExprPtr lhs, rhs;
   BinaryExpr(Location l, BinaryOp o, ExprPtr a, ExprPtr b)
@@ -189,6 +198,7 @@ struct BinaryExpr : Expr {
 };
 
 struct LogicalExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Logical;
   LogicalOp op;
   ExprPtr lhs, rhs;
   LogicalExpr(Location l, LogicalOp o, ExprPtr a, ExprPtr b)
@@ -196,6 +206,7 @@ struct LogicalExpr : Expr {
 };
 
 struct TernaryExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Ternary;
   ExprPtr cond, then_expr, else_expr;
   TernaryExpr(Location l, ExprPtr c, ExprPtr t, ExprPtr e)
       : Expr(ExprKind::Ternary, l), cond(std::move(c)), then_expr(std::move(t)), else_expr(std::move(e)) {}
@@ -203,6 +214,7 @@ struct TernaryExpr : Expr {
 
 // lhs is a SymbolExpr or IndexExpr. `x <<< v` is a statement (StatsAddStmt), not an AssignExpr.
 struct AssignExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Assign;
   AssignOp op;
   ExprPtr lhs, rhs;
   AssignExpr(Location l, AssignOp o, ExprPtr a, ExprPtr b)
@@ -210,6 +222,7 @@ struct AssignExpr : Expr {
 };
 
 struct IncDecExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::IncDec;
   bool increment;  // ++ or --
   bool prefix;     // ++x or x++
   ExprPtr operand;  // SymbolExpr or IndexExpr
@@ -218,6 +231,7 @@ struct IncDecExpr : Expr {
 };
 
 struct CallExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Call;
   std::string name;
   std::vector<ExprPtr> args;
   const ntap::Builtin *builtin = nullptr;  // set by resolution
@@ -231,6 +245,7 @@ struct CallExpr : Expr {
 };
 
 struct StatsOpExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::StatsOp;
   StatsFn fn;
   ExprPtr operand;  // SymbolExpr / IndexExpr of Stats type
   // Literal parameters: @hist_linear(x, low, high, width) and
@@ -242,6 +257,7 @@ struct StatsOpExpr : Expr {
 };
 
 struct InArrayExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::InArray;
   std::vector<ExprPtr> keys;
   std::string name;
   Global *global = nullptr;
@@ -252,6 +268,7 @@ struct InArrayExpr : Expr {
 // 1 when e is a target variable the probe provides, 0 otherwise.
 // @choose_defined(a, b) is parsed as Ternary(Defined(a), a, b).
 struct DefinedExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Defined;
   ExprPtr operand;
   DefinedExpr(Location l, ExprPtr e) : Expr(ExprKind::Defined, l), operand(std::move(e)) {}
 };
@@ -273,28 +290,33 @@ struct Stmt {
 };
 
 struct BlockStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Block;
   std::vector<StmtPtr> stmts;
   explicit BlockStmt(Location l) : Stmt(StmtKind::Block, l) {}
 };
 
 struct ExprStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Expr;
   ExprPtr expr;
   ExprStmt(Location l, ExprPtr e) : Stmt(StmtKind::Expr, l), expr(std::move(e)) {}
 };
 
 struct IfStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::If;
   ExprPtr cond;
   StmtPtr then_stmt, else_stmt;  // else_stmt may be null
   IfStmt(Location l) : Stmt(StmtKind::If, l) {}
 };
 
 struct WhileStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::While;
   ExprPtr cond;
   StmtPtr body;
   WhileStmt(Location l) : Stmt(StmtKind::While, l) {}
 };
 
 struct ForStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::For;
   ExprPtr init, cond, step;  // each may be null
   StmtPtr body;
   ForStmt(Location l) : Stmt(StmtKind::For, l) {}
@@ -302,6 +324,7 @@ struct ForStmt : Stmt {
 
 // foreach ([k1, k2] in arr- limit 10) / foreach (k in arr+) / foreach (v = [a,b] in arr)
 struct ForeachStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Foreach;
   std::vector<std::string> key_names;     // loop variables for the keys
   std::vector<Local *> key_locals;        // resolved
   std::optional<std::string> value_name;  // `v = [..] in` form
@@ -325,22 +348,31 @@ struct ForeachStmt : Stmt {
 
 // delete a / delete a[k] / delete x
 struct DeleteStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Delete;
   ExprPtr target;  // SymbolExpr (whole array or scalar) or IndexExpr (one element)
   DeleteStmt(Location l, ExprPtr t) : Stmt(StmtKind::Delete, l), target(std::move(t)) {}
 };
 
 // target <<< value
 struct StatsAddStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::StatsAdd;
   ExprPtr target;  // SymbolExpr or IndexExpr; its global becomes Stats-valued
   ExprPtr value;
   StatsAddStmt(Location l, ExprPtr t, ExprPtr v) : Stmt(StmtKind::StatsAdd, l), target(std::move(t)), value(std::move(v)) {}
 };
 
 struct JumpStmt : Stmt {  // break, continue, next
+  // break, continue and next share this node.
+  static constexpr StmtKind kKind = StmtKind::Break;
+  static constexpr const char *kKindText = "Break, Continue or Next";
+  static constexpr bool classof(StmtKind k) {
+    return k == StmtKind::Break || k == StmtKind::Continue || k == StmtKind::Next;
+  }
   explicit JumpStmt(StmtKind k, Location l) : Stmt(k, l) {}
 };
 
 struct ReturnStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Return;
   ExprPtr value;  // may be null
   ReturnStmt(Location l) : Stmt(StmtKind::Return, l) {}
 };
@@ -349,6 +381,7 @@ struct ReturnStmt : Stmt {
 // the try block (division by 0, error(), an empty aggregate...) runs the
 // catch block, with the error's message in `msg`, instead of ending the run.
 struct TryStmt : Stmt {
+  static constexpr StmtKind kKind = StmtKind::Try;
   StmtPtr try_block, catch_block;        // BlockStmts
   std::optional<std::string> catch_name;  // the message variable
   Local *catch_local = nullptr;           // resolved (a string local)
@@ -526,5 +559,64 @@ struct Program {
   // of the name, else the public one; null when neither exists.
   Global *find_global(const std::string &name, const SourceFile *from = nullptr) const;
 };
+
+// ---------------------------------------------------------------- checked casts
+// ast::cast<T>(node) is static_cast with a check: the node's kind tag must
+// be one T stands for, else BadCast (an internal error naming both kinds) is
+// thrown instead of reading a node as the wrong struct. ast::dyn_cast<T>
+// returns null on a mismatch, for code that tests and casts in one step.
+// Both keep the constness of their argument and take a node or a pointer.
+const char *kind_name(ExprKind k);
+const char *kind_name(StmtKind k);
+
+class BadCast : public std::logic_error {
+ public:
+  BadCast(const char *node_kind, const char *wanted);
+};
+
+template <typename T, typename K>
+constexpr bool accepts(K kind) {
+  if constexpr (requires { T::classof(kind); }) return T::classof(kind);
+  else return kind == T::kKind;
+}
+
+template <typename T>
+const char *wanted_kind_text() {
+  if constexpr (requires { T::kKindText; }) return T::kKindText;
+  else return kind_name(T::kKind);
+}
+
+template <typename Node>
+concept AstNode = std::is_base_of_v<Expr, std::remove_const_t<Node>> || std::is_base_of_v<Stmt, std::remove_const_t<Node>>;
+
+// T with Node's const qualification.
+template <typename T, typename Node>
+using CastResult = std::conditional_t<std::is_const_v<Node>, const T, T>;
+
+template <typename T, AstNode Node>
+bool isa(Node &node) {
+  return accepts<T>(node.kind);
+}
+
+template <typename T, AstNode Node>
+CastResult<T, Node> &cast(Node &node) {
+  if (!accepts<T>(node.kind)) throw BadCast(kind_name(node.kind), wanted_kind_text<T>());
+  return static_cast<CastResult<T, Node> &>(node);
+}
+
+template <typename T, AstNode Node>
+CastResult<T, Node> *cast(Node *node) {
+  return node ? &cast<T>(*node) : nullptr;
+}
+
+template <typename T, AstNode Node>
+CastResult<T, Node> *dyn_cast(Node &node) {
+  return accepts<T>(node.kind) ? static_cast<CastResult<T, Node> *>(&node) : nullptr;
+}
+
+template <typename T, AstNode Node>
+CastResult<T, Node> *dyn_cast(Node *node) {
+  return node ? dyn_cast<T>(*node) : nullptr;
+}
 
 }  // namespace ntap::ast

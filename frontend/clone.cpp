@@ -23,13 +23,13 @@ std::unique_ptr<BlockStmt> clone_block(const BlockStmt &block) {
 
 StmtPtr clone_stmt(const Stmt &s) {
   switch (s.kind) {
-    case StmtKind::Block: return clone_block(static_cast<const BlockStmt &>(s));
+    case StmtKind::Block: return clone_block(cast<BlockStmt>(s));
     case StmtKind::Expr: {
-      auto &e = static_cast<const ExprStmt &>(s);
+      auto &e = cast<ExprStmt>(s);
       return std::make_unique<ExprStmt>(e.loc, clone_expr(*e.expr));
     }
     case StmtKind::If: {
-      auto &i = static_cast<const IfStmt &>(s);
+      auto &i = cast<IfStmt>(s);
       auto copy = std::make_unique<IfStmt>(i.loc);
       copy->cond = clone_expr(*i.cond);
       copy->then_stmt = clone_opt(i.then_stmt);
@@ -37,14 +37,14 @@ StmtPtr clone_stmt(const Stmt &s) {
       return copy;
     }
     case StmtKind::While: {
-      auto &w = static_cast<const WhileStmt &>(s);
+      auto &w = cast<WhileStmt>(s);
       auto copy = std::make_unique<WhileStmt>(w.loc);
       copy->cond = clone_expr(*w.cond);
       copy->body = clone_opt(w.body);
       return copy;
     }
     case StmtKind::For: {
-      auto &f = static_cast<const ForStmt &>(s);
+      auto &f = cast<ForStmt>(s);
       auto copy = std::make_unique<ForStmt>(f.loc);
       copy->init = clone_opt(f.init);
       copy->cond = clone_opt(f.cond);
@@ -53,7 +53,7 @@ StmtPtr clone_stmt(const Stmt &s) {
       return copy;
     }
     case StmtKind::Foreach: {
-      auto &f = static_cast<const ForeachStmt &>(s);
+      auto &f = cast<ForeachStmt>(s);
       auto copy = std::make_unique<ForeachStmt>(f.loc);
       copy->key_names = f.key_names;
       copy->key_locals = f.key_locals;
@@ -70,18 +70,18 @@ StmtPtr clone_stmt(const Stmt &s) {
       return copy;
     }
     case StmtKind::Delete: {
-      auto &d = static_cast<const DeleteStmt &>(s);
+      auto &d = cast<DeleteStmt>(s);
       return std::make_unique<DeleteStmt>(d.loc, clone_expr(*d.target));
     }
     case StmtKind::StatsAdd: {
-      auto &a = static_cast<const StatsAddStmt &>(s);
+      auto &a = cast<StatsAddStmt>(s);
       return std::make_unique<StatsAddStmt>(a.loc, clone_expr(*a.target), clone_expr(*a.value));
     }
     case StmtKind::Break:
     case StmtKind::Continue:
     case StmtKind::Next: return std::make_unique<JumpStmt>(s.kind, s.loc);
     case StmtKind::Try: {
-      auto &t = static_cast<const TryStmt &>(s);
+      auto &t = cast<TryStmt>(s);
       auto copy = std::make_unique<TryStmt>(t.loc);
       copy->try_block = clone_opt(t.try_block);
       copy->catch_block = clone_opt(t.catch_block);
@@ -90,7 +90,7 @@ StmtPtr clone_stmt(const Stmt &s) {
       return copy;
     }
     case StmtKind::Return: {
-      auto &r = static_cast<const ReturnStmt &>(s);
+      auto &r = cast<ReturnStmt>(s);
       auto copy = std::make_unique<ReturnStmt>(r.loc);
       copy->value = clone_opt(r.value);
       return copy;
@@ -117,29 +117,29 @@ std::vector<ExprPtr> clone_all(const std::vector<ExprPtr> &exprs) {
 ExprPtr clone_expr(const Expr &e) {
   switch (e.kind) {
     case ExprKind::Number: {
-      auto &n = static_cast<const NumberExpr &>(e);
+      auto &n = cast<NumberExpr>(e);
       return with_type(std::make_unique<NumberExpr>(n.loc, n.value), e);
     }
     case ExprKind::String: {
-      auto &s = static_cast<const StringExpr &>(e);
+      auto &s = cast<StringExpr>(e);
       return with_type(std::make_unique<StringExpr>(s.loc, s.value), e);
     }
     case ExprKind::Symbol: {
-      auto &s = static_cast<const SymbolExpr &>(e);
+      auto &s = cast<SymbolExpr>(e);
       auto copy = std::make_unique<SymbolExpr>(s.loc, s.name);
       copy->local = s.local;
       copy->global = s.global;
       return with_type(std::move(copy), e);
     }
     case ExprKind::Index: {
-      auto &i = static_cast<const IndexExpr &>(e);
+      auto &i = cast<IndexExpr>(e);
       auto copy = std::make_unique<IndexExpr>(i.loc, i.name);
       copy->global = i.global;
       copy->keys = clone_all(i.keys);
       return with_type(std::move(copy), e);
     }
     case ExprKind::TargetVar: {
-      auto &t = static_cast<const TargetVarExpr &>(e);
+      auto &t = cast<TargetVarExpr>(e);
       auto copy = std::make_unique<TargetVarExpr>(t.loc, t.name);
       for (const auto &c : t.components)
         copy->components.push_back(TargetComponent{c.field, c.index ? clone_expr(*c.index) : nullptr});
@@ -155,33 +155,33 @@ ExprPtr clone_expr(const Expr &e) {
       return with_type(std::move(copy), e);
     }
     case ExprKind::Unary: {
-      auto &u = static_cast<const UnaryExpr &>(e);
+      auto &u = cast<UnaryExpr>(e);
       return with_type(std::make_unique<UnaryExpr>(u.loc, u.op, clone_expr(*u.operand)), e);
     }
     case ExprKind::Binary: {
-      auto &b = static_cast<const BinaryExpr &>(e);
+      auto &b = cast<BinaryExpr>(e);
       return with_type(std::make_unique<BinaryExpr>(b.loc, b.op, clone_expr(*b.lhs), clone_expr(*b.rhs)), e);
     }
     case ExprKind::Logical: {
-      auto &l = static_cast<const LogicalExpr &>(e);
+      auto &l = cast<LogicalExpr>(e);
       return with_type(std::make_unique<LogicalExpr>(l.loc, l.op, clone_expr(*l.lhs), clone_expr(*l.rhs)), e);
     }
     case ExprKind::Ternary: {
-      auto &t = static_cast<const TernaryExpr &>(e);
+      auto &t = cast<TernaryExpr>(e);
       return with_type(std::make_unique<TernaryExpr>(t.loc, clone_expr(*t.cond), clone_expr(*t.then_expr),
                                                      clone_expr(*t.else_expr)),
                        e);
     }
     case ExprKind::Assign: {
-      auto &a = static_cast<const AssignExpr &>(e);
+      auto &a = cast<AssignExpr>(e);
       return with_type(std::make_unique<AssignExpr>(a.loc, a.op, clone_expr(*a.lhs), clone_expr(*a.rhs)), e);
     }
     case ExprKind::IncDec: {
-      auto &i = static_cast<const IncDecExpr &>(e);
+      auto &i = cast<IncDecExpr>(e);
       return with_type(std::make_unique<IncDecExpr>(i.loc, i.increment, i.prefix, clone_expr(*i.operand)), e);
     }
     case ExprKind::Call: {
-      auto &c = static_cast<const CallExpr &>(e);
+      auto &c = cast<CallExpr>(e);
       auto copy = std::make_unique<CallExpr>(c.loc, c.name);
       copy->args = clone_all(c.args);
       copy->builtin = c.builtin;
@@ -190,21 +190,21 @@ ExprPtr clone_expr(const Expr &e) {
       return with_type(std::move(copy), e);
     }
     case ExprKind::StatsOp: {
-      auto &s = static_cast<const StatsOpExpr &>(e);
+      auto &s = cast<StatsOpExpr>(e);
       auto copy = std::make_unique<StatsOpExpr>(s.loc, s.fn, clone_expr(*s.operand));
       copy->params = s.params;
       if (s.bucket) copy->bucket = clone_expr(*s.bucket);
       return with_type(std::move(copy), e);
     }
     case ExprKind::InArray: {
-      auto &i = static_cast<const InArrayExpr &>(e);
+      auto &i = cast<InArrayExpr>(e);
       auto copy = std::make_unique<InArrayExpr>(i.loc, i.name);
       copy->keys = clone_all(i.keys);
       copy->global = i.global;
       return with_type(std::move(copy), e);
     }
     case ExprKind::Defined: {
-      auto &d = static_cast<const DefinedExpr &>(e);
+      auto &d = cast<DefinedExpr>(e);
       return with_type(std::make_unique<DefinedExpr>(d.loc, clone_expr(*d.operand)), e);
     }
   }

@@ -3,12 +3,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <string_view>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 
 namespace ntap {
 
@@ -163,8 +165,10 @@ const SourceFile &SourceManager::load(const std::string &path) {
 // ---------------------------------------------------------------- CompileError
 
 namespace {
-std::string format_report(ErrorKind kind, const std::string &message, const Location &loc,
-                          const std::string &saw) {
+constexpr const char *kHintLabel = "       hint: ";  // as wide as kSourceLabel
+
+std::string format_report(ErrorKind kind, const std::string &message, const Location &loc, const std::string &saw,
+                          const std::vector<std::string> &hints) {
   std::string out = error_prefix(kind);
   out += ": ";
   out += printable(message);
@@ -187,18 +191,135 @@ std::string format_report(ErrorKind kind, const std::string &message, const Loca
       out += "^\n";
     }
   }
+  for (const std::string &hint : hints) {
+    out += kHintLabel;
+    out += hint;
+    out += '\n';
+  }
   return out;
 }
 }  // namespace
 
-CompileError::CompileError(ErrorKind kind, std::string message, Location loc, std::string saw)
-    : std::runtime_error(format_report(kind, message, loc, saw)),
+CompileError::CompileError(ErrorKind kind, std::string message, Location loc, std::string saw,
+                           std::vector<std::string> hints)
+    : std::runtime_error(format_report(kind, message, loc, saw, hints)),
       kind_(kind),
       message_(std::move(message)),
       loc_(loc),
-      saw_(std::move(saw)) {}
+      saw_(std::move(saw)),
+      hints_(std::move(hints)) {}
 
-std::string CompileError::format() const { return format_report(kind_, message_, loc_, saw_); }
+CompileError::CompileError(const CompileError &first, std::string report)
+    : std::runtime_error(report),
+      kind_(first.kind_),
+      message_(first.message_),
+      loc_(first.loc_),
+      saw_(first.saw_),
+      hints_(first.hints_),
+      report_(std::move(report)) {}
+
+CompileError CompileError::with_hints(const std::vector<std::string> &more) const {
+  std::vector<std::string> all = hints_;
+  all.insert(all.end(), more.begin(), more.end());
+  return CompileError(kind_, message_, loc_, saw_, std::move(all));
+}
+
+std::string CompileError::format() const {
+  return report_.empty() ? format_report(kind_, message_, loc_, saw_, hints_) : report_;
+}
+
+// ---------------------------------------------------------------- Diagnostics
+
+void Diagnostics::report(CompileError error) {
+  for (const CompileError &seen : errors_)
+    if (seen.format() == error.format()) return;
+  errors_.push_back(std::move(error));
+}
+
+std::vector<CompileError> Diagnostics::sorted() const {
+  std::vector<CompileError> out = errors_;
+  // Errors without a position go last; files are ordered by name so the
+  // order does not depend on which file was loaded first.
+  auto key = [](const CompileError &e) {
+    const Location &l = e.location();
+    return std::make_tuple(!l.known(), l.known() ? l.file->name : std::string(), l.line, l.col);
+  };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const CompileError &a, const CompileError &b) { return key(a) < key(b); });
+  return out;
+}
+
+std::string Diagnostics::format() const {
+  std::string out;
+  const std::vector<CompileError> errors = sorted();
+  for (size_t i = 0; i < errors.size() && i < kShownErrors; ++i) out += errors[i].format();
+  if (errors.size() > kShownErrors) {
+    const size_t more = errors.size() - kShownErrors;
+    out += fmt::format("{} more error{} not shown ({} in all)\n", more, more == 1 ? "" : "s", errors.size());
+  }
+  return out;
+}
+
+void Diagnostics::raise() const {
+  if (errors_.empty()) return;
+  const std::vector<CompileError> errors = sorted();
+  throw CompileErrors(errors.front(), format(), errors.size());
+}
+
+// ---------------------------------------------------------------- suggestions
+
+namespace {
+// The edit distance between a and b: insertions, deletions, substitutions
+// and transpositions of neighbours ("rvc" for "rcv", the commonest typo)
+// cost 1 each (the optimal string alignment distance).
+size_t edit_distance(std::string_view a, std::string_view b) {
+  const size_t width = b.size() + 1;
+  std::vector<size_t> d((a.size() + 1) * width);
+  auto at = [&](size_t i, size_t j) -> size_t & { return d[i * width + j]; };
+  for (size_t i = 0; i <= a.size(); ++i) at(i, 0) = i;
+  for (size_t j = 0; j <= b.size(); ++j) at(0, j) = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      at(i, j) = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        at(i, j) = std::min(at(i, j), at(i - 2, j - 2) + 1);
+    }
+  return at(a.size(), b.size());
+}
+}  // namespace
+
+std::vector<std::string> nearest_names(std::string_view word, const std::vector<std::string> &candidates,
+                                       size_t limit) {
+  // A third of the word's length: a typo or two in a long name, one in a
+  // short one, and no guess for a name of one or two characters (any other
+  // short name is as close).
+  const size_t allowed = word.size() / 3;
+  if (allowed == 0) return {};
+  std::vector<std::pair<size_t, std::string>> close;
+  for (const std::string &candidate : candidates) {
+    if (candidate == word) continue;
+    const size_t gap = candidate.size() > word.size() ? candidate.size() - word.size() : word.size() - candidate.size();
+    if (gap > allowed) continue;  // cannot be close enough; skips the DP on most candidates
+    const size_t distance = edit_distance(word, candidate);
+    if (distance <= allowed) close.emplace_back(distance, candidate);
+  }
+  std::sort(close.begin(), close.end());
+  close.erase(std::unique(close.begin(), close.end()), close.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < close.size() && i < limit; ++i) out.push_back(close[i].second);
+  return out;
+}
+
+std::string did_you_mean(const std::vector<std::string> &names, std::string_view prefix) {
+  if (names.empty()) return {};
+  std::string out = "did you mean ";
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += fmt::format("`{}{}`", prefix, names[i]);
+  }
+  return out + "?";
+}
 
 // ---------------------------------------------------------------- tokens
 

@@ -6,13 +6,18 @@
 //           saw: operator '}' at dropwatch.ntp:12:5
 //        source:   foo(1 }
 //                        ^
-// Errors are thrown as CompileError and caught once in the driver, before
-// anything is loaded into the kernel.
+// An error may carry hint lines under the caret ("did you mean `x`?").
+// The parser and code generation throw CompileError at the first error; the
+// elaboration passes report theirs into a Diagnostics sink and keep going, so
+// one run shows every independent error (sorted by position, capped), as
+// stap's and bpftrace's do. Either way the driver catches one CompileError,
+// before anything is loaded into the kernel.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ntap {
@@ -54,19 +59,88 @@ class CompileError : public std::runtime_error {
  public:
   // kind gives the prefix ("parse error", "semantic error"...), message the
   // text, saw an optional "saw:" description of the offending token/identifier.
-  CompileError(ErrorKind kind, std::string message, Location loc, std::string saw = {});
+  // hints are extra lines shown under the caret.
+  CompileError(ErrorKind kind, std::string message, Location loc, std::string saw = {},
+               std::vector<std::string> hints = {});
   ErrorKind kind() const { return kind_; }
   const Location &location() const { return loc_; }
   const std::string &message() const { return message_; }
-  // The full multi-line report, with source line and caret.
+  const std::string &saw() const { return saw_; }
+  const std::vector<std::string> &hints() const { return hints_; }
+  // The same error with more hint lines.
+  CompileError with_hints(const std::vector<std::string> &more) const;
+  // The full multi-line report, with source line, caret and hints (for a
+  // report of several errors, all of them).
   std::string format() const;
+
+ protected:
+  // An error whose report (what(), format()) is `report` rather than its own.
+  CompileError(const CompileError &first, std::string report);
 
  private:
   ErrorKind kind_;
   std::string message_;
   Location loc_;
   std::string saw_;
+  std::vector<std::string> hints_;
+  std::string report_;  // set when the report is not this error's alone
 };
+
+// Several errors reported together (Diagnostics::raise): location(),
+// message() and kind() are those of the first by position; format() and
+// what() show them all.
+class CompileErrors : public CompileError {
+ public:
+  CompileErrors(const CompileError &first, std::string report, size_t count)
+      : CompileError(first, std::move(report)), count_(count) {}
+  size_t count() const { return count_; }
+
+ private:
+  size_t count_;
+};
+
+// The sink the elaboration passes report errors into instead of throwing
+// at the first. Identical reports (a type walk repeated until it settles
+// meets the same error each round) are kept once.
+class Diagnostics {
+ public:
+  // At most this many errors are shown; the rest are counted.
+  static constexpr size_t kShownErrors = 20;
+
+  void report(CompileError error);
+  // Runs `step`, reporting a CompileError it throws instead of passing it
+  // on. Returns false when it threw.
+  template <typename Fn>
+  bool guard(Fn &&step) {
+    try {
+      step();
+      return true;
+    } catch (const CompileError &error) {
+      report(error);
+      return false;
+    }
+  }
+  size_t error_count() const { return errors_.size(); }
+  bool has_errors() const { return !errors_.empty(); }
+  // Every error, sorted by position (file, line, column), the first
+  // kShownErrors with source and hints, then "N more errors".
+  std::string format() const;
+  // Throws the errors reported so far as one CompileErrors; nothing when there are none.
+  void raise() const;
+
+ private:
+  std::vector<CompileError> sorted() const;
+  std::vector<CompileError> errors_;
+};
+
+// The candidates nearest to `word` by edit distance (a swap of neighbours counts one), closest
+// first, at most `limit` of them; a candidate qualifies when it is at most
+// about a third of `word` away (so `tcp_v4_rvc` finds `tcp_v4_rcv` but `x`
+// does not find `y`). Empty when nothing is close.
+std::vector<std::string> nearest_names(std::string_view word, const std::vector<std::string> &candidates,
+                                       size_t limit = 1);
+// "did you mean `a`?" / "did you mean `a` or `b`?" for nearest_names' result; empty for none.
+std::string did_you_mean(const std::vector<std::string> &names, std::string_view prefix = {});
 
 // The token at `loc`, described as stap's run-time errors print it after
 // "near": `keyword`, `identifier 'x'`, `operator '{'`, `number '1'`,

@@ -169,9 +169,9 @@ ExprPtr AstBuilder::left_assoc(const Node &n) {
 void AstBuilder::check_regex(const Node &n, const Expr &pattern) const {
   if (pattern.kind != ExprKind::String) fail(n, "the regular expression of =~ / !~ must be a literal string");
   // Bounded before regcomp, which may take gigabytes or the whole stack.
-  if (auto beyond = regex_beyond_bounds(static_cast<const StringExpr &>(pattern).value)) fail(n, *beyond);
+  if (auto beyond = regex_beyond_bounds(cast<StringExpr>(pattern).value)) fail(n, *beyond);
   regex_t compiled;
-  const int status = regcomp(&compiled, static_cast<const StringExpr &>(pattern).value.c_str(), REG_EXTENDED);
+  const int status = regcomp(&compiled, cast<StringExpr>(pattern).value.c_str(), REG_EXTENDED);
   if (status != 0) {
     char reason[256];
     regerror(status, &compiled, reason, sizeof reason);
@@ -183,10 +183,10 @@ void AstBuilder::check_regex(const Node &n, const Expr &pattern) const {
 // A literal histogram or variance parameter: a number, maybe negated.
 int64_t AstBuilder::literal_parameter(const Node &n, const std::string &op) {
   ExprPtr e = expr(n);
-  if (e->kind == ExprKind::Number) return static_cast<NumberExpr &>(*e).value;
-  if (e->kind == ExprKind::Unary && static_cast<UnaryExpr &>(*e).op == UnaryOp::Neg &&
-      static_cast<UnaryExpr &>(*e).operand->kind == ExprKind::Number)
-    return static_cast<int64_t>(0ULL - uint64_t(static_cast<NumberExpr &>(*static_cast<UnaryExpr &>(*e).operand).value));
+  if (e->kind == ExprKind::Number) return cast<NumberExpr>(*e).value;
+  if (e->kind == ExprKind::Unary && cast<UnaryExpr>(*e).op == UnaryOp::Neg &&
+      cast<UnaryExpr>(*e).operand->kind == ExprKind::Number)
+    return static_cast<int64_t>(0ULL - uint64_t(cast<NumberExpr>(*cast<UnaryExpr>(*e).operand).value));
   fail(n, op + " parameters must be literal numbers");
 }
 

@@ -43,7 +43,7 @@ StmtPtr AstBuilder::histogram_foreach(const Node &n, const Node &histogram) {
   const std::string name = text(*histogram.children[0]);
   const StatsFn fn = name == "@hist_log" ? StatsFn::HistLog : StatsFn::HistLinear;
   auto bucket_read = stats_with_parameters(histogram, name, fn, histogram.children.size() - 1);
-  auto &op = static_cast<StatsOpExpr &>(*bucket_read);
+  auto &op = cast<StatsOpExpr>(*bucket_read);
   uint32_t buckets = HistogramSpec::kLogBuckets;
   if (fn == StatsFn::HistLinear) {
     try {

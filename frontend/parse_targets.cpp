@@ -56,7 +56,7 @@ ExprPtr AstBuilder::cast_expr(const Node &n) {
 
 ExprPtr AstBuilder::address_of(const Node &n) {
   ExprPtr operand = expr(*n.children[0]);
-  auto &target = static_cast<TargetVarExpr &>(*operand);
+  auto &target = cast<TargetVarExpr>(*operand);
   if (target.components.empty() && !target.is_cast())
     fail(n, "cannot take the address of a context argument: it is not in memory");
   target.address_of = true;

@@ -37,11 +37,6 @@ enum Level : int {
   kPrimary,
 };
 
-template <typename T>
-const T &as(const Expr &e) {
-  return static_cast<const T &>(e);
-}
-
 int binary_level(BinaryOp op) {
   switch (op) {
     case BinaryOp::Add: case BinaryOp::Sub: return kAdditive;
@@ -62,11 +57,11 @@ int level_of(const Expr &e) {
   switch (e.kind) {
     case ExprKind::Assign: return kAssign;
     case ExprKind::Ternary: return kTernary;
-    case ExprKind::Logical: return as<LogicalExpr>(e).op == LogicalOp::Or ? kLogicalOr : kLogicalAnd;
-    case ExprKind::Binary: return binary_level(as<BinaryExpr>(e).op);
+    case ExprKind::Logical: return cast<LogicalExpr>(e).op == LogicalOp::Or ? kLogicalOr : kLogicalAnd;
+    case ExprKind::Binary: return binary_level(cast<BinaryExpr>(e).op);
     case ExprKind::InArray: return kIn;
     case ExprKind::Unary: return kUnary;
-    case ExprKind::IncDec: return as<IncDecExpr>(e).prefix ? kUnary : kPostfix;
+    case ExprKind::IncDec: return cast<IncDecExpr>(e).prefix ? kUnary : kPostfix;
     default: return kPrimary;
   }
 }
@@ -125,7 +120,7 @@ class Printer {
   void stmt(const Stmt &s) {
     switch (s.kind) {
       case StmtKind::Block: {
-        const auto &b = static_cast<const BlockStmt &>(s);
+        const auto &b = cast<BlockStmt>(s);
         line("{");
         ++depth_;
         for (const auto &child : b.stmts) stmt(*child);
@@ -133,9 +128,9 @@ class Printer {
         line("}");
         return;
       }
-      case StmtKind::Expr: line(expr(*static_cast<const ExprStmt &>(s).expr) + ";"); return;
+      case StmtKind::Expr: line(expr(*cast<ExprStmt>(s).expr) + ";"); return;
       case StmtKind::If: {
-        const auto &i = static_cast<const IfStmt &>(s);
+        const auto &i = cast<IfStmt>(s);
         line("if (" + expr(*i.cond) + ")");
         nested(*i.then_stmt);
         if (i.else_stmt) {
@@ -145,23 +140,23 @@ class Printer {
         return;
       }
       case StmtKind::While: {
-        const auto &w = static_cast<const WhileStmt &>(s);
+        const auto &w = cast<WhileStmt>(s);
         line("while (" + expr(*w.cond) + ")");
         nested(*w.body);
         return;
       }
       case StmtKind::For: {
-        const auto &f = static_cast<const ForStmt &>(s);
+        const auto &f = cast<ForStmt>(s);
         auto part = [&](const ExprPtr &e) { return e ? expr(*e) : std::string(); };
         std::string head = "for (" + part(f.init) + "; " + part(f.cond) + "; " + part(f.step) + ")";
         line(head);
         nested(*f.body);
         return;
       }
-      case StmtKind::Foreach: foreach_stmt(static_cast<const ForeachStmt &>(s)); return;
-      case StmtKind::Delete: line("delete " + expr(*static_cast<const DeleteStmt &>(s).target) + ";"); return;
+      case StmtKind::Foreach: foreach_stmt(cast<ForeachStmt>(s)); return;
+      case StmtKind::Delete: line("delete " + expr(*cast<DeleteStmt>(s).target) + ";"); return;
       case StmtKind::StatsAdd: {
-        const auto &a = static_cast<const StatsAddStmt &>(s);
+        const auto &a = cast<StatsAddStmt>(s);
         line(expr(*a.target) + " <<< " + expr(*a.value) + ";");
         return;
       }
@@ -169,12 +164,12 @@ class Printer {
       case StmtKind::Continue: line("continue;"); return;
       case StmtKind::Next: line("next;"); return;
       case StmtKind::Return: {
-        const auto &r = static_cast<const ReturnStmt &>(s);
+        const auto &r = cast<ReturnStmt>(s);
         line(r.value ? "return " + expr(*r.value) + ";" : "return;");
         return;
       }
       case StmtKind::Try: {
-        const auto &t = static_cast<const TryStmt &>(s);
+        const auto &t = cast<TryStmt>(s);
         line("try");
         stmt(*t.try_block);
         line(t.catch_name ? "catch (" + *t.catch_name + ")" : "catch");
@@ -195,46 +190,46 @@ class Printer {
 
   std::string expr(const Expr &e) {
     switch (e.kind) {
-      case ExprKind::Number: return number_text(as<NumberExpr>(e).value);
-      case ExprKind::String: return quoted(as<StringExpr>(e).value);
-      case ExprKind::Symbol: return as<SymbolExpr>(e).name;
+      case ExprKind::Number: return number_text(cast<NumberExpr>(e).value);
+      case ExprKind::String: return quoted(cast<StringExpr>(e).value);
+      case ExprKind::Symbol: return cast<SymbolExpr>(e).name;
       case ExprKind::Index: {
-        const auto &i = as<IndexExpr>(e);
+        const auto &i = cast<IndexExpr>(e);
         return i.name + "[" + list(i.keys, kAssign) + "]";
       }
-      case ExprKind::TargetVar: return target(as<TargetVarExpr>(e));
-      case ExprKind::Unary: return unary(as<UnaryExpr>(e));
+      case ExprKind::TargetVar: return target(cast<TargetVarExpr>(e));
+      case ExprKind::Unary: return unary(cast<UnaryExpr>(e));
       case ExprKind::Binary: {
-        const auto &b = as<BinaryExpr>(e);
+        const auto &b = cast<BinaryExpr>(e);
         const int level = binary_level(b.op);
         return operand(*b.lhs, level) + " " + binary_op_text(b.op) + " " + operand(*b.rhs, level + 1);
       }
       case ExprKind::Logical: {
-        const auto &l = as<LogicalExpr>(e);
+        const auto &l = cast<LogicalExpr>(e);
         const int level = level_of(e);
         const char *op = l.op == LogicalOp::And ? " && " : " || ";
         return operand(*l.lhs, level) + op + operand(*l.rhs, level + 1);
       }
       case ExprKind::Ternary: {
-        const auto &t = as<TernaryExpr>(e);
+        const auto &t = cast<TernaryExpr>(e);
         return operand(*t.cond, kLogicalOr) + " ? " + operand(*t.then_expr, kAssign) + " : " +
                operand(*t.else_expr, kAssign);
       }
       case ExprKind::Assign: {
-        const auto &a = as<AssignExpr>(e);
+        const auto &a = cast<AssignExpr>(e);
         return operand(*a.lhs, kPrimary) + " " + assign_op_text(a.op) + " " + operand(*a.rhs, kAssign);
       }
       case ExprKind::IncDec: {
-        const auto &i = as<IncDecExpr>(e);
+        const auto &i = cast<IncDecExpr>(e);
         const char *op = i.increment ? "++" : "--";
         return i.prefix ? op + operand(*i.operand, kPrimary) : operand(*i.operand, kPrimary) + op;
       }
       case ExprKind::Call: {
-        const auto &c = as<CallExpr>(e);
+        const auto &c = cast<CallExpr>(e);
         return c.name + "(" + list(c.args, kAssign) + ")";
       }
       case ExprKind::StatsOp: {
-        const auto &s = as<StatsOpExpr>(e);
+        const auto &s = cast<StatsOpExpr>(e);
         std::string text = std::string(stats_fn_name(s.fn)) + "(" + expr(*s.operand);
         for (int64_t p : s.params) text += ", " + parameter_text(p);
         text += ")";
@@ -242,11 +237,11 @@ class Printer {
         return text;
       }
       case ExprKind::InArray: {
-        const auto &i = as<InArrayExpr>(e);
+        const auto &i = cast<InArrayExpr>(e);
         std::string keys = list(i.keys, kComparison);
         return (i.keys.size() == 1 ? keys : "[" + keys + "]") + " in " + i.name;
       }
-      case ExprKind::Defined: return "@defined(" + expr(*as<DefinedExpr>(e).operand) + ")";
+      case ExprKind::Defined: return "@defined(" + expr(*cast<DefinedExpr>(e).operand) + ")";
     }
     throw std::logic_error("printer: unknown expression kind");
   }
@@ -340,7 +335,7 @@ class Printer {
     if (g.max_entries) text += "[" + std::to_string(g.max_entries) + "]";
     if (g.init) {
       text += " = ";
-      if (g.init->kind == ExprKind::Number) text += parameter_text(as<NumberExpr>(*g.init).value);
+      if (g.init->kind == ExprKind::Number) text += parameter_text(cast<NumberExpr>(*g.init).value);
       else text += expr(*g.init);
     }
     line(text);

@@ -315,9 +315,14 @@ class PathWalker {
       return FieldError{FieldError::Unsupported, "cannot access member '" + field + "' of a value of type '" +
                                                      type_to_c(type_) + "' (not a pointer to a struct or union)"};
     MemberHit hit;
-    if (!find_member(composite, field, hit))
-      return FieldError{FieldError::NoSuchField, "'" + composite_c_name(composite, btf_is_union(composite)) +
-                                                     "' has no member '" + field + "'"};
+    if (!find_member(composite, field, hit)) {
+      std::vector<std::string> names;
+      for (const NamedMember &m : named_members(skip_modifiers(type_))) names.push_back(m.name);
+      std::vector<std::string> nearest = nearest_names(field, names);
+      return FieldError{FieldError::NoSuchField,
+                        "'" + composite_c_name(composite, btf_is_union(composite)) + "' has no member '" + field + "'",
+                        nearest.empty() ? std::string() : nearest.front()};
+    }
     type_ = hit.type_id;
     last_ = "member '" + field + "'";
     if (hit.bitfield_size != 0 || is_int_bitfield(hit.type_id)) return start_bitfield(field, hit);
@@ -553,6 +558,13 @@ ValueShape value_shape(uint32_t type_id) {
     shape.is_signed = scalar->is_signed;
   }
   return shape;
+}
+
+std::vector<std::string> field_hints(const FieldError &error, bool with_message) {
+  std::vector<std::string> hints;
+  if (with_message) hints.push_back(error.message);
+  if (!error.nearest_member.empty()) hints.push_back(did_you_mean({error.nearest_member}));
+  return hints;
 }
 
 std::vector<NamedMember> named_members(uint32_t composite_type_id) {

@@ -69,7 +69,11 @@ const std::vector<TracepointArg> *tracepoint_args(std::string_view event);
 struct FieldError {
   enum Kind { NoSuchField, Unsupported } kind;
   std::string message;
+  std::string nearest_member = {};  // NoSuchField: the member named most like the missing one, if any
 };
+// Hint lines for an access path that failed: the error itself when
+// `with_message`, and "did you mean `member`?" when a member is close.
+std::vector<std::string> field_hints(const FieldError &error, bool with_message);
 
 // One `->field` or `[index]` of a written access path.
 struct AccessComponent {

@@ -24,15 +24,15 @@ namespace {
 using namespace ast;
 
 Global *global_of(const Expr &e) {
-  if (e.kind == ExprKind::Symbol) return static_cast<const SymbolExpr &>(e).global;
-  if (e.kind == ExprKind::Index) return static_cast<const IndexExpr &>(e).global;
-  if (e.kind == ExprKind::InArray) return static_cast<const InArrayExpr &>(e).global;
+  if (e.kind == ExprKind::Symbol) return cast<SymbolExpr>(e).global;
+  if (e.kind == ExprKind::Index) return cast<IndexExpr>(e).global;
+  if (e.kind == ExprKind::InArray) return cast<InArrayExpr>(e).global;
   return nullptr;
 }
 
 bool is_output_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
-  const auto &call = static_cast<const CallExpr &>(e);
+  const auto &call = cast<CallExpr>(e);
   return call.builtin && call.builtin->flags & Builtin::Variadic;
 }
 
@@ -61,19 +61,19 @@ class SideAnalysis {
   void visit_stmt(Stmt &s) {
     switch (s.kind) {
       case StmtKind::Delete: {
-        Global *g = global_of(*static_cast<DeleteStmt &>(s).target);
+        Global *g = global_of(*cast<DeleteStmt>(s).target);
         write(g);
         if (g && !kernel_) g->deleted_in_user = true;
         break;
       }
-      case StmtKind::StatsAdd: write(global_of(*static_cast<StatsAddStmt &>(s).target)); break;
-      case StmtKind::Foreach: read(static_cast<ForeachStmt &>(s).global); break;
+      case StmtKind::StatsAdd: write(global_of(*cast<StatsAddStmt>(s).target)); break;
+      case StmtKind::Foreach: read(cast<ForeachStmt>(s).global); break;
       default: break;
     }
     // A kernel probe walks a map with bpf_for_each_map_elem
     // (codegen/bpf/map_walk.cpp), which visits elements in hash order; a
     // program cannot hold them all to sort them.
-    if (kernel_ && s.kind == StmtKind::Foreach && static_cast<ForeachStmt &>(s).sort_direction != 0)
+    if (kernel_ && s.kind == StmtKind::Foreach && cast<ForeachStmt>(s).sort_direction != 0)
       throw CompileError(ErrorKind::Semantic,
                          "a sorted foreach is not supported in kernel probes: BPF walks a map in hash order "
                          "and a program cannot hold its elements to sort them; drop the '+'/'-' or move the "
@@ -92,11 +92,11 @@ class SideAnalysis {
         if (!target_of_stmt) read(global_of(e));
         break;
       case ExprKind::Assign: {
-        auto &a = static_cast<AssignExpr &>(e);
+        auto &a = cast<AssignExpr>(e);
         write(global_of(*a.lhs));
         if (a.op != AssignOp::Set) read(global_of(*a.lhs), false);
         if (a.lhs->kind == ExprKind::Index)
-          for (auto &k : static_cast<IndexExpr &>(*a.lhs).keys) visit_expr(*k);
+          for (auto &k : cast<IndexExpr>(*a.lhs).keys) visit_expr(*k);
         visit_expr(*a.rhs);
         return;
       }
@@ -111,7 +111,7 @@ class SideAnalysis {
         return;
       }
       case ExprKind::Call: {
-        auto &call = static_cast<CallExpr &>(e);
+        auto &call = cast<CallExpr>(e);
         if (call.function) {
           enter_function(call);
           for (auto &arg : call.args) visit_expr(*arg);
@@ -124,7 +124,7 @@ class SideAnalysis {
         return;
       }
       case ExprKind::TargetVar:
-        if (!kernel_ && static_cast<TargetVarExpr &>(e).is_cast())
+        if (!kernel_ && cast<TargetVarExpr>(e).is_cast())
           throw CompileError(ErrorKind::Semantic,
                              "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
                              "use it in a kernel probe",
@@ -264,11 +264,14 @@ Side side_of(const Probe &probe) {
 }  // namespace
 
 void assign_sides(PassContext &ctx) {
+  // Probe by probe: an error in one is reported and the others are still checked.
   for (auto &probe : ctx.program.probes) {
-    move_kernel_timers(*probe);
-    probe->side = side_of(*probe);
-    std::vector<const Function *> calls;
-    SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
+    ctx.diagnostics.guard([&] {
+      move_kernel_timers(*probe);
+      probe->side = side_of(*probe);
+      std::vector<const Function *> calls;
+      SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();
+    });
   }
   mark_globals_to_display(ctx.program);
 }

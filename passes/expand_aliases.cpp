@@ -249,8 +249,11 @@ void expand_aliases(PassContext &ctx) {
   Program &program = ctx.program;
   AliasExpander expander(program);
   std::vector<std::unique_ptr<Probe>> expanded;
+  // Probe by probe: an error in one is reported and the others are still expanded.
   for (auto &probe : program.probes)
-    for (auto &p : expand_probe(*probe, expander)) expanded.push_back(std::move(p));
+    ctx.diagnostics.guard([&] {
+      for (auto &p : expand_probe(*probe, expander)) expanded.push_back(std::move(p));
+    });
   program.probes = std::move(expanded);
   for (uint32_t i = 0; i < program.probes.size(); ++i) program.probes[i]->id = i;
 }

@@ -26,9 +26,9 @@ using namespace ast;
 
 std::string describe(const Expr &e) {
   switch (e.kind) {
-    case ExprKind::Symbol: return fmt::format("identifier '{}'", static_cast<const SymbolExpr &>(e).name);
-    case ExprKind::Index: return fmt::format("identifier '{}'", static_cast<const IndexExpr &>(e).name);
-    case ExprKind::Call: return fmt::format("identifier '{}'", static_cast<const CallExpr &>(e).name);
+    case ExprKind::Symbol: return fmt::format("identifier '{}'", cast<SymbolExpr>(e).name);
+    case ExprKind::Index: return fmt::format("identifier '{}'", cast<IndexExpr>(e).name);
+    case ExprKind::Call: return fmt::format("identifier '{}'", cast<CallExpr>(e).name);
     case ExprKind::Number: return "number";
     case ExprKind::String: return "string";
     default: return "expression";
@@ -37,12 +37,17 @@ std::string describe(const Expr &e) {
 
 class TypeInference {
  public:
-  explicit TypeInference(Program &program) : program_(program) {}
+  TypeInference(Program &program, Diagnostics &diagnostics) : program_(program), diagnostics_(diagnostics) {}
 
+  // Every statement is typed on its own, so a mismatch in one is reported
+  // and the others are still typed. The strict walk is skipped after errors:
+  // what a failed statement left untyped would only add "unresolved type"
+  // errors that are not the script's.
   void run() {
     for (auto &f : program_.functions)
       if (f->result == Type::Unknown) f->result = f->declared_result;
     reach_fixpoint();
+    if (diagnostics_.has_errors()) return;
     // What nothing typed defaults to long; that may type more.
     for (auto &f : program_.functions) {
       if (f->result == Type::Unknown) f->result = Type::Long;
@@ -50,6 +55,7 @@ class TypeInference {
         if (f->locals[i]->type == Type::Unknown) f->locals[i]->type = Type::Long;
     }
     reach_fixpoint();
+    if (diagnostics_.has_errors()) return;
     strict_ = true;
     walk_all();
   }
@@ -66,13 +72,18 @@ class TypeInference {
   }
 
   void walk_all() {
-    for (auto &probe : program_.probes)
-      walk_stmts(*probe->body, [&](Stmt &s) { visit_stmt(s); });
+    auto visit = [&](Stmt &s) { diagnostics_.guard([&] { visit_stmt(s); }); };
+    for (auto &probe : program_.probes) {
+      locals_ = &probe->locals;
+      walk_stmts(*probe->body, visit);
+    }
     for (auto &f : program_.functions) {
       function_ = f.get();
-      walk_stmts(*f->body, [&](Stmt &s) { visit_stmt(s); });
+      locals_ = &f->locals;
+      walk_stmts(*f->body, visit);
       function_ = nullptr;
     }
+    locals_ = nullptr;
   }
 
   // Unify a slot (a variable's type) with a type found at `where`.
@@ -110,7 +121,7 @@ class TypeInference {
     if (key.type == Type::Stats) mismatch(Type::Long, Type::Stats, key);
     unify(g.key_types[i], key.type, key);
     set(key, g.key_types[i]);
-    if (key.kind == ExprKind::Symbol) propagate_to_symbol(static_cast<SymbolExpr &>(key), g.key_types[i]);
+    if (key.kind == ExprKind::Symbol) propagate_to_symbol(cast<SymbolExpr>(key), g.key_types[i]);
   }
 
   void check_arity(Global &g, size_t arity, const Expr &where) {
@@ -138,14 +149,14 @@ class TypeInference {
   // and, when `t` is known, the storage the type `t`.
   void unify_storage(Expr &e, Type t) {
     if (e.kind == ExprKind::Symbol) {
-      auto &sym = static_cast<SymbolExpr &>(e);
+      auto &sym = cast<SymbolExpr>(e);
       if (sym.global && sym.global->is_array)
         throw CompileError(ErrorKind::Semantic, "array used as a scalar", sym.loc, describe(sym));
       propagate_to_symbol(sym, t);
       Type now = sym.local ? sym.local->type : sym.global->value_type;
       set(sym, now);
     } else if (e.kind == ExprKind::Index) {
-      auto &ix = static_cast<IndexExpr &>(e);
+      auto &ix = cast<IndexExpr>(e);
       if (t != Type::Unknown) unify(ix.global->value_type, t, ix, &ix.global->first_typed);
       set(ix, ix.global->value_type);
     } else if (t != Type::Unknown) {
@@ -156,9 +167,9 @@ class TypeInference {
   void visit_stmt(Stmt &s) {
     if (s.kind == StmtKind::Delete) {
       // `delete arr` names a whole array: the one place a bare array is allowed.
-      auto &target = *static_cast<DeleteStmt &>(s).target;
+      auto &target = *cast<DeleteStmt>(s).target;
       if (target.kind == ExprKind::Symbol) {
-        auto &sym = static_cast<SymbolExpr &>(target);
+        auto &sym = cast<SymbolExpr>(target);
         if (sym.global && sym.global->is_array) {
           sym.type = sym.global->value_type == Type::Unknown ? Type::Long : sym.global->value_type;
           return;
@@ -171,15 +182,15 @@ class TypeInference {
       walk_exprs(e, [&](ExprPtr &x) { check_histogram_uses(*x); });
     });
     switch (s.kind) {
-      case StmtKind::If: require_long(*static_cast<IfStmt &>(s).cond); break;
-      case StmtKind::While: require_long(*static_cast<WhileStmt &>(s).cond); break;
+      case StmtKind::If: require_long(*cast<IfStmt>(s).cond); break;
+      case StmtKind::While: require_long(*cast<WhileStmt>(s).cond); break;
       case StmtKind::For:
-        if (auto &c = static_cast<ForStmt &>(s).cond) require_long(*c);
+        if (auto &c = cast<ForStmt>(s).cond) require_long(*c);
         break;
       case StmtKind::StatsAdd: {
-        auto &a = static_cast<StatsAddStmt &>(s);
-        Global *g = a.target->kind == ExprKind::Symbol ? static_cast<SymbolExpr &>(*a.target).global
-                                                       : static_cast<IndexExpr &>(*a.target).global;
+        auto &a = cast<StatsAddStmt>(s);
+        Global *g = a.target->kind == ExprKind::Symbol ? cast<SymbolExpr>(*a.target).global
+                                                       : cast<IndexExpr>(*a.target).global;
         unify(g->value_type, Type::Stats, *a.target, &g->first_typed);
         set(*a.target, Type::Stats);
         unify_storage(*a.value, Type::Long);
@@ -187,7 +198,7 @@ class TypeInference {
         break;
       }
       case StmtKind::Foreach: {
-        auto &f = static_cast<ForeachStmt &>(s);
+        auto &f = cast<ForeachStmt>(s);
         Global &g = *f.global;
         check_arity(g, f.key_locals.size(), SymbolExpr(f.loc, f.array_name));
         if (g.key_types.size() < f.key_locals.size()) g.key_types.resize(f.key_locals.size(), Type::Unknown);
@@ -212,7 +223,7 @@ class TypeInference {
         break;
       }
       case StmtKind::Return: {
-        auto &r = static_cast<ReturnStmt &>(s);
+        auto &r = cast<ReturnStmt>(s);
         if (!function_ || !r.value) break;
         if (r.value->type == Type::Stats) mismatch(Type::Long, Type::Stats, *r.value);
         unify_storage(*r.value, function_->result);
@@ -220,12 +231,12 @@ class TypeInference {
         break;
       }
       case StmtKind::Try: {
-        auto &t = static_cast<TryStmt &>(s);
+        auto &t = cast<TryStmt>(s);
         if (t.catch_local) unify(t.catch_local->type, Type::String, SymbolExpr(t.loc, *t.catch_name));
         break;
       }
       case StmtKind::Delete: {
-        auto &d = static_cast<DeleteStmt &>(s);
+        auto &d = cast<DeleteStmt>(s);
         if (d.target->kind != ExprKind::Symbol && d.target->kind != ExprKind::Index)
           throw CompileError(ErrorKind::Semantic, "delete needs a variable, an array or an array element",
                              d.target->loc, describe(*d.target));
@@ -245,7 +256,7 @@ class TypeInference {
       case ExprKind::Number: set(e, Type::Long); break;
       case ExprKind::String: set(e, Type::String); break;
       case ExprKind::TargetVar: {
-        auto &target = static_cast<TargetVarExpr &>(e);
+        auto &target = cast<TargetVarExpr>(e);
         if (function_ && !target.is_cast())
           throw CompileError(ErrorKind::Semantic,
                              "target variables can only be used in probes; pass the value to the function",
@@ -259,33 +270,33 @@ class TypeInference {
       }
       case ExprKind::Symbol: unify_storage(e, Type::Unknown); break;
       case ExprKind::Index: {
-        auto &ix = static_cast<IndexExpr &>(e);
+        auto &ix = cast<IndexExpr>(e);
         unify_keys(*ix.global, ix.keys, ix);
         set(ix, ix.global->value_type);
         break;
       }
       case ExprKind::InArray: {
-        auto &in = static_cast<InArrayExpr &>(e);
+        auto &in = cast<InArrayExpr>(e);
         unify_keys(*in.global, in.keys, in);
         set(in, Type::Long);
         break;
       }
       case ExprKind::Unary: {
-        auto &u = static_cast<UnaryExpr &>(e);
+        auto &u = cast<UnaryExpr>(e);
         require_long(*u.operand);
         set(e, Type::Long);
         break;
       }
-      case ExprKind::Binary: visit_binary(static_cast<BinaryExpr &>(e)); break;
+      case ExprKind::Binary: visit_binary(cast<BinaryExpr>(e)); break;
       case ExprKind::Logical: {
-        auto &l = static_cast<LogicalExpr &>(e);
+        auto &l = cast<LogicalExpr>(e);
         require_long(*l.lhs);
         require_long(*l.rhs);
         set(e, Type::Long);
         break;
       }
       case ExprKind::Ternary: {
-        auto &t = static_cast<TernaryExpr &>(e);
+        auto &t = cast<TernaryExpr>(e);
         require_long(*t.cond);
         Type both = t.then_expr->type != Type::Unknown ? t.then_expr->type : t.else_expr->type;
         unify_storage(*t.then_expr, both);
@@ -296,18 +307,18 @@ class TypeInference {
         set(e, both);
         break;
       }
-      case ExprKind::Assign: visit_assign(static_cast<AssignExpr &>(e)); break;
+      case ExprKind::Assign: visit_assign(cast<AssignExpr>(e)); break;
       case ExprKind::IncDec: {
-        auto &i = static_cast<IncDecExpr &>(e);
+        auto &i = cast<IncDecExpr>(e);
         require_long(*i.operand);
         set(e, Type::Long);
         break;
       }
-      case ExprKind::Call: visit_call(static_cast<CallExpr &>(e)); break;
+      case ExprKind::Call: visit_call(cast<CallExpr>(e)); break;
       case ExprKind::StatsOp: {
-        auto &s = static_cast<StatsOpExpr &>(e);
-        Global *g = s.operand->kind == ExprKind::Symbol  ? static_cast<SymbolExpr &>(*s.operand).global
-                    : s.operand->kind == ExprKind::Index ? static_cast<IndexExpr &>(*s.operand).global
+        auto &s = cast<StatsOpExpr>(e);
+        Global *g = s.operand->kind == ExprKind::Symbol  ? cast<SymbolExpr>(*s.operand).global
+                    : s.operand->kind == ExprKind::Index ? cast<IndexExpr>(*s.operand).global
                                                          : nullptr;
         if (!g)
           throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a global statistic", stats_fn_name(s.fn)),
@@ -323,7 +334,21 @@ class TypeInference {
       case ExprKind::Defined: set(e, Type::Long); break;  // folded earlier; kept for completeness
     }
     if (strict_ && e.type == Type::Unknown)
-      throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e));
+      throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e), unknown_variable_hints(e));
+  }
+
+  // A variable nothing types is usually a misspelling of one that is
+  // typed: a local of the same body or a global.
+  std::vector<std::string> unknown_variable_hints(const Expr &e) const {
+    if (e.kind != ExprKind::Symbol || !locals_) return {};
+    std::vector<std::string> names;
+    for (const auto &l : *locals_)
+      if (l->type != Type::Unknown) names.push_back(l->name);
+    for (const auto &g : program_.globals)
+      if (!g->private_to || g->private_to == e.loc.file) names.push_back(g->name);
+    std::string hint = did_you_mean(nearest_names(cast<SymbolExpr>(e).name, names, 2));
+    if (hint.empty()) return {};
+    return {hint};
   }
 
   // stap requires every use of an aggregate to agree on its histogram and
@@ -364,12 +389,12 @@ class TypeInference {
   // println: its value is the table stap prints.
   static bool is_histogram_table(const Expr &e) {
     if (e.kind != ExprKind::StatsOp) return false;
-    const auto &s = static_cast<const StatsOpExpr &>(e);
+    const auto &s = cast<StatsOpExpr>(e);
     return is_histogram(s.fn) && !s.bucket;
   }
   void check_histogram_uses(Expr &e) {
     const bool printing = e.kind == ExprKind::Call &&
-                          (static_cast<CallExpr &>(e).name == "print" || static_cast<CallExpr &>(e).name == "println");
+                          (cast<CallExpr>(e).name == "print" || cast<CallExpr>(e).name == "println");
     for_each_child(e, [&](ExprPtr &child) {
       if (!printing && is_histogram_table(*child)) reject_histogram_value(*child);
     });
@@ -377,7 +402,7 @@ class TypeInference {
   [[noreturn]] static void reject_histogram_value(const Expr &e) {
     throw CompileError(ErrorKind::Semantic,
                        "a histogram can only be printed (print/println) or indexed by bucket ([i])", e.loc,
-                       describe(*static_cast<const StatsOpExpr &>(e).operand));
+                       describe(*cast<StatsOpExpr>(e).operand));
   }
 
   void visit_binary(BinaryExpr &b) {
@@ -476,7 +501,7 @@ class TypeInference {
       if (call.args.empty() || call.args[0]->kind != ExprKind::String)
         throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a literal format string", call.name),
                            call.args.empty() ? call.loc : call.args[0]->loc, describe(call));
-      info.text = static_cast<StringExpr &>(*call.args[0]).value;
+      info.text = cast<StringExpr>(*call.args[0]).value;
       info.loc = call.args[0]->loc;
       check_format(info, call);
     } else {
@@ -487,7 +512,7 @@ class TypeInference {
         if (call.args.empty() || call.args[0]->kind != ExprKind::String)
           throw CompileError(ErrorKind::Semantic, fmt::format("{} needs a literal delimiter string", call.name),
                              call.args.empty() ? call.loc : call.args[0]->loc, describe(call));
-        for (char c : static_cast<StringExpr &>(*call.args[0]).value) delimiter += c == '%' ? "%%" : std::string(1, c);
+        for (char c : cast<StringExpr>(*call.args[0]).value) delimiter += c == '%' ? "%%" : std::string(1, c);
       }
       for (size_t i = 0; i < arg_types.size(); ++i) {
         if (i > 0) info.text += delimiter;
@@ -527,7 +552,9 @@ class TypeInference {
   }
 
   Program &program_;
+  Diagnostics &diagnostics_;
   Function *function_ = nullptr;  // the function whose body is being walked, if any
+  const std::vector<std::unique_ptr<Local>> *locals_ = nullptr;  // of the body being walked
   bool changed_ = false;
   bool strict_ = false;
 };
@@ -543,32 +570,32 @@ void seed_globals(Program &program) {
   }
 }
 
-void check_globals(Program &program, const FrontendOptions &options) {
-  for (auto &g : program.globals) {
-    if (g->init && g->is_array)
-      throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
-                         fmt::format("identifier '{}'", g->name));
-    if (g->value_type == Type::Unknown && !g->is_array) {
-      // Declared and never used: stap elides such variables with a warning.
-      if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
-      g->value_type = Type::Long;
-      continue;
-    }
-    if (g->value_type == Type::Unknown)
-      throw CompileError(ErrorKind::Semantic, "unresolved type", g->decl, fmt::format("identifier '{}'", g->name));
-    for (Type k : g->key_types)
-      if (k == Type::Unknown)
-        throw CompileError(ErrorKind::Semantic, "unresolved type of array key", g->decl,
-                           fmt::format("identifier '{}'", g->name));
+// What elaboration requires of a global once every use has been typed.
+void check_global(Global *g, const FrontendOptions &options) {
+  if (g->init && g->is_array)
+    throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
+                       fmt::format("identifier '{}'", g->name));
+  if (g->value_type == Type::Unknown && !g->is_array) {
+    // Declared and never used: stap elides such variables with a warning.
+    if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
+    g->value_type = Type::Long;
+    return;
   }
+  if (g->value_type == Type::Unknown)
+    throw CompileError(ErrorKind::Semantic, "unresolved type", g->decl, fmt::format("identifier '{}'", g->name));
+  for (Type k : g->key_types)
+    if (k == Type::Unknown)
+      throw CompileError(ErrorKind::Semantic, "unresolved type of array key", g->decl,
+                         fmt::format("identifier '{}'", g->name));
 }
 
 }  // namespace
 
 void infer_types(PassContext &ctx) {
   seed_globals(ctx.program);
-  TypeInference(ctx.program).run();
-  check_globals(ctx.program, ctx.options);
+  TypeInference(ctx.program, ctx.diagnostics).run();
+  if (ctx.diagnostics.has_errors()) return;
+  for (auto &g : ctx.program.globals) ctx.diagnostics.guard([&] { check_global(g.get(), ctx.options); });
 }
 
 }  // namespace ntap

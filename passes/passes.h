@@ -17,8 +17,11 @@
 //                                    what each side may use; how globals are shared;
 //                                    which side(s) each function is compiled for
 //
-// Every pass throws CompileError at the first problem, before anything is
-// loaded into the kernel (docs/architecture.md, decision 8).
+// Each pass reports its errors into PassContext::diagnostics and goes on
+// with the next probe, statement or expression, so one run shows every
+// independent error with its hints; the pass manager stops after the first
+// pass that reported any and throws them as one CompileErrors, before
+// anything is loaded into the kernel (docs/architecture.md, decisions 8 and 17).
 #pragma once
 #include <functional>
 #include <string>
@@ -36,6 +39,7 @@ struct FrontendOptions {
 struct PassContext {
   ast::Program &program;
   const FrontendOptions &options;
+  Diagnostics diagnostics{};  // what the passes found wrong (see above)
 };
 
 void expand_aliases(PassContext &ctx);
@@ -60,7 +64,8 @@ inline constexpr FrontendPass kFrontendPasses[] = {
 };
 
 // Runs every pass in order; `after_pass` (if set) is told each pass's name
-// and duration in microseconds (for -v).
+// and duration in microseconds (for -v). After a pass that reported errors
+// (or threw one) throws them all as one CompileErrors.
 void run_frontend_passes(PassContext &ctx,
                          const std::function<void(const char *, double)> &after_pass = {});
 

@@ -63,6 +63,7 @@ ExprPtr PrettyPrinter::finish() {
 
 std::unique_ptr<TargetVarExpr> PrettyPrinter::at(const Path &path) {
   ExprPtr copy = clone_expr(*root_);
+  cast<TargetVarExpr>(*copy);  // checked before ownership moves to the narrower pointer
   auto var = std::unique_ptr<TargetVarExpr>(static_cast<TargetVarExpr *>(copy.release()));
   var->pretty = 0;
   var->address_of = false;

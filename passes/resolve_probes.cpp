@@ -59,7 +59,9 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
   btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
                                                       btf::access_components(cast), cast.address_of);
   if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
-  if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
+  if (access.error)
+    throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near,
+                       btf::field_hints(*access.error, false));
   cast.steps = std::move(access.path->steps);
   cast.btf_type_id = access.path->final_type_id;
   cast.resolved = true;
@@ -163,24 +165,24 @@ class TargetResolver {
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
       case ExprKind::Defined: {
-        auto &d = static_cast<DefinedExpr &>(*slot);
+        auto &d = cast<DefinedExpr>(*slot);
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
-          auto &var = static_cast<TargetVarExpr &>(*d.operand);
+          auto &var = cast<TargetVarExpr>(*d.operand);
           defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
       }
       case ExprKind::Ternary: {
-        auto &t = static_cast<TernaryExpr &>(*slot);
+        auto &t = cast<TernaryExpr>(*slot);
         bool tests_defined = t.cond->kind == ExprKind::Defined;
         resolve(t.cond);
         if (tests_defined) {
           // `@defined(x) ? x : y` (what @choose_defined becomes): keep only the
           // chosen branch, so the other one (possibly an unavailable $var) is
           // never resolved.
-          bool take_then = static_cast<NumberExpr &>(*t.cond).value != 0;
+          bool take_then = cast<NumberExpr>(*t.cond).value != 0;
           ExprPtr chosen = std::move(take_then ? t.then_expr : t.else_expr);
           slot = std::move(chosen);
           resolve(slot);
@@ -191,7 +193,7 @@ class TargetResolver {
         return;
       }
       case ExprKind::TargetVar: {
-        auto &var = static_cast<TargetVarExpr &>(*slot);
+        auto &var = cast<TargetVarExpr>(*slot);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
         if (var.pretty && var.address_of)
           throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
@@ -230,7 +232,7 @@ class TargetResolver {
           std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
           throw CompileError(ErrorKind::Semantic,
                              fmt::format("unable to find target variable {} in {}", target_text(var), where),
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
+                             var.loc, fmt::format("identifier '{}'", target_text(var)), target_hints(var));
         }
         return;
       }
@@ -276,11 +278,43 @@ class TargetResolver {
                          call.loc, near);
     resolve(operand);
     return operand;
+  // What the first concrete probe lacking `var` suggests instead.
+  std::vector<std::string> target_hints(const TargetVarExpr &var) const {
+    for (const ResolvedProbe &rp : probe_.resolved)
+      if (rp.provider)
+        if (std::vector<std::string> hints = rp.provider->target_hints(rp, var); !hints.empty()) return hints;
+    return {};
   }
 
   const Probe &probe_;
   uint32_t string_limit_;
 };
+
+// For a point no provider handles: the point shape named most like it and
+// the list of families.
+std::vector<std::string> family_hints(const ProbePoint &point) {
+  std::string written;
+  for (const auto &c : point.components) written += (written.empty() ? "" : ".") + c.name;
+  std::vector<std::string> shapes, families;
+  std::map<std::string, std::string> spelled;  // "timer.ms" -> "timer.ms(N)"
+  for (const Provider *p : all_providers()) {
+    families.emplace_back(p->family());
+    for (const PointShape &shape : p->list_components()) {
+      std::string names;
+      for (const auto &c : shape.components) names += (names.empty() ? "" : ".") + c.name;
+      shapes.push_back(names);
+      spelled.emplace(names, shape.str());
+    }
+  }
+  std::vector<std::string> hints;
+  std::vector<std::string> nearest = nearest_names(written, shapes, 2);
+  for (std::string &name : nearest) name = spelled[name];
+  if (std::string hint = did_you_mean(nearest); !hint.empty()) hints.push_back(hint);
+  std::string list;
+  for (const std::string &family : families) list += (list.empty() ? "" : ", ") + family;
+  hints.push_back("known families: " + list);
+  return hints;
+}
 
 // The concrete probes of one written point; a point with wildcard components
 // first becomes the provider points it matches.
@@ -294,7 +328,7 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   const Provider *provider = find_provider(point);
   if (!provider)
     throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
-                       fmt::format("probe point '{}'", point.str()));
+                       fmt::format("probe point '{}'", point.str()), family_hints(point));
   std::vector<ResolvedProbe> found = provider->resolve(point);
   for (auto &rp : found) {
     rp.provider = provider;
@@ -317,19 +351,29 @@ void choose_contexts(Probe &probe) {
   for (ResolvedProbe &rp : probe.resolved) rp.provider->choose_context(rp, names);
 }
 
-void resolve_points(Probe &probe) {
+void resolve_points(Probe &probe, Diagnostics &diagnostics) {
   for (const ProbePoint &point : probe.points) {
-    std::vector<ResolvedProbe> found = resolve_point(point);
+    std::vector<ResolvedProbe> found;
+    if (!diagnostics.guard([&] { found = resolve_point(point); })) continue;
     if (found.empty() && !point.optional) {
+      const Provider *provider = has_component_wildcard(point) ? nullptr : find_provider(point);
       // Without privileges the kernel hides what would match; say so
       // rather than let the point look misspelt.
       const std::string missing = missing_bpf_capabilities();
-      throw CompileError(ErrorKind::Probe,
-                         missing.empty() ? std::string("no match for probe point")
-                                         : fmt::format("no match for probe point (ntap is not running as root and "
-                                                       "lacks {}: the kernel's probe points cannot be listed)",
-                                                       missing),
-                         point.loc, fmt::format("probe point '{}'", point.str()));
+      diagnostics.report(CompileError(ErrorKind::Probe,
+                                      missing.empty()
+                                          ? std::string("no match for probe point")
+                                          : fmt::format("no match for probe point (ntap is not running as root "
+                                                        "and lacks {}: the kernel's probe points cannot be listed)",
+                                                        missing),
+                                      point.loc, fmt::format("probe point '{}'", point.str()),
+                                      provider ? provider->unmatched_hints(point) : std::vector<std::string>{}));
+      continue;
+    }
+    for (auto &rp : found) probe.resolved.push_back(std::move(rp));
+    if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
+  }
+}
     }
     for (auto &rp : found) probe.resolved.push_back(std::move(rp));
     if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
@@ -351,8 +395,8 @@ void resolve_task_paths(Program &program) {
   std::set<std::string> named;
   auto collect = [&](Stmt &body) {
     walk_exprs(body, [&](ExprPtr &e) {
-      if (e->kind == ExprKind::Call && kPaths.count(static_cast<CallExpr &>(*e).name))
-        named.insert(static_cast<CallExpr &>(*e).name);
+      if (e->kind == ExprKind::Call && kPaths.count(cast<CallExpr>(*e).name))
+        named.insert(cast<CallExpr>(*e).name);
     });
   };
   for (auto &probe : program.probes) {
@@ -376,15 +420,21 @@ void resolve_task_paths(Program &program) {
 
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
+  Diagnostics &diagnostics = ctx.diagnostics;
   std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
-    resolve_points(probe);
-    if (probe.resolved.empty()) continue;  // every point optional and unmatched
-    choose_contexts(probe);
-    if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
+    resolve_points(probe, diagnostics);
+    if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
+    if (!diagnostics.guard([&] {
+          choose_contexts(probe);
+          if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
+        }))
+      continue;
     TargetResolver resolver(probe, ctx.options.string_limit);
-    walk_stmts(*probe.body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
+    walk_stmts(*probe.body, [&](Stmt &s) {
+      for_each_expr(s, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
+    });
   }
   for (auto &entry : entry_probes) {
     TargetResolver resolver(*entry, ctx.options.string_limit);
@@ -395,12 +445,12 @@ void resolve_probes(PassContext &ctx) {
   // A function may use @cast (it needs no probe context); its target
   // variables are rejected by type inference, @entry here.
   for (auto &function : ctx.program.functions)
-    walk_exprs(*function->body, [](ExprPtr &e) {
-      if (e->kind == ExprKind::Call && static_cast<CallExpr &>(*e).name == "@entry")
-        throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
-                           "operator '@entry'");
-      if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
-        resolve_cast(static_cast<TargetVarExpr &>(*e));
+    walk_exprs(*function->body, [&](ExprPtr &e) {
+      if (auto *call = dyn_cast<CallExpr>(*e); call && call->name == "@entry")
+        diagnostics.report(CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
+                                        "operator '@entry'"));
+      else if (auto *cast = dyn_cast<TargetVarExpr>(*e); cast && cast->is_cast())
+        diagnostics.guard([&] { resolve_cast(*cast); });
     });
   resolve_task_paths(ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.

@@ -64,23 +64,26 @@ class SymbolResolver {
   // Resolves one body whose locals live in `locals`; a function's
   // parameters must already be its first `params` locals.
   SymbolResolver(Program &program, BlockStmt &body, std::vector<std::unique_ptr<Local>> &locals, size_t params,
-                 std::vector<Function *> &called)
-      : program_(program), body_(body), locals_(locals), params_(params), called_(called) {}
+                 std::vector<Function *> &called, Diagnostics &diagnostics)
+      : program_(program), body_(body), locals_(locals), params_(params), called_(called),
+        diagnostics_(diagnostics) {}
 
+  // Each statement and expression is checked on its own: an error in one is
+  // reported and the rest are still resolved.
   void run() {
     reject_loop_control_outside_loops(body_, false);
-    walk_stmts(body_, [&](Stmt &s) { visit_stmt(s); });
+    walk_stmts(body_, [&](Stmt &s) { diagnostics_.guard([&] { visit_stmt(s); }); });
   }
 
  private:
   // `break` and `continue` only make sense inside while/for/foreach; like
   // stap, reject them anywhere else at compile time rather than letting them
   // silently end the probe.
-  static void reject_loop_control_outside_loops(Stmt &s, bool in_loop) {
+  void reject_loop_control_outside_loops(Stmt &s, bool in_loop) {
     if (!in_loop && (s.kind == StmtKind::Break || s.kind == StmtKind::Continue)) {
       const char *word = s.kind == StmtKind::Break ? "break" : "continue";
-      throw CompileError(ErrorKind::Semantic, fmt::format("cannot '{}' outside loop", word), s.loc,
-                         fmt::format("keyword '{}'", word));
+      diagnostics_.report(CompileError(ErrorKind::Semantic, fmt::format("cannot '{}' outside loop", word), s.loc,
+                                       fmt::format("keyword '{}'", word)));
     }
     const bool loop = s.kind == StmtKind::While || s.kind == StmtKind::For || s.kind == StmtKind::Foreach;
     for_each_child(s, [&](StmtPtr &child) {
@@ -107,18 +110,24 @@ class SymbolResolver {
 
   Global *array(const std::string &name, Location loc, size_t arity) {
     Global *g = program_.find_global(name, loc.file);
-    if (!g)
+    if (!g) {
+      std::vector<std::string> globals;
+      for (const auto &other : program_.globals)
+        if (!other->private_to || other->private_to == loc.file) globals.push_back(other->name);
+      std::vector<std::string> hints;
+      if (std::string hint = did_you_mean(nearest_names(name, globals)); !hint.empty()) hints.push_back(hint);
       throw CompileError(ErrorKind::Semantic,
                          fmt::format("unresolved arity-{} global array {}, missing global declaration?",
                                      arity, name),
-                         loc, fmt::format("identifier '{}'", name));
+                         loc, fmt::format("identifier '{}'", name), std::move(hints));
+    }
     g->is_array = true;
     return g;
   }
 
   void visit_stmt(Stmt &s) {
     if (s.kind == StmtKind::Foreach) {
-      auto &f = static_cast<ForeachStmt &>(s);
+      auto &f = cast<ForeachStmt>(s);
       f.global = array(f.array_name, f.loc, f.key_names.size());
       for (const auto &k : f.key_names) {
         if (program_.find_global(k, f.loc.file))
@@ -129,7 +138,7 @@ class SymbolResolver {
       if (f.value_name) f.value_local = local(*f.value_name, f.loc);
     }
     if (s.kind == StmtKind::Try) {
-      auto &t = static_cast<TryStmt &>(s);
+      auto &t = cast<TryStmt>(s);
       if (t.catch_name) {
         if (program_.find_global(*t.catch_name, t.loc.file))
           throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
@@ -138,9 +147,9 @@ class SymbolResolver {
       }
     }
     if (s.kind == StmtKind::StatsAdd) {
-      auto &a = static_cast<StatsAddStmt &>(s);
+      auto &a = cast<StatsAddStmt>(s);
       if (a.target->kind == ExprKind::Symbol) {
-        auto &sym = static_cast<SymbolExpr &>(*a.target);
+        auto &sym = cast<SymbolExpr>(*a.target);
         if (!program_.find_global(sym.name, sym.loc.file))
           throw CompileError(ErrorKind::Semantic, "aggregate (<<<) target must be a global", sym.loc,
                              fmt::format("identifier '{}'", sym.name));
@@ -148,8 +157,10 @@ class SymbolResolver {
     }
     // `delete a[*, k]` is the one place an element reference may hold wildcards.
     wildcard_delete_target_ =
-        s.kind == StmtKind::Delete ? static_cast<DeleteStmt &>(s).target.get() : nullptr;
-    for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { visit_expr(*x); }); });
+        s.kind == StmtKind::Delete ? cast<DeleteStmt>(s).target.get() : nullptr;
+    for_each_expr(s, [&](ExprPtr &e) {
+      walk_exprs(e, [&](ExprPtr &x) { diagnostics_.guard([&] { visit_expr(*x); }); });
+    });
     wildcard_delete_target_ = nullptr;
   }
 
@@ -160,7 +171,7 @@ class SymbolResolver {
   void visit_expr(Expr &e) {
     switch (e.kind) {
       case ExprKind::Symbol: {
-        auto &sym = static_cast<SymbolExpr &>(e);
+        auto &sym = cast<SymbolExpr>(e);
         if (Local *p = param(sym.name))
           sym.local = p;
         else if (Global *g = program_.find_global(sym.name, sym.loc.file))
@@ -170,7 +181,7 @@ class SymbolResolver {
         return;
       }
       case ExprKind::Index: {
-        auto &ix = static_cast<IndexExpr &>(e);
+        auto &ix = cast<IndexExpr>(e);
         ix.global = array(ix.name, ix.loc, ix.keys.size());
         if (&ix != wildcard_delete_target_ && has_wildcard(ix.keys))
           throw CompileError(ErrorKind::Semantic,
@@ -179,12 +190,12 @@ class SymbolResolver {
         return;
       }
       case ExprKind::InArray: {
-        auto &in = static_cast<InArrayExpr &>(e);
+        auto &in = cast<InArrayExpr>(e);
         in.global = array(in.name, in.loc, in.keys.size());
         return;
       }
       case ExprKind::Call: {
-        auto &call = static_cast<CallExpr &>(e);
+        auto &call = cast<CallExpr>(e);
         if (Function *f = find_function(program_, call.name, call.args.size(), call.loc.file)) {
           call.function = f;
           called_.push_back(f);
@@ -211,7 +222,7 @@ class SymbolResolver {
                                            call.name, call.args.size(), fmt::join(arities, " or ")),
                                call.loc, fmt::format("identifier '{}'", call.name));
           throw CompileError(ErrorKind::Semantic, "unresolved function", call.loc,
-                             fmt::format("identifier '{}'", call.name));
+                             fmt::format("identifier '{}'", call.name), function_hints(call));
         }
         check_arity(call);
         return;
@@ -219,6 +230,17 @@ class SymbolResolver {
       default:
         return;
     }
+  }
+
+  // The script functions and builtins named like an unknown function.
+  std::vector<std::string> function_hints(const CallExpr &call) const {
+    std::vector<std::string> names;
+    for (const auto &f : program_.functions)
+      if (visible_from(*f, call.loc.file)) names.push_back(f->name);
+    for (const Builtin &b : all_builtins()) names.emplace_back(b.name);
+    std::string hint = did_you_mean(nearest_names(call.name, names, 2));
+    if (hint.empty()) return {};
+    return {hint};
   }
 
   static void check_arity(const CallExpr &call) {
@@ -237,13 +259,14 @@ class SymbolResolver {
   std::vector<std::unique_ptr<Local>> &locals_;
   size_t params_;
   std::vector<Function *> &called_;
+  Diagnostics &diagnostics_;
   const Expr *wildcard_delete_target_ = nullptr;
 };
 
 // A script function overrides a tapset function of the same name and arity;
 // two script (or two tapset) definitions of one are an error. Private
 // functions of different files never meet.
-void drop_overridden_functions(Program &program) {
+void drop_overridden_functions(Program &program, Diagnostics &diagnostics) {
   std::map<std::tuple<std::string, size_t, const SourceFile *>, Function *> defined;
   std::set<Function *> overridden;
   for (const auto &f : program.functions) {
@@ -255,9 +278,9 @@ void drop_overridden_functions(Program &program) {
       if (other->from_tapset) it->second = f.get();
       continue;
     }
-    throw CompileError(ErrorKind::Semantic,
-                       fmt::format("duplicate function definition (first at {})", other->loc.str()), f->loc,
-                       fmt::format("identifier '{}'", f->name));
+    diagnostics.report(CompileError(ErrorKind::Semantic,
+                                    fmt::format("duplicate function definition (first at {})", other->loc.str()),
+                                    f->loc, fmt::format("identifier '{}'", f->name)));
   }
   std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return overridden.count(f.get()) > 0; });
 }
@@ -265,16 +288,17 @@ void drop_overridden_functions(Program &program) {
 // `%` (wrap-around) says which element an update evicts when an array is
 // full; a scalar has nothing to evict, so `global x% = 5` or a `global x%`
 // used without subscripts is rejected rather than silently ignored.
-void reject_wrapping_scalars(const Program &program) {
+void reject_wrapping_scalars(const Program &program, Diagnostics &diagnostics) {
   for (const auto &g : program.globals)
     if (g->wrap && (g->init || !g->is_array))
-      throw CompileError(ErrorKind::Semantic,
-                         g->init ? "wrap-around ('%') is only for arrays, but this global has a scalar initial value"
-                                 : "wrap-around ('%') is only for arrays, but this global is never indexed",
-                         g->decl, fmt::format("identifier '{}'", g->name));
+      diagnostics.report(CompileError(
+          ErrorKind::Semantic,
+          g->init ? "wrap-around ('%') is only for arrays, but this global has a scalar initial value"
+                  : "wrap-around ('%') is only for arrays, but this global is never indexed",
+          g->decl, fmt::format("identifier '{}'", g->name)));
 }
 
-void resolve_function(Program &program, Function &f, std::vector<Function *> &called) {
+void resolve_function(Program &program, Function &f, std::vector<Function *> &called, Diagnostics &diagnostics) {
   f.locals.clear();
   for (size_t i = 0; i < f.params.size(); ++i) {
     auto l = std::make_unique<Local>();
@@ -284,7 +308,7 @@ void resolve_function(Program &program, Function &f, std::vector<Function *> &ca
     l->type = f.declared_params[i];
     f.locals.push_back(std::move(l));
   }
-  SymbolResolver(program, *f.body, f.locals, f.params.size(), called).run();
+  SymbolResolver(program, *f.body, f.locals, f.params.size(), called, diagnostics).run();
 }
 
 }  // namespace
@@ -297,20 +321,21 @@ void resolve_symbols(PassContext &ctx) {
     g.id = i;
     auto [it, fresh] = seen.emplace(std::make_pair(g.name, g.private_to), &g);
     if (!fresh)
-      throw CompileError(ErrorKind::Semantic, "duplicate global declaration", g.decl,
-                         fmt::format("identifier '{}'", g.name));
+      ctx.diagnostics.report(CompileError(ErrorKind::Semantic, "duplicate global declaration", g.decl,
+                                          fmt::format("identifier '{}'", g.name)));
   }
-  drop_overridden_functions(program);
+  drop_overridden_functions(program, ctx.diagnostics);
 
   // Probes first; then every function they reach, transitively.
   std::vector<Function *> called;
-  for (auto &probe : program.probes) SymbolResolver(program, *probe->body, probe->locals, 0, called).run();
+  for (auto &probe : program.probes)
+    SymbolResolver(program, *probe->body, probe->locals, 0, called, ctx.diagnostics).run();
   std::set<Function *> reached;
   auto resolve_reached = [&] {
     while (!called.empty()) {
       Function *f = called.back();
       called.pop_back();
-      if (reached.insert(f).second) resolve_function(program, *f, called);
+      if (reached.insert(f).second) resolve_function(program, *f, called, ctx.diagnostics);
     }
   };
   resolve_reached();
@@ -320,7 +345,7 @@ void resolve_symbols(PassContext &ctx) {
   }
   std::erase_if(program.functions, [&](const std::unique_ptr<Function> &f) { return !reached.count(f.get()); });
   for (uint32_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = i;
-  reject_wrapping_scalars(program);
+  reject_wrapping_scalars(program, ctx.diagnostics);
 }
 
 }  // namespace ntap

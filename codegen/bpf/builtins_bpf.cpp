@@ -131,7 +131,7 @@ void fail_with(ProbeLowering &p, const CallExpr &call, const Expr *message_arg, 
     return;
   }
   p.fail(&call, call.loc,
-         message_arg ? static_cast<const StringExpr &>(*message_arg).value : std::string("Assertion failed"));
+         message_arg ? ast::cast<StringExpr>(*message_arg).value : std::string("Assertion failed"));
 }
 
 // The computed message of error()/assert(), evaluated now; null for a literal.

@@ -35,7 +35,7 @@ constexpr uint64_t kMaxLoopCalls = 1u << 23;
 int64_t iteration_cost(const Stmt &body) {
   if (body.kind != StmtKind::Block) return 2;
   int64_t cost = 1;
-  for (const auto &inner : static_cast<const BlockStmt &>(body).stmts)
+  for (const auto &inner : ast::cast<BlockStmt>(body).stmts)
     cost += inner->kind == StmtKind::Block ? iteration_cost(*inner) - 1 : 1;
   return cost;
 }
@@ -65,8 +65,16 @@ void ProbeLowering::loop_body(const Stmt &body, llvm::BasicBlock *break_to, llvm
   b.CreateBr(continue_to);
 }
 
-void ProbeLowering::iteration(const Stmt &body, const std::function<void()> &step) {
+void ProbeLowering::iteration(const LoopCondition &condition, const Stmt &body, const std::function<void()> &step) {
   auto &b = ir();
+  if (condition) {
+    llvm::BasicBlock *enter = block("loop_body");
+    llvm::BasicBlock *done = block("loop_end");
+    b.CreateCondBr(condition(), enter, done);
+    b.SetInsertPoint(done);
+    stop_loop();
+    b.SetInsertPoint(enter);
+  }
   llvm::BasicBlock *broken = block("loop_break");
   llvm::BasicBlock *next = block("loop_continue");
   loop_body(body, broken, next);
@@ -91,31 +99,15 @@ void ProbeLowering::repeat(const Location &loc, const std::function<void()> &bod
 }
 
 void ProbeLowering::while_stmt(const WhileStmt &s) {
-  repeat(s.loc, [&] {
-    auto &b = ir();
-    llvm::BasicBlock *body = block("while_body");
-    llvm::BasicBlock *done = block("while_end");
-    b.CreateCondBr(truth(*s.cond), body, done);
-    b.SetInsertPoint(done);
-    stop_loop();
-    b.SetInsertPoint(body);
-    iteration(*s.body, {});
-  });
+  repeat(s.loc, [&] { iteration([&] { return truth(*s.cond); }, *s.body, {}); });
 }
 
 void ProbeLowering::for_stmt(const ForStmt &s) {
   if (s.init) value(*s.init);
   repeat(s.loc, [&] {
-    auto &b = ir();
-    if (s.cond) {
-      llvm::BasicBlock *body = block("for_body");
-      llvm::BasicBlock *done = block("for_end");
-      b.CreateCondBr(truth(*s.cond), body, done);
-      b.SetInsertPoint(done);
-      stop_loop();
-      b.SetInsertPoint(body);
-    }
-    iteration(*s.body, [&] {
+    LoopCondition condition;
+    if (s.cond) condition = [&] { return truth(*s.cond); };
+    iteration(condition, *s.body, [&] {
       state_.mb.set_location(s.loc);
       if (s.step) value(*s.step);
     });

@@ -12,37 +12,37 @@ llvm::Value *ProbeLowering::value(const Expr &e) {
   state_.mb.set_location(e.loc);
   switch (e.kind) {
     case ExprKind::Number:
-      return i64(static_cast<const NumberExpr &>(e).value);
+      return i64(ast::cast<NumberExpr>(e).value);
     case ExprKind::String:
-      return string_literal(static_cast<const StringExpr &>(e).value);
+      return string_literal(ast::cast<StringExpr>(e).value);
     case ExprKind::Symbol:
-      return symbol(static_cast<const SymbolExpr &>(e));
+      return symbol(ast::cast<SymbolExpr>(e));
     case ExprKind::Index:
-      return index(static_cast<const IndexExpr &>(e));
+      return index(ast::cast<IndexExpr>(e));
     case ExprKind::TargetVar:
-      return target_var(static_cast<const TargetVarExpr &>(e));
+      return target_var(ast::cast<TargetVarExpr>(e));
     case ExprKind::Unary:
-      return unary(static_cast<const UnaryExpr &>(e));
+      return unary(ast::cast<UnaryExpr>(e));
     case ExprKind::Binary:
-      return binary(static_cast<const BinaryExpr &>(e));
+      return binary(ast::cast<BinaryExpr>(e));
     case ExprKind::Logical:
-      return logical(static_cast<const LogicalExpr &>(e));
+      return logical(ast::cast<LogicalExpr>(e));
     case ExprKind::Ternary:
-      return ternary(static_cast<const TernaryExpr &>(e));
+      return ternary(ast::cast<TernaryExpr>(e));
     case ExprKind::Assign:
-      return assign(static_cast<const AssignExpr &>(e));
+      return assign(ast::cast<AssignExpr>(e));
     case ExprKind::IncDec:
-      return inc_dec(static_cast<const IncDecExpr &>(e));
+      return inc_dec(ast::cast<IncDecExpr>(e));
     case ExprKind::Call: {
-      const auto &call = static_cast<const CallExpr &>(e);
+      const auto &call = ast::cast<CallExpr>(e);
       if (call.function) return inline_call(call);
       if (llvm::Value *v = builtin_call(call)) return v;
       unsupported(e.loc, "function '" + call.name + "' is not supported in kernel probes");
     }
     case ExprKind::StatsOp:
-      return stats_op(static_cast<const StatsOpExpr &>(e));
+      return stats_op(ast::cast<StatsOpExpr>(e));
     case ExprKind::InArray:
-      return in_array(static_cast<const InArrayExpr &>(e));
+      return in_array(ast::cast<InArrayExpr>(e));
     case ExprKind::Defined:
       unsupported(e.loc, "@defined was not resolved before code generation");
   }
@@ -428,7 +428,7 @@ llvm::Value *ProbeLowering::pack_key(const GlobalLayout &g, const std::vector<Ex
     const KeyField &field = g.key_fields[i];
     llvm::Value *at = ir().CreateConstInBoundsGEP1_64(ir().getInt8Ty(), key, field.offset);
     if (field.type == Type::String && !values[i])
-      write_literal(at, static_cast<const StringExpr &>(*keys[i]).value.substr(0, field.size - 1));
+      write_literal(at, ast::cast<StringExpr>(*keys[i]).value.substr(0, field.size - 1));
     else if (field.type == Type::String)
       // Up to the NUL only: the key is zeroed, and a string built in the
       // scratch area has stale bytes after its NUL that would make equal

@@ -103,34 +103,34 @@ void ProbeLowering::statement_body(const Stmt &s) {
   state_.mb.set_location(s.loc);
   switch (s.kind) {
     case StmtKind::Block:
-      for (const auto &inner : static_cast<const BlockStmt &>(s).stmts) statement(*inner);
+      for (const auto &inner : ast::cast<BlockStmt>(s).stmts) statement(*inner);
       return;
     case StmtKind::Expr:
-      value(*static_cast<const ExprStmt &>(s).expr);
+      value(*ast::cast<ExprStmt>(s).expr);
       return;
     case StmtKind::If:
-      return if_stmt(static_cast<const IfStmt &>(s));
+      return if_stmt(ast::cast<IfStmt>(s));
     case StmtKind::While:
-      return while_stmt(static_cast<const WhileStmt &>(s));
+      return while_stmt(ast::cast<WhileStmt>(s));
     case StmtKind::For:
-      return for_stmt(static_cast<const ForStmt &>(s));
+      return for_stmt(ast::cast<ForStmt>(s));
     case StmtKind::Break:
     case StmtKind::Continue:
       return jump_out_of_loop(s);
     case StmtKind::Foreach:
-      return foreach_stmt(static_cast<const ForeachStmt &>(s));
+      return foreach_stmt(ast::cast<ForeachStmt>(s));
     case StmtKind::Delete:
-      return delete_stmt(static_cast<const DeleteStmt &>(s));
+      return delete_stmt(ast::cast<DeleteStmt>(s));
     case StmtKind::StatsAdd:
-      return stats_add(static_cast<const StatsAddStmt &>(s));
+      return stats_add(ast::cast<StatsAddStmt>(s));
     case StmtKind::Next:
       end_program();
       continue_after_terminator();
       return;
     case StmtKind::Return:
-      return return_stmt(static_cast<const ReturnStmt &>(s));
+      return return_stmt(ast::cast<ReturnStmt>(s));
     case StmtKind::Try:
-      return try_stmt(static_cast<const TryStmt &>(s));
+      return try_stmt(ast::cast<TryStmt>(s));
   }
 }
 
@@ -183,7 +183,7 @@ std::string double_buffered_delete(const std::string &name) {
 void ProbeLowering::delete_stmt(const DeleteStmt &s) {
   const Expr &target = *s.target;
   if (target.kind == ExprKind::Index) {
-    const auto &e = static_cast<const IndexExpr &>(target);
+    const auto &e = ast::cast<IndexExpr>(target);
     const GlobalLayout &g = kernel_global(*e.global, e.loc);
     if (g.double_buffered) unsupported(s.loc, double_buffered_delete(e.name));
     if (has_wildcard(e.keys)) return delete_matching(g, e.keys, e.loc);
@@ -191,7 +191,7 @@ void ProbeLowering::delete_stmt(const DeleteStmt &s) {
     return;
   }
   if (target.kind != ExprKind::Symbol) unsupported(s.loc, "'delete' needs a variable or an array element");
-  const auto &e = static_cast<const SymbolExpr &>(target);
+  const auto &e = ast::cast<SymbolExpr>(target);
   if (e.local) {
     llvm::Value *slot = local_slot(*e.local);
     uint32_t size = e.local->type == Type::String ? max_string_len() : 8;
@@ -224,14 +224,14 @@ void ProbeLowering::stats_add(const StatsAddStmt &s) {
   const Expr &target = *s.target;
   state_.mb.set_location(s.loc);
   if (target.kind == ExprKind::Index) {
-    const auto &e = static_cast<const IndexExpr &>(target);
+    const auto &e = ast::cast<IndexExpr>(target);
     const GlobalLayout &g = kernel_global(*e.global, e.loc);
     state_.maps.stats_add(g, pack_key(g, e.keys, e.loc), v);
     return;
   }
-  if (target.kind != ExprKind::Symbol || !static_cast<const SymbolExpr &>(target).global)
+  if (target.kind != ExprKind::Symbol || !ast::cast<SymbolExpr>(target).global)
     unsupported(s.loc, "'<<<' needs a global aggregate");
-  const auto &e = static_cast<const SymbolExpr &>(target);
+  const auto &e = ast::cast<SymbolExpr>(target);
   const GlobalLayout &g = kernel_global(*e.global, e.loc);
   if (!g.per_cpu) unsupported(s.loc, "'" + e.name + "' is not an aggregate");
   state_.maps.stats_add(g, pack_key(g, {}, e.loc), v);
@@ -243,14 +243,14 @@ namespace {
 
 LongTarget long_target(ProbeLowering &p, const Expr &lhs) {
   if (lhs.kind == ExprKind::Index) {
-    const auto &e = static_cast<const IndexExpr &>(lhs);
+    const auto &e = ast::cast<IndexExpr>(lhs);
     if (!e.global) unsupported(e.loc, "unresolved array '" + e.name + "'");
     const GlobalLayout &g = p.kernel_global(*e.global, e.loc);
     if (g.per_cpu) unsupported(e.loc, "aggregate '" + e.name + "' can only be updated with '<<<'");
     return {LongTarget::Element, nullptr, &g, p.pack_key(g, e.keys, e.loc)};
   }
   if (lhs.kind != ExprKind::Symbol) unsupported(lhs.loc, "the left side of an assignment must be a variable");
-  const auto &e = static_cast<const SymbolExpr &>(lhs);
+  const auto &e = ast::cast<SymbolExpr>(lhs);
   if (e.local) return {LongTarget::Slot, p.local_slot(*e.local), nullptr, nullptr};
   if (!e.global) unsupported(e.loc, "unresolved identifier '" + e.name + "'");
   const GlobalLayout &g = p.kernel_global(*e.global, e.loc);
@@ -339,14 +339,14 @@ llvm::Value *ProbeLowering::assign_string(const AssignExpr &e) {
   state_.mb.set_location(e.loc);
   const Expr &lhs = *e.lhs;
   if (lhs.kind == ExprKind::Index) {
-    const auto &target = static_cast<const IndexExpr &>(lhs);
+    const auto &target = ast::cast<IndexExpr>(lhs);
     const GlobalLayout &g = kernel_global(*target.global, target.loc);
     llvm::Value *key = pack_key(g, target.keys, target.loc);
     state_.maps.write(g, key, src);
     return src;
   }
   if (lhs.kind != ExprKind::Symbol) unsupported(lhs.loc, "the left side of an assignment must be a variable");
-  const auto &target = static_cast<const SymbolExpr &>(lhs);
+  const auto &target = ast::cast<SymbolExpr>(lhs);
   if (target.local) {
     llvm::Value *slot = local_slot(*target.local);
     copy_string(slot, src, max_string_len());

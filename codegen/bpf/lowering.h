@@ -271,10 +271,12 @@ class ProbeLowering {
   using CallCallback = std::function<void(llvm::Function *callback, llvm::Value *context)>;
   void callback_loop(const Location &loc, const BeginCallback &begin, unsigned ctx_arg,
                      const std::function<void()> &body, const CallCallback &call);
-  // Inside a loop's callback: one iteration of `body` with its budget check;
-  // `break` stops the loop, the end of the body and `continue` run `step`
-  // (if any) and go on with the next call.
-  void iteration(const ast::Stmt &body, const std::function<void()> &step);
+  // Inside a loop's callback: one iteration, the one shape while, for and
+  // foreach share. `condition` (if set; an i1) false stops the loop; then
+  // `body` with its budget check, where `break` stops the loop and the end of
+  // the body and `continue` run `step` (if any) and go on with the next call.
+  using LoopCondition = std::function<llvm::Value *()>;
+  void iteration(const LoopCondition &condition, const ast::Stmt &body, const std::function<void()> &step);
   // Inside a loop's callback: returns 1 (no more iterations), nothing else to do.
   void stop_loop();
   // Inside a walk's callback: returns 1 (no more elements) after setting the

@@ -312,7 +312,7 @@ void ProbeLowering::foreach_stmt(const ForeachStmt &s) {
       else
         b.CreateAlignedStore(b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8)), to, llvm::Align(8));
     }
-    iteration(*s.body, {});
+    iteration({}, *s.body, {});
   });
 }
 

@@ -32,7 +32,7 @@ uint32_t round_up8(uint32_t n) { return (n + 7) & ~7u; }
 
 bool is_deferred_call(const Expr &e) {
   if (e.kind != ExprKind::Call) return false;
-  const auto &call = static_cast<const CallExpr &>(e);
+  const auto &call = ast::cast<CallExpr>(e);
   return call.builtin && (call.builtin->flags & Builtin::Deferred);
 }
 
@@ -82,7 +82,7 @@ int output_calls(const Stmt &s, bool in_loop) {
     if (!slot) return;
     ast::walk_exprs(slot, [&](ExprPtr &e) {
       if (!e || e->kind != ExprKind::Call) return;
-      const auto &call = static_cast<const CallExpr &>(*e);
+      const auto &call = ast::cast<CallExpr>(*e);
       if (is_output_call(call)) count += loop ? 2 : 1;
       if (call.function && call.function->body) count += output_calls(*call.function->body, loop);
     });
@@ -155,7 +155,7 @@ void ProbeLowering::output(const CallExpr &call) {
     const Expr &arg = *call.args[i];
     RecordArg carried{RecordArg::Kind::Long};
     if (is_deferred_call(arg)) {
-      const auto &deferred = static_cast<const CallExpr &>(arg);
+      const auto &deferred = ast::cast<CallExpr>(arg);
       carried.render = deferred_render(deferred.name);
       if (carried.render == RenderFn::None) {
         values.push_back(deferred_value(deferred, carried.render));

@@ -20,7 +20,7 @@ constexpr uint8_t kAccepting = 1, kAcceptingAtEnd = 2;
 llvm::Value *ProbeLowering::regex_match(const BinaryExpr &e) {
   auto &b = ir();
   if (e.rhs->kind != ExprKind::String) unsupported(e.rhs->loc, "internal: the regular expression is not a literal");
-  const std::string &pattern = static_cast<const StringExpr &>(*e.rhs).value;
+  const std::string &pattern = ast::cast<StringExpr>(*e.rhs).value;
   regex::Dfa dfa;
   try {
     dfa = regex::compile(pattern);

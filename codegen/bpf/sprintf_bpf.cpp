@@ -66,7 +66,7 @@ HelperFormat translate_format(const std::string &format, Fail fail) {
 // sprintf(fmt, ...), and sprint/sprintln/sprintd/sprintdln through the
 // format type inference made for them ("%d%s\n", the delimiter between).
 llvm::Value *ProbeLowering::sprintf_call(const CallExpr &call) {
-  if (call.name == "sprintf") return format_values(static_cast<const StringExpr &>(*call.args[0]).value, call, 1);
+  if (call.name == "sprintf") return format_values(ast::cast<StringExpr>(*call.args[0]).value, call, 1);
   if (call.format_id < 0 || static_cast<size_t>(call.format_id) >= state_.program.formats.size())
     unsupported(call.loc, "internal: '" + call.name + "' has no format");
   const bool delimited = call.builtin && (call.builtin->flags & Builtin::Delimited);
@@ -98,7 +98,7 @@ llvm::Value *ProbeLowering::format_values(const std::string &format, const CallE
     const Expr &arg = *call.args[i];
     // kernel_string_at(addr) for a %s: the helper reads the text at addr
     // itself, safely (an unreadable address prints as "").
-    const auto *at = arg.kind == ExprKind::Call ? static_cast<const CallExpr *>(&arg) : nullptr;
+    const auto *at = arg.kind == ExprKind::Call ? ast::cast<CallExpr>(&arg) : nullptr;
     if (at && at->builtin && at->name == "kernel_string_at") {
       values.push_back(long_value(*at->args[0]));
       continue;

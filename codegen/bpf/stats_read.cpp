@@ -80,11 +80,11 @@ llvm::Value *ProbeLowering::stats_op(const StatsOpExpr &e) {
   const std::vector<ExprPtr> *keys = nullptr;
   static const std::vector<ExprPtr> no_keys;
   if (target.kind == ExprKind::Symbol) {
-    global = static_cast<const SymbolExpr &>(target).global;
+    global = ast::cast<SymbolExpr>(target).global;
     keys = &no_keys;
   } else if (target.kind == ExprKind::Index) {
-    global = static_cast<const IndexExpr &>(target).global;
-    keys = &static_cast<const IndexExpr &>(target).keys;
+    global = ast::cast<IndexExpr>(target).global;
+    keys = &ast::cast<IndexExpr>(target).keys;
   }
   if (!global) unsupported(target.loc, std::string(stats_fn_name(e.fn)) + " needs an aggregate variable or element");
   const GlobalLayout &g = kernel_global(*global, target.loc);

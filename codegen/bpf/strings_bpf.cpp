@@ -18,7 +18,7 @@ using namespace ast;
 namespace {
 
 const StringExpr *as_literal(const Expr &e) {
-  return e.kind == ExprKind::String ? &static_cast<const StringExpr &>(e) : nullptr;
+  return e.kind == ExprKind::String ? &ast::cast<StringExpr>(e) : nullptr;
 }
 
 }  // namespace
@@ -187,8 +187,8 @@ void ProbeLowering::append_string(llvm::Value *buffer, llvm::Value *length, cons
 
 // `a . b . c` parses as `(a . b) . c`: the whole chain is built in one buffer.
 void ProbeLowering::concat_into(llvm::Value *buffer, llvm::Value *length, const Expr &e) {
-  if (e.kind == ExprKind::Binary && static_cast<const BinaryExpr &>(e).op == BinaryOp::Concat) {
-    const auto &concat = static_cast<const BinaryExpr &>(e);
+  if (e.kind == ExprKind::Binary && ast::cast<BinaryExpr>(e).op == BinaryOp::Concat) {
+    const auto &concat = ast::cast<BinaryExpr>(e);
     concat_into(buffer, length, *concat.lhs);
     state_.mb.set_location(concat.loc);
     append_string(buffer, length, *concat.rhs);

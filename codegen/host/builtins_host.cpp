@@ -42,7 +42,7 @@ Lowering print_to_output(size_t first_value) {
   return [first_value](ProbeLowering &l, const ast::CallExpr &call) -> llvm::Value * {
     if ((call.name == "print" || call.name == "println") && call.args.size() == 1 &&
         call.args[0]->kind == ast::ExprKind::StatsOp) {
-      const auto &op = static_cast<const ast::StatsOpExpr &>(*call.args[0]);
+      const auto &op = ast::cast<ast::StatsOpExpr>(*call.args[0]);
       if (ast::is_histogram(op.fn) && !op.bucket) {
         l.print_histogram(op, call.name == "println");
         return l.builder().getInt64(0);
@@ -101,7 +101,7 @@ struct ErrorMessage {
 
 ErrorMessage error_message(ProbeLowering &l, const ast::CallExpr &call, size_t index) {
   const ast::Expr &arg = *call.args[index];
-  if (arg.kind == ast::ExprKind::String) return {static_cast<const ast::StringExpr &>(arg).value, nullptr};
+  if (arg.kind == ast::ExprKind::String) return {ast::cast<ast::StringExpr>(arg).value, nullptr};
   // The site's text is what `catch (msg)` falls back to; the computed
   // message replaces it whenever the error happens.
   return {call.name + "()", l.expr(arg)};

@@ -13,11 +13,6 @@ using ast::ExprKind;
   throw CompileError(ErrorKind::Codegen, what, loc);
 }
 
-template <typename T>
-const T &as(const ast::Expr &e) {
-  return static_cast<const T &>(e);
-}
-
 const ast::Global &resolved_global(const ast::Global *g, const std::string &name, const Location &loc) {
   if (!g) unsupported(loc, fmt::format("unresolved global '{}'", name));
   return *g;
@@ -119,7 +114,7 @@ LValue ProbeLowering::lvalue(const ast::Expr &e) {
   place.type = e.type;
   place.loc = e.loc;
   if (e.kind == ExprKind::Symbol) {
-    const auto &sym = as<ast::SymbolExpr>(e);
+    const auto &sym = ast::cast<ast::SymbolExpr>(e);
     if (sym.local) {
       place.kind = LValue::Kind::Local;
       place.type = sym.local->type != ast::Type::Unknown ? sym.local->type : e.type;
@@ -132,7 +127,7 @@ LValue ProbeLowering::lvalue(const ast::Expr &e) {
     return place;
   }
   if (e.kind == ExprKind::Index) {
-    const auto &index = as<ast::IndexExpr>(e);
+    const auto &index = ast::cast<ast::IndexExpr>(e);
     place.kind = LValue::Kind::GlobalElement;
     place.global = &resolved_global(index.global, index.name, e.loc);
     place.keys = key_array(index.keys);
@@ -163,11 +158,11 @@ void ProbeLowering::write(const LValue &place, llvm::Value *value) {
 std::pair<const ast::Global *, llvm::Value *> ProbeLowering::stats_target(const ast::StatsOpExpr &op) {
   const ast::Expr &target = *op.operand;
   if (target.kind == ExprKind::Symbol) {
-    const auto &sym = as<ast::SymbolExpr>(target);
+    const auto &sym = ast::cast<ast::SymbolExpr>(target);
     return {&resolved_global(sym.global, sym.name, target.loc), null_keys()};
   }
   if (target.kind == ExprKind::Index) {
-    const auto &index = as<ast::IndexExpr>(target);
+    const auto &index = ast::cast<ast::IndexExpr>(target);
     const ast::Global *global = &resolved_global(index.global, index.name, target.loc);
     return {global, key_array(index.keys)};
   }
@@ -209,16 +204,16 @@ llvm::Value *ProbeLowering::condition(const ast::Expr &e) {
 
 llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
   switch (e.kind) {
-    case ExprKind::Number: return builder_.getInt64(as<ast::NumberExpr>(e).value);
+    case ExprKind::Number: return builder_.getInt64(ast::cast<ast::NumberExpr>(e).value);
     case ExprKind::String: {  // a string value holds at most MAXSTRINGLEN - 1 bytes, as in stap
-      const std::string &text = as<ast::StringExpr>(e).value;
+      const std::string &text = ast::cast<ast::StringExpr>(e).value;
       return string_constant(text.substr(0, module_.max_string_bytes));
     }
     case ExprKind::Symbol:
     case ExprKind::Index: return read(lvalue(e), e.loc);
 
     case ExprKind::Unary: {
-      const auto &u = as<ast::UnaryExpr>(e);
+      const auto &u = ast::cast<ast::UnaryExpr>(e);
       llvm::Value *v = expr(*u.operand);
       switch (u.op) {
         case ast::UnaryOp::Neg: return builder_.CreateSub(builder_.getInt64(0), v);
@@ -230,7 +225,7 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     }
 
     case ExprKind::Binary: {
-      const auto &bin = as<ast::BinaryExpr>(e);
+      const auto &bin = ast::cast<ast::BinaryExpr>(e);
       llvm::Value *lhs = expr(*bin.lhs);
       llvm::Value *rhs = expr(*bin.rhs);
       if (ast::is_regex_op(bin.op)) {
@@ -247,20 +242,20 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
 
     case ExprKind::Logical: {
       // Short-circuit: the right side runs only when the left does not decide.
-      const auto &lg = as<ast::LogicalExpr>(e);
+      const auto &lg = ast::cast<ast::LogicalExpr>(e);
       llvm::Value *result = codegen::short_circuit(builder_, lg.op == ast::LogicalOp::And, condition(*lg.lhs),
                                                    [&] { return condition(*lg.rhs); });
       return builder_.CreateZExt(result, i64());
     }
 
     case ExprKind::Ternary: {
-      const auto &t = as<ast::TernaryExpr>(e);
+      const auto &t = ast::cast<ast::TernaryExpr>(e);
       return codegen::conditional_value(builder_, condition(*t.cond), [&] { return expr(*t.then_expr); },
                                         [&] { return expr(*t.else_expr); });
     }
 
     case ExprKind::Assign: {
-      const auto &a = as<ast::AssignExpr>(e);
+      const auto &a = ast::cast<ast::AssignExpr>(e);
       LValue place = lvalue(*a.lhs);
       llvm::Value *value = expr(*a.rhs);
       if (a.op != ast::AssignOp::Set)
@@ -270,7 +265,7 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     }
 
     case ExprKind::IncDec: {
-      const auto &inc = as<ast::IncDecExpr>(e);
+      const auto &inc = ast::cast<ast::IncDecExpr>(e);
       LValue place = lvalue(*inc.operand);
       llvm::Value *old_value = read(place, e.loc);
       llvm::Value *new_value = builder_.CreateAdd(old_value, builder_.getInt64(inc.increment ? 1 : -1));
@@ -278,10 +273,10 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
       return inc.prefix ? new_value : old_value;
     }
 
-    case ExprKind::Call: return call(as<ast::CallExpr>(e));
+    case ExprKind::Call: return call(ast::cast<ast::CallExpr>(e));
 
     case ExprKind::StatsOp: {
-      const auto &op = as<ast::StatsOpExpr>(e);
+      const auto &op = ast::cast<ast::StatsOpExpr>(e);
       auto [global, keys] = stats_target(op);
       if (ast::is_histogram(op.fn)) return histogram(op, *global, keys);
       uint32_t site = add_site(e.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(op.fn)));
@@ -294,7 +289,7 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     }
 
     case ExprKind::InArray: {
-      const auto &in = as<ast::InArrayExpr>(e);
+      const auto &in = ast::cast<ast::InArrayExpr>(e);
       const ast::Global &global = resolved_global(in.global, in.name, e.loc);
       llvm::Value *keys = key_array(in.keys);
       llvm::Value *found = builder_.CreateCall(
@@ -304,11 +299,11 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
     }
 
     case ExprKind::TargetVar:
-      if (as<ast::TargetVarExpr>(e).is_cast())
+      if (ast::cast<ast::TargetVarExpr>(e).is_cast())
         unsupported(e.loc, "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
                            "use it in a kernel probe");
       unsupported(e.loc, fmt::format("target variable '${}' is not available in user probes (begin, end, timer)",
-                                     as<ast::TargetVarExpr>(e).name));
+                                     ast::cast<ast::TargetVarExpr>(e).name));
     case ExprKind::Defined:
       unsupported(e.loc, "@defined was not resolved before code generation");
   }

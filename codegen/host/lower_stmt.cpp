@@ -9,11 +9,6 @@
 namespace ntap::host {
 namespace {
 
-template <typename T>
-const T &as(const ast::Stmt &s) {
-  return static_cast<const T &>(s);
-}
-
 // The global and key tuple a `delete` or `<<<` target names.
 struct GlobalTarget {
   const ast::Global *global = nullptr;
@@ -24,11 +19,11 @@ struct GlobalTarget {
 GlobalTarget global_target(const ast::Expr &e, const char *what) {
   GlobalTarget target;
   if (e.kind == ast::ExprKind::Symbol) {
-    const auto &sym = static_cast<const ast::SymbolExpr &>(e);
+    const auto &sym = ast::cast<ast::SymbolExpr>(e);
     target.global = sym.global;
     target.local = sym.local;
   } else if (e.kind == ast::ExprKind::Index) {
-    const auto &index = static_cast<const ast::IndexExpr &>(e);
+    const auto &index = ast::cast<ast::IndexExpr>(e);
     target.global = index.global;
     target.keys = &index.keys;
   }
@@ -42,16 +37,16 @@ GlobalTarget global_target(const ast::Expr &e, const char *what) {
 void ProbeLowering::stmt(const ast::Stmt &s) {
   switch (s.kind) {
     case ast::StmtKind::Block:
-      for (const auto &child : as<ast::BlockStmt>(s).stmts) stmt(*child);
+      for (const auto &child : ast::cast<ast::BlockStmt>(s).stmts) stmt(*child);
       return;
 
     case ast::StmtKind::Expr:
-      expr(*as<ast::ExprStmt>(s).expr);
+      expr(*ast::cast<ast::ExprStmt>(s).expr);
       record_actions(1, s.loc);
       return;
 
     case ast::StmtKind::If: {
-      const auto &st = as<ast::IfStmt>(s);
+      const auto &st = ast::cast<ast::IfStmt>(s);
       record_actions(1, s.loc, true);
       std::function<void()> else_arm;
       if (st.else_stmt)
@@ -69,63 +64,33 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::While: {
-      const auto &st = as<ast::WhileStmt>(s);
-      llvm::BasicBlock *test = new_block("while_test");
-      llvm::BasicBlock *body = new_block("while_body");
-      llvm::BasicBlock *done = new_block("while_end");
+      const auto &st = ast::cast<ast::WhileStmt>(s);
       record_actions(1, s.loc, true);  // entering the loop
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(test);
-      record_actions(1, s.loc);  // each iteration, checked after the body
-      builder_.CreateCondBr(condition(*st.cond), body, done);
-      builder_.SetInsertPoint(body);
-      loops.push_back({done, test});
-      stmt(*st.body);
-      record_actions(0, st.body->loc, true);
-      loops.pop_back();
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(done);
+      loop({"while", s.loc, [&] { return condition(*st.cond); }, {}, {}, {}, st.body.get()});
       return;
     }
 
     case ast::StmtKind::For: {
-      const auto &st = as<ast::ForStmt>(s);
+      const auto &st = ast::cast<ast::ForStmt>(s);
       if (st.init) expr(*st.init);
-      llvm::BasicBlock *test = new_block("for_test");
-      llvm::BasicBlock *body = new_block("for_body");
-      llvm::BasicBlock *step = new_block("for_step");
-      llvm::BasicBlock *done = new_block("for_end");
       record_actions(1, s.loc, true);  // entering the loop
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(test);
-      record_actions(1, s.loc);  // each iteration, checked after the body
-      if (st.cond)
-        builder_.CreateCondBr(condition(*st.cond), body, done);
-      else
-        builder_.CreateBr(body);
-      builder_.SetInsertPoint(body);
-      loops.push_back({done, step});
-      stmt(*st.body);
-      record_actions(0, st.body->loc, true);
-      loops.pop_back();
-      builder_.CreateBr(step);
-      builder_.SetInsertPoint(step);
-      if (st.step) expr(*st.step);
-      builder_.CreateBr(test);
-      builder_.SetInsertPoint(done);
+      LoopParts parts{"for", s.loc, {}, {}, {}, {}, st.body.get()};
+      if (st.cond) parts.condition = [&] { return condition(*st.cond); };
+      if (st.step) parts.step = [&] { expr(*st.step); };
+      loop(parts);
       return;
     }
 
     case ast::StmtKind::Foreach:
-      foreach_loop(as<ast::ForeachStmt>(s));
+      foreach_loop(ast::cast<ast::ForeachStmt>(s));
       return;
 
     case ast::StmtKind::Try:
-      try_stmt(as<ast::TryStmt>(s));
+      try_stmt(ast::cast<ast::TryStmt>(s));
       return;
 
     case ast::StmtKind::Delete: {
-      const auto &st = as<ast::DeleteStmt>(s);
+      const auto &st = ast::cast<ast::DeleteStmt>(s);
       GlobalTarget target = global_target(*st.target, "delete");
       if (target.local) {  // a local scalar goes back to 0 / ""
         builder_.CreateStore(zero_value(target.local->type, s.loc), local_slot(*target.local, s.loc));
@@ -141,7 +106,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::StatsAdd: {
-      const auto &st = as<ast::StatsAddStmt>(s);
+      const auto &st = ast::cast<ast::StatsAddStmt>(s);
       GlobalTarget target = global_target(*st.target, "<<<");
       if (!target.global)
         throw CompileError(ErrorKind::Codegen, "<<< needs a global aggregate", st.target->loc);
@@ -168,7 +133,7 @@ void ProbeLowering::stmt(const ast::Stmt &s) {
     }
 
     case ast::StmtKind::Return:
-      return_stmt(as<ast::ReturnStmt>(s));  // counts itself once the value is computed
+      return_stmt(ast::cast<ast::ReturnStmt>(s));  // counts itself once the value is computed
       continue_in_dead_block();
       return;
     case ast::StmtKind::Next:
@@ -207,48 +172,66 @@ void ProbeLowering::foreach_loop(const ast::ForeachStmt &st) {
   auto *keys_type = llvm::ArrayType::get(i64(), std::max<size_t>(key_count, 1));
   llvm::AllocaInst *keys = entry_alloca(keys_type, "foreach_keys");
 
-  llvm::BasicBlock *next_bb = new_block("foreach_next");
-  llvm::BasicBlock *body = new_block("foreach_body");
-  llvm::BasicBlock *done = new_block("foreach_end");
-  builder_.CreateBr(next_bb);
-  builder_.SetInsertPoint(next_bb);
-  record_actions(1, st.loc);  // each iteration, checked after the body
-  llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
-  builder_.CreateCondBr(builder_.CreateICmpNE(more, builder_.getInt64(0)), body, done);
-
-  builder_.SetInsertPoint(body);
-  open_iterators.push_back(iter_slot);
-  for (size_t i = 0; i < st.key_locals.size(); ++i) {
-    const ast::Local &local = *st.key_locals[i];
-    ast::Type type = local.type != ast::Type::Unknown ? local.type
-                     : i < global->key_types.size()  ? global->key_types[i]
-                                                     : ast::Type::Long;
-    llvm::Value *key = builder_.CreateLoad(value_type(type, st.loc),
-                                           builder_.CreateConstInBoundsGEP2_32(keys_type, keys, 0, i));
-    builder_.CreateStore(key, local_slot(local, st.loc));
-  }
-  if (st.value_local) {
-    llvm::Value *value;
-    if (global->value_type == ast::Type::Stats) {
-      uint32_t site = add_site(st.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(st.sort_stat)));
-      value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
-                                  {rt_, builder_.getInt32(global->id), keys,
-                                   builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
-      check_failed();
-    } else {
-      value = read_global(*global, keys, global->value_type, st.loc);
+  auto next_element = [&] {
+    llvm::Value *more = builder_.CreateCall(runtime("ntap_foreach_next", st.loc), {iter, keys});
+    return builder_.CreateICmpNE(more, builder_.getInt64(0));
+  };
+  auto enter = [&] {
+    open_iterators.push_back(iter_slot);
+    for (size_t i = 0; i < st.key_locals.size(); ++i) {
+      const ast::Local &local = *st.key_locals[i];
+      ast::Type type = local.type != ast::Type::Unknown ? local.type
+                       : i < global->key_types.size()  ? global->key_types[i]
+                                                       : ast::Type::Long;
+      llvm::Value *key = builder_.CreateLoad(value_type(type, st.loc),
+                                             builder_.CreateConstInBoundsGEP2_32(keys_type, keys, 0, i));
+      builder_.CreateStore(key, local_slot(local, st.loc));
     }
-    builder_.CreateStore(value, local_slot(*st.value_local, st.loc));
-  }
-  loops.push_back({done, next_bb});
-  stmt(*st.body);
-  record_actions(0, st.body->loc, true);
-  loops.pop_back();
-  open_iterators.pop_back();
-  builder_.CreateBr(next_bb);
+    if (st.value_local) {
+      llvm::Value *value;
+      if (global->value_type == ast::Type::Stats) {
+        uint32_t site =
+            add_site(st.loc, fmt::format("empty aggregate near operator '{}'", ast::stats_fn_name(st.sort_stat)));
+        value = builder_.CreateCall(runtime("ntap_stats_get", st.loc),
+                                    {rt_, builder_.getInt32(global->id), keys,
+                                     builder_.getInt32(static_cast<uint32_t>(st.sort_stat)), builder_.getInt32(site)});
+        check_failed();
+      } else {
+        value = read_global(*global, keys, global->value_type, st.loc);
+      }
+      builder_.CreateStore(value, local_slot(*st.value_local, st.loc));
+    }
+  };
+  loop({"foreach", st.loc, next_element, enter, [&] { open_iterators.pop_back(); }, {}, st.body.get()});
 
-  builder_.SetInsertPoint(done);
   builder_.CreateCall(runtime("ntap_foreach_end", st.loc), {iter});
+}
+
+void ProbeLowering::loop(const LoopParts &parts) {
+  const std::string name = parts.name;
+  llvm::BasicBlock *test = new_block((name + "_test").c_str());
+  llvm::BasicBlock *body = new_block((name + "_body").c_str());
+  llvm::BasicBlock *next = new_block((name + "_next").c_str());
+  llvm::BasicBlock *exit = new_block((name + "_end").c_str());
+  builder_.CreateBr(test);
+  builder_.SetInsertPoint(test);
+  record_actions(1, parts.loc);  // each iteration, checked after the body
+  if (parts.condition)
+    builder_.CreateCondBr(parts.condition(), body, exit);
+  else
+    builder_.CreateBr(body);
+  builder_.SetInsertPoint(body);
+  if (parts.enter) parts.enter();
+  loops.push_back({exit, next});
+  stmt(*parts.body);
+  record_actions(0, parts.body->loc, true);
+  loops.pop_back();
+  if (parts.leave) parts.leave();
+  builder_.CreateBr(next);
+  builder_.SetInsertPoint(next);
+  if (parts.step) parts.step();
+  builder_.CreateBr(test);
+  builder_.SetInsertPoint(exit);
 }
 
 }  // namespace ntap::host

@@ -6,6 +6,7 @@
 // run time go through sites: the code calls ntap_fail_at / a site-taking
 // function, then leaves the probe, ending any foreach iterators still open.
 #pragma once
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -162,6 +163,21 @@ class ProbeLowering {
     llvm::BasicBlock *continue_target;
   };
   std::vector<Loop> loops;
+  // The one shape while, for and foreach lower to (lower_stmt.cpp):
+  //   test:     one action per iteration; `condition` (i1) false → exit
+  //   body:     `enter` (foreach: the element into its variables), the
+  //             statement (break → exit, continue → next), `leave`
+  //   next:     `step` (for's third clause), back to test
+  //   exit:     where the builder is left
+  // Entering the loop (its action, foreach's snapshot) is the caller's.
+  struct LoopParts {
+    const char *name;                        // block name prefix: while, for, foreach
+    Location loc;                            // where the per-iteration action is charged
+    std::function<llvm::Value *()> condition;  // null: always true
+    std::function<void()> enter, leave, step;  // each may be empty
+    const ast::Stmt *body = nullptr;
+  };
+  void loop(const LoopParts &parts);
   // Slots holding the iterators of the enclosing foreach loops, innermost last.
   std::vector<llvm::Value *> open_iterators;
   // The enclosing try blocks, innermost last: their catch block, and how

@@ -56,6 +56,15 @@ class Provider {
   // their context in more than one way (a tracepoint: its TP_PROTO arguments
   // or its event's format fields) picks the one these names need.
   virtual void choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const {}
+  // Hint lines for a point this provider handles that matched nothing: the
+  // nearest names it offers ("did you mean ...?"). None by default.
+  virtual std::vector<std::string> unmatched_hints(const ast::ProbePoint &point) const { return {}; }
+  // Hint lines for a target variable resolve_target() did not find in
+  // `probe`: the nearest context variable or struct member. None by default.
+  virtual std::vector<std::string> target_hints(const ast::ResolvedProbe &probe,
+                                                const ast::TargetVarExpr &var) const {
+    return {};
+  }
   // Every point shape this provider handles (see PointShape).
   virtual std::vector<PointShape> list_components() const { return {}; }
   // Context variables of a concrete probe with their C types, for -L.

@@ -232,6 +232,50 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
   return true;
 }
 
+// The attachable events named most like an unmatched one: by full name
+// when the script wrote `subsys:event`, by event name otherwise. A pattern
+// with wildcards gets no guess.
+std::vector<std::string> TracepointProvider::unmatched_hints(const ast::ProbePoint &point) const {
+  const auto &arg = point.components[1].string_arg;
+  if (!arg || arg->find_first_of("*?[") != std::string::npos || !btf::vmlinux()) return {};
+  const bool qualified = arg->find(':') != std::string::npos;
+  std::vector<std::string> names;
+  for (const TraceEvent &event : available_trace_events())
+    if (btf::has_tracepoint(event.name)) names.push_back(qualified ? event.full_name() : event.name);
+  std::string hint = did_you_mean(nearest_names(*arg, names, 3));
+  if (hint.empty()) return {};
+  return {hint};
+}
+
+// The argument named most like an unknown `$name`, or, for a known argument
+// whose member chain failed, the member named most like the missing one.
+std::vector<std::string> TracepointProvider::target_hints(const ast::ResolvedProbe &probe,
+                                                          const ast::TargetVarExpr &var) const {
+  const auto *args = btf::tracepoint_args(event_of(probe));
+  if (!args) return {};
+  auto arg = std::find_if(args->begin(), args->end(),
+                          [&](const btf::TracepointArg &a) { return a.name == var.name; });
+  if (arg == args->end()) {
+    std::vector<std::string> names, listed;
+    for (const btf::TracepointArg &a : *args) {
+      names.push_back(a.name);
+      listed.push_back("$" + a.name);
+    }
+    std::vector<std::string> hints;
+    if (std::string hint = did_you_mean(nearest_names(var.name, names), "$"); !hint.empty()) hints.push_back(hint);
+    if (!listed.empty()) {
+      std::string list;
+      for (const std::string &name : listed) list += (list.empty() ? "" : ", ") + name;
+      hints.push_back(probe.name + " provides " + list);
+    }
+    return hints;
+  }
+  btf::AccessResult access =
+      btf::resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
+  if (!access.error) return {};
+  return btf::field_hints(*access.error, true);
+}
+
 std::vector<PointShape> TracepointProvider::list_components() const {
   return {PointShape{{{"kernel", PointShape::Arg::None}, {"trace", PointShape::Arg::String}}}};
 }

@@ -42,6 +42,8 @@ class TracepointProvider final : public Provider {
   // perf-event tracepoint program reading the event's record ("tracepoint/"
   // section, decision 13); every $name of it is then a format field.
   void choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const override;
+  std::vector<std::string> unmatched_hints(const ast::ProbePoint &point) const override;
+  std::vector<std::string> target_hints(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &var) const override;
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override;
   std::vector<PointShape> list_components() const override;
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override;

@@ -153,3 +153,62 @@ TEST_CASE("diagnostics: warnings go to stderr unless disabled", "[diagnostics]")
   std::fclose(capture);
   CHECK(text == "WARNING: unused variable 'x' at w.ntp:1:1\nWARNING: no location\n");
 }
+
+TEST_CASE("diagnostics: hints are shown under the caret", "[diagnostics]") {
+  SourceFile file("h.ntp", "probe begin { tcp_v4_rvc() }\n");
+  CompileError error(ErrorKind::Semantic, "unresolved function", Location{&file, 1, 15}, "identifier 'tcp_v4_rvc'",
+                     {"did you mean `tcp_v4_rcv`?"});
+  CHECK(error.format() ==
+        "semantic error: unresolved function: identifier 'tcp_v4_rvc' at h.ntp:1:15\n"
+        "     source: probe begin { tcp_v4_rvc() }\n"
+        "                           ^\n"
+        "       hint: did you mean `tcp_v4_rcv`?\n");
+  CHECK(error.with_hints({"more"}).hints().size() == 2);
+}
+
+TEST_CASE("diagnostics: several errors sorted by position, duplicates once", "[diagnostics]") {
+  SourceFile file("m.ntp", "a\nb\nc\n");
+  Diagnostics sink;
+  CHECK_NOTHROW(sink.raise());
+  sink.report(CompileError(ErrorKind::Semantic, "third", Location{&file, 3, 1}));
+  sink.report(CompileError(ErrorKind::Semantic, "first", Location{&file, 1, 1}));
+  CHECK_FALSE(sink.guard([&] { throw CompileError(ErrorKind::Semantic, "second", Location{&file, 2, 1}); }));
+  CHECK(sink.guard([] {}));
+  sink.report(CompileError(ErrorKind::Semantic, "first", Location{&file, 1, 1}));  // repeated
+  CHECK(sink.error_count() == 3);
+  try {
+    sink.raise();
+    FAIL("expected the errors");
+  } catch (const CompileErrors &errors) {
+    CHECK(errors.count() == 3);
+    CHECK(errors.message() == "first");
+    CHECK(errors.location().line == 1);
+    const std::string text = errors.format();
+    CHECK(text.find("first") < text.find("second"));
+    CHECK(text.find("second") < text.find("third"));
+    CHECK(std::string(errors.what()) == text);
+  }
+}
+
+TEST_CASE("diagnostics: at most 20 errors are shown, the rest counted", "[diagnostics]") {
+  SourceFile file("c.ntp", std::string(30, '\n'));
+  Diagnostics sink;
+  for (uint32_t line = 1; line <= 25; ++line)
+    sink.report(CompileError(ErrorKind::Semantic, "e" + std::to_string(line), Location{&file, line, 1}));
+  const std::string text = sink.format();
+  CHECK(text.find("e20 at") != std::string::npos);
+  CHECK(text.find("e21 at") == std::string::npos);
+  CHECK(text.ends_with("5 more errors not shown (25 in all)\n"));
+}
+
+TEST_CASE("diagnostics: nearest names by edit distance", "[diagnostics]") {
+  const std::vector<std::string> names = {"tcp_v4_rcv", "tcp_v6_rcv", "udp_rcv", "x", "count"};
+  CHECK(nearest_names("tcp_v4_rvc", names) == std::vector<std::string>{"tcp_v4_rcv"});
+  CHECK(nearest_names("tcp_v4_rvc", names, 2) == std::vector<std::string>{"tcp_v4_rcv", "tcp_v6_rcv"});
+  CHECK(nearest_names("cuont", names) == std::vector<std::string>{"count"});
+  CHECK(nearest_names("y", names).empty());           // a different short name is no typo
+  CHECK(nearest_names("count", names).empty());       // the name itself is not a suggestion
+  CHECK(nearest_names("completely_else", names).empty());
+  CHECK(did_you_mean({"a", "b"}, "$") == "did you mean `$a` or `$b`?");
+  CHECK(did_you_mean({}).empty());
+}
