@@ -67,6 +67,11 @@ enum class RenderFn : uint8_t {
   Symfile,
   Symline,
 };
+inline bool renders_user_address(RenderFn fn) {
+  return fn == RenderFn::Usymname || fn == RenderFn::Usymdata || fn == RenderFn::Ubacktrace ||
+         fn == RenderFn::SprintUbacktrace;
+}
+inline bool renders_user_stack(RenderFn fn) { return fn == RenderFn::Ubacktrace || fn == RenderFn::SprintUbacktrace; }
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;

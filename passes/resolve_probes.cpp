@@ -268,16 +268,20 @@ class TargetResolver {
                          "@entry: a kretprobe keeps no values from the function's entry (fexit does: "
                          "kernel.function(...).return uses it where the kernel allows)",
                          call.loc, near);
-    ExprPtr operand = std::move(call.args.at(0));
-    auto *var = operand->kind == ExprKind::TargetVar ? static_cast<TargetVarExpr *>(operand.get()) : nullptr;
+    // Checked before the operand is taken out: after an error elaboration goes
+    // on walking this call.
+    auto *var = dyn_cast<TargetVarExpr>(*call.args.at(0));
     if (!var || var->is_cast() || !var->components.empty() || var->pretty || var->address_of ||
         var->name == "return" || var->name.front() == '$')
       throw CompileError(ErrorKind::Semantic,
                          "@entry takes a parameter ($name): fexit keeps the parameters' values from entry, "
                          "but memory they point to and other expressions would be read at return",
                          call.loc, near);
+    ExprPtr operand = std::move(call.args.at(0));
     resolve(operand);
     return operand;
+  }
+
   // What the first concrete probe lacking `var` suggests instead.
   std::vector<std::string> target_hints(const TargetVarExpr &var) const {
     for (const ResolvedProbe &rp : probe_.resolved)
@@ -369,11 +373,6 @@ void resolve_points(Probe &probe, Diagnostics &diagnostics) {
                                       point.loc, fmt::format("probe point '{}'", point.str()),
                                       provider ? provider->unmatched_hints(point) : std::vector<std::string>{}));
       continue;
-    }
-    for (auto &rp : found) probe.resolved.push_back(std::move(rp));
-    if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives
-  }
-}
     }
     for (auto &rp : found) probe.resolved.push_back(std::move(rp));
     if (point.sufficient && !found.empty()) break;  // `!`: the rest of the points are alternatives

@@ -35,7 +35,6 @@ enum class Helper : int64_t {
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
-  GetStackid = 27,
   GetCurrentTask = 35,
   ProbeReadUser = 112,
   ProbeReadKernel = 113,
@@ -59,7 +58,6 @@ enum : uint32_t {
   kMapTypeLruHash = 9,
   kMapTypeLruPercpuHash = 10,
   kMapTypeRingbuf = 27,
-  kMapTypeStackTrace = 7,
 };
 enum : uint64_t { kUpdateAny = 0, kUpdateNoExist = 1 };
 constexpr uint32_t kMapFlagMmapable = 1u << 10;
