@@ -19,11 +19,11 @@
 namespace ntap {
 namespace {
 
-std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProbe &rp) {
+std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProbe &rp, const Provider &provider) {
   // kernel.trace and kernel.function probes spell their concrete points.
   if (rp.kind == ast::ProbeKind::Tracepoint) return rp.point.empty() ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.point;
   // A wildcard a provider expanded (kernel.syscall("read*")): each concrete point.
-  if (rp.kind == ast::ProbeKind::Perf && !rp.point.empty()) return rp.point;
+  if (provider.family() == "kernel.syscall" && !rp.point.empty()) return rp.point;
   if (rp.kind == ast::ProbeKind::Uprobe) return rp.point;
   return point.str();
 }
@@ -123,7 +123,7 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
           continue;
         }
         for (auto &rp : resolved) {
-          std::string line = concrete_point(point, rp);
+          std::string line = concrete_point(point, rp, *provider);
           if (with_context) {
             for (const auto &var : provider->describe_context(rp)) line += " " + var;
             // A tracepoint's format fields are $variables too (decision 13).

@@ -79,6 +79,9 @@ class SideAnalysis {
                          "and a program cannot hold its elements to sort them; drop the '+'/'-' or move the "
                          "loop into a timer or end probe",
                          s.loc, "");
+    // `n++;` and `n += 1;` as statements only update n; as a value
+    // (`if (n++ == 0)`) they read it too.
+    update_only_ = s.kind == StmtKind::Expr ? cast<ExprStmt>(s).expr.get() : nullptr;
     for_each_expr(s, [&](ExprPtr &e) { visit_expr(*e, s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd); });
   }
 
@@ -94,7 +97,7 @@ class SideAnalysis {
       case ExprKind::Assign: {
         auto &a = cast<AssignExpr>(e);
         write(global_of(*a.lhs));
-        if (a.op != AssignOp::Set) read(global_of(*a.lhs), false);
+        if (a.op != AssignOp::Set) read(global_of(*a.lhs), &e != update_only_);
         if (a.lhs->kind == ExprKind::Index)
           for (auto &k : cast<IndexExpr>(*a.lhs).keys) visit_expr(*k);
         visit_expr(*a.rhs);
@@ -103,7 +106,7 @@ class SideAnalysis {
       case ExprKind::IncDec: {
         auto &update = static_cast<IncDecExpr &>(e);
         Global *g = global_of(*update.operand);
-        read(g, false);
+        read(g, &e != update_only_);
         write(g);
         // Keys of a[k]++ are ordinary reads; the element itself is updated.
         if (update.operand->kind == ExprKind::Index)
@@ -187,6 +190,7 @@ class SideAnalysis {
 
   BlockStmt &body_;
   bool kernel_;
+  const Expr *update_only_ = nullptr;  // the expression statement being visited
   std::vector<const Function *> &calls_;
 };
 

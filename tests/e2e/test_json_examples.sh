@@ -174,6 +174,7 @@ start_json tcplife "$begin" "$port"
 start_json tcpreset "$begin"
 start_json tcpretrans_count:tcpretrans "$begin" count
 start_json tcpretrans "$begin"
+start_json tcpflow "$begin" "$port"
 for kind in udp tcp bulk; do traffic_wait_ready "$kind"; done
 for name in "${!PID[@]}"; do wait_attached "$name"; done
 note "all attached after ${SECONDS}s"
@@ -210,6 +211,8 @@ expect_text "$out" '^end$' "^sent 1 resets 127\.0\.0\.1:$port -> 127\.0\.0\.1:[0
 
 expect_text "$WORK_DIR/tcpretrans_count.json" '^end$' "^127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:$((port + 1)) +[0-9]+$"
 expect_text "$WORK_DIR/tcpretrans.json" 'retransmit' " R> +127\.0\.0\.1:$((port + 1)) "
+
+expect_text "$WORK_DIR/tcpflow.json" 'state_change|inet_sock_set_state' " established +127\.0\.0\.1:[0-9]+ 127\.0\.0\.1:$port cwnd="
 
 validate_all
 
