@@ -10,7 +10,6 @@
 
 #include "frontend/parser.h"
 #include "frontend/tapset.h"
-#include "kernel/kernel_config.h"
 #include "kernel/providers/provider.h"
 
 namespace ntap {
@@ -23,14 +22,15 @@ std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProb
 
 }  // namespace
 
-static int list_matches(const SourceFile &file, bool with_context, SourceManager &sources,
+static int list_matches(const KernelInfo &kernel, const SourceFile &file, bool with_context, SourceManager &sources,
                         const std::vector<std::string> &tapset_dirs);
 
-int list_probe_points(const std::string &pattern, bool with_context, const std::vector<std::string> &tapset_dirs) {
+int list_probe_points(const KernelInfo &kernel, const std::string &pattern, bool with_context,
+                      const std::vector<std::string> &tapset_dirs) {
   SourceManager sources;
   const SourceFile &file = sources.add("<pattern>", "probe " + pattern + " {}");
   try {
-    return list_matches(file, with_context, sources, tapset_dirs);
+    return list_matches(kernel, file, with_context, sources, tapset_dirs);
   } catch (const CompileError &e) {
     std::cerr << e.format();  // while `sources` still holds the text it points into
     return 1;
@@ -51,10 +51,11 @@ bool list_aliases(const ast::Program &program, const ast::ProbePoint &written, s
   return matched;
 }
 
-int list_matches(const SourceFile &file, bool with_context, SourceManager &sources,
+int list_matches(const KernelInfo &kernel, const SourceFile &file, bool with_context, SourceManager &sources,
                  const std::vector<std::string> &tapset_dirs) {
   PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = running_kernel_config;
+  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
+  const ProviderIndex &providers = kernel.providers();
   ParseOptions options;
   options.preprocessor.target = &target;
   auto program = parse_script(file, options);
@@ -65,14 +66,9 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
       const bool alias_matched = list_aliases(*program, written, lines);
       // Wildcards in components stand for the providers' points they match.
       std::vector<ast::ProbePoint> points{written};
-      if (has_component_wildcard(written)) points = expand_component_wildcards(written);
+      if (has_component_wildcard(written)) points = providers.expand_component_wildcards(written);
       for (const auto &point : points) {
-        const Provider *provider = nullptr;
-        for (const Provider *p : all_providers())
-          if (p->handles(point)) {
-            provider = p;
-            break;
-          }
+        const Provider *provider = providers.find(point);
         if (!provider && alias_matched) continue;
         if (!provider)
           throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,

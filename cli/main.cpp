@@ -23,10 +23,8 @@
 #include "passes/passes.h"
 #include "frontend/printer.h"
 #include "frontend/tapset.h"
-#include "kernel/btf.h"
-#include "kernel/kernel_config.h"
+#include "kernel/kernel_info.h"
 #include "runtime/session.h"
-#include "kernel/symbols.h"
 
 namespace {
 
@@ -88,9 +86,12 @@ std::map<std::string, std::string> parse_defines(const std::vector<std::string> 
 int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
+  // Everything this run asks of the kernel, read on first use; it outlives
+  // the program, whose resolved probes point at its providers.
+  const KernelInfo kernel(KernelInfo::host_paths());
   if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
     const bool with_context = opt.list_pattern.empty();
-    return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
+    return list_probe_points(kernel, with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
                              tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
   }
 
@@ -99,7 +100,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
   PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = running_kernel_config;
+  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
   parse_options.preprocessor.target = &target;
@@ -117,7 +118,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
   fe_options.string_limit = layout_options.string_limit;
-  PassContext ctx{*program, fe_options};
+  PassContext ctx{*program, fe_options, kernel};
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
@@ -131,8 +132,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   // @cast). Code generation and loading need only what outlives it: the
   // tracepoint index (tp_btf attach ids) and the drop reason names. Releasing
   // it here keeps it out of the peak memory while LLVM compiles.
-  load_drop_reason_names();
-  btf::release_vmlinux();
+  kernel.release_btf();
 
   Layout layout = Layout::build(*program, layout_options);
   // For -p4 and a run, the user probes compile on a second thread while the
@@ -186,7 +186,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.verbose = opt.verbose > 0;
   run_options.target_command = opt.target_command;
   run_options.target_pid = opt.target_pid;
-  return run_session(*program, layout, bpf, *host, run_options);
+  return run_session(*program, layout, bpf, *host, kernel, run_options);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
-// Reading the running kernel's build configuration.
+// Reading a kernel's build configuration.
 #include "kernel/kernel_config.h"
-
-#include <sys/utsname.h>
 
 #include <cstdio>
 #include <fstream>
@@ -22,6 +20,7 @@ std::string read_file(const std::string &path) {
 // /proc/config.gz is gzip-compressed and ntap links no zlib of its own, so
 // gzip decompresses it; this runs at most once per process.
 std::string read_gzip_file(const std::string &path) {
+  if (path.find('\'') != std::string::npos) return {};  // it goes between single quotes
   std::string command = "gzip -dc '" + path + "' 2>/dev/null";
   FILE *pipe = ::popen(command.c_str(), "r");
   if (!pipe) return {};
@@ -35,25 +34,18 @@ std::string read_gzip_file(const std::string &path) {
 
 }  // namespace
 
-const KernelConfig &running_kernel_config() {
-  static const KernelConfig config = [] {
-    utsname uts{};
-    if (uname(&uts) == 0) {
-      std::string boot_path = std::string("/boot/config-") + uts.release;
-      std::string text = read_file(boot_path);
-      if (!text.empty()) {
-        KernelConfig parsed = KernelConfig::parse(text);
-        parsed.origin_ = boot_path;
-        return parsed;
-      }
-    }
-    std::string text = read_gzip_file("/proc/config.gz");
-    if (text.empty()) return KernelConfig{};
+KernelConfig read_kernel_config(const std::string &config_path, const std::string &config_gz_path) {
+  std::string text = read_file(config_path);
+  if (!text.empty()) {
     KernelConfig parsed = KernelConfig::parse(text);
-    parsed.origin_ = "/proc/config.gz";
+    parsed.origin_ = config_path;
     return parsed;
-  }();
-  return config;
+  }
+  text = read_gzip_file(config_gz_path);
+  if (text.empty()) return KernelConfig{};
+  KernelConfig parsed = KernelConfig::parse(text);
+  parsed.origin_ = config_gz_path;
+  return parsed;
 }
 
 }  // namespace ntap

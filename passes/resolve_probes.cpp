@@ -21,12 +21,6 @@ namespace {
 
 using namespace ast;
 
-const Provider *find_provider(const ProbePoint &point) {
-  for (const Provider *p : all_providers())
-    if (p->handles(point)) return p;
-  return nullptr;
-}
-
 bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
   return a.arg_index == b.arg_index && a.steps == b.steps;
 }
@@ -34,7 +28,7 @@ bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
 // @cast needs no probe context: the type comes from the kernel's BTF.
 // Under @defined (`only_probing`) a missing type or member is "not defined"
 // (false) instead of an error.
-bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
+bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = false) {
   std::string near = fmt::format("operator '@cast'");
   if (!cast.cast_module.empty() && cast.cast_module != "kernel")
     throw CompileError(ErrorKind::Semantic,
@@ -42,9 +36,9 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
                                    "(module \"kernel\")",
                                    cast.cast_module),
                        cast.loc, near);
-  if (!btf::vmlinux())
-    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + btf::load_error(), cast.loc, near);
-  std::optional<uint32_t> type = btf::find_composite_type(cast.cast_type);
+  if (!types.handle())
+    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + types.load_error(), cast.loc, near);
+  std::optional<uint32_t> type = types.find_composite_type(cast.cast_type);
   if (!type && only_probing) return false;
   if (!type)
     throw CompileError(ErrorKind::Semantic,
@@ -52,8 +46,8 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
                                    "union)",
                                    cast.cast_type),
                        cast.loc, near);
-  btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
-                                                      btf::access_components(cast), cast.address_of);
+  btf::AccessResult access = types.resolve_access_path(*type, btf::AccessStart::Object,
+                                                       btf::access_components(cast), cast.address_of);
   if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
   if (access.error) throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near);
   cast.steps = std::move(access.path->steps);
@@ -98,10 +92,10 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
 
 // A target variable the pretty-printer made may not be readable (a member of
 // an unsupported kind): it then prints as "?".
-ResolveTarget member_resolver(const Probe &probe) {
-  return [&probe](TargetVarExpr &member) {
+ResolveTarget member_resolver(const Btf &types, const Probe &probe) {
+  return [&types, &probe](TargetVarExpr &member) {
     try {
-      return member.is_cast() ? resolve_cast(member, true) : try_resolve_target(probe, member);
+      return member.is_cast() ? resolve_cast(types, member, true) : try_resolve_target(probe, member);
     } catch (const CompileError &) {
       return false;
     }
@@ -113,7 +107,7 @@ ResolveTarget member_resolver(const Probe &probe) {
 // value that cannot be read prints as `name=?`); $$vars$ and $$parms$ print
 // each as $parm$ does. $$locals: tracepoints have no locals, so "". Null
 // when the probe has no context to dump (user probes).
-ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
+ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
   if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
   const ResolvedProbe &first = probe.resolved.front();
   const std::vector<std::string> context = first.provider->describe_context(first);
@@ -127,7 +121,7 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t stri
                          var.loc, "");
   if (var.name == "$locals") return std::make_unique<StringExpr>(var.loc, "");
   if (var.pretty) {
-    PrettyPrinter printer(member_resolver(probe), string_limit, var.loc);
+    PrettyPrinter printer(types, member_resolver(types, probe), string_limit, var.loc);
     bool first = true;
     for (const std::string &described : context) {
       const std::string name = described.substr(1, described.find(':') - 1);
@@ -154,7 +148,8 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t stri
 
 class TargetResolver {
  public:
-  TargetResolver(const Probe &probe, uint32_t string_limit) : probe_(probe), string_limit_(string_limit) {}
+  TargetResolver(const Btf &types, const Probe &probe, uint32_t string_limit)
+      : types_(types), probe_(probe), string_limit_(string_limit) {}
 
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
@@ -163,7 +158,7 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = static_cast<TargetVarExpr &>(*d.operand);
-          defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
+          defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
@@ -193,7 +188,7 @@ class TargetResolver {
           throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
         if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
-          PrettyPrinter printer(member_resolver(probe_), string_limit_, var.loc);
+          PrettyPrinter printer(types_, member_resolver(types_, probe_), string_limit_, var.loc);
           if (printer.value_of(var, var.pretty)) {
             slot = printer.finish();
             return;
@@ -201,11 +196,11 @@ class TargetResolver {
           var.pretty = 0;  // not readable: the plain variable's error says why
         }
         if (var.is_cast()) {
-          resolve_cast(var);
+          resolve_cast(types_, var);
           return;
         }
         if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
-          if (ExprPtr dump = context_dump(probe_, var, string_limit_)) {
+          if (ExprPtr dump = context_dump(types_, probe_, var, string_limit_)) {
             slot = std::move(dump);
             return;
           }
@@ -227,20 +222,21 @@ class TargetResolver {
   }
 
  private:
+  const Btf &types_;
   const Probe &probe_;
   uint32_t string_limit_;
 };
 
 // The concrete probes of one written point; a point with wildcard components
 // first becomes the provider points it matches.
-std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
+std::vector<ResolvedProbe> resolve_point(const ProviderIndex &providers, const ProbePoint &point) {
   if (has_component_wildcard(point)) {
     std::vector<ResolvedProbe> found;
-    for (const ProbePoint &concrete : expand_component_wildcards(point))
-      for (auto &rp : resolve_point(concrete)) found.push_back(std::move(rp));
+    for (const ProbePoint &concrete : providers.expand_component_wildcards(point))
+      for (auto &rp : resolve_point(providers, concrete)) found.push_back(std::move(rp));
     return found;
   }
-  const Provider *provider = find_provider(point);
+  const Provider *provider = providers.find(point);
   if (!provider)
     throw CompileError(ErrorKind::Probe, "unknown probe point family", point.loc,
                        fmt::format("probe point '{}'", point.str()));
@@ -253,9 +249,9 @@ std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
   return found;
 }
 
-void resolve_points(Probe &probe) {
+void resolve_points(const ProviderIndex &providers, Probe &probe) {
   for (const ProbePoint &point : probe.points) {
-    std::vector<ResolvedProbe> found = resolve_point(point);
+    std::vector<ResolvedProbe> found = resolve_point(providers, point);
     if (found.empty() && !point.optional)
       throw CompileError(ErrorKind::Probe, "no match for probe point", point.loc,
                          fmt::format("probe point '{}'", point.str()));
@@ -266,7 +262,7 @@ void resolve_points(Probe &probe) {
 
 // The task_struct paths of the process builtins kernel probes may call
 // (ast::Program::task_paths), for each one the script names.
-void resolve_task_paths(Program &program) {
+void resolve_task_paths(const Btf &types, Program &program) {
   static const std::map<std::string, std::vector<std::string>> kPaths = {
       {"ppid", {"real_parent", "tgid"}},
       {"pexecname", {"real_parent", "comm"}},  // an array: its address
@@ -282,13 +278,13 @@ void resolve_task_paths(Program &program) {
   };
   for (auto &probe : program.probes) collect(*probe->body);
   for (auto &function : program.functions) collect(*function->body);
-  if (named.empty() || !btf::vmlinux()) return;
-  std::optional<uint32_t> task = btf::find_composite_type("task_struct");
+  if (named.empty() || !types.handle()) return;
+  std::optional<uint32_t> task = types.find_composite_type("task_struct");
   if (!task) return;
   for (const std::string &name : named) {
     std::vector<btf::AccessComponent> components;
     for (const std::string &field : kPaths.at(name)) components.push_back({field, false});
-    btf::AccessResult access = btf::resolve_access_path(*task, btf::AccessStart::Object, components, false);
+    btf::AccessResult access = types.resolve_access_path(*task, btf::AccessStart::Object, components, false);
     if (access.path) program.task_paths[name] = std::move(access.path->steps);
   }
 }
@@ -297,20 +293,21 @@ void resolve_task_paths(Program &program) {
 
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
+  const Btf &types = ctx.kernel.btf();
   for (auto &probe : probes) {
-    resolve_points(*probe);
+    resolve_points(ctx.kernel.providers(), *probe);
     if (probe->resolved.empty()) continue;  // every point optional and unmatched
-    TargetResolver resolver(*probe, ctx.options.string_limit);
+    TargetResolver resolver(types, *probe, ctx.options.string_limit);
     walk_stmts(*probe->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
   }
   // A function may use @cast (it needs no probe context); its target
   // variables are rejected by type inference.
   for (auto &function : ctx.program.functions)
-    walk_exprs(*function->body, [](ExprPtr &e) {
+    walk_exprs(*function->body, [&types](ExprPtr &e) {
       if (e->kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(*e).is_cast())
-        resolve_cast(static_cast<TargetVarExpr &>(*e));
+        resolve_cast(types, static_cast<TargetVarExpr &>(*e));
     });
-  resolve_task_paths(ctx.program);
+  resolve_task_paths(types, ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });
   for (uint32_t i = 0; i < probes.size(); ++i) probes[i]->id = i;

@@ -165,7 +165,7 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   std::vector<Format::Arg> args(std::max(format.arg_types().size(), record.args.size()));
   std::vector<std::string> rendered;
   rendered.reserve(record.args.size());  // string_views below point into it
-  KernelSymbols &symbols = KernelSymbols::running_kernel();
+  KernelSymbols &symbols = kernel_.symbols();
   for (size_t i = 0; i < record.args.size(); ++i) {
     const RecordArg &arg = record.args[i];
     if (arg.offset + arg.size > payload_size) continue;  // malformed: leave 0 / ""
@@ -185,7 +185,7 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Symdata: args[i].s = symbols.symdata(static_cast<uint64_t>(value)); break;
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
-      case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(kernel_.drop_reasons().name(value)); break;
     }
   }
   if (header.group) {
@@ -391,6 +391,7 @@ int Session::run() {
   rt_.store = store_.get();
   rt_.output = output_.get();
   rt_.formats = &formats_;
+  rt_.kernel = &kernel_;
   collect_user_probes();
   if (!start_target()) return 1;
 
@@ -440,9 +441,9 @@ int Session::run() {
 }  // namespace session_detail
 
 int run_session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
-                const RunOptions &options) {
+                const KernelInfo &kernel, const RunOptions &options) {
   try {
-    session_detail::Session session(program, layout, bpf, host, options);
+    session_detail::Session session(program, layout, bpf, host, kernel, options);
     return session.run();
   } catch (const FormatError &e) {
     fprintf(stderr, "ERROR: bad format string: %s\n", e.message.c_str());

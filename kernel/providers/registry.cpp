@@ -1,17 +1,21 @@
 // The list of probe providers. Elaboration asks each in turn whether it
 // handles a probe point; order matters only if two could claim the same shape.
+// Each family's factory builds its provider for the run's kernel.
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
 
-const std::vector<const Provider *> &all_providers() {
-  static const std::vector<const Provider *> providers = {
-      &begin_provider(), &end_provider(), &error_provider(), &timer_provider(), &timer_profile_provider(),
-      &tracepoint_provider(),
-  };
-  return providers;
+std::unique_ptr<ProviderIndex> make_provider_index(const KernelInfo &kernel) {
+  std::vector<std::unique_ptr<Provider>> providers;
+  providers.push_back(make_begin_provider(kernel));
+  providers.push_back(make_end_provider(kernel));
+  providers.push_back(make_error_provider(kernel));
+  providers.push_back(make_timer_provider(kernel));
+  providers.push_back(make_timer_profile_provider(kernel));
+  providers.push_back(make_tracepoint_provider(kernel));
+  return std::make_unique<ProviderIndex>(std::move(providers));
 }
 
 }  // namespace ntap
