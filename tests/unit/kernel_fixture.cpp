@@ -100,11 +100,12 @@ class Builder {
     field("rx_packets", ulong, 0);
     field("tx_packets", ulong, 8);
     got.net_device = structure("net_device", 48);
-    field("name", name16, 0);
-    field("ifindex", int_, 16);
-    field("flags", uint, 20);
-    field("stats", stats, 24);
-    field("mtu", uint, 40);
+    field("priv_flags", uint, 0);
+    field("mtu", uint, 4);
+    field("name", name16, 8);
+    field("ifindex", int_, 24);
+    field("flags", uint, 28);
+    field("stats", stats, 32);
 
     const int common = structure("sock_common", 24);
     field("skc_daddr", be32, 0);
@@ -141,11 +142,12 @@ class Builder {
     field("pkt_type", u8, 1, 0, 3);
     field("ignore_df", u8, 1, 3, 1);
     field("ip_summed", u8, 1, 4, 2);
+    const int cb = array(chr, 48);
     got.sk_buff = structure("sk_buff", 192);
     field("", head_union, 0);
     field("sk", sock_ptr, 24);
     field("tstamp", ktime, 32);
-    field("cb", array(chr, 48), 40);
+    field("cb", cb, 40);
     field("_skb_refdst", ulong, 88);
     field("destructor", void_ptr_, 96);
     field("_nfct", ulong, 104);
