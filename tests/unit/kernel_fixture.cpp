@@ -263,6 +263,15 @@ struct FixtureDir {
     char pattern[] = "/tmp/ntap-kernel-fixture-XXXXXX";
     if (!::mkdtemp(pattern)) throw std::runtime_error("cannot make a fixture directory");
     root = pattern;
+    try {
+      write_files();
+    } catch (...) {
+      std::error_code ignored;
+      fs::remove_all(root, ignored);  // a failed write leaves nothing behind
+      throw;
+    }
+  }
+  void write_files() const {
     write_btf(root / "sys/kernel/btf/vmlinux");
     std::ifstream kallsyms(std::string(NTAP_TEST_DATA) + "/kallsyms_small");
     std::string symbols((std::istreambuf_iterator<char>(kallsyms)), std::istreambuf_iterator<char>());
