@@ -30,14 +30,15 @@ std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProb
 
 }  // namespace
 
-static int list_matches(const SourceFile &file, bool with_context, SourceManager &sources,
+static int list_matches(const KernelInfo &kernel, const SourceFile &file, bool with_context, SourceManager &sources,
                         const std::vector<std::string> &tapset_dirs);
 
-int list_probe_points(const std::string &pattern, bool with_context, const std::vector<std::string> &tapset_dirs) {
+int list_probe_points(const KernelInfo &kernel, const std::string &pattern, bool with_context,
+                      const std::vector<std::string> &tapset_dirs) {
   SourceManager sources;
   const SourceFile &file = sources.add("<pattern>", "probe " + pattern + " {}");
   try {
-    return list_matches(file, with_context, sources, tapset_dirs);
+    return list_matches(kernel, file, with_context, sources, tapset_dirs);
   } catch (const CompileError &e) {
     std::cerr << e.format();  // while `sources` still holds the text it points into
     return 1;
@@ -47,18 +48,19 @@ int list_probe_points(const std::string &pattern, bool with_context, const std::
 // The variables an alias's body sets, as -L shows them ("sk:long
 // saddr:string"): a probe on the alias alone, elaborated up to its types, has
 // them as its locals, in the order the body first assigns them.
-static std::string alias_variables(const std::string &alias, const std::vector<std::string> &tapset_dirs) {
+static std::string alias_variables(const KernelInfo &kernel, const std::string &alias,
+                                   const std::vector<std::string> &tapset_dirs) {
   SourceManager sources;
   const SourceFile &file = sources.add("<alias>", "probe " + alias + " {}");
   PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = running_kernel_config;
+  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
   ParseOptions options;
   options.preprocessor.target = &target;
   auto program = parse_script(file, options);
   load_tapsets(*program, sources, tapset_dirs, &target);
   FrontendOptions frontend;
   frontend.warnings = false;
-  PassContext ctx{*program, frontend};
+  PassContext ctx{*program, frontend, kernel};
   for (const auto &pass : kFrontendPasses) {
     pass.run(ctx);
     if (pass.run == infer_types) break;  // the sides are not needed to list types
@@ -72,24 +74,25 @@ static std::string alias_variables(const std::string &alias, const std::vector<s
 
 // Inserts the names of the probe aliases `written` matches (with -L, each
 // with the variables it sets); true if any.
-bool list_aliases(const ast::Program &program, const ast::ProbePoint &written, std::set<std::string> &lines,
-                  bool with_context, const std::vector<std::string> &tapset_dirs) {
+bool list_aliases(const KernelInfo &kernel, const ast::Program &program, const ast::ProbePoint &written,
+                  std::set<std::string> &lines, bool with_context, const std::vector<std::string> &tapset_dirs) {
   bool matched = false;
   for (const auto &alias : program.aliases)
     for (const ast::ProbePoint &name : alias->names) {
       PointShape shape;
       for (const ast::ProbePointComponent &c : name.components) shape.components.push_back({c.name});
       if (!point_matches_shape(written, shape)) continue;
-      lines.insert(name.str() + (with_context ? alias_variables(name.str(), tapset_dirs) : ""));
+      lines.insert(name.str() + (with_context ? alias_variables(kernel, name.str(), tapset_dirs) : ""));
       matched = true;
     }
   return matched;
 }
 
-int list_matches(const SourceFile &file, bool with_context, SourceManager &sources,
+int list_matches(const KernelInfo &kernel, const SourceFile &file, bool with_context, SourceManager &sources,
                  const std::vector<std::string> &tapset_dirs) {
   PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = running_kernel_config;
+  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
+  const ProviderIndex &providers = kernel.providers();
   ParseOptions options;
   options.preprocessor.target = &target;
   auto program = parse_script(file, options);
@@ -97,20 +100,15 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {
     for (const auto &written : probe->points) {
-      const bool alias_matched = list_aliases(*program, written, lines, with_context, tapset_dirs);
+      const bool alias_matched = list_aliases(kernel, *program, written, lines, with_context, tapset_dirs);
       // Wildcards in components stand for the providers' points they match.
       std::vector<ast::ProbePoint> points{written};
-      if (has_component_wildcard(written)) points = expand_component_wildcards(written);
+      if (has_component_wildcard(written)) points = providers.expand_component_wildcards(written);
       for (const auto &point : points) {
-        const Provider *provider = nullptr;
-        for (const Provider *p : all_providers())
-          if (p->handles(point)) {
-            provider = p;
-            break;
-          }
+        const Provider *provider = providers.find(point);
         if (!provider && alias_matched) continue;
         if (!provider)
-          throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
+          throw CompileError(ErrorKind::Probe, unknown_family_message(kernel, point), point.loc,
                              fmt::format("probe point '{}'", point.str()));
         // A pattern lists the points that resolve here: perf.hw.* leaves out
         // the hardware events this machine has no counter for (naming one
@@ -127,8 +125,8 @@ int list_matches(const SourceFile &file, bool with_context, SourceManager &sourc
           if (with_context) {
             for (const auto &var : provider->describe_context(rp)) line += " " + var;
             // A tracepoint's format fields are $variables too (decision 13).
-            if (provider == &tracepoint_provider())
-              for (const auto &field : describe_format_fields(rp)) line += " " + field;
+            if (provider->family() == "kernel.trace")
+              for (const auto &field : describe_format_fields(kernel, rp)) line += " " + field;
           }
           lines.insert(line);
         }

@@ -30,14 +30,11 @@
 #include "passes/passes.h"
 #include "frontend/printer.h"
 #include "frontend/tapset.h"
-#include "kernel/btf.h"
-#include "kernel/kernel_config.h"
-#include "kernel/providers/uprobe.h"
-#include "kernel/providers/kernel_function.h"
-#include "runtime/session.h"
-#include "kernel/symbols.h"
-#include "kernel/dwarf_lines.h"
+#include "kernel/kernel_info.h"
 #include "kernel/module_elf.h"
+#include "kernel/providers/provider.h"
+#include "kernel/symbols.h"
+#include "runtime/session.h"
 
 namespace {
 
@@ -130,24 +127,32 @@ void set_global_values(ntap::ast::Program &program, const std::vector<std::strin
 void refuse_unavailable_probes(const ntap::ast::Program &program) {
   for (const auto &probe : program.probes)
     for (const ntap::ast::ResolvedProbe &rp : probe->resolved)
-      if (std::string why = ntap::unavailable_reason(rp); !why.empty()) {
+      if (std::string why = rp.provider->unavailable_reason(rp); !why.empty()) {
         ntap::Location where = probe->points.size() == 1 ? probe->points.front().loc : probe->loc;
         throw ntap::CompileError(ntap::ErrorKind::Probe, why, where, fmt::format("probe point '{}'", rp.point));
       }
 }
 
+// The vmlinux source lines come from: --vmlinux, else the last -d naming a
+// file that is not a module; empty for the usual places.
+std::string debug_vmlinux(const Options &opt) {
+  std::string vmlinux = opt.vmlinux;
+  if (vmlinux.empty())
+    for (const std::string &d : opt.symbol_modules)
+      if (::access(d.c_str(), R_OK) == 0 && !ntap::is_relocatable_elf(d)) vmlinux = d;
+  return vmlinux;
+}
+
 // --vmlinux, -d and --all-modules: where symbol sizes and source lines come
 // from. A -d naming no file and no installed module is an error; modules that
 // cannot be read under --all-modules keep their kallsyms sizes, with a warning.
-bool use_symbol_sources(const Options &opt) {
+bool use_symbol_sources(const Options &opt, const ntap::KernelInfo &kernel) {
   using namespace ntap;
-  if (!opt.vmlinux.empty()) KernelSourceLines::set_vmlinux(opt.vmlinux);
-  KernelSymbols &symbols = KernelSymbols::running_kernel();
+  KernelSymbols &symbols = kernel.symbols();
   for (const std::string &d : opt.symbol_modules) {
     if (::access(d.c_str(), R_OK) == 0) {
       if (is_relocatable_elf(d)) symbols.use_module_elf(module_name_of(d), d);
-      else KernelSourceLines::set_vmlinux(d);
-      continue;
+      continue;  // a vmlinux: debug_vmlinux() chose it
     }
     if (d == "kernel") continue;  // the kernel's own symbols are always there
     std::string error;
@@ -169,11 +174,17 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   using namespace ntap;
   set_warnings_enabled(!opt.no_warnings);
   set_warnings_as_errors(opt.warnings_as_errors);
+  // Everything this run asks of the kernel, read on first use; it outlives
+  // the program, whose resolved probes point at its providers.
+  KernelPaths paths = KernelInfo::host_paths();
+  paths.vmlinux = debug_vmlinux(opt);
+  KernelInfo kernel(std::move(paths));
   // process.function("f") without a path is about -c CMD's program or -x PID.
-  set_process_target(opt.target_command, opt.target_pid);
+  kernel.set_process_target(opt.target_command, opt.target_pid);
+  if (!use_symbol_sources(opt, kernel)) return 1;
   if (!opt.list_pattern.empty() || !opt.list_vars_pattern.empty()) {
     const bool with_context = opt.list_pattern.empty();
-    return list_probe_points(with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
+    return list_probe_points(kernel, with_context ? opt.list_vars_pattern : opt.list_pattern, with_context,
                              tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs));
   }
 
@@ -182,7 +193,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
   PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = running_kernel_config;
+  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
   parse_options.preprocessor.target = &target;
@@ -205,7 +216,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
   fe_options.string_limit = layout_options.string_limit;
-  PassContext ctx{*program, fe_options};
+  PassContext ctx{*program, fe_options, kernel};
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
@@ -220,8 +231,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   // @cast). Code generation and loading need only what outlives it: the
   // tracepoint index (tp_btf attach ids) and the drop reason names. Releasing
   // it here keeps it out of the peak memory while LLVM compiles.
-  load_drop_reason_names();
-  btf::release_vmlinux();
+  kernel.release_btf();
 
   Layout layout = Layout::build(*program, layout_options);
   // For -p4 and a run, the user probes compile on a second thread while the
@@ -275,7 +285,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.verbose = opt.verbose > 0;
   run_options.target_command = opt.target_command;
   run_options.target_pid = opt.target_pid;
-  return run_session(*program, layout, bpf, *host, run_options);
+  return run_session(*program, layout, bpf, *host, kernel, run_options);
 }
 
 }  // namespace
@@ -369,7 +379,6 @@ int main(int argc, char **argv) {
   }
   ntap::SourceManager sources;
   try {
-    if (!use_symbol_sources(opt)) return 1;
     return run(opt, sources);
   } catch (const ntap::CompileError &e) {
     std::cerr << e.format();

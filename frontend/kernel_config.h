@@ -2,7 +2,7 @@
 //
 // The values as the preprocessor's `%( CONFIG_X == "y" %? ... %)` conditions
 // and the timer provider's CONFIG_HZ see them. This is only the parsed text;
-// kernel/kernel_config.h reads the running kernel's.
+// kernel/kernel_config.h reads a kernel's.
 #pragma once
 #include <string>
 #include <string_view>
@@ -25,7 +25,7 @@ class KernelConfig {
   std::string value(std::string_view name) const;
 
  private:
-  friend const KernelConfig &running_kernel_config();
+  friend KernelConfig read_kernel_config(const std::string &, const std::string &);
   std::unordered_map<std::string, std::string> values_;
   bool available_ = false;
   std::string origin_;

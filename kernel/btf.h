@@ -1,12 +1,15 @@
-// Queries on the running kernel's BTF (/sys/kernel/btf/vmlinux).
+// Queries on a kernel's BTF: the running kernel's /sys/kernel/btf/vmlinux,
+// or a fixture's file in tests.
 //
-// The vmlinux BTF is loaded with libbpf the first time a query needs it
-// (~7.5 ms) and kept for the life of the process; scripts that only use user
-// probes never pay for it. Everything here answers from that one copy, and
-// so do the drop reason names (kernel/symbols.h) and the session's tp_btf
-// attach targets: the process parses the vmlinux BTF once.
+// A Btf belongs to one KernelInfo (kernel/kernel_info.h), which is passed to
+// whatever asks. The BTF is loaded with libbpf the first time a query needs
+// it (~7.5 ms for vmlinux); scripts that only use user probes never pay for
+// it. Everything here answers from that one copy, and so do the drop reason
+// names (kernel/symbols.h) and the session's tp_btf attach targets: a run
+// parses the vmlinux BTF once.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,18 +19,9 @@
 
 struct btf;
 
-namespace ntap::btf {
+namespace ntap {
 
-// The loaded vmlinux BTF, or nullptr when the kernel has none (the reason is
-// in load_error()).
-const struct ::btf *vmlinux();
-const std::string &load_error();
-
-// Frees the vmlinux BTF (~6 MB) once nothing needs it for a while, e.g. when
-// the probes are attached; the tracepoint index and argument caches stay, and
-// the next query that needs the types loads them again. Pointers into the
-// BTF (btf_type, names) obtained before are invalid afterwards.
-void release_vmlinux();
+namespace btf {
 
 // How a value of some BTF type is loaded as a language Long.
 struct ScalarShape {
@@ -45,22 +39,6 @@ struct TracepointArg {
   bool is_pointer = false;
   bool points_to_struct = false;  // pointer to struct/union: `->field` chains allowed
 };
-
-// True when vmlinux BTF declares `btf_trace_<event>`, i.e. the event can be
-// attached as a tp_btf / raw_tp program.
-bool has_tracepoint(std::string_view event);
-
-// The BTF id of `btf_trace_<event>`: what the kernel takes as the attach
-// target of a tp_btf program (libbpf would look it up in a second copy of
-// the vmlinux BTF; see runtime/session.cpp). nullopt when there is none.
-std::optional<uint32_t> tracepoint_attach_id(std::string_view event);
-
-// Every event name that has a `btf_trace_<event>` typedef, sorted.
-const std::vector<std::string> &tracepoint_names();
-
-// The TP_PROTO arguments of `event` (without the leading ctx pointer), or
-// nullopt when the kernel has no such raw tracepoint. Cached per event.
-const std::vector<TracepointArg> *tracepoint_args(std::string_view event);
 
 // Why an access path did not resolve. NoSuchField is "the probe has no such
 // variable" (the caller may fold @defined to 0); the others are real errors in
@@ -102,26 +80,6 @@ struct AccessResult {
 };
 // The components of `$x->a[i]` / `@cast(...)->a[i]` as the path resolver takes them.
 std::vector<AccessComponent> access_components(const ast::TargetVarExpr &var);
-AccessResult resolve_access_path(uint32_t start_type_id, AccessStart start,
-                                 const std::vector<AccessComponent> &components, bool address_of);
-
-// The struct or union @cast names, spelled as stap accepts it: "sk_buff",
-// "struct sk_buff", "union bpf_attr" or "kernel<linux/skbuff.h>:struct
-// sk_buff" (the module and header part only tell stap where to find
-// debuginfo; BTF has every kernel type). A bare name may also be a typedef of
-// one. nullopt when the kernel has no such type.
-std::optional<uint32_t> find_composite_type(std::string_view spelling);
-
-// The C spelling of a type in stap -L style ("struct sk_buff*",
-// "enum skb_drop_reason", "u32").
-std::string type_to_c(uint32_t type_id);
-
-// How a value of this type is loaded, or nullopt when it is not a scalar
-// (struct, union, array, void, function).
-std::optional<ScalarShape> scalar_shape(uint32_t type_id);
-
-// `type_id` with typedefs and const/volatile/restrict/type tags peeled off.
-uint32_t skip_modifiers(uint32_t type_id);
 
 // What stap's pretty-printing ($var$, passes/pretty_print.cpp)
 // needs to know of a type to print a value of it.
@@ -140,15 +98,81 @@ struct ValueShape {
   uint32_t element = 0;  // Array
   uint32_t count = 0;    // Array, CharArray
 };
-ValueShape value_shape(uint32_t type_id);
 
-// The named members of a struct or union in declaration order, with the
-// members of anonymous struct/union members in their place (as C lets them
-// be named directly).
+// A named member of a struct or union.
 struct NamedMember {
   std::string name;
   uint32_t type_id = 0;
 };
-std::vector<NamedMember> named_members(uint32_t composite_type_id);
 
-}  // namespace ntap::btf
+}  // namespace btf
+
+class Btf {
+ public:
+  // The BTF in the file at `path` (raw BTF or an ELF file with a .BTF
+  // section), loaded on first use. With `search_like_libbpf`, when `path`
+  // cannot be read libbpf's own search for the running kernel's BTF
+  // (/boot/vmlinux-*, ...) is tried too: for the host, never for fixtures.
+  Btf(std::string path, bool search_like_libbpf);
+  ~Btf();
+  Btf(const Btf &) = delete;
+  Btf &operator=(const Btf &) = delete;
+
+  // The loaded BTF (loading it if needed), or nullptr when there is none:
+  // load_error() then says why.
+  const struct ::btf *handle() const;
+  const std::string &load_error() const;
+  // Whether the BTF is in memory now (loaded and not released).
+  bool loaded() const;
+
+  // Frees the BTF (~6 MB for vmlinux) once nothing needs it for a while,
+  // e.g. after elaboration (docs/architecture.md, decision 7); the
+  // tracepoint index and argument caches stay, and the next query that needs
+  // the types loads them again. Pointers into the BTF (btf_type, names)
+  // obtained before are invalid afterwards.
+  void release() const;
+
+  // True when the BTF declares `btf_trace_<event>`, i.e. the event can be
+  // attached as a tp_btf / raw_tp program.
+  bool has_tracepoint(std::string_view event) const;
+  // The BTF id of `btf_trace_<event>`: what the kernel takes as the attach
+  // target of a tp_btf program (libbpf would look it up in a second copy of
+  // the vmlinux BTF; see runtime/session_kernel.cpp). nullopt when there is none.
+  std::optional<uint32_t> tracepoint_attach_id(std::string_view event) const;
+  // Every event name that has a `btf_trace_<event>` typedef, sorted.
+  const std::vector<std::string> &tracepoint_names() const;
+  // The TP_PROTO arguments of `event` (without the leading ctx pointer), or
+  // nullptr when the kernel has no such raw tracepoint. Cached per event.
+  const std::vector<btf::TracepointArg> *tracepoint_args(std::string_view event) const;
+
+  btf::AccessResult resolve_access_path(uint32_t start_type_id, btf::AccessStart start,
+                                        const std::vector<btf::AccessComponent> &components, bool address_of) const;
+
+  // The struct or union @cast names, spelled as stap accepts it: "sk_buff",
+  // "struct sk_buff", "union bpf_attr" or "kernel<linux/skbuff.h>:struct
+  // sk_buff" (the module and header part only tell stap where to find
+  // debuginfo; BTF has every kernel type). A bare name may also be a typedef of
+  // one. nullopt when the kernel has no such type.
+  std::optional<uint32_t> find_composite_type(std::string_view spelling) const;
+
+  // The C spelling of a type in stap -L style ("struct sk_buff*",
+  // "enum skb_drop_reason", "u32").
+  std::string type_to_c(uint32_t type_id) const;
+  // How a value of this type is loaded, or nullopt when it is not a scalar
+  // (struct, union, array, void, function).
+  std::optional<btf::ScalarShape> scalar_shape(uint32_t type_id) const;
+  // `type_id` with typedefs and const/volatile/restrict/type tags peeled off.
+  uint32_t skip_modifiers(uint32_t type_id) const;
+  btf::ValueShape value_shape(uint32_t type_id) const;
+  // The named members of a struct or union in declaration order, with the
+  // members of anonymous struct/union members in their place (as C lets them
+  // be named directly).
+  std::vector<btf::NamedMember> named_members(uint32_t composite_type_id) const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace ntap

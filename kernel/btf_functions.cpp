@@ -13,7 +13,10 @@
 
 #include "kernel/btf.h"
 
-namespace ntap::btf {
+namespace ntap {
+
+using namespace btf;
+
 namespace {
 
 // FUNC names of `b` with ids from `first` on (a module's split BTF starts
@@ -61,12 +64,13 @@ std::string module_type_c(const struct ::btf *b, uint32_t id) {
 
 // The prototype of FUNC `func_id` in `b`; types with ids at or past
 // `readable_below` are the module's own (see FunctionParam::readable).
-std::optional<FunctionProto> proto_of(const struct ::btf *b, int32_t func_id, uint32_t readable_below) {
+std::optional<FunctionProto> proto_of(const Btf &vmlinux, const struct ::btf *b, int32_t func_id,
+                                      uint32_t readable_below) {
   if (func_id <= 0) return std::nullopt;
   const btf_type *func = btf__type_by_id(b, func_id);
   const btf_type *proto = func ? btf__type_by_id(b, func->type) : nullptr;
   if (!proto || !btf_is_func_proto(proto)) return std::nullopt;
-  auto c_type = [&](uint32_t id) { return id < readable_below ? type_to_c(id) : module_type_c(b, id); };
+  auto c_type = [&](uint32_t id) { return id < readable_below ? vmlinux.type_to_c(id) : module_type_c(b, id); };
   FunctionProto out;
   const char *fname = btf__name_by_offset(b, func->name_off);
   out.name = fname ? fname : "";
@@ -98,15 +102,12 @@ std::optional<FunctionProto> proto_of(const struct ::btf *b, int32_t func_id, ui
   return out;
 }
 
-std::string module_btf_path(std::string_view module) { return "/sys/kernel/btf/" + std::string(module); }
-
 // A module's split BTF on top of vmlinux's, parsed for one question: it is
 // small, and a cached copy would dangle once vmlinux's is released.
 struct ModuleBtf {
   struct ::btf *handle = nullptr;
-  explicit ModuleBtf(std::string_view module) {
-    if (vmlinux() && module.find('/') == std::string_view::npos)
-      handle = btf__parse_split(module_btf_path(module).c_str(), const_cast<struct ::btf *>(vmlinux()));
+  ModuleBtf(const struct ::btf *vmlinux, const std::string &path) {
+    if (vmlinux) handle = btf__parse_split(path.c_str(), const_cast<struct ::btf *>(vmlinux));
     if (libbpf_get_error(handle)) handle = nullptr;
   }
   ~ModuleBtf() { btf__free(handle); }
@@ -118,17 +119,22 @@ struct ModuleBtf {
 
 // vmlinux's FUNC names and ids, indexed once: libbpf's name lookup scans
 // every type, which for a pattern matching hundreds of functions costs
-// seconds. Kept as strings and ids, which outlive release_vmlinux().
-struct FunctionIndex {
+// seconds.
+struct BtfFunctions::Index {
+  std::once_flag once;
   std::vector<std::string> names;
   std::unordered_map<std::string, int32_t> ids;
 };
 
-const FunctionIndex &function_index() {
-  static std::once_flag once;
-  static FunctionIndex index;
-  std::call_once(once, [] {
-    const struct ::btf *b = vmlinux();
+BtfFunctions::BtfFunctions(const Btf &vmlinux, std::string module_btf_dir)
+    : btf_(vmlinux), module_btf_dir_(std::move(module_btf_dir)), index_(std::make_unique<Index>()) {}
+
+BtfFunctions::~BtfFunctions() = default;
+
+const BtfFunctions::Index &BtfFunctions::index() const {
+  Index &index = *index_;
+  std::call_once(index.once, [&] {
+    const struct ::btf *b = btf_.handle();
     if (!b) return;
     uint32_t count = btf__type_cnt(b);
     for (uint32_t id = 1; id < count; ++id) {
@@ -144,46 +150,54 @@ const FunctionIndex &function_index() {
   return index;
 }
 
-const std::vector<std::string> &function_names() { return function_index().names; }
-
-std::vector<std::string> match_functions(std::string_view pattern) {
-  return match_names(function_names(), std::string(pattern));
+std::string BtfFunctions::module_btf_path(std::string_view module) const {
+  return module_btf_dir_ + "/" + std::string(module);
 }
 
-std::optional<FunctionProto> function_proto(std::string_view name_view) {
-  const struct ::btf *b = vmlinux();
+const std::vector<std::string> &BtfFunctions::names() const { return index().names; }
+
+std::vector<std::string> BtfFunctions::match(std::string_view pattern) const {
+  return match_names(names(), std::string(pattern));
+}
+
+std::optional<FunctionProto> BtfFunctions::proto(std::string_view name_view) const {
+  const struct ::btf *b = btf_.handle();
   if (!b) return std::nullopt;
-  const FunctionIndex &index = function_index();
-  auto id = index.ids.find(std::string(name_view));
-  if (id == index.ids.end()) return std::nullopt;
-  return proto_of(b, id->second, btf__type_cnt(b));
+  const Index &found = index();
+  auto id = found.ids.find(std::string(name_view));
+  if (id == found.ids.end()) return std::nullopt;
+  return proto_of(btf_, b, id->second, btf__type_cnt(b));
 }
 
-bool module_loaded(std::string_view module) {
+bool BtfFunctions::module_loaded(std::string_view module) const {
   return !module.empty() && module.find('/') == std::string_view::npos &&
          ::access(module_btf_path(module).c_str(), R_OK) == 0;
 }
 
-std::vector<std::string> match_module_functions(std::string_view module, std::string_view pattern) {
-  ModuleBtf m(module);
+std::vector<std::string> BtfFunctions::match_module(std::string_view module, std::string_view pattern) const {
+  if (!module_loaded(module)) return {};
+  const struct ::btf *vmlinux = btf_.handle();
+  ModuleBtf m(vmlinux, module_btf_path(module));
   if (!m.handle) return {};
-  return match_names(collect_function_names(m.handle, btf__type_cnt(vmlinux())), std::string(pattern));
+  return match_names(collect_function_names(m.handle, btf__type_cnt(vmlinux)), std::string(pattern));
 }
 
-std::optional<FunctionProto> module_function_proto(std::string_view module, std::string_view name) {
-  ModuleBtf m(module);
+std::optional<FunctionProto> BtfFunctions::module_proto(std::string_view module, std::string_view name) const {
+  if (!module_loaded(module)) return std::nullopt;
+  const struct ::btf *vmlinux = btf_.handle();
+  ModuleBtf m(vmlinux, module_btf_path(module));
   if (!m.handle) return std::nullopt;
   std::string n(name);
   int32_t id = btf__find_by_name_kind(m.handle, n.c_str(), BTF_KIND_FUNC);
-  if (id > 0 && static_cast<uint32_t>(id) < btf__type_cnt(vmlinux())) return std::nullopt;  // vmlinux's own
-  return proto_of(m.handle, id, btf__type_cnt(vmlinux()));
+  if (id > 0 && static_cast<uint32_t>(id) < btf__type_cnt(vmlinux)) return std::nullopt;  // vmlinux's own
+  return proto_of(btf_, m.handle, id, btf__type_cnt(vmlinux));
 }
 
-std::optional<uint32_t> member_offset(std::string_view composite, std::string_view member) {
-  if (!vmlinux()) return std::nullopt;
-  std::optional<uint32_t> type = find_composite_type(composite);
+std::optional<uint32_t> BtfFunctions::member_offset(std::string_view composite, std::string_view member) const {
+  if (!btf_.handle()) return std::nullopt;
+  std::optional<uint32_t> type = btf_.find_composite_type(composite);
   if (!type) return std::nullopt;
-  AccessResult access = resolve_access_path(*type, AccessStart::Object, {{std::string(member), false}}, true);
+  AccessResult access = btf_.resolve_access_path(*type, AccessStart::Object, {{std::string(member), false}}, true);
   if (!access.path) return std::nullopt;
   uint32_t offset = 0;
   for (const ast::TargetStep &step : access.path->steps)
@@ -191,4 +205,4 @@ std::optional<uint32_t> member_offset(std::string_view composite, std::string_vi
   return offset;
 }
 
-}  // namespace ntap::btf
+}  // namespace ntap

@@ -3,6 +3,7 @@
 // return type), which kernel.function probes read their context from.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,22 +37,47 @@ struct FunctionProto {
   uint32_t return_slot() const { return params.empty() ? 0 : params.back().slot + params.back().slots; }
 };
 
-// Every BTF FUNC name of vmlinux, sorted and unique. Built on first use.
-const std::vector<std::string> &function_names();
-
-// The names matching an fnmatch pattern, sorted.
-std::vector<std::string> match_functions(std::string_view pattern);
-
-// The prototype of `name`, or nullopt when vmlinux BTF has no such function.
-std::optional<FunctionProto> function_proto(std::string_view name);
-
-// Functions of a loaded module, from its split BTF (/sys/kernel/btf/MODULE).
-bool module_loaded(std::string_view module);
-std::vector<std::string> match_module_functions(std::string_view module, std::string_view pattern);
-std::optional<FunctionProto> module_function_proto(std::string_view module, std::string_view name);
-
-// The byte offset of a member of a struct in vmlinux BTF ("pt_regs", "di"),
-// or nullopt. kprobes read arguments from the registers saved in pt_regs.
-std::optional<uint32_t> member_offset(std::string_view composite, std::string_view member);
-
 }  // namespace ntap::btf
+
+namespace ntap {
+
+class Btf;
+
+// The functions a kernel's BTF declares, and those of its loaded modules
+// (each module's split BTF in `module_btf_dir`, /sys/kernel/btf/MODULE).
+// One per KernelInfo (KernelInfo::functions()); the name index is built on
+// first use and kept as strings and ids, which outlive Btf::release().
+class BtfFunctions {
+ public:
+  BtfFunctions(const Btf &vmlinux, std::string module_btf_dir);
+  ~BtfFunctions();
+  BtfFunctions(const BtfFunctions &) = delete;
+  BtfFunctions &operator=(const BtfFunctions &) = delete;
+
+  // Every BTF FUNC name of vmlinux, sorted and unique.
+  const std::vector<std::string> &names() const;
+  // The names matching an fnmatch pattern, sorted.
+  std::vector<std::string> match(std::string_view pattern) const;
+  // The prototype of `name`, or nullopt when vmlinux BTF has no such function.
+  std::optional<btf::FunctionProto> proto(std::string_view name) const;
+
+  // Functions of a loaded module, from its split BTF.
+  bool module_loaded(std::string_view module) const;
+  std::vector<std::string> match_module(std::string_view module, std::string_view pattern) const;
+  std::optional<btf::FunctionProto> module_proto(std::string_view module, std::string_view name) const;
+
+  // The byte offset of a member of a struct in vmlinux BTF ("pt_regs", "di"),
+  // or nullopt. kprobes read arguments from the registers saved in pt_regs.
+  std::optional<uint32_t> member_offset(std::string_view composite, std::string_view member) const;
+
+ private:
+  struct Index;
+  const Index &index() const;
+  std::string module_btf_path(std::string_view module) const;
+
+  const Btf &btf_;
+  std::string module_btf_dir_;
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace ntap

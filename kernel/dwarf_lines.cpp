@@ -65,11 +65,6 @@ std::vector<std::string> default_vmlinux_paths() {
           "/boot/vmlinux-" + release, "/lib/modules/" + release + "/build/vmlinux"};
 }
 
-std::string *configured_vmlinux() {
-  static std::string path;
-  return &path;
-}
-
 }  // namespace
 
 std::unique_ptr<DwarfLines> DwarfLines::open(const std::string &path, std::string &error) {
@@ -194,12 +189,5 @@ std::string KernelSourceLines::symline(uint64_t address) {
   std::optional<SourceLine> line = lookup(address);
   return line ? std::to_string(line->line) : hex_address(address);
 }
-
-KernelSourceLines &KernelSourceLines::running_kernel() {
-  static KernelSourceLines lines(*configured_vmlinux());
-  return lines;
-}
-
-void KernelSourceLines::set_vmlinux(const std::string &path) { *configured_vmlinux() = path; }
 
 }  // namespace ntap

@@ -65,11 +65,6 @@ class KernelSourceLines {
   // Why not, when it is not: which files were tried.
   const std::string &error();
 
-  // The process-wide instance; set_vmlinux() before its first use chooses
-  // the file (the --vmlinux / -d FILE options).
-  static KernelSourceLines &running_kernel();
-  static void set_vmlinux(const std::string &path);
-
  private:
   void open_locked();
   std::optional<SourceLine> lookup(uint64_t address);

@@ -6,8 +6,8 @@
 
 namespace ntap {
 
-std::optional<std::vector<std::pair<int64_t, std::string>>> kernel_enum_values(const std::string &name) {
-  const struct ::btf *btf = btf::vmlinux();
+std::optional<std::vector<std::pair<int64_t, std::string>>> kernel_enum_values(const Btf &types, const std::string &name) {
+  const struct ::btf *btf = types.handle();
   if (!btf) return std::nullopt;
   int id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_ENUM);
   if (id < 0) id = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_ENUM64);

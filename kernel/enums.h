@@ -9,8 +9,10 @@
 
 namespace ntap {
 
+class Btf;
+
 // The enumerators of `enum NAME` (ENUM or ENUM64 in BTF) as (value, C name)
 // in declaration order; nullopt when the kernel has no such enum.
-std::optional<std::vector<std::pair<int64_t, std::string>>> kernel_enum_values(const std::string &name);
+std::optional<std::vector<std::pair<int64_t, std::string>>> kernel_enum_values(const Btf &btf, const std::string &name);
 
 }  // namespace ntap

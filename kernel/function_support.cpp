@@ -7,16 +7,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
-#include "kernel/kernel_config.h"
 
 namespace ntap {
 namespace {
 
 constexpr const char *kKprobePmu = "/sys/bus/event_source/devices/kprobe/type";
-constexpr const char *kKprobeEvents[] = {"/sys/kernel/tracing/kprobe_events",
-                                         "/sys/kernel/debug/tracing/kprobe_events"};
 
 std::string errno_text(int err) {
   const char *name = strerrorname_np(err);
@@ -51,18 +47,23 @@ void probe_fentry(uint32_t btf_func_id, FunctionSupport &out) {
   out.fentry_error = why;
 }
 
-void probe_kprobe(FunctionSupport &out) {
-  const KernelConfig &config = running_kernel_config();
+void probe_kprobe(const KernelConfig &config, const std::vector<std::string> &tracefs, bool running_kernel,
+                  FunctionSupport &out) {
   if (config.available() && config.value("CONFIG_KPROBES") != "y") {
     out.kprobe_error = "CONFIG_KPROBES is not set (" + config.origin() + ")";
+    return;
+  }
+  if (!running_kernel) {
+    out.kprobe = config.available();
+    if (!out.kprobe) out.kprobe_error = "the kernel configuration is unreadable";
     return;
   }
   if (::access(kKprobePmu, R_OK) == 0) {
     out.kprobe = true;
     return;
   }
-  for (const char *path : kKprobeEvents)
-    if (::access(path, F_OK) == 0) {
+  for (const std::string &root : tracefs)
+    if (::access((root + "/kprobe_events").c_str(), F_OK) == 0) {
       out.kprobe = true;
       return;
     }
@@ -71,9 +72,6 @@ void probe_kprobe(FunctionSupport &out) {
                                           "or kprobe_events";
 }
 
-std::mutex state_mutex;
-std::optional<FunctionSupport> probed;
-
 }  // namespace
 
 std::string FunctionSupport::unavailable_reason() const {
@@ -81,20 +79,15 @@ std::string FunctionSupport::unavailable_reason() const {
   return "fentry: " + fentry_error + "; kprobe: " + kprobe_error;
 }
 
-const FunctionSupport &kernel_function_support(uint32_t btf_func_id) {
-  std::lock_guard<std::mutex> lock(state_mutex);
-  if (!probed) {
-    FunctionSupport support;
+FunctionSupport probe_function_support(uint32_t btf_func_id, const KernelConfig &config,
+                                       const std::vector<std::string> &tracefs, bool running_kernel) {
+  FunctionSupport support;
+  if (running_kernel)
     probe_fentry(btf_func_id, support);
-    probe_kprobe(support);
-    probed = std::move(support);
-  }
-  return *probed;
-}
-
-void override_kernel_function_support(std::optional<FunctionSupport> support) {
-  std::lock_guard<std::mutex> lock(state_mutex);
-  probed = std::move(support);
+  else
+    support.fentry_error = "not the running kernel, so no program can be loaded to find out";
+  probe_kprobe(config, tracefs, running_kernel, support);
+  return support;
 }
 
 }  // namespace ntap

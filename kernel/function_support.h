@@ -3,7 +3,7 @@
 // tracing program, kprobes where it is built with them, and otherwise a
 // statement of what was tried and why it failed.
 //
-// Found out once per process: fentry by loading a two-instruction fentry
+// Found out once per run (KernelInfo::function_support()): fentry by loading a two-instruction fentry
 // program against the first function asked about (the only reliable test:
 // lockdown, integrity and LSMs refuse it without any flag to read), kprobes
 // from CONFIG_KPROBES and the kprobe PMU libbpf attaches through.
@@ -11,6 +11,9 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "frontend/kernel_config.h"
 
 namespace ntap {
 
@@ -31,12 +34,13 @@ struct FunctionSupport {
   std::string unavailable_reason() const;
 };
 
-// The running kernel's support, probed with the BTF FUNC `btf_func_id` as
-// the fentry target on the first call and remembered.
-const FunctionSupport &kernel_function_support(uint32_t btf_func_id);
-
-// Replaces the probed answer (e.g. to compile kprobe objects for another
-// kernel, or in tests); nullopt probes the running kernel again.
-void override_kernel_function_support(std::optional<FunctionSupport> support);
+// What `config`'s kernel supports. For the running kernel, fentry is tried
+// by loading a program on the BTF FUNC `btf_func_id`, and kprobes by the
+// kprobe PMU or a kprobe_events file under one of `tracefs`; for any other
+// kernel (a fixture, NTAP_SYSROOT) nothing is loaded: fentry is not offered
+// and kprobes follow CONFIG_KPROBES. KernelInfo::function_support() keeps
+// the answer for the run.
+FunctionSupport probe_function_support(uint32_t btf_func_id, const KernelConfig &config,
+                                       const std::vector<std::string> &tracefs, bool running_kernel);
 
 }  // namespace ntap

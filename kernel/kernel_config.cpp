@@ -1,10 +1,8 @@
-// Reading the running kernel's build configuration.
+// Reading a kernel's build configuration.
 #include "kernel/kernel_config.h"
 
-#include <sys/utsname.h>
 #include <zlib.h>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -41,25 +39,18 @@ std::string read_config_file(const std::string &path) {
   return gzipped ? read_gzip_file(path) : read_file(path);
 }
 
-const KernelConfig &running_kernel_config() {
-  static const KernelConfig config = [] {
-    utsname uts{};
-    if (uname(&uts) == 0) {
-      std::string boot_path = std::string("/boot/config-") + uts.release;
-      std::string text = read_config_file(boot_path);
-      if (!text.empty()) {
-        KernelConfig parsed = KernelConfig::parse(text);
-        parsed.origin_ = boot_path;
-        return parsed;
-      }
-    }
-    std::string text = read_config_file("/proc/config.gz");
-    if (text.empty()) return KernelConfig{};
+KernelConfig read_kernel_config(const std::string &config_path, const std::string &config_gz_path) {
+  std::string text = read_file(config_path);
+  if (!text.empty()) {
     KernelConfig parsed = KernelConfig::parse(text);
-    parsed.origin_ = "/proc/config.gz";
+    parsed.origin_ = config_path;
     return parsed;
-  }();
-  return config;
+  }
+  text = read_gzip_file(config_gz_path);
+  if (text.empty()) return KernelConfig{};
+  KernelConfig parsed = KernelConfig::parse(text);
+  parsed.origin_ = config_gz_path;
+  return parsed;
 }
 
 }  // namespace ntap

@@ -1,5 +1,5 @@
-// The running kernel's build configuration (CONFIG_* options), read once, on
-// first use, from /boot/config-$(uname -r) or /proc/config.gz.
+// Reading a kernel's build configuration (CONFIG_* options); KernelInfo
+// (kernel/kernel_info.h) reads the running kernel's once, on first use.
 #pragma once
 #include <string>
 
@@ -7,8 +7,10 @@
 
 namespace ntap {
 
-// Empty (available() false) when neither file can be read.
-const KernelConfig &running_kernel_config();
+// From `config_path` (/boot/config-$(uname -r)), else from the gzip-compressed
+// `config_gz_path` (/proc/config.gz). Empty (available() false) when neither
+// can be read.
+KernelConfig read_kernel_config(const std::string &config_path, const std::string &config_gz_path);
 
 // The text of a configuration file, gunzipped (in process) when the name ends
 // in ".gz"; empty when it cannot be read or is not valid gzip.

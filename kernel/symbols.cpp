@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstring>
 
-#include "kernel/btf.h"
 #include "kernel/module_elf.h"
 
 namespace ntap {
@@ -86,11 +85,6 @@ void KernelSymbols::prefetch() {
   std::lock_guard lock(mutex_);
   if (loaded_ || prefetcher_.joinable()) return;
   prefetcher_ = std::thread([this] { load(); });
-}
-
-KernelSymbols &KernelSymbols::running_kernel() {
-  static KernelSymbols symbols;
-  return symbols;
 }
 
 size_t KernelSymbols::load() {
@@ -319,18 +313,5 @@ std::string DropReasons::name(int64_t reason) const {
   if (auto it = names_.find(reason); it != names_.end()) return it->second;
   return std::to_string(reason);
 }
-
-namespace {
-const DropReasons &running_kernel_drop_reasons() {
-  // From the process's one copy of the vmlinux BTF (kernel/btf.h), which
-  // elaborating a kernel probe has usually loaded already.
-  static const DropReasons reasons(btf::vmlinux());
-  return reasons;
-}
-}  // namespace
-
-std::string drop_reason_name(int64_t reason) { return running_kernel_drop_reasons().name(reason); }
-
-void load_drop_reason_names() { running_kernel_drop_reasons(); }
 
 }  // namespace ntap

@@ -21,7 +21,8 @@ struct SymbolInfo {
   std::string_view module;  // "kernel" for the kernel image itself
 };
 
-// The kernel's symbol table from /proc/kallsyms, read on the first lookup.
+// A kernel's symbol table from its kallsyms file (/proc/kallsyms for the
+// running kernel, KernelInfo::symbols()), read on the first lookup.
 //
 // Parsing is one read of the whole file and a hand-written scan (no
 // iostreams): ~122 k lines take a few ms. Code and data symbols are kept,
@@ -69,9 +70,6 @@ class KernelSymbols {
   // Why a module's sizes could not be read ("foo: not in modules.dep"),
   // once the table has loaded.
   std::vector<std::string> module_errors();
-
-  // The process-wide table of the running kernel.
-  static KernelSymbols &running_kernel();
 
   static constexpr size_t kMaxCachedAddresses = 1 << 16;
   static constexpr size_t kUncachedSlots = 16;
@@ -129,12 +127,5 @@ class DropReasons {
   DropReasons() = default;
   std::unordered_map<int64_t, std::string> names_;
 };
-
-// The running kernel's drop reason names, loaded from vmlinux BTF once.
-std::string drop_reason_name(int64_t reason);
-// Builds that table now, so the vmlinux BTF can be released afterwards
-// (btf::release_vmlinux()) without the first drop_reason_name() loading it
-// again.
-void load_drop_reason_names();
 
 }  // namespace ntap

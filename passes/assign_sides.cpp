@@ -234,7 +234,7 @@ const Expr *kernel_need(BlockStmt &body, std::set<const Function *> &seen) {
 // memory: a timer whose body does so becomes a kernel timer
 // (docs/architecture.md, decision 15); other timers stay in the ntap process,
 // where they may sort and read every global.
-void move_kernel_timers(Probe &probe) {
+void move_kernel_timers(Probe &probe, const KernelInfo &kernel) {
   if (probe.resolved.empty()) return;
   for (const ResolvedProbe &rp : probe.resolved)
     if (rp.kind != ProbeKind::Timer) return;
@@ -247,7 +247,7 @@ void move_kernel_timers(Probe &probe) {
                          rp.name + " reads kernel memory, so it runs in the kernel on a perf event, which fires at a "
                                    "fixed period: drop the .randomize",
                          need->loc, "");
-    rp = kernel_timer_probe(rp);
+    rp = kernel_timer_probe(rp, kernel.providers());
   }
 }
 
@@ -271,7 +271,7 @@ void assign_sides(PassContext &ctx) {
   // Probe by probe: an error in one is reported and the others are still checked.
   for (auto &probe : ctx.program.probes) {
     ctx.diagnostics.guard([&] {
-      move_kernel_timers(*probe);
+      move_kernel_timers(*probe, ctx.kernel);
       probe->side = side_of(*probe);
       std::vector<const Function *> calls;
       SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();

@@ -34,7 +34,7 @@ std::string function_text(const std::string &enum_name, const std::vector<std::p
 
 }  // namespace
 
-ast::Function *enum_name_function(ast::Program &program, const ast::CallExpr &call) {
+ast::Function *enum_name_function(ast::Program &program, const Btf &btf, const ast::CallExpr &call) {
   if (call.args.size() != 2 || call.args[0]->kind != ast::ExprKind::String)
     throw CompileError(ErrorKind::Semantic,
                        "enum_name needs the enum's name as a string literal and a value: "
@@ -45,7 +45,7 @@ ast::Function *enum_name_function(ast::Program &program, const ast::CallExpr &ca
   const std::string name = function_name(enum_name);
   for (const auto &f : program.functions)
     if (f->name == name) return f.get();
-  auto values = kernel_enum_values(enum_name);
+  auto values = kernel_enum_values(btf, enum_name);
   if (!values)
     throw CompileError(ErrorKind::Semantic, fmt::format("the kernel's BTF has no enum '{}'", enum_name),
                        call.args[0]->loc, fmt::format("string '{}'", enum_name));

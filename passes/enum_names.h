@@ -6,10 +6,12 @@
 
 namespace ntap {
 
+class Btf;
+
 // For a call `enum_name("sk_rst_reason", v)`: the program's function that
 // names the values of `enum sk_rst_reason` (made on first use); the caller
 // then calls it with `v`. Throws CompileError (at the call) when the first
 // argument is not a string literal or the kernel has no such enum.
-ast::Function *enum_name_function(ast::Program &program, const ast::CallExpr &call);
+ast::Function *enum_name_function(ast::Program &program, const Btf &btf, const ast::CallExpr &call);
 
 }  // namespace ntap

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "frontend/ast.h"
+#include "kernel/kernel_info.h"
 
 namespace ntap {
 
@@ -36,9 +37,12 @@ struct FrontendOptions {
   uint32_t string_limit = 128;  // MAXSTRINGLEN: where $var$ stops adding members
 };
 
+// What every pass is given: the program it rewrites, the options, and the
+// kernel the script is elaborated for (its providers, BTF, ...; kernel/kernel_info.h).
 struct PassContext {
   ast::Program &program;
   const FrontendOptions &options;
+  const KernelInfo &kernel;
   Diagnostics diagnostics{};  // what the passes found wrong (see above)
 };
 

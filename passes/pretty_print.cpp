@@ -18,8 +18,8 @@ constexpr int kDeepest = 8;
 
 }  // namespace
 
-PrettyPrinter::PrettyPrinter(ResolveTarget resolve, uint32_t string_limit, Location loc)
-    : resolve_(std::move(resolve)), limit_(string_limit ? string_limit - 1 : 0), loc_(loc) {}
+PrettyPrinter::PrettyPrinter(const Btf &types, ResolveTarget resolve, uint32_t string_limit, Location loc)
+    : types_(types), resolve_(std::move(resolve)), limit_(string_limit ? string_limit - 1 : 0), loc_(loc) {}
 
 // Once the text is sure to reach the string limit, what follows would be
 // cut off: it is not added.
@@ -83,9 +83,9 @@ bool PrettyPrinter::value_of(const TargetVarExpr &var, int depth) {
     whole->address_of = true;
     if (!resolve_(*whole)) return false;
   }
-  const btf::ValueShape shape = btf::value_shape(whole->btf_type_id);
+  const btf::ValueShape shape = types_.value_shape(whole->btf_type_id);
   if (shape.kind == btf::ValueShape::Pointer &&
-      btf::value_shape(shape.pointee).kind == btf::ValueShape::Composite) {
+      types_.value_shape(shape.pointee).kind == btf::ValueShape::Composite) {
     members({}, shape.pointee, depth > 1 ? kDeepest : 0);  // `->member` follows the pointer
   } else if (whole->address_of && shape.kind == btf::ValueShape::Composite) {
     members({}, whole->btf_type_id, depth > 1 ? kDeepest : 0);
@@ -98,7 +98,7 @@ bool PrettyPrinter::value_of(const TargetVarExpr &var, int depth) {
 void PrettyPrinter::members(const Path &path, uint32_t type_id, int depth) {
   text("{");
   bool first = true;
-  for (const btf::NamedMember &member : btf::named_members(type_id)) {
+  for (const btf::NamedMember &member : types_.named_members(type_id)) {
     if (full()) return;
     text((first ? "." : ", .") + member.name + "=");
     first = false;
@@ -111,7 +111,7 @@ void PrettyPrinter::members(const Path &path, uint32_t type_id, int depth) {
 
 void PrettyPrinter::value(const Path &path, uint32_t type_id, int depth) {
   if (full()) return;
-  const btf::ValueShape shape = btf::value_shape(type_id);
+  const btf::ValueShape shape = types_.value_shape(type_id);
   switch (shape.kind) {
     case btf::ValueShape::Composite:
       if (depth == 0) return text("{...}");

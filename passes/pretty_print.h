@@ -16,6 +16,7 @@
 #include <string>
 
 #include "frontend/ast.h"
+#include "kernel/btf.h"
 
 namespace ntap {
 
@@ -25,8 +26,9 @@ using ResolveTarget = std::function<bool(ast::TargetVarExpr &)>;
 
 class PrettyPrinter {
  public:
-  // `string_limit` is MAXSTRINGLEN; generated nodes carry `loc`.
-  PrettyPrinter(ResolveTarget resolve, uint32_t string_limit, Location loc);
+  // `types` is the BTF the values' types come from; `string_limit` is
+  // MAXSTRINGLEN; generated nodes carry `loc`.
+  PrettyPrinter(const Btf &types, ResolveTarget resolve, uint32_t string_limit, Location loc);
 
   void text(const std::string &literal);
   // Appends `var` (its pretty suffix ignored) as var$ (depth 1) or var$$
@@ -48,6 +50,7 @@ class PrettyPrinter {
   void flush();
   bool full() const { return min_length_ >= limit_; }
 
+  const Btf &types_;
   ResolveTarget resolve_;
   size_t limit_;
   Location loc_;

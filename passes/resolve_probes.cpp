@@ -25,12 +25,6 @@ namespace {
 
 using namespace ast;
 
-const Provider *find_provider(const ProbePoint &point) {
-  for (const Provider *p : all_providers())
-    if (p->handles(point)) return p;
-  return nullptr;
-}
-
 bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
   return a.arg_index == b.arg_index && a.steps == b.steps;
 }
@@ -38,7 +32,7 @@ bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
 // @cast needs no probe context: the type comes from the kernel's BTF.
 // Under @defined (`only_probing`) a missing type or member is "not defined"
 // (false) instead of an error.
-bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
+bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = false) {
   std::string near = fmt::format("operator '@cast'");
   if (!cast.cast_module.empty() && cast.cast_module != "kernel")
     throw CompileError(ErrorKind::Semantic,
@@ -46,9 +40,9 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
                                    "(module \"kernel\")",
                                    cast.cast_module),
                        cast.loc, near);
-  if (!btf::vmlinux())
-    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + btf::load_error(), cast.loc, near);
-  std::optional<uint32_t> type = btf::find_composite_type(cast.cast_type);
+  if (!types.handle())
+    throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + types.load_error(), cast.loc, near);
+  std::optional<uint32_t> type = types.find_composite_type(cast.cast_type);
   if (!type && only_probing) return false;
   if (!type)
     throw CompileError(ErrorKind::Semantic,
@@ -56,8 +50,8 @@ bool resolve_cast(TargetVarExpr &cast, bool only_probing = false) {
                                    "union)",
                                    cast.cast_type),
                        cast.loc, near);
-  btf::AccessResult access = btf::resolve_access_path(*type, btf::AccessStart::Object,
-                                                      btf::access_components(cast), cast.address_of);
+  btf::AccessResult access = types.resolve_access_path(*type, btf::AccessStart::Object,
+                                                       btf::access_components(cast), cast.address_of);
   if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
   if (access.error)
     throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near,
@@ -104,10 +98,10 @@ bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
 
 // A target variable the pretty-printer made may not be readable (a member of
 // an unsupported kind): it then prints as "?".
-ResolveTarget member_resolver(const Probe &probe) {
-  return [&probe](TargetVarExpr &member) {
+ResolveTarget member_resolver(const Btf &types, const Probe &probe) {
+  return [&types, &probe](TargetVarExpr &member) {
     try {
-      return member.is_cast() ? resolve_cast(member, true) : try_resolve_target(probe, member);
+      return member.is_cast() ? resolve_cast(types, member, true) : try_resolve_target(probe, member);
     } catch (const CompileError &) {
       return false;
     }
@@ -119,7 +113,7 @@ ResolveTarget member_resolver(const Probe &probe) {
 // value that cannot be read prints as `name=?`); $$vars$ and $$parms$ print
 // each as $parm$ does. $$locals: tracepoints have no locals, so "". Null
 // when the probe has no context to dump (user probes).
-ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
+ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
   if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
   const ResolvedProbe &first = probe.resolved.front();
   const std::vector<std::string> context = first.provider->describe_context(first);
@@ -133,7 +127,7 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t stri
                          var.loc, "");
   if (var.name == "$locals") return std::make_unique<StringExpr>(var.loc, "");
   if (var.pretty) {
-    PrettyPrinter printer(member_resolver(probe), string_limit, var.loc);
+    PrettyPrinter printer(types, member_resolver(types, probe), string_limit, var.loc);
     bool first = true;
     for (const std::string &described : context) {
       const std::string name = described.substr(1, described.find(':') - 1);
@@ -160,7 +154,8 @@ ExprPtr context_dump(const Probe &probe, const TargetVarExpr &var, uint32_t stri
 
 class TargetResolver {
  public:
-  TargetResolver(const Probe &probe, uint32_t string_limit) : probe_(probe), string_limit_(string_limit) {}
+  TargetResolver(const Btf &types, const Probe &probe, uint32_t string_limit)
+      : types_(types), probe_(probe), string_limit_(string_limit) {}
 
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
@@ -169,7 +164,7 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          defined = var.is_cast() ? resolve_cast(var, true) : try_resolve_target(probe_, var);
+          defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
@@ -199,7 +194,7 @@ class TargetResolver {
           throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
         if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
-          PrettyPrinter printer(member_resolver(probe_), string_limit_, var.loc);
+          PrettyPrinter printer(types_, member_resolver(types_, probe_), string_limit_, var.loc);
           if (printer.value_of(var, var.pretty)) {
             slot = printer.finish();
             return;
@@ -207,11 +202,11 @@ class TargetResolver {
           var.pretty = 0;  // not readable: the plain variable's error says why
         }
         if (var.is_cast()) {
-          resolve_cast(var);
+          resolve_cast(types_, var);
           return;
         }
         if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
-          if (ExprPtr dump = context_dump(probe_, var, string_limit_)) {
+          if (ExprPtr dump = context_dump(types_, probe_, var, string_limit_)) {
             slot = std::move(dump);
             return;
           }
@@ -290,18 +285,19 @@ class TargetResolver {
     return {};
   }
 
+  const Btf &types_;
   const Probe &probe_;
   uint32_t string_limit_;
 };
 
 // For a point no provider handles: the point shape named most like it and
 // the list of families.
-std::vector<std::string> family_hints(const ProbePoint &point) {
+std::vector<std::string> family_hints(const ProviderIndex &providers, const ProbePoint &point) {
   std::string written;
   for (const auto &c : point.components) written += (written.empty() ? "" : ".") + c.name;
   std::vector<std::string> shapes, families;
   std::map<std::string, std::string> spelled;  // "timer.ms" -> "timer.ms(N)"
-  for (const Provider *p : all_providers()) {
+  for (const Provider *p : providers.all()) {
     families.emplace_back(p->family());
     for (const PointShape &shape : p->list_components()) {
       std::string names;
@@ -322,17 +318,18 @@ std::vector<std::string> family_hints(const ProbePoint &point) {
 
 // The concrete probes of one written point; a point with wildcard components
 // first becomes the provider points it matches.
-std::vector<ResolvedProbe> resolve_point(const ProbePoint &point) {
+std::vector<ResolvedProbe> resolve_point(const KernelInfo &kernel, const ProbePoint &point) {
+  const ProviderIndex &providers = kernel.providers();
   if (has_component_wildcard(point)) {
     std::vector<ResolvedProbe> found;
-    for (const ProbePoint &concrete : expand_component_wildcards(point))
-      for (auto &rp : resolve_point(concrete)) found.push_back(std::move(rp));
+    for (const ProbePoint &concrete : providers.expand_component_wildcards(point))
+      for (auto &rp : resolve_point(kernel, concrete)) found.push_back(std::move(rp));
     return found;
   }
-  const Provider *provider = find_provider(point);
+  const Provider *provider = providers.find(point);
   if (!provider)
-    throw CompileError(ErrorKind::Probe, unknown_family_message(point), point.loc,
-                       fmt::format("probe point '{}'", point.str()), family_hints(point));
+    throw CompileError(ErrorKind::Probe, unknown_family_message(kernel, point), point.loc,
+                       fmt::format("probe point '{}'", point.str()), family_hints(providers, point));
   std::vector<ResolvedProbe> found = provider->resolve(point);
   for (auto &rp : found) {
     rp.provider = provider;
@@ -355,12 +352,12 @@ void choose_contexts(Probe &probe) {
   for (ResolvedProbe &rp : probe.resolved) rp.provider->choose_context(rp, names);
 }
 
-void resolve_points(Probe &probe, Diagnostics &diagnostics) {
+void resolve_points(const KernelInfo &kernel, Probe &probe, Diagnostics &diagnostics) {
   for (const ProbePoint &point : probe.points) {
     std::vector<ResolvedProbe> found;
-    if (!diagnostics.guard([&] { found = resolve_point(point); })) continue;
+    if (!diagnostics.guard([&] { found = resolve_point(kernel, point); })) continue;
     if (found.empty() && !point.optional) {
-      const Provider *provider = has_component_wildcard(point) ? nullptr : find_provider(point);
+      const Provider *provider = has_component_wildcard(point) ? nullptr : kernel.providers().find(point);
       // Without privileges the kernel hides what would match; say so
       // rather than let the point look misspelt.
       const std::string missing = missing_bpf_capabilities();
@@ -381,7 +378,7 @@ void resolve_points(Probe &probe, Diagnostics &diagnostics) {
 
 // The task_struct paths of the process builtins kernel probes may call
 // (ast::Program::task_paths), for each one the script names.
-void resolve_task_paths(Program &program) {
+void resolve_task_paths(const Btf &types, Program &program) {
   static const std::map<std::string, std::vector<std::string>> kPaths = {
       {"ppid", {"real_parent", "tgid"}},
       {"pexecname", {"real_parent", "comm"}},  // an array: its address
@@ -404,13 +401,13 @@ void resolve_task_paths(Program &program) {
       if (rp.exe_inode) named.insert({"exe_inode", "exe_dev"});
   }
   for (auto &function : program.functions) collect(*function->body);
-  if (named.empty() || !btf::vmlinux()) return;
-  std::optional<uint32_t> task = btf::find_composite_type("task_struct");
+  if (named.empty() || !types.handle()) return;
+  std::optional<uint32_t> task = types.find_composite_type("task_struct");
   if (!task) return;
   for (const std::string &name : named) {
     std::vector<btf::AccessComponent> components;
     for (const std::string &field : kPaths.at(name)) components.push_back({field, false});
-    btf::AccessResult access = btf::resolve_access_path(*task, btf::AccessStart::Object, components, false);
+    btf::AccessResult access = types.resolve_access_path(*task, btf::AccessStart::Object, components, false);
     if (access.path) program.task_paths[name] = std::move(access.path->steps);
   }
 }
@@ -420,23 +417,24 @@ void resolve_task_paths(Program &program) {
 void resolve_probes(PassContext &ctx) {
   auto &probes = ctx.program.probes;
   Diagnostics &diagnostics = ctx.diagnostics;
+  const Btf &types = ctx.kernel.btf();
   std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
-    resolve_points(probe, diagnostics);
+    resolve_points(ctx.kernel, probe, diagnostics);
     if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
     if (!diagnostics.guard([&] {
           choose_contexts(probe);
           if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
         }))
       continue;
-    TargetResolver resolver(probe, ctx.options.string_limit);
+    TargetResolver resolver(types, probe, ctx.options.string_limit);
     walk_stmts(*probe.body, [&](Stmt &s) {
       for_each_expr(s, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
     });
   }
   for (auto &entry : entry_probes) {
-    TargetResolver resolver(*entry, ctx.options.string_limit);
+    TargetResolver resolver(types, *entry, ctx.options.string_limit);
     walk_stmts(*entry->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
     probes.push_back(std::move(entry));
   }
@@ -449,9 +447,9 @@ void resolve_probes(PassContext &ctx) {
         diagnostics.report(CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
                                         "operator '@entry'"));
       else if (auto *cast = dyn_cast<TargetVarExpr>(*e); cast && cast->is_cast())
-        diagnostics.guard([&] { resolve_cast(*cast); });
+        diagnostics.guard([&] { resolve_cast(types, *cast); });
     });
-  resolve_task_paths(ctx.program);
+  resolve_task_paths(types, ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });
   for (uint32_t i = 0; i < probes.size(); ++i) probes[i]->id = i;

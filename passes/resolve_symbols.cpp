@@ -63,9 +63,10 @@ class SymbolResolver {
  public:
   // Resolves one body whose locals live in `locals`; a function's
   // parameters must already be its first `params` locals.
-  SymbolResolver(Program &program, BlockStmt &body, std::vector<std::unique_ptr<Local>> &locals, size_t params,
-                 std::vector<Function *> &called, Diagnostics &diagnostics)
-      : program_(program), body_(body), locals_(locals), params_(params), called_(called),
+  SymbolResolver(Program &program, const KernelInfo &kernel, BlockStmt &body,
+                 std::vector<std::unique_ptr<Local>> &locals, size_t params, std::vector<Function *> &called,
+                 Diagnostics &diagnostics)
+      : program_(program), kernel_(kernel), body_(body), locals_(locals), params_(params), called_(called),
         diagnostics_(diagnostics) {}
 
   // Each statement and expression is checked on its own: an error in one is
@@ -203,7 +204,7 @@ class SymbolResolver {
         }
         if (call.name == "enum_name") {
           // Resolved from the kernel's BTF into a function of the program.
-          Function *f = enum_name_function(program_, call);
+          Function *f = enum_name_function(program_, kernel_.btf(), call);
           call.name = f->name;
           call.args.erase(call.args.begin());
           call.function = f;
@@ -255,6 +256,7 @@ class SymbolResolver {
   }
 
   Program &program_;
+  const KernelInfo &kernel_;  // enum_name() reads the kernel's enums
   BlockStmt &body_;
   std::vector<std::unique_ptr<Local>> &locals_;
   size_t params_;
@@ -298,7 +300,7 @@ void reject_wrapping_scalars(const Program &program, Diagnostics &diagnostics) {
           g->decl, fmt::format("identifier '{}'", g->name)));
 }
 
-void resolve_function(Program &program, Function &f, std::vector<Function *> &called, Diagnostics &diagnostics) {
+void resolve_function(Program &program, const KernelInfo &kernel, Function &f, std::vector<Function *> &called, Diagnostics &diagnostics) {
   f.locals.clear();
   for (size_t i = 0; i < f.params.size(); ++i) {
     auto l = std::make_unique<Local>();
@@ -308,7 +310,7 @@ void resolve_function(Program &program, Function &f, std::vector<Function *> &ca
     l->type = f.declared_params[i];
     f.locals.push_back(std::move(l));
   }
-  SymbolResolver(program, *f.body, f.locals, f.params.size(), called, diagnostics).run();
+  SymbolResolver(program, kernel, *f.body, f.locals, f.params.size(), called, diagnostics).run();
 }
 
 }  // namespace
@@ -329,13 +331,13 @@ void resolve_symbols(PassContext &ctx) {
   // Probes first; then every function they reach, transitively.
   std::vector<Function *> called;
   for (auto &probe : program.probes)
-    SymbolResolver(program, *probe->body, probe->locals, 0, called, ctx.diagnostics).run();
+    SymbolResolver(program, ctx.kernel, *probe->body, probe->locals, 0, called, ctx.diagnostics).run();
   std::set<Function *> reached;
   auto resolve_reached = [&] {
     while (!called.empty()) {
       Function *f = called.back();
       called.pop_back();
-      if (reached.insert(f).second) resolve_function(program, *f, called, ctx.diagnostics);
+      if (reached.insert(f).second) resolve_function(program, ctx.kernel, *f, called, ctx.diagnostics);
     }
   };
   resolve_reached();

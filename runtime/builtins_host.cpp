@@ -110,27 +110,27 @@ const char *ntap_fn_tz_name(ntap_rt *rt) {
 // ---------------------------------------------------------------- symbols
 
 const char *ntap_fn_symname(ntap_rt *rt, int64_t address) {
-  return rt->arena.keep(ntap::KernelSymbols::running_kernel().symname(static_cast<uint64_t>(address)));
+  return rt->arena.keep(rt->kernel->symbols().symname(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_symdata(ntap_rt *rt, int64_t address) {
-  return rt->arena.keep(ntap::KernelSymbols::running_kernel().symdata(static_cast<uint64_t>(address)));
+  return rt->arena.keep(rt->kernel->symbols().symdata(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_symfileline(ntap_rt *rt, int64_t address) {
-  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symfileline(static_cast<uint64_t>(address)));
+  return rt->arena.keep(rt->kernel->source_lines().symfileline(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_symfile(ntap_rt *rt, int64_t address) {
-  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symfile(static_cast<uint64_t>(address)));
+  return rt->arena.keep(rt->kernel->source_lines().symfile(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_symline(ntap_rt *rt, int64_t address) {
-  return rt->arena.keep(ntap::KernelSourceLines::running_kernel().symline(static_cast<uint64_t>(address)));
+  return rt->arena.keep(rt->kernel->source_lines().symline(static_cast<uint64_t>(address)));
 }
 
 const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason) {
-  return rt->arena.keep(ntap::drop_reason_name(reason));
+  return rt->arena.keep(rt->kernel->drop_reasons().name(reason));
 }
 
 // ---------------------------------------------------------------- network

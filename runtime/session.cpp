@@ -18,7 +18,7 @@ bool Session::start_target() {
     pid = target_->pid();
   }
   rt_.builtins.target_pid = pid;
-  set_process_target_pid(pid);  // process probes that follow target() attach to it
+  kernel_.set_target_attach_pid(pid);  // process probes that follow target() attach to it
   if (globals_.get()) std::memcpy(globals_.get() + layout_.target_pid_offset, &pid, sizeof pid);
   return true;
 }
@@ -170,7 +170,7 @@ void Session::handle_record(const uint8_t *data, size_t size) {
   std::vector<Format::Arg> args(std::max(format.arg_types().size(), record.args.size()));
   std::vector<std::string> rendered;
   rendered.reserve(record.args.size());  // string_views below point into it
-  KernelSymbols &symbols = KernelSymbols::running_kernel();
+  KernelSymbols &symbols = kernel_.symbols();
   for (size_t i = 0; i < record.args.size(); ++i) {
     const RecordArg &arg = record.args[i];
     if (arg.offset + arg.size > payload_size) continue;  // malformed: leave 0 / ""
@@ -190,7 +190,7 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::Symdata: args[i].s = symbols.symdata(static_cast<uint64_t>(value)); break;
       case RenderFn::Ctime: args[i].s = rendered.emplace_back(ctime_string(value)); break;
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
-      case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(drop_reason_name(value)); break;
+      case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(kernel_.drop_reasons().name(value)); break;
       case RenderFn::KernelStack:
         args[i].s = rendered.emplace_back(format_backtrace(symbols, kernel_stack(value)));
         break;
@@ -229,13 +229,13 @@ void Session::handle_record(const uint8_t *data, size_t size) {
         break;
       }
       case RenderFn::Symfileline:
-        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfileline(static_cast<uint64_t>(value)));
+        args[i].s = rendered.emplace_back(kernel_.source_lines().symfileline(static_cast<uint64_t>(value)));
         break;
       case RenderFn::Symfile:
-        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symfile(static_cast<uint64_t>(value)));
+        args[i].s = rendered.emplace_back(kernel_.source_lines().symfile(static_cast<uint64_t>(value)));
         break;
       case RenderFn::Symline:
-        args[i].s = rendered.emplace_back(KernelSourceLines::running_kernel().symline(static_cast<uint64_t>(value)));
+        args[i].s = rendered.emplace_back(kernel_.source_lines().symline(static_cast<uint64_t>(value)));
         break;
     }
   }
@@ -257,7 +257,7 @@ std::vector<uint64_t> Session::kernel_stack(int64_t id) const {
   std::vector<uint64_t> stack(layout_.stack_frames(), 0);
   const uint32_t key = static_cast<uint32_t>(id);
   if (bpf_map_lookup_elem(fd, &key, stack.data()) != 0) return {};
-  return probe_frames(KernelSymbols::running_kernel(), stack, layout_.options.max_backtrace);
+  return probe_frames(kernel_.symbols(), stack, layout_.options.max_backtrace);
 }
 
 // ubacktrace(): "0x401136 0x401190"; sprint_ubacktrace(): one line per
@@ -493,6 +493,7 @@ int Session::run() {
   rt_.store = store_.get();
   rt_.output = output_.get();
   rt_.formats = &formats_;
+  rt_.kernel = &kernel_;
   collect_user_probes();
   if (!start_target()) return 1;
 
@@ -546,9 +547,9 @@ int Session::run() {
 }  // namespace session_detail
 
 int run_session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
-                const RunOptions &options) {
+                const KernelInfo &kernel, const RunOptions &options) {
   try {
-    session_detail::Session session(program, layout, bpf, host, options);
+    session_detail::Session session(program, layout, bpf, host, kernel, options);
     return session.run();
   } catch (const FormatError &e) {
     fprintf(stderr, "ERROR: bad format string: %s\n", e.message.c_str());

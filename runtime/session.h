@@ -13,6 +13,7 @@
 #include "abi/layout.h"
 #include "frontend/ast.h"
 #include "abi/runtime_api.h"
+#include "kernel/kernel_info.h"
 #include "runtime/arena.h"
 #include "runtime/builtin_state.h"
 #include "runtime/output.h"
@@ -32,10 +33,12 @@ struct RunOptions {
 };
 
 // Loads, attaches, runs begin probes, the event loop, end probes; releases
-// everything. Returns the process exit status (0 on success, also after
-// Ctrl-C/SIGTERM/exit(); 1 on error).
+// everything. `kernel` is the kernel the program was elaborated for: its
+// providers attach the probes, its BTF gives the tp_btf attach ids, its
+// symbols and drop reasons render addresses and reasons. Returns the process
+// exit status (0 on success, also after Ctrl-C/SIGTERM/exit(); 1 on error).
 int run_session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
-                const RunOptions &options);
+                const KernelInfo &kernel, const RunOptions &options);
 
 }  // namespace ntap
 
@@ -63,6 +66,8 @@ struct ntap_rt {
   // Script function calls in progress (MAXNESTING); back to 0 after each call.
   int64_t nesting_depth = 0;
   ntap::BuiltinState builtins;  // state some builtins keep across calls (tokenize)
+  // symname(), symdata(), drop_reason_name(): the run's kernel.
+  const ntap::KernelInfo *kernel = nullptr;
 
   // The most bytes a string value may hold: MAXSTRINGLEN - 1, as stap's
   // fixed-size string buffers. Concatenation, sprintf, stored values and

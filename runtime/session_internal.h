@@ -189,8 +189,8 @@ struct Timer {
 class Session {
  public:
   Session(const ast::Program &program, const Layout &layout, const BpfObject &bpf, const HostProgram &host,
-          const RunOptions &options)
-      : program_(program), layout_(layout), bpf_(bpf), host_(host), options_(options) {}
+          const KernelInfo &kernel, const RunOptions &options)
+      : program_(program), layout_(layout), bpf_(bpf), host_(host), kernel_(kernel), options_(options) {}
 
   int run();
 
@@ -229,6 +229,7 @@ class Session {
   const Layout &layout_;
   const BpfObject &bpf_;
   const HostProgram &host_;
+  const KernelInfo &kernel_;
   const RunOptions &options_;
 
   std::vector<Format> formats_;

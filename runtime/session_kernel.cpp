@@ -21,16 +21,24 @@ std::string last_lines(const std::string &text, size_t count) {
 // libbpf 1.1 parses a copy of the vmlinux BTF of its own in bpf_object__load
 // (~10 ms and ~11 MB of peak RSS here) whenever the object has a TRACING
 // program, only to find the attach target ids of tp_btf programs. The process
-// already holds the vmlinux BTF from elaboration (kernel/btf.h), so "tp_btf/"
-// sections get a handler of ours: the program opens as a raw tracepoint,
+// already holds the vmlinux BTF from elaboration (the run's KernelInfo), so
+// "tp_btf/" sections get a handler of ours: the program opens as a raw tracepoint,
 // which needs no vmlinux BTF, and just before the load system call becomes a
 // TRACING program with the attach_btf_id from our copy. The kernel receives
 // what libbpf would have sent; attaching (bpf_program__attach_trace) is
 // unchanged, since the expected attach type is BPF_TRACE_RAW_TP either way.
+//
+// libbpf registers handlers process-wide and calls them from
+// bpf_object__load on the loading thread, with a cookie fixed at
+// registration; the BTF of the run being loaded is therefore handed over
+// through `loading_btf`, set on this thread only around the load.
+thread_local const Btf *loading_btf = nullptr;
+
 int prepare_tp_btf_load(bpf_program *prog, bpf_prog_load_opts *opts, long /*cookie*/) {
   const char *section = bpf_program__section_name(prog);
   const char *slash = section ? std::strchr(section, '/') : nullptr;
-  std::optional<uint32_t> id = slash ? btf::tracepoint_attach_id(slash + 1) : std::nullopt;
+  if (!loading_btf) return -ESRCH;
+  std::optional<uint32_t> id = slash ? loading_btf->tracepoint_attach_id(slash + 1) : std::nullopt;
   if (!id) return -ESRCH;
   const int err = bpf_program__set_type(prog, BPF_PROG_TYPE_TRACING);
   if (err) return err;
@@ -70,7 +78,9 @@ bool Session::load_kernel_side() {
     // RLIMIT_MEMLOCK is deliberately left alone: BPF memory is charged to the
     // memory cgroup on current kernels, and raising the limit needs a
     // capability we may not have.
+    loading_btf = &kernel_.btf();
     const int err = bpf_object__load(object.get());
+    loading_btf = nullptr;
     if (err) {
       report_load_failure(log.text(), err);
       return false;
@@ -80,8 +90,7 @@ bool Session::load_kernel_side() {
   // The vmlinux BTF has served elaboration and the attach ids; of it, only
   // the drop reason names are needed later. Freeing the rest now keeps ~6 MB
   // out of the run's resident set.
-  load_drop_reason_names();
-  btf::release_vmlinux();
+  kernel_.release_btf();
   if (options_.verbose) {
     size_t programs = 0, maps = 0;
     bpf_program *prog;

@@ -44,19 +44,16 @@ class OnceProvider final : public Provider {
 
 }  // namespace
 
-const Provider &begin_provider() {
-  static const OnceProvider provider("begin", ast::ProbeKind::Begin);
-  return provider;
+std::unique_ptr<Provider> make_begin_provider(const KernelInfo &) {
+  return std::make_unique<OnceProvider>("begin", ast::ProbeKind::Begin);
 }
 
-const Provider &end_provider() {
-  static const OnceProvider provider("end", ast::ProbeKind::End);
-  return provider;
+std::unique_ptr<Provider> make_end_provider(const KernelInfo &) {
+  return std::make_unique<OnceProvider>("end", ast::ProbeKind::End);
 }
 
-const Provider &error_provider() {
-  static const OnceProvider provider("error", ast::ProbeKind::Error);
-  return provider;
+std::unique_ptr<Provider> make_error_provider(const KernelInfo &) {
+  return std::make_unique<OnceProvider>("error", ast::ProbeKind::Error);
 }
 
 }  // namespace ntap

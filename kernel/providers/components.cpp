@@ -91,10 +91,26 @@ bool point_matches_shape(const ast::ProbePoint &point, const PointShape &shape) 
   return match_from(point.components, 0, shape.components, 0, components);
 }
 
-std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point) {
+ProviderIndex::ProviderIndex(std::vector<std::unique_ptr<Provider>> providers) : providers_(std::move(providers)) {
+  for (const auto &provider : providers_) view_.push_back(provider.get());
+}
+
+const Provider *ProviderIndex::find(const ast::ProbePoint &point) const {
+  for (const Provider *provider : view_)
+    if (provider->handles(point)) return provider;
+  return nullptr;
+}
+
+const Provider *ProviderIndex::find_family(std::string_view family, ast::Side side) const {
+  for (const Provider *provider : view_)
+    if (provider->family() == family && provider->side() == side) return provider;
+  return nullptr;
+}
+
+std::vector<ast::ProbePoint> ProviderIndex::expand_component_wildcards(const ast::ProbePoint &point) const {
   std::vector<ast::ProbePoint> expanded;
   std::set<std::string> seen;
-  for (const Provider *provider : all_providers()) {
+  for (const Provider *provider : view_) {
     for (const PointShape &shape : provider->list_components()) {
       std::vector<ast::ProbePointComponent> components;
       if (!match_from(point.components, 0, shape.components, 0, components)) continue;

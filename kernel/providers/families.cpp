@@ -8,6 +8,7 @@
 #include "kernel/btf.h"
 #include "kernel/btf_functions.h"
 #include "kernel/function_support.h"
+#include "kernel/kernel_info.h"
 #include "kernel/providers/provider.h"
 
 namespace ntap {
@@ -48,18 +49,18 @@ bool starts_family(const std::string &written, const std::string &family) {
 
 // Whether the running kernel can attach kernel.function probes; the reason
 // when it cannot (this runs the feature probe, only on this error path).
-std::string function_probes_missing() {
-  if (!btf::vmlinux()) return "the kernel has no BTF: " + btf::load_error();
-  const auto &names = btf::function_names();
-  std::optional<btf::FunctionProto> any = names.empty() ? std::nullopt : btf::function_proto(names.front());
-  return kernel_function_support(any ? any->func_id : 0).unavailable_reason();
+std::string function_probes_missing(const KernelInfo &kernel) {
+  if (!kernel.btf().handle()) return "the kernel has no BTF: " + kernel.btf().load_error();
+  const auto &names = kernel.functions().names();
+  std::optional<btf::FunctionProto> any = names.empty() ? std::nullopt : kernel.functions().proto(names.front());
+  return kernel.function_support(any ? any->func_id : 0).unavailable_reason();
 }
 
 }  // namespace
 
-std::string unknown_family_message(const ast::ProbePoint &point) {
+std::string unknown_family_message(const KernelInfo &kernel, const ast::ProbePoint &point) {
   std::vector<std::string> families;
-  for (const Provider *provider : all_providers())
+  for (const Provider *provider : kernel.providers().all())
     for (const PointShape &shape : provider->list_components()) {
       std::string head = head_of(shape);
       if (std::find(families.begin(), families.end(), head) == families.end()) families.push_back(head);
@@ -82,7 +83,7 @@ std::string unknown_family_message(const ast::ProbePoint &point) {
   const bool about_functions = written.rfind("kprobe", 0) == 0 || written.rfind("kretprobe", 0) == 0 ||
                                written.rfind("kernel", 0) == 0 || written.rfind("module", 0) == 0;
   if (about_functions) {
-    std::string missing = function_probes_missing();
+    std::string missing = function_probes_missing(kernel);
     if (!missing.empty())
       message +=
           " (kernel.function, module().function, kprobe.function and kretprobe.function are known but "

@@ -8,8 +8,10 @@
 
 namespace ntap {
 
+class KernelInfo;
+
 // "unknown probe point family 'foo.bar'; ntap has: begin, end, ..." with the
 // notes above appended.
-std::string unknown_family_message(const ast::ProbePoint &point);
+std::string unknown_family_message(const KernelInfo &kernel, const ast::ProbePoint &point);
 
 }  // namespace ntap

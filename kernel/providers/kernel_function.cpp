@@ -12,6 +12,7 @@
 #include "kernel/btf.h"
 #include "kernel/btf_functions.h"
 #include "kernel/function_support.h"
+#include "kernel/kernel_info.h"
 
 namespace ntap {
 namespace {
@@ -110,9 +111,9 @@ constexpr const char *kReturnRegister = nullptr;
 #endif
 
 // The 8-byte context slot holding a pt_regs register, or nullopt.
-std::optional<int> register_slot(const char *reg) {
+std::optional<int> register_slot(const BtfFunctions &functions, const char *reg) {
   if (!reg) return std::nullopt;
-  std::optional<uint32_t> offset = btf::member_offset("pt_regs", reg);
+  std::optional<uint32_t> offset = functions.member_offset("pt_regs", reg);
   if (!offset || *offset % 8 != 0) return std::nullopt;
   return static_cast<int>(*offset / 8);
 }
@@ -123,6 +124,7 @@ std::optional<int> register_slot(const char *reg) {
 
 class KernelFunctionProvider final : public Provider {
  public:
+  explicit KernelFunctionProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "kernel.function"; }
   ast::Side side() const override { return ast::Side::Kernel; }
   bool handles(const ast::ProbePoint &point) const override { return parse_point(point).has_value(); }
@@ -135,26 +137,28 @@ class KernelFunctionProvider final : public Provider {
                          point.loc);
     if (w.form == Form::ModuleFunction && w.module.empty())
       throw CompileError(ErrorKind::Probe, "module(\"NAME\").function needs a module name", point.loc);
-    if (!btf::vmlinux())
-      throw CompileError(ErrorKind::Probe, head + " needs kernel BTF: " + btf::load_error(), point.loc);
+    if (!kernel_.btf().handle())
+      throw CompileError(ErrorKind::Probe, head + " needs kernel BTF: " + kernel_.btf().load_error(), point.loc);
+    const BtfFunctions &known = kernel_.functions();
     std::vector<std::string> functions;
     if (w.form == Form::ModuleFunction) {
       // Module functions are in the module's own BTF (/sys/kernel/btf/M),
       // which exists only while the module is loaded.
-      if (!btf::module_loaded(w.module)) {
+      if (!known.module_loaded(w.module)) {
         if (point.optional) return {};
         throw CompileError(ErrorKind::Probe,
-                           head + ": module '" + w.module + "' is not loaded (no /sys/kernel/btf/" + w.module + ")",
+                           head + ": module '" + w.module + "' is not loaded (no " + kernel_.paths().module_btf + "/" +
+                               w.module + ")",
                            point.loc);
       }
-      functions = btf::match_module_functions(w.module, w.pattern);
+      functions = known.match_module(w.module, w.pattern);
     } else {
-      functions = btf::match_functions(w.pattern);
+      functions = known.match(w.pattern);
     }
     std::vector<ast::ResolvedProbe> probes;
     if (functions.empty()) return probes;
 
-    const FunctionSupport &support = kernel_function_support(first_func_id(w, functions.front()));
+    const FunctionSupport &support = kernel_.function_support(first_func_id(w, functions.front()));
     const bool kprobe_family = w.form == Form::Kprobe || w.form == Form::Kretprobe;
     const FunctionMechanism mechanism = kprobe_family ? FunctionMechanism::Kprobe : support.chosen();
 
@@ -184,7 +188,7 @@ class KernelFunctionProvider final : public Provider {
       if (section.mechanism == FunctionMechanism::Fentry) {
         slot = static_cast<int>(proto->return_slot());
       } else {
-        std::optional<int> reg = register_slot(kReturnRegister);
+        std::optional<int> reg = register_slot(kernel_.functions(), kReturnRegister);
         if (!reg) target_error(var, "$return: kprobes on this architecture have no known return register");
         slot = *reg;
       }
@@ -208,18 +212,18 @@ class KernelFunctionProvider final : public Provider {
             param->slot >= kArgRegisters.size())
           target_error(var, "$" + var.name + ": argument " + std::to_string(param - proto->params.begin() + 1) +
                                 " is not passed in a register a kprobe can read");
-        std::optional<int> reg = register_slot(kArgRegisters[param->slot]);
+        std::optional<int> reg = register_slot(kernel_.functions(), kArgRegisters[param->slot]);
         if (!reg)
           target_error(var, "$" + var.name + ": the kernel's pt_regs has no register " + kArgRegisters[param->slot]);
         slot = *reg;
       }
     }
-    btf::AccessResult access =
-        btf::resolve_access_path(type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
+    btf::AccessResult access = kernel_.btf().resolve_access_path(type_id, btf::AccessStart::Value,
+                                                                 btf::access_components(var), var.address_of);
     if (access.error) {
       if (access.error->kind == btf::FieldError::NoSuchField) return false;
       if (var.components.empty())
-        target_error(var, "$" + var.name + " of type '" + btf::type_to_c(type_id) + "' is not a scalar");
+        target_error(var, "$" + var.name + " of type '" + kernel_.btf().type_to_c(type_id) + "' is not a scalar");
       target_error(var, access.error->message);
     }
     var.arg_index = slot;
@@ -257,6 +261,15 @@ class KernelFunctionProvider final : public Provider {
     return described;
   }
 
+  // The mechanism was chosen when the probe was resolved, so the support is
+  // known (function_support's argument only matters the first time).
+  std::string unavailable_reason(const ast::ResolvedProbe &probe) const override {
+    const FunctionSupport &support = kernel_.function_support(0);
+    const bool kprobe_family = probe.point.rfind("kprobe.", 0) == 0 || probe.point.rfind("kretprobe.", 0) == 0;
+    if (kprobe_family) return support.kprobe ? "" : probe.point + ": kprobe: " + support.kprobe_error;
+    return support.any() ? "" : probe.point + ": " + support.unavailable_reason();
+  }
+
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
     if (!unavailable_reason(probe).empty()) {
       errno = EOPNOTSUPP;
@@ -269,11 +282,12 @@ class KernelFunctionProvider final : public Provider {
   }
 
  private:
-  static std::optional<btf::FunctionProto> proto_of(const ast::ResolvedProbe &probe) {
+  std::optional<btf::FunctionProto> proto_of(const ast::ResolvedProbe &probe) const {
     const Section section = parse_section(probe.section);
     size_t colon = probe.name.find(':');
-    if (colon != std::string::npos) return btf::module_function_proto(probe.name.substr(0, colon), section.function);
-    return btf::function_proto(section.function);
+    if (colon != std::string::npos)
+      return kernel_.functions().module_proto(probe.name.substr(0, colon), section.function);
+    return kernel_.functions().proto(section.function);
   }
 
   std::vector<std::string> context_names(const ast::ResolvedProbe &probe) const {
@@ -283,31 +297,22 @@ class KernelFunctionProvider final : public Provider {
     return names;
   }
 
-  static uint32_t first_func_id(const Written &w, const std::string &function) {
+  uint32_t first_func_id(const Written &w, const std::string &function) const {
     // A module's function has no vmlinux id; any vmlinux function tells
     // whether the kernel accepts fentry programs at all.
-    std::optional<btf::FunctionProto> proto =
-        w.form == Form::ModuleFunction ? std::nullopt : btf::function_proto(function);
-    if (!proto && !btf::function_names().empty()) proto = btf::function_proto(btf::function_names().front());
+    const BtfFunctions &known = kernel_.functions();
+    std::optional<btf::FunctionProto> proto = w.form == Form::ModuleFunction ? std::nullopt : known.proto(function);
+    if (!proto && !known.names().empty()) proto = known.proto(known.names().front());
     return proto ? proto->func_id : 0;
   }
+
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-std::string unavailable_reason(const ast::ResolvedProbe &probe) {
-  if (probe.provider != &kernel_function_provider()) return {};
-  // The mechanism was chosen when the probe was resolved, so the support is
-  // known (kernel_function_support's argument only matters the first time).
-  const FunctionSupport &support = kernel_function_support(0);
-  const bool kprobe_family = probe.point.rfind("kprobe.", 0) == 0 || probe.point.rfind("kretprobe.", 0) == 0;
-  if (kprobe_family) return support.kprobe ? "" : probe.point + ": kprobe: " + support.kprobe_error;
-  return support.any() ? "" : probe.point + ": " + support.unavailable_reason();
-}
-
-const Provider &kernel_function_provider() {
-  static const KernelFunctionProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_kernel_function_provider(const KernelInfo &kernel) {
+  return std::make_unique<KernelFunctionProvider>(kernel);
 }
 
 }  // namespace ntap

@@ -9,19 +9,14 @@
 // kprobe/kretprobe otherwise (kernel/function_support.h); kprobe.function
 // and kretprobe.function always use kprobes. Where the mechanism cannot work
 // the probes still compile (-p4 writes the object) and running them is
-// refused with what was tried and why it failed (unavailable_reason()).
+// refused with what was tried and why it failed (Provider::unavailable_reason).
 #pragma once
-#include <string>
+#include <memory>
 
 #include "kernel/providers/provider.h"
 
 namespace ntap {
 
-const Provider &kernel_function_provider();
-
-// Why the running kernel cannot attach `probe`, one of this provider's
-// concrete probes: "kernel.function(\"tcp_v4_rcv\").call: fentry: ...;
-// kprobe: ..."; empty when it can (and for other providers' probes).
-std::string unavailable_reason(const ast::ResolvedProbe &probe);
+std::unique_ptr<Provider> make_kernel_function_provider(const KernelInfo &kernel);
 
 }  // namespace ntap

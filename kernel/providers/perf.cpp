@@ -12,7 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernel/providers/timer_profile.h"
+#include "kernel/kernel_info.h"
 
 namespace ntap {
 namespace {
@@ -97,6 +97,7 @@ size_t parse_event(const ast::ProbePoint &point, ast::ResolvedProbe &probe, std:
 
 class PerfProvider final : public Provider {
  public:
+  explicit PerfProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "perf"; }
   ast::Side side() const override { return ast::Side::Kernel; }
 
@@ -168,7 +169,7 @@ class PerfProvider final : public Provider {
     // Software events always exist; the others may have no PMU (a VM):
     // say which event the kernel refused and why, before anything loads.
     if (probe.perf_type != PERF_TYPE_SOFTWARE) {
-      const std::vector<int> cpus = online_cpus();
+      const std::vector<int> cpus = kernel_.online_cpus();
       if (auto refused = perf_event_refusal(probe.perf_type, probe.perf_config, cpus.empty() ? 0 : cpus.front()))
         probe_error(point, "the kernel refuses perf event " + name + " (type " + std::to_string(probe.perf_type) +
                                ", config " + std::to_string(probe.perf_config) + "): perf_event_open: " + *refused);
@@ -194,7 +195,7 @@ class PerfProvider final : public Provider {
       errno = err;
       return false;
     };
-    const std::vector<int> cpus = online_cpus();
+    const std::vector<int> cpus = kernel_.online_cpus();
     if (cpus.empty()) return undo(ENODEV);
     for (int cpu : cpus) {
       perf_event_attr attr = event_attr(probe.perf_type, probe.perf_config, static_cast<uint64_t>(probe.param));
@@ -210,6 +211,9 @@ class PerfProvider final : public Provider {
     }
     return true;
   }
+
+ private:
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
@@ -255,9 +259,8 @@ std::optional<std::string> perf_event_refusal(uint32_t type, uint64_t config, in
   return text;
 }
 
-const Provider &perf_provider() {
-  static const PerfProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_perf_provider(const KernelInfo &kernel) {
+  return std::make_unique<PerfProvider>(kernel);
 }
 
 }  // namespace ntap

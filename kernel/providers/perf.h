@@ -7,6 +7,7 @@
 // sampled task executes PATH (compared by inode and device in the program).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@
 
 namespace ntap {
 
-const Provider &perf_provider();
+std::unique_ptr<Provider> make_perf_provider(const KernelInfo &kernel);
 
 // One named event of the perf tapset: perf.<group>.<name>.
 struct PerfEventName {

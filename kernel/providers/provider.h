@@ -6,6 +6,7 @@
 // kernel probe's program goes in, and attaches the loaded program.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct bpf_program;
 struct bpf_link;
 
 namespace ntap {
+
+class KernelInfo;
 
 // The shape of one family of probe points a provider offers: its component
 // names and the argument each takes (`timer.ms(N)` is {timer, none} {ms, number}).
@@ -69,6 +72,9 @@ class Provider {
   virtual std::vector<PointShape> list_components() const { return {}; }
   // Context variables of a concrete probe with their C types, for -L.
   virtual std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const { return {}; }
+  // Why this kernel cannot attach `probe` although it compiles (so -p4 still
+  // writes the object): what was tried and why it failed. Empty when it can.
+  virtual std::string unavailable_reason(const ast::ResolvedProbe &probe) const { return {}; }
   // Kernel side only: attach a loaded program. Returns null and sets errno on failure.
   virtual bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const { return nullptr; }
   // Kernel side only, for probes that need several attachments (timer.profile:
@@ -82,17 +88,36 @@ class Provider {
   }
 };
 
-// Every provider, in the order they are asked.
-const std::vector<const Provider *> &all_providers();
+// The providers of one run, in the order they are asked. Each is built by
+// its family's factory, `make_<family>_provider(const KernelInfo &)`, from
+// the kernel it answers for; the list is kernel/providers/registry.cpp.
+class ProviderIndex {
+ public:
+  explicit ProviderIndex(std::vector<std::unique_ptr<Provider>> providers);
+
+  const std::vector<const Provider *> &all() const { return view_; }
+  // The first provider that handles `point`, or null.
+  const Provider *find(const ast::ProbePoint &point) const;
+  // The provider of `family` on `side`, or null: for probes that elaboration
+  // moves between providers (a timer that reads kernel memory).
+  const Provider *find_family(std::string_view family, ast::Side side) const;
+  // The concrete points a point with wildcard components stands for: one per
+  // provider shape whose names match (fnmatch per component; a `**` component
+  // may span several) and whose arguments match the written ones, which are
+  // kept. In providers' order, then shape order. Empty when nothing matches.
+  std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point) const;
+
+ private:
+  std::vector<std::unique_ptr<Provider>> providers_;
+  std::vector<const Provider *> view_;
+};
+
+// Every provider, answering for `kernel` (which must outlive them):
+// KernelInfo::providers() builds it once per run.
+std::unique_ptr<ProviderIndex> make_provider_index(const KernelInfo &kernel);
 
 // Whether a component name is a pattern (`*` within a component, `**` across dots).
 bool has_component_wildcard(const ast::ProbePoint &point);
-
-// The concrete points a point with wildcard components stands for: one per
-// provider shape whose names match (fnmatch per component; a `**` component
-// may span several) and whose arguments match the written ones, which are
-// kept. In providers' order, then shape order. Empty when nothing matches.
-std::vector<ast::ProbePoint> expand_component_wildcards(const ast::ProbePoint &point);
 
 // Whether `point` (wildcards allowed) names a point of `shape`.
 bool point_matches_shape(const ast::ProbePoint &point, const PointShape &shape);

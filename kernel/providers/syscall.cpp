@@ -13,6 +13,7 @@
 #include <cerrno>
 
 #include "kernel/btf.h"
+#include "kernel/kernel_info.h"
 #include "kernel/syscalls.h"
 
 namespace ntap {
@@ -31,12 +32,12 @@ std::string event_of(const ast::ResolvedProbe &probe) { return is_return(probe) 
 
 // `$name` as TP_PROTO argument `arg` followed by `prefix` members (a pt_regs
 // register) and then the components written after it.
-bool resolve_from(const btf::TracepointArg &arg, int arg_index, const std::vector<std::string> &prefix,
-                  ast::TargetVarExpr &var) {
+bool resolve_from(const Btf &types, const btf::TracepointArg &arg, int arg_index,
+                  const std::vector<std::string> &prefix, ast::TargetVarExpr &var) {
   std::vector<btf::AccessComponent> components;
   for (const std::string &field : prefix) components.push_back({field, false});
   for (const btf::AccessComponent &c : btf::access_components(var)) components.push_back(c);
-  btf::AccessResult access = btf::resolve_access_path(arg.type_id, btf::AccessStart::Value, components, var.address_of);
+  btf::AccessResult access = types.resolve_access_path(arg.type_id, btf::AccessStart::Value, components, var.address_of);
   if (access.error) {
     if (access.error->kind == btf::FieldError::NoSuchField && !var.components.empty()) return false;
     if (access.error->kind == btf::FieldError::NoSuchField && !prefix.empty())
@@ -53,6 +54,7 @@ bool resolve_from(const btf::TracepointArg &arg, int arg_index, const std::vecto
 
 class SyscallProvider final : public Provider {
  public:
+  explicit SyscallProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "kernel.syscall"; }
   ast::Side side() const override { return ast::Side::Kernel; }
 
@@ -82,9 +84,10 @@ class SyscallProvider final : public Provider {
                          point.loc, "probe point '" + point.str() + "'");
     const bool at_return = components.size() == 3;
     const std::string event = at_return ? "sys_exit" : "sys_enter";
-    if (!btf::vmlinux())
-      throw CompileError(ErrorKind::Probe, "kernel.syscall needs kernel BTF: " + btf::load_error(), point.loc);
-    const auto *args = btf::tracepoint_args(event);
+    const Btf &types = kernel_.btf();
+    if (!types.handle())
+      throw CompileError(ErrorKind::Probe, "kernel.syscall needs kernel BTF: " + types.load_error(), point.loc);
+    const auto *args = types.tracepoint_args(event);
     if (!args || args->size() != 2)
       throw CompileError(ErrorKind::Probe,
                          "kernel.syscall needs the raw_syscalls:" + event + "(regs, " + (at_return ? "ret" : "id") +
@@ -115,27 +118,27 @@ class SyscallProvider final : public Provider {
 
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
     const bool at_return = is_return(probe);
-    const auto *args = btf::tracepoint_args(event_of(probe));
+    const auto *args = kernel_.btf().tracepoint_args(event_of(probe));
     if (!args || args->size() != 2) return false;
     const btf::TracepointArg &regs = (*args)[0];
-    if (var.name == "regs") return resolve_from(regs, 0, {}, var);
+    if (var.name == "regs") return resolve_from(kernel_.btf(), regs, 0, {}, var);
     if (var.name == "id") {
       if (!var.components.empty() || var.address_of) target_error(var, "$id is a number");
       return resolve_number(at_return, *args, var);
     }
     if (at_return && var.name == "return") {
       if (!var.components.empty() || var.address_of) target_error(var, "$return is a number");
-      return resolve_from((*args)[1], 1, {}, var);
+      return resolve_from(kernel_.btf(), (*args)[1], 1, {}, var);
     }
     if (!at_return && var.name.size() == 4 && var.name.compare(0, 3, "arg") == 0 && var.name[3] >= '1' &&
         var.name[3] <= '6')
-      return resolve_from(regs, 0, {kArgRegisters[var.name[3] - '1']}, var);
+      return resolve_from(kernel_.btf(), regs, 0, {kArgRegisters[var.name[3] - '1']}, var);
     return false;
   }
 
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
     std::vector<std::string> described;
-    const auto *args = btf::tracepoint_args(event_of(probe));
+    const auto *args = kernel_.btf().tracepoint_args(event_of(probe));
     const std::string regs_type = args && !args->empty() ? (*args)[0].c_type : "struct pt_regs*";
     for (const std::string &name : context_names(is_return(probe))) {
       std::string type = "unsigned long";
@@ -158,17 +161,18 @@ class SyscallProvider final : public Provider {
 
   // $id: sys_enter's own argument; at sys_exit, the number the kernel kept in
   // regs->orig_ax (sys_exit's second argument is the result).
-  static bool resolve_number(bool at_return, const std::vector<btf::TracepointArg> &args, ast::TargetVarExpr &var) {
-    if (!at_return) return resolve_from(args[1], 1, {}, var);
-    return resolve_from(args[0], 0, {kNumberRegister}, var);
+  bool resolve_number(bool at_return, const std::vector<btf::TracepointArg> &args, ast::TargetVarExpr &var) const {
+    if (!at_return) return resolve_from(kernel_.btf(), args[1], 1, {}, var);
+    return resolve_from(kernel_.btf(), args[0], 0, {kNumberRegister}, var);
   }
+
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-const Provider &syscall_provider() {
-  static const SyscallProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_syscall_provider(const KernelInfo &kernel) {
+  return std::make_unique<SyscallProvider>(kernel);
 }
 
 }  // namespace ntap

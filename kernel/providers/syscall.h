@@ -6,10 +6,12 @@
 // The tapset's syscall.* and nd_syscall.* aliases (tapset/syscalls*.ntp) are
 // built on these probes.
 #pragma once
+#include <memory>
+
 #include "kernel/providers/provider.h"
 
 namespace ntap {
 
-const Provider &syscall_provider();
+std::unique_ptr<Provider> make_syscall_provider(const KernelInfo &kernel);
 
 }  // namespace ntap

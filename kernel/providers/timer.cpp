@@ -4,14 +4,13 @@
 #include <limits>
 #include <string>
 
-#include "kernel/kernel_config.h"
+#include "kernel/kernel_info.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
 namespace {
 
 constexpr int64_t kNsPerSec = 1'000'000'000;
-constexpr int64_t kDefaultHz = 250;
 
 struct TimerUnit {
   std::string_view name;
@@ -32,6 +31,7 @@ const TimerUnit *find_unit(std::string_view name) {
 
 class TimerProvider final : public Provider {
  public:
+  explicit TimerProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "timer"; }
   ast::Side side() const override { return ast::Side::User; }
 
@@ -65,7 +65,9 @@ class TimerProvider final : public Provider {
     if (count <= 0)
       throw CompileError(ErrorKind::Probe, spelled + "(" + std::to_string(count) + "): the argument must be positive",
                          point.loc);
-    int64_t period = timer_period_ns(unit.name, count);
+    // Only jiffies need CONFIG_HZ: other timers never read the kernel's configuration.
+    const int64_t hz = unit.name == "jiffies" ? kernel_.config_hz() : 0;
+    int64_t period = timer_period_ns(unit.name, count, hz);
     if (period <= 0)
       throw CompileError(ErrorKind::Probe,
                          spelled + "(" + std::to_string(count) + ") gives a period outside 1 ns .. 292 years",
@@ -79,7 +81,7 @@ class TimerProvider final : public Provider {
       // stap adds a uniformly distributed value in [-M, M] (in the timer's
       // unit) to every period; it must leave the period positive.
       const int64_t spread = *randomize->number_arg;
-      const int64_t jitter = spread > 0 ? timer_period_ns(unit.name, spread) : 0;
+      const int64_t jitter = spread > 0 ? timer_period_ns(unit.name, spread, hz) : 0;
       if (spread < 0 || jitter >= period)
         throw CompileError(ErrorKind::Probe,
                            probe.name + ".randomize(" + std::to_string(spread) +
@@ -91,31 +93,26 @@ class TimerProvider final : public Provider {
     probe.point = probe.name;
     return {probe};
   }
+
+ private:
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-int64_t kernel_config_hz() {
-  static const int64_t hz = [] {
-    int64_t found = std::strtoll(running_kernel_config().value("CONFIG_HZ").c_str(), nullptr, 10);
-    return found > 0 ? found : kDefaultHz;
-  }();
-  return hz;
-}
-
-int64_t timer_period_ns(std::string_view unit_name, int64_t count) {
+int64_t timer_period_ns(std::string_view unit_name, int64_t count, int64_t hz) {
   const TimerUnit *unit = find_unit(unit_name);
   if (!unit || count <= 0) return 0;
   if (unit->name == "hz") return kNsPerSec / count;  // 0 above 1 GHz: rejected by the caller
   int64_t numerator = unit->name == "jiffies" ? kNsPerSec : unit->ns_per_count;
-  int64_t divisor = unit->name == "jiffies" ? kernel_config_hz() : 1;
+  int64_t divisor = unit->name == "jiffies" ? hz : 1;
+  if (divisor <= 0) return 0;
   if (count > std::numeric_limits<int64_t>::max() / numerator) return 0;
   return count * numerator / divisor;
 }
 
-const Provider &timer_provider() {
-  static const TimerProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_timer_provider(const KernelInfo &kernel) {
+  return std::make_unique<TimerProvider>(kernel);
 }
 
 }  // namespace ntap

@@ -10,7 +10,7 @@
 
 #include <cerrno>
 
-#include "kernel/providers/timer_profile.h"
+#include "kernel/kernel_info.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
@@ -20,6 +20,7 @@ constexpr const char *kPerfEventSection = "perf_event";
 
 class KernelTimerProvider final : public Provider {
  public:
+  explicit KernelTimerProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "timer"; }
   ast::Side side() const override { return ast::Side::Kernel; }
   // Never matched from a written point: elaboration moves a resolved timer
@@ -28,7 +29,7 @@ class KernelTimerProvider final : public Provider {
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &) const override { return {}; }
 
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
-    const std::vector<int> cpus = online_cpus();
+    const std::vector<int> cpus = kernel_.online_cpus();
     if (cpus.empty()) {
       errno = ENODEV;
       return nullptr;
@@ -49,18 +50,20 @@ class KernelTimerProvider final : public Provider {
     }
     return link;  // the link owns (and closes) the perf event fd
   }
+
+ private:
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-const Provider &kernel_timer_provider() {
-  static const KernelTimerProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_kernel_timer_provider(const KernelInfo &kernel) {
+  return std::make_unique<KernelTimerProvider>(kernel);
 }
 
-ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer) {
+ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer, const ProviderIndex &providers) {
   ast::ResolvedProbe probe = timer;
-  probe.provider = &kernel_timer_provider();
+  probe.provider = providers.find_family("timer", ast::Side::Kernel);
   probe.kind = ast::ProbeKind::Perf;
   probe.section = kPerfEventSection;
   return probe;

@@ -6,11 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
-#include "kernel/providers/user_providers.h"
+#include "kernel/kernel_info.h"
 
 namespace ntap {
 namespace {
@@ -24,6 +21,7 @@ int perf_event_open(perf_event_attr *attr, int cpu) {
 
 class TimerProfileProvider final : public Provider {
  public:
+  explicit TimerProfileProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "timer.profile"; }
   ast::Side side() const override { return ast::Side::Kernel; }
 
@@ -54,7 +52,7 @@ class TimerProfileProvider final : public Provider {
     probe.name = components.size() == 3 ? "timer.profile.tick" : "timer.profile";
     probe.point = probe.name;
     probe.section = kPerfEventSection;
-    probe.param = kNsPerSec / kernel_config_hz();  // the tick, in ns of cpu-clock
+    probe.param = kNsPerSec / kernel_.config_hz();  // the tick, in ns of cpu-clock
     return {probe};
   }
 
@@ -75,7 +73,7 @@ class TimerProfileProvider final : public Provider {
       errno = err;
       return false;
     };
-    const std::vector<int> cpus = online_cpus();
+    const std::vector<int> cpus = kernel_.online_cpus();
     if (cpus.empty()) return undo(ENODEV);
     for (int cpu : cpus) {
       perf_event_attr attr{};
@@ -95,30 +93,15 @@ class TimerProfileProvider final : public Provider {
     }
     return true;
   }
+
+ private:
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-std::vector<int> online_cpus() {
-  std::ifstream file("/sys/devices/system/cpu/online");
-  std::string text;
-  std::getline(file, text);
-  std::vector<int> cpus;
-  std::stringstream ranges(text);
-  std::string range;
-  while (std::getline(ranges, range, ',')) {
-    if (range.empty()) continue;
-    const size_t dash = range.find('-');
-    const int low = std::atoi(range.substr(0, dash).c_str());
-    const int high = dash == std::string::npos ? low : std::atoi(range.substr(dash + 1).c_str());
-    for (int cpu = low; cpu <= high; ++cpu) cpus.push_back(cpu);
-  }
-  return cpus;
-}
-
-const Provider &timer_profile_provider() {
-  static const TimerProfileProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_timer_profile_provider(const KernelInfo &kernel) {
+  return std::make_unique<TimerProfileProvider>(kernel);
 }
 
 }  // namespace ntap

@@ -4,13 +4,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <map>
-#include <mutex>
 
 namespace ntap {
 namespace {
-
-constexpr const char *kEventRoots[] = {"/sys/kernel/tracing/events/", "/sys/kernel/debug/tracing/events/"};
 
 bool read_file(const std::string &path, std::string &out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -79,23 +75,15 @@ std::vector<TraceField> parse_trace_format(std::string_view text) {
   return fields;
 }
 
-const std::vector<TraceField> &trace_event_fields(std::string_view subsystem, std::string_view event) {
-  static std::mutex mutex;
-  static std::map<std::string, std::vector<TraceField>> cache;
-  const std::string key = std::string(subsystem) + "/" + std::string(event);
-  std::lock_guard lock(mutex);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  std::vector<TraceField> fields;
-  if (!subsystem.empty())
-    for (const char *root : kEventRoots) {
-      std::string text;
-      if (read_file(root + key + "/format", text)) {
-        fields = parse_trace_format(text);
-        break;
-      }
-    }
-  return cache.emplace(key, std::move(fields)).first->second;
+std::vector<TraceField> read_trace_event_fields(const std::vector<std::string> &tracefs_roots,
+                                                std::string_view subsystem, std::string_view event) {
+  if (subsystem.empty()) return {};
+  const std::string key = "/events/" + std::string(subsystem) + "/" + std::string(event) + "/format";
+  for (const std::string &root : tracefs_roots) {
+    std::string text;
+    if (read_file(root + key, text)) return parse_trace_format(text);
+  }
+  return {};
 }
 
 }  // namespace ntap

@@ -21,9 +21,11 @@ struct TraceField {
   bool is_data_loc = false;  // "__data_loc char[] name": a variable-length field
 };
 
-// The event's own fields (not the common_* header), in record order. Empty
-// when the format cannot be read. Cached per event.
-const std::vector<TraceField> &trace_event_fields(std::string_view subsystem, std::string_view event);
+// The event's own fields (not the common_* header), in record order, from
+// the first of `tracefs_roots` that has events/<subsystem>/<event>/format.
+// Empty when no format can be read. KernelInfo::trace_event_fields() caches it.
+std::vector<TraceField> read_trace_event_fields(const std::vector<std::string> &tracefs_roots,
+                                                std::string_view subsystem, std::string_view event);
 
 // Parses the text of a format file (exposed for tests).
 std::vector<TraceField> parse_trace_format(std::string_view text);

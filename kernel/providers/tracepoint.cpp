@@ -3,14 +3,11 @@
 #include "kernel/providers/tracepoint.h"
 
 #include <bpf/libbpf.h>
-#include <fcntl.h>
 #include <fnmatch.h>
-#include <sys/mount.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 
+#include "frontend/diagnostics.h"
 #include "kernel/btf.h"
 #include "kernel/providers/trace_format.h"
 
@@ -20,56 +17,6 @@ namespace {
 constexpr std::string_view kTpBtfPrefix = "tp_btf/";
 constexpr std::string_view kRawTpPrefix = "raw_tp/";
 constexpr std::string_view kRecordPrefix = "tracepoint/";  // a perf-event program reading the record
-constexpr const char *kTracefsMount = "/sys/kernel/tracing";
-constexpr const char *kEventListPaths[] = {"/sys/kernel/tracing/available_events",
-                                           "/sys/kernel/debug/tracing/available_events"};
-
-bool read_whole_file(const char *path, std::string &out) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[65536];
-  ssize_t n;
-  // tracefs files report size 0, so read until EOF rather than by st_size.
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  return n == 0;
-}
-
-bool read_event_list(std::string &text) {
-  for (const char *path : kEventListPaths)
-    if (read_whole_file(path, text)) return true;
-  return false;
-}
-
-std::vector<TraceEvent> parse_event_list(const std::string &text) {
-  std::vector<TraceEvent> events;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string_view line(text.data() + pos, end - pos);
-    size_t colon = line.find(':');
-    if (colon != std::string_view::npos)
-      events.push_back({std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))});
-    pos = end + 1;
-  }
-  return events;
-}
-
-std::vector<TraceEvent> load_trace_events() {
-  std::string text;
-  bool ok = read_event_list(text);
-  if (!ok && geteuid() == 0) {
-    // A fresh boot may not have tracefs mounted; mounting it is what perf
-    // and bpftrace do too. EBUSY means someone mounted it meanwhile.
-    if (::mount("tracefs", kTracefsMount, "tracefs", 0, nullptr) == 0 || errno == EBUSY)
-      ok = read_event_list(text);
-  }
-  if (ok) return parse_event_list(text);
-  std::vector<TraceEvent> from_btf;
-  for (const std::string &name : btf::tracepoint_names()) from_btf.push_back({"", name});
-  return from_btf;
-}
 
 bool fnmatches(const std::string &pattern, const std::string &text) {
   return ::fnmatch(pattern.c_str(), text.c_str(), 0) == 0;
@@ -91,8 +38,8 @@ std::string subsystem_of(const ast::ResolvedProbe &probe) {
   return colon == std::string::npos ? std::string() : probe.name.substr(0, colon);
 }
 
-const std::vector<TraceField> &fields_of(const ast::ResolvedProbe &probe) {
-  return trace_event_fields(subsystem_of(probe), event_of(probe));
+const std::vector<TraceField> &fields_of(const KernelInfo &kernel, const ast::ResolvedProbe &probe) {
+  return kernel.trace_event_fields(subsystem_of(probe), event_of(probe));
 }
 
 const TraceField *find_field(const std::vector<TraceField> &fields, const std::string &name) {
@@ -109,14 +56,31 @@ bool is_argument(const std::vector<btf::TracepointArg> *args, const std::string 
   throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
 }
 
+class TracepointProvider final : public Provider {
+ public:
+  explicit TracepointProvider(const KernelInfo &kernel) : kernel_(kernel) {}
+  std::string_view family() const override { return "kernel.trace"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+  bool handles(const ast::ProbePoint &point) const override;
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override;
+  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override;
+  // A probe that names a format field no TP_PROTO argument has becomes a
+  // perf-event tracepoint program reading the event's record ("tracepoint/"
+  // section, decision 13); every $name of it is then a format field.
+  void choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const override;
+  std::vector<std::string> unmatched_hints(const ast::ProbePoint &point) const override;
+  std::vector<std::string> target_hints(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &var) const override;
+  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override;
+  std::vector<PointShape> list_components() const override;
+  bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override;
+
+ private:
+  const KernelInfo &kernel_;
+};
+
 }  // namespace
 
-const std::vector<TraceEvent> &available_trace_events() {
-  static const std::vector<TraceEvent> events = load_trace_events();
-  return events;
-}
-
-std::vector<TraceEvent> match_trace_events(std::string_view pattern_view) {
+std::vector<TraceEvent> match_trace_events(const KernelInfo &kernel, std::string_view pattern_view) {
   std::string pattern(pattern_view);
   std::string subsystem_pattern = "*", event_pattern = pattern;
   size_t colon = pattern.find(':');
@@ -125,11 +89,12 @@ std::vector<TraceEvent> match_trace_events(std::string_view pattern_view) {
     event_pattern = pattern.substr(colon + 1);
   }
   std::vector<TraceEvent> matches;
-  for (const TraceEvent &event : available_trace_events()) {
+  const Btf &types = kernel.btf();
+  for (const TraceEvent &event : kernel.trace_events()) {
     // Without tracefs there are no subsystems: only "*" can match them.
     bool subsystem_ok = event.subsystem.empty() ? subsystem_pattern == "*"
                                                 : fnmatches(subsystem_pattern, event.subsystem);
-    if (subsystem_ok && fnmatches(event_pattern, event.name) && btf::has_tracepoint(event.name))
+    if (subsystem_ok && fnmatches(event_pattern, event.name) && types.has_tracepoint(event.name))
       matches.push_back(event);
   }
   std::sort(matches.begin(), matches.end(),
@@ -147,18 +112,19 @@ std::vector<ast::ResolvedProbe> TracepointProvider::resolve(const ast::ProbePoin
   if (!trace.string_arg || trace.string_arg->empty())
     throw CompileError(ErrorKind::Probe, "kernel.trace needs a tracepoint name: kernel.trace(\"subsys:event\")",
                        point.loc);
-  if (!btf::vmlinux())
-    throw CompileError(ErrorKind::Probe, "kernel.trace needs kernel BTF: " + btf::load_error(), point.loc);
+  const Btf &types = kernel_.btf();
+  if (!types.handle())
+    throw CompileError(ErrorKind::Probe, "kernel.trace needs kernel BTF: " + types.load_error(), point.loc);
 
   std::vector<ast::ResolvedProbe> probes;
-  for (const TraceEvent &event : match_trace_events(*trace.string_arg)) {
+  for (const TraceEvent &event : match_trace_events(kernel_, *trace.string_arg)) {
     ast::ResolvedProbe probe;
     probe.provider = this;
     probe.kind = ast::ProbeKind::Tracepoint;
     probe.name = event.full_name();
     probe.point = "kernel.trace(\"" + probe.name + "\")";
     probe.section = std::string(kTpBtfPrefix) + event.name;
-    if (const auto *args = btf::tracepoint_args(event.name))
+    if (const auto *args = types.tracepoint_args(event.name))
       for (const btf::TracepointArg &arg : *args) probe.context_vars.push_back(arg.name);
     probes.push_back(std::move(probe));
   }
@@ -167,8 +133,8 @@ std::vector<ast::ResolvedProbe> TracepointProvider::resolve(const ast::ProbePoin
 
 void TracepointProvider::choose_context(ast::ResolvedProbe &probe, const std::vector<std::string> &names) const {
   if (reads_record(probe)) return;
-  const auto *args = btf::tracepoint_args(event_of(probe));
-  const std::vector<TraceField> &fields = fields_of(probe);
+  const auto *args = kernel_.btf().tracepoint_args(event_of(probe));
+  const std::vector<TraceField> &fields = fields_of(kernel_, probe);
   for (const std::string &name : names)
     if (!is_argument(args, name) && find_field(fields, name)) {
       probe.section = std::string(kRecordPrefix) + subsystem_of(probe) + "/" + event_of(probe);
@@ -180,10 +146,10 @@ void TracepointProvider::choose_context(ast::ResolvedProbe &probe, const std::ve
 
 // $field of a probe reading its event's record: the field's offset in the
 // record, loaded (a number) or not (an array is its address, as in C).
-static bool resolve_field(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) {
-  const TraceField *field = find_field(fields_of(probe), var.name);
+static bool resolve_field(const KernelInfo &kernel, const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) {
+  const TraceField *field = find_field(fields_of(kernel, probe), var.name);
   if (!field) {
-    if (is_argument(btf::tracepoint_args(event_of(probe)), var.name))
+    if (is_argument(kernel.btf().tracepoint_args(event_of(probe)), var.name))
       target_error(var, "$" + var.name + " is a TP_PROTO argument of " + probe.name +
                             ", but this probe reads the event's format fields, which have no '" + var.name +
                             "'; read the arguments and the fields in separate probes");
@@ -210,15 +176,16 @@ static bool resolve_field(const ast::ResolvedProbe &probe, ast::TargetVarExpr &v
 }
 
 bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const {
-  if (reads_record(probe)) return resolve_field(probe, var);
-  const auto *args = btf::tracepoint_args(event_of(probe));
+  if (reads_record(probe)) return resolve_field(kernel_, probe, var);
+  const Btf &types = kernel_.btf();
+  const auto *args = types.tracepoint_args(event_of(probe));
   if (!args) return false;
   auto arg = std::find_if(args->begin(), args->end(),
                           [&](const btf::TracepointArg &a) { return a.name == var.name; });
   if (arg == args->end()) return false;
 
   btf::AccessResult access =
-      btf::resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
+      types.resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
   if (access.error) {
     if (access.error->kind == btf::FieldError::NoSuchField) return false;
     if (var.components.empty()) target_error(var, "argument of type '" + arg->c_type + "' is not a scalar");
@@ -237,11 +204,11 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
 // with wildcards gets no guess.
 std::vector<std::string> TracepointProvider::unmatched_hints(const ast::ProbePoint &point) const {
   const auto &arg = point.components[1].string_arg;
-  if (!arg || arg->find_first_of("*?[") != std::string::npos || !btf::vmlinux()) return {};
+  if (!arg || arg->find_first_of("*?[") != std::string::npos || !kernel_.btf().handle()) return {};
   const bool qualified = arg->find(':') != std::string::npos;
   std::vector<std::string> names;
-  for (const TraceEvent &event : available_trace_events())
-    if (btf::has_tracepoint(event.name)) names.push_back(qualified ? event.full_name() : event.name);
+  for (const TraceEvent &event : kernel_.trace_events())
+    if (kernel_.btf().has_tracepoint(event.name)) names.push_back(qualified ? event.full_name() : event.name);
   std::string hint = did_you_mean(nearest_names(*arg, names, 3));
   if (hint.empty()) return {};
   return {hint};
@@ -251,7 +218,7 @@ std::vector<std::string> TracepointProvider::unmatched_hints(const ast::ProbePoi
 // whose member chain failed, the member named most like the missing one.
 std::vector<std::string> TracepointProvider::target_hints(const ast::ResolvedProbe &probe,
                                                           const ast::TargetVarExpr &var) const {
-  const auto *args = btf::tracepoint_args(event_of(probe));
+  const auto *args = kernel_.btf().tracepoint_args(event_of(probe));
   if (!args) return {};
   auto arg = std::find_if(args->begin(), args->end(),
                           [&](const btf::TracepointArg &a) { return a.name == var.name; });
@@ -271,7 +238,8 @@ std::vector<std::string> TracepointProvider::target_hints(const ast::ResolvedPro
     return hints;
   }
   btf::AccessResult access =
-      btf::resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var), var.address_of);
+      kernel_.btf().resolve_access_path(arg->type_id, btf::AccessStart::Value, btf::access_components(var),
+                                        var.address_of);
   if (!access.error) return {};
   return btf::field_hints(*access.error, true);
 }
@@ -280,19 +248,19 @@ std::vector<PointShape> TracepointProvider::list_components() const {
   return {PointShape{{{"kernel", PointShape::Arg::None}, {"trace", PointShape::Arg::String}}}};
 }
 
-std::vector<std::string> describe_format_fields(const ast::ResolvedProbe &probe) {
+std::vector<std::string> describe_format_fields(const KernelInfo &kernel, const ast::ResolvedProbe &probe) {
   std::vector<std::string> described;
-  const auto *args = btf::tracepoint_args(event_of(probe));
-  for (const TraceField &field : fields_of(probe))
+  const auto *args = kernel.btf().tracepoint_args(event_of(probe));
+  for (const TraceField &field : fields_of(kernel, probe))
     if (reads_record(probe) || !is_argument(args, field.name))
       described.push_back("$" + field.name + ":" + field.c_type);
   return described;
 }
 
 std::vector<std::string> TracepointProvider::describe_context(const ast::ResolvedProbe &probe) const {
-  if (reads_record(probe)) return describe_format_fields(probe);
+  if (reads_record(probe)) return describe_format_fields(kernel_, probe);
   std::vector<std::string> described;
-  if (const auto *args = btf::tracepoint_args(event_of(probe)))
+  if (const auto *args = kernel_.btf().tracepoint_args(event_of(probe)))
     for (const btf::TracepointArg &arg : *args) described.push_back("$" + arg.name + ":" + arg.c_type);
   return described;
 }
@@ -310,9 +278,8 @@ bpf_link *TracepointProvider::attach(const ast::ResolvedProbe &probe, bpf_progra
   return bpf_program__attach_trace(prog);
 }
 
-const Provider &tracepoint_provider() {
-  static const TracepointProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_tracepoint_provider(const KernelInfo &kernel) {
+  return std::make_unique<TracepointProvider>(kernel);
 }
 
 }  // namespace ntap

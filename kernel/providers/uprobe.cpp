@@ -13,6 +13,7 @@
 #include <set>
 
 #include "kernel/dwarf_info.h"
+#include "kernel/kernel_info.h"
 #include "kernel/elf_symbols.h"
 
 namespace ntap {
@@ -23,17 +24,6 @@ using Op = ast::TargetStep::Op;
 
 constexpr const char *kUprobeSection = "uprobe";
 constexpr const char *kUretprobeSection = "uretprobe";
-
-struct ProcessTarget {
-  std::string command;
-  int64_t pid = 0;
-  int64_t attach_pid = 0;  // known once -c CMD has started
-};
-
-ProcessTarget &target() {
-  static ProcessTarget t;
-  return t;
-}
 
 [[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
   throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
@@ -49,7 +39,7 @@ struct Subject {
   int64_t pid = 0;  // ResolvedProbe::pid
 };
 
-Subject subject_of(const ast::ProbePoint &point) {
+Subject subject_of(const ast::ProbePoint &point, const ProcessTarget &target) {
   const ast::ProbePointComponent &process = point.components[0];
   std::string error;
   Subject subject;
@@ -61,7 +51,7 @@ Subject subject_of(const ast::ProbePoint &point) {
     subject.path = elf::executable_of_pid(subject.pid, error);
   } else {
     // stap: a process probe without path or pid is about the target.
-    const ProcessTarget &t = target();
+    const ProcessTarget &t = target;
     if (!t.command.empty()) {
       const std::string first_word = t.command.substr(0, t.command.find_first_of(" \t"));
       subject.path = elf::resolve_program_path(first_word, error);
@@ -144,6 +134,7 @@ const dwarf::DebugInfo *debug_info_of(const std::string &path) {
 
 class ProcessProvider final : public Provider {
  public:
+  explicit ProcessProvider(const KernelInfo &kernel) : kernel_(kernel) {}
   std::string_view family() const override { return "process"; }
   ast::Side side() const override { return ast::Side::Kernel; }
 
@@ -179,7 +170,7 @@ class ProcessProvider final : public Provider {
       if (!wants_string && (c[i].string_arg || c[i].number_arg))
         probe_error(point, "'." + c[i].name + "' takes no argument");
     }
-    const Subject subject = subject_of(point);
+    const Subject subject = subject_of(point, kernel_.process_target());
     std::string error;
     const elf::ElfFile *elf = elf::cached_elf(subject.path, error);
     if (!elf) probe_error(point, error);
@@ -258,11 +249,11 @@ class ProcessProvider final : public Provider {
     opts.ref_ctr_offset = probe.semaphore_offset;
     pid_t pid = -1;  // every process
     if (probe.pid == ast::ResolvedProbe::kTargetPid) {
-      if (target().attach_pid <= 0) {
+      if (kernel_.process_target().attach_pid <= 0) {
         errno = ESRCH;
         return nullptr;
       }
-      pid = static_cast<pid_t>(target().attach_pid);
+      pid = static_cast<pid_t>(kernel_.process_target().attach_pid);
     } else if (probe.pid > 0) {
       pid = static_cast<pid_t>(probe.pid);
     }
@@ -398,21 +389,14 @@ class ProcessProvider final : public Provider {
     const size_t slash = path.rfind('/');
     return fnmatches(pattern, path) || (slash != std::string::npos && fnmatches(pattern, path.substr(slash + 1)));
   }
+
+  const KernelInfo &kernel_;
 };
 
 }  // namespace
 
-const Provider &process_provider() {
-  static const ProcessProvider provider;
-  return provider;
+std::unique_ptr<Provider> make_process_provider(const KernelInfo &kernel) {
+  return std::make_unique<ProcessProvider>(kernel);
 }
-
-void set_process_target(const std::string &command, int64_t pid) {
-  target().command = command;
-  target().pid = pid;
-  target().attach_pid = pid;
-}
-
-void set_process_target_pid(int64_t pid) { target().attach_pid = pid; }
 
 }  // namespace ntap

@@ -12,21 +12,12 @@
 // go after the prologue and $parameters/$locals come from the debug info;
 // without it, only $return and the registers (uaddr()) are available.
 #pragma once
-#include <cstdint>
-#include <string>
+#include <memory>
 
 #include "kernel/providers/provider.h"
 
 namespace ntap {
 
-const Provider &process_provider();
-
-// The target of process probes written without a path or pid: the program
-// -c CMD runs (its first word, looked up on $PATH) or the process -x PID.
-// Set before elaboration; `command` empty and `pid` 0 when there is none.
-void set_process_target(const std::string &command, int64_t pid);
-// The target's pid once it is known (the -c CMD process is started after
-// elaboration), used when attaching probes that follow target().
-void set_process_target_pid(int64_t pid);
+std::unique_ptr<Provider> make_process_provider(const KernelInfo &kernel);
 
 }  // namespace ntap

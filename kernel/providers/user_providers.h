@@ -2,6 +2,7 @@
 // begin/end/error (with an optional priority) and the interval timers.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "kernel/providers/provider.h"
@@ -9,26 +10,26 @@
 namespace ntap {
 
 // begin, begin(N), end, end(N), error, error(N): param = N (default 0).
-const Provider &begin_provider();
-const Provider &end_provider();
-const Provider &error_provider();
+std::unique_ptr<Provider> make_begin_provider(const KernelInfo &kernel);
+std::unique_ptr<Provider> make_end_provider(const KernelInfo &kernel);
+std::unique_ptr<Provider> make_error_provider(const KernelInfo &kernel);
 
 // timer.s/sec/ms/msec/us/usec/ns/nsec/hz/jiffies(N): param = period in ns.
-const Provider &timer_provider();
+// A jiffy is 1/CONFIG_HZ s of `kernel` (KernelInfo::config_hz()).
+std::unique_ptr<Provider> make_timer_provider(const KernelInfo &kernel);
 
 // The same timers run in the kernel when their body reads kernel memory
 // (docs/architecture.md, decision 15): `timer` as a perf_event BPF program
-// on one cpu-clock event with the timer's period. The timer must have no
-// jitter (perf events fire at a fixed period).
-const Provider &kernel_timer_provider();
-ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer);
+// on one cpu-clock event of `kernel`'s first online CPU with the timer's
+// period. The provider never claims a written point (handles() is false);
+// kernel_timer_probe() moves a resolved timer to it, and the timer must
+// have no jitter (perf events fire at a fixed period).
+std::unique_ptr<Provider> make_kernel_timer_provider(const KernelInfo &kernel);
+ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer, const ProviderIndex &providers);
 
-// The kernel's CONFIG_HZ (from /boot/config-$(uname -r) or /proc/config.gz,
-// read on first use), 250 when neither can be read.
-int64_t kernel_config_hz();
-
-// The period in nanoseconds of `timer.<unit>(count)`, or 0 when the unit is
-// unknown or count is not positive, or the period does not fit in int64.
-int64_t timer_period_ns(std::string_view unit, int64_t count);
+// The period in nanoseconds of `timer.<unit>(count)` on a kernel ticking
+// `hz` times a second, or 0 when the unit is unknown or count is not
+// positive, or the period does not fit in int64.
+int64_t timer_period_ns(std::string_view unit, int64_t count, int64_t hz);
 
 }  // namespace ntap

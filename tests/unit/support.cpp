@@ -15,7 +15,7 @@ std::unique_ptr<CheckedScript> check_script(const std::string &text, const Check
   frontend.warnings = false;
   frontend.keep_unused = options.keep_unused;
   frontend.string_limit = options.string_limit;
-  PassContext ctx{*checked->program, frontend};
+  PassContext ctx{*checked->program, frontend, options.kernel ? *options.kernel : fixture_kernel()};
   run_frontend_passes(ctx);
   return checked;
 }

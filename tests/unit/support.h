@@ -1,6 +1,7 @@
-// Helpers shared by the unit tests: running the frontend over a script
-// held in memory, and hand-made globals with a matching layout for tests of
-// the runtime that do without the frontend.
+// Helpers shared by the unit tests: the kernel they elaborate for (a
+// fixture, not the machine's), running the frontend over a script held in
+// memory, and hand-made globals with a matching layout for tests of the
+// runtime that do without the frontend.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -10,8 +11,26 @@
 #include "abi/layout.h"
 #include "frontend/ast.h"
 #include "frontend/diagnostics.h"
+#include "kernel/kernel_info.h"
 
 namespace ntap::test {
+
+// A made-up kernel (tests/unit/kernel_fixture.cpp): BTF with sk_buff,
+// net_device, sock, task_struct, cred and the tracepoints kfree_skb,
+// consume_skb, inet_sock_set_state, four tcp:* ones and raw_syscalls'
+// sys_enter/sys_exit, x86-64's pt_regs, the functions ip_rcv, tcp_v4_rcv
+// and tcp_v4_do_rcv; tracefs events (plus syscalls:sys_enter_read, which has
+// no BTF); tests/unit/data/
+// kallsyms_small; CONFIG_HZ=300; CPUs 0-1,3. Written once per test run
+// into a temporary directory laid out as / (fixture_root()).
+const KernelInfo &fixture_kernel();
+KernelPaths fixture_paths();
+const std::string &fixture_root();
+// The machine's own kernel, for the tests that load programs into it or
+// check its real BTF and symbols: those are tagged [host], and ctest's
+// unit_without_host_kernel_info runs every other test with the host's
+// kernel knowledge made unreachable.
+const KernelInfo &host_kernel();
 
 // A script after every frontend pass; `sources` keeps its text alive.
 struct CheckedScript {
@@ -23,6 +42,7 @@ struct CheckOptions {
   uint32_t string_limit = 128;             // -D MAXSTRINGLEN
   bool keep_unused = false;                // -u
   std::vector<std::string> tapset_dirs{};  // -I: tapsets loaded before the passes
+  const KernelInfo *kernel = nullptr;      // null: fixture_kernel()
 };
 
 // Parses `text` as the file "t.ntp" and runs the frontend passes (warnings

@@ -358,7 +358,7 @@ TEST_CASE("unsupported constructs in kernel probes are compile errors", "[bpf_co
   }
 }
 
-TEST_CASE("generated programs pass the kernel verifier", "[bpf_codegen][root]") {
+TEST_CASE("generated programs pass the kernel verifier", "[bpf_codegen][root][host]") {
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel load");
     return;
@@ -379,7 +379,7 @@ TEST_CASE("generated programs pass the kernel verifier", "[bpf_codegen][root]") 
 
 // raw_tp programs can be run by the kernel on a made-up context
 // (BPF_PROG_TEST_RUN), so run-time semantics are checked without traffic.
-TEST_CASE("arithmetic, arrays and aggregates behave as in stap when run", "[bpf_codegen][root]") {
+TEST_CASE("arithmetic, arrays and aggregates behave as in stap when run", "[bpf_codegen][root][host]") {
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel test run");
     return;
@@ -568,7 +568,7 @@ TEST_CASE("objects emitted on several threads are the same in every run", "[bpf_
   }
 }
 
-TEST_CASE("later objects load against the first object's maps", "[bpf_codegen][units][root]") {
+TEST_CASE("later objects load against the first object's maps", "[bpf_codegen][units][root][host]") {
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel load");
     return;
@@ -597,7 +597,7 @@ TEST_CASE("later objects load against the first object's maps", "[bpf_codegen][u
 }
 
 TEST_CASE("a kernel-probe loop that never ends is bounded by MAXACTION and passes the verifier",
-          "[bpf_codegen][loops][root]") {
+          "[bpf_codegen][loops][root][host]") {
   TestScript s;
   auto loop = std::make_unique<WhileStmt>(at(21, 3));
   loop->cond = number(1);
@@ -618,7 +618,7 @@ TEST_CASE("a kernel-probe loop that never ends is bounded by MAXACTION and passe
 // Per-CPU states are written from user space (one CPU could not make several
 // in a test run), then a program reads them with every extractor: each must
 // equal what the runtime's merge gives for the same bytes.
-TEST_CASE("kernel probes read statistics merged over every CPU as user space does", "[bpf_codegen][root]") {
+TEST_CASE("kernel probes read statistics merged over every CPU as user space does", "[bpf_codegen][root][host]") {
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel test run");
     return;
@@ -729,7 +729,7 @@ TEST_CASE("statistics reads merge every possible CPU however many there are", "[
 }
 
 TEST_CASE("deleting a whole array walks its map with a callback that the verifier accepts",
-          "[bpf_codegen][delete][root]") {
+          "[bpf_codegen][delete][root][host]") {
   TestScript s;
   Global &a = s.global("a", Type::Long, {Type::Long});
   s.add(std::make_unique<DeleteStmt>(at(21, 3), symbol(a)));

@@ -1,18 +1,22 @@
-// vmlinux BTF queries against the running kernel (the tests run as root on
-// a kernel with BTF, as every ntap machine has).
+// BTF queries (kernel/btf.h) against the fixture kernel's BTF
+// (tests/unit/kernel_fixture.cpp), and one check that the running kernel's
+// vmlinux BTF loads.
 #include <bpf/btf.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 
 #include "kernel/btf.h"
+#include "tests/unit/support.h"
 
 namespace {
+
+const ntap::Btf &types() { return ntap::test::fixture_kernel().btf(); }
 
 // Byte offset of a direct (non-anonymous) member, read straight from BTF so
 // the test does not share code with the resolver under test.
 int direct_member_offset(const char *struct_name, const char *member) {
-  const struct btf *vmlinux = ntap::btf::vmlinux();
+  const struct btf *vmlinux = types().handle();
   int id = btf__find_by_name_kind(vmlinux, struct_name, BTF_KIND_STRUCT);
   if (id <= 0) return -1;
   const btf_type *t = btf__type_by_id(vmlinux, id);
@@ -26,7 +30,7 @@ int direct_member_offset(const char *struct_name, const char *member) {
 // Bit offset and width of a member that may sit in an anonymous union or
 // struct (sk_buff keeps its flag bitfields in one), read straight from BTF.
 bool member_bits(const btf_type *t, const char *member, uint32_t base, uint32_t &offset, uint32_t &bits) {
-  const struct btf *vmlinux = ntap::btf::vmlinux();
+  const struct btf *vmlinux = types().handle();
   const btf_member *members = btf_members(t);
   for (int i = 0; i < btf_vlen(t); ++i) {
     const char *name = btf__name_by_offset(vmlinux, members[i].name_off);
@@ -51,17 +55,54 @@ const ntap::btf::TracepointArg *find_arg(const std::vector<ntap::btf::Tracepoint
 
 }  // namespace
 
-TEST_CASE("vmlinux BTF loads once and knows kfree_skb", "[btf]") {
-  REQUIRE(ntap::btf::vmlinux() != nullptr);
-  CHECK(ntap::btf::vmlinux() == ntap::btf::vmlinux());
-  CHECK(ntap::btf::has_tracepoint("kfree_skb"));
-  CHECK(ntap::btf::has_tracepoint("inet_sock_set_state"));
-  CHECK_FALSE(ntap::btf::has_tracepoint("no_such_tracepoint_xyz"));
-  CHECK(ntap::btf::tracepoint_names().size() > 100);
+TEST_CASE("BTF loads once and knows its tracepoints", "[btf]") {
+  REQUIRE(types().handle() != nullptr);
+  CHECK(types().handle() == types().handle());
+  CHECK(types().has_tracepoint("kfree_skb"));
+  CHECK(types().has_tracepoint("inet_sock_set_state"));
+  CHECK_FALSE(types().has_tracepoint("no_such_tracepoint_xyz"));
+  CHECK(types().tracepoint_names() ==
+        std::vector<std::string>{"consume_skb", "inet_sock_set_state", "kfree_skb", "sys_enter", "sys_exit", "tcp_destroy_sock", "tcp_probe",
+                                 "tcp_rcv_space_adjust", "tcp_retransmit_skb"});
+}
+
+TEST_CASE("BTF released is loaded again on the next question; the tracepoint index stays", "[btf]") {
+  ntap::Btf btf(ntap::test::fixture_paths().btf, false);
+  REQUIRE(btf.tracepoint_attach_id("kfree_skb"));
+  CHECK(btf.loaded());
+  btf.release();
+  CHECK_FALSE(btf.loaded());
+  CHECK(btf.tracepoint_attach_id("kfree_skb"));  // from the index: nothing loaded
+  CHECK_FALSE(btf.loaded());
+  CHECK(btf.find_composite_type("sk_buff"));
+  CHECK(btf.loaded());
+}
+
+TEST_CASE("BTF that cannot be read says why, and answers nothing", "[btf]") {
+  ntap::Btf missing(ntap::test::fixture_root() + "/no/such/btf", false);
+  CHECK(missing.handle() == nullptr);
+  CHECK(missing.load_error() == "cannot load kernel BTF: No such file or directory");
+  CHECK_FALSE(missing.has_tracepoint("kfree_skb"));
+  CHECK(missing.tracepoint_names().empty());
+  CHECK_FALSE(missing.find_composite_type("sk_buff"));
+  auto result = missing.resolve_access_path(1, ntap::btf::AccessStart::Value, {{"len", false}}, false);
+  REQUIRE(result.error);
+  CHECK(result.error->message == missing.load_error());
+}
+
+TEST_CASE("the running kernel's vmlinux BTF loads and knows kfree_skb", "[btf][host]") {
+  const ntap::Btf &host = ntap::test::host_kernel().btf();
+  REQUIRE(host.handle() != nullptr);
+  CHECK(host.has_tracepoint("kfree_skb"));
+  CHECK(host.tracepoint_names().size() > 100);
+  const auto *args = host.tracepoint_args("kfree_skb");
+  REQUIRE(args != nullptr);
+  REQUIRE(args->size() >= 3);
+  CHECK((*args)[0].c_type == "struct sk_buff*");
 }
 
 TEST_CASE("kfree_skb arguments come from TP_PROTO with names and types", "[btf]") {
-  const auto *args = ntap::btf::tracepoint_args("kfree_skb");
+  const auto *args = types().tracepoint_args("kfree_skb");
   REQUIRE(args != nullptr);
   REQUIRE(args->size() >= 3);
   CHECK((*args)[0].name == "skb");
@@ -85,9 +126,9 @@ TEST_CASE("kfree_skb arguments come from TP_PROTO with names and types", "[btf]"
   CHECK(reason.size == 4);
   CHECK_FALSE(reason.is_signed);
 
-  CHECK(ntap::btf::tracepoint_args("no_such_tracepoint_xyz") == nullptr);
+  CHECK(types().tracepoint_args("no_such_tracepoint_xyz") == nullptr);
   // The cache hands back the same vector.
-  CHECK(ntap::btf::tracepoint_args("kfree_skb") == args);
+  CHECK(types().tracepoint_args("kfree_skb") == args);
 }
 
 namespace {
@@ -103,7 +144,7 @@ std::vector<ntap::btf::AccessComponent> fields(std::initializer_list<const char 
 
 ntap::btf::AccessResult resolve(uint32_t type, std::initializer_list<const char *> names, bool address_of = false,
                                 ntap::btf::AccessStart start = ntap::btf::AccessStart::Value) {
-  return ntap::btf::resolve_access_path(type, start, fields(names), address_of);
+  return types().resolve_access_path(type, start, fields(names), address_of);
 }
 
 TargetStep step(Op op, uint32_t amount, bool is_signed = false, uint32_t component = 0) {
@@ -113,7 +154,7 @@ TargetStep step(Op op, uint32_t amount, bool is_signed = false, uint32_t compone
 }  // namespace
 
 TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") {
-  const auto *args = ntap::btf::tracepoint_args("kfree_skb");
+  const auto *args = types().tracepoint_args("kfree_skb");
   REQUIRE(args != nullptr);
   const auto *skb = find_arg(*args, "skb");
   REQUIRE(skb != nullptr);
@@ -163,7 +204,7 @@ TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") 
     CHECK(result.path->steps[0].amount > 100);  // sizeof(struct sk_buff)
   }
   SECTION("a bitfield: the smallest load that covers it, then its bits") {
-    const struct btf *vmlinux = ntap::btf::vmlinux();
+    const struct btf *vmlinux = types().handle();
     const btf_type *sk_buff = btf__type_by_id(vmlinux, btf__find_by_name_kind(vmlinux, "sk_buff", BTF_KIND_STRUCT));
     REQUIRE(sk_buff);
     for (const char *member : {"pkt_type", "ip_summed", "cloned"}) {
@@ -189,12 +230,12 @@ TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") 
     CHECK(resolve(skb->type_id, {}, true).error);
   }
   SECTION("an object at an address, as @cast has it") {
-    auto type = ntap::btf::find_composite_type("kernel<linux/skbuff.h>:struct sk_buff");
+    auto type = types().find_composite_type("kernel<linux/skbuff.h>:struct sk_buff");
     REQUIRE(type);
-    CHECK(ntap::btf::find_composite_type("sk_buff") == type);
-    CHECK(ntap::btf::find_composite_type("struct sk_buff") == type);
-    CHECK_FALSE(ntap::btf::find_composite_type("union sk_buff"));
-    CHECK_FALSE(ntap::btf::find_composite_type("no_such_type_xyz"));
+    CHECK(types().find_composite_type("sk_buff") == type);
+    CHECK(types().find_composite_type("struct sk_buff") == type);
+    CHECK_FALSE(types().find_composite_type("union sk_buff"));
+    CHECK_FALSE(types().find_composite_type("no_such_type_xyz"));
     auto result = resolve(*type, {"len"}, false, ntap::btf::AccessStart::Object);
     REQUIRE(result.path);
     CHECK(result.path->steps == std::vector{step(Op::Add, len), step(Op::Load, 4)});
@@ -224,18 +265,18 @@ TEST_CASE("access paths resolve offsets, loads, sizes and signedness", "[btf]") 
 }
 
 TEST_CASE("C spellings of types", "[btf]") {
-  const struct btf *vmlinux = ntap::btf::vmlinux();
+  const struct btf *vmlinux = types().handle();
   REQUIRE(vmlinux != nullptr);
-  CHECK(ntap::btf::type_to_c(0) == "void");
+  CHECK(types().type_to_c(0) == "void");
   int u32 = btf__find_by_name_kind(vmlinux, "u32", BTF_KIND_TYPEDEF);
   REQUIRE(u32 > 0);
-  CHECK(ntap::btf::type_to_c(u32) == "u32");
-  auto shape = ntap::btf::scalar_shape(u32);
+  CHECK(types().type_to_c(u32) == "u32");
+  auto shape = types().scalar_shape(u32);
   REQUIRE(shape);
   CHECK(shape->size == 4);
   CHECK_FALSE(shape->is_signed);
   int sk_buff = btf__find_by_name_kind(vmlinux, "sk_buff", BTF_KIND_STRUCT);
   REQUIRE(sk_buff > 0);
-  CHECK(ntap::btf::type_to_c(sk_buff) == "struct sk_buff");
-  CHECK_FALSE(ntap::btf::scalar_shape(sk_buff));
+  CHECK(types().type_to_c(sk_buff) == "struct sk_buff");
+  CHECK_FALSE(types().scalar_shape(sk_buff));
 }

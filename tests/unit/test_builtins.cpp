@@ -16,6 +16,7 @@
 #include "passes/passes.h"
 #include "abi/runtime_api.h"
 #include "runtime/session.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
 
@@ -33,7 +34,7 @@ ScriptRun run_script(const std::string &text, uint32_t max_string_len = 128) {
   auto program = parse_script(file);
   FrontendOptions frontend;
   frontend.warnings = false;
-  PassContext ctx{*program, frontend};
+  PassContext ctx{*program, frontend, test::fixture_kernel()};
   run_frontend_passes(ctx);
   LayoutOptions layout_options;
   layout_options.max_string_len = max_string_len;
@@ -48,7 +49,7 @@ ScriptRun run_script(const std::string &text, uint32_t max_string_len = 128) {
   RunOptions options;
   options.output_path = path;
   ScriptRun run;
-  run.status = run_session(*program, layout, no_kernel_probes, *host, options);
+  run.status = run_session(*program, layout, no_kernel_probes, *host, test::fixture_kernel(), options);
   std::ifstream in(path);
   std::stringstream text_read;
   text_read << in.rdbuf();

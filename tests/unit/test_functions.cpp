@@ -73,7 +73,7 @@ std::string run(const std::string &text, int *status = nullptr, const std::vecto
   RunOptions options;
   options.output_path = path;
   options.timeout_seconds = 5;
-  int result = run_session(*c->program, layout, bpf, *host, options);
+  int result = run_session(*c->program, layout, bpf, *host, test::fixture_kernel(), options);
   if (status) *status = result;
   std::string out = read_file(path);
   std::remove(path);
@@ -315,12 +315,10 @@ TEST_CASE("probe points: {a,b} alternatives expand in components and strings", "
   REQUIRE(c->program->probes[0]->resolved.size() == 2);
   CHECK(c->program->probes[0]->resolved[0].name == "timer.ms(100)");
   CHECK(c->program->probes[0]->resolved[1].name == "timer.s(100)");
-  if (geteuid() == 0) {
-    auto k = check("probe kernel.trace(\"{kfree_skb,consume_skb}\") { }");
-    REQUIRE(k->program->probes[0]->resolved.size() == 2);
-    CHECK(k->program->probes[0]->resolved[0].name == "skb:kfree_skb");
-    CHECK(k->program->probes[0]->resolved[1].name == "skb:consume_skb");
-  }
+  auto k = check("probe kernel.trace(\"{kfree_skb,consume_skb}\") { }");
+  REQUIRE(k->program->probes[0]->resolved.size() == 2);
+  CHECK(k->program->probes[0]->resolved[0].name == "skb:kfree_skb");
+  CHECK(k->program->probes[0]->resolved[1].name == "skb:consume_skb");
 }
 
 TEST_CASE("probe points: never, '!' and '?'", "[probe_points]") {
@@ -445,7 +443,6 @@ TEST_CASE("run: begin(N) and end(N) run by priority, then in script order", "[pr
 }
 
 TEST_CASE("kernel: functions inline into BPF programs, nested and string-valued", "[functions][bpf]") {
-  if (geteuid() != 0) return;  // kernel.trace needs the kernel's BTF
   auto c = check("global seen\nfunction tag:string (r) { return r == 3 ? \"nosock\" : \"other\" }\n"
                  "function twice(x) { return x + x }\nfunction four(x) { return twice(twice(x)) }\n"
                  "function skip(r) { if (r > 1000) next; return four(r) }\n"
@@ -491,7 +488,6 @@ TEST_CASE("aliases: an alias condition guards every probe that uses it", "[alias
 }
 
 TEST_CASE("functions: a function used on both sides compiles for both", "[functions][bpf]") {
-  if (geteuid() != 0) return;
   auto c = check("global n\nfunction bump(by) { n += by; return n }\n"
                  "probe kernel.trace(\"kfree_skb\") { bump(1) }\nprobe end { println(bump(0)) }");
   Layout layout = Layout::build(*c->program, LayoutOptions{});

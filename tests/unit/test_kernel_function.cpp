@@ -1,7 +1,8 @@
 // kernel.function / kprobe.function probes: resolution from BTF, the
 // mechanism the feature probe chose, and the objects compiled for each
 // (section names and where each argument is loaded from). Nothing here loads
-// or attaches: the mechanism is set by override_kernel_function_support.
+// or attaches: the mechanism is set by KernelInfo::override_function_support,
+// and the functions are the fixture kernel's (tests/unit/kernel_fixture.cpp).
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
@@ -14,7 +15,7 @@
 #include "kernel/btf.h"
 #include "kernel/btf_functions.h"
 #include "kernel/function_support.h"
-#include "kernel/providers/kernel_function.h"
+#include "kernel/providers/provider.h"
 #include "tests/unit/support.h"
 
 using namespace ntap;
@@ -29,9 +30,9 @@ struct Mechanisms {
     s.kprobe = kprobe;
     s.fentry_error = fentry ? "" : "the kernel refused the program (EPERM: Operation not permitted)";
     s.kprobe_error = kprobe ? "" : "CONFIG_KPROBES is not set";
-    override_kernel_function_support(s);
+    test::fixture_kernel().override_function_support(s);
   }
-  ~Mechanisms() { override_kernel_function_support(std::nullopt); }
+  ~Mechanisms() { test::fixture_kernel().override_function_support(std::nullopt); }
 };
 
 struct ObjectCloser {
@@ -76,7 +77,7 @@ Compiled compile_one(const std::string &script) {
 }
 
 int pt_regs_offset(const char *reg) {
-  std::optional<uint32_t> offset = btf::member_offset("pt_regs", reg);
+  std::optional<uint32_t> offset = test::fixture_kernel().functions().member_offset("pt_regs", reg);
   REQUIRE(offset);
   return static_cast<int>(*offset);
 }
@@ -84,8 +85,8 @@ int pt_regs_offset(const char *reg) {
 }  // namespace
 
 TEST_CASE("function prototypes come from BTF with their argument slots", "[kfunc]") {
-  REQUIRE(btf::vmlinux());
-  std::optional<btf::FunctionProto> ip_rcv = btf::function_proto("ip_rcv");
+  const BtfFunctions &functions = test::fixture_kernel().functions();
+  std::optional<btf::FunctionProto> ip_rcv = functions.proto("ip_rcv");
   REQUIRE(ip_rcv);
   REQUIRE(ip_rcv->params.size() == 4);
   CHECK(ip_rcv->params[0].name == "skb");
@@ -94,10 +95,9 @@ TEST_CASE("function prototypes come from BTF with their argument slots", "[kfunc
   CHECK(ip_rcv->params[1].slot == 1);
   CHECK(ip_rcv->return_c_type == "int");
   CHECK(ip_rcv->return_slot() == 4);
-  CHECK_FALSE(btf::function_proto("no_such_function_in_any_kernel"));
-  std::vector<std::string> matched = btf::match_functions("tcp_v4_rc*");
-  CHECK(std::find(matched.begin(), matched.end(), "tcp_v4_rcv") != matched.end());
-  CHECK(btf::match_functions("tcp_v4_rcv") == std::vector<std::string>{"tcp_v4_rcv"});
+  CHECK_FALSE(functions.proto("no_such_function_in_any_kernel"));
+  CHECK(functions.match("tcp_v4_*") == std::vector<std::string>{"tcp_v4_do_rcv", "tcp_v4_rcv"});
+  CHECK(functions.match("tcp_v4_rcv") == std::vector<std::string>{"tcp_v4_rcv"});
   CHECK(pt_regs_offset("di") == 112);  // x86-64's struct pt_regs
 }
 
@@ -161,10 +161,11 @@ TEST_CASE("probes neither mechanism can attach compile and say what was tried", 
   const auto &probes = checked->program->probes;
   REQUIRE(probes.size() == 2);
   CHECK(probes[0]->resolved.at(0).section == "fentry/tcp_v4_rcv");
-  CHECK(unavailable_reason(probes[0]->resolved.at(0)) ==
+  const ast::ResolvedProbe &function = probes[0]->resolved.at(0), &kprobe = probes[1]->resolved.at(0);
+  CHECK(function.provider->unavailable_reason(function) ==
         "kernel.function(\"tcp_v4_rcv\"): fentry: the kernel refused the program (EPERM: Operation not "
         "permitted); kprobe: CONFIG_KPROBES is not set");
-  CHECK(unavailable_reason(probes[1]->resolved.at(0)) ==
+  CHECK(kprobe.provider->unavailable_reason(kprobe) ==
         "kprobe.function(\"ip_rcv\"): kprobe: CONFIG_KPROBES is not set");
   // Still compiled: -p4 writes the object.
   CHECK(compile_one("global n; probe kernel.function(\"tcp_v4_rcv\") { n = $skb }").section == "fentry/tcp_v4_rcv");
@@ -184,7 +185,7 @@ TEST_CASE("kernel.function patterns, context variables and errors", "[kfunc]") {
   CHECK(test::error_of("probe kernel.function(\"ip_rcv\") { println($return) }") ==
         "1:43 unable to find target variable $return in ip_rcv");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\") { }") ==
-        "1:7 module(\"no_such_module\").function(\"f\"): module 'no_such_module' is not loaded (no "
-        "/sys/kernel/btf/no_such_module)");
+        "1:7 module(\"no_such_module\").function(\"f\"): module 'no_such_module' is not loaded (no " +
+            test::fixture_root() + "/sys/kernel/btf/no_such_module)");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\")?, begin { }") == "no error");
 }

@@ -14,8 +14,10 @@ using namespace ntap;
 
 namespace {
 
-BpfObject compile(const std::string &text, const std::map<std::string, std::string> &defines = {}) {
-  auto checked = test::check_script(text);
+// `kernel`: the host's for the tests that load what they compile.
+BpfObject compile(const std::string &text, const std::map<std::string, std::string> &defines = {},
+                  const KernelInfo &kernel = test::fixture_kernel()) {
+  auto checked = test::check_script(text, {.kernel = &kernel});
   Layout layout = Layout::build(*checked->program, LayoutOptions::from_defines(defines));
   return compile_kernel_probes(*checked->program, layout, {});
 }
@@ -54,7 +56,7 @@ TEST_CASE("a statement may hold at most 8 strings being built", "[kernel_strings
 }
 
 TEST_CASE("string code in kernel probes passes the verifier with 256-byte strings",
-          "[kernel_strings][root]") {
+          "[kernel_strings][root][host]") {
   const std::string script = R"(global r, n, g = "x"
 probe kernel.trace("kfree_skb") {
   s = execname()
@@ -64,7 +66,7 @@ probe kernel.trace("kfree_skb") {
   n += strlen(r) + isinstr(r, g) + isinstr(r, "ab") + stringat(r, 0)
   r = n ? substr(r, 2, 300) : "none"
 })";
-  BpfObject object = compile(script, {{"MAXSTRINGLEN", "256"}});
+  BpfObject object = compile(script, {{"MAXSTRINGLEN", "256"}}, test::host_kernel());
   REQUIRE(object.units.size() == 1);
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel load");
@@ -113,16 +115,16 @@ probe kernel.trace("sock:inet_sock_set_state") {
 }  // namespace
 
 TEST_CASE("string locals, results and temporaries live in the per-CPU frame, not on the stack",
-          "[kernel_strings][frame][root]") {
-  BpfObject object = compile(kFiveStrings);
+          "[kernel_strings][frame][root][host]") {
+  BpfObject object = compile(kFiveStrings, {}, test::host_kernel());
   REQUIRE(object.units.size() == 1);
   check_loads(object);
 }
 
 TEST_CASE("strings longer than the BPF backend copies inline are copied by a helper",
-          "[kernel_strings][frame][root]") {
+          "[kernel_strings][frame][root][host]") {
   // 2048-byte strings: LLVM's BPF backend refuses to expand such memcpys.
-  BpfObject object = compile(kFiveStrings, {{"MAXSTRINGLEN", "2048"}});
+  BpfObject object = compile(kFiveStrings, {{"MAXSTRINGLEN", "2048"}}, test::host_kernel());
   REQUIRE(object.units.size() == 1);
   check_loads(object);
 }

@@ -20,8 +20,6 @@ const ast::Global &global(const test::CheckedScript &c, const std::string &name)
   return *c.program->find_global(name);
 }
 
-bool root() { return geteuid() == 0; }
-
 }  // namespace
 
 TEST_CASE("types: scalars are inferred from assignments in either direction", "[types]") {
@@ -101,11 +99,7 @@ TEST_CASE("probes: timers and begin/end resolve to the user side", "[probes]") {
   CHECK(probes[2]->resolved[0].param == 100'000'000);
 }
 
-TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown points", "[probes][root]") {
-  if (!root()) {
-    WARN("needs root to read tracefs and BTF");
-    return;
-  }
+TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown points", "[probes]") {
   auto c = check(
       "global locations\n"
       "probe kernel.trace(\"kfree_skb\") { reason = @choose_defined($reason, 0); locations[$location, reason] <<< 1 }\n"
@@ -140,11 +134,7 @@ TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown point
                    0) == 0);
 }
 
-TEST_CASE("sides: what kernel probes may not do", "[sides][root]") {
-  if (!root()) {
-    WARN("needs root to read tracefs and BTF");
-    return;
-  }
+TEST_CASE("sides: what kernel probes may not do", "[sides]") {
   CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach ([k] in a-) { } }")
             .find("3:35 a sorted foreach is not supported in kernel probes") == 0);
   CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (v- = [k] in a) { } }")
@@ -157,11 +147,7 @@ TEST_CASE("sides: what kernel probes may not do", "[sides][root]") {
   CHECK(error_of("probe kernel.trace(\"kfree_skb\"), begin { }").find("a probe cannot mix") != std::string::npos);
 }
 
-TEST_CASE("layout: placement, double buffering and packed keys", "[layout][root]") {
-  if (!root()) {
-    WARN("needs root to read tracefs and BTF");
-    return;
-  }
+TEST_CASE("layout: placement, double buffering and packed keys", "[layout]") {
   auto c = check(
       "global locations, seen, total, local_only\n"
       "probe kernel.trace(\"kfree_skb\") { locations[$location, \"s\"] <<< 1; seen[$location] = 1; total++ }\n"

@@ -7,9 +7,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "kernel/kernel_config.h"
+#include "tests/unit/support.h"
 #include "frontend/parser.h"
 #include "frontend/preprocess.h"
+#include "kernel/kernel_config.h"
 
 using namespace ntap;
 using namespace ntap::ast;
@@ -352,9 +353,23 @@ TEST_CASE("preprocess: the running system's release and arch come from uname", "
   CHECK(preprocess(file).text.find("yes") != std::string::npos);
 }
 
-TEST_CASE("preprocess: the running kernel's configuration is read once", "[preprocess][config]") {
-  const KernelConfig &config = running_kernel_config();
-  CHECK(&config == &running_kernel_config());
+TEST_CASE("preprocess: a kernel's configuration is read once, from its file", "[preprocess][config]") {
+  const KernelConfig &config = test::fixture_kernel().config();
+  CHECK(&config == &test::fixture_kernel().config());
+  REQUIRE(config.available());
+  CHECK(config.origin() == test::fixture_paths().config);
+  CHECK(config.value("CONFIG_HZ") == "300");
+  CHECK(config.value("CONFIG_KPROBES") == "n");
+  PreprocessTarget target = PreprocessTarget::running_system();
+  target.config = [] () -> const KernelConfig & { return test::fixture_kernel().config(); };
+  SourceFile file("t.stp", "%( CONFIG_BPF == \"y\" && CONFIG_KPROBES != \"y\" %? yes %: no %)");
+  PreprocessOptions options;
+  options.target = &target;
+  CHECK(preprocess(file, options).text.find("yes") != std::string::npos);
+}
+
+TEST_CASE("preprocess: the running kernel's configuration", "[preprocess][config][host]") {
+  const KernelConfig &config = test::host_kernel().config();
   if (!config.available()) {
     WARN("no /boot/config-* or /proc/config.gz on this machine");
     return;

@@ -10,7 +10,6 @@
 #include "frontend/parser.h"
 #include "passes/passes.h"
 #include "kernel/providers/provider.h"
-#include "kernel/providers/timer_profile.h"
 #include "runtime/target_process.h"
 #include "tests/unit/support.h"
 
@@ -36,7 +35,8 @@ std::vector<std::string> expansions(const std::string &pattern) {
   SourceManager sources;
   auto program = parse_script(sources.add("p.ntp", "probe " + pattern + " {}"));
   std::vector<std::string> out;
-  for (const auto &point : expand_component_wildcards(program->probes.at(0)->points.at(0)))
+  for (const auto &point :
+       test::fixture_kernel().providers().expand_component_wildcards(program->probes.at(0)->points.at(0)))
     out.push_back(point.str());
   return out;
 }
@@ -79,8 +79,7 @@ TEST_CASE("timer.profile and timer.profile.tick are kernel perf-event probes", "
     REQUIRE(probe->resolved.size() == 1);
     CHECK(probe->resolved[0].kind == ast::ProbeKind::Perf);
     CHECK(probe->resolved[0].section == "perf_event");
-    CHECK(probe->resolved[0].param > 0);
-    CHECK(1'000'000'000 % probe->resolved[0].param == 0);  // one tick of CONFIG_HZ
+    CHECK(probe->resolved[0].param == 1'000'000'000 / 300);  // one tick of the fixture's CONFIG_HZ=300
   }
   CHECK(c->program->probes[0]->resolved[0].name == "timer.profile");
   CHECK(c->program->probes[1]->resolved[0].name == "timer.profile.tick");
@@ -89,8 +88,12 @@ TEST_CASE("timer.profile and timer.profile.tick are kernel perf-event probes", "
         "1:7 unexpected '.tock' after timer.profile (timer.profile or timer.profile.tick)");
 }
 
-TEST_CASE("online CPUs are read from sysfs", "[probes][profile]") {
-  std::vector<int> cpus = online_cpus();
+TEST_CASE("online CPUs are read from the kernel's list", "[probes][profile]") {
+  CHECK(test::fixture_kernel().online_cpus() == std::vector<int>{0, 1, 3});
+}
+
+TEST_CASE("online CPUs of the running kernel", "[probes][profile][host]") {
+  std::vector<int> cpus = test::host_kernel().online_cpus();
   REQUIRE(!cpus.empty());
   CHECK(cpus.size() == static_cast<size_t>(sysconf(_SC_NPROCESSORS_ONLN)));
   for (size_t i = 1; i < cpus.size(); ++i) CHECK(cpus[i - 1] < cpus[i]);

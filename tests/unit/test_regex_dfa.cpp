@@ -79,7 +79,7 @@ TEST_CASE("what the DFA cannot express is refused by name", "[regex]") {
 
 // The same answers from BPF code: a kernel probe matching literal subjects,
 // run on a made-up context (BPF_PROG_TEST_RUN, a raw_tp program).
-TEST_CASE("kernel probes match regular expressions as regexec does", "[regex][root]") {
+TEST_CASE("kernel probes match regular expressions as regexec does", "[regex][root][host]") {
   if (geteuid() != 0) {
     WARN("not root: skipping the kernel test run");
     return;
@@ -95,7 +95,7 @@ TEST_CASE("kernel probes match regular expressions as regexec does", "[regex][ro
     script += "  r[" + std::to_string(i) + "] = \"" + cases[i].second + "\" =~ \"" +
               std::regex_replace(cases[i].first, std::regex("\\\\"), "\\\\") + "\"\n";
   script += "}\n";
-  auto checked = test::check_script(script, {.string_limit = 256});
+  auto checked = test::check_script(script, {.string_limit = 256, .kernel = &test::host_kernel()});
   for (auto &probe : checked->program->probes)
     for (auto &resolved : probe->resolved) resolved.section = "raw_tp/kfree_skb";
   Layout layout = Layout::build(*checked->program, LayoutOptions::from_defines({{"MAXSTRINGLEN", "256"}}));

@@ -184,7 +184,7 @@ struct SessionFixture {
     ss << in.rdbuf();
     return ss.str();
   }
-  int run() { return run_session(program, layout, bpf, host, options); }
+  int run() { return run_session(program, layout, bpf, host, test::fixture_kernel(), options); }
 };
 
 // Format 0 of every session test prints its argument string.

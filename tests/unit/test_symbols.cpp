@@ -9,7 +9,9 @@
 #include <sstream>
 #include <string>
 
+#include "kernel/kernel_info.h"
 #include "kernel/symbols.h"
+#include "tests/unit/support.h"
 
 using ntap::KernelSymbols;
 
@@ -152,7 +154,13 @@ TEST_CASE("symbols: 122 k lines parse in a few ms", "[symbols][perf]") {
   CHECK(syms.parse_ms() < 100);  // generous: the machine is shared; typical is a few ms
 }
 
-TEST_CASE("symbols: the running kernel's kallsyms", "[symbols][kernel]") {
+TEST_CASE("symbols: a kernel's symbols come from its kallsyms file", "[symbols]") {
+  ntap::KernelSymbols &syms = ntap::test::fixture_kernel().symbols();
+  CHECK(syms.symname(kTcpV4Rcv) == "tcp_v4_rcv");
+  CHECK(syms.symdata(0xffffffffc0a00210) == "nft_do_chain+0x10/0x700 [nf_tables]");
+}
+
+TEST_CASE("symbols: the running kernel's kallsyms", "[symbols][kernel][host]") {
   // Find tcp_v4_rcv's address the slow way and check the fast table agrees.
   std::ifstream in("/proc/kallsyms");
   std::string address_text, type, name;
@@ -167,7 +175,7 @@ TEST_CASE("symbols: the running kernel's kallsyms", "[symbols][kernel]") {
     WARN("skipped: /proc/kallsyms unreadable or addresses hidden (not root)");
     return;
   }
-  KernelSymbols syms;
+  KernelSymbols &syms = ntap::test::host_kernel().symbols();
   size_t kept = syms.load();
   WARN("/proc/kallsyms: " << kept << " symbols, read " << syms.read_ms() << " ms, parse " << syms.parse_ms()
                           << " ms");
@@ -213,13 +221,23 @@ TEST_CASE("drop reasons: no enum or no BTF falls back to numbers", "[symbols][bt
   CHECK(ntap::DropReasons::from_file(kData + "/does_not_exist").size() == 0);
 }
 
-TEST_CASE("drop reasons: the running kernel's vmlinux BTF", "[symbols][btf][kernel]") {
-  if (::access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-    WARN("skipped: no /sys/kernel/btf/vmlinux");
-    return;
-  }
-  CHECK(ntap::DropReasons::from_file("/sys/kernel/btf/vmlinux").size() > 10);
-  CHECK(ntap::drop_reason_name(2) == "NOT_SPECIFIED");
-  CHECK(ntap::drop_reason_name(3) == "NO_SOCKET");
-  CHECK(ntap::drop_reason_name(1000000) == "1000000");
+TEST_CASE("drop reasons: a kernel's come from its BTF and outlive releasing it", "[symbols][btf]") {
+  ntap::KernelInfo kernel(ntap::test::fixture_paths());
+  CHECK(kernel.btf().find_composite_type("sk_buff"));  // loads the BTF
+  kernel.release_btf();
+  CHECK_FALSE(kernel.btf().loaded());
+  CHECK(kernel.drop_reasons().name(3) == "NO_SOCKET");
+  CHECK(kernel.drop_reasons().name(12) == "NETFILTER_DROP");
+  CHECK(kernel.drop_reasons().size() == 6);
+  CHECK_FALSE(kernel.btf().loaded());  // read before the release
+  CHECK(ntap::DropReasons::from_file(ntap::test::fixture_paths().btf).size() == 6);
+}
+
+TEST_CASE("drop reasons: the running kernel's vmlinux BTF", "[symbols][btf][kernel][host]") {
+  const ntap::KernelInfo &host = ntap::test::host_kernel();
+  REQUIRE(host.btf().handle());
+  CHECK(ntap::DropReasons::from_file(host.paths().btf).size() > 10);
+  CHECK(host.drop_reasons().name(2) == "NOT_SPECIFIED");
+  CHECK(host.drop_reasons().name(3) == "NO_SOCKET");
+  CHECK(host.drop_reasons().name(1000000) == "1000000");
 }

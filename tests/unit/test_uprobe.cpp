@@ -154,7 +154,7 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
   CHECK_FALSE(entry.retprobe);
   CHECK(entry.section == "uprobe");
   CHECK(entry.entry == checked->program->probes[0]->resolved.at(0).entry);
-  set_process_target("", 0);
+  // The fixture kernel's run has no -c/-x target.
   CHECK(test::error_of("probe process.function(\"main\") { }") ==
         "1:7 a process probe without a path or pid needs a target process (-c CMD or -x PID)");
 }
