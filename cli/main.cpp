@@ -209,6 +209,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
+  reject_all_empty_probes(*program, fe_options, Location{&file, 1, 1});
   timer.report("Pass 2: elaborated the script");
   if (opt.last_pass == 2) {
     print_elaborated(*program, std::cout);

@@ -42,7 +42,8 @@ CORPORA = {  # name: (pass, stap's expected outcome)
 
 # stap's single-letter flags ntap has with the same meaning; others make the
 # file inapplicable (below) or are dropped with a reason.
-SHARED_FLAGS = {"w": "-w", "W": "-W", "v": "-v"}
+# stap's -u is --unoptimized (keep unused functions, no elision): ntap's -u.
+SHARED_FLAGS = {"w": "-w", "W": "-W", "v": "-v", "u": "-u"}
 
 
 @dataclass
@@ -109,18 +110,12 @@ def translate_options(options):
                 out += ["-p", digits]
             elif letter in SHARED_FLAGS:
                 out.append(SHARED_FLAGS[letter])
-            elif letter in "gu":
+            elif letter == "g":
                 flags.add(letter)
             else:
                 return None, f"stap option -{letter}", ""
     if "g" in flags:
         return None, "guru mode (-g)", ""
-    if "u" in flags:
-        # ntap has no unprivileged mode. The corpora use -u on many scripts
-        # whose verdict does not depend on it (a type error is one with or
-        # without -u), so the file runs without it and the note says so: a
-        # disagreement marked "-u dropped" may be about unprivileged mode.
-        notes.append("-u dropped")
     return out, "", ", ".join(notes)
 
 
