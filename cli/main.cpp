@@ -186,6 +186,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
   parse_options.preprocessor.target = &target;
+  parse_options.user_script = true;
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
   load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs),
                &target);
