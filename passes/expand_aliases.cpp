@@ -247,6 +247,14 @@ std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &ex
 
 void expand_aliases(PassContext &ctx) {
   Program &program = ctx.program;
+  // An alias name is what a probe point matches against, not a pattern:
+  // stap refuses a `*` component when it registers the alias, used or not.
+  for (const auto &alias : program.aliases)
+    for (const ProbePoint &name : alias->names)
+      for (const ProbePointComponent &c : name.components)
+        if (c.name == "*" || c.name == "**")
+          ctx.diagnostics.report(CompileError(ErrorKind::Semantic, "invalid use of wildcard probe point component",
+                                              name.loc, fmt::format("probe alias '{}'", name.str())));
   AliasExpander expander(program);
   std::vector<std::unique_ptr<Probe>> expanded;
   // Probe by probe: an error in one is reported and the others are still expanded.
