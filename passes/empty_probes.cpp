@@ -47,9 +47,9 @@ bool has_effect(const Stmt &s) {
 
 void reject_all_empty_probes(const Program &program, const FrontendOptions &options, Location where) {
   const auto &probes = program.probes;
-  if (probes.empty())
+  if (probes.empty() && !program.has_never)
     throw CompileError(ErrorKind::Semantic, "no probes found (no optional probe point matched)", where);
-  if (options.keep_unused) return;
+  if (probes.empty() || options.keep_unused) return;
   if (std::none_of(probes.begin(), probes.end(), [](const std::unique_ptr<Probe> &p) { return has_effect(*p->body); }))
     throw CompileError(ErrorKind::Semantic, "no probes found (every probe's body is empty)", probes.front()->loc);
 }

@@ -216,13 +216,16 @@ bool is_never(const ProbePoint &point) {
 }
 
 // The probes one written probe becomes.
-std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &expander) {
+std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &expander, bool &saw_never) {
   std::vector<std::unique_ptr<Probe>> out;
   auto plain = std::make_unique<Probe>();
   plain->loc = probe.loc;
   for (const ProbePoint &written : probe.points) {
     for (Expansion &e : expander.expand(written)) {
-      if (is_never(e.point)) continue;
+      if (is_never(e.point)) {
+        saw_never = true;
+        continue;
+      }
       if (e.chain.empty()) {
         plain->points.push_back(std::move(e.point));
         continue;
@@ -260,7 +263,7 @@ void expand_aliases(PassContext &ctx) {
   // Probe by probe: an error in one is reported and the others are still expanded.
   for (auto &probe : program.probes)
     ctx.diagnostics.guard([&] {
-      for (auto &p : expand_probe(*probe, expander)) expanded.push_back(std::move(p));
+      for (auto &p : expand_probe(*probe, expander, program.has_never)) expanded.push_back(std::move(p));
     });
   program.probes = std::move(expanded);
   for (uint32_t i = 0; i < program.probes.size(); ++i) program.probes[i]->id = i;
