@@ -197,6 +197,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   ParseOptions parse_options;
   parse_options.preprocessor.script_args = opt.script_args;
   parse_options.preprocessor.target = &target;
+  parse_options.user_script = true;
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
   load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs),
                &target);
@@ -220,6 +221,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_frontend_passes(ctx, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
+  reject_all_empty_probes(*program, fe_options, Location{&file, 1, 1});
   timer.report("Pass 2: elaborated the script");
   if (opt.last_pass == 2) {
     print_elaborated(*program, std::cout);

@@ -554,6 +554,9 @@ struct Program {
   // egid() from the current task_struct (by builtin name): resolved against
   // the kernel's BTF during elaboration, since code generation runs without it.
   std::map<std::string, std::vector<TargetStep>> task_paths;
+  // A `never` probe point was dropped (elaboration): the script has a probe,
+  // one that never runs, so it is not a script without probes.
+  bool has_never = false;
 
   // The global `name` as code in `from` sees it: that file's private global
   // of the name, else the public one; null when neither exists.

@@ -66,6 +66,7 @@ class AstBuilder {
   // ---- expressions (parse_expressions.cpp)
   static bool is_lvalue(const Expr &e) { return e.kind == ExprKind::Symbol || e.kind == ExprKind::Index; }
   ExprPtr lvalue(const Node &n, const char *what);
+  void check_print_call(const Node &n, const std::string &name, const Node &args) const;
   static std::optional<BinaryOp> binary_op(const Node &op);
   static AssignOp assign_op(const Node &op);
   ExprPtr left_assoc(const Node &n);

@@ -3,6 +3,7 @@
 #include "frontend/ast_builder.h"
 #include "frontend/regex_bounds.h"
 
+#include <fmt/format.h>
 #include <regex.h>
 
 #include "frontend/clone.h"
@@ -255,11 +256,30 @@ ExprPtr AstBuilder::at_operator(const Node &n) {
   fail(n, "unknown operator " + name);
 }
 
+// stap parses the print family as its own construct, not as calls: the
+// format or delimiter must be a literal string, printd & co. join at least
+// two values, print and sprint print at least one; a script that breaks
+// these does not parse (whatever functions it defines).
+void AstBuilder::check_print_call(const Node &n, const std::string &name, const Node &args) const {
+  const bool format = name == "printf" || name == "sprintf";
+  const bool delimited = name == "printd" || name == "printdln" || name == "sprintd" || name == "sprintdln";
+  const bool needs_value = name == "print" || name == "sprint";
+  if (!format && !delimited && !needs_value) return;
+  const size_t given = args.children.size();
+  if ((format || delimited) && given > 0 && !args.children[0]->is_type<g::string_literal>())
+    fail(*args.children[0], fmt::format("{} needs a literal {} string", name, format ? "format" : "delimiter"));
+  const size_t least = delimited ? 3 : 1;
+  if (given < least)
+    fail(n, fmt::format("wrong number of arguments to {} ({} given, at least {} expected){}", name, given, least,
+                        delimited ? ": a delimiter and two values to join" : ""));
+}
+
 ExprPtr AstBuilder::call_or_symbol(const Node &n) {
   std::string name = text(*n.children[0]);
   if (n.children.size() == 1) return std::make_unique<SymbolExpr>(loc(n), std::move(name));
   const Node &tail = *n.children[1];
   if (tail.is_type<g::call_args>()) {
+    check_print_call(n, name, tail);
     auto call = std::make_unique<CallExpr>(loc(n), std::move(name));
     for (const auto &arg : tail.children) call->args.push_back(expr(*arg));
     return call;

@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "frontend/ast_builder.h"
+#include "frontend/preprocess_lexer.h"
 
 namespace ntap::parsing {
 
@@ -150,6 +151,14 @@ std::unique_ptr<Program> parse_script(const SourceFile &file, const ParseOptions
   }
   // The grammar commits to every construct with must<>, so it either succeeds or raises.
   if (!root) throw CompileError(ErrorKind::Parse, "syntax error", Location{&file, 1, 1});
+  if (options.user_script && root->children.empty()) {
+    // stap's wording tells a blank file from one its preprocessing emptied.
+    pp::Lexer lexer(file.text, 0, file.text.size());
+    const bool blank = lexer.next().kind == pp::TokenKind::End;
+    throw CompileError(ErrorKind::Parse,
+                       blank ? "input file is empty" : "input file is empty after preprocessing",
+                       Location{&file, 1, 1});
+  }
   check_nesting(*root, source);
   return AstBuilder(file, source).program(*root);
 }

@@ -16,6 +16,9 @@ std::unique_ptr<ast::Program> parse_script(const SourceFile &file);
 
 struct ParseOptions {
   PreprocessOptions preprocessor;  // the script's arguments ($1, @1...) and what %( %) conditions test
+  // The user's script, not a tapset file: one with no declaration at all
+  // (empty, or emptied by its conditionals) is an error, as in stap.
+  bool user_script = false;
 };
 // As above, with the script's command-line arguments (and, for tests, the
 // system the preprocessor's conditions describe).

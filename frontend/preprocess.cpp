@@ -223,7 +223,10 @@ class Preprocessor {
           return token;
         }
         case TokenKind::CondThen:
-          fail(frame, token, "unexpected '%?' outside a preprocessor condition", lexer);
+          fail(frame, token,
+               open ? "unexpected '%?': this conditional already had its '%?'"
+                    : "unexpected '%?' outside a preprocessor condition",
+               lexer);
         case TokenKind::CondOpen:
           conditional(lexer, frame, token);
           break;
@@ -297,6 +300,11 @@ class Preprocessor {
           if (depth > 0) break;
           if (stops & kStopAtElse) return token;
           fail(frame, token, "unexpected '%:': this conditional already had its '%:'", lexer);
+        case TokenKind::CondThen:
+          // A nested conditional's `%?` is its own; a second one of this
+          // conditional is an error even in the branch not taken, as in stap.
+          if (depth == 0) fail(frame, token, "unexpected '%?': this conditional already had its '%?'", lexer);
+          break;
         default: break;
       }
     }
@@ -323,6 +331,7 @@ class Preprocessor {
     Macro macro;
     macro.name = std::string(lexer.text(name));
     macro.name_offset = name.begin;
+    if (macro.name == "define") fail(frame, name, "attempt to redefine '@define'", lexer);
     if (macros_.count(macro.name)) fail(frame, name, "attempt to redefine macro '@" + macro.name + "'", lexer);
     Token next = lexer.next();
     if (next.kind == TokenKind::Operator && lexer.text(next) == "(") {

@@ -160,6 +160,9 @@ class ConditionParser {
     if (name.rfind("CONFIG_", 0) == 0) return config_compare(lhs, op, op_token, rhs);
     if (name == "guru_mode") {
       if (rhs.kind != Operand::Kind::Number) fail(rhs.token, "guru_mode must be compared with a number");
+      // A mode is on or off: stap refuses other values and orderings.
+      if (rhs.number != 0 && rhs.number != 1) fail(op_token, "guru_mode is 0 or 1: expected 0 or 1");
+      if (op != Compare::Eq && op != Compare::Ne) fail(op_token, "guru_mode is 0 or 1: expected '==' or '!='");
       return compare<int64_t>(0, op, rhs.number);  // ntap has no guru mode
     }
     fail(lhs.token, "unknown preprocessor condition '" + name +

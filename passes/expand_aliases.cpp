@@ -22,6 +22,7 @@
 
 #include "frontend/clone.h"
 #include "frontend/parser.h"
+#include "frontend/walk.h"
 #include "passes/passes.h"
 
 namespace ntap {
@@ -183,6 +184,22 @@ class AliasExpander {
 // ------------------------------------------------------------ probe bodies
 
 // `if (!(cond)) next` in front of `body`.
+// A probe condition is evaluated apart from any probe body (stap re-checks
+// it whenever a global it reads changes): it may only read globals, never
+// write a variable or call a function. Reported once per written condition.
+void check_condition(ExprPtr &condition, const Program &program, Diagnostics &diagnostics) {
+  walk_exprs(condition, [&](ExprPtr &e) {
+    if (e->kind == ExprKind::Assign || e->kind == ExprKind::IncDec)
+      diagnostics.report(CompileError(ErrorKind::Semantic, "probe condition must not modify any variables", e->loc));
+    else if (e->kind == ExprKind::Call)
+      diagnostics.report(CompileError(ErrorKind::Semantic, "probe condition must not reference function", e->loc,
+                                      fmt::format("identifier '{}'", cast<CallExpr>(*e).name)));
+    else if (auto *sym = dyn_cast<SymbolExpr>(*e); sym && !program.find_global(sym->name, sym->loc.file))
+      diagnostics.report(CompileError(ErrorKind::Semantic, "probe condition must not reference undeclared global",
+                                      e->loc, fmt::format("identifier '{}'", sym->name)));
+  });
+}
+
 void guard_with_condition(BlockStmt &body, const Expr &condition) {
   auto guard = std::make_unique<IfStmt>(condition.loc);
   guard->cond = std::make_unique<UnaryExpr>(condition.loc, UnaryOp::Not, clone_expr(condition));
@@ -216,13 +233,16 @@ bool is_never(const ProbePoint &point) {
 }
 
 // The probes one written probe becomes.
-std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &expander) {
+std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &expander, bool &saw_never) {
   std::vector<std::unique_ptr<Probe>> out;
   auto plain = std::make_unique<Probe>();
   plain->loc = probe.loc;
   for (const ProbePoint &written : probe.points) {
     for (Expansion &e : expander.expand(written)) {
-      if (is_never(e.point)) continue;
+      if (is_never(e.point)) {
+        saw_never = true;
+        continue;
+      }
       if (e.chain.empty()) {
         plain->points.push_back(std::move(e.point));
         continue;
@@ -247,12 +267,24 @@ std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &ex
 
 void expand_aliases(PassContext &ctx) {
   Program &program = ctx.program;
+  // An alias name is what a probe point matches against, not a pattern:
+  // stap refuses a `*` component when it registers the alias, used or not.
+  for (const auto &alias : program.aliases)
+    for (const ProbePoint &name : alias->names)
+      for (const ProbePointComponent &c : name.components)
+        if (c.name == "*" || c.name == "**")
+          ctx.diagnostics.report(CompileError(ErrorKind::Semantic, "invalid use of wildcard probe point component",
+                                              name.loc, fmt::format("probe alias '{}'", name.str())));
+  for (auto &probe : program.probes)
+    if (probe->condition) check_condition(probe->condition, program, ctx.diagnostics);
+  for (auto &alias : program.aliases)
+    if (alias->condition) check_condition(alias->condition, program, ctx.diagnostics);
   AliasExpander expander(program);
   std::vector<std::unique_ptr<Probe>> expanded;
   // Probe by probe: an error in one is reported and the others are still expanded.
   for (auto &probe : program.probes)
     ctx.diagnostics.guard([&] {
-      for (auto &p : expand_probe(*probe, expander)) expanded.push_back(std::move(p));
+      for (auto &p : expand_probe(*probe, expander, program.has_never)) expanded.push_back(std::move(p));
     });
   program.probes = std::move(expanded);
   for (uint32_t i = 0; i < program.probes.size(); ++i) program.probes[i]->id = i;

@@ -9,9 +9,12 @@
 // Script functions are inferred together with the probes: a call types the
 // parameters from its arguments (and the arguments from typed parameters),
 // `return e` types the function's result, the result types the call. A
-// function that never returns a value, and a parameter nothing types, are
-// long, as in SystemTap.
+// parameter nothing types is long, as in SystemTap; a function that never
+// returns a value has none unless the context of a call types it (`f() + 1`):
+// `a = f()` leaves `a` untyped, an error as in stap.
 #include <fmt/format.h>
+
+#include <set>
 
 #include "frontend/histogram.h"
 #include "frontend/builtins.h"
@@ -44,13 +47,17 @@ class TypeInference {
   // what a failed statement left untyped would only add "unresolved type"
   // errors that are not the script's.
   void run() {
-    for (auto &f : program_.functions)
+    for (auto &f : program_.functions) {
       if (f->result == Type::Unknown) f->result = f->declared_result;
+      if (f->result == Type::Unknown && !returns_value(*f)) void_.insert(f.get());
+    }
     reach_fixpoint();
     if (diagnostics_.has_errors()) return;
-    // What nothing typed defaults to long; that may type more.
+    // What nothing typed defaults to long; that may type more. A function
+    // that returns no value stays untyped, as in stap: its calls are
+    // statements, or typed by their context (`f() + 1`), never `a = f()`.
     for (auto &f : program_.functions) {
-      if (f->result == Type::Unknown) f->result = Type::Long;
+      if (f->result == Type::Unknown && !void_.count(f.get())) f->result = Type::Long;
       for (size_t i = 0; i < f->params.size(); ++i)
         if (f->locals[i]->type == Type::Unknown) f->locals[i]->type = Type::Long;
     }
@@ -58,6 +65,22 @@ class TypeInference {
     if (diagnostics_.has_errors()) return;
     strict_ = true;
     walk_all();
+    // Code generation gives a call of a function without a value a zero.
+    for (auto &f : program_.functions)
+      if (f->result == Type::Unknown) f->result = Type::Long;
+  }
+
+  static bool returns_value(Function &f) {
+    bool found = false;
+    walk_stmts(*f.body, [&](Stmt &s) { found |= s.kind == StmtKind::Return && cast<ReturnStmt>(s).value; });
+    return found;
+  }
+
+  // A call of a function without a value, typed by where it is used.
+  Function *untyped_void_call(const Expr &e) const {
+    if (e.kind != ExprKind::Call) return nullptr;
+    Function *f = cast<CallExpr>(e).function;
+    return f && void_.count(f) && f->result == Type::Unknown ? f : nullptr;
   }
 
  private:
@@ -159,12 +182,19 @@ class TypeInference {
       auto &ix = cast<IndexExpr>(e);
       if (t != Type::Unknown) unify(ix.global->value_type, t, ix, &ix.global->first_typed);
       set(ix, ix.global->value_type);
+    } else if (Function *f = untyped_void_call(e); f && t != Type::Unknown) {
+      unify(f->result, t, e);
+      set(e, t);
     } else if (t != Type::Unknown) {
       expect(e, t);
     }
   }
 
   void visit_stmt(Stmt &s) {
+    // A statement that is a call discards its value: the one place a
+    // function without one may be called when nothing else types it.
+    if (strict_ && s.kind == StmtKind::Expr && untyped_void_call(*cast<ExprStmt>(s).expr))
+      cast<ExprStmt>(s).expr->type = Type::Long;
     if (s.kind == StmtKind::Delete) {
       // `delete arr` names a whole array: the one place a bare array is allowed.
       auto &target = *cast<DeleteStmt>(s).target;
@@ -467,6 +497,9 @@ class TypeInference {
       unify(param, arg.type, arg);
     }
     set(call, f.result);
+    if (strict_ && call.type == Type::Unknown)
+      throw CompileError(ErrorKind::Semantic, "unresolved type", call.loc, describe(call),
+                         {fmt::format("function {} returns no value ('return EXPR'), so its call has none", f.name)});
   }
 
   void visit_call(CallExpr &call) {
@@ -557,6 +590,7 @@ class TypeInference {
   const std::vector<std::unique_ptr<Local>> *locals_ = nullptr;  // of the body being walked
   bool changed_ = false;
   bool strict_ = false;
+  std::set<Function *> void_;  // functions with no declared type and no `return EXPR`
 };
 
 // Initialisers type their globals before inference starts.

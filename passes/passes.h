@@ -67,6 +67,12 @@ inline constexpr FrontendPass kFrontendPasses[] = {
     {"assign sides", assign_sides},
 };
 
+// After the passes, for a script to be run: throws stap's "no probes found"
+// (at `where`) when no probe is left (every point optional and unmatched), or
+// every probe's body is empty once constants are folded (not under -u).
+// Not a pass: checking a single probe in isolation is what tests do.
+void reject_all_empty_probes(const ast::Program &program, const FrontendOptions &options, Location where);
+
 // Runs every pass in order; `after_pass` (if set) is told each pass's name
 // and duration in microseconds (for -v). After a pass that reported errors
 // (or threw one) throws them all as one CompileErrors.

@@ -108,9 +108,11 @@ ResolveTarget member_resolver(const Btf &types, const Probe &probe) {
   };
 }
 
-// $$vars and $$parms: stap's sprintf("parm1=%x ... parmN=%x", $parm1, ...)
+// $$vars and $$parms: stap's sprintf("parm1=%#x ... parmN=%#x", $parm1, ...)
 // over the probe's context variables (a tracepoint's are all parameters; a
-// value that cannot be read prints as `name=?`); $$vars$ and $$parms$ print
+// value that cannot be read prints as `name=?`; stap's runtime writes the 0x
+// of %#x even for 0, so it is "0x%x", which bpf_snprintf can format in kernel
+// probes); $$vars$ and $$parms$ print
 // each as $parm$ does. $$locals: tracepoints have no locals, so "". Null
 // when the probe has no context to dump (user probes).
 ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
@@ -144,7 +146,7 @@ ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &
     const std::string name = described.substr(1, described.find(':') - 1);
     auto value = std::make_unique<TargetVarExpr>(var.loc, name);
     const bool readable = try_resolve_target(probe, *value);
-    format += fmt::format("{}{}={}", format.empty() ? "" : " ", name, readable ? "%x" : "?");
+    format += fmt::format("{}{}={}", format.empty() ? "" : " ", name, readable ? "0x%x" : "?");
     if (readable) call->args.push_back(std::move(value));
   }
   if (call->args.size() == 1) return std::make_unique<StringExpr>(var.loc, format);
@@ -211,11 +213,11 @@ class TargetResolver {
             return;
           }
         } else if (var.name == "$return") {
-          // stap's "return=2a" (the %x $$parms use) in a .return probe.
+          // stap's "return=0x2a" (the %#x $$parms use) in a .return probe.
           auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
           if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
             auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
-            call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=%x"));
+            call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=0x%x"));
             call->args.push_back(std::move(value));
             slot = std::move(call);
             return;

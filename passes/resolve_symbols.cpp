@@ -73,6 +73,7 @@ class SymbolResolver {
   // reported and the rest are still resolved.
   void run() {
     reject_loop_control_outside_loops(body_, false);
+    null_is_local_ = writes_null(body_);
     walk_stmts(body_, [&](Stmt &s) { diagnostics_.guard([&] { visit_stmt(s); }); });
   }
 
@@ -160,9 +161,48 @@ class SymbolResolver {
     wildcard_delete_target_ =
         s.kind == StmtKind::Delete ? cast<DeleteStmt>(s).target.get() : nullptr;
     for_each_expr(s, [&](ExprPtr &e) {
-      walk_exprs(e, [&](ExprPtr &x) { diagnostics_.guard([&] { visit_expr(*x); }); });
+      walk_exprs(e, [&](ExprPtr &x) {
+        if (is_null_constant(*x))
+          x = std::make_unique<NumberExpr>(x->loc, 0);
+        else
+          diagnostics_.guard([&] { visit_expr(*x); });
+      });
     });
     wildcard_delete_target_ = nullptr;
+  }
+
+  // SystemTap's tapset declares `global NULL = 0`, so NULL is a number in
+  // every script that does not declare or assign a NULL of its own: ntap
+  // makes it the constant, and `"foo" == NULL` is a type error as in stap.
+  bool is_null_constant(const Expr &e) {
+    if (e.kind != ExprKind::Symbol || null_is_local_) return false;
+    const auto &sym = cast<SymbolExpr>(e);
+    return sym.name == "NULL" && !param(sym.name) && !program_.find_global(sym.name, sym.loc.file);
+  }
+
+  // Whether the body stores into a variable named NULL (then it is an
+  // ordinary local, as the declared global would be in stap).
+  static bool writes_null(Stmt &body) {
+    auto is_null = [](const ExprPtr &e) {
+      return e && e->kind == ExprKind::Symbol && cast<SymbolExpr>(*e).name == "NULL";
+    };
+    bool writes = false;
+    walk_stmts(body, [&](Stmt &s) {
+      if (s.kind == StmtKind::Foreach) {
+        auto &f = cast<ForeachStmt>(s);
+        for (const auto &k : f.key_names) writes |= k == "NULL";
+        writes |= f.value_name && *f.value_name == "NULL";
+      }
+      if (s.kind == StmtKind::Try) {
+        auto &t = cast<TryStmt>(s);
+        writes |= t.catch_name && *t.catch_name == "NULL";
+      }
+    });
+    walk_exprs(body, [&](ExprPtr &x) {
+      if (x->kind == ExprKind::Assign) writes |= is_null(cast<AssignExpr>(*x).lhs);
+      if (x->kind == ExprKind::IncDec) writes |= is_null(cast<IncDecExpr>(*x).operand);
+    });
+    return writes;
   }
 
   static bool has_wildcard(const std::vector<ExprPtr> &keys) {
@@ -263,6 +303,7 @@ class SymbolResolver {
   std::vector<Function *> &called_;
   Diagnostics &diagnostics_;
   const Expr *wildcard_delete_target_ = nullptr;
+  bool null_is_local_ = false;
 };
 
 // A script function overrides a tapset function of the same name and arity;

@@ -191,7 +191,7 @@ TEST_CASE("functions: calls resolve by name and arity", "[functions][resolve]") 
 
 TEST_CASE("functions: parameter and result types come from calls and returns", "[functions][types]") {
   auto c = check("function wrap(s) { return \"[\" . s . \"]\" }\nfunction id(x) { return x }\n"
-                 "function nothing() { }\nprobe begin { a = wrap(\"x\"); b = id(3); c = nothing() }");
+                 "function nothing() { }\nprobe begin { a = wrap(\"x\"); b = id(3); c = nothing() + 0 }");
   const ast::Function *wrap = function(*c, "wrap");
   REQUIRE(wrap);
   CHECK(wrap->locals[0]->type == Type::String);
@@ -201,6 +201,10 @@ TEST_CASE("functions: parameter and result types come from calls and returns", "
   const auto &locals = c->program->probes[0]->locals;
   CHECK(locals[0]->type == Type::String);
   CHECK(locals[1]->type == Type::Long);
+  // Without `return EXPR` there is no value for a plain assignment to type
+  // (stap: "unresolved type"); a call as a statement is fine.
+  CHECK(error_of("function nothing() { }\nprobe begin { c = nothing() }") == "2:15 unresolved type");
+  CHECK_NOTHROW(check("function nothing() { }\nprobe begin { nothing() }"));
 }
 
 TEST_CASE("functions: type conflicts are reported where they arise", "[functions][types]") {
