@@ -132,7 +132,7 @@ constexpr unsigned kMaxPreprocessorNesting = 1000;
 // Each expansion costs a frame and a source-map entry whatever its size, so
 // macros that double (each using the one before twice) are bounded by count
 // as well as by the size of what they produce (generate()).
-constexpr size_t kMaxMacroExpansions = 1000000;
+constexpr size_t kMaxMacroExpansions = 100000;
 
 class Preprocessor {
  public:
