@@ -16,6 +16,8 @@ build_dir="${NTAP_FUZZ_BUILD_DIR:-$repo_root/build-fuzz}"
 seconds="${1:-60}"
 targets="${NTAP_FUZZ_TARGETS:-frontend codegen}"
 fuzz_dir="$repo_root/tests/fuzz"
+# libFuzzer reads -max_total_time=0 as "no limit".
+[[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: SECONDS must be a positive number, not '$seconds'" >&2; exit 1; }
 
 # clang 19: the LLVM the project links, and its libFuzzer (libclang-rt-19-dev).
 for tool in clang-19 clang++-19; do
@@ -37,7 +39,7 @@ for target in $targets; do
   echo "fuzz: $target for ${seconds}s"
   # The first corpus directory collects what the run finds; the seeds and
   # the kept crash inputs are read only. -max_len: room for deep nesting
-  # and long macro chains (the seeds alone would cap inputs near 1 KB).
+  # and long macro chains (without it libFuzzer stops at 4 KB).
   # -timeout: one input taking longer is a hang; -rss_limit_mb: more
   # memory than that is a blow-up.
   if ! "$build_dir/tests/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
