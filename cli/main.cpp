@@ -23,10 +23,10 @@
 
 #include "cli/listing.h"
 #include "cli/object_file.h"
+#include "cli/pipeline.h"
 #include "codegen/bpf/bpf_codegen.h"
 #include "codegen/host/host_codegen.h"
 #include "abi/layout.h"
-#include "frontend/parser.h"
 #include "passes/passes.h"
 #include "frontend/printer.h"
 #include "frontend/tapset.h"
@@ -192,15 +192,10 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   PhaseTimer timer(opt.verbose > 0);
   const SourceFile &file =
       opt.script_text.empty() ? sources.load(opt.script_path) : sources.add("<input>", opt.script_text);
-  PreprocessTarget target = PreprocessTarget::running_system();
-  target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
-  ParseOptions parse_options;
-  parse_options.preprocessor.script_args = opt.script_args;
-  parse_options.preprocessor.target = &target;
-  parse_options.user_script = true;
-  std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
-  load_tapsets(*program, sources, tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs),
-               &target);
+  ParsePassOptions parse_options;
+  parse_options.script_args = opt.script_args;
+  parse_options.tapset_dirs = tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs);
+  std::unique_ptr<ast::Program> program = parse_pass(file, sources, kernel, parse_options);
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));
   if (opt.last_pass == 1) {
@@ -209,19 +204,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   }
 
   set_global_values(*program, opt.global_values, file);
-  // As stap: a script without a probe would attach nothing and wait forever.
-  if (program->probes.empty())
-    throw CompileError(ErrorKind::Semantic, "no probes found", Location{&file, 1, 1});
-
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
   fe_options.string_limit = layout_options.string_limit;
-  PassContext ctx{*program, fe_options, kernel};
-  run_frontend_passes(ctx, [&](const char *name, double us) {
+  elaborate_pass(*program, file, kernel, fe_options, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
-  reject_all_empty_probes(*program, fe_options, Location{&file, 1, 1});
   timer.report("Pass 2: elaborated the script");
   if (opt.last_pass == 2) {
     print_elaborated(*program, std::cout);

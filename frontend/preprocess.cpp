@@ -125,6 +125,15 @@ struct Frame {
 
 enum StopAt : unsigned { kStopAtEnd = 0, kStopAtElse = 1, kStopAtClose = 2 };
 
+// Each nested conditional and each macro expansion is one more level of
+// recursion here (as nested constructs are in the parser, grammar.h's
+// max_nesting): deeper input is an error, not a stack overflow.
+constexpr unsigned kMaxPreprocessorNesting = 1000;
+// Each expansion costs a frame and a source-map entry whatever its size, so
+// macros that double (each using the one before twice) are bounded by count
+// as well as by the size of what they produce (generate()).
+constexpr size_t kMaxMacroExpansions = 100000;
+
 class Preprocessor {
  public:
   Preprocessor(const SourceFile &file, const PreprocessOptions &options)
@@ -150,6 +159,27 @@ class Preprocessor {
   const PreprocessTarget &target_;
   PreprocessedSource out_;
   std::map<std::string, Macro, std::less<>> macros_;
+  unsigned nesting_ = 0;  // conditionals and expansions open (kMaxPreprocessorNesting)
+  size_t expansions_ = 0;  // macro uses expanded so far (kMaxMacroExpansions)
+
+  // One more level of conditionals or expansions, opened by `token`, for
+  // the life of the guard.
+  class Level {
+   public:
+    Level(Preprocessor &pp, const Frame &frame, const Token &token, const Lexer &lexer) : pp_(pp) {
+      if (++pp_.nesting_ > kMaxPreprocessorNesting)
+        pp_.fail(frame, token,
+                 "preprocessor conditionals and macro expansions nested too deeply (more than " +
+                     std::to_string(kMaxPreprocessorNesting) + " levels)",
+                 lexer);
+    }
+    ~Level() { --pp_.nesting_; }
+    Level(const Level &) = delete;
+    Level &operator=(const Level &) = delete;
+
+   private:
+    Preprocessor &pp_;
+  };
 
   // ---------------------------------------------------------- emitting
   void copy(size_t begin, size_t end) {
@@ -162,6 +192,13 @@ class Preprocessor {
   // macro use when inside an expansion.
   void generate(const Frame &frame, std::string_view text, size_t source_offset) {
     if (text.empty()) return;
+    // Macros that each use the previous one twice double the text per
+    // definition: a few lines would expand past any memory. The bound is
+    // the one a script file has (SourceManager::kMaxScriptBytes).
+    if (out_.text.size() + text.size() > SourceManager::kMaxScriptBytes)
+      fail_at(file_, frame.in_script() ? source_offset : frame.use_offset,
+              "macro expansion makes the script larger than " +
+                  std::to_string(SourceManager::kMaxScriptBytes >> 20) + " MiB");
     if (frame.in_script())
       out_.map.expanded(out_.text.size(), source_offset, {});
     else
@@ -269,6 +306,7 @@ class Preprocessor {
   // ---------------------------------------------------------- %( %? %: %)
 
   void conditional(Lexer &lexer, const Frame &frame, const Token &open) {
+    Level level(*this, frame, open, lexer);
     gap(frame, open);
     ConditionScope scope{file_, target_, args_};
     bool chosen = evaluate_condition(lexer, open, scope);
@@ -417,6 +455,10 @@ class Preprocessor {
   void expand_macro(Lexer &lexer, const Frame &frame, const Macro &macro, const Token &use) {
     if (std::find(frame.expanding.begin(), frame.expanding.end(), &macro) != frame.expanding.end())
       fail(frame, use, "recursive macro invocation of '@" + macro.name + "'", lexer);
+    Level level(*this, frame, use, lexer);
+    if (++expansions_ > kMaxMacroExpansions)
+      fail_at(file_, frame.in_script() ? use.begin : frame.use_offset,
+              "macro expansion: more than " + std::to_string(kMaxMacroExpansions) + " macro uses expanded");
     gap(frame, use);
     Frame body;
     body.caller = &frame;

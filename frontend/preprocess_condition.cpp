@@ -63,6 +63,10 @@ class ConditionParser {
  private:
   Lexer &lexer_;
   const ConditionScope &scope_;
+  // `!` and `(` recurse once each: as in the parser (grammar.h's
+  // max_nesting), deeper input is an error, not a stack overflow.
+  static constexpr unsigned kMaxNesting = 1000;
+  unsigned nesting_ = 0;
 
   [[noreturn]] void fail(const Token &token, const std::string &message) {
     fail_at(scope_.file, token.begin, message, describe_token(lexer_, token));
@@ -94,18 +98,21 @@ class ConditionParser {
 
   bool negation(bool evaluate) {
     Token token = lexer_.peek();
+    const bool nests = is_operator(token, "!") || is_operator(token, "(");
+    if (!nests) return comparison(evaluate);
+    if (++nesting_ > kMaxNesting)
+      fail(token, "preprocessor condition nested too deeply (more than " + std::to_string(kMaxNesting) + " levels)");
+    lexer_.next();
+    bool value;
     if (is_operator(token, "!")) {
-      lexer_.next();
-      return !negation(evaluate);
-    }
-    if (is_operator(token, "(")) {
-      lexer_.next();
-      bool value = disjunction(evaluate);
+      value = !negation(evaluate);
+    } else {
+      value = disjunction(evaluate);
       Token close = lexer_.next();
       if (!is_operator(close, ")")) fail(close, "expected ')' in preprocessor condition");
-      return value;
     }
-    return comparison(evaluate);
+    --nesting_;
+    return value;
   }
 
   std::optional<Compare> comparison_operator(const Token &token) const {

@@ -14,6 +14,7 @@ packages=(
   llvm-19-dev libbpf-dev libelf-dev libdw-dev tao-pegtl-dev catch2 zlib1g-dev libzstd-dev
   libcli11-dev libfmt-dev pkg-config cmake ninja-build g++ bpftool iproute2 nftables python3
   procps lld strace libcpp-httplib-dev prometheus jq curl
+  clang-19 libclang-rt-19-dev
 )
 
 missing_packages() {
