@@ -104,13 +104,13 @@ class SideAnalysis {
         return;
       }
       case ExprKind::IncDec: {
-        auto &update = static_cast<IncDecExpr &>(e);
+        auto &update = ast::cast<ast::IncDecExpr>(e);
         Global *g = global_of(*update.operand);
         read(g, &e != update_only_);
         write(g);
         // Keys of a[k]++ are ordinary reads; the element itself is updated.
         if (update.operand->kind == ExprKind::Index)
-          for (auto &k : static_cast<IndexExpr &>(*update.operand).keys) visit_expr(*k);
+          for (auto &k : ast::cast<ast::IndexExpr>(*update.operand).keys) visit_expr(*k);
         return;
       }
       case ExprKind::Call: {
@@ -211,12 +211,12 @@ const Expr *kernel_need(BlockStmt &body, std::set<const Function *> &seen) {
   const Expr *found = nullptr;
   std::function<void(Expr &)> visit = [&](Expr &e) {
     if (found) return;
-    if (e.kind == ExprKind::TargetVar && static_cast<TargetVarExpr &>(e).is_cast()) {
+    if (e.kind == ExprKind::TargetVar && ast::cast<ast::TargetVarExpr>(e).is_cast()) {
       found = &e;
       return;
     }
     if (e.kind == ExprKind::Call) {
-      auto &call = static_cast<CallExpr &>(e);
+      auto &call = ast::cast<ast::CallExpr>(e);
       const bool kernel_only =
           call.builtin && (call.builtin->flags & Builtin::Kernel) && !(call.builtin->flags & Builtin::User);
       if (kernel_only || (call.function && seen.insert(call.function).second && kernel_need(*call.function->body, seen))) {

@@ -20,7 +20,7 @@ using GlobalSet = std::set<const Global *>;
 // The array a write goes to, when `target` is an element of one.
 const Global *element_global(const ExprPtr &target) {
   if (!target || target->kind != ExprKind::Index) return nullptr;
-  return static_cast<const IndexExpr &>(*target).global;
+  return ast::cast<ast::IndexExpr>(*target).global;
 }
 
 // Globals (scalars and arrays) a statement tree writes, not counting calls.
@@ -29,15 +29,15 @@ void collect_direct_writes(Stmt &body, GlobalSet &out) {
     if (!target) return;
     if (const Global *g = element_global(target)) out.insert(g);
     if (target->kind == ExprKind::Symbol)
-      if (const Global *g = static_cast<const SymbolExpr &>(*target).global) out.insert(g);
+      if (const Global *g = ast::cast<ast::SymbolExpr>(*target).global) out.insert(g);
   };
   walk_stmts(body, [&](Stmt &s) {
-    if (s.kind == StmtKind::Delete) note_target(static_cast<DeleteStmt &>(s).target);
-    if (s.kind == StmtKind::StatsAdd) note_target(static_cast<StatsAddStmt &>(s).target);
+    if (s.kind == StmtKind::Delete) note_target(ast::cast<ast::DeleteStmt>(s).target);
+    if (s.kind == StmtKind::StatsAdd) note_target(ast::cast<ast::StatsAddStmt>(s).target);
   });
   walk_exprs(body, [&](ExprPtr &e) {
-    if (e->kind == ExprKind::Assign) note_target(static_cast<AssignExpr &>(*e).lhs);
-    if (e->kind == ExprKind::IncDec) note_target(static_cast<IncDecExpr &>(*e).operand);
+    if (e->kind == ExprKind::Assign) note_target(ast::cast<ast::AssignExpr>(*e).lhs);
+    if (e->kind == ExprKind::IncDec) note_target(ast::cast<ast::IncDecExpr>(*e).operand);
   });
 }
 
@@ -49,7 +49,7 @@ std::map<const Function *, GlobalSet> function_writes(Program &program) {
     collect_direct_writes(*function->body, writes[function.get()]);
     walk_exprs(*function->body, [&](ExprPtr &e) {
       if (e->kind == ExprKind::Call)
-        if (const Function *callee = static_cast<CallExpr &>(*e).function) calls[function.get()].insert(callee);
+        if (const Function *callee = ast::cast<ast::CallExpr>(*e).function) calls[function.get()].insert(callee);
     });
   }
   // Propagate along calls until nothing changes (recursion allowed).
@@ -64,11 +64,14 @@ std::map<const Function *, GlobalSet> function_writes(Program &program) {
 
 class MutationCheck {
  public:
-  explicit MutationCheck(const std::map<const Function *, GlobalSet> &writes) : writes_(writes) {}
+  // Each modification is reported and the walk goes on, so one run names
+  // every loop that changes what it walks.
+  MutationCheck(const std::map<const Function *, GlobalSet> &writes, Diagnostics &diagnostics)
+      : writes_(writes), diagnostics_(diagnostics) {}
 
   void check(Stmt &s) {
     if (s.kind == StmtKind::Foreach) {
-      auto &loop = static_cast<ForeachStmt &>(s);
+      auto &loop = ast::cast<ast::ForeachStmt>(s);
       // The limit and slice keys are evaluated before the walk starts.
       for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { check_expr(*x); }); });
       iterated_.push_back(loop.global);
@@ -76,8 +79,8 @@ class MutationCheck {
       iterated_.pop_back();
       return;
     }
-    if (s.kind == StmtKind::Delete) check_element_write(static_cast<DeleteStmt &>(s).target);
-    if (s.kind == StmtKind::StatsAdd) check_element_write(static_cast<StatsAddStmt &>(s).target);
+    if (s.kind == StmtKind::Delete) check_element_write(ast::cast<ast::DeleteStmt>(s).target);
+    if (s.kind == StmtKind::StatsAdd) check_element_write(ast::cast<ast::StatsAddStmt>(s).target);
     for_each_expr(s, [&](ExprPtr &e) { walk_exprs(e, [&](ExprPtr &x) { check_expr(*x); }); });
     for_each_child(s, [&](StmtPtr &child) { check(*child); });
   }
@@ -92,26 +95,30 @@ class MutationCheck {
   void check_element_write(const ExprPtr &target) {
     const Global *g = element_global(target);
     if (g && iterating(g))
-      throw CompileError(ErrorKind::Semantic, "variable '" + g->name + "' modified during 'foreach' iteration",
-                         target->loc);
+      diagnostics_.report(CompileError(ErrorKind::Semantic,
+                                       "variable '" + g->name + "' modified during 'foreach' iteration", target->loc));
   }
 
   void check_expr(Expr &e) {
     if (iterated_.empty()) return;
-    if (e.kind == ExprKind::Assign) check_element_write(static_cast<AssignExpr &>(e).lhs);
-    if (e.kind == ExprKind::IncDec) check_element_write(static_cast<IncDecExpr &>(e).operand);
+    if (e.kind == ExprKind::Assign) check_element_write(ast::cast<ast::AssignExpr>(e).lhs);
+    if (e.kind == ExprKind::IncDec) check_element_write(ast::cast<ast::IncDecExpr>(e).operand);
     if (e.kind != ExprKind::Call) return;
-    const Function *callee = static_cast<CallExpr &>(e).function;
+    const Function *callee = ast::cast<ast::CallExpr>(e).function;
     if (!callee) return;
     auto found = writes_.find(callee);
     if (found == writes_.end()) return;
     for (const Global *g : iterated_)
-      if (g && found->second.count(g))
-        throw CompileError(ErrorKind::Semantic,
-                           "function call modifies var '" + g->name + "' during 'foreach' iteration", e.loc);
+      if (g && found->second.count(g)) {
+        diagnostics_.report(CompileError(ErrorKind::Semantic,
+                                         "function call modifies var '" + g->name + "' during 'foreach' iteration",
+                                         e.loc));
+        return;
+      }
   }
 
   const std::map<const Function *, GlobalSet> &writes_;
+  Diagnostics &diagnostics_;
   std::vector<const Global *> iterated_;
 };
 
@@ -119,7 +126,7 @@ class MutationCheck {
 
 void check_foreach_mutation(PassContext &ctx) {
   const auto writes = function_writes(ctx.program);
-  MutationCheck checker(writes);
+  MutationCheck checker(writes, ctx.diagnostics);
   for (auto &probe : ctx.program.probes) checker.check(*probe->body);
   for (auto &function : ctx.program.functions) checker.check(*function->body);
 }

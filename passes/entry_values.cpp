@@ -18,7 +18,7 @@ using namespace ast;
 constexpr const char *kEntryOperator = "@entry";
 
 bool is_entry_call(const Expr &e) {
-  return e.kind == ExprKind::Call && static_cast<const CallExpr &>(e).name == kEntryOperator;
+  return e.kind == ExprKind::Call && ast::cast<ast::CallExpr>(e).name == kEntryOperator;
 }
 
 [[noreturn]] void only_in_return_probes(const Location &loc) {
@@ -64,7 +64,7 @@ std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t
   size_t count = 0;
   walk_exprs(*probe.body, [&](ExprPtr &slot) {
     if (!slot || !is_entry_call(*slot)) return;
-    auto &call = static_cast<CallExpr &>(*slot);
+    auto &call = ast::cast<ast::CallExpr>(*slot);
     if (call.args.size() != 1)
       throw CompileError(ErrorKind::Semantic, "@entry takes one expression", call.loc, "operator '@entry'");
     const std::string name = fmt::format("__entry_{}_{}", probe_index, count++);

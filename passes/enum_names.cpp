@@ -40,7 +40,7 @@ ast::Function *enum_name_function(ast::Program &program, const Btf &btf, const a
                        "enum_name needs the enum's name as a string literal and a value: "
                        "enum_name(\"sk_rst_reason\", reason)",
                        call.loc, "identifier 'enum_name'");
-  std::string enum_name = static_cast<const ast::StringExpr &>(*call.args[0]).value;
+  std::string enum_name = ast::cast<ast::StringExpr>(*call.args[0]).value;
   if (enum_name.rfind("enum ", 0) == 0) enum_name.erase(0, 5);
   const std::string name = function_name(enum_name);
   for (const auto &f : program.functions)

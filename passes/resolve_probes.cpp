@@ -234,8 +234,8 @@ class TargetResolver {
         return;
       }
       case ExprKind::Call:
-        if (static_cast<CallExpr &>(*slot).name == "@entry") {
-          slot = entry_value(static_cast<CallExpr &>(*slot));
+        if (ast::cast<ast::CallExpr>(*slot).name == "@entry") {
+          slot = entry_value(ast::cast<ast::CallExpr>(*slot));
           return;
         }
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
@@ -348,7 +348,7 @@ void choose_contexts(Probe &probe) {
   std::vector<std::string> names;
   walk_exprs(*probe.body, [&](ExprPtr &e) {
     if (e->kind != ExprKind::TargetVar) return;
-    const auto &var = static_cast<const TargetVarExpr &>(*e);
+    const auto &var = ast::cast<ast::TargetVarExpr>(*e);
     if (!var.is_cast() && std::find(names.begin(), names.end(), var.name) == names.end()) names.push_back(var.name);
   });
   for (ResolvedProbe &rp : probe.resolved) rp.provider->choose_context(rp, names);

@@ -327,9 +327,9 @@ class DoubleBufferedStorage final : public GlobalStorage {
 };
 
 int64_t initial_number(const ast::Expr &e) {
-  if (e.kind == ast::ExprKind::Number) return static_cast<const ast::NumberExpr &>(e).value;
+  if (e.kind == ast::ExprKind::Number) return ast::cast<ast::NumberExpr>(e).value;
   if (e.kind == ast::ExprKind::Unary) {
-    const auto &u = static_cast<const ast::UnaryExpr &>(e);
+    const auto &u = ast::cast<ast::UnaryExpr>(e);
     const int64_t v = initial_number(*u.operand);
     switch (u.op) {
       case ast::UnaryOp::Neg: return -v;
@@ -399,7 +399,7 @@ void Store::apply_initializers(const ast::Program &program) {
     if (!g->init || g->is_array || g->id >= storages_.size()) continue;
     Value v;
     if (g->init->kind == ast::ExprKind::String)
-      v.s = static_cast<const ast::StringExpr &>(*g->init).value;
+      v.s = ast::cast<ast::StringExpr>(*g->init).value;
     else
       v.l = initial_number(*g->init);
     storages_[g->id]->update({}, v);

@@ -25,8 +25,8 @@ constexpr int64_t kENoMem = 12;  // every entry of the stack map is in use
 bool is_perf_probe(const ResolvedProbe &probe) { return probe.kind == ProbeKind::Perf; }
 
 bool is_backtrace_call(const Expr &e) {
-  return e.kind == ExprKind::Call && static_cast<const CallExpr &>(e).builtin &&
-         static_cast<const CallExpr &>(e).name == "backtrace";
+  return e.kind == ExprKind::Call && ast::cast<ast::CallExpr>(e).builtin &&
+         ast::cast<ast::CallExpr>(e).name == "backtrace";
 }
 
 }  // namespace

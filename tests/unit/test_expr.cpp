@@ -20,10 +20,10 @@ std::string parsed(const std::string &statement) {
 }
 
 const BinaryExpr &first_binary(const Program &program) {
-  const auto &s = static_cast<const ExprStmt &>(*program.probes.at(0)->body->stmts.at(0));
-  const auto &assign = static_cast<const AssignExpr &>(*s.expr);
+  const auto &s = ast::cast<ast::ExprStmt>(*program.probes.at(0)->body->stmts.at(0));
+  const auto &assign = ast::cast<ast::AssignExpr>(*s.expr);
   REQUIRE(assign.rhs->kind == ExprKind::Binary);
-  return static_cast<const BinaryExpr &>(*assign.rhs);
+  return ast::cast<ast::BinaryExpr>(*assign.rhs);
 }
 
 // "FILE:LINE:COL: message" of the error parsing `text` raises.
@@ -108,7 +108,7 @@ TEST_CASE("expr: try/catch parses with and without a message variable", "[expr]"
   CHECK(parsed("try { error(\"e\") } catch { }") == "try\n{\n    error(\"e\");\n}\ncatch\n{\n}\n");
   SourceFile file("<input>", "probe begin { try { } catch (m) { } }");
   auto program = parse_script(file);
-  const auto &t = static_cast<const TryStmt &>(*program->probes.at(0)->body->stmts.at(0));
+  const auto &t = ast::cast<ast::TryStmt>(*program->probes.at(0)->body->stmts.at(0));
   CHECK(t.kind == StmtKind::Try);
   CHECK(t.loc.str() == "<input>:1:15");
   REQUIRE(t.catch_name);
@@ -128,8 +128,8 @@ TEST_CASE("expr: wildcard subscripts parse as null keys and print back", "[expr]
   CHECK(parsed("x = [1, *] in a") == "x = [1, *] in a;\n");
   SourceFile file("<input>", "probe begin { delete a[*, 5] }");
   auto program = parse_script(file);
-  const auto &del = static_cast<const DeleteStmt &>(*program->probes.at(0)->body->stmts.at(0));
-  const auto &index = static_cast<const IndexExpr &>(*del.target);
+  const auto &del = ast::cast<ast::DeleteStmt>(*program->probes.at(0)->body->stmts.at(0));
+  const auto &index = ast::cast<ast::IndexExpr>(*del.target);
   REQUIRE(index.keys.size() == 2);
   CHECK(index.keys[0] == nullptr);
   CHECK(index.keys[1] != nullptr);

@@ -84,10 +84,10 @@ std::string run(const std::string &text, int *status = nullptr, const std::vecto
 // the functions they call, in order (flattening nested blocks).
 void called_names(const ast::Stmt &s, std::vector<std::string> &out) {
   if (s.kind == ast::StmtKind::Block) {
-    for (const auto &inner : static_cast<const ast::BlockStmt &>(s).stmts) called_names(*inner, out);
+    for (const auto &inner : ast::cast<ast::BlockStmt>(s).stmts) called_names(*inner, out);
   } else if (s.kind == ast::StmtKind::Expr) {
-    const auto &e = *static_cast<const ast::ExprStmt &>(s).expr;
-    if (e.kind == ast::ExprKind::Call) out.push_back(static_cast<const ast::CallExpr &>(e).name);
+    const auto &e = *ast::cast<ast::ExprStmt>(s).expr;
+    if (e.kind == ast::ExprKind::Call) out.push_back(ast::cast<ast::CallExpr>(e).name);
   } else if (s.kind == ast::StmtKind::If) {
     out.push_back("if");
   }
@@ -339,7 +339,7 @@ TEST_CASE("probe points: a condition becomes a guard at the top of the body", "[
   const auto &stmts = c->program->probes[0]->body->stmts;
   REQUIRE(stmts.size() == 2);
   REQUIRE(stmts[0]->kind == ast::StmtKind::If);
-  CHECK(static_cast<const ast::IfStmt &>(*stmts[0]).then_stmt->kind == ast::StmtKind::Next);
+  CHECK(ast::cast<ast::IfStmt>(*stmts[0]).then_stmt->kind == ast::StmtKind::Next);
   CHECK(c->program->find_global("on")->read_in_user);
 }
 

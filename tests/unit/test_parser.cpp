@@ -23,15 +23,15 @@ std::string join_exprs(const std::vector<ExprPtr> &list) {
 
 std::string sexpr(const Expr &e) {
   switch (e.kind) {
-    case ExprKind::Number: return std::to_string(static_cast<const NumberExpr &>(e).value);
-    case ExprKind::String: return "\"" + static_cast<const StringExpr &>(e).value + "\"";
-    case ExprKind::Symbol: return static_cast<const SymbolExpr &>(e).name;
+    case ExprKind::Number: return std::to_string(ast::cast<ast::NumberExpr>(e).value);
+    case ExprKind::String: return "\"" + ast::cast<ast::StringExpr>(e).value + "\"";
+    case ExprKind::Symbol: return ast::cast<ast::SymbolExpr>(e).name;
     case ExprKind::Index: {
-      auto &i = static_cast<const IndexExpr &>(e);
+      auto &i = ast::cast<ast::IndexExpr>(e);
       return "(index " + i.name + join_exprs(i.keys) + ")";
     }
     case ExprKind::TargetVar: {
-      auto &t = static_cast<const TargetVarExpr &>(e);
+      auto &t = ast::cast<ast::TargetVarExpr>(e);
       std::string out = t.address_of ? "&" : "";
       out += t.is_cast() ? "(@cast " + sexpr(*t.cast_operand) + " \"" + t.cast_type + "\" \"" + t.cast_module + "\")"
                          : "$" + t.name;
@@ -39,44 +39,44 @@ std::string sexpr(const Expr &e) {
       return out;
     }
     case ExprKind::Unary: {
-      auto &u = static_cast<const UnaryExpr &>(e);
+      auto &u = ast::cast<ast::UnaryExpr>(e);
       const char *op = u.op == UnaryOp::Neg ? "neg" : u.op == UnaryOp::Plus ? "plus" : u.op == UnaryOp::Not ? "!" : "~";
       return std::string("(") + op + " " + sexpr(*u.operand) + ")";
     }
     case ExprKind::Binary: {
-      auto &b = static_cast<const BinaryExpr &>(e);
+      auto &b = ast::cast<ast::BinaryExpr>(e);
       return std::string("(") + binary_op_text(b.op) + " " + sexpr(*b.lhs) + " " + sexpr(*b.rhs) + ")";
     }
     case ExprKind::Logical: {
-      auto &l = static_cast<const LogicalExpr &>(e);
+      auto &l = ast::cast<ast::LogicalExpr>(e);
       return std::string("(") + (l.op == LogicalOp::And ? "&&" : "||") + " " + sexpr(*l.lhs) + " " + sexpr(*l.rhs) + ")";
     }
     case ExprKind::Ternary: {
-      auto &t = static_cast<const TernaryExpr &>(e);
+      auto &t = ast::cast<ast::TernaryExpr>(e);
       return "(? " + sexpr(*t.cond) + " " + sexpr(*t.then_expr) + " " + sexpr(*t.else_expr) + ")";
     }
     case ExprKind::Assign: {
-      auto &a = static_cast<const AssignExpr &>(e);
+      auto &a = ast::cast<ast::AssignExpr>(e);
       return std::string("(") + assign_op_text(a.op) + " " + sexpr(*a.lhs) + " " + sexpr(*a.rhs) + ")";
     }
     case ExprKind::IncDec: {
-      auto &i = static_cast<const IncDecExpr &>(e);
+      auto &i = ast::cast<ast::IncDecExpr>(e);
       std::string op = i.increment ? "++" : "--";
       return "(" + (i.prefix ? op + "pre" : op + "post") + " " + sexpr(*i.operand) + ")";
     }
     case ExprKind::Call: {
-      auto &c = static_cast<const CallExpr &>(e);
+      auto &c = ast::cast<ast::CallExpr>(e);
       return "(call " + c.name + join_exprs(c.args) + ")";
     }
     case ExprKind::StatsOp: {
-      auto &s = static_cast<const StatsOpExpr &>(e);
+      auto &s = ast::cast<ast::StatsOpExpr>(e);
       return std::string("(") + stats_fn_name(s.fn) + " " + sexpr(*s.operand) + ")";
     }
     case ExprKind::InArray: {
-      auto &i = static_cast<const InArrayExpr &>(e);
+      auto &i = ast::cast<ast::InArrayExpr>(e);
       return "(in" + join_exprs(i.keys) + " " + i.name + ")";
     }
-    case ExprKind::Defined: return "(@defined " + sexpr(*static_cast<const DefinedExpr &>(e).operand) + ")";
+    case ExprKind::Defined: return "(@defined " + sexpr(*ast::cast<ast::DefinedExpr>(e).operand) + ")";
   }
   return "?";
 }
@@ -85,25 +85,25 @@ std::string sexpr(const Stmt &s) {
   switch (s.kind) {
     case StmtKind::Block: {
       std::string out = "{";
-      for (const auto &child : static_cast<const BlockStmt &>(s).stmts) out += " " + sexpr(*child);
+      for (const auto &child : ast::cast<ast::BlockStmt>(s).stmts) out += " " + sexpr(*child);
       return out + " }";
     }
-    case StmtKind::Expr: return sexpr(*static_cast<const ExprStmt &>(s).expr);
+    case StmtKind::Expr: return sexpr(*ast::cast<ast::ExprStmt>(s).expr);
     case StmtKind::If: {
-      auto &i = static_cast<const IfStmt &>(s);
+      auto &i = ast::cast<ast::IfStmt>(s);
       return "(if " + sexpr(*i.cond) + " " + sexpr(*i.then_stmt) + (i.else_stmt ? " " + sexpr(*i.else_stmt) : "") + ")";
     }
     case StmtKind::While: {
-      auto &w = static_cast<const WhileStmt &>(s);
+      auto &w = ast::cast<ast::WhileStmt>(s);
       return "(while " + sexpr(*w.cond) + " " + sexpr(*w.body) + ")";
     }
     case StmtKind::For: {
-      auto &f = static_cast<const ForStmt &>(s);
+      auto &f = ast::cast<ast::ForStmt>(s);
       auto part = [](const ExprPtr &e) { return e ? sexpr(*e) : std::string("_"); };
       return "(for " + part(f.init) + " " + part(f.cond) + " " + part(f.step) + " " + sexpr(*f.body) + ")";
     }
     case StmtKind::Foreach: {
-      auto &f = static_cast<const ForeachStmt &>(s);
+      auto &f = ast::cast<ast::ForeachStmt>(s);
       std::string out = "(foreach";
       if (f.value_name) out += " " + *f.value_name + " =";
       out += " [";
@@ -113,20 +113,20 @@ std::string sexpr(const Stmt &s) {
       if (f.limit) out += " limit:" + sexpr(*f.limit);
       return out + " " + sexpr(*f.body) + ")";
     }
-    case StmtKind::Delete: return "(delete " + sexpr(*static_cast<const DeleteStmt &>(s).target) + ")";
+    case StmtKind::Delete: return "(delete " + sexpr(*ast::cast<ast::DeleteStmt>(s).target) + ")";
     case StmtKind::StatsAdd: {
-      auto &a = static_cast<const StatsAddStmt &>(s);
+      auto &a = ast::cast<ast::StatsAddStmt>(s);
       return "(<<< " + sexpr(*a.target) + " " + sexpr(*a.value) + ")";
     }
     case StmtKind::Break: return "break";
     case StmtKind::Continue: return "continue";
     case StmtKind::Next: return "next";
     case StmtKind::Return: {
-      auto &r = static_cast<const ReturnStmt &>(s);
+      auto &r = ast::cast<ast::ReturnStmt>(s);
       return r.value ? "(return " + sexpr(*r.value) + ")" : "return";
     }
     case StmtKind::Try: {
-      auto &t = static_cast<const TryStmt &>(s);
+      auto &t = ast::cast<ast::TryStmt>(s);
       std::string out = "(try " + sexpr(*t.try_block) + " catch";
       if (t.catch_name) out += " " + *t.catch_name;
       return out + " " + sexpr(*t.catch_block) + ")";
@@ -274,10 +274,10 @@ TEST_CASE("parser: the upstream dropwatch script", "[parser]") {
         "(call printf \"%d packets dropped at %s (%s)\n\" (@count (index locations l r)) (call symname l) "
         "(call symdata l)) }) (delete locations) }");
   // The cloned operand of @choose_defined is a separate node at the same place.
-  auto &assign = static_cast<const AssignExpr &>(
-      *static_cast<const ExprStmt &>(*prog.probes[2]->body->stmts[0]).expr);
-  auto &choose = static_cast<const TernaryExpr &>(*assign.rhs);
-  auto &defined = static_cast<const DefinedExpr &>(*choose.cond);
+  auto &assign = ast::cast<ast::AssignExpr>(
+      *ast::cast<ast::ExprStmt>(*prog.probes[2]->body->stmts[0]).expr);
+  auto &choose = ast::cast<ast::TernaryExpr>(*assign.rhs);
+  auto &defined = ast::cast<ast::DefinedExpr>(*choose.cond);
   CHECK(defined.operand.get() != choose.then_expr.get());
   CHECK(defined.operand->loc.line == choose.then_expr->loc.line);
   CHECK(defined.operand->loc.col == choose.then_expr->loc.col);
@@ -519,22 +519,22 @@ TEST_CASE("parser: node locations are where the node starts; operators at the op
   CHECK(probe.loc.line == 3);
   CHECK(probe.loc.col == 1);
   CHECK(probe.body->loc.col == 13);
-  auto &stmt = static_cast<const ExprStmt &>(*probe.body->stmts[0]);
+  auto &stmt = ast::cast<ast::ExprStmt>(*probe.body->stmts[0]);
   CHECK(stmt.loc.line == 4);
   CHECK(stmt.loc.col == 3);
-  auto &assign = static_cast<const AssignExpr &>(*stmt.expr);
+  auto &assign = ast::cast<ast::AssignExpr>(*stmt.expr);
   CHECK(assign.loc.col == 5);  // the '='
   CHECK(assign.lhs->loc.col == 3);
   CHECK(assign.rhs->loc.line == 4);
   CHECK(assign.rhs->loc.col == 9);  // `a + b * c` is located at its '+'
-  auto &sum = static_cast<const BinaryExpr &>(*assign.rhs);
+  auto &sum = ast::cast<ast::BinaryExpr>(*assign.rhs);
   CHECK(sum.lhs->loc.col == 7);
   CHECK(sum.rhs->loc.line == 5);
   CHECK(sum.rhs->loc.col == 4);  // the '*' after a tab and "b "
-  auto &iff = static_cast<const IfStmt &>(*probe.body->stmts[1]);
+  auto &iff = ast::cast<ast::IfStmt>(*probe.body->stmts[1]);
   CHECK(iff.loc.line == 6);
   CHECK(iff.loc.col == 3);
-  auto &del = static_cast<const BlockStmt &>(*iff.then_stmt).stmts[0];
+  auto &del = ast::cast<ast::BlockStmt>(*iff.then_stmt).stmts[0];
   CHECK(del->loc.col == 12);
   CHECK(probe.body->loc.file == p.file.get());
 }
@@ -641,7 +641,7 @@ TEST_CASE("parser errors: the report names the offending token", "[parser][error
 
 TEST_CASE("clone_expr copies deeply", "[parser]") {
   Parsed p = parse("probe begin { x = f(a[1], $s->len, @count(b)) ? -y : \"z\" . 2 }");
-  auto &stmt = static_cast<const ExprStmt &>(*p.program->probes[0]->body->stmts[0]);
+  auto &stmt = ast::cast<ast::ExprStmt>(*p.program->probes[0]->body->stmts[0]);
   ExprPtr copy = clone_expr(*stmt.expr);
   CHECK(copy.get() != stmt.expr.get());
   CHECK(sexpr(*copy) == sexpr(*stmt.expr));

@@ -88,18 +88,18 @@ Parsed parse(const std::string &text, std::vector<std::string> args = {}) {
 
 // The right-hand side of the first statement (`x = ...`) of the first probe.
 const Expr &first_value(const Parsed &p) {
-  const auto &stmt = static_cast<const ExprStmt &>(*p.program->probes.at(0)->body->stmts.at(0));
-  return *static_cast<const AssignExpr &>(*stmt.expr).rhs;
+  const auto &stmt = ast::cast<ast::ExprStmt>(*p.program->probes.at(0)->body->stmts.at(0));
+  return *ast::cast<ast::AssignExpr>(*stmt.expr).rhs;
 }
 
 int64_t number_value(const Expr &e) {
   REQUIRE(e.kind == ExprKind::Number);
-  return static_cast<const NumberExpr &>(e).value;
+  return ast::cast<ast::NumberExpr>(e).value;
 }
 
 std::string string_value(const Expr &e) {
   REQUIRE(e.kind == ExprKind::String);
-  return static_cast<const StringExpr &>(e).value;
+  return ast::cast<ast::StringExpr>(e).value;
 }
 
 }  // namespace

@@ -18,19 +18,19 @@ struct Dump {
 
 void collect(const Expr &e, Dump &dump) {
   if (e.kind == ExprKind::Binary) {
-    const auto &b = static_cast<const BinaryExpr &>(e);
+    const auto &b = ast::cast<ast::BinaryExpr>(e);
     REQUIRE(b.op == BinaryOp::Concat);
     collect(*b.lhs, dump);
     collect(*b.rhs, dump);
   } else if (e.kind == ExprKind::Call) {
-    const auto &call = static_cast<const CallExpr &>(e);
+    const auto &call = ast::cast<ast::CallExpr>(e);
     REQUIRE(call.name == "sprintf");
-    dump.formats += static_cast<const StringExpr &>(*call.args[0]).value;
+    dump.formats += ast::cast<ast::StringExpr>(*call.args[0]).value;
     dump.calls++;
     dump.most_values = std::max(dump.most_values, call.args.size() - 1);
   } else {
     REQUIRE(e.kind == ExprKind::String);
-    dump.formats += static_cast<const StringExpr &>(e).value;
+    dump.formats += ast::cast<ast::StringExpr>(e).value;
   }
 }
 
@@ -38,9 +38,9 @@ void collect(const Expr &e, Dump &dump) {
 Dump dump_of(const std::string &expr, uint32_t string_limit = 128) {
   auto checked = test::check_script("probe kernel.trace(\"kfree_skb\") { x = " + expr + " }",
                                     {.string_limit = string_limit});
-  const auto &body = static_cast<const BlockStmt &>(*checked->program->probes.at(0)->body);
-  const auto &stmt = static_cast<const ExprStmt &>(*body.stmts.at(0));
-  const auto &assign = static_cast<const AssignExpr &>(*stmt.expr);
+  const auto &body = ast::cast<ast::BlockStmt>(*checked->program->probes.at(0)->body);
+  const auto &stmt = ast::cast<ast::ExprStmt>(*body.stmts.at(0));
+  const auto &assign = ast::cast<ast::AssignExpr>(*stmt.expr);
   Dump dump;
   collect(*assign.rhs, dump);
   return dump;

@@ -257,7 +257,7 @@ TEST_CASE("histogram uses must agree and be printed or indexed", "[stats][fronte
 
 TEST_CASE("foreach sorts a statistics array by the extractor it names", "[stats][frontend]") {
   auto c = check("global a\nprobe begin { a[1] <<< 1; foreach (k in @sum(a)-) println(k) }");
-  const auto &f = static_cast<const ast::ForeachStmt &>(*c->program->probes[0]->body->stmts[1]);
+  const auto &f = ast::cast<ast::ForeachStmt>(*c->program->probes[0]->body->stmts[1]);
   CHECK(f.sort_stat == ast::StatsFn::Sum);
   CHECK(f.sort_direction == -1);
   CHECK(f.sort_column == 0);
@@ -269,8 +269,8 @@ TEST_CASE("foreach over a histogram walks every bucket number", "[stats][fronten
   auto c = check("global a\nprobe begin { a <<< 1; foreach (b in @hist_linear(a, 0, 10, 5)) println(b) }");
   const ast::Stmt &loop = *c->program->probes[0]->body->stmts[1];
   REQUIRE(loop.kind == ast::StmtKind::For);
-  const auto &cond = static_cast<const ast::BinaryExpr &>(*static_cast<const ast::ForStmt &>(loop).cond);
-  CHECK(static_cast<const ast::NumberExpr &>(*cond.rhs).value == 5);
+  const auto &cond = ast::cast<ast::BinaryExpr>(*ast::cast<ast::ForStmt>(loop).cond);
+  CHECK(ast::cast<ast::NumberExpr>(*cond.rhs).value == 5);
   CHECK(c->program->find_global("a")->histogram == ast::StatsFn::HistLinear);
   CHECK(error_of("global a\nprobe begin { a <<< 1; foreach ([b, c] in @hist_log(a)) println(b) }") ==
         "2:37 foreach over a histogram takes one unsorted bucket variable");
