@@ -35,7 +35,7 @@ if grep -qx '# CONFIG_KPROBES is not set' <(gzip -dc /proc/config.gz 2>/dev/null
   expect_diagnostic "$WORK_DIR/err" "$script" 2 7
 
   status=0
-  "$NTAP" -e 'probe kprobe.function("ip_rcv") { }' 2>"$WORK_DIR/err" || status=$?
+  "$NTAP" -e 'global n; probe kprobe.function("ip_rcv") { n++ }' 2>"$WORK_DIR/err" || status=$?
   expect_eq "kprobe.function: status" 1 "$status"
   grep -q 'kprobe.function("ip_rcv"): kprobe: CONFIG_KPROBES is not set' "$WORK_DIR/err" ||
     { show_file stderr "$WORK_DIR/err"; fail "kprobe.function reason"; }

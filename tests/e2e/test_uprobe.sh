@@ -144,8 +144,8 @@ note "case \$\$return"
 out="$WORK_DIR/dump.out"
 run_ntap "$out" -c "$prog 2" -e "probe process(\"$prog\").function(\"negate_sum\").return { println(\$\$return) }"
 [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "\$\$return: status $NTAP_STATUS"; }
-expect_eq "\$\$return" "return=fffffffffffffff6
-return=fffffffffffffff5" "$(cat "$out")"
+expect_eq "\$\$return" "return=0xfffffffffffffff6
+return=0xfffffffffffffff5" "$(cat "$out")"
 
 note "case @entry(\$param) in a .return probe"
 out="$WORK_DIR/entry.out"
