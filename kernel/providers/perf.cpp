@@ -3,7 +3,6 @@
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <cstring>
 
 #include "kernel/kernel_info.h"
+#include "kernel/providers/perf_events.h"
 
 namespace ntap {
 namespace {
@@ -20,10 +20,6 @@ namespace {
 constexpr const char *kPerfEventSection = "perf_event";
 // stap's sample period when a perf probe names none.
 constexpr int64_t kDefaultSamplePeriod = 1'000'000;
-
-int perf_event_open(perf_event_attr *attr, int cpu) {
-  return static_cast<int>(::syscall(SYS_perf_event_open, attr, -1 /* every process */, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-}
 
 perf_event_attr event_attr(uint32_t type, uint64_t config, uint64_t period) {
   perf_event_attr attr{};
@@ -178,38 +174,14 @@ class PerfProvider final : public Provider {
   }
 
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
-    std::vector<bpf_link *> links;
-    if (!attach_all(probe, prog, links)) return nullptr;
-    if (links.size() == 1) return links.front();
-    for (bpf_link *link : links) bpf_link__destroy(link);
-    errno = EINVAL;  // several CPUs need attach_all
-    return nullptr;
+    return attach_single(*this, probe, prog);
   }
 
   // One event per online CPU, as timer.profile (kernel/providers/timer_profile.cpp).
   bool attach_all(const ast::ResolvedProbe &probe, bpf_program *prog, std::vector<bpf_link *> &links) const override {
-    const size_t first = links.size();
-    auto undo = [&](int err) {
-      for (size_t i = first; i < links.size(); ++i) bpf_link__destroy(links[i]);
-      links.resize(first);
-      errno = err;
-      return false;
-    };
-    const std::vector<int> cpus = kernel_.online_cpus();
-    if (cpus.empty()) return undo(ENODEV);
-    for (int cpu : cpus) {
-      perf_event_attr attr = event_attr(probe.perf_type, probe.perf_config, static_cast<uint64_t>(probe.param));
-      const int fd = perf_event_open(&attr, cpu);
-      if (fd < 0) return undo(errno);
-      bpf_link *link = bpf_program__attach_perf_event(prog, fd);
-      if (!link) {
-        const int err = errno;
-        ::close(fd);
-        return undo(err ? err : EINVAL);
-      }
-      links.push_back(link);  // the link owns (and closes) the perf event fd
-    }
-    return true;
+    return attach_perf_event_on_cpus(
+        kernel_.online_cpus(), event_attr(probe.perf_type, probe.perf_config, static_cast<uint64_t>(probe.param)), prog,
+        links);
   }
 
  private:
@@ -246,7 +218,7 @@ const std::vector<PerfEventName> &perf_event_names() {
 std::optional<std::string> perf_event_refusal(uint32_t type, uint64_t config, int cpu) {
   perf_event_attr attr = event_attr(type, config, kDefaultSamplePeriod);
   attr.disabled = 1;
-  const int fd = perf_event_open(&attr, cpu);
+  const int fd = open_perf_event(attr, cpu);
   if (fd >= 0) {
     ::close(fd);
     return std::nullopt;

@@ -5,12 +5,11 @@
 // idles, so the reports do not depend on any traffic.
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 
 #include "kernel/kernel_info.h"
+#include "kernel/providers/perf_events.h"
 #include "kernel/providers/user_providers.h"
 
 namespace ntap {
@@ -30,25 +29,16 @@ class KernelTimerProvider final : public Provider {
 
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
     const std::vector<int> cpus = kernel_.online_cpus();
-    if (cpus.empty()) {
-      errno = ENODEV;
-      return nullptr;
-    }
     perf_event_attr attr{};
-    attr.size = sizeof attr;
     attr.type = PERF_TYPE_SOFTWARE;
     attr.config = PERF_COUNT_SW_CPU_CLOCK;
     attr.sample_period = static_cast<uint64_t>(probe.param);
-    const int fd = static_cast<int>(
-        ::syscall(SYS_perf_event_open, &attr, -1 /* every process */, cpus.front(), -1, PERF_FLAG_FD_CLOEXEC));
-    if (fd < 0) return nullptr;
-    bpf_link *link = bpf_program__attach_perf_event(prog, fd);
-    if (!link) {
-      const int err = errno;
-      ::close(fd);
-      errno = err ? err : EINVAL;
-    }
-    return link;  // the link owns (and closes) the perf event fd
+    std::vector<bpf_link *> links;
+    // One event, on the first online CPU (ENODEV when there is none).
+    if (!attach_perf_event_on_cpus(std::vector<int>(cpus.begin(), cpus.begin() + (cpus.empty() ? 0 : 1)), attr, prog,
+                                   links))
+      return nullptr;
+    return links.front();
   }
 
  private:

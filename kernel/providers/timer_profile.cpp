@@ -2,22 +2,17 @@
 
 #include <bpf/libbpf.h>
 #include <linux/perf_event.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cerrno>
 
 #include "kernel/kernel_info.h"
+#include "kernel/providers/perf_events.h"
 
 namespace ntap {
 namespace {
 
 constexpr const char *kPerfEventSection = "perf_event";
 constexpr int64_t kNsPerSec = 1'000'000'000;
-
-int perf_event_open(perf_event_attr *attr, int cpu) {
-  return static_cast<int>(::syscall(SYS_perf_event_open, attr, -1 /* every process */, cpu, -1, PERF_FLAG_FD_CLOEXEC));
-}
 
 class TimerProfileProvider final : public Provider {
  public:
@@ -57,41 +52,15 @@ class TimerProfileProvider final : public Provider {
   }
 
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
-    std::vector<bpf_link *> links;
-    if (!attach_all(probe, prog, links)) return nullptr;
-    if (links.size() == 1) return links.front();
-    for (bpf_link *link : links) bpf_link__destroy(link);
-    errno = EINVAL;  // several CPUs need attach_all
-    return nullptr;
+    return attach_single(*this, probe, prog);
   }
 
   bool attach_all(const ast::ResolvedProbe &probe, bpf_program *prog, std::vector<bpf_link *> &links) const override {
-    const size_t first = links.size();
-    auto undo = [&](int err) {
-      for (size_t i = first; i < links.size(); ++i) bpf_link__destroy(links[i]);
-      links.resize(first);
-      errno = err;
-      return false;
-    };
-    const std::vector<int> cpus = kernel_.online_cpus();
-    if (cpus.empty()) return undo(ENODEV);
-    for (int cpu : cpus) {
-      perf_event_attr attr{};
-      attr.size = sizeof attr;
-      attr.type = PERF_TYPE_SOFTWARE;
-      attr.config = PERF_COUNT_SW_CPU_CLOCK;
-      attr.sample_period = static_cast<uint64_t>(probe.param);
-      const int fd = perf_event_open(&attr, cpu);
-      if (fd < 0) return undo(errno);
-      bpf_link *link = bpf_program__attach_perf_event(prog, fd);
-      if (!link) {
-        const int err = errno;
-        ::close(fd);
-        return undo(err ? err : EINVAL);
-      }
-      links.push_back(link);  // the link owns (and closes) the perf event fd
-    }
-    return true;
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_CPU_CLOCK;
+    attr.sample_period = static_cast<uint64_t>(probe.param);
+    return attach_perf_event_on_cpus(kernel_.online_cpus(), attr, prog, links);
   }
 
  private:
