@@ -16,6 +16,8 @@
 #include <mutex>
 #include <set>
 
+#include "kernel/file_cache.h"
+
 namespace ntap::dwarf {
 
 namespace {
@@ -469,22 +471,6 @@ bool DebugInfo::return_value(uint64_t entry, VariableAccess &access, std::string
   return false;
 }
 
-const DebugInfo *cached_debug_info(const std::string &path, std::string &error) {
-  static std::mutex mutex;
-  static std::map<std::string, std::unique_ptr<DebugInfo>> infos;
-  static std::map<std::string, std::string> errors;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = infos.find(path); it != infos.end()) return it->second.get();
-  if (auto it = errors.find(path); it != errors.end()) {
-    error = it->second;
-    return nullptr;
-  }
-  std::unique_ptr<DebugInfo> info = DebugInfo::open(path, error);
-  if (!info) {
-    errors[path] = error;
-    return nullptr;
-  }
-  return (infos[path] = std::move(info)).get();
-}
+const DebugInfo *cached_debug_info(const std::string &path, std::string &error) { return open_cached<DebugInfo>(path, error); }
 
 }  // namespace ntap::dwarf

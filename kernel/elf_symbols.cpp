@@ -16,6 +16,8 @@
 #include <map>
 #include <mutex>
 
+#include "kernel/file_cache.h"
+
 namespace ntap::elf {
 namespace {
 
@@ -260,23 +262,7 @@ std::optional<uint64_t> ElfFile::address_of_offset(uint64_t offset) const {
   return std::nullopt;
 }
 
-const ElfFile *cached_elf(const std::string &path, std::string &error) {
-  static std::mutex mutex;
-  static std::map<std::string, std::unique_ptr<ElfFile>> files;
-  static std::map<std::string, std::string> errors;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = files.find(path); it != files.end()) return it->second.get();
-  if (auto it = errors.find(path); it != errors.end()) {
-    error = it->second;
-    return nullptr;
-  }
-  std::unique_ptr<ElfFile> file = ElfFile::open(path, error);
-  if (!file) {
-    errors[path] = error;
-    return nullptr;
-  }
-  return (files[path] = std::move(file)).get();
-}
+const ElfFile *cached_elf(const std::string &path, std::string &error) { return open_cached<ElfFile>(path, error); }
 
 namespace {
 
