@@ -1,11 +1,16 @@
 // Loading the tapset directories into a program (see tapset.h).
 #include "frontend/tapset.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <filesystem>
 #include <system_error>
 
 #include "frontend/parser.h"
+#include "frontend/walk.h"
 
 namespace ntap {
 
@@ -38,34 +43,193 @@ std::vector<std::string> tapset_files(const std::string &dir) {
 
 }  // namespace
 
+namespace {
+
+bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// A forward-only reader over a file's text that steps over comments (`//`,
+// `#`, `/* */`) and string literals, which may mention any name.
+class DefinitionScanner {
+ public:
+  explicit DefinitionScanner(std::string_view text) : text_(text) {}
+
+  TapsetDefinitions scan() {
+    TapsetDefinitions found;
+    while (skip_to_token()) {
+      if (!is_ident_start(text_[at_])) {
+        ++at_;
+        continue;
+      }
+      std::string_view word = identifier();
+      if (word == "function") {
+        if (skip_to_token() && is_ident_start(text_[at_])) found.functions.emplace_back(identifier());
+      } else if (word == "probe") {
+        alias_heads(found.alias_heads);
+      }
+    }
+    return found;
+  }
+
+ private:
+  // Moves past blanks, comments and strings to the next other character;
+  // false at the end of the text.
+  bool skip_to_token() {
+    while (at_ < text_.size()) {
+      char c = text_[at_];
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        ++at_;
+      } else if (c == '#' || text_.substr(at_, 2) == "//") {
+        size_t end = text_.find('\n', at_);
+        at_ = end == std::string_view::npos ? text_.size() : end + 1;
+      } else if (text_.substr(at_, 2) == "/*") {
+        size_t end = text_.find("*/", at_ + 2);
+        at_ = end == std::string_view::npos ? text_.size() : end + 2;
+      } else if (c == '"') {
+        for (++at_; at_ < text_.size() && text_[at_] != '"'; ++at_)
+          if (text_[at_] == '\\') ++at_;
+        ++at_;
+      } else {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::string_view identifier() {
+    size_t begin = at_;
+    while (at_ < text_.size() && is_ident_char(text_[at_])) ++at_;
+    return text_.substr(begin, at_ - begin);
+  }
+
+  // After `probe`: the names up to `=` or `+=` are aliases; a `{` first
+  // opens a probe's body (which the full parse rejects in a tapset file).
+  void alias_heads(std::vector<std::string> &heads) {
+    std::vector<std::string> names(1);
+    int depth = 0;
+    while (skip_to_token()) {
+      char c = text_[at_++];
+      if (depth == 0 && (c == '=' || c == '+')) {
+        for (std::string &name : names)
+          if (!name.empty()) heads.push_back(name.substr(0, name.find_first_of(".(")));
+        return;
+      }
+      if (depth == 0 && (c == '{' || c == '}' || c == ';')) return;
+      if (c == '(') ++depth;
+      if (c == ')') --depth;
+      if (depth == 0 && c == ',')
+        names.emplace_back();
+      else if (depth == 0 && c != ')')
+        names.back() += c;
+    }
+  }
+
+  std::string_view text_;
+  size_t at_ = 0;
+};
+
+// The names a piece of the program asks the tapset for: the functions it
+// calls and the first components of the probe points it names.
+struct Wanted {
+  std::set<std::string> calls;
+  std::set<std::string> point_heads;
+
+  void add_point(const ast::ProbePoint &point) {
+    if (!point.components.empty()) point_heads.insert(point.components.front().name);
+  }
+  void add_code(ast::Stmt *body, ast::ExprPtr *condition) {
+    auto note = [this](ast::ExprPtr &slot) {
+      if (slot->kind == ast::ExprKind::Call) calls.insert(ast::cast<ast::CallExpr>(*slot).name);
+    };
+    if (body) ast::walk_exprs(*body, note);
+    if (condition && *condition) ast::walk_exprs(*condition, note);
+  }
+  void add_program(ast::Program &program) {
+    for (auto &probe : program.probes) {
+      for (const auto &point : probe->points) add_point(point);
+      add_code(probe->body.get(), &probe->condition);
+    }
+    for (auto &alias : program.aliases) {
+      for (const auto &point : alias->points) add_point(point);
+      add_code(alias->body.get(), &alias->condition);
+    }
+    for (auto &function : program.functions) add_code(function->body.get(), nullptr);
+  }
+
+  // Whether a point head (which may hold `*` wildcards, or `{a,b}`
+  // alternatives, taken as a wildcard here) could name alias head `head`.
+  bool names_alias(const std::string &head) const {
+    for (const std::string &pattern : point_heads) {
+      if (pattern.find('{') != std::string::npos) return true;
+      if (::fnmatch(pattern.c_str(), head.c_str(), 0) == 0) return true;
+    }
+    return false;
+  }
+  bool needs(const TapsetDefinitions &defs) const {
+    for (const std::string &f : defs.functions)
+      if (calls.count(f)) return true;
+    for (const std::string &head : defs.alias_heads)
+      if (names_alias(head)) return true;
+    return false;
+  }
+};
+
+// Parses one tapset file and moves its functions, aliases and (private)
+// globals into `program`.
+void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseOptions &options, Wanted &wanted) {
+  std::unique_ptr<ast::Program> library = parse_script(file, options);
+  if (!library->probes.empty())
+    throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
+                       library->probes.front()->loc, "keyword 'probe'");
+  wanted.add_program(*library);
+  // A tapset keeps its own state in private globals; a public global
+  // would be shared with every script that loads the tapset.
+  for (auto &g : library->globals) {
+    if (!g->private_to)
+      throw CompileError(ErrorKind::Semantic,
+                         "a tapset file may only define functions, probe aliases and private globals", g->decl,
+                         "keyword 'global'");
+    g->from_tapset = true;
+    program.globals.push_back(std::move(g));
+  }
+  for (auto &f : library->functions) {
+    f->from_tapset = true;
+    program.functions.push_back(std::move(f));
+  }
+  for (auto &a : library->aliases) {
+    a->from_tapset = true;
+    program.aliases.push_back(std::move(a));
+  }
+}
+
+}  // namespace
+
+TapsetDefinitions scan_tapset_definitions(std::string_view text) { return DefinitionScanner(text).scan(); }
+
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
                   const PreprocessTarget *target) {
   ParseOptions options;
   options.preprocessor.target = target;
-  for (const std::string &dir : dirs) {
+  struct Candidate {
+    const SourceFile *file;
+    TapsetDefinitions defines;
+    bool loaded = false;
+  };
+  std::vector<Candidate> candidates;
+  for (const std::string &dir : dirs)
     for (const std::string &path : tapset_files(dir)) {
-      std::unique_ptr<ast::Program> library = parse_script(sources.load(path), options);
-      if (!library->probes.empty())
-        throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
-                           library->probes.front()->loc, "keyword 'probe'");
-      // A tapset keeps its own state in private globals; a public global
-      // would be shared with every script that loads the tapset.
-      for (auto &g : library->globals) {
-        if (!g->private_to)
-          throw CompileError(ErrorKind::Semantic,
-                             "a tapset file may only define functions, probe aliases and private globals", g->decl,
-                             "keyword 'global'");
-        g->from_tapset = true;
-        program.globals.push_back(std::move(g));
-      }
-      for (auto &f : library->functions) {
-        f->from_tapset = true;
-        program.functions.push_back(std::move(f));
-      }
-      for (auto &a : library->aliases) {
-        a->from_tapset = true;
-        program.aliases.push_back(std::move(a));
-      }
+      const SourceFile &file = sources.load(path);
+      candidates.push_back({&file, scan_tapset_definitions(file.text)});
+    }
+  Wanted wanted;
+  wanted.add_program(program);
+  // Each file read may want more; stop once a whole round reads nothing.
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (Candidate &c : candidates) {
+      if (c.loaded || !wanted.needs(c.defines)) continue;
+      c.loaded = grew = true;
+      add_tapset_file(program, *c.file, options, wanted);
     }
   }
   for (size_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = static_cast<uint32_t>(i);

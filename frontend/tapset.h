@@ -1,8 +1,14 @@
 // The tapset: library scripts (functions and probe aliases written in the
 // language) that every script may use without declaring them.
 //
-// Every *.ntp and *.stp file of each tapset directory is parsed and its functions and
-// aliases are added to the program, marked from_tapset. Elaboration keeps
+// As stap, a tapset file is only read when the script needs it: a file is
+// parsed once the program calls a function it defines or names a probe point
+// one of its aliases could match, and what that file calls or names may pull
+// in further files. Whether a file defines a name is decided by a plain scan
+// of its text (comments and strings skipped, both arms of %( %) seen), so a
+// file is never missed, and parsing the whole tapset on every run (most of a
+// one-liner's start-up) is avoided. The functions and aliases of the files
+// read are added to the program, marked from_tapset. Elaboration keeps
 // only what the script uses (resolve_symbols drops functions no probe
 // reaches unless -u; an alias is only code once a probe names it), and a
 // script's own function overrides a tapset function of the same name and arity.
@@ -21,13 +27,23 @@ namespace ntap {
 std::vector<std::string> tapset_directories(const std::string &installed_dir, const std::string &source_dir,
                                             const std::vector<std::string> &include_dirs);
 
-// Adds the functions and aliases of every *.ntp and *.stp file in `dirs` (sorted by
-// name, so the result does not depend on directory order) to `program`.
+// Adds the functions and aliases of the *.ntp and *.stp files in `dirs` that
+// `program` needs (files taken in directory order, then by name, so the result
+// does not depend on directory order) to `program`.
 // Missing directories are skipped; a tapset file with probes or globals, or
 // one that does not parse, is a CompileError located in that file.
 // `target` is what the files' %( %) conditions test (null: the running system
 // without its kernel configuration).
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
                   const PreprocessTarget *target = nullptr);
+
+// What a tapset file defines, found without parsing it: the names after
+// `function`, and the first component of each probe alias name (`tcp` of
+// `probe tcp.receive = ...`). May name more than the file defines, never less.
+struct TapsetDefinitions {
+  std::vector<std::string> functions;
+  std::vector<std::string> alias_heads;
+};
+TapsetDefinitions scan_tapset_definitions(std::string_view text);
 
 }  // namespace ntap

@@ -357,9 +357,34 @@ TEST_CASE("tapset: functions and aliases load from a directory; scripts override
   REQUIRE(own->program->functions.size() == 1);
   CHECK_FALSE(own->program->functions[0]->from_tapset);
   TempTapset bad({{"bad.ntp", "global g\nfunction f() { }\n"}});
-  CHECK(error_of("probe begin { }", {bad.dir}) ==
+  CHECK(error_of("probe begin { f() }", {bad.dir}) ==
         "1:8 a tapset file may only define functions, probe aliases and private globals");
   CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});
+}
+
+TEST_CASE("tapset: a file is read only when the script needs something it defines", "[tapset]") {
+  // broken.ntp does not parse: a script that needs nothing from it never reads it.
+  TempTapset lib({{"a.ntp", "function from_a() { return from_b() }\n"},
+                  {"b.ntp", "function from_b() { return 7 }\nprobe net.hello = begin { }\n"},
+                  {"broken.ntp", "function broken( {"}});
+  CHECK(run("probe begin { println(from_a()); exit() }", nullptr, {lib.dir}) == "7\n");  // a needs b
+  CHECK(run("probe net.* { println(1); exit() }", nullptr, {lib.dir}) == "1\n");      // a wildcard names b's alias
+  CHECK(error_of("probe begin { broken() }", {lib.dir}) == "1:18 expected ')'");
+  auto c = check("probe begin { exit() }", false, {lib.dir});
+  CHECK(c->program->functions.empty());
+  CHECK(c->program->aliases.empty());
+}
+
+TEST_CASE("tapset: the scan finds every definition, and none in comments or strings", "[tapset]") {
+  TapsetDefinitions d = scan_tapset_definitions(
+      "// function in_comment() {}\n# probe hashed = begin {}\n/* function block() */\n"
+      "function f:long (x) { s = \"function in_string()\" }\n"
+      "private function g() { }\n"
+      "probe tcp.receive, udp.recv(\"x\") = kernel.trace(\"a\") { }\n"
+      "probe sock.send += begin { }\n"
+      "%( kernel_v >= \"5.0\" %? function new_one() { } %: function old_one() { } %)\n");
+  CHECK(d.functions == std::vector<std::string>{"f", "g", "new_one", "old_one"});
+  CHECK(d.alias_heads == std::vector<std::string>{"tcp", "udp", "sock"});
 }
 
 TEST_CASE("tapset: -I directories also load SystemTap's .stp tapset files", "[tapset]") {
