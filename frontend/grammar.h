@@ -323,7 +323,9 @@ struct statement
 // Components may hold wildcards (`*`, `**`) and brace alternatives
 // (`timer.{ms,s}(1)`), expanded by the alias pass. A brace group never starts
 // with a space, so `probe begin {` stays a body.
-struct brace_word : plus<sor<identifier_other, one<'*'>>> {};
+// Groups nest: {a,{b,c}}, {x,y_{1,2}}.
+struct brace_group_text;
+struct brace_word : plus<sor<identifier_other, one<'*'>, brace_group_text>> {};
 struct brace_group_text : seq<one<'{'>, list<brace_word, one<','>>, one<'}'>> {};
 // Looked at first so that a `{` that opens a body is not consumed.
 struct brace_group : seq<at<brace_group_text>, brace_group_text> {};

@@ -34,22 +34,27 @@ constexpr int kMaxAliasDepth = 32;
 
 // ------------------------------------------------------------ {a,b} alternatives
 
-// Expands the first {x,y} group in `text`, recursively; no group: {text}.
+// Expands the first {x,y} group in `text` (groups nest: `{a,{b,c}}` is a, b,
+// c), then the rest, recursively; no group: {text}.
 std::vector<std::string> expand_brace_text(const std::string &text) {
   size_t open = text.find('{');
   if (open == std::string::npos) return {text};
-  size_t close = text.find('}', open);
+  // The group's matching `}` and its top-level commas.
+  std::vector<size_t> cuts{open};
+  size_t close = std::string::npos;
+  int depth = 0;
+  for (size_t i = open; i < text.size() && close == std::string::npos; ++i) {
+    if (text[i] == '{') ++depth;
+    else if (text[i] == '}' && --depth == 0) close = i;
+    else if (text[i] == ',' && depth == 1) cuts.push_back(i);
+  }
   if (close == std::string::npos) return {text};
+  cuts.push_back(close);
   std::vector<std::string> out;
-  std::string head = text.substr(0, open), tail = text.substr(close + 1);
-  std::string body = text.substr(open + 1, close - open - 1);
-  size_t start = 0;
-  while (true) {
-    size_t comma = body.find(',', start);
-    std::string choice = body.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  const std::string head = text.substr(0, open), tail = text.substr(close + 1);
+  for (size_t c = 0; c + 1 < cuts.size(); ++c) {
+    std::string choice = text.substr(cuts[c] + 1, cuts[c + 1] - cuts[c] - 1);
     for (auto &rest : expand_brace_text(head + choice + tail)) out.push_back(std::move(rest));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return out;
 }

@@ -46,7 +46,11 @@ probe hello = begin { greeting = "hi" }
 STP
 expect_eq "-I output" "hi!" "$(timeout 30 "$NTAP" -I "$WORK_DIR/lib" -e 'probe hello { println(shout(greeting)); exit() }')"
 status=0
-timeout 30 "$NTAP" -u -I "$WORK_DIR/lib" -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/u.err" || status=$?
+# -u also checks the unused functions of the tapset files the script loads
+# (this one, for its alias); a file the script needs nothing from is not read.
+expect_eq "-I without -u" "" "$(timeout 30 "$NTAP" -I "$WORK_DIR/lib" -e 'probe hello { exit() }')"
+expect_eq "-u, file not needed" "" "$(timeout 30 "$NTAP" -u -I "$WORK_DIR/lib" -e 'probe begin { exit() }')"
+timeout 30 "$NTAP" -u -I "$WORK_DIR/lib" -e 'probe hello { exit() }' >/dev/null 2>"$WORK_DIR/u.err" || status=$?
 expect_eq "-u exit status" 1 "$status"
 expect_diagnostic "$WORK_DIR/u.err" "$WORK_DIR/lib/extra.ntp" 2 28
 
