@@ -12,8 +12,8 @@ namespace ntap {
 
 class KernelConfig {
  public:
-  // Parses config text: `CONFIG_X=y`, `CONFIG_X="text"` (quotes removed),
-  // `# CONFIG_X is not set`; other lines are ignored.
+  // Parses config text: `CONFIG_X=y`, `CONFIG_X="text"` (quotes removed);
+  // other lines (`# CONFIG_X is not set` too) are ignored.
   static KernelConfig parse(std::string_view text);
 
   bool available() const { return available_; }
@@ -21,7 +21,7 @@ class KernelConfig {
   const std::string &origin() const { return origin_; }
 
   // The option's value as written ("y", "m", "250", text without quotes);
-  // "n" for an option that is not set, as kconfig means by its absence.
+  // "" for an option that is not set, as stap has it.
   std::string value(std::string_view name) const;
 
  private:

@@ -203,6 +203,13 @@ class ConditionParser {
     return config;
   }
 
+  static bool as_number(const std::string &text, int64_t &number) {
+    errno = 0;
+    char *end = nullptr;
+    number = std::strtoll(text.c_str(), &end, 0);
+    return errno == 0 && *end == '\0';
+  }
+
   bool config_compare(const Operand &lhs, Compare op, const Token &op_token, const Operand &rhs) {
     std::string value = config(lhs.token).value(lhs.text);
     switch (rhs.kind) {
@@ -210,15 +217,20 @@ class ConditionParser {
       case Operand::Kind::Number: {
         errno = 0;
         char *end = nullptr;
+        // An option that is not set ("") is 0, as in stap.
         int64_t number = std::strtoll(value.c_str(), &end, 0);
-        if (value.empty() || errno != 0 || *end != '\0')
-          fail(lhs.token, lhs.text + " is '" + value + "', not a number");
+        if (errno != 0 || *end != '\0') fail(lhs.token, lhs.text + " is '" + value + "', not a number");
         return compare(number, op, rhs.number);
       }
-      case Operand::Kind::Name:
+      case Operand::Kind::Name: {
         if (rhs.text.rfind("CONFIG_", 0) != 0)
           fail(rhs.token, "expected a string, a number or another CONFIG_ option to compare with");
-        return compare(value, op, config(rhs.token).value(rhs.text));
+        // Numbers when both are (an unset option being 0), else text.
+        std::string other = config(rhs.token).value(rhs.text);
+        int64_t left = 0, right = 0;
+        if (as_number(value, left) && as_number(other, right)) return compare(left, op, right);
+        return compare(value, op, other);
+      }
     }
     return false;
   }
