@@ -215,9 +215,15 @@ class SymbolResolver {
         auto &sym = cast<SymbolExpr>(e);
         if (Local *p = param(sym.name))
           sym.local = p;
-        else if (Global *g = program_.find_global(sym.name, sym.loc.file))
+        else if (Global *g = program_.find_global(sym.name, sym.loc.file)) {
+          // `global a[N]` declares an array whatever its uses (stap: arrays
+          // "can't be inferred as anything else"): `a = 1`, @count(a) are
+          // wrong; `delete a` names the whole array.
+          if (g->max_entries > 0 && &e != wildcard_delete_target_)
+            throw CompileError(ErrorKind::Semantic, "array used as a scalar", sym.loc,
+                               fmt::format("identifier '{}'", sym.name));
           sym.global = g;
-        else
+        } else
           sym.local = local(sym.name, sym.loc);
         return;
       }
