@@ -38,6 +38,7 @@ LayoutOptions LayoutOptions::from_defines(const std::map<std::string, std::strin
   // The kernel's perf callchains stop at 127 frames (sysctl kernel.perf_event_max_stack).
   o.max_backtrace = parse_define(defines, "MAXBACKTRACE", o.max_backtrace, 1, 127);
   o.max_stacks = parse_define(defines, "MAXSTACKS", o.max_stacks, 1, 1u << 20);
+  o.max_probes = parse_define(defines, "MAXPROBES", o.max_probes, 1, 1u << 20);
   // The ring buffer size must be a power of two multiple of the page size.
   uint32_t rb = 4096;
   while (rb < o.ringbuf_size) rb <<= 1;

@@ -63,6 +63,8 @@ struct LayoutOptions {
   // distinct stacks the stack map holds (-D MAXSTACKS).
   uint32_t max_backtrace = 20;
   uint32_t max_stacks = 4096;
+  // Concrete probes (BPF programs) one script may resolve to (-D MAXPROBES).
+  uint32_t max_probes = 10000;
   // Parsed -D NAME=VALUE options (the ones above are taken from here).
   static LayoutOptions from_defines(const std::map<std::string, std::string> &defines);
 };

@@ -208,6 +208,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
   fe_options.string_limit = layout_options.string_limit;
+  fe_options.max_probes = layout_options.max_probes;
   elaborate_pass(*program, file, kernel, fe_options, [&](const char *name, double us) {
     if (opt.verbose > 1) fmt::print(stderr, "  {}: {:.2f} ms\n", name, us / 1000);
   });
@@ -321,7 +322,7 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(1, 5));
   app.add_option("-l", opt.list_pattern, "list the probe points matching PATTERN");
   app.add_option("-L", opt.list_vars_pattern, "list matching probe points with their context variables");
-  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE, MAXNESTING)")->allow_extra_args(false);
+  app.add_option("-D", opt.defines, "NAME=VALUE limits (MAXMAPENTRIES, MAXSTRINGLEN, MAXACTION, MAXACTION_INTERRUPTIBLE, MAXNESTING, MAXBACKTRACE, MAXSTACKS, MAXPROBES)")->allow_extra_args(false);
   app.add_flag("-w", opt.no_warnings, "suppress warnings");
   app.add_flag("-W", opt.warnings_as_errors, "treat warnings as errors");
   app.add_option("-G", opt.global_values, "set the script's global NAME to VALUE at start")->allow_extra_args(false);

@@ -35,6 +35,7 @@ struct FrontendOptions {
   bool warnings = true;
   bool keep_unused = false;  // -u: keep (and check) functions no probe calls
   uint32_t string_limit = 128;  // MAXSTRINGLEN: where $var$ stops adding members
+  uint32_t max_probes = 10000;  // MAXPROBES: concrete probes a script may have
 };
 
 // What every pass is given: the program it rewrites, the options, and the

@@ -354,10 +354,25 @@ void choose_contexts(Probe &probe) {
   for (ResolvedProbe &rp : probe.resolved) rp.provider->choose_context(rp, names);
 }
 
-void resolve_points(const KernelInfo &kernel, Probe &probe, Diagnostics &diagnostics) {
+// `total` counts the script's concrete probes so far: each is a BPF program
+// to compile and attach (kernel.function("*") is ~56,000 of them, minutes
+// of work), so past MAXPROBES the point is an error, as bpftrace caps them.
+void resolve_points(const KernelInfo &kernel, Probe &probe, size_t &total, uint32_t max_probes,
+                    Diagnostics &diagnostics) {
   for (const ProbePoint &point : probe.points) {
     std::vector<ResolvedProbe> found;
     if (!diagnostics.guard([&] { found = resolve_point(kernel, point); })) continue;
+    total += found.size();
+    if (total > max_probes) {
+      diagnostics.report(CompileError(
+          ErrorKind::Probe,
+          fmt::format("more than MAXPROBES ({}) probes in the script, with the {} of this point", max_probes,
+                      found.size()),
+          point.loc, fmt::format("probe point '{}'", point.str()),
+          {"narrow the pattern, or raise the limit with -D MAXPROBES=N"}));
+      total -= found.size();
+      continue;
+    }
     if (found.empty() && !point.optional) {
       const Provider *provider = has_component_wildcard(point) ? nullptr : kernel.providers().find(point);
       // Without privileges the kernel hides what would match; say so
@@ -421,9 +436,10 @@ void resolve_probes(PassContext &ctx) {
   Diagnostics &diagnostics = ctx.diagnostics;
   const Btf &types = ctx.kernel.btf();
   std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
+  size_t total = 0;
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
-    resolve_points(ctx.kernel, probe, diagnostics);
+    resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
     if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
     if (!diagnostics.guard([&] {
           choose_contexts(probe);
