@@ -271,14 +271,14 @@ class Preprocessor {
           at_name(lexer, frame, token, spelled.substr(1));
           break;
         case TokenKind::ArgNumber: {
+          // As stap, $N stands for the argument's tokens, whatever they are:
+          // `probe $1` with `begin`, `x = $1` with `3 + 4`. A number is
+          // written in the one form the parser reads ("+5" is 5).
           const std::string &arg = script_arg(file_, token, spelled, args_);
           std::string number = numeric_arg_text(arg);
-          if (number.empty())
-            fail(frame, token, "command line argument " + std::string(spelled) + " ('" + arg + "') is not a number",
-                 lexer);
-          if (number[0] == '+') number.erase(0, 1);
+          if (!number.empty() && number[0] == '+') number.erase(0, 1);
           gap(frame, token);
-          generate(frame, " " + number + " ", token.begin);
+          generate(frame, " " + (number.empty() ? arg : number) + " ", token.begin);
           break;
         }
         case TokenKind::ArgString:

@@ -81,7 +81,8 @@ probe begin { exit() }
 probe end { }
 STP
 
-reject not_a_number 2 18 "parse error: command line argument \$1 ('eth0') is not a number" eth0 <<'STP'
+# $N is its argument's tokens (as stap): here the name of a local never set.
+reject argument_tokens 2 18 "semantic error: unresolved type: identifier 'eth0'" eth0 <<'STP'
 probe begin {
   printf("%d\n", $1)
 }

@@ -335,11 +335,20 @@ TEST_CASE("preprocess: arguments in probe points", "[preprocess][args]") {
   CHECK(points[1].components[1].string_arg == "kfree_skb");
 }
 
+TEST_CASE("preprocess: $N stands for its argument's tokens, as in stap", "[preprocess][args]") {
+  Parsed p = parse("probe $1 { x = $2 } global $3", {"timer.ms(5)", "3 + y", "y"});
+  REQUIRE(p.program->probes.size() == 1);
+  CHECK(p.program->probes[0]->points.at(0).str() == "timer.ms(5)");
+  CHECK(p.program->globals.at(0)->name == "y");
+  CHECK(error_of("probe begin { x = $1 }", {"eth0"}) == "no error");  // the local eth0
+  CHECK(error_of("probe begin { x = $1 }", {"1 +"}) == "1:22 expected expression");
+}
+
 TEST_CASE("preprocess: argument errors name the argument and the use", "[preprocess][args][errors]") {
   CHECK(error_of("probe begin {\n  x = $3\n}", {"1", "2"}) == "2:7 command line argument index 3 out of range [1-2]");
   CHECK(error_of("probe begin { x = @1 }") == "1:19 command line argument index 1 out of range [1-0]");
-  CHECK(error_of("probe begin { x = $1 }", {"eth0"}) == "1:19 command line argument $1 ('eth0') is not a number");
-  CHECK(error_of("probe begin { x = $1 }", {""}) == "1:19 command line argument $1 ('') is not a number");
+  // $N stands for its argument's tokens: an empty one leaves nothing.
+  CHECK(error_of("probe begin { x = $1 }", {""}) == "1:22 expected expression");
   // Arguments inside strings and comments are text.
   CHECK(error_of("probe begin { x = \"$1 @2\" # $3\n}") == "no error");
 }
