@@ -160,7 +160,9 @@ namespace ntap::ast {
 
 std::string target_text(const TargetVarExpr &var) {
   std::string text = var.address_of ? "&" : "";
-  if (var.is_cast())
+  if (var.autocast)
+    text += "(...)";
+  else if (var.is_cast())
     text += "@cast(..., \"" + var.cast_type + "\")";
   else
     text += "$" + var.name;

@@ -165,6 +165,10 @@ struct TargetVarExpr : Expr {
   int pretty = 0;
   // @cast(cast_operand, "cast_type", "cast_module")
   ExprPtr cast_operand;
+  // x->f, f()->f, (expr)->f: stap's autocast, a cast whose type is the one
+  // the operand's value carries (from a target variable, @cast or a local
+  // assigned one), found in elaboration; cast_type stays empty.
+  bool autocast = false;
   std::string cast_type, cast_module;
   // Filled in by resolution:
   bool resolved = false;

@@ -79,6 +79,8 @@ class AstBuilder {
   ExprPtr target_var(const Node &n);
   ExprPtr cast_expr(const Node &n);
   ExprPtr address_of(const Node &n);
+  ExprPtr autocast(const Node &n, ExprPtr operand, const Node &members, size_t first);
+  ExprPtr name_use(const Node &n, size_t parts);
   [[noreturn]] void unavailable_at_operator(const Node &n, const std::string &name) const;
   static bool is_unavailable_at_operator(const std::string &name);
   ExprPtr call_or_symbol(const Node &n);

@@ -149,6 +149,7 @@ ExprPtr clone_expr(const Expr &e) {
       if (t.cast_operand) copy->cast_operand = clone_expr(*t.cast_operand);
       copy->cast_type = t.cast_type;
       copy->cast_module = t.cast_module;
+      copy->autocast = t.autocast;
       copy->resolved = t.resolved;
       copy->arg_index = t.arg_index;
       copy->steps = t.steps;

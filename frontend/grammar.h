@@ -186,9 +186,7 @@ struct cast_type : string_literal {};
 struct cast_expr
     : seq<tok<cast_keyword>, must<lparen>, must<expression>, must<comma>, must<cast_type>,
           opt<comma, must<cast_type>>, must<rparen>, target_components> {};
-// &$var->field, &@cast(p, "type")->field: the member's address.
-struct address_operand : sor<target_var, cast_expr> {};
-struct address_of : seq<tok<one<'&'>>, must<address_operand>> {};
+
 
 // @count(e), @defined(e), @choose_defined(a, b), @entry(e)...; which @-names
 // exist and how many operands each takes is checked when the AST is built.
@@ -204,9 +202,16 @@ struct call_args : seq<lparen, opt<list_must<expression, comma>>, must<rparen>> 
 struct wildcard_key : tok<one<'*'>> {};
 struct index_key : sor<wildcard_key, expression> {};
 struct index_keys : seq<lbracket, must_list<index_key>, must<rbracket>> {};
-struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>> {};
+// x->f, f()->f, (expr)->f, (expr)[i]: members of a value whose kernel type
+// elaboration infers from where the value came from (stap's autocast).
+struct autocast_members : seq<at<arrow>, target_components> {};
+struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>, opt<autocast_members>> {};
 
-struct paren_expr : seq<lparen, must<expression>, must<rparen>> {};
+struct paren_expr : seq<lparen, must<expression>, must<rparen>, target_components> {};
+// &$var->field, &@cast(p, "type")->field, &x->field, &(expr)->field: the
+// member's address.
+struct address_operand : sor<target_var, cast_expr, paren_expr, call_or_symbol> {};
+struct address_of : seq<tok<one<'&'>>, must<address_operand>> {};
 
 struct embedded_expr_unsupported : seq<at<string<'%', '{'>>, raise<embedded_expr_unsupported>> {};
 
@@ -442,7 +447,7 @@ template <> inline constexpr const char *error_message<embedded_c_unsupported> =
 template <> inline constexpr const char *error_message<embedded_expr_unsupported> = "embedded C (%{ %}) is not supported: ntap has no guru mode";
 template <> inline constexpr const char *error_message<preprocessor_unsupported> = "preprocessor conditionals (%( %)) are not supported yet";
 template <> inline constexpr const char *error_message<cast_type> = "expected a type name string";
-template <> inline constexpr const char *error_message<address_operand> = "expected a target variable or @cast after '&'";
+template <> inline constexpr const char *error_message<address_operand> = "expected a target variable, @cast or member after '&'";
 // clang-format on
 
 // ---------------------------------------------------------------- nesting limit

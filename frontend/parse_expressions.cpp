@@ -275,8 +275,16 @@ void AstBuilder::check_print_call(const Node &n, const std::string &name, const 
 }
 
 ExprPtr AstBuilder::call_or_symbol(const Node &n) {
+  // x->f, f()->f: the name (or call) before the members is the operand.
+  if (n.children.back()->is_type<g::autocast_members>())
+    return autocast(n, name_use(n, n.children.size() - 1), *n.children.back(), 0);
+  return name_use(n, n.children.size());
+}
+
+// A name, a call or an array element, from the first `parts` children of `n`.
+ExprPtr AstBuilder::name_use(const Node &n, size_t parts) {
   std::string name = text(*n.children[0]);
-  if (n.children.size() == 1) return std::make_unique<SymbolExpr>(loc(n), std::move(name));
+  if (parts == 1) return std::make_unique<SymbolExpr>(loc(n), std::move(name));
   const Node &tail = *n.children[1];
   if (tail.is_type<g::call_args>()) {
     check_print_call(n, name, tail);
@@ -297,6 +305,7 @@ ExprPtr AstBuilder::expr(const Node &n) {
   if (n.is_type<g::target_var>()) return target_var(n);
   if (n.is_type<g::cast_expr>()) return cast_expr(n);
   if (n.is_type<g::address_of>()) return address_of(n);
+  if (n.is_type<g::paren_expr>()) return autocast(n, expr(*n.children[0]), n, 1);  // with members (else folded)
   if (n.is_type<g::at_expr>()) return at_operator(n);
   if (n.is_type<g::wildcard_key>()) return nullptr;  // `*` in a subscript: matches any key
   if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {

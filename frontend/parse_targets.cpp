@@ -54,9 +54,22 @@ ExprPtr AstBuilder::cast_expr(const Node &n) {
   return target;
 }
 
+// (expr)->f, x->f: a cast of `operand` to the type its value carries (stap's
+// autocast), with the member nodes of `members` from children[first] on.
+ExprPtr AstBuilder::autocast(const Node &n, ExprPtr operand, const Node &members, size_t first) {
+  auto target = std::make_unique<TargetVarExpr>(loc(n), "");
+  target->cast_operand = std::move(operand);
+  target->autocast = true;
+  target_components(members, first, *target);
+  return target;
+}
+
 ExprPtr AstBuilder::address_of(const Node &n) {
   ExprPtr operand = expr(*n.children[0]);
-  auto &target = cast<TargetVarExpr>(*operand);
+  auto *found = dyn_cast<TargetVarExpr>(*operand);
+  if (!found || (found->autocast && found->components.empty()))
+    fail(n, "'&' takes the address of a member: &$var->field, &@cast(p, \"type\")->field or &x->field");
+  auto &target = *found;
   if (target.components.empty() && !target.is_cast())
     fail(n, "cannot take the address of a context argument: it is not in memory");
   target.address_of = true;

@@ -267,7 +267,9 @@ class Printer {
 
   std::string target(const TargetVarExpr &t) {
     std::string text = t.address_of ? "&" : "";
-    if (t.is_cast()) {
+    if (t.autocast) {
+      text += "(" + expr(*t.cast_operand) + ")";
+    } else if (t.is_cast()) {
       text += "@cast(" + expr(*t.cast_operand) + ", " + quoted(t.cast_type);
       if (!t.cast_module.empty()) text += ", " + quoted(t.cast_module);
       text += ")";

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "kernel/privileges.h"
+#include "passes/autocast.h"
 #include "passes/entry_values.h"
 #include "passes/passes.h"
 #include "passes/pretty_print.h"
@@ -156,8 +157,9 @@ ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &
 
 class TargetResolver {
  public:
-  TargetResolver(const Btf &types, const Probe &probe, uint32_t string_limit)
-      : types_(types), probe_(probe), string_limit_(string_limit) {}
+  TargetResolver(const Btf &types, const Program &program, const FunctionResultTypes &results, const Probe &probe,
+                 uint32_t string_limit)
+      : types_(types), probe_(probe), string_limit_(string_limit), autocast_(types, program, results) {}
 
   void resolve(ExprPtr &slot) {
     switch (slot->kind) {
@@ -166,7 +168,12 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
+          if (var.autocast) {
+            for_each_child(var, [&](ExprPtr &c) { resolve(c); });
+            defined = autocast_.resolve(var, true);
+          } else {
+            defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
+          }
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
@@ -192,6 +199,10 @@ class TargetResolver {
       case ExprKind::TargetVar: {
         auto &var = cast<TargetVarExpr>(*slot);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
+        if (var.autocast) {
+          autocast_.resolve(var);
+          return;
+        }
         if (var.pretty && var.address_of)
           throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
                              var.loc, fmt::format("identifier '{}'", target_text(var)));
@@ -233,6 +244,10 @@ class TargetResolver {
         }
         return;
       }
+      case ExprKind::Assign:
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
+        autocast_.assigned(cast<AssignExpr>(*slot));
+        return;
       case ExprKind::Call:
         if (ast::cast<ast::CallExpr>(*slot).name == "@entry") {
           slot = entry_value(ast::cast<ast::CallExpr>(*slot));
@@ -290,7 +305,31 @@ class TargetResolver {
   const Btf &types_;
   const Probe &probe_;
   uint32_t string_limit_;
+  AutocastScope autocast_;
 };
+
+// A function may use @cast and autocast (they need no probe context); its
+// target variables are rejected by type inference, @entry by
+// reject_entry_in_functions. What each
+// function returns, when of one kernel type, is noted for autocasts of its
+// calls (functions in declaration order).
+FunctionResultTypes resolve_function_casts(PassContext &ctx) {
+  const Btf &types = ctx.kernel.btf();
+  FunctionResultTypes results;
+  for (auto &function : ctx.program.functions) {
+    AutocastScope scope(types, ctx.program, results);
+    walk_exprs(*function->body, [&](ExprPtr &e) {
+      if (auto *var = dyn_cast<TargetVarExpr>(*e); var && var->autocast)
+        ctx.diagnostics.guard([&] { scope.resolve(*var); });
+      else if (var && var->is_cast())
+        ctx.diagnostics.guard([&] { resolve_cast(types, *var); });
+      else if (auto *assign = dyn_cast<AssignExpr>(*e))
+        scope.assigned(*assign);
+    });
+    if (auto type = function_result_type(*function, scope)) results[function.get()] = *type;
+  }
+  return results;
+}
 
 // For a point no provider handles: the point shape named most like it and
 // the list of families.
@@ -437,6 +476,7 @@ void resolve_probes(PassContext &ctx) {
   const Btf &types = ctx.kernel.btf();
   std::vector<std::unique_ptr<Probe>> entry_probes;  // stores of @entry values
   size_t total = 0;
+  const FunctionResultTypes results = resolve_function_casts(ctx);
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
     resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
@@ -446,27 +486,17 @@ void resolve_probes(PassContext &ctx) {
           if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
         }))
       continue;
-    TargetResolver resolver(types, probe, ctx.options.string_limit);
+    TargetResolver resolver(types, ctx.program, results, probe, ctx.options.string_limit);
     walk_stmts(*probe.body, [&](Stmt &s) {
       for_each_expr(s, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
     });
   }
   for (auto &entry : entry_probes) {
-    TargetResolver resolver(types, *entry, ctx.options.string_limit);
+    TargetResolver resolver(types, ctx.program, results, *entry, ctx.options.string_limit);
     walk_stmts(*entry->body, [&](Stmt &s) { for_each_expr(s, [&](ExprPtr &e) { resolver.resolve(e); }); });
     probes.push_back(std::move(entry));
   }
   reject_entry_in_functions(ctx.program);
-  // A function may use @cast (it needs no probe context); its target
-  // variables are rejected by type inference, @entry here.
-  for (auto &function : ctx.program.functions)
-    walk_exprs(*function->body, [&](ExprPtr &e) {
-      if (auto *call = dyn_cast<CallExpr>(*e); call && call->name == "@entry")
-        diagnostics.report(CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
-                                        "operator '@entry'"));
-      else if (auto *cast = dyn_cast<TargetVarExpr>(*e); cast && cast->is_cast())
-        diagnostics.guard([&] { resolve_cast(types, *cast); });
-    });
   resolve_task_paths(types, ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });

@@ -608,7 +608,7 @@ TEST_CASE("parser errors: literals and operands", "[parser][errors]") {
   CHECK(error_of("probe begin { x = $a[1 }") == "1:24 expected ']'");
   CHECK(error_of("probe begin { x = @cast(p) }") == "1:26 expected ','");
   CHECK(error_of("probe begin { x = @cast(p, 5) }") == "1:28 expected a type name string");
-  CHECK(error_of("probe begin { x = & 1 }") == "1:21 expected a target variable or @cast after '&'");
+  CHECK(error_of("probe begin { x = & 1 }") == "1:21 expected a target variable, @cast or member after '&'");
   CHECK(error_of("probe begin { x = &$a }") == "1:19 cannot take the address of a context argument: it is not in memory");
   CHECK(error_of("global a, a") == "1:11 duplicate global variable");
 }

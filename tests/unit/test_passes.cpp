@@ -6,6 +6,7 @@
 
 #include "abi/layout.h"
 #include "frontend/parser.h"
+#include "frontend/walk.h"
 #include "passes/passes.h"
 #include "tests/unit/support.h"
 
@@ -197,4 +198,51 @@ TEST_CASE("symbols: wrap-around '%' needs an array", "[symbols]") {
   CHECK(error_of("global x%\nprobe begin { x = 1 }") ==
         "1:8 wrap-around ('%') is only for arrays, but this global is never indexed");
   CHECK(error_of("global a%[4], b%\nprobe begin { a[1] = 1; b[\"k\"] = 2 }") == "no error");
+}
+
+// The steps of target expression number `skip` (a $var, @cast or autocast)
+// in the probe's body, operands first.
+static std::vector<ast::TargetStep> first_target_steps(const ast::Probe &probe, size_t skip = 0) {
+  std::vector<ast::TargetStep> found;
+  ast::walk_exprs(*probe.body, [&](ast::ExprPtr &x) {  // operands before the expressions using them
+    if (x->kind == ast::ExprKind::TargetVar && found.empty() && skip-- == 0)
+      found = ast::cast<ast::TargetVarExpr>(*x).steps;
+  });
+  return found;
+}
+
+TEST_CASE("probes: autocast reads members as the value's kernel type", "[probes][autocast]") {
+  // s = $skb; s->len reads what $skb->len reads; so does a function's result.
+  auto direct = check("probe kernel.trace(\"kfree_skb\") { y = $skb->len }");
+  const auto want = first_target_steps(*direct->program->probes[0]);
+  REQUIRE_FALSE(want.empty());
+  auto local = check("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->len }");
+  CHECK(first_target_steps(*local->program->probes[0], 1) == want);
+  auto paren = check("probe kernel.trace(\"kfree_skb\") { y = ($skb)->len }");
+  CHECK(first_target_steps(*paren->program->probes[0], 1) == want);
+  // A function's result, here an array's address: (cb_of(p))[1] is p's cb[1].
+  auto result = check("function cb_of(p) { return &@cast(p, \"sk_buff\")->cb }\n"
+                      "probe kernel.trace(\"kfree_skb\") { y = (cb_of($skb))[1] }");
+  auto cb = check("probe kernel.trace(\"kfree_skb\") { y = @cast($skb, \"sk_buff\")->cb[1] }");
+  // The function adds cb's offset; the autocast indexes (its subscript is
+  // its component 0, the cast's component 1) and loads.
+  std::vector<ast::TargetStep> whole = first_target_steps(*cb->program->probes[0], 1);
+  REQUIRE(whole.size() == 3);
+  CHECK(whole[1].component == 1);
+  whole[1].component = 0;
+  CHECK(first_target_steps(*result->program->probes[0], 1) ==
+        std::vector<ast::TargetStep>(whole.begin() + 1, whole.end()));
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->no_such_member }") ==
+        "1:49 'struct sk_buff' has no member 'no_such_member'");
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { y = z->len }")
+            .rfind("1:39 (...)->len: the value has no known kernel type", 0) == 0);
+  // A global is a plain long; a local given two types has none.
+  CHECK(error_of("global g\nprobe kernel.trace(\"kfree_skb\") { g = $skb; y = g->len }").find("no known kernel type") !=
+        std::string::npos);
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; s = $rx_sk; y = s->len }")
+            .find("no known kernel type") != std::string::npos);
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = @defined(s->len) + @defined(s->nope) }") ==
+        "no error");
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; println(s->len$) }")
+            .find("pretty-printing ($) a member reached by autocast is not supported") != std::string::npos);
 }
