@@ -183,9 +183,12 @@ struct target_var : seq<tok<target_name_text>, target_components> {};
 // kernel struct or union.
 struct cast_keyword : seq<one<'@'>, TAO_PEGTL_KEYWORD("cast")> {};
 struct cast_type : string_literal {};
+// @cast(p, "type")$ / $$: the whole struct pretty-printed.
+struct cast_pretty_text : seq<one<'$'>, opt<one<'$'>>, not_at<identifier_other>> {};
+struct cast_pretty : tok<cast_pretty_text> {};
 struct cast_expr
     : seq<tok<cast_keyword>, must<lparen>, must<expression>, must<comma>, must<cast_type>,
-          opt<comma, must<cast_type>>, must<rparen>, target_components> {};
+          opt<comma, must<cast_type>>, must<rparen>, sor<cast_pretty, target_components>> {};
 
 
 // @count(e), @defined(e), @choose_defined(a, b), @entry(e)...; which @-names

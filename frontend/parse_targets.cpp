@@ -50,6 +50,10 @@ ExprPtr AstBuilder::cast_expr(const Node &n) {
   target->cast_type = string_value(*c[1]);
   size_t next = 2;
   if (next < c.size() && c[next]->is_type<g::cast_type>()) target->cast_module = string_value(*c[next++]);
+  if (next < c.size() && c[next]->is_type<g::cast_pretty_text>()) {
+    target->pretty = static_cast<int>(text(*c[next]).size());
+    return target;
+  }
   target_components(n, next, *target);
   return target;
 }
@@ -64,12 +68,17 @@ ExprPtr AstBuilder::autocast(const Node &n, ExprPtr operand, const Node &members
   return target;
 }
 
+// `&x`, `&(expr)` parse, as in stap, and are refused in elaboration (an
+// autocast without members): '&' takes the address of a member.
 ExprPtr AstBuilder::address_of(const Node &n) {
   ExprPtr operand = expr(*n.children[0]);
-  auto *found = dyn_cast<TargetVarExpr>(*operand);
-  if (!found || (found->autocast && found->components.empty()))
-    fail(n, "'&' takes the address of a member: &$var->field, &@cast(p, \"type\")->field or &x->field");
-  auto &target = *found;
+  if (operand->kind != ExprKind::TargetVar) {
+    auto plain = std::make_unique<TargetVarExpr>(loc(n), "");
+    plain->cast_operand = std::move(operand);
+    plain->autocast = true;
+    operand = std::move(plain);
+  }
+  auto &target = cast<TargetVarExpr>(*operand);
   if (target.components.empty() && !target.is_cast())
     fail(n, "cannot take the address of a context argument: it is not in memory");
   target.address_of = true;

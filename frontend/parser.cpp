@@ -22,7 +22,7 @@ template <typename Rule>
 using selector = pt::selector<
     Rule,
     pt::store_content::on<g::name_text, g::number_text, g::string_body, g::target_name_text, g::field_name_text,
-                          g::at_name_text, g::component_name_text, g::type_name_text>,
+                          g::at_name_text, g::component_name_text, g::type_name_text, g::cast_pretty_text>,
     pt::remove_content::on<
         // expressions
         g::string_literal, g::target_var, g::target_subscript, g::autocast_members, g::cast_expr, g::cast_type, g::address_of, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,

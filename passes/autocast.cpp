@@ -58,6 +58,10 @@ void AutocastScope::assigned(const AssignExpr &assign) {
 
 bool AutocastScope::resolve(TargetVarExpr &var, bool only_probing) const {
   const std::string near = fmt::format("operator '->'");
+  if (var.components.empty())  // `&x`, `&(expr)` (autocast.h)
+    throw CompileError(ErrorKind::Semantic,
+                       "'&' takes the address of a member: &$var->field, &@cast(p, \"type\")->field or &x->field",
+                       var.loc, "operator '&'");
   std::optional<KernelValueType> operand = type_of(*var.cast_operand);
   if (!operand) {
     if (only_probing) return false;
