@@ -79,6 +79,7 @@ class AstBuilder {
   ExprPtr target_var(const Node &n);
   ExprPtr cast_expr(const Node &n);
   ExprPtr address_of(const Node &n);
+  std::unique_ptr<BlockStmt> probe_body(const Node &body);
   ExprPtr autocast(const Node &n, ExprPtr operand, const Node &members, size_t first);
   ExprPtr name_use(const Node &n, size_t parts);
   [[noreturn]] void unavailable_at_operator(const Node &n, const std::string &name) const;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "frontend/walk.h"
+
 namespace ntap::parsing {
 
 // ------------------------------------------------------------ top level
@@ -63,7 +65,7 @@ void AstBuilder::probe_declaration(const Node &n, Program &prog) {
     auto p = std::make_unique<Probe>();
     p->loc = loc(n);
     for (const Node *point : points) p->points.push_back(probe_point(*point));
-    p->body = block(body);
+    p->body = probe_body(body);
     prog.probes.push_back(std::move(p));
     return;
   }
@@ -72,9 +74,20 @@ void AstBuilder::probe_declaration(const Node &n, Program &prog) {
     p->loc = loc(n);
     p->points.push_back(probe_point(*point));
     if (const Node *cond = point_condition(*point)) p->condition = expr(*cond->children[0]);
-    p->body = block(body);
+    p->body = probe_body(body);
     prog.probes.push_back(std::move(p));
   }
+}
+
+// A probe's (or alias's) body: `return` has nothing to return from there,
+// which stap refuses as it parses.
+std::unique_ptr<BlockStmt> AstBuilder::probe_body(const Node &body) {
+  std::unique_ptr<BlockStmt> built = block(body);
+  walk_stmts(*built, [](Stmt &s) {
+    if (s.kind == StmtKind::Return)
+      throw CompileError(ErrorKind::Parse, "found 'return' not in function context", s.loc, "keyword 'return'");
+  });
+  return built;
 }
 
 std::unique_ptr<ProbeAlias> AstBuilder::probe_alias(const Node &n, const std::vector<const Node *> &names,
@@ -101,7 +114,7 @@ std::unique_ptr<ProbeAlias> AstBuilder::probe_alias(const Node &n, const std::ve
     alias->points.push_back(probe_point(point));
   }
   if (condition) alias->condition = expr(*condition->children[0]);
-  alias->body = block(body);
+  alias->body = probe_body(body);
   return alias;
 }
 

@@ -499,8 +499,11 @@ TEST_CASE("parser: foreach sort markers and limit", "[parser]") {
 TEST_CASE("parser: delete, jumps, return and <<<", "[parser]") {
   CHECK(body("delete a; delete a[1, 2]; delete x") == "{ (delete a) (delete (index a 1 2)) (delete x) }");
   CHECK(body("break; continue; next") == "{ break continue next }");
-  CHECK(body("return") == "{ return }");
-  CHECK(body("return x + 1") == "{ (return (+ x 1)) }");
+  Parsed f = parse("function f(x) { return; return x + 1 }");
+  CHECK(sexpr(*f.program->functions.at(0)->body) == "{ return (return (+ x 1)) }");
+  // stap: a probe has nothing to return from.
+  CHECK(error_of("probe begin { if (1) return }") == "1:22 found 'return' not in function context");
+  CHECK(error_of("probe a = begin { return }") == "1:19 found 'return' not in function context");
   CHECK(body("s <<< 1; a[k] <<< x * 2") == "{ (<<< s 1) (<<< (index a k) (* x 2)) }");
   CHECK(body("x = 1 << 2 s <<< 3") == "{ (= x (<< 1 2)) (<<< s 3) }");
 }
