@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "kernel/kernel_info.h"
+#include "kernel/providers/executable_filter.h"
 #include "kernel/providers/perf_events.h"
 
 namespace ntap {
@@ -40,28 +41,6 @@ const PerfEventName *find_name(const std::string &group, const std::string &name
   throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
 }
 
-// PATH as stap takes it: a name without '/' is looked up in $PATH; the
-// file is then named by its canonical path.
-std::string find_executable(const std::string &path) {
-  std::string found = path;
-  if (path.find('/') == std::string::npos) {
-    const char *dirs = std::getenv("PATH");
-    std::string list = dirs ? dirs : "/usr/bin:/bin";
-    size_t start = 0;
-    while (start <= list.size()) {
-      size_t end = list.find(':', start);
-      if (end == std::string::npos) end = list.size();
-      std::string candidate = list.substr(start, end - start) + "/" + path;
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        found = candidate;
-        break;
-      }
-      start = end + 1;
-    }
-  }
-  char resolved[PATH_MAX];
-  return ::realpath(found.c_str(), resolved) ? std::string(resolved) : found;
-}
 
 // The named or numbered event a point starts with (perf.sw.NAME,
 // perf.hw.NAME, perf.type(T).config(C)); returns the index of the first
@@ -140,14 +119,8 @@ class PerfProvider final : public Provider {
       } else if (c[i].name == "process" && !process) {
         if (!c[i].string_arg || c[i].string_arg->empty())
           probe_error(point, "perf probes' .process(\"PATH\") needs the path of an executable");
-        process = find_executable(*c[i].string_arg);
-        struct stat st {};
-        if (::stat(process->c_str(), &st) != 0)
-          probe_error(point, "perf probe .process(\"" + *c[i].string_arg + "\"): cannot find " + *process + ": " +
-                                 std::strerror(errno));
-        probe.exe_inode = st.st_ino;
-        // The kernel's dev_t (MKDEV: major << 20 | minor), as super_block.s_dev holds it.
-        probe.exe_dev = (static_cast<uint64_t>(major(st.st_dev)) << 20) | minor(st.st_dev);
+        process = filter_by_executable(probe, *c[i].string_arg, point,
+                                       "perf probe .process(\"" + *c[i].string_arg + "\")");
       } else if (c[i].name == "counter") {
         probe_error(point, "perf counters (.counter(\"NAME\") and @perf) are not supported");
       } else {

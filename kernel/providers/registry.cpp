@@ -3,6 +3,7 @@
 // Each family's factory builds its provider for the run's kernel.
 #include "kernel/providers/kernel_function.h"
 #include "kernel/providers/perf.h"
+#include "kernel/providers/process_lifecycle.h"
 #include "kernel/providers/syscall.h"
 #include "kernel/providers/timer_profile.h"
 #include "kernel/providers/tracepoint.h"
@@ -21,6 +22,7 @@ std::unique_ptr<ProviderIndex> make_provider_index(const KernelInfo &kernel) {
   providers.push_back(make_tracepoint_provider(kernel));
   providers.push_back(make_syscall_provider(kernel));
   providers.push_back(make_perf_provider(kernel));
+  providers.push_back(make_process_lifecycle_provider(kernel));
   providers.push_back(make_process_provider(kernel));
   providers.push_back(make_kernel_function_provider(kernel));
   // Claims no written point: kernel_timer_probe() moves timers to it.

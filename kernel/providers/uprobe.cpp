@@ -141,8 +141,7 @@ class ProcessProvider final : public Provider {
   bool handles(const ast::ProbePoint &point) const override {
     if (point.components.size() < 2 || point.components[0].name != "process") return false;
     const std::string &kind = point.components[1].name;
-    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider" || kind == "begin" ||
-           kind == "end";
+    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider";
   }
 
   std::vector<PointShape> list_components() const override {
@@ -160,8 +159,6 @@ class ProcessProvider final : public Provider {
 
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const auto &c = point.components;
-    if (c[1].name == "begin" || c[1].name == "end")
-      probe_error(point, "process." + c[1].name + " (process start and exit) is not supported yet");
     for (size_t i = 1; i < c.size(); ++i) {
       const bool wants_string =
           c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" || c[i].name == "provider";

@@ -141,8 +141,11 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
         "1:7 statement(\"f@x.c\") needs a source line: statement(\"FUNCTION@FILE:LINE\")");
   CHECK(test::error_of("probe process(\"" + path + "\").function(\"ntap_uprobe_test_target\").return { print($first) }")
             .find("unable to find target variable $first") != std::string::npos);
+  // The fixture kernel has no sched:sched_process_exec (e2e tests run it).
   CHECK(test::error_of("probe process(\"" + path + "\").begin { }") ==
-        "1:7 process.begin (process start and exit) is not supported yet");
+        "1:7 process.begin needs the sched:sched_process_exec tracepoint, which this kernel does not have");
+  CHECK(test::error_of("probe process(7).end { }")
+            .rfind("1:7 process(PID).end: ntap sees programs start (exec) and processes end", 0) == 0);
   CHECK(test::error_of("probe begin { x = @entry(1) }") == "1:19 @entry is only valid in .return probes");
   CHECK(test::error_of("function f() { return @entry(1) }  probe begin { f() }") ==
         "1:23 @entry is only valid in .return probes");

@@ -1,0 +1,91 @@
+// The process.begin / process.end provider (see process_lifecycle.h).
+#include "kernel/providers/process_lifecycle.h"
+
+#include <bpf/libbpf.h>
+
+#include "kernel/btf.h"
+#include "kernel/kernel_info.h"
+#include "kernel/providers/executable_filter.h"
+
+namespace ntap {
+namespace {
+
+[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
+  throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
+}
+
+class ProcessLifecycleProvider final : public Provider {
+ public:
+  explicit ProcessLifecycleProvider(const KernelInfo &kernel) : kernel_(kernel) {}
+  std::string_view family() const override { return "process.begin/end"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+
+  bool handles(const ast::ProbePoint &point) const override {
+    const auto &c = point.components;
+    return c.size() == 2 && c[0].name == "process" && (c[1].name == "begin" || c[1].name == "end");
+  }
+
+  std::vector<PointShape> list_components() const override {
+    using Arg = PointShape::Arg;
+    std::vector<PointShape> shapes;
+    for (Arg process : {Arg::None, Arg::String})
+      for (const char *when : {"begin", "end"}) shapes.push_back(PointShape{{{"process", process}, {when, Arg::None}}});
+    return shapes;
+  }
+
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
+    const auto &c = point.components;
+    const bool at_end = c[1].name == "end";
+    if (c[1].string_arg || c[1].number_arg) probe_error(point, "'." + c[1].name + "' takes no argument");
+    if (c[0].number_arg)
+      probe_error(point, "process(PID)." + c[1].name +
+                             ": ntap sees programs start (exec) and processes end, not one running process; use "
+                             "process." + c[1].name + " with `if (pid() != PID) next`");
+    if (c[0].string_arg && c[0].string_arg->empty()) probe_error(point, "process(\"\") needs the path of an executable");
+    const std::string event = at_end ? "sched_process_exit" : "sched_process_exec";
+    const Btf &types = kernel_.btf();
+    if (!types.handle()) probe_error(point, "process." + c[1].name + " needs kernel BTF: " + types.load_error());
+    const auto *args = types.tracepoint_args(event);
+    if (!args) probe_error(point, "process." + c[1].name + " needs the sched:" + event + " tracepoint, which this "
+                                  "kernel does not have");
+    ast::ResolvedProbe probe;
+    probe.provider = this;
+    probe.kind = ast::ProbeKind::Perf;  // a kernel probe its provider attaches
+    probe.section = "tp_btf/" + event;
+    std::string subject = "process";
+    if (c[0].string_arg)
+      subject = "process(\"" +
+                filter_by_executable(probe, *c[0].string_arg, point, "process(\"" + *c[0].string_arg + "\")") + "\")";
+    probe.name = subject + "." + c[1].name;
+    probe.point = probe.name;
+    // Once per process: the exit of its last thread (kernels since 6.16 say
+    // so in group_dead; before, every thread's exit fires).
+    if (at_end && args->size() >= 2 && (*args)[1].name == "group_dead") {
+      btf::AccessResult access = types.resolve_access_path((*args)[1].type_id, btf::AccessStart::Value, {}, false);
+      if (access.path) {
+        probe.filter_arg = 1;
+        probe.filter_steps = access.path->steps;
+        probe.filter_value = 1;
+      }
+    }
+    return {probe};
+  }
+
+  // stap's process.begin/.end have no context variables.
+  bool resolve_target(const ast::ResolvedProbe &, ast::TargetVarExpr &) const override { return false; }
+
+  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *prog) const override {
+    return bpf_program__attach_trace(prog);  // tp_btf: the target is in the section name
+  }
+
+ private:
+  const KernelInfo &kernel_;
+};
+
+}  // namespace
+
+std::unique_ptr<Provider> make_process_lifecycle_provider(const KernelInfo &kernel) {
+  return std::make_unique<ProcessLifecycleProvider>(kernel);
+}
+
+}  // namespace ntap

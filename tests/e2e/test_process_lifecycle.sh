@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# process.begin / process.end and their process("PATH") forms: each run of
+# the test's own program (built here, so no other process executes that
+# file) is one begin and one end, however many threads it starts; pp() names
+# the canonical path; process(PID) is refused with the alternative.
+source "$(dirname "$0")/lib.sh"
+
+command -v cc >/dev/null || fail "the process lifecycle test needs a C compiler (cc) for its test program"
+prog="$WORK_DIR/ntaplife"
+cc -O1 -pthread -o "$prog" "$E2E_DIR/programs/threads_then_exit.c"
+
+out="$WORK_DIR/lifecycle.out"
+ntap_start "$out" -e '
+global begins, ends, any_begin, any_end, points
+probe begin { printf("ready\n") }
+probe process(@1).begin { begins++; points[pp()]++ }
+probe process(@1).end { ends++; points[pp()]++ }
+probe process.begin { if (execname() == "ntaplife") any_begin++ }
+probe process.end { if (execname() == "ntaplife") any_end++ }
+probe end {
+  printf("begins %d ends %d any %d %d\n", begins, ends, any_begin, any_end)
+  foreach (p in points+) printf("%s %d\n", p, points[p])
+}' "$prog"
+wait_for_line "$out" '^ready$'
+for _ in 1 2 3 4 5; do "$prog" 3; done
+sleep 0.3
+ntap_stop INT
+[[ "$NTAP_STATUS" == 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$NTAP_STATUS"
+real="$(realpath "$prog")"
+expect_eq "begins and ends" "begins 5 ends 5 any 5 5
+process(\"$real\").begin 5
+process(\"$real\").end 5" "$(grep -v '^ready$' "$out")"
+
+note "case process(PID) is refused, naming the alternative"
+status=0
+"$NTAP" -p2 -e 'probe process(1).end { println(pid()) }' >/dev/null 2>"$WORK_DIR/pid.err" || status=$?
+expect_eq "process(PID): status" 1 "$status"
+grep -q "process(PID).end: ntap sees programs start (exec) and processes end" "$WORK_DIR/pid.err" ||
+  { show_file stderr "$WORK_DIR/pid.err"; fail "process(PID): message"; }
