@@ -249,6 +249,9 @@ const std::vector<Builtin> kBuiltins = {
     // sprint_ubacktrace(): the same stack, one symbolized frame per line
     // (print_ubacktrace() in the tapset prints it).
     {"sprint_ubacktrace", Type::String, {}, Builtin::Kernel | Builtin::Deferred},
+    // sprint_ustack(ubacktrace()): those lines for a stack ubacktrace() took;
+    // print_ustack(stk) is print(sprint_ustack(stk)).
+    {"sprint_ustack", Type::String, {Type::String}, Builtin::Kernel | Builtin::Deferred},
 };
 
 }  // namespace

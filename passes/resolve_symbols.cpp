@@ -45,13 +45,17 @@ Function *find_function(const Program &program, const std::string &name, size_t 
   return found;
 }
 
-// print_backtrace() and print_stack(bt) print what sprint_backtrace() and
-// sprint_stack(bt) return: rewritten as print(sprint_...()), so kernel probes
-// send one output record carrying the stack id.
+// print_backtrace(), print_stack(bt) and print_ustack(stk) print what
+// sprint_backtrace(), sprint_stack(bt) and sprint_ustack(stk) return:
+// rewritten as print(sprint_...()), so kernel probes send one output record
+// carrying the stack id.
 void print_through_sprint(CallExpr &call) {
-  if ((call.name != "print_backtrace" || !call.args.empty()) && (call.name != "print_stack" || call.args.size() != 1))
-    return;
-  auto inner = std::make_unique<CallExpr>(call.loc, call.name == "print_stack" ? "sprint_stack" : "sprint_backtrace");
+  const char *sprint = call.name == "print_backtrace" && call.args.empty()     ? "sprint_backtrace"
+                       : call.name == "print_stack" && call.args.size() == 1  ? "sprint_stack"
+                       : call.name == "print_ustack" && call.args.size() == 1 ? "sprint_ustack"
+                                                                              : nullptr;
+  if (!sprint) return;
+  auto inner = std::make_unique<CallExpr>(call.loc, sprint);
   inner->args = std::move(call.args);
   inner->builtin = find_builtin(inner->name);
   call.args.clear();

@@ -22,7 +22,7 @@ RenderFn deferred_render(std::string_view name) {
   if (name == "usymname") return RenderFn::Usymname;
   if (name == "usymdata") return RenderFn::Usymdata;
   if (name == "ubacktrace") return RenderFn::Ubacktrace;
-  if (name == "sprint_ubacktrace") return RenderFn::SprintUbacktrace;
+  if (name == "sprint_ubacktrace" || name == "sprint_ustack") return RenderFn::SprintUbacktrace;
   return RenderFn::None;
 }
 
@@ -160,6 +160,11 @@ void ProbeLowering::output(const CallExpr &call) {
       if (carried.render == RenderFn::None) {
         values.push_back(deferred_value(deferred, carried.render));
       } else if (renders_user_stack(carried.render)) {
+        const bool of_ubacktrace = deferred.args.size() == 1 && deferred.args[0]->kind == ExprKind::Call &&
+                                   ast::cast<CallExpr>(*deferred.args[0]).name == "ubacktrace";
+        if (deferred.name == "sprint_ustack" && !of_ubacktrace)
+          unsupported(arg.loc, "the argument of sprint_ustack() and print_ustack() must be ubacktrace() itself (the "
+                               "stack travels as an id)");
         values.push_back(user_stack_id(arg.loc, deferred.name));
       } else {
         if (deferred.args.size() != 1)

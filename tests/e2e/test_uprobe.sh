@@ -140,6 +140,22 @@ hex_line=$(tail -1 "$out")
 expect_eq "ubacktrace() frames" "$frames" "$(wc -w <<<"$hex_line")"
 expect_eq "ubacktrace() first frame" "$(sed -n 1p "$out" | awk '{ print $1 }' | sed 's/^0x0*/0x/')" "${hex_line%% *}"
 
+note "case print_ustack(ubacktrace()) prints what print_ubacktrace() does"
+out="$WORK_DIR/ustack.out"
+run_ntap "$out" -c "$prog 1 300" -e "probe process(\"$prog\").function(\"twice_plus_one\") {
+  print_ubacktrace(); printf(\"--\\n\"); print_ustack(ubacktrace()); printf(\"%s\", sprint_ustack(ubacktrace())) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "print_ustack: status $NTAP_STATUS"; }
+first=$(sed -n '1,/^--$/p' "$out" | grep '^ 0x')
+second=$(sed -n '/^--$/,$p' "$out" | grep '^ 0x')
+[[ -n "$first" ]] || { show_file output "$out"; fail "print_ustack: no frames"; }
+expect_eq "print_ustack and sprint_ustack" "$first
+$first" "$second"
+status=0
+"$NTAP" -p4 -o "$WORK_DIR/x.o" -e "probe process(\"$prog\").function(\"twice_plus_one\") { print_ustack(\"0x1\") }" \
+  >/dev/null 2>"$WORK_DIR/ustack.err" || status=$?
+expect_eq "print_ustack of text: status" 1 "$status"
+grep -q "must be ubacktrace() itself" "$WORK_DIR/ustack.err" || { show_file stderr "$WORK_DIR/ustack.err"; fail "print_ustack of text: message"; }
+
 note "case \$\$return"
 out="$WORK_DIR/dump.out"
 run_ntap "$out" -c "$prog 2" -e "probe process(\"$prog\").function(\"negate_sum\").return { println(\$\$return) }"
