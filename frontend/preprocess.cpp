@@ -105,10 +105,12 @@ struct Macro {
   bool takes_arguments = false;  // defined as NAME(...), so used as @NAME(...)
   size_t name_offset = 0;
   size_t body_begin = 0, body_end = 0;
+  const SourceFile *file = nullptr;  // where it is defined: the script or a macro library
 };
 
 struct ArgumentText {
   size_t begin, end;
+  std::string_view text;  // of the file the use is in
 };
 
 // Where tokens are being read from: the script itself (no macro) or a macro
@@ -116,6 +118,7 @@ struct ArgumentText {
 struct Frame {
   const Frame *caller = nullptr;
   const Macro *macro = nullptr;
+  const SourceFile *file = nullptr;  // the text its tokens are in
   std::vector<ArgumentText> args;  // one per macro parameter, read in `caller`
   size_t use_offset = kNoUse;
   std::string note;                       // "in expansion of macro '@m' defined at ..."
@@ -140,13 +143,16 @@ class Preprocessor {
       : file_(file),
         text_(file.text),
         args_(options.script_args),
+        libraries_(options.macro_libraries),
         target_(options.target ? *options.target : PreprocessTarget::running_system()),
         out_{std::string(), SourceMap(file)} {}
 
   PreprocessedSource run() {
     out_.text.reserve(text_.size());
+    for (const SourceFile *library : libraries_) define_library_macros(*library);
     Lexer lexer(text_, 0, text_.size());
     Frame script;
+    script.file = &file_;
     process(lexer, script, kStopAtEnd, nullptr);
     out_.map.finish(out_.text.size());
     return std::move(out_);
@@ -156,6 +162,7 @@ class Preprocessor {
   const SourceFile &file_;
   const std::string &text_;
   const std::vector<std::string> &args_;
+  const std::vector<const SourceFile *> &libraries_;
   const PreprocessTarget &target_;
   PreprocessedSource out_;
   std::map<std::string, Macro, std::less<>> macros_;
@@ -221,17 +228,32 @@ class Preprocessor {
       generate(frame, " ", token.gap_begin);
   }
 
-  void emit(const Frame &frame, const Token &token) {
+  void emit(const Frame &frame, const Token &token, const Lexer &lexer) {
     gap(frame, token);
     if (frame.in_script())
       copy(token.begin, token.end);
     else
-      generate(frame, std::string_view(text_).substr(token.begin, token.end - token.begin), token.begin);
+      generate(frame, lexer.text(token), token.begin);
   }
 
   [[noreturn]] void fail(const Frame &frame, const Token &token, const std::string &message, const Lexer &lexer) {
     std::string full = frame.in_script() ? message : message + " (" + frame.note + ")";
-    fail_at(file_, token.begin, full, describe_token(lexer, token));
+    fail_at(*frame.file, token.begin, full, describe_token(lexer, token));
+  }
+
+  // A macro library (*.stpm in a tapset directory, as stap's): its @define
+  // macros are seen by every script; it holds nothing else.
+  void define_library_macros(const SourceFile &library) {
+    Frame frame;
+    frame.file = &library;
+    Lexer lexer(library.text, 0, library.text.size());
+    for (;;) {
+      Token token = lexer.next();
+      if (token.kind == TokenKind::End) return;
+      if (token.kind != TokenKind::AtName || lexer.text(token) != "@define")
+        fail(frame, token, "a macro library (.stpm) may only define macros (@define NAME %( ... %))", lexer);
+      define(lexer, frame, token);
+    }
   }
 
   // ---------------------------------------------------------- the token loop
@@ -294,7 +316,7 @@ class Preprocessor {
           generate(frame, " \"" + std::to_string(args_.size()) + "\" ", token.begin);
           break;
         default:
-          emit(frame, token);
+          emit(frame, token, lexer);
       }
     }
   }
@@ -359,7 +381,7 @@ class Preprocessor {
     }
     auto macro = macros_.find(name);
     if (macro != macros_.end()) return expand_macro(lexer, frame, macro->second, token);
-    emit(frame, token);  // an @-operator such as @count, for the grammar
+    emit(frame, token, lexer);  // an @-operator such as @count, for the grammar
   }
 
   void define(Lexer &lexer, const Frame &frame, const Token &at) {
@@ -369,8 +391,14 @@ class Preprocessor {
     Macro macro;
     macro.name = std::string(lexer.text(name));
     macro.name_offset = name.begin;
+    macro.file = frame.file;
     if (macro.name == "define") fail(frame, name, "attempt to redefine '@define'", lexer);
-    if (macros_.count(macro.name)) fail(frame, name, "attempt to redefine macro '@" + macro.name + "'", lexer);
+    // A script's own macro replaces a library's of the same name.
+    if (auto found = macros_.find(macro.name); found != macros_.end()) {
+      if (found->second.file == frame.file || frame.file != &file_)
+        fail(frame, name, "attempt to redefine macro '@" + macro.name + "'", lexer);
+      macros_.erase(found);
+    }
     Token next = lexer.next();
     if (next.kind == TokenKind::Operator && lexer.text(next) == "(") {
       macro.takes_arguments = true;
@@ -391,8 +419,10 @@ class Preprocessor {
         break;
       }
     }
-    gap(frame, at);
-    blank(frame, at.begin, lexer.position());
+    if (frame.file == &file_) {  // in the script: the definition becomes blanks
+      gap(frame, at);
+      blank(frame, at.begin, lexer.position());
+    }
     macros_.emplace(macro.name, std::move(macro));
   }
 
@@ -437,13 +467,14 @@ class Preprocessor {
         continue;
       }
       if (depth == 0 && (t == "," || t == ")")) {
-        args.push_back(ArgumentText{start, token.begin});
+        args.push_back(ArgumentText{start, token.begin, lexer.source()});
         start = token.end;
         if (t == ")") break;
       }
     }
     // `@m()` passes no arguments, not one empty one.
-    if (args.size() == 1 && Lexer(text_, args[0].begin, args[0].end).next().kind == TokenKind::End) args.clear();
+    if (args.size() == 1 && Lexer(args[0].text, args[0].begin, args[0].end).next().kind == TokenKind::End)
+      args.clear();
     if (args.size() != macro.params.size())
       fail(frame, use,
            "macro '@" + macro.name + "' takes " + std::to_string(macro.params.size()) + " argument(s), not " +
@@ -463,15 +494,16 @@ class Preprocessor {
     Frame body;
     body.caller = &frame;
     body.macro = &macro;
+    body.file = macro.file;
     if (macro.takes_arguments) body.args = read_arguments(lexer, frame, macro, use);
     body.use_offset = frame.in_script() ? use.begin : frame.use_offset;
     body.note = frame.in_script()
-                    ? "in expansion of macro '@" + macro.name + "' defined at " + location_in(file_, macro.name_offset).str()
+                    ? "in expansion of macro '@" + macro.name + "' defined at " + location_in(*macro.file, macro.name_offset).str()
                     : frame.note;
     body.expanding = frame.expanding;
     body.expanding.push_back(&macro);
     generate(body, " ", use.begin);
-    Lexer body_lexer(text_, macro.body_begin, macro.body_end);
+    Lexer body_lexer(macro.file->text, macro.body_begin, macro.body_end);
     process(body_lexer, body, kStopAtEnd, nullptr);
     generate(body, " ", use.begin);
   }
@@ -480,7 +512,7 @@ class Preprocessor {
     gap(frame, use);
     const ArgumentText &arg = frame.args[index];
     generate(frame, " ", use.begin);
-    Lexer arg_lexer(text_, arg.begin, arg.end);
+    Lexer arg_lexer(arg.text, arg.begin, arg.end);
     process(arg_lexer, *frame.caller, kStopAtEnd, nullptr);
     generate(frame, " ", use.begin);
   }

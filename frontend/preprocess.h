@@ -37,6 +37,9 @@ struct PreprocessTarget {
 struct PreprocessOptions {
   std::vector<std::string> script_args;      // $1.. / @1..
   const PreprocessTarget *target = nullptr;  // null: the running system
+  // Macro libraries (*.stpm): their @define macros are defined before the
+  // script's text is read, and the script may replace them.
+  std::vector<const SourceFile *> macro_libraries;
 };
 
 // The version of the SystemTap language ntap implements (`systemtap_v`), and

@@ -55,6 +55,7 @@ class Lexer {
   size_t position() const { return pos_; }
   size_t end() const { return end_; }
   std::string_view text(const Token &token) const { return text_.substr(token.begin, token.end - token.begin); }
+  std::string_view source() const { return text_; }  // the whole text the offsets are in
 
  private:
   void skip_gap();

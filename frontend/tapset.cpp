@@ -30,16 +30,19 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 
 namespace {
 
-std::vector<std::string> tapset_files(const std::string &dir) {
+// The files of `dir` with one of `extensions`, sorted by name.
+std::vector<std::string> files_in(const std::string &dir, std::initializer_list<const char *> extensions) {
   std::vector<std::string> files;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    // SystemTap's own tapset files are .stp.
-    if ((it->path().extension() == ".ntp" || it->path().extension() == ".stp") && it->is_regular_file(ec))
-      files.push_back(it->path().string());
+    for (const char *extension : extensions)
+      if (it->path().extension() == extension && it->is_regular_file(ec)) files.push_back(it->path().string());
   std::sort(files.begin(), files.end());
   return files;
 }
+
+// SystemTap's own tapset files are .stp.
+std::vector<std::string> tapset_files(const std::string &dir) { return files_in(dir, {".ntp", ".stp"}); }
 
 }  // namespace
 
@@ -206,10 +209,18 @@ void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseO
 
 TapsetDefinitions scan_tapset_definitions(std::string_view text) { return DefinitionScanner(text).scan(); }
 
+std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, const std::vector<std::string> &dirs) {
+  std::vector<const SourceFile *> libraries;
+  for (const std::string &dir : dirs)
+    for (const std::string &path : files_in(dir, {".stpm"})) libraries.push_back(&sources.load(path));
+  return libraries;
+}
+
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
                   const PreprocessTarget *target) {
   ParseOptions options;
   options.preprocessor.target = target;
+  options.preprocessor.macro_libraries = load_macro_libraries(sources, dirs);
   struct Candidate {
     const SourceFile *file;
     TapsetDefinitions defines;

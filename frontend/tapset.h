@@ -37,6 +37,11 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
                   const PreprocessTarget *target = nullptr);
 
+// The macro libraries of `dirs` (their *.stpm files, sorted by name within
+// each directory), read into `sources`: stap's way to share @define macros
+// with every script and tapset file.
+std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, const std::vector<std::string> &dirs);
+
 // What a tapset file defines, found without parsing it: the names after
 // `function`, and the first component of each probe alias name (`tcp` of
 // `probe tcp.receive = ...`). May name more than the file defines, never less.

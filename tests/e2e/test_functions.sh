@@ -20,7 +20,7 @@ probe begin { printf("%d %s %d %d\n", fib(10), greet("world"), f(21), f(40, 2));
 run_user next_in_function "in
 last" 'function stop() { println("in"); next; println("never") }
 probe begin { stop(); println("not reached") }
-probe begin(1) { return; println("no") }
+probe begin(1) { next; println("no") }
 probe begin(2) { println("last"); exit() }'
 
 run_user tapset_functions "5 3 4 33" 'probe begin { printf("%d %d %d %d\n", abs(-5), min(3, 4), max(3, 4), percent(1, 3)); exit() }'

@@ -428,3 +428,55 @@ TEST_CASE("preprocess: a gzipped configuration is read in process", "[preprocess
   CHECK(read_config_file(path).empty());
   std::remove(path);
 }
+
+// ---------------------------------------------------------------- macro libraries
+
+namespace {
+
+// The squeezed preprocessed text of `text` with `libraries` (*.stpm) loaded,
+// or "FILE:LINE:COL message" of its error.
+std::string with_libraries(const std::string &text, const std::vector<const SourceFile *> &libraries) {
+  SourceFile file("t.stp", text);
+  PreprocessOptions options = options_with({});
+  options.macro_libraries = libraries;
+  try {
+    std::string out, raw = preprocess(file, options).text;
+    for (char c : raw) {
+      bool space = c == ' ' || c == '\n' || c == '\t';
+      if (space && (out.empty() || out.back() == ' ')) continue;
+      out += space ? ' ' : c;
+    }
+    if (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+  } catch (const CompileError &e) {
+    return e.location().file->name + ":" + std::to_string(e.location().line) + ":" +
+           std::to_string(e.location().col) + " " + e.message();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("preprocess: macro libraries (.stpm) define macros for every script", "[preprocess][macros]") {
+  SourceFile a("a.stpm", "// shared\n@define twice(x) %( (2 * (@x)) %)\n@define hello %( \"hi\" %)\n");
+  SourceFile b("b.stpm", "@define quad(x) %( @twice(@twice(@x)) %)\n");
+  CHECK(with_libraries("x = @quad(3) . @hello", {&a, &b}) == "x = (2 * ( (2 * ( 3 )) )) . \"hi\"");
+  // The script may replace a library's macro; a second library may not.
+  CHECK(with_libraries("@define hello %( \"mine\" %) x = @hello", {&a}) == "x = \"mine\"");
+  SourceFile again("c.stpm", "@define hello %( 1 %)");
+  CHECK(with_libraries("x = 1", {&a, &again}) == "c.stpm:1:9 attempt to redefine macro '@hello'");
+  SourceFile probe("d.stpm", "probe begin { }");
+  CHECK(with_libraries("x = 1", {&probe}) ==
+        "d.stpm:1:1 a macro library (.stpm) may only define macros (@define NAME %( ... %))");
+  SourceFile broken("e.stpm", "@define broken %( 1 + * %)");
+  SourceFile file("t.stp", "probe begin { x = @broken }");
+  ParseOptions options;
+  options.preprocessor = options_with({});
+  options.preprocessor.macro_libraries = {&broken};
+  try {
+    parse_script(file, options);
+    FAIL("a broken library macro parsed");
+  } catch (const CompileError &e) {
+    CHECK(e.location().file == &file);  // located at the use, with a note naming the library
+    CHECK(std::string(e.what()).find("defined at e.stpm:1:9") != std::string::npos);
+  }
+}
