@@ -217,10 +217,11 @@ std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, con
 }
 
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
-                  const PreprocessTarget *target) {
+                  const PreprocessTarget *target, const std::vector<const SourceFile *> *macro_libraries) {
   ParseOptions options;
   options.preprocessor.target = target;
-  options.preprocessor.macro_libraries = load_macro_libraries(sources, dirs);
+  options.preprocessor.macro_libraries =
+      macro_libraries ? *macro_libraries : load_macro_libraries(sources, dirs);
   struct Candidate {
     const SourceFile *file;
     TapsetDefinitions defines;

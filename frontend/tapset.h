@@ -33,9 +33,11 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // Missing directories are skipped; a tapset file with probes or globals, or
 // one that does not parse, is a CompileError located in that file.
 // `target` is what the files' %( %) conditions test (null: the running system
-// without its kernel configuration).
+// without its kernel configuration); `macro_libraries` the *.stpm files of
+// `dirs` when the caller has read them already (null: read them here).
 void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
-                  const PreprocessTarget *target = nullptr);
+                  const PreprocessTarget *target = nullptr,
+                  const std::vector<const SourceFile *> *macro_libraries = nullptr);
 
 // The macro libraries of `dirs` (their *.stpm files, sorted by name within
 // each directory), read into `sources`: stap's way to share @define macros

@@ -637,6 +637,13 @@ AccessResult Btf::resolve_access_path(uint32_t start_type_id, AccessStart start,
   return result;
 }
 
+void Btf::take_access_path(ast::TargetVarExpr &var, btf::AccessPath &&path) {
+  var.steps = std::move(path.steps);
+  var.btf_type_id = path.final_type_id;
+  var.type = ast::Type::Long;
+  var.resolved = true;
+}
+
 std::optional<uint32_t> Btf::find_composite_type(std::string_view spelling) const {
   const struct ::btf *h = handle();
   if (!h) return std::nullopt;

@@ -147,6 +147,8 @@ class Btf {
 
   btf::AccessResult resolve_access_path(uint32_t start_type_id, btf::AccessStart start,
                                         const std::vector<btf::AccessComponent> &components, bool address_of) const;
+  // Gives `var` a resolved path's steps and final type: a long, resolved.
+  static void take_access_path(ast::TargetVarExpr &var, btf::AccessPath &&path);
 
   // The struct or union @cast names, spelled as stap accepts it: "sk_buff",
   // "struct sk_buff", "union bpf_attr" or "kernel<linux/skbuff.h>:struct

@@ -74,16 +74,17 @@ bool AutocastScope::resolve(TargetVarExpr &var, bool only_probing) const {
   if (var.pretty)
     throw CompileError(ErrorKind::Semantic, "pretty-printing ($) a member reached by autocast is not supported",
                        var.loc, near, {"name the type: @cast(value, \"struct_name\")->member$"});
-  btf::AccessResult access =
-      types_.resolve_access_path(operand->type_id, operand->start, btf::access_components(var), var.address_of);
-  if (access.error && only_probing) return false;
+  return finish_cast_access(
+      var, types_.resolve_access_path(operand->type_id, operand->start, btf::access_components(var), var.address_of),
+      only_probing, near);
+}
+
+bool finish_cast_access(TargetVarExpr &var, btf::AccessResult &&access, bool only_probing, const std::string &near) {
+  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
   if (access.error)
     throw CompileError(ErrorKind::Semantic, access.error->message, var.loc, near,
                        btf::field_hints(*access.error, false));
-  var.steps = std::move(access.path->steps);
-  var.btf_type_id = access.path->final_type_id;
-  var.resolved = true;
-  var.type = Type::Long;
+  Btf::take_access_path(var, std::move(*access.path));
   return true;
 }
 

@@ -52,6 +52,12 @@ class AutocastScope {
   std::map<std::string, std::optional<KernelValueType>> locals_;
 };
 
+// The end of resolving an @cast or autocast: `var` takes `access`'s steps; an
+// error is a CompileError located at `var` naming `near`, or with
+// `only_probing` (under @defined) false when the member does not exist.
+bool finish_cast_access(ast::TargetVarExpr &var, btf::AccessResult &&access, bool only_probing,
+                        const std::string &near);
+
 // Scans a resolved function body's `return` statements: the kernel type they
 // all give, if they do.
 std::optional<KernelValueType> function_result_type(const ast::Function &function, const AutocastScope &scope);

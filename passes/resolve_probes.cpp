@@ -51,17 +51,10 @@ bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = fal
                                    "union)",
                                    cast.cast_type),
                        cast.loc, near);
-  btf::AccessResult access = types.resolve_access_path(*type, btf::AccessStart::Object,
-                                                       btf::access_components(cast), cast.address_of);
-  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
-  if (access.error)
-    throw CompileError(ErrorKind::Semantic, access.error->message, cast.loc, near,
-                       btf::field_hints(*access.error, false));
-  cast.steps = std::move(access.path->steps);
-  cast.btf_type_id = access.path->final_type_id;
-  cast.resolved = true;
-  cast.type = Type::Long;
-  return true;
+  return finish_cast_access(cast,
+                            types.resolve_access_path(*type, btf::AccessStart::Object, btf::access_components(cast),
+                                                      cast.address_of),
+                            only_probing, near);
 }
 
 // Resolves `var` against every concrete probe of `probe`. With wildcards the

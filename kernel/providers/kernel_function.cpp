@@ -118,10 +118,6 @@ std::optional<int> register_slot(const BtfFunctions &functions, const char *reg)
   return static_cast<int>(*offset / 8);
 }
 
-[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
-  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
-}
-
 class KernelFunctionProvider final : public Provider {
  public:
   explicit KernelFunctionProvider(const KernelInfo &kernel) : kernel_(kernel) {}
@@ -227,10 +223,7 @@ class KernelFunctionProvider final : public Provider {
       target_error(var, access.error->message);
     }
     var.arg_index = slot;
-    var.steps = std::move(access.path->steps);
-    var.btf_type_id = access.path->final_type_id;
-    var.type = ast::Type::Long;
-    var.resolved = true;
+    Btf::take_access_path(var, std::move(*access.path));
     return true;
   }
 

@@ -37,10 +37,6 @@ const PerfEventName *find_name(const std::string &group, const std::string &name
   return nullptr;
 }
 
-[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
-  throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
-}
-
 
 // The named or numbered event a point starts with (perf.sw.NAME,
 // perf.hw.NAME, perf.type(T).config(C)); returns the index of the first

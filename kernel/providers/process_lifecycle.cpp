@@ -10,10 +10,6 @@
 namespace ntap {
 namespace {
 
-[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
-  throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
-}
-
 class ProcessLifecycleProvider final : public Provider {
  public:
   explicit ProcessLifecycleProvider(const KernelInfo &kernel) : kernel_(kernel) {}

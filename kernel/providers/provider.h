@@ -88,6 +88,11 @@ class Provider {
   }
 };
 
+// The errors providers report: a malformed or unsupported point (located at
+// the point), and a target variable they cannot give (located at it).
+[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message);
+[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message);
+
 // The providers of one run, in the order they are asked. Each is built by
 // its family's factory, `make_<family>_provider(const KernelInfo &)`, from
 // the kernel it answers for; the list is kernel/providers/registry.cpp.

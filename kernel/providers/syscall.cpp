@@ -26,10 +26,6 @@ constexpr const char *kNumberRegister = "orig_ax";
 bool is_return(const ast::ResolvedProbe &probe) { return probe.section == "tp_btf/sys_exit"; }
 std::string event_of(const ast::ResolvedProbe &probe) { return is_return(probe) ? "sys_exit" : "sys_enter"; }
 
-[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
-  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
-}
-
 // `$name` as TP_PROTO argument `arg` followed by `prefix` members (a pt_regs
 // register) and then the components written after it.
 bool resolve_from(const Btf &types, const btf::TracepointArg &arg, int arg_index,
@@ -45,10 +41,7 @@ bool resolve_from(const Btf &types, const btf::TracepointArg &arg, int arg_index
     target_error(var, access.error->message);
   }
   var.arg_index = arg_index;
-  var.steps = std::move(access.path->steps);
-  var.btf_type_id = access.path->final_type_id;
-  var.type = ast::Type::Long;
-  var.resolved = true;
+  Btf::take_access_path(var, std::move(*access.path));
   return true;
 }
 

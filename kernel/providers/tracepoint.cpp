@@ -52,10 +52,6 @@ bool is_argument(const std::vector<btf::TracepointArg> *args, const std::string 
   return args && std::any_of(args->begin(), args->end(), [&](const btf::TracepointArg &a) { return a.name == name; });
 }
 
-[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
-  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
-}
-
 class TracepointProvider final : public Provider {
  public:
   explicit TracepointProvider(const KernelInfo &kernel) : kernel_(kernel) {}
@@ -192,10 +188,7 @@ bool TracepointProvider::resolve_target(const ast::ResolvedProbe &probe, ast::Ta
     target_error(var, access.error->message);
   }
   var.arg_index = static_cast<int>(arg - args->begin());
-  var.steps = std::move(access.path->steps);
-  var.btf_type_id = access.path->final_type_id;
-  var.type = ast::Type::Long;
-  var.resolved = true;
+  Btf::take_access_path(var, std::move(*access.path));
   return true;
 }
 

@@ -25,14 +25,6 @@ using Op = ast::TargetStep::Op;
 constexpr const char *kUprobeSection = "uprobe";
 constexpr const char *kUretprobeSection = "uretprobe";
 
-[[noreturn]] void probe_error(const ast::ProbePoint &point, const std::string &message) {
-  throw CompileError(ErrorKind::Probe, message, point.loc, "probe point '" + point.str() + "'");
-}
-
-[[noreturn]] void target_error(const ast::TargetVarExpr &var, const std::string &message) {
-  throw CompileError(ErrorKind::Semantic, message, var.loc, "identifier '" + ast::target_text(var) + "'");
-}
-
 // The program a process probe is about, and which processes it follows.
 struct Subject {
   std::string path;

@@ -72,7 +72,7 @@ TEST_CASE("perf probe errors name the point and the reason", "[probes][perf]") {
   CHECK(error_of("probe perf.sw.cpu_clock.sample(0) { }") ==
         "1:7 perf probes' .sample(N) takes a positive number of events");
   CHECK(error_of("probe perf.sw.cpu_clock.process(\"/nonexistent/prog\") { }") ==
-        "1:7 perf probe .process(\"/nonexistent/prog\"): cannot find /nonexistent/prog: No such file or directory");
+        "1:7 perf probe .process(\"/nonexistent/prog\"): cannot find '/nonexistent/prog': No such file or directory");
   CHECK(error_of("probe perf.sw.cpu_clock.counter(\"c\") { }") ==
         "1:7 perf counters (.counter(\"NAME\") and @perf) are not supported");
   CHECK(error_of("probe perf.sw.cpu_clock.tick { }") ==

@@ -41,10 +41,9 @@ PreprocessOptions options_with(std::vector<std::string> args) {
   return options;
 }
 
-// The preprocessed text with whitespace runs squeezed to one space.
-std::string tokens(const std::string &text, std::vector<std::string> args = {}) {
-  SourceFile file("t.stp", text);
-  std::string out, raw = preprocess(file, options_with(std::move(args))).text;
+// `raw` with whitespace runs squeezed to one space, none at the ends.
+std::string squeezed(const std::string &raw) {
+  std::string out;
   for (char c : raw) {
     bool space = c == ' ' || c == '\n' || c == '\t';
     if (space && (out.empty() || out.back() == ' ')) continue;
@@ -52,6 +51,12 @@ std::string tokens(const std::string &text, std::vector<std::string> args = {}) 
   }
   if (!out.empty() && out.back() == ' ') out.pop_back();
   return out;
+}
+
+// The preprocessed text, squeezed.
+std::string tokens(const std::string &text, std::vector<std::string> args = {}) {
+  SourceFile file("t.stp", text);
+  return squeezed(preprocess(file, options_with(std::move(args))).text);
 }
 
 // What `%( CONDITION %? yes %: no %)` chooses.
@@ -440,14 +445,7 @@ std::string with_libraries(const std::string &text, const std::vector<const Sour
   PreprocessOptions options = options_with({});
   options.macro_libraries = libraries;
   try {
-    std::string out, raw = preprocess(file, options).text;
-    for (char c : raw) {
-      bool space = c == ' ' || c == '\n' || c == '\t';
-      if (space && (out.empty() || out.back() == ' ')) continue;
-      out += space ? ' ' : c;
-    }
-    if (!out.empty() && out.back() == ' ') out.pop_back();
-    return out;
+    return squeezed(preprocess(file, options).text);
   } catch (const CompileError &e) {
     return e.location().file->name + ":" + std::to_string(e.location().line) + ":" +
            std::to_string(e.location().col) + " " + e.message();
