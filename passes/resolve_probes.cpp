@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "kernel/privileges.h"
@@ -148,6 +149,36 @@ ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &
   return call;
 }
 
+// The value of a condition that @defined folding left constant: a number,
+// `!`/`-` of one, or `&&`/`||` of two. Anything else is decided at run time.
+std::optional<int64_t> constant_condition(const Expr &e) {
+  if (e.kind == ExprKind::Number) return cast<NumberExpr>(e).value;
+  if (e.kind == ExprKind::Unary) {
+    auto &u = cast<UnaryExpr>(e);
+    auto v = constant_condition(*u.operand);
+    if (!v) return std::nullopt;
+    if (u.op == UnaryOp::Not) return *v == 0;
+    if (u.op == UnaryOp::Neg) return -*v;
+    return std::nullopt;
+  }
+  if (e.kind == ExprKind::Logical) {
+    auto &l = cast<LogicalExpr>(e);
+    auto a = constant_condition(*l.lhs), b = constant_condition(*l.rhs);
+    if (!a || !b) return std::nullopt;
+    return l.op == LogicalOp::And ? (*a && *b) : (*a || *b);
+  }
+  return std::nullopt;
+}
+
+// Whether a condition holds an @defined: only those are folded here, so
+// `if (0)` and the like keep their ordinary checks.
+bool mentions_defined(Expr &e) {
+  if (e.kind == ExprKind::Defined) return true;
+  bool found = false;
+  for_each_child(e, [&](ExprPtr &c) { found = found || mentions_defined(*c); });
+  return found;
+}
+
 class TargetResolver {
  public:
   TargetResolver(const Btf &types, const Program &program, const FunctionResultTypes &results, const Probe &probe,
@@ -173,13 +204,13 @@ class TargetResolver {
       }
       case ExprKind::Ternary: {
         auto &t = cast<TernaryExpr>(*slot);
-        bool tests_defined = t.cond->kind == ExprKind::Defined;
+        const bool folds = mentions_defined(*t.cond);
         resolve(t.cond);
-        if (tests_defined) {
+        if (auto value = folds ? constant_condition(*t.cond) : std::nullopt) {
           // `@defined(x) ? x : y` (what @choose_defined becomes): keep only the
           // chosen branch, so the other one (possibly an unavailable $var) is
           // never resolved.
-          bool take_then = cast<NumberExpr>(*t.cond).value != 0;
+          bool take_then = *value != 0;
           ExprPtr chosen = std::move(take_then ? t.then_expr : t.else_expr);
           slot = std::move(chosen);
           resolve(slot);
@@ -187,6 +218,21 @@ class TargetResolver {
         }
         resolve(t.then_expr);
         resolve(t.else_expr);
+        return;
+      }
+      case ExprKind::Logical: {
+        // `@defined($x) && $x->m`: a right side the folded left side makes
+        // unreachable is dropped unresolved, as stap drops it.
+        auto &l = cast<LogicalExpr>(*slot);
+        const bool folds = mentions_defined(*l.lhs);
+        resolve(l.lhs);
+        if (auto value = folds ? constant_condition(*l.lhs) : std::nullopt) {
+          if ((l.op == LogicalOp::And) == (*value == 0)) {
+            slot = std::make_unique<NumberExpr>(l.loc, l.op == LogicalOp::Or ? 1 : 0);
+            return;
+          }
+        }
+        resolve(l.rhs);
         return;
       }
       case ExprKind::TargetVar: {
@@ -461,6 +507,29 @@ void resolve_task_paths(const Btf &types, Program &program) {
   }
 }
 
+// Resolves the target variables of a statement and those below it. An `if`
+// whose condition @defined folding made constant is replaced by the branch it
+// takes, and the other branch is never resolved: `if (@defined($req)) ...
+// else $skb->len` compiles where only one of them exists, as in stap.
+void resolve_statement(StmtPtr &slot, TargetResolver &resolver, Diagnostics &diagnostics) {
+  if (slot->kind == StmtKind::If) {
+    auto &branch = cast<IfStmt>(*slot);
+    const bool folds = mentions_defined(*branch.cond);
+    if (!diagnostics.guard([&] { resolver.resolve(branch.cond); })) return;
+    if (auto value = folds ? constant_condition(*branch.cond) : std::nullopt) {
+      StmtPtr taken = std::move(*value ? branch.then_stmt : branch.else_stmt);
+      slot = taken ? std::move(taken) : StmtPtr(std::make_unique<BlockStmt>(branch.loc));
+      resolve_statement(slot, resolver, diagnostics);
+      return;
+    }
+  } else {
+    for_each_expr(*slot, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
+  }
+  for_each_child(*slot, [&](StmtPtr &child) {
+    if (child) resolve_statement(child, resolver, diagnostics);
+  });
+}
+
 }  // namespace
 
 void resolve_probes(PassContext &ctx) {
@@ -480,9 +549,7 @@ void resolve_probes(PassContext &ctx) {
         }))
       continue;
     TargetResolver resolver(types, ctx.program, results, probe, ctx.options.string_limit);
-    walk_stmts(*probe.body, [&](Stmt &s) {
-      for_each_expr(s, [&](ExprPtr &e) { diagnostics.guard([&] { resolver.resolve(e); }); });
-    });
+    for_each_child(*probe.body, [&](StmtPtr &child) { resolve_statement(child, resolver, diagnostics); });
   }
   for (auto &entry : entry_probes) {
     TargetResolver resolver(types, ctx.program, results, *entry, ctx.options.string_limit);
