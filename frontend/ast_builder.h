@@ -66,6 +66,10 @@ class AstBuilder {
   // ---- expressions (parse_expressions.cpp)
   static bool is_lvalue(const Expr &e) { return e.kind == ExprKind::Symbol || e.kind == ExprKind::Index; }
   ExprPtr lvalue(const Node &n, const char *what);
+  // What an assignment or ++/-- may change: an lvalue or a target variable,
+  // which parses as in stap; writing one is refused in elaboration
+  // (passes/resolve_probes.cpp), where stap refuses it without guru mode.
+  ExprPtr assignable(const Node &n, const char *what);
   void check_print_call(const Node &n, const std::string &name, const Node &args) const;
   static std::optional<BinaryOp> binary_op(const Node &op);
   static AssignOp assign_op(const Node &op);

@@ -164,7 +164,8 @@ struct string_piece : sor<seq<one<'"'>, string_body, one<'"'>, sp>, unterminated
 struct string_literal : plus<string_piece> {};
 
 // ---------------------------------------------------------------- names
-struct name_text : seq<not_at<any_keyword>, identifier> {};
+// As in stap, a `$` may continue a name (`a$b` is one identifier).
+struct name_text : seq<not_at<any_keyword>, identifier_first, star<sor<identifier_other, one<'$'>>>> {};
 struct name : tok<name_text> {};
 
 struct expression;

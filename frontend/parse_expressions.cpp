@@ -106,6 +106,13 @@ ExprPtr AstBuilder::lvalue(const Node &n, const char *what) {
   return e;
 }
 
+ExprPtr AstBuilder::assignable(const Node &n, const char *what) {
+  ExprPtr e = expr(n);
+  if (!is_lvalue(*e) && e->kind != ExprKind::TargetVar)
+    fail(n, std::string(what) + " must be a variable or an array element");
+  return e;
+}
+
 std::optional<BinaryOp> AstBuilder::binary_op(const Node &op) {
   if (op.is_type<g::op_plus>()) return BinaryOp::Add;
   if (op.is_type<g::op_minus>()) return BinaryOp::Sub;
@@ -309,7 +316,7 @@ ExprPtr AstBuilder::expr(const Node &n) {
   if (n.is_type<g::at_expr>()) return at_operator(n);
   if (n.is_type<g::wildcard_key>()) return nullptr;  // `*` in a subscript: matches any key
   if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {
-    ExprPtr lhs = lvalue(*c[0], "the left side of an assignment");
+    ExprPtr lhs = assignable(*c[0], "the left side of an assignment");
     return std::make_unique<AssignExpr>(loc(*c[1]), assign_op(*c[1]), std::move(lhs), expr(*c[2]));
   }
   if (n.is_type<g::ternary>())
@@ -328,11 +335,11 @@ ExprPtr AstBuilder::expr(const Node &n) {
     return std::make_unique<UnaryExpr>(loc(n), uop, expr(*c[1]));
   }
   if (n.is_type<g::prefix_crement>()) {
-    ExprPtr operand = lvalue(*c[1], "the operand of ++/--");
+    ExprPtr operand = assignable(*c[1], "the operand of ++/--");
     return std::make_unique<IncDecExpr>(loc(n), c[0]->is_type<g::op_increment>(), true, std::move(operand));
   }
   if (n.is_type<g::postfix_crement>()) {
-    ExprPtr operand = lvalue(*c[0], "the operand of ++/--");
+    ExprPtr operand = assignable(*c[0], "the operand of ++/--");
     return std::make_unique<IncDecExpr>(loc(n), c[1]->is_type<g::op_increment>(), false, std::move(operand));
   }
   // Every remaining node is a binary precedence level.

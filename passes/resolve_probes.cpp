@@ -284,8 +284,13 @@ class TargetResolver {
         return;
       }
       case ExprKind::Assign:
+        refuse_write(*cast<AssignExpr>(*slot).lhs);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
         autocast_.assigned(cast<AssignExpr>(*slot));
+        return;
+      case ExprKind::IncDec:
+        refuse_write(*cast<IncDecExpr>(*slot).operand);
+        for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
         return;
       case ExprKind::Call:
         if (ast::cast<ast::CallExpr>(*slot).name == "@entry") {
@@ -300,6 +305,16 @@ class TargetResolver {
   }
 
  private:
+  // `$var = ...` parses (as in stap) but a probe cannot change what it reads.
+  static void refuse_write(const Expr &target) {
+    if (target.kind != ExprKind::TargetVar) return;
+    const auto &var = cast<TargetVarExpr>(target);
+    throw CompileError(ErrorKind::Semantic,
+                       "write to target variable not permitted: stap needs guru mode (-g) for it, which ntap does "
+                       "not have (its BPF programs cannot write kernel memory)",
+                       var.loc, fmt::format("identifier '{}'", target_text(var)));
+  }
+
   // @entry(expr): the value expr had when the function was entered. An fexit
   // program sees the parameters' values from entry, so @entry($param) is
   // $param there; anything else (memory a parameter points to, other
