@@ -146,9 +146,17 @@ class SymbolResolver {
     if (s.kind == StmtKind::Try) {
       auto &t = cast<TryStmt>(s);
       if (t.catch_name) {
-        if (program_.find_global(*t.catch_name, t.loc.file))
-          throw CompileError(ErrorKind::Semantic, "catch variable may not be a global", t.loc,
-                             fmt::format("identifier '{}'", *t.catch_name));
+        if (program_.find_global(*t.catch_name, t.loc.file)) {
+          // stap lets the message go to a global: a hidden local takes it and
+          // the catch block begins by storing it (a string global; another
+          // type is the usual type conflict).
+          auto &block = cast<BlockStmt>(*t.catch_block);
+          auto store = std::make_unique<AssignExpr>(t.loc, AssignOp::Set,
+                                                    std::make_unique<SymbolExpr>(t.loc, *t.catch_name),
+                                                    std::make_unique<SymbolExpr>(t.loc, "__catch_message"));
+          block.stmts.insert(block.stmts.begin(), std::make_unique<ExprStmt>(t.loc, std::move(store)));
+          t.catch_name = "__catch_message";
+        }
         t.catch_local = param(*t.catch_name) ? param(*t.catch_name) : local(*t.catch_name, t.loc);
       }
     }
