@@ -290,7 +290,11 @@ struct foreach_value : seq<name, opt<sort_marker>, op_assign> {};
 struct foreach_extractor : seq<tok<at_name_text>, must<at_operands>> {};
 // foreach ([x, y] in arr[*, 5]): iterate only the elements matching the slice.
 struct foreach_slice : seq<lbracket, must_list<index_key>, must<rbracket>> {};
-struct foreach_array : seq<sor<foreach_extractor, name>, opt<foreach_slice>, opt<sort_marker>> {};
+// foreach ([x, y] in stats[*, *]@sum-): sort by a statistic, stap's suffix
+// form (a sort direction must follow).
+struct foreach_sort_stat : seq<tok<at_name_text>, must<sort_marker>> {};
+struct foreach_array
+    : seq<sor<foreach_extractor, name>, opt<foreach_slice>, opt<sor<foreach_sort_stat, sort_marker>>> {};
 struct foreach_limit : seq<kw_limit, must<expression>> {};
 struct foreach_statement
     : seq<kw_foreach, must<lparen>, opt<foreach_value>, must<foreach_keys>, must<kw_in>, must<foreach_array>,
@@ -407,6 +411,7 @@ template <> inline constexpr const char *error_message<rbrace> = "expected '}'";
 template <> inline constexpr const char *error_message<semicolon> = "expected ';'";
 template <> inline constexpr const char *error_message<colon> = "expected ':'";
 template <> inline constexpr const char *error_message<kw_in> = "expected 'in'";
+template <> inline constexpr const char *error_message<sort_marker> = "expected sort directive";
 template <> inline constexpr const char *error_message<block> = "expected '{'";
 template <> inline constexpr const char *error_message<statement> = "expected statement";
 template <> inline constexpr const char *error_message<expression> = "expected expression";

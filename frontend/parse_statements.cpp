@@ -89,15 +89,19 @@ std::unique_ptr<ForeachStmt> AstBuilder::foreach_statement(const Node &n) {
       note_sort(part, static_cast<int>(f->key_names.size()));
     } else if (part.is_type<g::foreach_array>()) {
       const Node &array = *part.children[0];
-      if (array.is_type<g::foreach_extractor>()) {
+      auto sort_by = [&](const Node &stat_name) {
         static const std::pair<const char *, StatsFn> extractors[] = {
             {"@count", StatsFn::Count}, {"@sum", StatsFn::Sum}, {"@min", StatsFn::Min},
             {"@max", StatsFn::Max},     {"@avg", StatsFn::Avg}};
-        const std::string stat = text(*array.children[0]);
+        const std::string stat = text(stat_name);
         bool known = false;
         for (const auto &[spelling, fn] : extractors)
           if (stat == spelling) f->sort_stat = fn, known = true;
-        if (!known) fail(array, "foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not " + stat);
+        if (!known)
+          fail(stat_name, "foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not " + stat);
+      };
+      if (array.is_type<g::foreach_extractor>()) {
+        sort_by(*array.children[0]);
         const Node &operand = *array.children[1];
         if (array.children.size() != 2 || !operand.is_type<g::call_or_symbol>() || operand.children.size() != 1)
           fail(operand, "expected array name");
@@ -108,7 +112,15 @@ std::unique_ptr<ForeachStmt> AstBuilder::foreach_statement(const Node &n) {
       const bool sliced = part.children.size() > 1 && part.children[1]->is_type<g::foreach_slice>();
       if (sliced)
         for (const auto &key : part.children[1]->children) f->slice.push_back(expr(*key));
-      note_sort(part, 0, sliced ? 2 : 1);
+      const size_t after = sliced ? 2 : 1;
+      if (part.children.size() > after && part.children[after]->is_type<g::foreach_sort_stat>()) {
+        const Node &suffix = *part.children[after];  // `@sum-`
+        if (array.is_type<g::foreach_extractor>()) fail(suffix, "only one statistic may sort a foreach");
+        sort_by(*suffix.children[0]);
+        note_sort(suffix, 0);
+      } else {
+        note_sort(part, 0, after);
+      }
     } else if (part.is_type<g::foreach_limit>()) {
       f->limit = expr(*part.children[0]);
     }

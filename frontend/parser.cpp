@@ -36,7 +36,7 @@ using selector = pt::selector<
         g::op_stats_add,
         // statements
         g::block, g::empty_statement, g::if_statement, g::while_statement, g::for_statement, g::for_init,
-        g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array, g::foreach_slice,
+        g::for_cond, g::for_step, g::foreach_statement, g::foreach_value, g::foreach_key, g::foreach_array, g::foreach_slice, g::foreach_sort_stat,
         g::foreach_extractor,
         g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::try_statement, g::catch_variable, g::break_statement,
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,

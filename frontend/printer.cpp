@@ -309,9 +309,11 @@ class Printer {
     }
     head += f.key_names.size() == 1 && !f.value_name ? keys : "[" + keys + "]";
     head += " in ";
-    if (f.sort_stat != StatsFn::Count) head += std::string(stats_fn_name(f.sort_stat)) + "(" + f.array_name + ")";
-    else head += f.array_name;
+    head += f.array_name;
     if (!f.slice.empty()) head += "[" + list(f.slice, kAssign) + "]";
+    // stap's suffix form `arr[*]@sum-` (a statistic other than the default @count).
+    if (f.sort_stat != StatsFn::Count && f.sort_direction != 0 && f.sort_column == 0)
+      head += stats_fn_name(f.sort_stat);
     if (f.sort_column == 0 && !f.value_name) head += sort_marker(f.sort_direction);
     if (f.limit) head += " limit " + expr(*f.limit);
     line(head + ")");

@@ -149,7 +149,8 @@ TEST_CASE("printer: statements", "[printer]") {
   CHECK(body_of("foreach ([a, b-] in arr limit 5) print(a)") ==
         "foreach ([a, b-] in arr limit 5)\n        print(a);");
   CHECK(body_of("foreach (v = [a] in arr+) print(v)") == "foreach (v+ = [a] in arr)\n        print(v);");
-  CHECK(body_of("foreach (k in @sum(s)-) print(k)") == "foreach (k in @sum(s)-)\n        print(k);");
+  CHECK(body_of("foreach (k in @sum(s)-) print(k)") == "foreach (k in s@sum-)\n        print(k);");
+  CHECK(body_of("foreach ([k] in s[*]@max+ limit 3) print(k)") == "foreach (k in s[*]@max+ limit 3)\n        print(k);");
   CHECK(body_of("x = @hist_linear(s, -10, 10, 2)[3] + @variance(s, 2)") ==
         "x = @hist_linear(s, -10, 10, 2)[3] + @variance(s, 2);");
   CHECK(body_of("x = @choose_defined($a, 1)") == "x = @defined($a) ? $a : 1;");
