@@ -342,6 +342,7 @@ struct ForeachStmt : Stmt {
   int sort_column = 0;
   int sort_direction = 0;
   StatsFn sort_stat = StatsFn::Count;
+  bool sort_stat_written = false;  // `arr@sum-` / `@sum(arr)-`: arr must be a statistics array
   ExprPtr limit;  // may be null
   // `foreach ([x, y] in arr[*, 5])`: only elements matching these keys (null:
   // a `*` wildcard); empty: every element.

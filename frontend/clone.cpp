@@ -64,6 +64,7 @@ StmtPtr clone_stmt(const Stmt &s) {
       copy->sort_column = f.sort_column;
       copy->sort_direction = f.sort_direction;
       copy->sort_stat = f.sort_stat;
+      copy->sort_stat_written = f.sort_stat_written;
       copy->limit = clone_opt(f.limit);
       for (const auto &k : f.slice) copy->slice.push_back(k ? clone_expr(*k) : nullptr);  // null: `*`
       copy->body = clone_opt(f.body);

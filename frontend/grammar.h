@@ -309,8 +309,9 @@ struct try_statement : seq<kw_try, must<block>, must<kw_catch>, opt<catch_variab
 struct continue_statement : kw_continue {};
 struct next_statement : kw_next {};
 struct return_statement : seq<kw_return, opt<expression>> {};
-// `target <<< value` or a plain expression.
-struct expression_statement : seq<expression, opt<guarded<op_stats_add, '<'>, must<expression>>> {};
+// `target <<< value`, chained `a <<< b <<< value` (both take the value), or
+// a plain expression.
+struct expression_statement : seq<expression, star<guarded<op_stats_add, '<'>, must<expression>>> {};
 
 // Statements that start with a keyword, tried only in front of a keyword.
 template <typename Keyword, typename Statement>

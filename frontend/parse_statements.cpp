@@ -97,6 +97,7 @@ std::unique_ptr<ForeachStmt> AstBuilder::foreach_statement(const Node &n) {
         bool known = false;
         for (const auto &[spelling, fn] : extractors)
           if (stat == spelling) f->sort_stat = fn, known = true;
+        f->sort_stat_written = true;
         if (!known)
           fail(stat_name, "foreach can sort a statistics array by @count, @sum, @min, @max or @avg, not " + stat);
       };
@@ -133,8 +134,18 @@ StmtPtr AstBuilder::stmt(const Node &n) {
   const auto &c = n.children;
   if (n.is_type<g::expression_statement>()) {
     if (c.size() == 1) return std::make_unique<ExprStmt>(loc(n), expr(*c[0]));
-    ExprPtr target = lvalue(*c[0], "the target of <<<");
-    return std::make_unique<StatsAddStmt>(loc(n), std::move(target), expr(*c[2]));
+    if (c.size() == 3) return std::make_unique<StatsAddStmt>(loc(n), lvalue(*c[0], "the target of <<<"), expr(*c[2]));
+    // `a <<< b <<< v` is stap's a <<< (b <<< v), whose value is v: v is
+    // computed once, then added to b and to a.
+    const Location at = loc(n);
+    const std::string value = "__chained_aggregate_value";
+    auto chain = std::make_unique<BlockStmt>(at);
+    chain->stmts.push_back(std::make_unique<ExprStmt>(
+        at, std::make_unique<AssignExpr>(at, AssignOp::Set, std::make_unique<SymbolExpr>(at, value), expr(*c.back()))));
+    for (size_t i = c.size() - 1; i >= 2; i -= 2)
+      chain->stmts.push_back(std::make_unique<StatsAddStmt>(loc(*c[i - 1]), lvalue(*c[i - 2], "the target of <<<"),
+                                                            std::make_unique<SymbolExpr>(at, value)));
+    return chain;
   }
   if (n.is_type<g::block>()) return block(n);
   if (n.is_type<g::empty_statement>()) return std::make_unique<BlockStmt>(loc(n));

@@ -247,6 +247,11 @@ class TypeInference {
           unify(g.value_type, f.value_local->type, where, &g.first_typed);
         }
         if (f.limit) require_long(*f.limit);
+        if (f.sort_stat_written && g.value_type != Type::Stats && g.value_type != Type::Unknown)
+          throw CompileError(ErrorKind::Semantic,
+                             fmt::format("{} sorts a statistics array; '{}' holds {} values",
+                                         stats_fn_name(f.sort_stat), f.array_name, type_name(g.value_type)),
+                             f.loc, describe(SymbolExpr(f.loc, f.array_name)));
         if (strict_ && f.sort_column == 0 && f.sort_direction != 0 && g.value_type == Type::Unknown)
           throw CompileError(ErrorKind::Semantic, "unresolved type of array values to sort by", f.loc,
                              describe(SymbolExpr(f.loc, f.array_name)));

@@ -6,6 +6,8 @@
 //                                    `if (cond)` folded into bodies; `never` dropped
 //   resolve_probes                   probe points → concrete probes via providers;
 //                                    $target variables typed; @defined folded
+//   lower_local_aggregates           `x <<< v` on a local keeps only v (stap
+//                                    elides it); reading x is stap's error
 //   resolve_symbols                  identifiers → locals / globals; calls → script
 //                                    functions (by name and arity) or builtins;
 //                                    functions no probe reaches are dropped
@@ -49,6 +51,7 @@ struct PassContext {
 
 void expand_aliases(PassContext &ctx);
 void resolve_probes(PassContext &ctx);
+void lower_local_aggregates(PassContext &ctx);
 void resolve_symbols(PassContext &ctx);
 void check_foreach_mutation(PassContext &ctx);
 void infer_types(PassContext &ctx);
@@ -62,6 +65,7 @@ struct FrontendPass {
 inline constexpr FrontendPass kFrontendPasses[] = {
     {"expand aliases", expand_aliases},
     {"resolve probes", resolve_probes},
+    {"lower local aggregates", lower_local_aggregates},
     {"resolve symbols", resolve_symbols},
     {"check foreach mutation", check_foreach_mutation},
     {"infer types", infer_types},

@@ -165,7 +165,9 @@ class SymbolResolver {
       if (a.target->kind == ExprKind::Symbol) {
         auto &sym = cast<SymbolExpr>(*a.target);
         if (!program_.find_global(sym.name, sym.loc.file))
-          throw CompileError(ErrorKind::Semantic, "aggregate (<<<) target must be a global", sym.loc,
+          // Locals were lowered (passes/local_aggregates.cpp): this is a parameter.
+          throw CompileError(ErrorKind::Semantic, "a function parameter cannot take <<<: use a local or a global",
+                             sym.loc,
                              fmt::format("identifier '{}'", sym.name));
       }
     }

@@ -77,7 +77,10 @@ TEST_CASE("symbols: unknown functions and undeclared arrays", "[symbols]") {
   CHECK(error_of("probe begin { a[1] = 2 }") ==
         "1:15 unresolved arity-1 global array a, missing global declaration?");
   CHECK(error_of("probe begin { printf() }").find("wrong number of arguments to printf") != std::string::npos);
-  CHECK(error_of("probe begin { t <<< 1 }") == "1:15 aggregate (<<<) target must be a global");
+  CHECK(error_of("function f(p) { p <<< 1 } probe begin { f(1) }") ==
+        "1:17 a function parameter cannot take <<<: use a local or a global");
+  CHECK(error_of("probe begin { t <<< 1; x = @count(t) }") ==
+        "1:35 stat locals not supported, missing global declaration?");
 }
 
 TEST_CASE("output calls get formats; print and println get synthesized ones", "[types]") {
