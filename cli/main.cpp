@@ -61,6 +61,7 @@ struct Options {
   bool keep_unused = false;              // -u
   std::string target_command;            // -c CMD
   int64_t target_pid = 0;                // -x PID
+  std::string module_name;               // -m NAME
   bool warnings_as_errors = false;       // -W
   std::vector<std::string> global_values;  // -G NAME=VALUE
   std::string compatible;                // --compatible VERSION
@@ -277,6 +278,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.verbose = opt.verbose > 0;
   run_options.target_command = opt.target_command;
   run_options.target_pid = opt.target_pid;
+  run_options.module_name = opt.module_name;
   return run_session(*program, layout, bpf, *host, kernel, run_options);
 }
 
@@ -341,6 +343,13 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{std::numeric_limits<pid_t>::max()}))
       ->allow_extra_args(false)
       ->excludes(command_option);
+  app.add_option("-m", opt.module_name, "NAME of the run: procfs probes' files are in /run/ntap/NAME")
+      ->check([](const std::string &name) {
+        return name.empty() || name.find('/') != std::string::npos || name == "." || name == ".."
+                   ? std::string("a name without '/'")
+                   : std::string();
+      })
+      ->allow_extra_args(false);
   app.add_flag("--all-modules", opt.all_modules,
                "symbol sizes of every loaded module from its .ko file (names come from kallsyms regardless)");
   app.add_option("-d", opt.symbol_modules,

@@ -451,7 +451,12 @@ enum class ProbeKind : uint8_t {
   Begin, End, Error, Timer, Tracepoint,
   Perf,    // timer.profile, perf.*: perf events
   Uprobe,  // process(...).function/statement/mark: uprobes and uretprobes
+  ProcfsRead, ProcfsWrite,  // procfs("PATH").read/.write: a file ntap serves (runtime/procfs_server.h)
 };
+
+// The global a procfs probe's $value becomes (passes/resolve_probes.cpp); the
+// runtime fills it before a .write probe and reads it after a .read probe.
+inline constexpr std::string_view kProcfsValueGlobal = "__procfs_value";
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;
@@ -481,7 +486,10 @@ struct ResolvedProbe {
   uint64_t exe_dev = 0;
   // Process probes (ProbeKind::Uprobe): a uprobe (or uretprobe) at `offset`
   // in the file `binary`, which is `address` in its link-time addresses.
+  // (procfs probes: `binary` is the file's name in the run's procfs
+  // directory, `file_mode` its permission bits, param the .maxsize(N).)
   std::string binary;
+  uint32_t file_mode = 0;
   uint64_t address = 0;
   uint64_t offset = 0;
   uint64_t semaphore_offset = 0;  // an SDT probe's semaphore (file offset), 0: none

@@ -192,7 +192,9 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          if (var.autocast) {
+          if (procfs_value(var)) {
+            defined = true;
+          } else if (var.autocast) {
             for_each_child(var, [&](ExprPtr &c) { resolve(c); });
             defined = autocast_.resolve(var, true);
           } else {
@@ -237,6 +239,13 @@ class TargetResolver {
       }
       case ExprKind::TargetVar: {
         auto &var = cast<TargetVarExpr>(*slot);
+        if (procfs_value(var)) {
+          if (probe_.resolved.front().kind == ProbeKind::ProcfsRead)
+            throw CompileError(ErrorKind::Semantic, "procfs $value variable cannot be read in a procfs read probe",
+                               var.loc, "identifier '$value'");
+          slot = std::make_unique<SymbolExpr>(var.loc, std::string(kProcfsValueGlobal));
+          return;
+        }
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
         if (var.autocast) {
           autocast_.resolve(var);
@@ -284,6 +293,10 @@ class TargetResolver {
         return;
       }
       case ExprKind::Assign:
+        if (procfs_value(*cast<AssignExpr>(*slot).lhs)) {
+          assign_procfs_value(cast<AssignExpr>(*slot));
+          return;
+        }
         refuse_write(*cast<AssignExpr>(*slot).lhs);
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
         autocast_.assigned(cast<AssignExpr>(*slot));
@@ -305,6 +318,31 @@ class TargetResolver {
   }
 
  private:
+  // $value of a procfs probe: the file's text, kept in a hidden string global
+  // the runtime fills before a .write probe and reads after a .read probe.
+  bool procfs_value(const Expr &e) const {
+    if (e.kind != ExprKind::TargetVar || probe_.resolved.empty()) return false;
+    const auto &var = cast<TargetVarExpr>(e);
+    const ProbeKind kind = probe_.resolved.front().kind;
+    return (kind == ProbeKind::ProcfsRead || kind == ProbeKind::ProcfsWrite) && var.name == "value" &&
+           var.components.empty() && !var.pretty && !var.is_cast() && !var.address_of;
+  }
+
+  // `$value = text` / `$value .= text` in a .read probe, as stap allows.
+  void assign_procfs_value(AssignExpr &assign) {
+    const Location at = assign.lhs->loc;
+    if (probe_.resolved.front().kind == ProbeKind::ProcfsWrite)
+      throw CompileError(ErrorKind::Semantic, "procfs $value variable is read-only in a procfs write probe", at,
+                         "identifier '$value'");
+    if (assign.op != AssignOp::Set && assign.op != AssignOp::Concat)
+      throw CompileError(ErrorKind::Semantic,
+                         "Only the following assign operators are implemented on procfs read target variables: "
+                         "'=', '.='",
+                         at, "identifier '$value'");
+    assign.lhs = std::make_unique<SymbolExpr>(at, std::string(kProcfsValueGlobal));
+    resolve(assign.rhs);
+  }
+
   // `$var = ...` parses (as in stap) but a probe cannot change what it reads.
   static void refuse_write(const Expr &target) {
     if (target.kind != ExprKind::TargetVar) return;
@@ -522,6 +560,30 @@ void resolve_task_paths(const Btf &types, Program &program) {
   }
 }
 
+// The hidden global behind $value, when a procfs probe exists.
+void declare_procfs_value(Program &program) {
+  const bool procfs = std::any_of(program.probes.begin(), program.probes.end(), [](const auto &probe) {
+    return std::any_of(probe->resolved.begin(), probe->resolved.end(), [](const ResolvedProbe &rp) {
+      return rp.kind == ProbeKind::ProcfsRead || rp.kind == ProbeKind::ProcfsWrite;
+    });
+  });
+  if (!procfs || program.find_global(std::string(kProcfsValueGlobal))) return;
+  // One text per read: stap allows one .read probe per file.
+  std::set<std::string> read_files;
+  for (const auto &probe : program.probes)
+    for (const ResolvedProbe &rp : probe->resolved)
+      if (rp.kind == ProbeKind::ProcfsRead && !read_files.insert(rp.binary).second)
+        throw CompileError(ErrorKind::Semantic,
+                           fmt::format("only one read procfs probe can exist for procfs path \"{}\"", rp.binary),
+                           probe->loc);
+  auto value = std::make_unique<Global>();
+  value->name = kProcfsValueGlobal;
+  value->from_tapset = true;  // not the script's: never shown at exit
+  value->value_type = Type::String;
+  value->id = static_cast<uint32_t>(program.globals.size());
+  program.globals.push_back(std::move(value));
+}
+
 // Resolves the target variables of a statement and those below it. An `if`
 // whose condition @defined folding made constant is replaced by the branch it
 // takes, and the other branch is never resolved: `if (@defined($req)) ...
@@ -572,6 +634,7 @@ void resolve_probes(PassContext &ctx) {
     probes.push_back(std::move(entry));
   }
   reject_entry_in_functions(ctx.program);
+  declare_procfs_value(ctx.program);
   resolve_task_paths(types, ctx.program);
   // Probes whose optional points matched nothing are dropped, as stap does.
   std::erase_if(probes, [](const std::unique_ptr<Probe> &p) { return p->resolved.empty(); });

@@ -40,6 +40,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::Tracepoint:
         case ast::ProbeKind::Perf:
         case ast::ProbeKind::Uprobe: break;
+        case ast::ProbeKind::ProcfsRead:
+        case ast::ProbeKind::ProcfsWrite: procfs_.push_back(run); break;
       }
     }
   }
@@ -77,6 +79,62 @@ bool Session::start_timers() {
     }
   }
   return true;
+}
+
+// ---------------------------------------------------------------- procfs files
+
+bool Session::start_procfs() {
+  if (procfs_.empty()) return true;
+  std::vector<ProcfsServer::File> files;
+  for (const UserProbeRun &run : procfs_) {
+    const ast::ResolvedProbe &probe = *run.resolved;
+    auto same = [&](const ProcfsServer::File &f) { return f.name == probe.binary; };
+    auto it = std::find_if(files.begin(), files.end(), same);
+    if (it == files.end()) it = files.insert(files.end(), ProcfsServer::File{probe.binary});
+    it->mode |= probe.file_mode;
+    (probe.kind == ast::ProbeKind::ProcfsRead ? it->readable : it->writable) = true;
+  }
+  const std::string module =
+      options_.module_name.empty() ? fmt::format("ntap_{}", getpid()) : options_.module_name;
+  try {
+    procfs_server_ = std::make_unique<ProcfsServer>(
+        "/run/ntap/" + module, std::move(files), [this](const std::string &f) { return run_procfs_read(f); },
+        [this](const std::string &f, const std::string &data) { run_procfs_write(f, data); });
+  } catch (const std::exception &e) {
+    fprintf(stderr, "ERROR: procfs probes: %s\n", e.what());
+    return false;
+  }
+  return true;
+}
+
+// The global behind $value (passes/resolve_probes.cpp).
+static uint32_t procfs_value_global(const ast::Program &program) {
+  return program.find_global(std::string(ast::kProcfsValueGlobal))->id;
+}
+
+std::string Session::run_procfs_read(const std::string &file) {
+  const uint32_t value = procfs_value_global(program_);
+  std::string text;
+  for (const UserProbeRun &run : procfs_) {
+    if (run.resolved->kind != ast::ProbeKind::ProcfsRead || run.resolved->binary != file || stopping_) continue;
+    store_->clear(value);  // each read starts from an empty $value, as in stap
+    run_probe(run);
+    text = store_->get_string(value, {});
+    if (run.resolved->param > 0 && text.size() > static_cast<size_t>(run.resolved->param))
+      text.resize(run.resolved->param);  // .maxsize(N)
+  }
+  return text;
+}
+
+void Session::run_procfs_write(const std::string &file, const std::string &data) {
+  const uint32_t value = procfs_value_global(program_);
+  for (const UserProbeRun &run : procfs_) {
+    if (run.resolved->kind != ast::ProbeKind::ProcfsWrite || run.resolved->binary != file || stopping_) continue;
+    // $value holds at most MAXSTRINGLEN bytes, like every string.
+    const std::string kept = data.substr(0, layout_.options.max_string_len);
+    if (!store_->set_string(value, {}, kept)) return;
+    run_probe(run);
+  }
 }
 
 // Runs one user probe handler; false when it ended in a run-time error.
@@ -324,7 +382,7 @@ bool Session::exit_requested_by_kernel() const { return status_word(layout_.exit
 
 void Session::event_loop() {
   Fd epoll(epoll_create1(EPOLL_CLOEXEC));
-  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kMetrics = 3, kFirstTimer = 4 };
+  enum : uint64_t { kRing = 0, kSignal = 1, kTargetExit = 2, kMetrics = 3, kProcfs = 4, kFirstTimer = 5 };
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -335,6 +393,7 @@ void Session::event_loop() {
   watch(signal_fd_, kSignal);
   if (target_) watch(target_->exit_fd(), kTargetExit);
   if (metrics_) watch(metrics_->request_fd(), kMetrics);
+  if (procfs_server_) watch(procfs_server_->fd(), kProcfs);
   for (size_t i = 0; i < timers_.size(); ++i) watch(timers_[i].fd.get(), kFirstTimer + i);
 
   const bool has_deadline = options_.timeout_seconds > 0;
@@ -366,6 +425,8 @@ void Session::event_loop() {
         stop(0);
       } else if (tag == kMetrics) {
         metrics_->answer([this] { return render_metrics(); });
+      } else if (tag == kProcfs) {
+        procfs_server_->process();
       } else if (tag == kTargetExit) {
         stop(target_->finish());  // -c CMD has exited: the run ends, as stap's
       } else if (tag >= kFirstTimer) {
@@ -495,7 +556,7 @@ int Session::run() {
   rt_.formats = &formats_;
   rt_.kernel = &kernel_;
   collect_user_probes();
-  if (!start_target()) return 1;
+  if (!start_target() || !start_procfs()) return 1;
 
   if (!objects_.empty()) {
     if (const int events = map_fd(Layout::kEventsMap); events >= 0) {

@@ -30,6 +30,7 @@ struct RunOptions {
   bool verbose = false;        // -v: phase lines on stderr
   std::string target_command;  // -c CMD: started held, released after begin, the run ends with it
   int64_t target_pid = 0;      // -x PID: what target() returns (the run does not depend on it)
+  std::string module_name;     // -m NAME: procfs files are served in /run/ntap/NAME (default ntap_PID)
 };
 
 // Loads, attaches, runs begin probes, the event loop, end probes; releases

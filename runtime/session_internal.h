@@ -2,6 +2,7 @@
 // the event loop, ending) and session_kernel.cpp (loading and attaching the
 // BPF objects). Not an interface: only those two files include it.
 #pragma once
+#include "runtime/procfs_server.h"
 #include "runtime/session.h"
 
 #include <bpf/bpf.h>
@@ -208,6 +209,9 @@ class Session {
   bool start_target();
   void collect_user_probes();
   bool start_timers();
+  bool start_procfs();
+  std::string run_procfs_read(const std::string &file);
+  void run_procfs_write(const std::string &file, const std::string &data);
   bool arm_timer(Timer &timer);
   bool run_probe(const UserProbeRun &run);
   void event_loop();
@@ -246,6 +250,8 @@ class Session {
 
   std::vector<UserProbeRun> begin_, end_, error_;
   std::vector<Timer> timers_;
+  std::vector<UserProbeRun> procfs_;               // procfs(...).read/.write
+  std::unique_ptr<ProcfsServer> procfs_server_;  // their files; null without them
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
   UserSymbols user_symbols_;               // usymname/usymdata of kernel records

@@ -13,7 +13,7 @@ build_dir="${NTAP_BUILD_DIR:-$repo_root/build}"
 packages=(
   llvm-19-dev libbpf-dev libelf-dev libdw-dev tao-pegtl-dev catch2 zlib1g-dev libzstd-dev
   libcli11-dev libfmt-dev pkg-config cmake ninja-build g++ bpftool iproute2 nftables python3
-  procps lld strace libcpp-httplib-dev prometheus jq curl
+  procps lld strace libcpp-httplib-dev prometheus jq curl libfuse3-dev
   clang-19 libclang-rt-19-dev
 )
 

@@ -18,6 +18,11 @@ std::unique_ptr<Provider> make_error_provider(const KernelInfo &kernel);
 // A jiffy is 1/CONFIG_HZ s of `kernel` (KernelInfo::config_hz()).
 std::unique_ptr<Provider> make_timer_provider(const KernelInfo &kernel);
 
+// procfs("PATH").read / .write (and procfs.read: the file "command"), with
+// .umask(N) and, for read, .maxsize(N): files ntap serves while it runs
+// (runtime/procfs_server.h). param = maxsize (0: none written).
+std::unique_ptr<Provider> make_procfs_provider(const KernelInfo &kernel);
+
 // The same timers run in the kernel when their body reads kernel memory
 // (docs/architecture.md, decision 15): `timer` as a perf_event BPF program
 // on one cpu-clock event of `kernel`'s first online CPU with the timer's
