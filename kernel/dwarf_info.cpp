@@ -110,6 +110,112 @@ bool scalar_shape(Dwarf_Die *type, ScalarShape &shape, std::string &why) {
   }
 }
 
+// The type a DIE's DW_AT_type names, peeled of typedefs and qualifiers.
+bool peeled_type_of(Dwarf_Die *die, Dwarf_Die &out) {
+  Dwarf_Attribute attr;
+  Dwarf_Die type;
+  if (!dwarf_attr_integrate(die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type)) return false;
+  return dwarf_peel_type(&type, &out) == 0;
+}
+
+// The member `name` of a struct or union (looking into anonymous members),
+// with its byte offset from the start of `aggregate`.
+bool find_member(Dwarf_Die *aggregate, const std::string &name, Dwarf_Die &member, uint64_t &offset, int depth = 0) {
+  Dwarf_Die child;
+  if (depth > 8 || dwarf_child(aggregate, &child) != 0) return false;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Word at = 0;
+    if (dwarf_attr_integrate(&child, DW_AT_data_member_location, &attr)) dwarf_formudata(&attr, &at);
+    const char *member_name = dwarf_diename(&child);
+    if (member_name && name == member_name) {
+      member = child;
+      offset = at;
+      return true;
+    }
+    Dwarf_Die inner;
+    if (!member_name && peeled_type_of(&child, inner) &&
+        (dwarf_tag(&inner) == DW_TAG_structure_type || dwarf_tag(&inner) == DW_TAG_union_type) &&
+        find_member(&inner, name, member, offset, depth + 1)) {
+      offset += at;
+      return true;
+    }
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return false;
+}
+
+// Walks `components` from a value of type `type` (`have_address`: what the
+// steps computed is the object's address, not its value), appending steps.
+// On success `type` is the last one's type and `have_address` says again
+// whether the steps end at its address.
+bool follow_components(Dwarf_Die &type, bool &have_address, const std::vector<ast::TargetComponent> &components,
+                       std::vector<ast::TargetStep> &steps, std::string &error) {
+  using Op = ast::TargetStep::Op;
+  for (uint32_t i = 0; i < components.size(); ++i) {
+    const ast::TargetComponent &c = components[i];
+    int tag = dwarf_tag(&type);
+    if (have_address && tag == DW_TAG_pointer_type) {  // a pointer in memory: read it first
+      steps.push_back({Op::LoadUser, 8, false, 0});
+      have_address = false;
+    }
+    Dwarf_Die next;
+    if (c.is_subscript()) {
+      if (tag != DW_TAG_pointer_type && tag != DW_TAG_array_type) {
+        error = "cannot be indexed: it is of type '" + type_name(&type) + "'";
+        return false;
+      }
+      if (tag == DW_TAG_array_type && !have_address) {
+        error = "is an array ntap cannot locate";
+        return false;
+      }
+      if (!peeled_type_of(&type, next)) {
+        error = "points to void, which cannot be indexed";
+        return false;
+      }
+      Dwarf_Word size = 0;
+      Dwarf_Attribute attr;
+      if (dwarf_tag(&next) == DW_TAG_pointer_type) size = 8;
+      else if (dwarf_formudata(dwarf_attr_integrate(&next, DW_AT_byte_size, &attr), &size) != 0 || size == 0) {
+        error = "has elements of unknown size";
+        return false;
+      }
+      steps.push_back({Op::AddScaled, static_cast<uint32_t>(size), false, i});
+    } else {
+      Dwarf_Die aggregate = type;
+      if (tag == DW_TAG_pointer_type && !peeled_type_of(&type, aggregate)) {
+        error = "is a void pointer: it has no member '" + c.field + "'";
+        return false;
+      }
+      if (tag == DW_TAG_pointer_type) have_address = true;  // the pointer's value is the struct's address
+      const int aggregate_tag = dwarf_tag(&aggregate);
+      if ((aggregate_tag != DW_TAG_structure_type && aggregate_tag != DW_TAG_union_type) || !have_address) {
+        error = "has no member '" + c.field + "': it is of type '" + type_name(&type) + "'";
+        return false;
+      }
+      Dwarf_Die member;
+      uint64_t offset = 0;
+      if (!find_member(&aggregate, c.field, member, offset)) {
+        error = "has no member '" + c.field + "' (" + type_name(&aggregate) + ")";
+        return false;
+      }
+      Dwarf_Attribute attr;
+      if (dwarf_attr_integrate(&member, DW_AT_bit_size, &attr)) {
+        error = "member '" + c.field + "' is a bit-field, which process probes do not read";
+        return false;
+      }
+      if (offset) steps.push_back({Op::Add, static_cast<uint32_t>(offset), false, 0});
+      if (!peeled_type_of(&member, next)) {
+        error = "member '" + c.field + "' has no type";
+        return false;
+      }
+    }
+    type = next;
+    have_address = true;
+  }
+  return true;
+}
+
 bool file_matches(std::string_view pattern, const char *path) {
   if (!path) return false;
   std::string_view p(path);
@@ -399,7 +505,8 @@ std::vector<Variable> DebugInfo::variables_at(uint64_t address) const {
   return out;
 }
 
-bool DebugInfo::locate(uint64_t address, const std::string &name, VariableAccess &access, std::string &error) const {
+bool DebugInfo::locate(uint64_t address, const std::string &name, const std::vector<ast::TargetComponent> &components,
+                       bool address_of, VariableAccess &access, std::string &error) const {
   bool found = false;
   impl_->for_each_variable(address, [&](Dwarf_Die &die, const char *var_name, bool, Dwarf_Die *function) {
     if (name != var_name) return false;
@@ -408,7 +515,7 @@ bool DebugInfo::locate(uint64_t address, const std::string &name, VariableAccess
     Dwarf_Die type, *type_die = nullptr;
     if (dwarf_attr_integrate(&die, DW_AT_type, &attr)) type_die = dwarf_formref_die(&attr, &type);
     ScalarShape shape;
-    if (!scalar_shape(type_die, shape, error)) return true;
+    if (components.empty() && !address_of && !scalar_shape(type_die, shape, error)) return true;
     Dwarf_Op *ops = nullptr;
     size_t count = 0;
     if (!dwarf_attr_integrate(&die, DW_AT_location, &attr)) {
@@ -438,6 +545,24 @@ bool DebugInfo::locate(uint64_t address, const std::string &name, VariableAccess
     using Op = ast::TargetStep::Op;
     // Add with is_signed: the amount is an int32 (a negative frame offset).
     if (where.offset) access.steps.push_back({Op::Add, static_cast<uint32_t>(where.offset), true, 0});
+    if (!components.empty() || address_of) {
+      // $p->member...: from the variable (its address when it is in memory,
+      // its value in a register) through the components.
+      Dwarf_Die type;
+      if (!type_die || dwarf_peel_type(type_die, &type) != 0) {
+        error = "has no type";
+        return true;
+      }
+      bool have_address = is_address;
+      if (!follow_components(type, have_address, components, access.steps, error)) return true;
+      if (address_of || dwarf_tag(&type) == DW_TAG_array_type) {
+        if (!have_address) error = "is in a register: it has no address";
+        return true;  // the address itself (an array reads as its address, as in stap)
+      }
+      if (!scalar_shape(&type, shape, error)) return true;
+      if (have_address) access.steps.push_back({Op::LoadUser, shape.size, shape.is_signed, 0});
+      return true;
+    }
     if (is_address)
       access.steps.push_back({Op::LoadUser, shape.size, shape.is_signed, 0});
     else if (shape.size < 8 || shape.is_signed)

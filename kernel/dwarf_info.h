@@ -62,10 +62,14 @@ class DebugInfo {
   // The parameters and local variables in scope at `address` (innermost
   // scope first, parameters of the function included once).
   std::vector<Variable> variables_at(uint64_t address) const;
-  // How to read `name` (in scope at `address`) as a long. False when it is
-  // not in scope; true with `error` set when it is but cannot be read
-  // (a struct, optimized out, a location ntap does not evaluate).
-  bool locate(uint64_t address, const std::string &name, VariableAccess &access, std::string &error) const;
+  // How to read `name` (in scope at `address`) as a long, following
+  // `components` (->member through pointers and structs, [i] of pointers
+  // and arrays) in the probed process's memory; `address_of` stops at the
+  // last one's address (&$p->x), as does an array (stap reads it as its
+  // address). False when it is not in scope; true with `error` set when it
+  // is but cannot be read (a struct, optimized out, no such member...).
+  bool locate(uint64_t address, const std::string &name, const std::vector<ast::TargetComponent> &components,
+              bool address_of, VariableAccess &access, std::string &error) const;
   // How to read the return value of the function entered at `entry` at its
   // return (from rax, narrowed to its C type), and that type. False when
   // the debug info does not describe the function; true with `error` set

@@ -188,10 +188,11 @@ class ProcessProvider final : public Provider {
 
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
     if (probe.kind != ast::ProbeKind::Uprobe) return false;
-    if (!var.components.empty() || var.address_of)
-      target_error(var, "process probes read only integer and pointer values: '->', '[]' and '&' on $" + var.name +
-                            " are not supported");
     dwarf::VariableAccess access;
+    const bool plain = var.components.empty() && !var.address_of;
+    if (!plain && (probe.sdt_arg_count > 0 || var.name == "return"))
+      target_error(var, "$" + var.name + " is a plain value here (an SDT operand or the return register): "
+                            "'->', '[]' and '&' need a variable DWARF describes");
     if (probe.sdt_arg_count > 0) return sdt_argument(probe, var, access) && fill(var, access);
     std::string error;
     const dwarf::DebugInfo *debug = dwarf::cached_debug_info(probe.binary, error);
@@ -209,7 +210,7 @@ class ProcessProvider final : public Provider {
     if (!debug)
       target_error(var, "cannot read $" + var.name + ": " + error +
                             "; without debug info a process probe has only $return and registers (uaddr())");
-    if (!debug->locate(probe.address, var.name, access, error)) return false;
+    if (!debug->locate(probe.address, var.name, var.components, var.address_of, access, error)) return false;
     if (!error.empty()) target_error(var, "$" + var.name + " " + error);
     return fill(var, access);
   }

@@ -43,6 +43,22 @@ return 15
 sum 2 10
 negated -12" "$(cat "$out")"
 
+note "case \$p->member chains, [i] on pointers and array members, & (-g and -O2)"
+for p in "$prog" "$prog_o2"; do
+  out="$WORK_DIR/members.out"
+  run_ntap "$out" -c "$p" -e "probe process(\"$p\").function(\"walk_points\") {
+  printf(\"%d %d %d %d %d %d %d\n\", \$p->x, \$p->y, \$p->next->x, \$p->next->y, \$all[1]->tags[2],
+         \$p->tags[3], &\$p->y - \$p)
+  printf(\"%d %d\n\", \$p->next->next, \$all[1]->x) }"
+  [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "members: status $NTAP_STATUS"; }
+  expect_eq "members output ($(basename "$p"))" "3 4 -5 600 -30 4 8
+0 -5" "$(cat "$out")"
+done
+status=0
+"$NTAP" -p2 -e "probe process(\"$prog\").function(\"walk_points\") { println(\$p->z) }" >"$out" 2>"$out.err" || status=$?
+expect_eq "no such member: status" 1 "$status"
+grep -qF "\$p has no member 'z' (struct point)" "$out.err" || fail "no such member: $(cat "$out.err")"
+
 note "case .statement on a source line with a local variable"
 out="$WORK_DIR/statement.out"
 run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").statement(\"twice_plus_one@prog.c:$return_line\") {

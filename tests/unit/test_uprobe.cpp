@@ -110,7 +110,7 @@ TEST_CASE("DWARF places function probes after the prologue and finds their varia
   CHECK(std::find(names.begin(), names.end(), "first:long int") != names.end());
   CHECK(std::find(names.begin(), names.end(), "second:int") != names.end());
   dwarf::VariableAccess access;
-  CHECK_FALSE(debug->locate(body, "no_such_variable", access, error));
+  CHECK_FALSE(debug->locate(body, "no_such_variable", {}, false, access, error));
   std::string c_type;
   REQUIRE(debug->return_value(entry, access, c_type, error));
   CHECK(c_type == "long int");
