@@ -103,7 +103,7 @@ class AstBuilder {
   static const Node *point_condition(const Node &point);
   void probe_declaration(const Node &n, Program &prog);
   std::unique_ptr<ProbeAlias> probe_alias(const Node &n, const std::vector<const Node *> &names, const Node &definition,
-                                          const Node &body);
+                                          const Node &body, size_t only_point = 0);  // 0: every point
   static Type type_of_name(const Node &type_name);
   std::unique_ptr<Function> function(const Node &n);
   void private_declaration(const Node &n, Program &prog);

@@ -57,7 +57,17 @@ void AstBuilder::probe_declaration(const Node &n, Program &prog) {
   }
   const Node &body = *n.children.back();
   if (alias) {
-    prog.aliases.push_back(probe_alias(n, points, *alias, body));
+    // `probe a = b if (x), c if (y)`: one alias definition per point, each
+    // with its own condition; definitions of one name add up, as in stap.
+    const size_t count = alias->children.size() - 1;
+    bool per_point = false;
+    for (size_t i = 1; count > 1 && i < alias->children.size(); ++i)
+      per_point = per_point || point_condition(*alias->children[i]);
+    if (!per_point) {
+      prog.aliases.push_back(probe_alias(n, points, *alias, body));
+      return;
+    }
+    for (size_t i = 1; i < alias->children.size(); ++i) prog.aliases.push_back(probe_alias(n, points, *alias, body, i));
     return;
   }
   bool conditional = std::any_of(points.begin(), points.end(), [](const Node *p) { return point_condition(*p); });
@@ -91,7 +101,8 @@ std::unique_ptr<BlockStmt> AstBuilder::probe_body(const Node &body) {
 }
 
 std::unique_ptr<ProbeAlias> AstBuilder::probe_alias(const Node &n, const std::vector<const Node *> &names,
-                                                    const Node &definition, const Node &body) {
+                                                    const Node &definition, const Node &body,
+                                                    size_t only_point) {
   auto alias = std::make_unique<ProbeAlias>();
   alias->loc = loc(n);
   for (const Node *name : names) {
@@ -106,11 +117,9 @@ std::unique_ptr<ProbeAlias> AstBuilder::probe_alias(const Node &n, const std::ve
   alias->epilogue = definition.children[0]->is_type<g::alias_epilogue>();
   const Node *condition = nullptr;
   for (size_t i = 1; i < definition.children.size(); ++i) {
+    if (only_point && i != only_point) continue;
     const Node &point = *definition.children[i];
-    if (const Node *cond = point_condition(point)) {
-      if (definition.children.size() > 2) fail(*cond, "a condition on one of several alias points is not supported");
-      condition = cond;
-    }
+    if (const Node *cond = point_condition(point)) condition = cond;
     alias->points.push_back(probe_point(point));
   }
   if (condition) alias->condition = expr(*condition->children[0]);
