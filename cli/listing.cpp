@@ -65,10 +65,14 @@ static std::string alias_variables(const KernelInfo &kernel, const std::string &
     pass.run(ctx);
     if (pass.run == infer_types) break;  // the sides are not needed to list types
   }
+  // An alias over several points is one probe per point: each variable once.
   std::string vars;
+  std::set<std::string> seen;
   for (const auto &probe : program->probes)
-    for (const auto &local : probe->locals)
-      vars += fmt::format(" {}:{}", local->name, ast::type_name(local->type));
+    for (const auto &local : probe->locals) {
+      const std::string var = fmt::format(" {}:{}", local->name, ast::type_name(local->type));
+      if (seen.insert(var).second) vars += var;
+    }
   return vars;
 }
 

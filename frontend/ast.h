@@ -465,6 +465,9 @@ struct ResolvedProbe {
   // The fully resolved probe point as stap's pp() spells it, after alias and
   // wildcard expansion: kernel.trace("skb:kfree_skb"), timer.ms(5000), begin.
   std::string point;
+  // The probe point as the script named it, for pn(): the alias it used (with
+  // wildcards expanded), else `point`.
+  std::string script_point;
   std::string section;       // BPF section for kernel probes ("tp_btf/kfree_skb")
   int64_t param = 0;         // timer period in ns (timer.profile: the perf event's); begin/end/error priority
   int64_t jitter = 0;        // timer.ms(N).randomize(M): each period is N ± up to M (ns)
@@ -509,6 +512,9 @@ struct Probe {
   // `probe P if (cond) { }`: the body runs only while cond is non-zero. Alias
   // expansion folds it into the body (`if (!(cond)) next`).
   ExprPtr condition;
+  // The alias point the script wrote (wildcards expanded) when the probe
+  // comes from one; empty otherwise (alias expansion).
+  std::string alias_point;
   // Filled in by elaboration:
   std::vector<ResolvedProbe> resolved;
   Side side = Side::Unknown;

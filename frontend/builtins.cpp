@@ -50,6 +50,9 @@ const std::vector<Builtin> kBuiltins = {
     // pp(): the probe point that fired, fully resolved (aliases and wildcards
     // expanded), as stap spells it: kernel.trace("skb:kfree_skb"), timer.ms(100).
     {"pp", Type::String, {}, kBoth},
+    // pn(): the probe point as the script named it: the alias (wildcards
+    // expanded) for a probe on an alias, else what pp() gives.
+    {"pn", Type::String, {}, kBoth},
 
     // ---- process (user probes describe ntap itself, as stap's describe stapio)
     // execname(): the current task's command name.

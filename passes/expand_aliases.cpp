@@ -124,6 +124,7 @@ bool match_prefix(const std::vector<ProbePointComponent> &pattern, size_t pi, co
 struct Expansion {
   ProbePoint point;
   std::vector<const ProbeAlias *> chain;
+  std::string alias_point;  // the outermost alias as the script named it (pn())
 };
 
 class AliasExpander {
@@ -138,7 +139,7 @@ class AliasExpander {
 
  private:
   void expand_point(const ProbePoint &point, std::vector<const ProbeAlias *> chain, int depth,
-                    std::vector<Expansion> &out) {
+                    std::vector<Expansion> &out, const std::string &alias_point = "") {
     if (depth > kMaxAliasDepth)
       throw CompileError(ErrorKind::Probe, "probe alias expansion is too deep (does an alias refer to itself?)",
                          point.loc, fmt::format("probe point '{}'", point.str()));
@@ -167,7 +168,8 @@ class AliasExpander {
             concrete.sufficient = concrete.sufficient || point.sufficient;
             // Errors about the concrete point are reported where it was used.
             concrete.loc = point.loc;
-            expand_point(concrete, longer, depth + 1, out);
+            expand_point(concrete, longer, depth + 1, out, alias_point.empty() ? named_as(name, point, suffix_at)
+                                                                              : alias_point);
           }
         }
         break;  // one alias name of a multi-name alias is enough
@@ -180,7 +182,16 @@ class AliasExpander {
     // resolution expands it); after matching aliases, those are optional.
     ProbePoint rest = point;
     rest.optional = rest.optional || matched;
-    out.push_back({std::move(rest), std::move(chain)});
+    out.push_back({std::move(rest), std::move(chain), alias_point});
+  }
+
+  // The alias `name` as a written point named it: its own components (any
+  // wildcard resolved) and the written suffix after them.
+  static std::string named_as(const ProbePoint &name, const ProbePoint &written, size_t suffix_at) {
+    ProbePoint named = name;
+    named.components.insert(named.components.end(), written.components.begin() + suffix_at, written.components.end());
+    named.optional = named.sufficient = false;
+    return named.str();
   }
 
   const Program &program_;
@@ -254,6 +265,7 @@ std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &ex
       }
       auto aliased = std::make_unique<Probe>();
       aliased->loc = probe.loc;
+      aliased->alias_point = e.alias_point;
       aliased->points.push_back(std::move(e.point));
       aliased->body = wrapped_body(*probe.body, e.chain);
       out.push_back(std::move(aliased));

@@ -619,6 +619,7 @@ void resolve_probes(PassContext &ctx) {
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
     resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
+    for (ResolvedProbe &rp : probe.resolved) rp.script_point = probe.alias_point.empty() ? rp.point : probe.alias_point;
     if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
     if (!diagnostics.guard([&] {
           choose_contexts(probe);

@@ -49,6 +49,8 @@ const char *ntap_fn_execname(ntap_rt *) { return "ntap"; }
 
 const char *ntap_fn_pp(ntap_rt *rt) { return rt->probe_point; }
 
+const char *ntap_fn_pn(ntap_rt *rt) { return rt->probe_name; }
+
 int64_t ntap_fn_pid(ntap_rt *) { return getpid(); }
 
 int64_t ntap_fn_tid(ntap_rt *) { return gettid(); }

@@ -141,6 +141,7 @@ void Session::run_procfs_write(const std::string &file, const std::string &data)
 bool Session::run_probe(const UserProbeRun &run) {
   output_->begin_probe(run.resolved->name);
   rt_.probe_point = run.resolved->point.c_str();
+  rt_.probe_name = run.resolved->script_point.c_str();
   rt_.begin_handler();
   // stap runs begin/end/error handlers with interrupts enabled and gives
   // them the larger MAXACTION_INTERRUPTIBLE budget; timers get MAXACTION.

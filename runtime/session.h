@@ -59,6 +59,7 @@ struct ntap_rt {
   std::string failed_message;
   // pp(): the probe point of the running handler (ResolvedProbe::point).
   const char *probe_point = "";
+  const char *probe_name = "";  // pn()
   bool exit_requested = false;  // exit(): stop after the current probe
   // Statements the running handler may still execute (stap's MAXACTION);
   // generated code decrements it and fails at 0. The session sets it before

@@ -106,6 +106,7 @@ llvm::Value *exit_call(ProbeLowering &p, const CallExpr &) {
 // pp(): each concrete probe is its own program, so its probe point is a
 // constant string of that program.
 llvm::Value *probe_point(ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().point); }
+llvm::Value *probe_name(ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().script_point); }
 
 // ppfunc(): as stap's tapset computes it from pp(): the text between its
 // first two quotes, cut at '@' (kernel.trace("skb:kfree_skb") gives
@@ -316,6 +317,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"isdigit", isdigit_call},
       {"strtol", strtol_call},
       {"pp", probe_point},
+      {"pn", probe_name},
       {"ppfunc", probe_point_function},
       {"addr", [](ProbeLowering &p, const CallExpr &) { return p.probe_address(); }},
       {"error", raise_error},

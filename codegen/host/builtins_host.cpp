@@ -164,6 +164,7 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
        runtime_function_failing_with("format_ipaddr: user probes can only format AF_INET (2) addresses "
                                      "near identifier 'format_ipaddr'")},
       {"exit", runtime_function},
+      {"pn", runtime_function},
       {"pp", runtime_function},
       // ppfunc(): the function named between the quotes of pp(); user
       // probes' points (begin, timer.s(1)) have none.
