@@ -165,6 +165,12 @@ struct Wanted {
     for (const std::string &pattern : point_heads) {
       if (pattern.find('{') != std::string::npos) return true;
       if (::fnmatch(pattern.c_str(), head.c_str(), 0) == 0) return true;
+      // `*sys**pen` may span dots (syscall.open): its part before `**`,
+      // then anything, must match the head.
+      if (const size_t span = pattern.find("**"); span != std::string::npos) {
+        const std::string head_pattern = pattern.substr(0, span) + "*";
+        if (::fnmatch(head_pattern.c_str(), head.c_str(), 0) == 0) return true;
+      }
     }
     return false;
   }
