@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# tapset/kprocess.ntp on a shell the test starts (-c): kprocess.create for
+# each process it forks (new_pid a new process, new_pid == new_tid),
+# kprocess.exec_complete in each new program, kprocess.exit with stap's raw
+# exit code (3 << 8) and kprocess.release of the first child once reaped.
+source "$(dirname "$0")/lib.sh"
+
+out="$WORK_DIR/kprocess.out"
+status=0
+timeout 60 "$NTAP" -c "sh -c '/bin/true; sleep 0.3; exit 3'" -e 'global creates, new_ok, execs, exit_code, first, released
+probe kprocess.create {
+  if (pid() != target()) next
+  creates++
+  new_ok += new_pid != pid() && new_pid == new_tid && task != 0
+  if (!first) first = new_pid
+}
+probe kprocess.exec_complete { if (ppid() == target()) execs[execname()] = success * 10 + errno }
+probe kprocess.exit { if (pid() == target()) exit_code = code }
+probe kprocess.release { if (first && released_pid == first) released = (task != 0) + (released_tid == first) }
+probe end {
+  printf("creates=%d new_ok=%d exit=%d released=%d\n", creates, new_ok, exit_code, released)
+  foreach (name+ in execs) printf("exec %s %d\n", name, execs[name])
+}' >"$out" 2>"$out.err" || status=$?
+expect_eq "exit status (the command exits 3)" 1 "$status"
+expect_eq "kprocess output" "creates=2 new_ok=2 exit=768 released=2
+exec sleep 10
+exec true 10" "$(cat "$out")"
