@@ -457,6 +457,7 @@ enum class ProbeKind : uint8_t {
 // The global a procfs probe's $value becomes (passes/resolve_probes.cpp); the
 // runtime fills it before a .write probe and reads it after a .read probe.
 inline constexpr std::string_view kProcfsValueGlobal = "__procfs_value";
+inline bool is_procfs(ProbeKind kind) { return kind == ProbeKind::ProcfsRead || kind == ProbeKind::ProcfsWrite; }
 
 struct ResolvedProbe {
   const ntap::Provider *provider = nullptr;

@@ -324,7 +324,7 @@ class TargetResolver {
     if (e.kind != ExprKind::TargetVar || probe_.resolved.empty()) return false;
     const auto &var = cast<TargetVarExpr>(e);
     const ProbeKind kind = probe_.resolved.front().kind;
-    return (kind == ProbeKind::ProcfsRead || kind == ProbeKind::ProcfsWrite) && var.name == "value" &&
+    return is_procfs(kind) && var.name == "value" &&
            var.components.empty() && !var.pretty && !var.is_cast() && !var.address_of;
   }
 
@@ -563,19 +563,27 @@ void resolve_task_paths(const Btf &types, Program &program) {
 // The hidden global behind $value, when a procfs probe exists.
 void declare_procfs_value(Program &program) {
   const bool procfs = std::any_of(program.probes.begin(), program.probes.end(), [](const auto &probe) {
-    return std::any_of(probe->resolved.begin(), probe->resolved.end(), [](const ResolvedProbe &rp) {
-      return rp.kind == ProbeKind::ProcfsRead || rp.kind == ProbeKind::ProcfsWrite;
-    });
+    return std::any_of(probe->resolved.begin(), probe->resolved.end(),
+                       [](const ResolvedProbe &rp) { return is_procfs(rp.kind); });
   });
   if (!procfs || program.find_global(std::string(kProcfsValueGlobal))) return;
-  // One text per read: stap allows one .read probe per file.
+  // One text per read: stap allows one .read probe per file. $value's rules
+  // differ between .read and .write, so one probe body serves only one kind.
   std::set<std::string> read_files;
   for (const auto &probe : program.probes)
-    for (const ResolvedProbe &rp : probe->resolved)
+    for (const ResolvedProbe &rp : probe->resolved) {
+      const ProbeKind first = probe->resolved.front().kind;
+      if ((is_procfs(rp.kind) || is_procfs(first)) && rp.kind != first)
+        throw CompileError(ErrorKind::Semantic,
+                           fmt::format("{} and {} are in one probe: $value differs between procfs .read and .write "
+                                       "probes (and other probes have none); write a separate probe for each",
+                                       probe->resolved.front().name, rp.name),
+                           probe->loc);
       if (rp.kind == ProbeKind::ProcfsRead && !read_files.insert(rp.binary).second)
         throw CompileError(ErrorKind::Semantic,
                            fmt::format("only one read procfs probe can exist for procfs path \"{}\"", rp.binary),
                            probe->loc);
+    }
   auto value = std::make_unique<Global>();
   value->name = kProcfsValueGlobal;
   value->from_tapset = true;  // not the script's: never shown at exit

@@ -1,5 +1,9 @@
 #include "tests/unit/support.h"
 
+#include <fmt/format.h>
+
+#include <stdexcept>
+
 #include "frontend/parser.h"
 #include "passes/passes.h"
 #include "frontend/tapset.h"
@@ -18,6 +22,15 @@ std::unique_ptr<CheckedScript> check_script(const std::string &text, const Check
   PassContext ctx{*checked->program, frontend, options.kernel ? *options.kernel : fixture_kernel()};
   run_frontend_passes(ctx);
   return checked;
+}
+
+const ast::ResolvedProbe &only_probe(const std::unique_ptr<CheckedScript> &checked) {
+  const auto &probes = checked->program->probes;
+  if (probes.size() != 1 || probes[0]->resolved.size() != 1)
+    throw std::runtime_error(
+        fmt::format("expected one probe with one concrete point, got {} probes{}", probes.size(),
+                    probes.empty() ? "" : fmt::format(" ({} points in the first)", probes[0]->resolved.size())));
+  return probes[0]->resolved[0];
 }
 
 std::string error_of(const std::string &text, const CheckOptions &options) {

@@ -49,6 +49,10 @@ struct CheckOptions {
 // off). Throws the CompileError the script is rejected with.
 std::unique_ptr<CheckedScript> check_script(const std::string &text, const CheckOptions &options = {});
 
+// The one concrete probe of a script with one probe resolving to one point;
+// throws (failing the test) otherwise.
+const ast::ResolvedProbe &only_probe(const std::unique_ptr<CheckedScript> &checked);
+
 // The error `text` is rejected with, as "LINE:COL message"; "no error" when
 // it is accepted.
 std::string error_of(const std::string &text, const CheckOptions &options = {});

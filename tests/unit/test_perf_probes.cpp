@@ -16,12 +16,7 @@ using namespace ntap;
 namespace {
 
 using test::error_of;
-
-const ast::ResolvedProbe &only_probe(const std::unique_ptr<test::CheckedScript> &c) {
-  REQUIRE(c->program->probes.size() == 1);
-  REQUIRE(c->program->probes[0]->resolved.size() == 1);
-  return c->program->probes[0]->resolved[0];
-}
+using test::only_probe;
 
 }  // namespace
 

@@ -10,12 +10,7 @@ using namespace ntap;
 namespace {
 
 using test::error_of;
-
-const ast::ResolvedProbe &only_probe(const std::unique_ptr<test::CheckedScript> &c) {
-  REQUIRE(c->program->probes.size() == 1);
-  REQUIRE(c->program->probes[0]->resolved.size() == 1);
-  return c->program->probes[0]->resolved[0];
-}
+using test::only_probe;
 
 }  // namespace
 
@@ -46,6 +41,11 @@ TEST_CASE("procfs probes: malformed points and $value misuse", "[probes][procfs]
         "1:22 procfs $value variable is read-only in a procfs write probe");
   CHECK(error_of("probe procfs.read { x = $value; $value = x }") ==
         "1:25 procfs $value variable cannot be read in a procfs read probe");
+  CHECK(error_of("probe procfs(\"a\").read, procfs(\"b\").write { }") ==
+        "1:1 procfs(\"a\").read and procfs(\"b\").write are in one probe: $value differs between procfs .read and "
+        ".write probes (and other probes have none); write a separate probe for each");
+  CHECK(error_of("probe procfs.read, begin { }").find("procfs(\"command\").read and begin are in one probe") !=
+        std::string::npos);
   CHECK(error_of("probe procfs.read { println($other) }").find("unable to find target variable $other") !=
         std::string::npos);
 }
