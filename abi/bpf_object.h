@@ -15,6 +15,17 @@ struct BpfProgramInfo {
   const ast::Probe *probe = nullptr;
   ast::ResolvedProbe resolved;     // which concrete probe it attaches to
   size_t unit = 0;                 // the BpfObject::units entry holding it
+  // false: reached by tail calls from a dispatcher (BpfObject::tail_calls),
+  // so the runtime loads it but does not attach it.
+  bool attached = true;
+};
+
+// A program a dispatcher reaches (codegen/bpf/dispatch.h): after loading,
+// the runtime stores its fd at `index` of the program array `map`.
+struct TailCallEntry {
+  std::string map;
+  uint32_t index = 0;
+  size_t program = 0;  // into BpfObject::programs
 };
 
 // One ELF object (bpf_object__open_mem() input). A script's kernel programs
@@ -30,6 +41,7 @@ struct BpfUnit {
 struct BpfObject {
   std::vector<BpfUnit> units;             // empty when there are no kernel probes
   std::vector<BpfProgramInfo> programs;
+  std::vector<TailCallEntry> tail_calls;
   std::vector<RecordFormat> records;      // RecordKind::Output ids
   std::vector<ErrorSite> error_sites;     // RecordKind::Error ids
   std::string ir;                         // textual LLVM IR when requested (-p3)

@@ -205,6 +205,7 @@ class Session {
   bpf_program *find_program(const BpfProgramInfo &info) const;
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
+  bool fill_dispatch_tables();
   bool attach_kernel_probes();
   bool start_target();
   void collect_user_probes();

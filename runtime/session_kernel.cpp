@@ -178,9 +178,29 @@ bool Session::map_globals() {
   return true;
 }
 
+// Programs that dispatchers reach by tail calls go into their tables before
+// the dispatchers are attached, so no hit finds an empty entry.
+bool Session::fill_dispatch_tables() {
+  for (const TailCallEntry &entry : bpf_.tail_calls) {
+    const BpfProgramInfo &info = bpf_.programs.at(entry.program);
+    bpf_program *prog = find_program(info);
+    const int map = map_fd(entry.map.c_str());
+    const int prog_fd = prog ? bpf_program__fd(prog) : -1;
+    const int err = map < 0 || prog_fd < 0 ? -ENOENT : bpf_map_update_elem(map, &entry.index, &prog_fd, BPF_ANY);
+    if (err) {
+      fprintf(stderr, "ERROR: cannot hand probe %s at %s to its dispatcher: %s\n", info.resolved.name.c_str(),
+              info.probe ? info.probe->loc.str().c_str() : "?", strerror(-err));
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Session::attach_kernel_probes() {
   const auto start = Clock::now();
+  if (!fill_dispatch_tables()) return false;
   for (const BpfProgramInfo &info : bpf_.programs) {
+    if (!info.attached) continue;
     bpf_program *prog = find_program(info);
     const Provider *provider = info.resolved.provider;
     errno = 0;

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include "codegen/bpf/dispatch.h"
 #include "codegen/bpf/lowering.h"
 #include "codegen/bpf/maps.h"
 #include "codegen/bpf/module_builder.h"
@@ -112,6 +113,11 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
   const Location &first_loc = to_build.front().probe->loc;
   const std::string source = first_loc.file ? first_loc.file->name : "<input>";
 
+  std::vector<const ast::ResolvedProbe *> planned;
+  for (const auto &[probe, n] : to_build) planned.push_back(&probe->resolved[n]);
+  const bpf::DispatchPlan dispatch = bpf::plan_dispatch(planned);
+  std::vector<size_t> program_of(to_build.size());  // into object.programs
+
   // Build the IR on this thread, unit after unit: record formats and error
   // sites get their ids in script order, the same in every run.
   const size_t units = unit_count(to_build.size(), options);
@@ -133,12 +139,37 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
       std::string name = "probe_" + std::to_string(probe->id) + "_" + std::to_string(n);
       llvm::Function *fn = unit.module->begin_program(name, probe->resolved[n].section, probe->loc);
       unit.maps->begin_program();
-      bpf::ProbeLowering(state, *probe, probe->resolved[n], fn).lower_body();
-      object.programs.push_back(BpfProgramInfo{name, probe, probe->resolved[n], u});
+      bpf::ProbeLowering lowering(state, *probe, probe->resolved[n], fn);
+      const bpf::DispatchPlan::Role role = dispatch.roles[next_program];
+      if (role.group >= 0) lowering.leave_filter_to_dispatcher();
+      lowering.lower_body();
+      if (role.group >= 0) {
+        const bpf::DispatchGroup &group = dispatch.groups[role.group];
+        lowering.chain_to(unit.maps->program_array(group.map_name, group.entries()), group.heads + role.index);
+      }
+      program_of[next_program] = object.programs.size();
+      object.programs.push_back(BpfProgramInfo{name, probe, probe->resolved[n], u, role.group < 0});
     }
+    // The dispatchers go with the maps' owner, which declares every table.
+    if (u == 0)
+      for (size_t g = 0; g < dispatch.groups.size(); ++g) {
+        const bpf::DispatchGroup &group = dispatch.groups[g];
+        const auto &[probe, n] = to_build[group.members.front()];
+        ast::ResolvedProbe attach_point = probe->resolved[n];
+        attach_point.name = attach_point.section + " (dispatching " + std::to_string(group.members.size()) + " probes)";
+        const std::string name = "dispatch_" + std::to_string(g);
+        llvm::Function *fn = unit.module->begin_program(name, attach_point.section, probe->loc);
+        bpf::ProbeLowering(state, *probe, probe->resolved[n], fn)
+            .lower_dispatcher(unit.maps->program_array(group.map_name, group.entries()), group.heads);
+        object.programs.push_back(BpfProgramInfo{name, probe, std::move(attach_point), 0});
+      }
     record_ids = std::move(state.record_ids);
     error_ids = std::move(state.error_ids);
   }
+
+  for (const bpf::DispatchGroup &group : dispatch.groups)
+    for (const bpf::TableEntry &entry : bpf::table_entries(group, planned))
+      object.tail_calls.push_back(TailCallEntry{group.map_name, entry.index, program_of[entry.member]});
 
   // Unit 0 creates the maps every unit shares: also the on-demand ones any
   // unit's programs use (its module is not emitted yet).

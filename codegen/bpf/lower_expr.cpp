@@ -138,8 +138,18 @@ static bool starts_chain(const std::vector<TargetStep> &steps) {
                             steps.front().op == TargetStep::Op::AddScaled);
 }
 
+llvm::Value *ProbeLowering::filter_operand() {
+  auto &b = ir();
+  // tp_btf/raw_tp context: an array of u64 arguments.
+  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_fn_->getArg(0), resolved_.filter_arg);
+  llvm::Value *v = starts_chain(resolved_.filter_steps)
+                       ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
+                       : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "filtered");
+  return follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+}
+
 void ProbeLowering::filter_hits() {
-  if (resolved_.filter_arg < 0) return;
+  if (resolved_.filter_arg < 0 || filtered_elsewhere_) return;
   auto &b = ir();
   llvm::LLVMContext &context = state_.mb.context();
   llvm::Function *fn = program_fn_;
@@ -151,12 +161,7 @@ void ProbeLowering::filter_hits() {
     if (llvm::isa<llvm::AllocaInst>(inst)) inst.moveBefore(*filter, filter->end());
   }
   b.SetInsertPoint(filter);
-  // tp_btf/raw_tp context: an array of u64 arguments.
-  llvm::Value *arg_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), fn->getArg(0), resolved_.filter_arg);
-  llvm::Value *v = starts_chain(resolved_.filter_steps)
-                       ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
-                       : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "filtered");
-  v = follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+  llvm::Value *v = filter_operand();
   auto *skip = llvm::BasicBlock::Create(context, "not_this_hit", fn, body);
   b.CreateCondBr(b.CreateICmpEQ(v, i64(resolved_.filter_value)), body, skip);
   b.SetInsertPoint(skip);

@@ -60,6 +60,18 @@ class ProbeLowering {
                 llvm::Function *fn);
   void lower_body();  // ends the program with `return 0`
 
+  // ---- dispatch (dispatch.cpp; codegen/bpf/dispatch.h)
+  // A program a dispatcher reaches: its body runs for every hit it is
+  // given (the dispatcher compared the filter). Call before lower_body().
+  void leave_filter_to_dispatcher() { filtered_elsewhere_ = true; }
+  // After lower_body(): every return first hands the hit on to the program
+  // at `index` of `table` (the next one for the same filter value; an empty
+  // entry makes the tail call fail and the return happen).
+  void chain_to(llvm::GlobalVariable *table, uint32_t index);
+  // The whole dispatcher program: the filter's value, when below `heads`,
+  // indexes `table` for the first program to run.
+  void lower_dispatcher(llvm::GlobalVariable *table, uint32_t heads);
+
   // ---- expressions (lower_expr.cpp)
   llvm::Value *value(const ast::Expr &e);        // i64 or string pointer by e.type
   llvm::Value *long_value(const ast::Expr &e);   // e must be Long
@@ -203,6 +215,8 @@ class ProbeLowering {
   // A probe sharing its attach point (ast::ResolvedProbe's filter): a new
   // entry block that returns at once unless the filter holds.
   void filter_hits();
+  llvm::Value *filter_operand();  // the filter's value, from the context
+  void tail_call(llvm::GlobalVariable *table, llvm::Value *index);
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
   llvm::Value *target_var(const ast::TargetVarExpr &e);
@@ -323,6 +337,7 @@ class ProbeLowering {
   // A hit that may print several records groups them (abi/record.h): the
   // group is set by the prologue, `printed` when a record was sent.
   bool grouped_ = false;
+  bool filtered_elsewhere_ = false;
   llvm::AllocaInst *group_slot_ = nullptr;
   llvm::AllocaInst *printed_slot_ = nullptr;
   uint32_t frame_top_ = 0;                        // bytes of the frame in use (past the scratch slots)

@@ -13,7 +13,7 @@ constexpr const char *kZeroValueMap = "stats_zero";
 constexpr const char *kWalkBudgetMap = "walk_budget";
 }  // namespace
 
-MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) : mb_(mb), layout_(layout) {
+MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) : mb_(mb), layout_(layout), declare_all_(declare_all) {
   auto add = [this](const MapSpec &spec) { specs_[spec.name] = spec; };
   add({Layout::kGlobalsMap, kMapTypeArray, 1, kMapFlagMmapable, 4, layout.globals_size ? layout.globals_size : 8,
        true});
@@ -67,6 +67,16 @@ llvm::GlobalVariable *MapAccess::map(const std::string &name) {
   auto spec = specs_.find(name);
   if (spec == specs_.end()) throw std::logic_error("layout has no BPF map named " + name);
   return declared_[name] = mb_.declare_map(spec->second);
+}
+
+llvm::GlobalVariable *MapAccess::program_array(const std::string &name, uint32_t entries) {
+  if (!specs_.count(name)) {
+    MapSpec spec{name, kMapTypeProgArray, entries, 0, 4, 4};
+    spec.sizes_only = true;
+    spec.weak = !declare_all_;
+    specs_[name] = spec;
+  }
+  return map(name);
 }
 
 llvm::BasicBlock *MapAccess::block(const char *name) {

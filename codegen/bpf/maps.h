@@ -38,6 +38,10 @@ class MapAccess {
   void set_globals_base(llvm::Value *base) { globals_base_ = base; }
 
   llvm::GlobalVariable *map(const std::string &name);
+  // A program array of `entries` slots for tail calls (codegen/bpf/dispatch.h),
+  // declared like the layout's maps: defined by the object that declares
+  // all, shared by the others.
+  llvm::GlobalVariable *program_array(const std::string &name, uint32_t entries);
   llvm::GlobalVariable *events() { return map(Layout::kEventsMap); }
 
   // A per-CPU i64 holding a probe hit's MAXACTION budget while a map walk's
@@ -84,6 +88,7 @@ class MapAccess {
 
   ModuleBuilder &mb_;
   const Layout &layout_;
+  bool declare_all_;
   std::map<std::string, MapSpec> specs_;
   std::map<std::string, llvm::GlobalVariable *> declared_;
   llvm::Value *globals_base_ = nullptr;

@@ -131,14 +131,17 @@ llvm::GlobalVariable *ModuleBuilder::declare_map(const MapSpec &spec) {
   std::vector<Member> members{{"type", pointer_to_int_array(spec.type)},
                               {"max_entries", pointer_to_int_array(spec.max_entries)}};
   if (spec.flags) members.push_back({"map_flags", pointer_to_int_array(spec.flags)});
-  if (spec.key_size) {
+  if (spec.sizes_only) {
+    members.push_back({"key_size", pointer_to_int_array(spec.key_size)});
+    members.push_back({"value_size", pointer_to_int_array(spec.value_size)});
+  } else if (spec.key_size) {
     llvm::DIType *key = spec.int_key
                             ? di_->createPointerType(
                                   di_->createBasicType("unsigned int", 32, llvm::dwarf::DW_ATE_unsigned), 64)
                             : pointer_to_bytes(spec.key_size);
     members.push_back({"key", key});
   }
-  if (spec.value_size) members.push_back({"value", pointer_to_bytes(spec.value_size)});
+  if (spec.value_size && !spec.sizes_only) members.push_back({"value", pointer_to_bytes(spec.value_size)});
 
   std::vector<llvm::Metadata *> elements;
   std::vector<llvm::Type *> fields;

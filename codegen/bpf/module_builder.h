@@ -32,6 +32,7 @@ enum class Helper : int64_t {
   KtimeGetNs = 5,
   GetStackid = 27,
   GetSmpProcessorId = 8,
+  TailCall = 12,
   GetCurrentPidTgid = 14,
   GetCurrentUidGid = 15,
   GetCurrentComm = 16,
@@ -52,6 +53,7 @@ enum class Helper : int64_t {
 enum : uint32_t {
   kMapTypeHash = 1,
   kMapTypeArray = 2,
+  kMapTypeProgArray = 3,
   kMapTypePercpuArray = 6,
   kMapTypePercpuHash = 5,
   kMapTypeStackTrace = 7,
@@ -72,6 +74,9 @@ struct MapSpec {
   uint32_t key_size = 0;
   uint32_t value_size = 0;
   bool int_key = false;
+  // Sizes without types (key_size, value_size): the kernel takes no BTF
+  // types for maps whose values are file descriptors (program arrays).
+  bool sizes_only = false;
   // Declared again in a unit that uses a map another unit defines: a weak
   // symbol, so libbpf's static linker can merge the units into one object.
   bool weak = false;

@@ -121,3 +121,26 @@ status=0
 "$NTAP" -p2 -e 'probe kernel.syscall("nosuchcall") {}' >/dev/null 2>"$WORK_DIR/unknown.err" || status=$?
 expect_eq "unknown system call: status" 1 "$status"
 grep -q "no match for probe point" "$WORK_DIR/unknown.err" || { show_file stderr "$WORK_DIR/unknown.err"; fail "unknown system call: message"; }
+
+note "case syscall.* runs each call's probes through one dispatcher per tracepoint"
+prog="$WORK_DIR/idcalls"
+cc -O1 -o "$prog" "$E2E_DIR/programs/idcalls.c"
+out="$WORK_DIR/dispatch.out"
+# Two probes on getppid and two on getsid's entry: programs with the same
+# call number follow one another; entry and return are two dispatchers.
+timeout 60 "$NTAP" -v -c "$prog" -e 'global calls, returns, again, sid, pgid
+probe syscall.* { if (pid() == target() && execname() == "idcalls") calls[name]++ }
+probe syscall.*.return { if (pid() == target() && execname() == "idcalls") returns[name]++ }
+probe syscall.getppid { if (pid() == target() && execname() == "idcalls") again++ }
+probe kernel.syscall("getsid"), kernel.syscall("getsid") { if (pid() == target()) sid++ }
+probe kernel.syscall("getpgid").return { if (pid() == target()) pgid = $return }
+probe end {
+  foreach (n+ in calls) if (n == "getppid" || n == "gettid" || n == "getuid") printf("%s %d %d\n", n, calls[n], returns[n])
+  printf("again %d sid %d pgid %d\n", again, sid, pgid)
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "dispatch run failed"; }
+expect_eq "syscall.* counts through the dispatchers" "getppid 3 3
+gettid 2 2
+getuid 4 4
+again 3 sid 2 pgid -3" "$(cat "$out")"
+# Without dispatchers each of the ~100 programs would be attached.
+expect_eq "attached programs" "Pass 5: attached 2 probes" "$(grep -o 'Pass 5: attached [0-9]* probes' "$out.err")"
