@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# What probing every system call costs each call: the mean wall time of one
+# getppid() in a loop of 2 million, alone, under ntap's `syscall.*` and
+# `syscall.*.return` counting by name, and under bpftrace counting the raw
+# events by number (bench/syscalls.bt). Prints a Markdown table (median of
+# ROUNDS runs). Several ntap binaries give one row each (e.g. before and
+# after a change).
+#
+#   bench/syscall_cost.sh [ROUNDS] [NTAP_BINARY...]
+#
+# Needs root, cc and bpftrace.
+set -euo pipefail
+
+bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$bench_dir/.." && pwd)"
+rounds="${1:-5}"
+shift || true
+binaries=("$@")
+((${#binaries[@]})) || binaries=("$root/build/ntap")
+work="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
+tool_pid=""
+cleanup() {
+  [[ -n "$tool_pid" ]] && kill -KILL "$tool_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cc -O2 -o "$work/loop" "$bench_dir/programs/syscall_loop.c"
+calls=2000000
+
+# under MARKER COMMAND...: starts the tool, waits for MARKER on its stderr
+# or stdout (probes attached), runs the loop once, stops the tool; prints ns per call.
+under() {
+  local marker="$1"
+  shift
+  "$@" >"$work/out" 2>"$work/err" &
+  tool_pid=$!
+  local deadline=$((SECONDS + 120))
+  until grep -q "$marker" "$work/err" "$work/out"; do
+    ((SECONDS < deadline)) || { echo "timeout attaching: $*" >&2; cat "$work/err" >&2; exit 1; }
+    kill -0 "$tool_pid" 2>/dev/null || { echo "tool exited: $*" >&2; cat "$work/err" >&2; exit 1; }
+    sleep 0.2
+  done
+  sleep 1
+  "$work/loop" "$calls"
+  kill -INT "$tool_pid" 2>/dev/null || true
+  wait "$tool_pid" 2>/dev/null || true
+  tool_pid=""
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+script='global n, r
+probe syscall.* { n[name]++ }
+probe syscall.*.return { r[name]++ }'
+echo "| tool | ns per getppid() |"
+echo "|---|---|"
+runs=()
+for ((i = 0; i < rounds; ++i)); do runs+=("$("$work/loop" "$calls")"); done
+echo "| none | $(median "${runs[@]}") |"
+for ntap in "${binaries[@]}"; do
+  runs=()
+  for ((i = 0; i < rounds; ++i)); do runs+=("$(under "Pass 5: attached" "$ntap" -v -e "$script")"); done
+  echo "| ntap ($ntap) | $(median "${runs[@]}") |"
+done
+runs=()
+for ((i = 0; i < rounds; ++i)); do runs+=("$(under "Attaching" bpftrace "$bench_dir/syscalls.bt")"); done
+echo "| bpftrace | $(median "${runs[@]}") |"
