@@ -183,21 +183,21 @@ struct Wanted {
   }
 };
 
-// Parses one tapset file and moves its functions, aliases and (private)
-// globals into `program`.
+// Parses one tapset file and moves its functions, aliases and globals into
+// `program`.
 void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseOptions &options, Wanted &wanted) {
   std::unique_ptr<ast::Program> library = parse_script(file, options);
   if (!library->probes.empty())
     throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
                        library->probes.front()->loc, "keyword 'probe'");
   wanted.add_program(*library);
-  // A tapset keeps its own state in private globals; a public global
-  // would be shared with every script that loads the tapset.
+  // A tapset keeps its own state in private globals. A public one is shared
+  // with the script, as stap's MIB tapsets share the arrays their aliases
+  // count into (ipmib's InReceives) with the scripts that print them. A
+  // script's own global of the same name is the one both use, as a script's
+  // function replaces a tapset's.
   for (auto &g : library->globals) {
-    if (!g->private_to)
-      throw CompileError(ErrorKind::Semantic,
-                         "a tapset file may only define functions, probe aliases and private globals", g->decl,
-                         "keyword 'global'");
+    if (!g->private_to && program.find_global(g->name, nullptr)) continue;
     g->from_tapset = true;
     program.globals.push_back(std::move(g));
   }

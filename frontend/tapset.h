@@ -30,8 +30,11 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // Adds the functions and aliases of the *.ntp and *.stp files in `dirs` that
 // `program` needs (files taken in directory order, then by name, so the result
 // does not depend on directory order) to `program`.
-// Missing directories are skipped; a tapset file with probes or globals, or
-// one that does not parse, is a CompileError located in that file.
+// Missing directories are skipped; a tapset file with probes, or one that
+// does not parse, is a CompileError located in that file. A file's public
+// globals are shared with the script (a script's own global of the same name
+// is used instead); a file is read for its functions and aliases only, never
+// because the script names one of its globals.
 // `target` is what the files' %( %) conditions test (null: the running system
 // without its kernel configuration); `macro_libraries` the *.stpm files of
 // `dirs` when the caller has read them already (null: read them here).
