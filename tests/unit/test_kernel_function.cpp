@@ -181,6 +181,25 @@ TEST_CASE("kernel memory reads share their stack slots", "[kfunc]") {
   CHECK(many.stack <= 64);
 }
 
+// A tapset's tcp.sendmsg.return is a tracepoint fired as the call returns,
+// with the call's arguments: @entry($arg) there is the argument, which is
+// what scripts written for stap's kretprobe aliases read.
+TEST_CASE("@entry of a tracepoint argument through a .return alias is the argument", "[kfunc]") {
+  const std::string alias = "probe set.return = kernel.trace(\"inet_sock_set_state\") { }\n";
+  Compiled ret = compile_one(alias + "global n; probe set.return { n = @entry($sk) }");
+  CHECK(ret.section == "tp_btf/inet_sock_set_state");
+  CHECK(ret.loads == std::set<int>{0});
+  CHECK(test::error_of(alias + "global n; probe set.return { n = @entry($sk->sk_mark) }") ==
+        "2:34 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
+        "point to and other expressions would be read at return");
+  // The tracepoint named itself, or through an alias that is no return, has no entry.
+  CHECK(test::error_of("global n; probe kernel.trace(\"inet_sock_set_state\") { n = @entry($sk) }") ==
+        "1:59 @entry is only valid in .return probes");
+  CHECK(test::error_of("probe set.change = kernel.trace(\"inet_sock_set_state\") { }\n"
+                       "global n; probe set.change { n = @entry($sk) }") ==
+        "2:34 @entry is only valid in .return probes");
+}
+
 TEST_CASE("kprobe.function and kretprobe.function always use kprobes", "[kfunc]") {
   Mechanisms both(true, true);
   CHECK(compile_one("global n; probe kprobe.function(\"ip_rcv\") { n = $pt }").section == "kprobe/ip_rcv");
