@@ -47,6 +47,12 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
 // with every script and tapset file.
 std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, const std::vector<std::string> &dirs);
 
+// stap's argv tapset: when the program names `argc` or `argv` and declares
+// neither, adds `global argc` (the number of script arguments) and `global
+// argv` (argv[1] to argv[32], the arguments, "" past the last one), filled
+// by a begin probe that runs before every other, as stap's `probe init`.
+void add_argument_vector(ast::Program &program, SourceManager &sources, const std::vector<std::string> &script_args);
+
 // What a tapset file defines, found without parsing it: the names after
 // `function`, and the first component of each probe alias name (`tcp` of
 // `probe tcp.receive = ...`). May name more than the file defines, never less.
