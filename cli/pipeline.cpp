@@ -17,6 +17,7 @@ std::unique_ptr<ast::Program> parse_pass(const SourceFile &file, SourceManager &
   parse_options.preprocessor.macro_libraries = load_macro_libraries(sources, options.tapset_dirs);
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
   load_tapsets(*program, sources, options.tapset_dirs, &target, &parse_options.preprocessor.macro_libraries);
+  add_argument_vector(*program, sources, options.script_args);
   return program;
 }
 

@@ -183,21 +183,21 @@ struct Wanted {
   }
 };
 
-// Parses one tapset file and moves its functions, aliases and (private)
-// globals into `program`.
+// Parses one tapset file and moves its functions, aliases and globals into
+// `program`.
 void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseOptions &options, Wanted &wanted) {
   std::unique_ptr<ast::Program> library = parse_script(file, options);
   if (!library->probes.empty())
     throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
                        library->probes.front()->loc, "keyword 'probe'");
   wanted.add_program(*library);
-  // A tapset keeps its own state in private globals; a public global
-  // would be shared with every script that loads the tapset.
+  // A tapset keeps its own state in private globals. A public one is shared
+  // with the script, as stap's MIB tapsets share the arrays their aliases
+  // count into (ipmib's InReceives) with the scripts that print them. A
+  // script's own global of the same name is the one both use, as a script's
+  // function replaces a tapset's.
   for (auto &g : library->globals) {
-    if (!g->private_to)
-      throw CompileError(ErrorKind::Semantic,
-                         "a tapset file may only define functions, probe aliases and private globals", g->decl,
-                         "keyword 'global'");
+    if (!g->private_to && program.find_global(g->name, nullptr)) continue;
     g->from_tapset = true;
     program.globals.push_back(std::move(g));
   }
@@ -252,6 +252,56 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
   }
   for (size_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = static_cast<uint32_t>(i);
   for (size_t i = 0; i < program.globals.size(); ++i) program.globals[i]->id = static_cast<uint32_t>(i);
+}
+
+namespace {
+
+// `text` as a string literal of the language.
+std::string quoted(const std::string &text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + '"';
+}
+
+}  // namespace
+
+void add_argument_vector(ast::Program &program, SourceManager &sources, const std::vector<std::string> &script_args) {
+  if (program.find_global("argc") || program.find_global("argv")) return;
+  bool named = false;
+  auto note = [&named](ast::ExprPtr &slot) {
+    if (auto *symbol = ast::dyn_cast<ast::SymbolExpr>(*slot))
+      named = named || symbol->name == "argc" || symbol->name == "argv";
+    else if (auto *index = ast::dyn_cast<ast::IndexExpr>(*slot))
+      named = named || index->name == "argv";
+  };
+  for (auto &probe : program.probes) ast::walk_exprs(*probe->body, note);
+  for (auto &function : program.functions) ast::walk_exprs(*function->body, note);
+  if (!named) return;
+  // stap's argv tapset: argv[1] to argv[32] always exist, "" past the last
+  // argument, and are filled before any other probe runs (its `probe init`).
+  constexpr size_t kStapSlots = 32;
+  std::string text = "global argc = " + std::to_string(script_args.size()) + "\nglobal argv\n" +
+                     "probe begin(-9223372036854775807) {\n";
+  for (size_t i = 0; i < std::max(kStapSlots, script_args.size()); ++i)
+    text += "  argv[" + std::to_string(i + 1) + "] = " + quoted(i < script_args.size() ? script_args[i] : "") + "\n";
+  text += "}\n";
+  std::unique_ptr<ast::Program> generated = parse_script(sources.add("<argv>", std::move(text)), ParseOptions{});
+  for (auto &g : generated->globals) {
+    g->from_tapset = true;  // never shown at exit, as stap's tapset globals
+    g->id = static_cast<uint32_t>(program.globals.size());
+    program.globals.push_back(std::move(g));
+  }
+  for (auto &probe : generated->probes) {
+    probe->id = static_cast<uint32_t>(program.probes.size());
+    program.probes.push_back(std::move(probe));
+  }
 }
 
 }  // namespace ntap

@@ -30,8 +30,11 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // Adds the functions and aliases of the *.ntp and *.stp files in `dirs` that
 // `program` needs (files taken in directory order, then by name, so the result
 // does not depend on directory order) to `program`.
-// Missing directories are skipped; a tapset file with probes or globals, or
-// one that does not parse, is a CompileError located in that file.
+// Missing directories are skipped; a tapset file with probes, or one that
+// does not parse, is a CompileError located in that file. A file's public
+// globals are shared with the script (a script's own global of the same name
+// is used instead); a file is read for its functions and aliases only, never
+// because the script names one of its globals.
 // `target` is what the files' %( %) conditions test (null: the running system
 // without its kernel configuration); `macro_libraries` the *.stpm files of
 // `dirs` when the caller has read them already (null: read them here).
@@ -43,6 +46,12 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
 // each directory), read into `sources`: stap's way to share @define macros
 // with every script and tapset file.
 std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, const std::vector<std::string> &dirs);
+
+// stap's argv tapset: when the program names `argc` or `argv` and declares
+// neither, adds `global argc` (the number of script arguments) and `global
+// argv` (argv[1] to argv[32], the arguments, "" past the last one), filled
+// by a begin probe that runs before every other, as stap's `probe init`.
+void add_argument_vector(ast::Program &program, SourceManager &sources, const std::vector<std::string> &script_args);
 
 // What a tapset file defines, found without parsing it: the names after
 // `function`, and the first component of each probe alias name (`tcp` of

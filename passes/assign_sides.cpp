@@ -196,11 +196,14 @@ class SideAnalysis {
 
 // stap prints, after the end probes, every global the script writes but
 // whose value it never uses: `=`, `<<<`, `n++` and `n += 1` all count as
-// writes only, so a counter that is only incremented is shown.
+// writes only, so a counter that is only incremented is shown. A tapset's
+// globals are not the script's, and stap shows none of them (ipmib's
+// InReceives, counted by every ipmib.InReceives probe, is shown only when
+// the script prints it).
 void mark_globals_to_display(Program &program) {
   for (auto &g : program.globals) {
     const bool written = g->written_in_kernel || g->written_in_user;
-    g->display_at_exit = written && !g->read_as_value;
+    g->display_at_exit = written && !g->read_as_value && !g->from_tapset;
   }
 }
 

@@ -615,8 +615,9 @@ void check_global(Global *g, const FrontendOptions &options) {
     throw CompileError(ErrorKind::Semantic, "an array cannot have a scalar initialiser", g->init->loc,
                        fmt::format("identifier '{}'", g->name));
   if (g->value_type == Type::Unknown && !g->is_array) {
-    // Declared and never used: stap elides such variables with a warning.
-    if (options.warnings) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
+    // Declared and never used: stap elides such variables with a warning
+    // (not a tapset's: a script uses only some of what a tapset declares).
+    if (options.warnings && !g->from_tapset) warn(g->decl, fmt::format("eliding unused variable '{}'", g->name));
     g->value_type = Type::Long;
     return;
   }

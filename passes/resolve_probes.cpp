@@ -179,6 +179,15 @@ bool mentions_defined(Expr &e) {
   return found;
 }
 
+// Whether `rp` is a tracepoint the script named through an alias whose name
+// ends in `.return` (see TargetResolver::entry_value).
+bool returns_through_tracepoint(const ResolvedProbe &rp) {
+  constexpr std::string_view suffix = ".return";
+  const std::string &named = rp.script_point;
+  return rp.kind == ProbeKind::Tracepoint && named != rp.point && named.size() > suffix.size() &&
+         named.compare(named.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 class TargetResolver {
  public:
   TargetResolver(const Btf &types, const Program &program, const FunctionResultTypes &results, const Probe &probe,
@@ -358,14 +367,20 @@ class TargetResolver {
   // $param there; anything else (memory a parameter points to, other
   // expressions) would be read at return, and a kretprobe keeps no
   // parameters, so those are errors rather than a value from the wrong time.
+  //
+  // A tapset alias named `.return` on a tracepoint the kernel fires as a call
+  // returns, with the call's arguments (tcp.sendmsg.return on
+  // sock:sock_send_length), stands for that call's return: the tracepoint's
+  // arguments are the values from entry, as an fexit program's parameters.
   ExprPtr entry_value(CallExpr &call) {
     const std::string near = "operator '@entry'";
-    bool fexit = false, kretprobe = false;
+    bool fexit = false, kretprobe = false, traced_return = !probe_.resolved.empty();
     for (const ResolvedProbe &rp : probe_.resolved) {
       fexit |= rp.section.rfind("fexit/", 0) == 0;
       kretprobe |= rp.section.rfind("kretprobe/", 0) == 0;
+      traced_return = traced_return && returns_through_tracepoint(rp);
     }
-    if (!fexit && !kretprobe)
+    if (!fexit && !kretprobe && !traced_return)
       throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", call.loc, near);
     if (kretprobe)
       throw CompileError(ErrorKind::Semantic,

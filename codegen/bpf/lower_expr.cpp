@@ -109,22 +109,35 @@ llvm::Value *ProbeLowering::in_array(const InArrayExpr &e) {
 // not, raw_tp fallback included) and a NULL pointer reads as 0.
 // Reads of the probed process's memory: a fault (an address not mapped, a
 // page not in memory) reads as 0, as a kernel NULL does.
+//
+// Each read's slot lives only from the read to the load, and says so with
+// lifetime markers: LLVM then gives all of a program's read slots the same
+// stack bytes. Without them every read of every inlined function kept 8
+// bytes of its own for the whole program, which with a loop's callback on
+// top went past the 512-byte stack (tcpipstat.stp's filters).
+namespace {
+llvm::Value *read_into_scratch(ProbeLowering &p, Helper helper, llvm::Value *address, uint32_t size,
+                               const char *name) {
+  auto &b = p.ir();
+  llvm::Function *fn = b.GetInsertBlock()->getParent();
+  llvm::IRBuilder<> entry(&fn->getEntryBlock(), fn->getEntryBlock().begin());
+  llvm::AllocaInst *slot = entry.CreateAlloca(b.getInt64Ty(), nullptr, name);
+  slot->setAlignment(llvm::Align(8));
+  b.CreateLifetimeStart(slot, b.getInt64(8));
+  b.CreateAlignedStore(p.i64(0), slot, llvm::Align(8));
+  p.state().mb.call_helper(helper, b.getInt64Ty(), {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
+  llvm::Value *value = b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+  b.CreateLifetimeEnd(slot, b.getInt64(8));
+  return value;
+}
+}  // namespace
+
 llvm::Value *ProbeLowering::probe_read_user(llvm::Value *address, uint32_t size) {
-  auto &b = ir();
-  llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "uderef", false);
-  b.CreateAlignedStore(i64(0), slot, llvm::Align(8));
-  state_.mb.call_helper(Helper::ProbeReadUser, b.getInt64Ty(),
-                        {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
-  return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+  return read_into_scratch(*this, Helper::ProbeReadUser, address, size, "uderef");
 }
 
 llvm::Value *ProbeLowering::probe_read(llvm::Value *address, uint32_t size) {
-  auto &b = ir();
-  llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "deref", false);
-  b.CreateAlignedStore(i64(0), slot, llvm::Align(8));
-  state_.mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(),
-                        {slot, b.getInt32(size), b.CreateIntToPtr(address, b.getPtrTy())});
-  return b.CreateAlignedLoad(b.getIntNTy(size * 8), slot, llvm::Align(8));
+  return read_into_scratch(*this, Helper::ProbeReadKernel, address, size, "deref");
 }
 
 // Context argument `arg_index` as a value: a pointer argument followed by a

@@ -20,7 +20,7 @@ note "case -L lists the variables an alias sets, with their types"
 expect_eq "-L tcp.state_change" \
   "tcp.state_change sk:long oldstate:long newstate:long family:long saddr:string daddr:string sport:long dport:long" \
   "$("$NTAP" -L 'tcp.state_change')"
-expect_eq "-L tcpmib.RetransSegs" "tcpmib.RetransSegs sk:long op:long" "$("$NTAP" -L 'tcpmib.RetransSegs')"
+expect_eq "-L tcpmib.RetransSegs" "tcpmib.RetransSegs sk:long op:long key:long" "$("$NTAP" -L 'tcpmib.RetransSegs')"
 expect_eq "-L tcp.* lists every tcp alias" 7 "$("$NTAP" -L 'tcp.*' | grep -c ' sk:long ')"
 
 note "case -l with no match"

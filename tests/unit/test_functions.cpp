@@ -356,9 +356,8 @@ TEST_CASE("tapset: functions and aliases load from a directory; scripts override
   auto own = check("function twice(x) { return 3 * x }\nprobe begin { twice(1) }", false, {lib.dir});
   REQUIRE(own->program->functions.size() == 1);
   CHECK_FALSE(own->program->functions[0]->from_tapset);
-  TempTapset bad({{"bad.ntp", "global g\nfunction f() { }\n"}});
-  CHECK(error_of("probe begin { f() }", {bad.dir}) ==
-        "1:8 a tapset file may only define functions, probe aliases and private globals");
+  TempTapset bad({{"bad.ntp", "probe begin { }\nfunction f() { }\n"}});
+  CHECK(error_of("probe begin { f() }", {bad.dir}) == "1:1 a tapset file may only define functions and probe aliases");
   CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});
 }
 
@@ -409,6 +408,27 @@ TEST_CASE("tapset: private globals and functions are visible only in their own f
         "2:8 global versus private variable declaration conflict");
   // stap's shorthand `private x, y` declares private globals.
   CHECK(global_of(*check("private x, y = 2\nprobe begin { x = y }"), "x").private_to != nullptr);
+}
+
+TEST_CASE("tapset: a file's public globals are shared with the script", "[tapset]") {
+  // As stap's MIB tapsets: the alias counts into a public array through a
+  // filter function the script may replace, and the script prints the array.
+  TempTapset lib({{"mib.ntp", "global Hits\nfunction mib_filter_key(x) { return 1 }\n"
+                              "probe mib.Hit = begin { key = mib_filter_key(7); if (key) Hits[key] += 1 }\n"}});
+  CHECK(run("probe mib.Hit { } probe end { printf(\"%d\\n\", Hits[1]) } probe begin { exit() }", nullptr,
+            {lib.dir}) == "1\n");
+  CHECK(run("function mib_filter_key(x) { return x }\n"
+            "probe mib.* { } probe end { printf(\"%d %d\\n\", Hits[7], Hits[1]) } probe begin { exit() }",
+            nullptr, {lib.dir}) == "1 0\n");
+  // The script's own global of that name is the one both use.
+  auto own = check("global Hits\nprobe mib.Hit { Hits[2] = 5 }", false, {lib.dir});
+  size_t named = 0;
+  for (const auto &g : own->program->globals) named += g->name == "Hits";
+  CHECK(named == 1);
+  CHECK_FALSE(global_of(*own, "Hits").from_tapset);
+  // Without the file (nothing names its aliases or functions) the name is unknown.
+  CHECK(error_of("probe begin { Hits[1] = 1 }", {lib.dir}) ==
+        "1:15 unresolved arity-1 global array Hits, missing global declaration?");
 }
 
 // ---------------------------------------------------------------- running user probes

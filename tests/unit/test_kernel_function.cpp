@@ -55,9 +55,33 @@ std::set<int> context_loads(const bpf_program *prog) {
   return offsets;
 }
 
+// The deepest stack byte a program addresses: loads and stores relative to
+// r10, and r10 copies moved down (`r2 = r10; r2 += -16`, a helper's buffer).
+int stack_depth(const bpf_program *prog) {
+  const bpf_insn *insns = bpf_program__insns(prog);
+  int depth = 0;
+  std::set<uint8_t> frame_copies;
+  for (size_t i = 0; i < bpf_program__insn_cnt(prog); ++i) {
+    const bpf_insn &in = insns[i];
+    const uint8_t cls = BPF_CLASS(in.code);
+    if ((cls == BPF_LDX && in.src_reg == BPF_REG_10) || ((cls == BPF_STX || cls == BPF_ST) && in.dst_reg == BPF_REG_10))
+      depth = std::max(depth, -static_cast<int>(in.off));
+    if (in.code == (BPF_ALU64 | BPF_MOV | BPF_X)) {
+      if (in.src_reg == BPF_REG_10)
+        frame_copies.insert(in.dst_reg);
+      else
+        frame_copies.erase(in.dst_reg);
+    } else if (in.code == (BPF_ALU64 | BPF_ADD | BPF_K) && frame_copies.count(in.dst_reg)) {
+      depth = std::max(depth, -in.imm);
+    }
+  }
+  return depth;
+}
+
 struct Compiled {
   std::string section;
   std::set<int> loads;
+  int stack = 0;
 };
 
 // The one kernel program of `script`, compiled and opened (not loaded).
@@ -73,7 +97,7 @@ Compiled compile_one(const std::string &script) {
   REQUIRE(libbpf_get_error(obj.get()) == 0);
   bpf_program *prog = bpf_object__find_program_by_name(obj.get(), object.programs[0].function_name.c_str());
   REQUIRE(prog);
-  return {bpf_program__section_name(prog), context_loads(prog)};
+  return {bpf_program__section_name(prog), context_loads(prog), stack_depth(prog)};
 }
 
 int pt_regs_offset(const char *reg) {
@@ -143,6 +167,37 @@ TEST_CASE("@entry of a parameter in an fexit probe is its value at entry", "[kfu
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }") ==
         "1:56 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
         "kernel.function(...).return uses it where the kernel allows)");
+}
+
+// Every read of kernel memory goes through an 8-byte stack slot; the slots
+// of one program share their bytes, so a probe whose functions read many
+// fields (tcpipstat.stp's filters over the ipmib helpers) stays within the
+// 512-byte stack, with room for a loop's callback on top.
+TEST_CASE("kernel memory reads share their stack slots", "[kfunc]") {
+  std::string body;
+  for (int i = 0; i < 60; ++i) body += "n += @cast($sk, \"sock\")->sk_rcvbuf + " + std::to_string(i) + "\n";
+  Compiled many = compile_one("global n; probe kernel.trace(\"inet_sock_set_state\") {\n" + body + "}");
+  CHECK(many.section == "tp_btf/inet_sock_set_state");
+  CHECK(many.stack <= 64);
+}
+
+// A tapset's tcp.sendmsg.return is a tracepoint fired as the call returns,
+// with the call's arguments: @entry($arg) there is the argument, which is
+// what scripts written for stap's kretprobe aliases read.
+TEST_CASE("@entry of a tracepoint argument through a .return alias is the argument", "[kfunc]") {
+  const std::string alias = "probe set.return = kernel.trace(\"inet_sock_set_state\") { }\n";
+  Compiled ret = compile_one(alias + "global n; probe set.return { n = @entry($sk) }");
+  CHECK(ret.section == "tp_btf/inet_sock_set_state");
+  CHECK(ret.loads == std::set<int>{0});
+  CHECK(test::error_of(alias + "global n; probe set.return { n = @entry($sk->sk_mark) }") ==
+        "2:34 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
+        "point to and other expressions would be read at return");
+  // The tracepoint named itself, or through an alias that is no return, has no entry.
+  CHECK(test::error_of("global n; probe kernel.trace(\"inet_sock_set_state\") { n = @entry($sk) }") ==
+        "1:59 @entry is only valid in .return probes");
+  CHECK(test::error_of("probe set.change = kernel.trace(\"inet_sock_set_state\") { }\n"
+                       "global n; probe set.change { n = @entry($sk) }") ==
+        "2:34 @entry is only valid in .return probes");
 }
 
 TEST_CASE("kprobe.function and kretprobe.function always use kprobes", "[kfunc]") {
