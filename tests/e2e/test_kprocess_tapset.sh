@@ -25,3 +25,24 @@ expect_eq "exit status (the command exits 3)" 1 "$status"
 expect_eq "kprocess output" "creates=2 new_ok=2 exit=768 released=2
 exec sleep 10
 exec true 10" "$(cat "$out")"
+
+note "case kprocess.start in each new process, kprocess.exec attempts, exec_complete failures"
+# The shell forks three children: /bin/true and /bin/sleep exec, /nonexistent
+# fails (ENOENT) in the child, which then exits 127.
+out="$WORK_DIR/kprocess_exec.out"
+timeout 60 "$NTAP" -c "sh -c '/bin/true; /nonexistent; /bin/sleep 0.2; exit 0'" -e 'global starts, execs, done
+probe kprocess.start { if (ppid() == target()) starts[execname(), pid() == tid()]++ }
+probe kprocess.exec { if (ppid() == target()) execs[name, filename]++ }
+probe kprocess.exec_complete { if (ppid() == target()) done[execname(), errno, success]++ }
+probe end {
+  foreach ([n, p] in starts) printf("start %s %d %d\n", n, p, starts[n, p])
+  foreach ([n, f+] in execs) printf("exec %s %s\n", n, f)
+  foreach ([n+, e, s] in done) printf("complete %s %d %d\n", n, e, s)
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "kprocess exec run failed"; }
+expect_eq "kprocess start/exec output" 'start sh 1 3
+exec execve "/bin/true"
+exec execve "/nonexistent"
+exec execve "/bin/sleep"
+complete sh -2 0
+complete sleep 0 1
+complete true 0 1' "$(cat "$out")"
