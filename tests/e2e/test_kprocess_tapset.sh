@@ -40,9 +40,9 @@ probe end {
   foreach ([n+, e, s] in done) printf("complete %s %d %d\n", n, e, s)
 }' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "kprocess exec run failed"; }
 expect_eq "kprocess start/exec output" 'start sh 1 3
+exec execve "/bin/sleep"
 exec execve "/bin/true"
 exec execve "/nonexistent"
-exec execve "/bin/sleep"
 complete sh -2 0
 complete sleep 0 1
 complete true 0 1' "$(cat "$out")"
