@@ -480,6 +480,10 @@ struct ResolvedProbe {
   int filter_arg = -1;
   std::vector<TargetStep> filter_steps;
   int64_t filter_value = 0;
+  // process.begin in a forked child (a sys_exit of fork/clone): the body
+  // runs only where the call returned 0 (context argument 1) in a task
+  // that leads its thread group, a new process rather than a new thread.
+  bool new_process_only = false;
   // perf.*: the perf_event_attr type and config of the event (param: its
   // sample period). `.process("PATH")`: the program runs its body only in
   // tasks executing this file, by inode and device (the kernel's dev_t

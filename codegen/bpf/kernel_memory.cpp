@@ -77,6 +77,21 @@ void ProbeLowering::run_only_in_executable() {
   b.SetInsertPoint(run);
 }
 
+void ProbeLowering::run_only_in_new_process() {
+  auto &b = ir();
+  // sys_exit's second argument: the call's result, 0 in the child.
+  llvm::Value *result_ptr = b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), program_fn_->getArg(0), 1);
+  llvm::Value *result = b.CreateAlignedLoad(b.getInt64Ty(), result_ptr, llvm::Align(8), "fork_result");
+  llvm::Value *ids = state_.mb.call_helper(Helper::GetCurrentPidTgid, b.getInt64Ty(), {});
+  llvm::Value *leader = b.CreateICmpEQ(b.CreateLShr(ids, 32), b.CreateAnd(ids, i64(0xffffffff)));
+  llvm::BasicBlock *other = block("not_a_new_process");
+  llvm::BasicBlock *run = block("new_process");
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(result, i64(0)), leader), run, other);
+  b.SetInsertPoint(other);
+  b.CreateRet(b.getInt32(0));
+  b.SetInsertPoint(run);
+}
+
 // kernel_string(addr): the string at addr, cut at MAXSTRINGLEN - 1 bytes.
 llvm::Value *kernel_string(ProbeLowering &p, const CallExpr &call) {
   llvm::Value *address = p.long_value(*call.args[0]);

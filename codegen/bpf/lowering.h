@@ -96,6 +96,9 @@ class ProbeLowering {
   // kernel_memory.cpp: `.process("PATH")`: returns 0 from the program unless
   // the current task executes the file (ResolvedProbe::exe_inode/exe_dev).
   void run_only_in_executable();
+  // ResolvedProbe::new_process_only: returns 0 from the program unless this
+  // is a new process's return from fork/clone.
+  void run_only_in_new_process();
 
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);

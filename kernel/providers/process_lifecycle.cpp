@@ -6,6 +6,7 @@
 #include "kernel/btf.h"
 #include "kernel/kernel_info.h"
 #include "kernel/providers/executable_filter.h"
+#include "kernel/syscalls.h"
 
 namespace ntap {
 namespace {
@@ -64,7 +65,10 @@ class ProcessLifecycleProvider final : public Provider {
         probe.filter_value = 1;
       }
     }
-    return {probe};
+    if (at_end) return {probe};
+    std::vector<ast::ResolvedProbe> probes{probe};
+    add_forked_children(probe, probes);
+    return probes;
   }
 
   // stap's process.begin/.end have no context variables.
@@ -75,6 +79,32 @@ class ProcessLifecycleProvider final : public Provider {
   }
 
  private:
+  // A process also begins as a fork's child (stap's task finder reports the
+  // clone), in the child's context: the return of fork, vfork, clone or
+  // clone3 that gives 0 in a task leading its thread group. raw_syscalls'
+  // sys_exit fires there, before the child's first instruction; the call's
+  // number is regs->orig_ax, as for kernel.syscall("NAME").return. Without
+  // that event (or pt_regs' orig_ax) only execs begin.
+  void add_forked_children(const ast::ResolvedProbe &exec, std::vector<ast::ResolvedProbe> &probes) const {
+    const Btf &types = kernel_.btf();
+    const auto *args = types.tracepoint_args("sys_exit");
+    if (!args || args->size() != 2) return;
+    btf::AccessResult number =
+        types.resolve_access_path((*args)[0].type_id, btf::AccessStart::Value, {{"orig_ax", false}}, false);
+    if (!number.path) return;
+    for (const char *call : {"fork", "vfork", "clone", "clone3"}) {
+      const std::optional<int> id = syscall_number(call);
+      if (!id) continue;
+      ast::ResolvedProbe child = exec;
+      child.section = "tp_btf/sys_exit";
+      child.filter_arg = 0;
+      child.filter_steps = number.path->steps;
+      child.filter_value = *id;
+      child.new_process_only = true;
+      probes.push_back(std::move(child));
+    }
+  }
+
   const KernelInfo &kernel_;
 };
 

@@ -2,9 +2,11 @@
 // programs starting and processes ending, on the scheduler's tracepoints,
 // attached as tp_btf programs in the process's own context.
 //   begin: sched:sched_process_exec, after the new program is in place, so
-//          execname(), pid() and the executable are the new program's; a
-//          fork that execs nothing is not a begin (stap's utrace-based begin
-//          sees it), nor is a process already running when the script starts.
+//          execname(), pid() and the executable are the new program's; and
+//          a fork's child, in the child (the return of fork/vfork/clone/
+//          clone3 that gives 0 in a new process: raw_syscalls:sys_exit), as
+//          stap's task finder reports both. A process already running when
+//          the script starts gives no begin (stap's does).
 //   end:   sched:sched_process_exit, once per process (its last thread: the
 //          tracepoint's group_dead), before its memory is released.
 // With PATH (a name without '/' is looked up in $PATH) only tasks executing

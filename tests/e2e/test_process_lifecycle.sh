@@ -38,3 +38,27 @@ status=0
 expect_eq "process(PID): status" 1 "$status"
 grep -q "process(PID).end: ntap sees programs start (exec) and processes end" "$WORK_DIR/pid.err" ||
   { show_file stderr "$WORK_DIR/pid.err"; fail "process(PID): message"; }
+
+note "case a fork that execs nothing begins a process, in the child; a thread does not"
+forker="$WORK_DIR/ntapfork"
+cc -O1 -pthread -o "$forker" "$E2E_DIR/programs/forks_no_exec.c"
+out="$WORK_DIR/forks.out"
+ntap_start "$out" -e '
+global begins, ends, pids, any
+probe begin { printf("ready\n") }
+probe process(@1).begin { begins++; pids[pid()] = pid() == tid() }
+probe process(@1).end { ends++ }
+probe process.begin { if (execname() == "ntapfork") any++ }
+probe end {
+  leaders = 0
+  foreach (p in pids) leaders += pids[p]
+  printf("begins %d ends %d in %d processes any %d\n", begins, ends, leaders, any)
+}' "$forker"
+wait_for_line "$out" '^ready$'
+"$forker" 4
+sleep 0.3
+ntap_stop INT
+[[ "$NTAP_STATUS" == 0 ]] || show_file stderr "$out.err"
+# One exec and four children (one of them through vfork), each begin in
+# its own process.
+expect_eq "forks: begins and ends" "begins 5 ends 5 in 5 processes any 5" "$(grep -v '^ready$' "$out")"
