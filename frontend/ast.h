@@ -484,6 +484,10 @@ struct ResolvedProbe {
   // runs only where the call returned 0 (context argument 1) in a task
   // that leads its thread group, a new process rather than a new thread.
   bool new_process_only = false;
+  // System call probes: the filter's value is a 64-bit call's number, so a
+  // call a task makes through the 32-bit entry (int 0x80: the kernel marks
+  // it TS_COMPAT), whose numbers mean other calls, never matches.
+  bool native_calls_only = false;
   // perf.*: the perf_event_attr type and config of the event (param: its
   // sample period). `.process("PATH")`: the program runs its body only in
   // tasks executing this file, by inode and device (the kernel's dev_t

@@ -550,6 +550,9 @@ void resolve_task_paths(const Btf &types, Program &program) {
       // perf probes' .process("PATH"): the executable file's inode and device.
       {"exe_inode", {"mm", "exe_file", "f_inode", "i_ino"}},
       {"exe_dev", {"mm", "exe_file", "f_inode", "i_sb", "s_dev"}},
+      // System call probes: whether the call came through the 32-bit entry
+      // (ResolvedProbe::native_calls_only).
+      {"syscall_status", {"thread_info", "status"}},
   };
   std::set<std::string> named;
   auto collect = [&](Stmt &body) {
@@ -562,6 +565,8 @@ void resolve_task_paths(const Btf &types, Program &program) {
     collect(*probe->body);
     for (const ResolvedProbe &rp : probe->resolved)
       if (rp.exe_inode) named.insert({"exe_inode", "exe_dev"});
+    for (const ResolvedProbe &rp : probe->resolved)
+      if (rp.native_calls_only) named.insert("syscall_status");
   }
   for (auto &function : program.functions) collect(*function->body);
   if (named.empty() || !types.handle()) return;

@@ -17,7 +17,8 @@ constexpr int64_t kMaxFilterValue = 4096;
 constexpr size_t kMaxProgramsPerValue = 32;
 
 bool same_filter(const ast::ResolvedProbe &a, const ast::ResolvedProbe &b) {
-  return a.section == b.section && a.filter_arg == b.filter_arg && a.filter_steps == b.filter_steps;
+  return a.section == b.section && a.filter_arg == b.filter_arg && a.filter_steps == b.filter_steps &&
+         a.native_calls_only == b.native_calls_only;
 }
 
 }  // namespace

@@ -158,7 +158,18 @@ llvm::Value *ProbeLowering::filter_operand() {
   llvm::Value *v = starts_chain(resolved_.filter_steps)
                        ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
                        : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "filtered");
-  return follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+  v = follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+  if (!resolved_.native_calls_only) return v;
+  // A 32-bit call's number moves out of every 64-bit call's range.
+  auto path = state_.program.task_paths.find("syscall_status");
+  if (path == state_.program.task_paths.end())
+    unsupported(probe_.loc, "system call probes tell 32-bit calls from 64-bit ones by the task's "
+                            "thread_info.status, which this kernel's BTF does not describe");
+  llvm::Value *task = state_.mb.call_helper(Helper::GetCurrentTask, b.getInt64Ty(), {});
+  llvm::Value *status = follow_steps(task, path->second, nullptr, probe_.loc, "the task's system call status");
+  constexpr int64_t kTsCompat = 0x2;  // arch/x86/include/asm/thread_info.h
+  llvm::Value *compat = b.CreateICmpNE(b.CreateAnd(status, i64(kTsCompat)), i64(0));
+  return b.CreateAdd(v, b.CreateSelect(compat, i64(int64_t{1} << 32), i64(0)));
 }
 
 void ProbeLowering::filter_hits() {

@@ -101,6 +101,7 @@ class ProcessLifecycleProvider final : public Provider {
       child.filter_steps = number.path->steps;
       child.filter_value = *id;
       child.new_process_only = true;
+      child.native_calls_only = true;
       probes.push_back(std::move(child));
     }
   }

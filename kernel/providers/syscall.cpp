@@ -103,6 +103,7 @@ class SyscallProvider final : public Provider {
       probe.filter_arg = number.arg_index;
       probe.filter_steps = number.steps;
       probe.filter_value = entry.number;
+      probe.native_calls_only = true;
       probe.context_vars = context_names(at_return);
       probes.push_back(std::move(probe));
     }

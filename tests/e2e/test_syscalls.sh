@@ -127,20 +127,22 @@ prog="$WORK_DIR/idcalls"
 cc -O1 -o "$prog" "$E2E_DIR/programs/idcalls.c"
 out="$WORK_DIR/dispatch.out"
 # Two probes on getppid and two on getsid's entry: programs with the same
-# call number follow one another; entry and return are two dispatchers.
-timeout 60 "$NTAP" -v -c "$prog" -e 'global calls, returns, again, sid, pgid
+# call number follow one another; entry and return are two dispatchers. The
+# program's 32-bit call number 20 (getpid there) is not x86_64's writev.
+timeout 60 "$NTAP" -v -c "$prog" -e 'global calls, returns, again, sid, pgid, writev
 probe syscall.* { if (pid() == target() && execname() == "idcalls") calls[name]++ }
 probe syscall.*.return { if (pid() == target() && execname() == "idcalls") returns[name]++ }
 probe syscall.getppid { if (pid() == target() && execname() == "idcalls") again++ }
 probe kernel.syscall("getsid"), kernel.syscall("getsid") { if (pid() == target()) sid++ }
 probe kernel.syscall("getpgid").return { if (pid() == target()) pgid = $return }
+probe kernel.syscall("writev") { if (pid() == target()) writev++ }
 probe end {
   foreach (n+ in calls) if (n == "getppid" || n == "gettid" || n == "getuid") printf("%s %d %d\n", n, calls[n], returns[n])
-  printf("again %d sid %d pgid %d\n", again, sid, pgid)
+  printf("again %d sid %d pgid %d writev %d\n", again, sid, pgid, writev)
 }' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "dispatch run failed"; }
 expect_eq "syscall.* counts through the dispatchers" "getppid 3 3
 gettid 2 2
 getuid 4 4
-again 3 sid 2 pgid -3" "$(cat "$out")"
+again 3 sid 2 pgid -3 writev 0" "$(cat "$out")"
 # Without dispatchers each of the ~100 programs would be attached.
 expect_eq "attached programs" "Pass 5: attached 2 probes" "$(grep -o 'Pass 5: attached [0-9]* probes' "$out.err")"

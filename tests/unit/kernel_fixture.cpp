@@ -197,7 +197,12 @@ class Builder {
     field("gid", kgid, 8);
     field("euid", kuid, 12);
     field("egid", kgid, 16);
-    got.task_struct = structure("task_struct", 56);
+    // The kernel's thread_info comes first in task_struct; here it is last,
+    // so the older members keep the offsets tests expect.
+    const int thread_info = structure("thread_info", 16);
+    field("flags", ulong, 0);
+    field("status", uint, 8);
+    got.task_struct = structure("task_struct", 72);
     field("__state", uint, 0);
     field("pid", int_, 8);
     field("tgid", int_, 12);
@@ -205,6 +210,7 @@ class Builder {
     field("parent", task_ptr, 24);
     field("cred", cred_ptr, 32);
     field("comm", name16, 40);
+    field("thread_info", thread_info, 56);
 
     const int reason = check(btf__add_enum(b_, "skb_drop_reason", 4), "enum");
     const std::pair<const char *, int> reasons[] = {
