@@ -31,16 +31,48 @@ bool same_resolution(const TargetVarExpr &a, const TargetVarExpr &b) {
   return a.arg_index == b.arg_index && a.steps == b.steps;
 }
 
+// Whether a type named by @cast's module list comes from the kernel's BTF.
+// stap's list is ':'-separated and tried in order; each entry is "kernel",
+// a kernel module or a program, each optionally followed by `<header>`s,
+// or only `<header>`s (a header stap compiles). ntap takes both the kernel
+// and header entries from the kernel's BTF: the headers such casts name for
+// kernel data (<linux/ip.h>, <sys/un.h>) are UAPI headers, whose types the
+// kernel's BTF describes with the same layout. Other entries name nothing
+// ntap can read, and are passed over as stap passes over a module without
+// the type.
+bool kernel_btf_serves(const std::string &module_list) {
+  if (module_list.empty()) return true;
+  size_t start = 0;
+  while (start <= module_list.size()) {
+    size_t end = module_list.find(':', start);
+    // A ':' inside <...> belongs to the header's path.
+    for (size_t open = module_list.find('<', start); open != std::string::npos && open < end;
+         open = module_list.find('<', open + 1)) {
+      const size_t close = module_list.find('>', open);
+      if (close == std::string::npos) break;
+      if (end != std::string::npos && end < close) end = module_list.find(':', close);
+    }
+    const std::string entry = module_list.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    const std::string name = entry.substr(0, entry.find('<'));
+    if (name == "kernel" || (name.empty() && entry.find('<') != std::string::npos)) return true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
 // @cast needs no probe context: the type comes from the kernel's BTF.
 // Under @defined (`only_probing`) a missing type or member is "not defined"
 // (false) instead of an error.
 bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = false) {
   std::string near = fmt::format("operator '@cast'");
-  if (!cast.cast_module.empty() && cast.cast_module != "kernel")
+  const bool in_list = kernel_btf_serves(cast.cast_module);
+  if (!in_list && only_probing) return false;
+  if (!in_list)
     throw CompileError(ErrorKind::Semantic,
-                       fmt::format("@cast module '{}': ntap reads types only from the kernel's own BTF "
-                                   "(module \"kernel\")",
-                                   cast.cast_module),
+                       fmt::format("type definition '{}' not found in @cast module '{}': ntap reads types from the "
+                                   "kernel's BTF, for the module \"kernel\" and for header modules (<linux/ip.h>)",
+                                   cast.cast_type, cast.cast_module),
                        cast.loc, near);
   if (!types.handle())
     throw CompileError(ErrorKind::Semantic, "@cast needs kernel BTF: " + types.load_error(), cast.loc, near);
@@ -49,8 +81,11 @@ bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = fal
   if (!type)
     throw CompileError(ErrorKind::Semantic,
                        fmt::format("type definition '{}' not found in the kernel's BTF (@cast needs a struct or "
-                                   "union)",
-                                   cast.cast_type),
+                                   "union{})",
+                                   cast.cast_type,
+                                   cast.cast_module.find('<') != std::string::npos
+                                       ? "; a header module's types are read from the kernel's BTF"
+                                       : ""),
                        cast.loc, near);
   return finish_cast_access(cast,
                             types.resolve_access_path(*type, btf::AccessStart::Object, btf::access_components(cast),
