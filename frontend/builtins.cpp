@@ -173,6 +173,9 @@ const std::vector<Builtin> kBuiltins = {
     {"substr", Type::String, {Type::String, Type::Long, Type::Long}, kBoth},
     // stringat(str, pos): the byte at pos; an error when pos is out of bounds.
     {"stringat", Type::Long, {Type::String, Type::Long}, kBoth},
+    // randint(n): a random number in [0, n); n above 2^20 is stap's
+    // run-time error "range too wide".
+    {"randint", Type::Long, {Type::Long}, kBoth},
     // isinstr(s1, s2): 1 when s1 contains s2.
     {"isinstr", Type::Long, {Type::String, Type::String}, kBoth},
     // strtol(str, base): the number in str (base 0: C prefixes), like the kernel's simple_strtol.

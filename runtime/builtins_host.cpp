@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include "abi/runtime_api.h"
@@ -70,6 +71,20 @@ int64_t ntap_fn_euid(ntap_rt *) { return geteuid(); }
 int64_t ntap_fn_egid(ntap_rt *) { return getegid(); }
 
 int64_t ntap_fn_target(ntap_rt *rt) { return rt->builtins.target_pid; }
+
+// stap's randint: [0, n) for n up to 2^20 (unsigned: a negative n is too
+// wide); 0 for n = 0.
+constexpr uint64_t kRandintMax = 1u << 20;
+
+int64_t ntap_fn_randint(ntap_rt *rt, int64_t n, uint32_t site) {
+  if (static_cast<uint64_t>(n) > kRandintMax) {
+    ntap_fail_at(rt, site);
+    return 0;
+  }
+  if (n == 0) return 0;
+  static thread_local std::minstd_rand engine{std::random_device{}()};
+  return static_cast<int64_t>(engine() % static_cast<uint64_t>(n));
+}
 
 int64_t ntap_fn_cpu(ntap_rt *) {
   const int cpu = sched_getcpu();

@@ -190,6 +190,25 @@ llvm::Value *stringat_call(ProbeLowering &p, const CallExpr &call) {
   return b.CreateSExt(byte, b.getInt64Ty());
 }
 
+// randint(n): bpf_get_prandom_u32() % n, for n up to 2^20 (unsigned: a
+// negative n is too wide, as in stap); 0 for n = 0.
+llvm::Value *randint_call(ProbeLowering &p, const CallExpr &call) {
+  auto &b = p.ir();
+  llvm::Value *n = p.long_value(*call.args[0]);
+  llvm::BasicBlock *wide = p.block("randint_too_wide");
+  llvm::BasicBlock *fits = p.block("randint_range");
+  b.CreateCondBr(b.CreateICmpUGT(n, p.i64(1 << 20)), wide, fits);
+  b.SetInsertPoint(wide);
+  p.fail(&call, call.loc, "range too wide near identifier 'randint'");
+  b.SetInsertPoint(fits);
+  llvm::Value *random = b.CreateZExt(p.state().mb.call_helper(Helper::GetPrandomU32, b.getInt32Ty(), {}),
+                                     b.getInt64Ty());
+  // n = 0 divides by 1 and gives 0.
+  llvm::Value *is_zero = b.CreateICmpEQ(n, p.i64(0));
+  llvm::Value *divisor = b.CreateSelect(is_zero, p.i64(1), n);
+  return b.CreateSelect(is_zero, p.i64(0), b.CreateURem(random, divisor));
+}
+
 // isdigit(str): whether the first character is a decimal digit.
 llvm::Value *isdigit_call(ProbeLowering &p, const CallExpr &call) {
   auto &b = p.ir();
@@ -262,6 +281,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"tid", [](ProbeLowering &p, const CallExpr &) { return lower32(p, helper_u64(p, Helper::GetCurrentPidTgid)); }},
       {"uid", [](ProbeLowering &p, const CallExpr &) { return lower32(p, helper_u64(p, Helper::GetCurrentUidGid)); }},
       {"gid", [](ProbeLowering &p, const CallExpr &) { return upper32(p, helper_u64(p, Helper::GetCurrentUidGid)); }},
+      {"randint", randint_call},
       {"cpu",
        [](ProbeLowering &p, const CallExpr &) {
          llvm::Value *cpu = p.state().mb.call_helper(Helper::GetSmpProcessorId, p.ir().getInt32Ty(), {});

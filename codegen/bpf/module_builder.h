@@ -31,6 +31,7 @@ enum class Helper : int64_t {
   MapDeleteElem = 3,
   KtimeGetNs = 5,
   GetStackid = 27,
+  GetPrandomU32 = 7,
   GetSmpProcessorId = 8,
   TailCall = 12,
   GetCurrentPidTgid = 14,

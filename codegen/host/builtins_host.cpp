@@ -160,6 +160,7 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
       {"assert", check_assertion},
       {"abort", abort_run},
       {"stringat", runtime_function_failing_with("Position out of bounds near identifier 'stringat'")},
+      {"randint", runtime_function_failing_with("range too wide near identifier 'randint'")},
       {"format_ipaddr",
        runtime_function_failing_with("format_ipaddr: user probes can only format AF_INET (2) addresses "
                                      "near identifier 'format_ipaddr'")},
