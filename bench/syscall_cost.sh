@@ -32,7 +32,11 @@ calls=2000000
 under() {
   local marker="$1"
   shift
-  "$@" >"$work/out" 2>"$work/err" &
+  # Emptied here, not by the tool's redirections: those happen in the child,
+  # after the first look for the marker could find the last run's.
+  : >"$work/out"
+  : >"$work/err"
+  "$@" >>"$work/out" 2>>"$work/err" &
   tool_pid=$!
   local deadline=$((SECONDS + 120))
   until grep -q "$marker" "$work/err" "$work/out"; do
