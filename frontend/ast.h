@@ -175,6 +175,11 @@ struct TargetVarExpr : Expr {
   int arg_index = -1;  // context argument number (target variables), or kTraceRecordArg
   std::vector<TargetStep> steps;
   uint32_t btf_type_id = 0;  // the kernel BTF type of the value the steps reach
+  // Where that type was named: the @cast module it came through ("" for the
+  // kernel's own, by target variable or @cast without a module or with
+  // "kernel"). stap takes the same name from two modules for two types, so
+  // autocast does not merge them.
+  std::string type_origin;
   TargetVarExpr(Location l, std::string n) : Expr(ExprKind::TargetVar, l), name(std::move(n)) {}
   bool is_cast() const { return cast_operand != nullptr; }
 };

@@ -156,6 +156,8 @@ const std::vector<Builtin> kBuiltins = {
     {"user_uint64", Type::Long, {Type::Long}, Builtin::Kernel},
     // jiffies(): the kernel's jiffies counter (bpf_jiffies64; kernel probes only).
     {"jiffies", Type::Long, {}, Builtin::Kernel},
+    // task_current(): the current task's struct task_struct address.
+    {"task_current", Type::Long, {}, Builtin::Kernel},
     // tz_ctime(secs): ctime in the local time zone, with its name: "Wed Jun 30 14:49:08 1993 PDT".
     {"tz_ctime", Type::String, {Type::Long}, kDeferredInKernel},
     // tz_gmtoff(): the local time zone's offset in seconds west of UTC.

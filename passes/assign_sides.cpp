@@ -129,7 +129,7 @@ class SideAnalysis {
       case ExprKind::TargetVar:
         if (!kernel_ && cast<TargetVarExpr>(e).is_cast())
           throw CompileError(ErrorKind::Semantic,
-                             "@cast reads kernel memory, which user probes (begin, end, timer) cannot do; "
+                             "@cast reads kernel memory, which end, error and procfs probes (run in the ntap process) cannot do; "
                              "use it in a kernel probe",
                              e.loc, "operator '@cast'");
         break;
@@ -254,6 +254,20 @@ void move_kernel_timers(Probe &probe, const KernelInfo &kernel) {
   }
 }
 
+// The same for begin probes: stap runs them in the kernel, so one may read
+// kernel memory (`@cast(...)->member`, kernel_string); ntap runs such a begin
+// once in the kernel (docs/architecture.md, decision 19). end and error
+// probes stay in the ntap process: they run after the kernel's arrays have
+// been drained into it.
+void move_kernel_begins(Probe &probe, const KernelInfo &kernel) {
+  if (probe.resolved.empty()) return;
+  for (const ResolvedProbe &rp : probe.resolved)
+    if (rp.kind != ProbeKind::Begin) return;
+  std::set<const Function *> seen;
+  if (!kernel_need(*probe.body, seen)) return;
+  for (ResolvedProbe &rp : probe.resolved) rp = kernel_begin_probe(rp, kernel.providers());
+}
+
 Side side_of(const Probe &probe) {
   Side side = Side::Unknown;
   for (const ResolvedProbe &rp : probe.resolved) {
@@ -275,6 +289,7 @@ void assign_sides(PassContext &ctx) {
   for (auto &probe : ctx.program.probes) {
     ctx.diagnostics.guard([&] {
       move_kernel_timers(*probe, ctx.kernel);
+      move_kernel_begins(*probe, ctx.kernel);
       probe->side = side_of(*probe);
       std::vector<const Function *> calls;
       SideAnalysis(*probe->body, probe->side == Side::Kernel, calls).run();

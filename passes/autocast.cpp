@@ -18,7 +18,8 @@ std::optional<KernelValueType> AutocastScope::type_of(const Expr &e) const {
       // &$x->m and an array member are the address of an object of that
       // type; anything else is a value of it (a pointer, to be useful).
       const bool object = var.address_of || !types_.scalar_shape(var.btf_type_id);
-      return KernelValueType{var.btf_type_id, object ? btf::AccessStart::Object : btf::AccessStart::Value};
+      return KernelValueType{var.btf_type_id, object ? btf::AccessStart::Object : btf::AccessStart::Value,
+                             var.type_origin};
     }
     case ExprKind::Symbol: {
       const auto &sym = cast<SymbolExpr>(e);
@@ -74,6 +75,7 @@ bool AutocastScope::resolve(TargetVarExpr &var, bool only_probing) const {
   if (var.pretty)
     throw CompileError(ErrorKind::Semantic, "pretty-printing ($) a member reached by autocast is not supported",
                        var.loc, near, {"name the type: @cast(value, \"struct_name\")->member$"});
+  var.type_origin = operand->origin;
   return finish_cast_access(
       var, types_.resolve_access_path(operand->type_id, operand->start, btf::access_components(var), var.address_of),
       only_probing, near);

@@ -21,6 +21,7 @@ namespace ntap {
 struct KernelValueType {
   uint32_t type_id = 0;
   btf::AccessStart start = btf::AccessStart::Value;
+  std::string origin;  // TargetVarExpr::type_origin
   bool operator==(const KernelValueType &) const = default;
 };
 

@@ -87,6 +87,7 @@ bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = fal
                                        ? "; a header module's types are read from the kernel's BTF"
                                        : ""),
                        cast.loc, near);
+  cast.type_origin = cast.cast_module == "kernel" ? "" : cast.cast_module;
   return finish_cast_access(cast,
                             types.resolve_access_path(*type, btf::AccessStart::Object, btf::access_components(cast),
                                                       cast.address_of),

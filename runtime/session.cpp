@@ -45,6 +45,12 @@ void Session::collect_user_probes() {
       }
     }
   }
+  // Begin probes that read kernel memory run in the kernel, in their place.
+  for (const BpfProgramInfo &info : bpf_.programs) {
+    if (info.resolved.kind != ast::ProbeKind::Begin) continue;
+    bpf_program *prog = find_program(info);
+    if (prog) begin_.push_back(UserProbeRun{nullptr, info.probe, &info.resolved, bpf_program__fd(prog)});
+  }
   // begin(N)/end(N): by priority, then source order (stable sort keeps it).
   auto by_priority = [](const UserProbeRun &a, const UserProbeRun &b) { return a.resolved->param < b.resolved->param; };
   std::stable_sort(begin_.begin(), begin_.end(), by_priority);
@@ -138,7 +144,26 @@ void Session::run_procfs_write(const std::string &file, const std::string &data)
 }
 
 // Runs one user probe handler; false when it ended in a run-time error.
+// A kernel begin probe: one run of its program, then its records (output,
+// exit, error) are taken in before the next begin probe runs.
+bool Session::run_in_kernel(const UserProbeRun &run) {
+  uint64_t context[1] = {0};
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = context, .ctx_size_in = sizeof context);
+  const int err = bpf_prog_test_run_opts(run.kernel_fd, &opts);
+  if (err) {
+    fprintf(stderr, "ERROR: cannot run probe %s at %s in the kernel: %s\n", run.resolved->name.c_str(),
+            run.probe ? run.probe->loc.str().c_str() : "?", strerror(-err));
+    stop(1);
+    return false;
+  }
+  consume_records();
+  write_pending_hits();
+  output_->flush();
+  return status_ == 0;
+}
+
 bool Session::run_probe(const UserProbeRun &run) {
+  if (run.kernel_fd >= 0) return run_in_kernel(run);
   output_->begin_probe(run.resolved->name);
   rt_.probe_point = run.resolved->point.c_str();
   rt_.probe_name = run.resolved->script_point.c_str();

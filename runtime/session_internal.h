@@ -178,6 +178,9 @@ struct UserProbeRun {
   HostProgram::ProbeFn fn;
   const ast::Probe *probe;
   const ast::ResolvedProbe *resolved;
+  // A begin probe that runs in the kernel (kernel_begin_probe): its loaded
+  // program, run through BPF_PROG_TEST_RUN instead of `fn`; -1 otherwise.
+  int kernel_fd = -1;
 };
 
 struct Timer {
@@ -217,6 +220,7 @@ class Session {
   bool run_probe(const UserProbeRun &run);
   void event_loop();
   void consume_records();
+  bool run_in_kernel(const UserProbeRun &run);
   static int on_record(void *ctx, void *data, size_t size);
   void handle_record(const uint8_t *data, size_t size);
   void stop(int status) {

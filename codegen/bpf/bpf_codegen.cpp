@@ -148,7 +148,9 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
         lowering.chain_to(unit.maps->program_array(group.map_name, group.entries()), group.heads + role.index);
       }
       program_of[next_program] = object.programs.size();
-      object.programs.push_back(BpfProgramInfo{name, probe, probe->resolved[n], u, role.group < 0});
+      // A begin probe's program is run once, not attached (kernel_begin_probe).
+      const bool attached = role.group < 0 && probe->resolved[n].kind != ast::ProbeKind::Begin;
+      object.programs.push_back(BpfProgramInfo{name, probe, probe->resolved[n], u, attached});
     }
     // The dispatchers go with the maps' owner, which declares every table.
     if (u == 0)

@@ -302,6 +302,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"cpu_clock_ms", monotonic_clock<1000000>},
       {"cpu_clock_s", monotonic_clock<1000000000>},
       {"jiffies", [](ProbeLowering &p, const CallExpr &) { return helper_u64(p, kJiffies64); }},
+      {"task_current", [](ProbeLowering &p, const CallExpr &) { return helper_u64(p, Helper::GetCurrentTask); }},
       {"ntohs", byte_swap<16>},
       {"htons", byte_swap<16>},
       {"ntohl", byte_swap<32>},

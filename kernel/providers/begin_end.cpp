@@ -1,6 +1,9 @@
 // begin / end / error probes: run once in the ntap process, ordered by an
-// optional priority (stap's begin(N): lower N runs first).
+// optional priority (stap's begin(N): lower N runs first); a begin that reads
+// kernel memory runs once in the kernel instead.
 #include "kernel/providers/user_providers.h"
+
+#include <cerrno>
 
 namespace ntap {
 namespace {
@@ -42,7 +45,37 @@ class OnceProvider final : public Provider {
   ast::ProbeKind kind_;
 };
 
+// A begin probe whose body reads kernel memory (decision 19 of
+// docs/architecture.md): a raw_tp BPF program attached nowhere, which the
+// runtime runs once, in its place among the begin probes, through
+// BPF_PROG_TEST_RUN (in the ntap process's context, as stap's begin runs in
+// its loader's).
+class KernelBeginProvider final : public Provider {
+ public:
+  std::string_view family() const override { return "begin"; }
+  ast::Side side() const override { return ast::Side::Kernel; }
+  // Never matched from a written point: elaboration moves a resolved begin
+  // here (kernel_begin_probe) once it knows the body needs the kernel.
+  bool handles(const ast::ProbePoint &) const override { return false; }
+  std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &) const override { return {}; }
+  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *) const override {
+    errno = EINVAL;  // run, never attached (BpfProgramInfo::attached)
+    return nullptr;
+  }
+};
+
 }  // namespace
+
+std::unique_ptr<Provider> make_kernel_begin_provider(const KernelInfo &) {
+  return std::make_unique<KernelBeginProvider>();
+}
+
+ast::ResolvedProbe kernel_begin_probe(const ast::ResolvedProbe &begin, const ProviderIndex &providers) {
+  ast::ResolvedProbe probe = begin;
+  probe.provider = providers.find_family("begin", ast::Side::Kernel);
+  probe.section = "raw_tp";
+  return probe;
+}
 
 std::unique_ptr<Provider> make_begin_provider(const KernelInfo &) {
   return std::make_unique<OnceProvider>("begin", ast::ProbeKind::Begin);

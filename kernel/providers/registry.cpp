@@ -28,6 +28,7 @@ std::unique_ptr<ProviderIndex> make_provider_index(const KernelInfo &kernel) {
   providers.push_back(make_procfs_provider(kernel));
   // Claims no written point: kernel_timer_probe() moves timers to it.
   providers.push_back(make_kernel_timer_provider(kernel));
+  providers.push_back(make_kernel_begin_provider(kernel));
   return std::make_unique<ProviderIndex>(std::move(providers));
 }
 

@@ -32,6 +32,13 @@ std::unique_ptr<Provider> make_procfs_provider(const KernelInfo &kernel);
 std::unique_ptr<Provider> make_kernel_timer_provider(const KernelInfo &kernel);
 ast::ResolvedProbe kernel_timer_probe(const ast::ResolvedProbe &timer, const ProviderIndex &providers);
 
+// A begin probe whose body reads kernel memory runs in the kernel, once
+// (docs/architecture.md, decision 19): kernel_begin_probe() moves a resolved
+// begin to this provider, whose programs (section "raw_tp") the runtime runs
+// through BPF_PROG_TEST_RUN in the begin probes' order instead of attaching.
+std::unique_ptr<Provider> make_kernel_begin_provider(const KernelInfo &kernel);
+ast::ResolvedProbe kernel_begin_probe(const ast::ResolvedProbe &begin, const ProviderIndex &providers);
+
 // The period in nanoseconds of `timer.<unit>(count)` on a kernel ticking
 // `hz` times a second, or 0 when the unit is unknown or count is not
 // positive, or the period does not fit in int64.

@@ -129,7 +129,7 @@ reject_case printd_delimiter 'probe begin { d = ","; printd(d, 1, 2) }' 'printd 
 reject_case strlen_type 'probe begin { println(strlen(5)) }' 'type mismatch'
 reject_case substr_arity 'probe begin { println(substr("abc", 1)) }' 'wrong number of arguments to substr'
 reject_case string_in_kernel 'probe kernel.trace("kfree_skb") { println(tokenize("1 2", " ")) }' 'not available in kernel probes'
-reject_case jiffies_in_user 'probe begin { println(jiffies()) }' 'only available in kernel probes'
+reject_case jiffies_in_user 'probe end { println(jiffies()) }' 'only available in kernel probes'
 
 # ---- kernel probes: byte order, clocks and ids computed in BPF; tz_ctime as
 # a print argument, rendered in user space in ntap's zone

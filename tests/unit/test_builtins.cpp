@@ -160,7 +160,18 @@ TEST_CASE("log writes a line to the output", "[builtins]") {
 }
 
 TEST_CASE("kernel-only and user-only library functions are checked by side", "[builtins]") {
-  CHECK(compile_error(R"(probe begin { println(jiffies()) })").find("only available in kernel probes") != std::string::npos);
+  CHECK(compile_error(R"(probe end { println(jiffies()) })").find("only available in kernel probes") != std::string::npos);
+}
+
+TEST_CASE("a begin probe that reads the kernel becomes a kernel program run once", "[builtins]") {
+  auto checked = test::check_script("probe begin(3) { println(jiffies()) }\nprobe begin { println(1) }");
+  const ast::Probe &kernel_begin = *checked->program->probes[0];
+  CHECK(kernel_begin.side == ast::Side::Kernel);
+  REQUIRE(kernel_begin.resolved.size() == 1);
+  CHECK(kernel_begin.resolved[0].kind == ast::ProbeKind::Begin);
+  CHECK(kernel_begin.resolved[0].section == "raw_tp");
+  CHECK(kernel_begin.resolved[0].param == 3);  // the priority it runs by
+  CHECK(checked->program->probes[1]->side == ast::Side::User);
 }
 
 TEST_CASE("runtime library functions called directly", "[builtins]") {
