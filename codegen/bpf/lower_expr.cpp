@@ -250,7 +250,19 @@ llvm::Value *ProbeLowering::target_var(const TargetVarExpr &e) {
     v = chained ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
                 : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "$" + e.name);
   }
-  return follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
+  v = follow_steps(v, e.steps, &e, e.loc, "target variable '" + target_text(e) + "'");
+  // &@cast(p, ...)->member of a pointer the verifier tracks (a tracepoint's
+  // argument through a local) is that pointer plus an offset: still a
+  // pointer to the verifier, which refuses what a number may go through
+  // next (a shift in format_ipaddr, when a function returns either an
+  // address or an IPv4 address). Copied through the read helper from the
+  // stack it is a plain number.
+  if (e.is_cast() && e.address_of) {
+    llvm::AllocaInst *slot = state_.mb.entry_alloca(b.getInt64Ty(), "cast_address", false);
+    b.CreateAlignedStore(v, slot, llvm::Align(8));
+    v = probe_read(b.CreatePtrToInt(slot, b.getInt64Ty()), 8);
+  }
+  return v;
 }
 
 llvm::Value *ProbeLowering::follow_steps(llvm::Value *v, const std::vector<TargetStep> &steps,
