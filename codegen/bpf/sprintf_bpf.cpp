@@ -144,10 +144,11 @@ llvm::Value *ProbeLowering::ipv4_text(llvm::Value *address, const Location &loc)
 
 // format_ipaddr(addr, family): AF_INET as ip_ntop; AF_INET6 reads the 16
 // bytes at addr (a pointer to an in6_addr), which bpf_snprintf's %pI6 does
-// itself, safely. The `c` the helper's format check passes over as text is
-// the kernel's vsnprintf modifier for the compressed form (RFC 5952: "::1",
-// "fe80::1", "::ffff:127.0.0.1"), as inet_ntop prints. Another family is
-// stap's run-time error.
+// itself, safely, and prints all eight groups, as stap's tapset does: the
+// helper renders %pI6 on its own and ignores the `c` of the compressed form.
+// (Compressing in the program takes one format per zero run, which inside
+// a map walk exceeds the verifier's budget.) Another family is stap's
+// run-time error.
 llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   auto &b = ir();
   constexpr int64_t kAfInet = 2, kAfInet6 = 10;
