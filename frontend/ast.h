@@ -459,6 +459,10 @@ enum class ProbeKind : uint8_t {
   ProcfsRead, ProcfsWrite,  // procfs("PATH").read/.write: a file ntap serves (runtime/procfs_server.h)
 };
 
+// The hidden local of a chained `a <<< b <<< v`, which the parser lowers
+// to `{ local = v; b <<< local; a <<< local }` (v computed once).
+inline constexpr std::string_view kChainedAggregateValue = "__chained_aggregate_value";
+
 // The global a procfs probe's $value becomes (passes/resolve_probes.cpp); the
 // runtime fills it before a .write probe and reads it after a .read probe.
 inline constexpr std::string_view kProcfsValueGlobal = "__procfs_value";

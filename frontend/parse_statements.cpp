@@ -138,7 +138,7 @@ StmtPtr AstBuilder::stmt(const Node &n) {
     // `a <<< b <<< v` is stap's a <<< (b <<< v), whose value is v: v is
     // computed once, then added to b and to a.
     const Location at = loc(n);
-    const std::string value = "__chained_aggregate_value";
+    const std::string value(kChainedAggregateValue);
     auto chain = std::make_unique<BlockStmt>(at);
     chain->stmts.push_back(std::make_unique<ExprStmt>(
         at, std::make_unique<AssignExpr>(at, AssignOp::Set, std::make_unique<SymbolExpr>(at, value), expr(*c.back()))));

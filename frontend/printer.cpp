@@ -117,10 +117,33 @@ class Printer {
     }
   }
 
+  // `a <<< b <<< v` as written, when `b` is the parser's lowering of it
+  // (parse_statements.cpp); "" for any other block.
+  std::string chained_aggregate(const BlockStmt &b) {
+    auto is_value = [](const Expr &e) {
+      return e.kind == ExprKind::Symbol && cast<SymbolExpr>(e).name == kChainedAggregateValue;
+    };
+    if (b.stmts.size() < 3 || b.stmts[0]->kind != StmtKind::Expr) return "";
+    const Expr &first = *cast<ExprStmt>(*b.stmts[0]).expr;
+    if (first.kind != ExprKind::Assign || !is_value(*cast<AssignExpr>(first).lhs)) return "";
+    std::string text;
+    for (size_t i = b.stmts.size() - 1; i >= 1; --i) {
+      if (b.stmts[i]->kind != StmtKind::StatsAdd) return "";
+      const auto &add = cast<StatsAddStmt>(*b.stmts[i]);
+      if (!is_value(*add.value)) return "";
+      text += expr(*add.target) + " <<< ";
+    }
+    return text + expr(*cast<AssignExpr>(first).rhs);
+  }
+
   void stmt(const Stmt &s) {
     switch (s.kind) {
       case StmtKind::Block: {
         const auto &b = cast<BlockStmt>(s);
+        if (const std::string chain = chained_aggregate(b); !chain.empty()) {
+          line(chain + ";");
+          return;
+        }
         line("{");
         ++depth_;
         for (const auto &child : b.stmts) stmt(*child);

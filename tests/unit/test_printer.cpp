@@ -155,6 +155,9 @@ TEST_CASE("printer: statements", "[printer]") {
         "x = @hist_linear(s, -10, 10, 2)[3] + @variance(s, 2);");
   CHECK(body_of("x = @choose_defined($a, 1)") == "x = @defined($a) ? $a : 1;");
   CHECK(printed("function f() { return }") == "function f ()\n{\n    return;\n}\n");
+  // A chained <<< prints as written, not as the parser's lowering of it.
+  CHECK(body_of("a <<< b <<< c[1] <<< x + 1") == "a <<< b <<< c[1] <<< x + 1;");
+  check_round_trip("global a, b\nprobe begin { a <<< b <<< 3 }");
 }
 
 TEST_CASE("printer: probe points, conditions and aliases", "[printer]") {
