@@ -237,12 +237,17 @@ const Expr *kernel_need(BlockStmt &body, std::set<const Function *> &seen) {
 // memory: a timer whose body does so becomes a kernel timer
 // (docs/architecture.md, decision 15); other timers stay in the ntap process,
 // where they may sort and read every global.
-void move_kernel_timers(Probe &probe, const KernelInfo &kernel) {
-  if (probe.resolved.empty()) return;
+// What makes a probe whose points are all of `kind` need the kernel, or null.
+const Expr *kernel_need_of(Probe &probe, ProbeKind kind) {
+  if (probe.resolved.empty()) return nullptr;
   for (const ResolvedProbe &rp : probe.resolved)
-    if (rp.kind != ProbeKind::Timer) return;
+    if (rp.kind != kind) return nullptr;
   std::set<const Function *> seen;
-  const Expr *need = kernel_need(*probe.body, seen);
+  return kernel_need(*probe.body, seen);
+}
+
+void move_kernel_timers(Probe &probe, const KernelInfo &kernel) {
+  const Expr *need = kernel_need_of(probe, ProbeKind::Timer);
   if (!need) return;
   for (ResolvedProbe &rp : probe.resolved) {
     if (rp.jitter != 0)
@@ -260,11 +265,7 @@ void move_kernel_timers(Probe &probe, const KernelInfo &kernel) {
 // probes stay in the ntap process: they run after the kernel's arrays have
 // been drained into it.
 void move_kernel_begins(Probe &probe, const KernelInfo &kernel) {
-  if (probe.resolved.empty()) return;
-  for (const ResolvedProbe &rp : probe.resolved)
-    if (rp.kind != ProbeKind::Begin) return;
-  std::set<const Function *> seen;
-  if (!kernel_need(*probe.body, seen)) return;
+  if (!kernel_need_of(probe, ProbeKind::Begin)) return;
   for (ResolvedProbe &rp : probe.resolved) rp = kernel_begin_probe(rp, kernel.providers());
 }
 

@@ -97,6 +97,7 @@ void ProbeLowering::lower_dispatcher(llvm::GlobalVariable *table, uint32_t heads
   // Compared as a whole before the table's 32-bit index is taken from it.
   b.CreateCondBr(b.CreateICmpULT(value, i64(heads)), known, done);
   b.SetInsertPoint(known);
+  leave_unless_native_call(done);
   tail_call(table, b.CreateTrunc(value, b.getInt32Ty()));
   b.CreateBr(done);
   b.SetInsertPoint(done);

@@ -158,9 +158,15 @@ llvm::Value *ProbeLowering::filter_operand() {
   llvm::Value *v = starts_chain(resolved_.filter_steps)
                        ? probe_read(b.CreatePtrToInt(arg_ptr, b.getInt64Ty()), 8)
                        : b.CreateAlignedLoad(b.getInt64Ty(), arg_ptr, llvm::Align(8), "filtered");
-  v = follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
-  if (!resolved_.native_calls_only) return v;
-  // A 32-bit call's number moves out of every 64-bit call's range.
+  return follow_steps(v, resolved_.filter_steps, nullptr, probe_.loc, "the filter of " + resolved_.name);
+}
+
+// Checked only once the number matched (or indexes a dispatch table): the
+// task read costs a helper call, and every system call on the machine runs
+// the comparison before it.
+void ProbeLowering::leave_unless_native_call(llvm::BasicBlock *leave) {
+  if (!resolved_.native_calls_only) return;
+  auto &b = ir();
   auto path = state_.program.task_paths.find("syscall_status");
   if (path == state_.program.task_paths.end())
     unsupported(probe_.loc, "system call probes tell 32-bit calls from 64-bit ones by the task's "
@@ -168,8 +174,9 @@ llvm::Value *ProbeLowering::filter_operand() {
   llvm::Value *task = state_.mb.call_helper(Helper::GetCurrentTask, b.getInt64Ty(), {});
   llvm::Value *status = follow_steps(task, path->second, nullptr, probe_.loc, "the task's system call status");
   constexpr int64_t kTsCompat = 0x2;  // arch/x86/include/asm/thread_info.h
-  llvm::Value *compat = b.CreateICmpNE(b.CreateAnd(status, i64(kTsCompat)), i64(0));
-  return b.CreateAdd(v, b.CreateSelect(compat, i64(int64_t{1} << 32), i64(0)));
+  llvm::BasicBlock *native = block("native_call");
+  b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(status, i64(kTsCompat)), i64(0)), leave, native);
+  b.SetInsertPoint(native);
 }
 
 void ProbeLowering::filter_hits() {
@@ -187,7 +194,11 @@ void ProbeLowering::filter_hits() {
   b.SetInsertPoint(filter);
   llvm::Value *v = filter_operand();
   auto *skip = llvm::BasicBlock::Create(context, "not_this_hit", fn, body);
-  b.CreateCondBr(b.CreateICmpEQ(v, i64(resolved_.filter_value)), body, skip);
+  auto *matched = llvm::BasicBlock::Create(context, "filter_matched", fn, body);
+  b.CreateCondBr(b.CreateICmpEQ(v, i64(resolved_.filter_value)), matched, skip);
+  b.SetInsertPoint(matched);
+  leave_unless_native_call(skip);
+  b.CreateBr(body);
   b.SetInsertPoint(skip);
   b.CreateRet(llvm::Constant::getNullValue(fn->getReturnType()));
 }

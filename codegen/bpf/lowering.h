@@ -219,6 +219,9 @@ class ProbeLowering {
   // entry block that returns at once unless the filter holds.
   void filter_hits();
   llvm::Value *filter_operand();  // the filter's value, from the context
+  // ResolvedProbe::native_calls_only: branches to `leave` for a call made
+  // through the 32-bit entry, else goes on in a new block.
+  void leave_unless_native_call(llvm::BasicBlock *leave);
   void tail_call(llvm::GlobalVariable *table, llvm::Value *index);
   llvm::Value *symbol(const ast::SymbolExpr &e);
   llvm::Value *index(const ast::IndexExpr &e);
