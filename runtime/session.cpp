@@ -143,7 +143,6 @@ void Session::run_procfs_write(const std::string &file, const std::string &data)
   }
 }
 
-// Runs one user probe handler; false when it ended in a run-time error.
 // A kernel begin probe: one run of its program, then its records (output,
 // exit, error) are taken in before the next begin probe runs.
 bool Session::run_in_kernel(const UserProbeRun &run) {
@@ -162,6 +161,7 @@ bool Session::run_in_kernel(const UserProbeRun &run) {
   return status_ == 0;
 }
 
+// Runs one probe handler; false when it ended in a run-time error.
 bool Session::run_probe(const UserProbeRun &run) {
   if (run.kernel_fd >= 0) return run_in_kernel(run);
   output_->begin_probe(run.resolved->name);
