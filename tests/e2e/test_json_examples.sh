@@ -15,15 +15,16 @@ command -v jq >/dev/null || fail "jq is not installed (scripts/setup.sh installs
 port=7781
 seconds=120 # -T: the bound of each run
 netns_create
-# Loopback packets of at most 1500 bytes (no 64 KiB GSO packets when the
-# bulk writes queue up), so the transfer is hundreds of packets and the
-# lossy rule's 1-in-20 drops give retransmissions every run.
-ip -n "$NETNS" link set lo gso_max_size 1500
+# Loopback packets of at most 1500 bytes (an MTU of 1500 caps the segment
+# size even when the bulk writes queue up and TCP merges them), so the
+# transfer is at least 200 packets, and the lossy rule drops every 20th of
+# them (a counter, not chance): retransmissions in every run.
+ip -n "$NETNS" link set lo mtu 1500 gso_max_size 1500
 ip netns exec "$NETNS" nft -f - <<NFT
 table inet lossy {
   chain input {
     type filter hook input priority 0;
-    tcp dport $((port + 1)) meta length > 500 numgen random mod 20 == 0 drop
+    tcp dport $((port + 1)) meta length > 500 numgen inc mod 20 == 0 drop
   }
 }
 NFT
