@@ -11,6 +11,8 @@
 #include "codegen/bpf/lowering.h"
 #include "frontend/builtins.h"
 
+#include <llvm/IR/InlineAsm.h>
+
 namespace ntap::bpf {
 
 using namespace ast;
@@ -142,20 +144,129 @@ llvm::Value *ProbeLowering::ipv4_text(llvm::Value *address, const Location &loc)
   return snprintf_values("%llu.%llu.%llu.%llu", bytes, loc);
 }
 
+// An IPv6 address as text, in the compressed form of RFC 5952 that the
+// kernel's %pI6c and inet_ntop print: groups in lowercase hex without
+// leading zeros, the longest run of two or more zero groups (the first of
+// equal runs) as "::", and an IPv4-mapped address as ::ffff:a.b.c.d.
+// bpf_snprintf renders %pI6 itself and ignores the `c`, so the text is
+// written here, byte by byte, without a single branch but the mapped test:
+// every 0/1 condition is computed with shifts and masks, each byte is stored
+// at a position masked into the 64-byte buffer, and the position moves on
+// by the condition. The verifier then walks one path of a few hundred
+// instructions, wherever the call stands (a format per zero run, chosen by
+// branches, went past its budget inside a map walk).
+namespace {
+
+// `v` through an empty inline assembly statement: LLVM no longer knows the
+// value is 0 or 1, which it would otherwise turn back into a compare and a
+// select, and the BPF backend has only jumps to make a select of.
+llvm::Value *opaque(llvm::IRBuilder<> &b, llvm::Value *v) {
+  auto *type = llvm::FunctionType::get(b.getInt64Ty(), {b.getInt64Ty()}, false);
+  return b.CreateCall(llvm::InlineAsm::get(type, "", "=r,0", false), {v});
+}
+// 1 if x (below 2^16) is not zero, else 0.
+llvm::Value *nonzero16(llvm::IRBuilder<> &b, llvm::Value *x) {
+  return opaque(b, b.CreateLShr(b.CreateAdd(x, b.getInt64(0xffff)), 16));
+}
+// 1 if a < b as small signed numbers, else 0: the sign of their difference.
+llvm::Value *less(llvm::IRBuilder<> &b, llvm::Value *a, llvm::Value *c) {
+  return opaque(b, b.CreateLShr(b.CreateSub(a, c), 63));
+}
+llvm::Value *negate(llvm::IRBuilder<> &b, llvm::Value *bit) { return b.CreateXor(bit, b.getInt64(1)); }
+
+}  // namespace
+
+void ProbeLowering::ipv6_text_into(llvm::Value *out, llvm::Value *address) {
+  auto &b = ir();
+  // The address is read into the buffer's last 16 bytes (the text, at most
+  // 39 bytes and its NUL, ends before them), and each group is loaded from
+  // there when used: few values stay live, and LLVM spills none of them
+  // (a probe such as tcp.state_change formats four addresses).
+  constexpr int64_t kCopy = 48;
+  llvm::Value *copy = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), out, kCopy);
+  state_.mb.call_helper(Helper::ProbeReadKernel, b.getInt64Ty(),
+                        {copy, b.getInt32(16), b.CreateIntToPtr(address, b.getPtrTy())});
+  auto group = [&](int i) {  // network order
+    llvm::Value *at = b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), copy, 2 * i);
+    llvm::Value *first = b.CreateZExt(b.CreateLoad(b.getInt8Ty(), at), b.getInt64Ty());
+    llvm::Value *second = b.CreateZExt(b.CreateLoad(b.getInt8Ty(), b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), at, 1)),
+                                       b.getInt64Ty());
+    return b.CreateOr(b.CreateShl(first, i64(8)), second);
+  };
+  auto word = [&](int i) {
+    return b.CreateAlignedLoad(b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), copy, 8 * i), llvm::Align(8));
+  };
+
+  llvm::BasicBlock *mapped = block("ipv6_mapped"), *plain = block("ipv6_plain"), *done = block("ipv6_done");
+  llvm::Value *low = word(1);
+  llvm::Value *is_mapped = b.CreateAnd(b.CreateICmpEQ(word(0), i64(0)),
+                                       b.CreateICmpEQ(b.CreateAnd(low, i64(0xffffffff)), i64(0xffff0000)));
+  b.CreateCondBr(is_mapped, mapped, plain);
+  b.SetInsertPoint(mapped);
+  std::vector<llvm::Value *> bytes;
+  for (int shift = 32; shift < 64; shift += 8) bytes.push_back(b.CreateAnd(b.CreateLShr(low, i64(shift)), i64(255)));
+  snprintf_into(out, "::ffff:%llu.%llu.%llu.%llu", bytes);
+  b.CreateBr(done);
+
+  b.SetInsertPoint(plain);
+  // The longest zero run: its length and the group after it. Moved by
+  // products, not masks: the verifier splits its state at an AND with a
+  // value in [-1, 0] (LLVM's own form of a select).
+  llvm::Value *run = i64(0), *best = i64(0), *best_end = i64(0);
+  for (int i = 0; i < 8; ++i) {
+    run = b.CreateMul(b.CreateAdd(run, i64(1)), negate(b, nonzero16(b, group(i))));
+    llvm::Value *longer = less(b, best, run);
+    best = b.CreateAdd(best, b.CreateMul(longer, b.CreateSub(run, best)));
+    best_end = b.CreateAdd(best_end, b.CreateMul(longer, b.CreateSub(i64(i + 1), best_end)));
+  }
+  // A single zero group stays: the run then starts and ends past the last
+  // group, where no index meets it.
+  llvm::Value *single = less(b, best, i64(2));
+  best_end = b.CreateAdd(best_end, b.CreateMul(single, b.CreateSub(i64(16), best_end)));
+  llvm::Value *best_start = b.CreateSub(best_end, b.CreateMul(negate(b, single), best));
+  llvm::Value *pos = i64(0);
+  auto put = [&](llvm::Value *byte, llvm::Value *advance) {
+    store_byte(out, b.CreateAnd(pos, i64(63)), byte);
+    pos = b.CreateAdd(pos, advance);
+  };
+  for (int i = 0; i < 8; ++i) {
+    llvm::Value *index = i64(i);
+    llvm::Value *from_start = negate(b, less(b, index, best_start));
+    llvm::Value *in_run = b.CreateAnd(from_start, less(b, index, best_end));
+    llvm::Value *at_start = b.CreateAnd(from_start, less(b, index, b.CreateAdd(best_start, i64(1))));
+    llvm::Value *after_run = b.CreateAnd(negate(b, less(b, index, best_end)), less(b, index, b.CreateAdd(best_end, i64(1))));
+    llvm::Value *shown = negate(b, in_run);
+    if (i > 0) put(i64(':'), b.CreateAnd(shown, negate(b, after_run)));
+    put(i64(':'), at_start);
+    put(i64(':'), at_start);
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      llvm::Value *value = group(i);
+      llvm::Value *nibble = b.CreateAnd(b.CreateLShr(value, i64(shift)), i64(15));
+      // '0'..'9', then 'a'..'f': 39 more from 10 on.
+      llvm::Value *digit = b.CreateAdd(b.CreateAdd(nibble, i64('0')),
+                                       b.CreateMul(b.CreateLShr(b.CreateAdd(nibble, i64(6)), i64(4)), i64(39)));
+      llvm::Value *significant = shift == 0 ? i64(1) : nonzero16(b, b.CreateLShr(value, i64(shift)));
+      put(digit, b.CreateAnd(shown, significant));
+    }
+  }
+  store_byte(out, b.CreateAnd(pos, i64(63)), i64(0));
+  if (max_string_len() < 64) store_byte(out, i64(max_string_len() - 1), i64(0));
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
 // format_ipaddr(addr, family): AF_INET as ip_ntop; AF_INET6 reads the 16
-// bytes at addr (a pointer to an in6_addr), which bpf_snprintf's %pI6 does
-// itself, safely, and prints all eight groups, as stap's tapset does: the
-// helper renders %pI6 on its own and ignores the `c` of the compressed form.
-// (Compressing in the program takes one format per zero run, which inside
-// a map walk exceeds the verifier's budget.) Another family is stap's
-// run-time error.
+// bytes at addr (a pointer to an in6_addr; unreadable ones read as zeros,
+// as the kernel's %pI6 reads them) and writes them compressed. Another
+// family is stap's run-time error.
 llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   auto &b = ir();
   constexpr int64_t kAfInet = 2, kAfInet6 = 10;
   llvm::Value *address = long_value(*call.args[0]);
   llvm::Value *family = long_value(*call.args[1]);
   state_.mb.set_location(call.loc);
-  llvm::Value *result = string_buffer("ipaddr");
+  // At least 64 bytes: the IPv6 writer stores at positions masked to 0..63.
+  llvm::Value *result = frame_buffer(std::max<uint32_t>(64, max_string_len()), "ipaddr", Zero::FirstWord);
   llvm::BasicBlock *v4 = block("ipv4"), *not_v4 = block("not_ipv4"), *v6 = block("ipv6"), *other = block("other_family"),
                    *done = block("ipaddr_done");
   b.CreateCondBr(b.CreateICmpEQ(family, i64(kAfInet)), v4, not_v4);
@@ -165,7 +276,7 @@ llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   copy_string(result, ipv4_text(address, call.loc), max_string_len());
   b.CreateBr(done);
   b.SetInsertPoint(v6);
-  copy_string(result, snprintf_values("%pI6c", {address}, call.loc), max_string_len());
+  ipv6_text_into(result, address);
   b.CreateBr(done);
   b.SetInsertPoint(other);
   fail(&call, call.loc, "format_ipaddr: unknown address family near identifier 'format_ipaddr'");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Names and addresses the network examples print: enum_name() from the
 # kernel's BTF in user and kernel probes (with its compile errors), IPv6
-# flows as kernel probes print them (bpf_snprintf's %pI6: all eight groups),
-# and timers that read kernel memory running in the kernel (also while
+# addresses as kernel probes print them (compressed, as inet_ntop and the
+# kernel's %pI6c write them), and timers that read kernel memory running in the kernel (also while
 # nothing else happens).
 source "$(dirname "$0")/lib.sh"
 
@@ -55,9 +55,54 @@ SK_RST_REASON_NO_SOCKET
 SK_RST_REASON_NO_SOCKET
 SK_RST_REASON_NO_SOCKET
 flow 127.0.0.1 127.0.0.1
-flow 0000:0000:0000:0000:0000:0000:0000:0001 0000:0000:0000:0000:0000:0000:0000:0001
-flow 2001:0db8:0000:0000:0000:0000:0000:0001 2001:0db8:0000:0000:0000:0000:0000:0001
-flow 0000:0000:0000:0000:0000:ffff:7f00:0001 0000:0000:0000:0000:0000:ffff:7f00:0001" "$( (grep '^SK_' "$out_file"; grep "^flow" "$out_file") )"
+flow ::1 ::1
+flow 2001:db8::1 2001:db8::1
+flow ::ffff:127.0.0.1 ::ffff:127.0.0.1" "$( (grep '^SK_' "$out_file"; grep "^flow" "$out_file") )"
+
+note "case format_ipaddr writes every IPv6 form as inet_ntop does"
+# One datagram to a closed port carries the addresses, 16 bytes each; the
+# probe formats each of them inside a loop (a bpf_loop callback) and again
+# in a map walk (in hash order), and a MAXSTRINGLEN of 16 cuts the text. Python's ipaddress
+# gives the expected text (RFC 5952, as inet_ntop).
+addresses=(::1 :: 2001:db8::1 2001:db8:0:1::1 2001:db8:0:0:1:0:0:1 1:: 1:0:0:0:0:0:0:2 1:2:3:4:5:6:7:8
+  abcd:ef01:2345:6789:abcd:ef01:2345:6789 ::ffff:127.0.0.1 ::1.2.3.4 fe80::a:b0:c00:d 0:1:0:1:0:1:0:1 1:0:1:0:0:1:0:0)
+v6_script='global texts
+probe begin { println("ready") }
+probe kernel.trace("kfree_skb") {
+  if (@cast($skb->head + $skb->transport_header, "udphdr")->dest == htons(7757)) {
+    data = $skb->head + $skb->transport_header + 8
+    for (i = 0; i < ($skb->len - 8) / 16; i++) {
+      println("loop ", format_ipaddr(data + 16 * i, 10))
+      texts[i] = data + 16 * i
+    }
+    foreach (i in texts) printf("walk %d %s\n", i, format_ipaddr(texts[i], 10))
+  }
+}'
+for limit in 128 16; do
+  out_file="$WORK_DIR/v6.$limit.out"
+  ntap_start "$out_file" -D MAXSTRINGLEN=$limit -e "$v6_script"
+  wait_for_line "$out_file" '^ready$'
+  ip netns exec "$NETNS" python3 -c '
+import ipaddress, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(b"".join(ipaddress.IPv6Address(a).packed for a in sys.argv[1:]), ("127.0.0.1", 7757))' "${addresses[@]}"
+  wait_for_line "$out_file" "^walk "
+  sleep 0.3
+  ntap_stop INT
+  expected="$(python3 -c '
+import ipaddress, sys
+limit = int(sys.argv[1]) - 1
+texts = []
+for a in sys.argv[2:]:
+    address = ipaddress.IPv6Address(a)
+    texts.append(f"::ffff:{address.ipv4_mapped}" if address.ipv4_mapped else address.compressed)
+for kind in ("loop", "walk"):
+    for text in texts:
+        print(kind, text[:limit])' "$limit" "${addresses[@]}")"
+  # The walk's order is the map's: sorted by index here.
+  expect_eq "format_ipaddr, MAXSTRINGLEN=$limit" "$expected" \
+    "$(grep '^loop ' "$out_file"; grep '^walk ' "$out_file" | sort -n -k2 | cut -d' ' -f1,3)"
+done
 
 note "case a timer reading kernel memory runs in the kernel"
 out_file="$WORK_DIR/ktimer.out"
