@@ -99,7 +99,9 @@ class AstBuilder {
   StmtPtr stmt(const Node &n);
 
   // ---- top level (parse_declarations.cpp)
-  ProbePoint probe_point(const Node &n);
+  std::vector<ProbePoint> probe_points(const Node &n);  // brace alternatives expanded
+  ProbePoint probe_point(const Node &n);  // a point without alternatives of whole points
+  ProbePointComponent component(const Node &part);
   static const Node *point_condition(const Node &point);
   void probe_declaration(const Node &n, Program &prog);
   std::unique_ptr<ProbeAlias> probe_alias(const Node &n, const std::vector<const Node *> &names, const Node &definition,

@@ -354,8 +354,19 @@ struct optional_marker : question {};
 struct sufficient_marker : tok<one<'!'>> {};
 // probe P if (cond) { }: the body runs only while cond holds.
 struct probe_condition : seq<kw_if, must<lparen>, must<expression>, must<rparen>> {};
+// stap's alternatives of whole points: kernel.{function("a"),function("b")}.return,
+// {kernel,module("m")}.function("f"). Each alternative is a dotted point of
+// its own (optionally with '?'/'!'); the AST builder expands the product.
+// Tried after probe_component, whose brace_group covers the simple {a,b}.
+struct probe_alternative;
+struct probe_alternatives : seq<lbrace, list<probe_alternative, comma>, must<rbrace>> {};
+// `failure` last: PEGTL rewinds every alternative of a sor but the last one,
+// so a `{` that starts no alternatives is not consumed before the error.
+struct probe_segment : sor<probe_component, probe_alternatives, failure> {};
+struct probe_alternative
+    : seq<probe_segment, star<dot, must<probe_segment>>, opt<sor<optional_marker, sufficient_marker>>> {};
 struct probe_point
-    : seq<probe_component, star<dot, must<probe_component>>, opt<sor<optional_marker, sufficient_marker>>,
+    : seq<probe_segment, star<dot, must<probe_segment>>, opt<sor<optional_marker, sufficient_marker>>,
           opt<probe_condition>> {};
 // probe NAME = POINTS { prologue } / probe NAME += POINTS { epilogue }
 struct alias_prologue : op_assign {};
@@ -441,6 +452,7 @@ template <> inline constexpr const char *error_message<foreach_key> = "expected 
 template <> inline constexpr const char *error_message<foreach_array> = "expected array name";
 template <> inline constexpr const char *error_message<probe_point> = "expected probe point";
 template <> inline constexpr const char *error_message<probe_component> = "expected probe point component";
+template <> inline constexpr const char *error_message<probe_segment> = "expected probe point component";
 template <> inline constexpr const char *error_message<probe_argument> = "expected string or number literal";
 template <> inline constexpr const char *error_message<global_variable> = "expected global variable name";
 template <> inline constexpr const char *error_message<global_literal> = "expected literal initialiser (number or string)";

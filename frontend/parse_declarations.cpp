@@ -10,33 +10,75 @@ namespace ntap::parsing {
 
 // ------------------------------------------------------------ top level
 
-ProbePoint AstBuilder::probe_point(const Node &n) {
-  ProbePoint point;
-  point.loc = loc(n);
+namespace {
+
+// Brace alternatives multiply: `{a,b}.{c,d}` is four points. Bounded, since
+// each alternative group of a long point doubles the count.
+constexpr size_t kMaxExpandedPoints = 10000;
+
+}  // namespace
+
+// The points one written point stands for: itself, or with brace
+// alternatives of whole points (stap's kernel.{function("a"),function("b")})
+// the product of its segments, in the order written.
+std::vector<ProbePoint> AstBuilder::probe_points(const Node &n) {
+  std::vector<ProbePoint> points(1);
+  points.front().loc = loc(n);
   for (const auto &part : n.children) {
-    if (part->is_type<g::optional_marker>()) {
-      point.optional = true;
-      continue;
-    }
-    if (part->is_type<g::sufficient_marker>()) {
-      point.optional = point.sufficient = true;
+    if (part->is_type<g::optional_marker>() || part->is_type<g::sufficient_marker>()) {
+      for (ProbePoint &point : points) {
+        if (point.optional) fail(*part, "'?' or '!' respecified");
+        point.optional = true;
+        point.sufficient = part->is_type<g::sufficient_marker>();
+      }
       continue;
     }
     if (part->is_type<g::probe_condition>()) continue;  // see point_condition
-    ProbePointComponent component;
-    component.name = text(*part->children[0]);
-    if (part->children.size() > 1) {
-      const Node &arg = *part->children[1];
-      if (arg.is_type<g::string_literal>()) {
-        component.string_arg = string_value(arg);
-      } else {  // probe_number: [negative_sign] number_text
-        int64_t value = number(*arg.children.back());
-        component.number_arg = arg.children.size() > 1 ? static_cast<int64_t>(0ULL - uint64_t(value)) : value;
+    std::vector<ProbePoint> suffixes;
+    if (part->is_type<g::probe_alternatives>()) {
+      for (const auto &alternative : part->children)
+        for (ProbePoint &point : probe_points(*alternative)) suffixes.push_back(std::move(point));
+    } else {
+      suffixes.emplace_back().components.push_back(component(*part));
+    }
+    if (points.size() * suffixes.size() > kMaxExpandedPoints)
+      fail(*part, "brace alternatives expand to more than " + std::to_string(kMaxExpandedPoints) + " probe points");
+    std::vector<ProbePoint> product;
+    for (const ProbePoint &prefix : points) {
+      if (prefix.optional) fail(*part, "'?', '!' or condition must only be specified in suffix");
+      for (const ProbePoint &suffix : suffixes) {
+        ProbePoint &point = product.emplace_back(prefix);
+        point.components.insert(point.components.end(), suffix.components.begin(), suffix.components.end());
+        point.optional = suffix.optional;
+        point.sufficient = suffix.sufficient;
       }
     }
-    point.components.push_back(std::move(component));
+    points = std::move(product);
   }
-  return point;
+  return points;
+}
+
+// The single point of a node that cannot hold alternatives of whole points
+// (an alias name is matched as written).
+ProbePoint AstBuilder::probe_point(const Node &n) {
+  std::vector<ProbePoint> points = probe_points(n);
+  if (points.size() != 1) fail(n, "an alias name cannot have brace alternatives");
+  return std::move(points.front());
+}
+
+ProbePointComponent AstBuilder::component(const Node &part) {
+  ProbePointComponent component;
+  component.name = text(*part.children[0]);
+  if (part.children.size() > 1) {
+    const Node &arg = *part.children[1];
+    if (arg.is_type<g::string_literal>()) {
+      component.string_arg = string_value(arg);
+    } else {  // probe_number: [negative_sign] number_text
+      int64_t value = number(*arg.children.back());
+      component.number_arg = arg.children.size() > 1 ? static_cast<int64_t>(0ULL - uint64_t(value)) : value;
+    }
+  }
+  return component;
 }
 
 // The `if (cond)` node of a probe point, or null.
@@ -74,7 +116,8 @@ void AstBuilder::probe_declaration(const Node &n, Program &prog) {
   if (!conditional) {
     auto p = std::make_unique<Probe>();
     p->loc = loc(n);
-    for (const Node *point : points) p->points.push_back(probe_point(*point));
+    for (const Node *point : points)
+      for (ProbePoint &expanded : probe_points(*point)) p->points.push_back(std::move(expanded));
     p->body = probe_body(body);
     prog.probes.push_back(std::move(p));
     return;
@@ -82,7 +125,7 @@ void AstBuilder::probe_declaration(const Node &n, Program &prog) {
   for (const Node *point : points) {
     auto p = std::make_unique<Probe>();
     p->loc = loc(n);
-    p->points.push_back(probe_point(*point));
+    p->points = probe_points(*point);
     if (const Node *cond = point_condition(*point)) p->condition = expr(*cond->children[0]);
     p->body = probe_body(body);
     prog.probes.push_back(std::move(p));
@@ -120,7 +163,7 @@ std::unique_ptr<ProbeAlias> AstBuilder::probe_alias(const Node &n, const std::ve
     if (only_point && i != only_point) continue;
     const Node &point = *definition.children[i];
     if (const Node *cond = point_condition(point)) condition = cond;
-    alias->points.push_back(probe_point(point));
+    for (ProbePoint &expanded : probe_points(point)) alias->points.push_back(std::move(expanded));
   }
   if (condition) alias->condition = expr(*condition->children[0]);
   alias->body = probe_body(body);

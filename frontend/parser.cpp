@@ -41,7 +41,7 @@ using selector = pt::selector<
         g::foreach_limit, g::sort_ascending, g::sort_descending, g::delete_statement, g::try_statement, g::catch_variable, g::break_statement,
         g::continue_statement, g::next_statement, g::return_statement, g::expression_statement,
         // top level
-        g::probe_declaration, g::probe_point, g::probe_component, g::probe_number, g::negative_sign,
+        g::probe_declaration, g::probe_point, g::probe_component, g::probe_alternatives, g::probe_alternative, g::probe_number, g::negative_sign,
         g::optional_marker, g::sufficient_marker, g::probe_condition, g::alias_definition, g::alias_prologue,
         g::alias_epilogue, g::function_declaration, g::function_params, g::function_param, g::type_annotation,
         g::global_declaration, g::global_variable, g::global_wrap, g::global_size, g::global_init,

@@ -24,6 +24,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
 
 
 namespace ntap {
@@ -332,9 +333,11 @@ class View {
 class PathWalker : View {
  public:
   PathWalker(const struct ::btf *handle, uint32_t type_id, AccessStart start)
-      : View(handle), type_(type_id), in_memory_(start == AccessStart::Object) {}
+      : View(handle), type_(type_id), in_memory_(start == AccessStart::Object),
+        at_object_start_(start == AccessStart::Object) {}
 
   std::optional<FieldError> member(const std::string &field) {
+    at_object_start_ = false;
     if (bitfield_)
       return FieldError{FieldError::Unsupported, "cannot access member '" + field + "' of a bitfield"};
     const btf_type *t = type_at(skip_modifiers(type_));
@@ -366,10 +369,15 @@ class PathWalker : View {
 
   std::optional<FieldError> subscript(uint32_t component) {
     if (bitfield_) return FieldError{FieldError::Unsupported, "cannot index a bitfield"};
+    const bool object_start = std::exchange(at_object_start_, false);
     const btf_type *t = type_at(skip_modifiers(type_));
     uint32_t element = 0;
     if (t && btf_is_array(t) && in_memory_) {
       element = btf_array(t)->type;
+    } else if (object_start) {
+      // @cast(p, "T")[i]: p points to T, and is indexed as a C pointer is
+      // (stap's @cast_sizeof is &@cast(0, "T")[1]).
+      element = type_;
     } else if (t && btf_is_ptr(t)) {
       follow_pointer(t);
       element = type_;
@@ -457,6 +465,7 @@ class PathWalker : View {
   std::optional<Bitfield> bitfield_;
   uint32_t type_;
   bool in_memory_;
+  bool at_object_start_;  // no component taken yet from a @cast's object
   std::vector<ast::TargetStep> steps_;
   std::string last_ = "the value";
 };

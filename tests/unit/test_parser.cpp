@@ -560,6 +560,16 @@ TEST_CASE("parser errors: expected statement and expression", "[parser][errors]"
   CHECK(error_of("probe begin { if (x) }") == "1:22 expected statement");
 }
 
+TEST_CASE("parser: alternatives of whole points expand in order", "[parser]") {
+  Parsed p = parse("probe {kernel,module(\"m\")}.{function(\"a\"),function(\"b\")}.return?, timer.{ms,s}(1) { }",
+                   "t.ntp");
+  std::vector<std::string> points;
+  for (const ProbePoint &point : p.program->probes.at(0)->points) points.push_back(point.str());
+  CHECK(points == std::vector<std::string>{"kernel.function(\"a\").return?", "kernel.function(\"b\").return?",
+                                           "module(\"m\").function(\"a\").return?",
+                                           "module(\"m\").function(\"b\").return?", "timer.{ms,s}(1)"});
+}
+
 TEST_CASE("parser errors: probe points and top level", "[parser][errors]") {
   CHECK(error_of("probe { }") == "1:7 expected probe point");
   CHECK(error_of("probe begin, { }") == "1:14 expected probe point");
@@ -570,6 +580,13 @@ TEST_CASE("parser errors: probe points and top level", "[parser][errors]") {
   CHECK(error_of("global 5") == "1:8 expected global variable name");
   CHECK(error_of("global x = y") == "1:12 expected literal initialiser (number or string)");
   CHECK(error_of("probe foo = { }") == "1:13 expected probe point");
+  // Alternatives of whole points: an unclosed group, a '?' before a suffix,
+  // and a product past the bound.
+  CHECK(error_of("probe kernel.{trace(\"a\"), trace(\"b\") { }") == "1:38 expected '}'");
+  CHECK(error_of("probe {end?, begin}.x { }") == "1:21 '?', '!' or condition must only be specified in suffix");
+  std::string many = "probe x";
+  for (int i = 0; i < 14; ++i) many += ".{a,b(1)}";
+  CHECK(error_of(many + " { }") == "1:126 brace alternatives expand to more than 10000 probe points");
 }
 
 TEST_CASE("parser errors: end of file and unterminated tokens", "[parser][errors]") {
