@@ -451,6 +451,65 @@ class TargetResolver {
   AutocastScope autocast_;
 };
 
+// @defined(@cast(...)->member) in a function, folded to 0 or 1 before the
+// function's casts are resolved, and what it guards folded with it: the
+// untaken side of `?:`, `&&`, `||` and `if` is dropped unresolved, so
+// `@choose_defined(@cast(t, "task_struct")->__state, @cast(t, ...)->state)`
+// serves kernels with either member, as in probes (TargetResolver).
+void fold_defined_casts(const Btf &types, ExprPtr &slot) {
+  if (auto *d = dyn_cast<DefinedExpr>(*slot)) {
+    auto *var = dyn_cast<TargetVarExpr>(*d->operand);
+    if (!var || !var->is_cast() || var->autocast) return;
+    for_each_child(*var, [&](ExprPtr &c) { fold_defined_casts(types, c); });
+    slot = std::make_unique<NumberExpr>(d->loc, resolve_cast(types, *var, true) ? 1 : 0);
+    return;
+  }
+  ExprPtr *cond = nullptr;
+  if (auto *t = dyn_cast<TernaryExpr>(*slot)) cond = &t->cond;
+  if (auto *l = dyn_cast<LogicalExpr>(*slot)) cond = &l->lhs;
+  if (!cond) {
+    for_each_child(*slot, [&](ExprPtr &c) { fold_defined_casts(types, c); });
+    return;
+  }
+  const bool folds = mentions_defined(**cond);
+  fold_defined_casts(types, *cond);
+  auto value = folds ? constant_condition(**cond) : std::nullopt;
+  if (value) {
+    if (auto *t = dyn_cast<TernaryExpr>(*slot)) {
+      ExprPtr chosen = std::move(*value ? t->then_expr : t->else_expr);
+      slot = std::move(chosen);
+      fold_defined_casts(types, slot);
+      return;
+    }
+    auto &l = cast<LogicalExpr>(*slot);
+    if ((l.op == LogicalOp::And) == (*value == 0)) {
+      slot = std::make_unique<NumberExpr>(l.loc, l.op == LogicalOp::Or ? 1 : 0);
+      return;
+    }
+  }
+  for_each_child(*slot, [&](ExprPtr &c) {
+    if (&c != cond) fold_defined_casts(types, c);
+  });
+}
+
+void fold_defined_casts(const Btf &types, StmtPtr &slot, Diagnostics &diagnostics) {
+  if (auto *branch = dyn_cast<IfStmt>(*slot)) {
+    const bool folds = mentions_defined(*branch->cond);
+    if (!diagnostics.guard([&] { fold_defined_casts(types, branch->cond); })) return;
+    if (auto value = folds ? constant_condition(*branch->cond) : std::nullopt) {
+      StmtPtr taken = std::move(*value ? branch->then_stmt : branch->else_stmt);
+      slot = taken ? std::move(taken) : StmtPtr(std::make_unique<BlockStmt>(branch->loc));
+      fold_defined_casts(types, slot, diagnostics);
+      return;
+    }
+  } else {
+    for_each_expr(*slot, [&](ExprPtr &e) { diagnostics.guard([&] { fold_defined_casts(types, e); }); });
+  }
+  for_each_child(*slot, [&](StmtPtr &child) {
+    if (child) fold_defined_casts(types, child, diagnostics);
+  });
+}
+
 // A function may use @cast and autocast (they need no probe context); its
 // target variables are rejected by type inference, @entry by
 // reject_entry_in_functions. What each
@@ -461,6 +520,7 @@ FunctionResultTypes resolve_function_casts(PassContext &ctx) {
   FunctionResultTypes results;
   for (auto &function : ctx.program.functions) {
     AutocastScope scope(types, ctx.program, results);
+    for_each_child(*function->body, [&](StmtPtr &child) { fold_defined_casts(types, child, ctx.diagnostics); });
     walk_exprs(*function->body, [&](ExprPtr &e) {
       if (auto *var = dyn_cast<TargetVarExpr>(*e); var && var->autocast)
         ctx.diagnostics.guard([&] { scope.resolve(*var); });
