@@ -537,6 +537,9 @@ struct Probe {
   std::vector<ResolvedProbe> resolved;
   Side side = Side::Unknown;
   std::vector<std::unique_ptr<Local>> locals;
+  // Statements elide_unused_locals dropped: such a probe did something as
+  // written, so it does not count as empty (reject_all_empty_probes).
+  bool elided_statements = false;
   uint32_t id = 0;  // index in Program::probes
 };
 

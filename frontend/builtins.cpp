@@ -205,6 +205,9 @@ const std::vector<Builtin> kBuiltins = {
     // format_ipaddr(addr, family): as ip_ntop for AF_INET (2); for AF_INET6 (10)
     // addr points to the in6_addr, which only kernel probes can read.
     {"format_ipaddr", Type::String, {Type::Long, Type::Long}, kBoth},
+    // __user_ip6_text(addr): the in6_addr at addr in the probed process's
+    // memory as the kernel's %pI6 prints it (stap's sockaddr readers).
+    {"__user_ip6_text", Type::String, {Type::Long}, Builtin::Kernel},
 
     // ctime(secs): "Wed Jun 30 21:49:08 1993" for seconds since the epoch.
     {"ctime", Type::String, {Type::Long}, kDeferredInKernel},

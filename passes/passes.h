@@ -18,6 +18,9 @@
 //   assign_sides                     each probe runs in the kernel (BPF) or in ntap;
 //                                    what each side may use; how globals are shared;
 //                                    which side(s) each function is compiled for
+//   elide_unused_locals              `x = value` dropped where no one reads x and
+//                                    value has no effect (stap's optimizer; not -u);
+//                                    last, so every check above saw the script whole
 //
 // Each pass reports its errors into PassContext::diagnostics and goes on
 // with the next probe, statement or expression, so one run shows every
@@ -55,6 +58,7 @@ void lower_local_aggregates(PassContext &ctx);
 void resolve_symbols(PassContext &ctx);
 void check_foreach_mutation(PassContext &ctx);
 void infer_types(PassContext &ctx);
+void elide_unused_locals(PassContext &ctx);
 void assign_sides(PassContext &ctx);
 
 struct FrontendPass {
@@ -70,6 +74,7 @@ inline constexpr FrontendPass kFrontendPasses[] = {
     {"check foreach mutation", check_foreach_mutation},
     {"infer types", infer_types},
     {"assign sides", assign_sides},
+    {"elide unused locals", elide_unused_locals},
 };
 
 // After the passes, for a script to be run: throws stap's "no probes found"

@@ -353,6 +353,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"ip_ntop",
        [](ProbeLowering &p, const CallExpr &call) { return p.ipv4_text(p.long_value(*call.args[0]), call.loc); }},
       {"format_ipaddr", [](ProbeLowering &p, const CallExpr &call) { return p.format_ipaddr(call); }},
+      {"__user_ip6_text", [](ProbeLowering &p, const CallExpr &call) { return p.user_ip6_text(call); }},
       {"substr", substr_call},
       {"isinstr", isinstr_call},
       {"stringat", stringat_call},

@@ -139,6 +139,7 @@ class ProbeLowering {
   void snprintf_into(llvm::Value *out, const std::string &helper_format, const std::vector<llvm::Value *> &values);
   llvm::Value *ipv4_text(llvm::Value *address, const Location &loc);  // ip_ntop
   llvm::Value *format_ipaddr(const ast::CallExpr &call);
+  llvm::Value *user_ip6_text(const ast::CallExpr &call);  // __user_ip6_text(addr)
   // The 16 bytes at `address` as compressed IPv6 text into `out` (64 bytes).
   void ipv6_text_into(llvm::Value *out, llvm::Value *address);
   // A string scratch slot holding "" for a string being built (maps.h).

@@ -284,4 +284,18 @@ llvm::Value *ProbeLowering::format_ipaddr(const CallExpr &call) {
   return result;
 }
 
+// __user_ip6_text(addr): stap's sockaddr readers print an IPv6 address of
+// the calling process with %pI6 (all eight groups). bpf_snprintf's %pI6
+// reads kernel memory only, so the 16 bytes are first copied into the frame
+// (a fault copies zeros) and formatted from there.
+llvm::Value *ProbeLowering::user_ip6_text(const CallExpr &call) {
+  auto &b = ir();
+  llvm::Value *address = long_value(*call.args[0]);
+  state_.mb.set_location(call.loc);
+  llvm::Value *copy = frame_buffer(16, "user_in6_addr", Zero::None);
+  state_.mb.call_helper(Helper::ProbeReadUser, b.getInt64Ty(),
+                        {copy, b.getInt32(16), b.CreateIntToPtr(address, b.getPtrTy())});
+  return snprintf_values("%pI6", {b.CreatePtrToInt(copy, b.getInt64Ty())}, call.loc);
+}
+
 }  // namespace ntap::bpf

@@ -24,7 +24,7 @@ const ast::Global &global(const test::CheckedScript &c, const std::string &name)
 }  // namespace
 
 TEST_CASE("types: scalars are inferred from assignments in either direction", "[types]") {
-  auto c = check("global a, b, s\nprobe begin { a = 1; b = a; t = s; u = t . \"x\" }");
+  auto c = check("global a, b, s\nprobe begin { a = 1; b = a; t = s; u = t . \"x\"; print(u) }");
   CHECK(global(*c, "a").value_type == ast::Type::Long);
   CHECK(global(*c, "b").value_type == ast::Type::Long);
   CHECK(global(*c, "s").value_type == ast::Type::String);
@@ -216,17 +216,17 @@ static std::vector<ast::TargetStep> first_target_steps(const ast::Probe &probe, 
 
 TEST_CASE("probes: autocast reads members as the value's kernel type", "[probes][autocast]") {
   // s = $skb; s->len reads what $skb->len reads; so does a function's result.
-  auto direct = check("probe kernel.trace(\"kfree_skb\") { y = $skb->len }");
+  auto direct = check("probe kernel.trace(\"kfree_skb\") { y = $skb->len; print(y) }");
   const auto want = first_target_steps(*direct->program->probes[0]);
   REQUIRE_FALSE(want.empty());
-  auto local = check("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->len }");
+  auto local = check("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->len; print(y) }");
   CHECK(first_target_steps(*local->program->probes[0], 1) == want);
-  auto paren = check("probe kernel.trace(\"kfree_skb\") { y = ($skb)->len }");
+  auto paren = check("probe kernel.trace(\"kfree_skb\") { y = ($skb)->len; print(y) }");
   CHECK(first_target_steps(*paren->program->probes[0], 1) == want);
   // A function's result, here an array's address: (cb_of(p))[1] is p's cb[1].
   auto result = check("function cb_of(p) { return &@cast(p, \"sk_buff\")->cb }\n"
-                      "probe kernel.trace(\"kfree_skb\") { y = (cb_of($skb))[1] }");
-  auto cb = check("probe kernel.trace(\"kfree_skb\") { y = @cast($skb, \"sk_buff\")->cb[1] }");
+                      "probe kernel.trace(\"kfree_skb\") { y = (cb_of($skb))[1]; print(y) }");
+  auto cb = check("probe kernel.trace(\"kfree_skb\") { y = @cast($skb, \"sk_buff\")->cb[1]; print(y) }");
   // The function adds cb's offset; the autocast indexes (its subscript is
   // its component 0, the cast's component 1) and loads.
   std::vector<ast::TargetStep> whole = first_target_steps(*cb->program->probes[0], 1);

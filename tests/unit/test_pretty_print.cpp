@@ -36,7 +36,7 @@ void collect(const Expr &e, Dump &dump) {
 
 // What `x = EXPR` in a kfree_skb probe assigns, as its formats.
 Dump dump_of(const std::string &expr, uint32_t string_limit = 128) {
-  auto checked = test::check_script("probe kernel.trace(\"kfree_skb\") { x = " + expr + " }",
+  auto checked = test::check_script("probe kernel.trace(\"kfree_skb\") { x = " + expr + "; print(x) }",
                                     {.string_limit = string_limit});
   const auto &body = ast::cast<ast::BlockStmt>(*checked->program->probes.at(0)->body);
   const auto &stmt = ast::cast<ast::ExprStmt>(*body.stmts.at(0));

@@ -1,0 +1,61 @@
+// elide_unused_locals: `x = value` goes when nothing reads x and value has
+// no effect; what has an effect, or is read, stays; -u keeps everything.
+#include <catch2/catch.hpp>
+
+#include "passes/passes.h"
+#include "support.h"
+
+using namespace ntap;
+
+namespace {
+
+std::vector<std::string> local_names(const ast::Probe &probe) {
+  std::vector<std::string> names;
+  for (const auto &local : probe.locals) names.push_back(local->name);
+  return names;
+}
+
+size_t statements(const ast::Probe &probe) { return probe.body->stmts.size(); }
+
+}  // namespace
+
+TEST_CASE("elision: unread locals with effect-free values go, chains too", "[passes][elide]") {
+  // c is never read; b only by c; a by the println.
+  auto c = test::check_script("probe begin { a = 1; b = a + 2; c = sprintf(\"%d\", b); println(a) }");
+  const ast::Probe &probe = *c->program->probes.at(0);
+  CHECK(local_names(probe) == std::vector<std::string>{"a"});
+  CHECK(statements(probe) == 2);
+  CHECK(probe.elided_statements);
+  for (uint32_t i = 0; i < probe.locals.size(); ++i) CHECK(probe.locals[i]->index == i);
+}
+
+TEST_CASE("elision: values with an effect stay", "[passes][elide]") {
+  // An assignment inside, a division (division by 0), a regex match
+  // (matched()), tokenize's state, a function writing a global, an error
+  // raising reader, and a compound assignment (it reads x).
+  auto c = test::check_script(
+      "global g\n"
+      "function bump() { g++; return g }\n"
+      "function pure(x) { y = x * 2; return y }\n"
+      "probe begin { a = (g = 3); b = 10 / g; d = \"x\" =~ \"x\"; e = tokenize(\"a b\", \" \"); f = bump();\n"
+      "  h = randint(5); i = 1; i += 2; p = pure(4); println(g) }");
+  const ast::Probe &probe = *c->program->probes.at(0);
+  CHECK(local_names(probe) == std::vector<std::string>{"a", "b", "d", "e", "f", "h", "i"});
+  CHECK(statements(probe) == 9);  // p = pure(4) went
+}
+
+TEST_CASE("elision: -u keeps unread locals", "[passes][elide]") {
+  auto c = test::check_script("probe begin { a = 1; b = sprintf(\"%d\", a) }", {.keep_unused = true});
+  const ast::Probe &probe = *c->program->probes.at(0);
+  CHECK(local_names(probe) == std::vector<std::string>{"a", "b"});
+  CHECK_FALSE(probe.elided_statements);
+}
+
+TEST_CASE("elision: a probe left empty still counts as doing something", "[passes][elide]") {
+  // Nothing to run, but not stap's "no probes found" either: the script
+  // wrote an assignment.
+  auto c = test::check_script("probe kernel.trace(\"kfree_skb\") { x = $skb->len }");
+  const ast::Probe &probe = *c->program->probes.at(0);
+  CHECK(statements(probe) == 0);
+  CHECK_NOTHROW(reject_all_empty_probes(*c->program, {}, probe.loc));
+}
