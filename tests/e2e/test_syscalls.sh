@@ -146,3 +146,23 @@ getuid 4 4
 again 3 sid 2 pgid -3 writev 0" "$(cat "$out")"
 # Without dispatchers each of the ~100 programs would be attached.
 expect_eq "attached programs" "Pass 5: attached 2 probes" "$(grep -o 'Pass 5: attached [0-9]* probes' "$out.err")"
+
+note "case syscall.connect/bind read the caller's sockaddr as stap's tapset does"
+out="$WORK_DIR/sockaddr.out"
+timeout 60 "$NTAP" -c "python3 -c '
+import socket
+for family, address in ((socket.AF_INET, (\"127.0.0.1\", 1)), (socket.AF_INET6, (\"::1\", 2, 5, 1))):
+    s = socket.socket(family); s.connect_ex(address); s.close()
+for path in (\"/nonexistent/sock\", \"\\0abstract\"):
+    u = socket.socket(socket.AF_UNIX); u.connect_ex(path); u.close()
+b = socket.socket(); b.bind((\"127.0.0.1\", 0)); b.close()'" -e 'probe syscall.connect, syscall.bind {
+  if (pid() == target())
+    printf("%s|%s|%s|%s|%s|%s|%s\n", name, argstr, uaddr_af, uaddr_ip, uaddr_ip_port, uaddr_ipv6_flowinfo, uaddr_ipv6_scope_id)
+}' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "sockaddr run failed"; }
+# The descriptor number is the interpreter's; the flow information is shown
+# as stored (network order: 5 is 0x05000000).
+expect_eq "connect and bind sockaddrs" 'connect|FD, {AF_INET, 127.0.0.1, 1}, 16|AF_INET|127.0.0.1|1||
+connect|FD, {AF_INET6, 0000:0000:0000:0000:0000:0000:0000:0001, 2}, 28|AF_INET6|0000:0000:0000:0000:0000:0000:0000:0001|2|83886080|1
+connect|FD, {AF_UNIX, "/nonexistent/sock"}, 20|AF_UNIX||||
+connect|FD, {AF_UNIX, "\000abstract"}, 11|AF_UNIX||||
+bind|FD, {AF_INET, 127.0.0.1, 0}, 16|AF_INET|127.0.0.1|0||' "$(sed -E 's/\|[0-9]+, /|FD, /' "$out")"
