@@ -65,3 +65,28 @@ ntap_stop INT
 # The tracepoint fires before the state changes: the client is still SYN_SENT.
 expect_eq "socket readers" "2 127.0.0.1:1 -> 127.0.0.1:$port TCP_SYN_SENT rto_ok 1 cwnd_ok 1 hz_ok 1
 10 1:1 -> 1:$port TCP_SYN_SENT rto_ok 1 cwnd_ok 1 hz_ok 1" "$(grep -v '^readers: ready$' "$out")"
+
+note "case tcp.receive sees a refused connect's SYN and RST, IPv4 and IPv6"
+out="$WORK_DIR/receive.out"
+tport=7743
+ntap_start "$out" -e 'global syn_seq
+probe begin { println("receive: ready") }
+probe tcp.receive {
+  if (dport == $1 && syn) syn_seq[sport] = seq
+  if (dport == $1 || sport == $1)
+    printf("%s %d %s %s %s %d%d%d%d%d%d %d\n", name, family, saddr, daddr, dport == $1 ? "to" : "from",
+           urg, ack, psh, rst, syn, fin, sport == $1 && ackseq == syn_seq[dport] + 1)
+}' "$tport"
+wait_for_line "$out" '^receive: ready$'
+ip netns exec "$NETNS" python3 -c '
+import socket, sys
+for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    s = socket.socket(family)
+    s.connect_ex((host, int(sys.argv[1])))
+    s.close()' "$tport"
+sleep 0.5
+ntap_stop INT
+expect_eq "tcp.receive lines" "tcp.ipv4.receive 2 127.0.0.1 127.0.0.1 to 000010 0
+tcp.ipv4.receive 2 127.0.0.1 127.0.0.1 from 010100 1
+tcp.ipv6.receive 10 ::1 ::1 to 000010 0
+tcp.ipv6.receive 10 ::1 ::1 from 010100 1" "$(grep '^tcp\.' "$out")"
