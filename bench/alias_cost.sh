@@ -26,29 +26,7 @@ trap cleanup EXIT
 cc -O2 -o "$work/loop" "$bench_dir/programs/bind_loop.c"
 calls=1000000
 
-# under MARKER COMMAND...: starts the tool, waits for MARKER on its output
-# (probes attached), runs the loop once, stops the tool; prints ns per call.
-under() {
-  local marker="$1"
-  shift
-  : >"$work/out"
-  : >"$work/err"
-  "$@" >>"$work/out" 2>>"$work/err" &
-  tool_pid=$!
-  local deadline=$((SECONDS + 120))
-  until grep -q "$marker" "$work/err" "$work/out"; do
-    ((SECONDS < deadline)) || { echo "timeout attaching: $*" >&2; cat "$work/err" >&2; exit 1; }
-    kill -0 "$tool_pid" 2>/dev/null || { echo "tool exited: $*" >&2; cat "$work/err" >&2; exit 1; }
-    sleep 0.2
-  done
-  sleep 1
-  "$work/loop" "$calls"
-  kill -INT "$tool_pid" 2>/dev/null || true
-  wait "$tool_pid" 2>/dev/null || true
-  tool_pid=""
-}
-
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+source "$bench_dir/loop_lib.sh"
 
 script='global n
 probe syscall.bind { n++ }'

@@ -27,31 +27,7 @@ trap cleanup EXIT
 cc -O2 -o "$work/loop" "$bench_dir/programs/syscall_loop.c"
 calls=2000000
 
-# under MARKER COMMAND...: starts the tool, waits for MARKER on its stderr
-# or stdout (probes attached), runs the loop once, stops the tool; prints ns per call.
-under() {
-  local marker="$1"
-  shift
-  # Emptied here, not by the tool's redirections: those happen in the child,
-  # after the first look for the marker could find the last run's.
-  : >"$work/out"
-  : >"$work/err"
-  "$@" >>"$work/out" 2>>"$work/err" &
-  tool_pid=$!
-  local deadline=$((SECONDS + 120))
-  until grep -q "$marker" "$work/err" "$work/out"; do
-    ((SECONDS < deadline)) || { echo "timeout attaching: $*" >&2; cat "$work/err" >&2; exit 1; }
-    kill -0 "$tool_pid" 2>/dev/null || { echo "tool exited: $*" >&2; cat "$work/err" >&2; exit 1; }
-    sleep 0.2
-  done
-  sleep 1
-  "$work/loop" "$calls"
-  kill -INT "$tool_pid" 2>/dev/null || true
-  wait "$tool_pid" 2>/dev/null || true
-  tool_pid=""
-}
-
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+source "$bench_dir/loop_lib.sh"
 
 script='global n, r
 probe syscall.* { n[name]++ }
