@@ -205,6 +205,12 @@ const std::vector<Builtin> kBuiltins = {
     // format_ipaddr(addr, family): as ip_ntop for AF_INET (2); for AF_INET6 (10)
     // addr points to the in6_addr, which only kernel probes can read.
     {"format_ipaddr", Type::String, {Type::Long, Type::Long}, kBoth},
+    // cmdline_args(n, m, delim): the current process's arguments n..m (m
+    // -1: to the last) joined by delim; cmdline_arg(n); cmdline_str(): all,
+    // joined by spaces. In user probes, ntap's own.
+    {"cmdline_args", Type::String, {Type::Long, Type::Long, Type::String}, kBoth},
+    {"cmdline_arg", Type::String, {Type::Long}, kBoth},
+    {"cmdline_str", Type::String, {}, kBoth},
     // __user_ip6_text(addr): the in6_addr at addr in the probed process's
     // memory as the kernel's %pI6 prints it (stap's sockaddr readers).
     {"__user_ip6_text", Type::String, {Type::Long}, Builtin::Kernel},

@@ -649,12 +649,17 @@ void resolve_task_paths(const Btf &types, Program &program) {
       // System call probes: whether the call came through the 32-bit entry
       // (ResolvedProbe::native_calls_only).
       {"syscall_status", {"thread_info", "status"}},
+      // cmdline_args/cmdline_arg/cmdline_str: where the arguments are.
+      {"arg_start", {"mm", "arg_start"}},
+      {"arg_end", {"mm", "arg_end"}},
   };
   std::set<std::string> named;
   auto collect = [&](Stmt &body) {
     walk_exprs(body, [&](ExprPtr &e) {
-      if (e->kind == ExprKind::Call && kPaths.count(cast<CallExpr>(*e).name))
-        named.insert(cast<CallExpr>(*e).name);
+      if (e->kind != ExprKind::Call) return;
+      const std::string &name = cast<CallExpr>(*e).name;
+      if (kPaths.count(name)) named.insert(name);
+      if (name == "cmdline_args" || name == "cmdline_arg" || name == "cmdline_str") named.insert({"arg_start", "arg_end"});
     });
   };
   for (auto &probe : program.probes) {

@@ -180,4 +180,25 @@ const char *ntap_fn_format_ipaddr(ntap_rt *rt, int64_t address, int64_t family, 
   return ntap_fn_ip_ntop(rt, address);
 }
 
+// The ntap process's own arguments (user probes run in it), from
+// /proc/self/cmdline: arguments first..last (last < 0: to the end) joined
+// by `delimiter`.
+const char *ntap_fn_cmdline_args(ntap_rt *rt, int64_t first, int64_t last, const char *delimiter) {
+  std::ifstream file("/proc/self/cmdline", std::ios::binary);
+  std::string text, argument;
+  int64_t index = 0;
+  while (std::getline(file, argument, '\0')) {
+    if (index >= first && (last < 0 || index <= last)) {
+      if (index > first) text += delimiter;
+      text += argument;
+    }
+    ++index;
+  }
+  return rt->arena.keep(text);
+}
+
+const char *ntap_fn_cmdline_arg(ntap_rt *rt, int64_t n) { return ntap_fn_cmdline_args(rt, n, n, ""); }
+
+const char *ntap_fn_cmdline_str(ntap_rt *rt) { return ntap_fn_cmdline_args(rt, 0, -1, " "); }
+
 }  // extern "C"

@@ -6,6 +6,7 @@
 
 #include <llvm/IR/Intrinsics.h>
 
+#include "codegen/bpf/cmdline_bpf.h"
 #include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
 #include "codegen/bpf/user_memory.h"
@@ -311,6 +312,9 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"htonll", byte_swap<64>},
       {"kernel_string", kernel_string},
       {"ppid", task_field},
+      {"cmdline_args", cmdline_text},
+      {"cmdline_arg", cmdline_text},
+      {"cmdline_str", cmdline_text},
       {"pexecname", task_field},
       {"euid", task_field},
       {"egid", task_field},

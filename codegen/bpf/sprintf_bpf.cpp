@@ -9,9 +9,8 @@
 // map), the arguments to a u64 array on the stack, the result to a string
 // scratch slot cut at MAXSTRINGLEN - 1 bytes.
 #include "codegen/bpf/lowering.h"
+#include "codegen/bpf/branch_free.h"
 #include "frontend/builtins.h"
-
-#include <llvm/IR/InlineAsm.h>
 
 namespace ntap::bpf {
 
@@ -150,31 +149,14 @@ llvm::Value *ProbeLowering::ipv4_text(llvm::Value *address, const Location &loc)
 // equal runs) as "::", and an IPv4-mapped address as ::ffff:a.b.c.d.
 // bpf_snprintf renders %pI6 itself and ignores the `c`, so the text is
 // written here, byte by byte, without a single branch but the mapped test:
-// every 0/1 condition is computed with shifts and masks, each byte is stored
+// every 0/1 condition is computed branch-free (branch_free.h), each byte is stored
 // at a position masked into the 64-byte buffer, and the position moves on
 // by the condition. The verifier then walks one path of a few hundred
 // instructions, wherever the call stands (a format per zero run, chosen by
 // branches, went past its budget inside a map walk).
-namespace {
-
-// `v` through an empty inline assembly statement: LLVM no longer knows the
-// value is 0 or 1, which it would otherwise turn back into a compare and a
-// select, and the BPF backend has only jumps to make a select of.
-llvm::Value *opaque(llvm::IRBuilder<> &b, llvm::Value *v) {
-  auto *type = llvm::FunctionType::get(b.getInt64Ty(), {b.getInt64Ty()}, false);
-  return b.CreateCall(llvm::InlineAsm::get(type, "", "=r,0", false), {v});
-}
-// 1 if x (below 2^16) is not zero, else 0.
-llvm::Value *nonzero16(llvm::IRBuilder<> &b, llvm::Value *x) {
-  return opaque(b, b.CreateLShr(b.CreateAdd(x, b.getInt64(0xffff)), 16));
-}
-// 1 if a < b as small signed numbers, else 0: the sign of their difference.
-llvm::Value *less(llvm::IRBuilder<> &b, llvm::Value *a, llvm::Value *c) {
-  return opaque(b, b.CreateLShr(b.CreateSub(a, c), 63));
-}
-llvm::Value *negate(llvm::IRBuilder<> &b, llvm::Value *bit) { return b.CreateXor(bit, b.getInt64(1)); }
-
-}  // namespace
+using branch_free::less;
+using branch_free::negate;
+using branch_free::nonzero16;
 
 void ProbeLowering::ipv6_text_into(llvm::Value *out, llvm::Value *address) {
   auto &b = ir();

@@ -222,6 +222,9 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
       {"htonl", runtime_function},
       {"htonll", runtime_function},
       {"ip_ntop", runtime_function},
+      {"cmdline_args", runtime_function},
+      {"cmdline_arg", runtime_function},
+      {"cmdline_str", runtime_function},
   };
   return table;
 }

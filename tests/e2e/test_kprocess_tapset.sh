@@ -46,3 +46,21 @@ exec execve "/nonexistent"
 complete sh -2 0
 complete sleep 0 1
 complete true 0 1' "$(cat "$out")"
+
+note "case cmdline_str, cmdline_arg and cmdline_args read the process's arguments"
+out="$WORK_DIR/cmdline.out"
+timeout 60 "$NTAP" -e 'probe kprocess.exec_complete {
+  if (ppid() == target())
+    printf("[%s] [%s] [%s] [%s] [%s] [%s]\n", cmdline_str(), cmdline_arg(0), cmdline_arg(2), cmdline_arg(9),
+           cmdline_args(1, -1, ","), cmdline_args(1, 2, ""))
+}
+probe begin { printf("user: [%s] [%s]\n", cmdline_args(0, 0, ""), cmdline_arg(1)) }' \
+  -c 'sh -c "/bin/echo a bb ccc >/dev/null; true"' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "cmdline run failed"; }
+# In a user probe they are ntap's own (it runs there).
+expect_eq "cmdline functions" "user: [$NTAP] [-e]
+[/bin/echo a bb ccc] [/bin/echo] [bb] [] [a,bb,ccc] [abb]" "$(cat "$out")"
+# MAXSTRINGLEN cuts the joined text, as every string (here after the
+# delimiter before "ccc").
+timeout 60 "$NTAP" -D MAXSTRINGLEN=16 -e 'probe kprocess.exec_complete { if (ppid() == target()) printf("[%s]\n", cmdline_str()) }' \
+  -c 'sh -c "/bin/echo a bb ccc >/dev/null; true"' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "cmdline run failed"; }
+expect_eq "cmdline_str under MAXSTRINGLEN=16" "[/bin/echo a bb ]" "$(cat "$out")"
