@@ -25,10 +25,11 @@ llvm::Value *ProbeLowering::inline_call(const CallExpr &call) {
 
   InlineFrame frame;
   frame.function = &f;
+  const bool loops = has_script_loop(*f.body);
   for (const auto &local : f.locals)
     frame.locals[local.get()] = is_string(local->type)
                                     ? frame_buffer(max_string_len(), local->name.c_str(), Zero::FirstWord)
-                                    : state_.mb.entry_alloca(ir().getInt64Ty(), local->name.c_str(), true);
+                                    : long_local(local->name.c_str(), loops);
   for (size_t i = 0; i < args.size(); ++i) {
     llvm::Value *slot = frame.locals.at(f.locals[i].get());
     if (is_string(f.locals[i]->type))

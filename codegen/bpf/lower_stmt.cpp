@@ -3,6 +3,7 @@
 
 #include "codegen/bpf/lowering.h"
 #include "codegen/branches.h"
+#include "frontend/walk.h"
 
 namespace ntap::bpf {
 
@@ -51,10 +52,11 @@ void ProbeLowering::lower_body() {
   // of uninitialised stack).
   locals_.assign(probe_.locals.size(), nullptr);
   statement_loc_ = probe_.loc;
+  const bool loops = has_script_loop(*probe_.body);
   for (const auto &local : probe_.locals)
     locals_.at(local->index) = local->type == Type::String
                                    ? frame_buffer(max_string_len(), local->name.c_str(), Zero::FirstWord)
-                                   : state_.mb.entry_alloca(ir().getInt64Ty(), local->name.c_str(), true);
+                                   : long_local(local->name.c_str(), loops);
   // Loops spend from this budget; the optimiser drops it from loop-free programs.
   actions_left_ = state_.mb.entry_alloca(ir().getInt64Ty(), "actions_left", false);
   ir().CreateStore(i64(state_.layout.options.max_action), actions_left_);
@@ -69,6 +71,25 @@ void ProbeLowering::lower_body() {
   if (!ir().GetInsertBlock()->getTerminator()) ir().CreateRet(ir().getInt32(0));
   finish_frame();
   filter_hits();
+}
+
+// Whether `body` holds a while or for loop (a bpf_loop callback).
+bool ProbeLowering::has_script_loop(Stmt &body) {
+  bool found = false;
+  walk_stmts(body, [&](Stmt &s) { found = found || s.kind == StmtKind::While || s.kind == StmtKind::For; });
+  return found;
+}
+
+// A long local's slot. In a body with a loop it is kept in the per-CPU
+// frame, not on the stack: the verifier follows the stack's values exactly,
+// so a loop counter compared with its bound (`i < 1024`) was a different
+// known number at each call of the loop's callback, and the callback was
+// verified once per iteration (a 1024-pass loop went past the million
+// instructions). Read from map memory a value is just a number, and the
+// callback's state repeats after a pass or two.
+llvm::Value *ProbeLowering::long_local(const char *name, bool in_loop_body) {
+  if (in_loop_body) return frame_buffer(8, name, Zero::Whole);
+  return state_.mb.entry_alloca(ir().getInt64Ty(), name, true);
 }
 
 llvm::Value *ProbeLowering::local_slot(const Local &local) {

@@ -209,6 +209,10 @@ class ProbeLowering {
   llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
   const GlobalLayout &kernel_global(const ast::Global &g, const Location &loc);
   llvm::Value *local_slot(const ast::Local &local);  // the local's stack slot
+  // A long local's slot: on the stack, or in the frame in a body with a
+  // while/for loop (lower_stmt.cpp).
+  llvm::Value *long_local(const char *name, bool in_loop_body);
+  static bool has_script_loop(ast::Stmt &body);
   // Starts a fresh block after a terminator (code after `next` is dead).
   void continue_after_terminator();
   // `v` taken through resolved target-variable steps (lower_expr.cpp);

@@ -64,3 +64,14 @@ expect_eq "cmdline functions" "user: [$NTAP] [-e]
 timeout 60 "$NTAP" -D MAXSTRINGLEN=16 -e 'probe kprocess.exec_complete { if (ppid() == target()) printf("[%s]\n", cmdline_str()) }' \
   -c 'sh -c "/bin/echo a bb ccc >/dev/null; true"' >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "cmdline run failed"; }
 expect_eq "cmdline_str under MAXSTRINGLEN=16" "[/bin/echo a bb ]" "$(cat "$out")"
+
+note "case kprocess.exec and syscall.execve show the argument and environment vectors as stap does"
+timeout 60 "$NTAP" -e 'probe kprocess.exec { if (ppid() == target()) printf("%s\n", args) }
+probe syscall.execve { if (ppid() == target()) printf("%s\n", argstr) }' \
+  -c "sh -c 'env -i A=1 /bin/echo \"q\\\"x\" \"tab	there\" >/dev/null; true'" >"$out" 2>"$out.err" ||
+  { show_file stderr "$out.err"; fail "argv run failed"; }
+# env's own environment is the caller's (long): only its exec of echo is
+# compared whole.
+expect_eq "exec vectors" '"/bin/echo", ["/bin/echo", "q\"x", "tab\tthere"], ["A=1"]
+["/bin/echo", "q\"x", "tab\tthere"]
+["env", "-i", "A=1", "/bin/echo", "q\"x", "tab\tthere"]' "$(grep -v '^"/usr/bin/env", ' "$out" | LC_ALL=C sort -u)"
