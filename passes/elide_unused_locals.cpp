@@ -90,8 +90,8 @@ class EffectFinder {
 
   // A function has an effect when any statement of it does something other
   // than compute: writing a global (its own locals are private to the call),
-  // deleting, or an expression with an effect that is not an assignment to
-  // one of its locals. Recursion is taken as an effect.
+  // deleting, `<<<`, `next`, or an expression with an effect that is not an
+  // assignment to one of its locals. Recursion is taken as an effect.
   bool function_has_effect(Function &f) {
     auto known = verdicts_.find(&f);
     if (known != verdicts_.end()) return known->second;
@@ -99,7 +99,8 @@ class EffectFinder {
     bool effect = false;
     walk_stmts(*f.body, [&](Stmt &s) {
       if (effect) return;
-      if (s.kind == StmtKind::Delete) effect = true;
+      // Deleting, adding to an aggregate, and `next` (it ends the probe).
+      if (s.kind == StmtKind::Delete || s.kind == StmtKind::StatsAdd || s.kind == StmtKind::Next) effect = true;
       for_each_expr(s, [&](ExprPtr &e) {
         if (!effect) effect = expression_writes_outside(*e);
       });

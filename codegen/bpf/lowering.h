@@ -208,7 +208,7 @@ class ProbeLowering {
   // Packs `keys` per g.key_fields into a zeroed stack buffer.
   llvm::Value *pack_key(const GlobalLayout &g, const std::vector<ast::ExprPtr> &keys, const Location &loc);
   const GlobalLayout &kernel_global(const ast::Global &g, const Location &loc);
-  llvm::Value *local_slot(const ast::Local &local);  // the local's stack slot
+  llvm::Value *local_slot(const ast::Local &local);  // the local's slot (stack or frame)
   // A long local's slot: on the stack, or in the frame in a body with a
   // while/for loop (lower_stmt.cpp).
   llvm::Value *long_local(const char *name, bool in_loop_body);

@@ -32,16 +32,20 @@ TEST_CASE("elision: unread locals with effect-free values go, chains too", "[pas
 TEST_CASE("elision: values with an effect stay", "[passes][elide]") {
   // An assignment inside, a division (division by 0), a regex match
   // (matched()), tokenize's state, a function writing a global, an error
-  // raising reader, and a compound assignment (it reads x).
+  // raising reader, a compound assignment (it reads x), a function adding
+  // to an aggregate and one that may end the probe with `next`.
   auto c = test::check_script(
       "global g\n"
       "function bump() { g++; return g }\n"
+      "global s\n"
+      "function add() { s <<< 1; return 0 }\n"
+      "function leave(x) { if (x) next; return x }\n"
       "function pure(x) { y = x * 2; return y }\n"
       "probe begin { a = (g = 3); b = 10 / g; d = \"x\" =~ \"x\"; e = tokenize(\"a b\", \" \"); f = bump();\n"
-      "  h = randint(5); i = 1; i += 2; p = pure(4); println(g) }");
+      "  h = randint(5); i = 1; i += 2; j = add(); k = leave(g); p = pure(4); println(g) }");
   const ast::Probe &probe = *c->program->probes.at(0);
-  CHECK(local_names(probe) == std::vector<std::string>{"a", "b", "d", "e", "f", "h", "i"});
-  CHECK(statements(probe) == 9);  // p = pure(4) went
+  CHECK(local_names(probe) == std::vector<std::string>{"a", "b", "d", "e", "f", "h", "i", "j", "k"});
+  CHECK(statements(probe) == 11);  // p = pure(4) went
 }
 
 TEST_CASE("elision: -u keeps unread locals", "[passes][elide]") {
