@@ -16,17 +16,8 @@ bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$bench_dir/.." && pwd)"
 rounds="${1:-5}"
 ntap="${2:-$root/build/ntap}"
-work="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
-tool_pid=""
-cleanup() {
-  [[ -n "$tool_pid" ]] && kill -KILL "$tool_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cc -O2 -o "$work/loop" "$bench_dir/programs/bind_loop.c"
-calls=1000000
-
 source "$bench_dir/loop_lib.sh"
+loop_setup bind_loop.c 1000000
 
 script='global n
 probe syscall.bind { n++ }'

@@ -1,7 +1,16 @@
 # Shared by the benchmarks that time a system call loop under a tool
-# (syscall_cost.sh, alias_cost.sh). The caller sets `work` (a scratch
-# directory holding the compiled loop as $work/loop), `calls` (the loop's
-# length) and `tool_pid=""`, and kills $tool_pid in its cleanup.
+# (syscall_cost.sh, alias_cost.sh): `loop_setup PROGRAM CALLS` makes a
+# scratch directory (removed, with any tool still running, on exit) and
+# compiles bench/programs/PROGRAM into it; `under` then runs the loop of
+# CALLS calls under a tool, `median` takes the middle of the runs.
+
+loop_setup() {
+  work="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
+  tool_pid=""
+  trap '[[ -n "$tool_pid" ]] && kill -KILL "$tool_pid" 2>/dev/null; rm -rf "$work"' EXIT
+  cc -O2 -o "$work/loop" "$(dirname "${BASH_SOURCE[0]}")/programs/$1"
+  calls="$2"
+}
 
 # under MARKER COMMAND...: starts the tool, waits for MARKER on its stderr
 # or stdout (probes attached), runs the loop once, stops the tool; prints ns per call.

@@ -17,17 +17,8 @@ rounds="${1:-5}"
 shift || true
 binaries=("$@")
 ((${#binaries[@]})) || binaries=("$root/build/ntap")
-work="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
-tool_pid=""
-cleanup() {
-  [[ -n "$tool_pid" ]] && kill -KILL "$tool_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-cc -O2 -o "$work/loop" "$bench_dir/programs/syscall_loop.c"
-calls=2000000
-
 source "$bench_dir/loop_lib.sh"
+loop_setup syscall_loop.c 2000000
 
 script='global n, r
 probe syscall.* { n[name]++ }
