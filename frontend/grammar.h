@@ -28,6 +28,8 @@
 //   16 primary: literals, ( e ), x, a[k..], f(a..), $v->f, @count(e) ...
 // `target <<< value` is a statement, not an expression.
 #pragma once
+#include <cctype>
+
 #include <tao/pegtl.hpp>
 
 namespace ntap::grammar {
@@ -333,14 +335,51 @@ struct statement
           opt<semicolon>> {};
 
 // ---------------------------------------------------------------- top level
+// The nesting limit (see "nesting limit" below for what counts as a level).
+inline constexpr unsigned max_nesting = 1000;
+inline constexpr const char *nested_too_deeply = "nested too deeply (more than 1000 levels)";
+
 // Probe point: kernel.trace("kfree_skb"), timer.ms(100), begin(-1), kernel.trace("tcp:*")?
 // Components may hold wildcards (`*`, `**`) and brace alternatives
 // (`timer.{ms,s}(1)`), expanded by the alias pass. A brace group never starts
 // with a space, so `probe begin {` stays a body.
-// Groups nest: {a,{b,c}}, {x,y_{1,2}}.
-struct brace_group_text;
-struct brace_word : plus<sor<identifier_other, one<'*'>, brace_group_text>> {};
-struct brace_group_text : seq<one<'{'>, list<brace_word, one<','>>, one<'}'>> {};
+// Groups nest: {a,{b,c}}, {x,y_{1,2}}: words of [A-Za-z0-9_*] and nested
+// groups, split by commas. Matched by one loop, not by recursion, so a group
+// nested thousands deep cannot exhaust the stack (it is not a parse-tree
+// node, so the nesting limit's control never sees it); deeper than
+// max_nesting is the "nested too deeply" error.
+struct brace_group_text {
+  using rule_t = brace_group_text;
+  using subs_t = empty_list;
+  template <apply_mode, rewind_mode, template <typename...> class, template <typename...> class,
+            typename ParseInput, typename... States>
+  static bool match(ParseInput &in, States &...) {
+    size_t depth = 0;
+    bool need_word = true;  // after `{` and `,` a word must start
+    for (size_t i = 0; in.size(i + 1) > i; ++i) {
+      const char c = in.peek_char(i);
+      if (i == 0 && c != '{') return false;
+      if (c == '{') {
+        if (++depth > max_nesting) throw parse_error(nested_too_deeply, in);
+        need_word = true;
+      } else if (c == ',') {
+        if (need_word) return false;
+        need_word = true;
+      } else if (c == '}') {
+        if (need_word) return false;
+        if (--depth == 0) {
+          in.bump(i + 1);
+          return true;
+        }
+      } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '*') {
+        need_word = false;
+      } else {
+        return false;
+      }
+    }
+    return false;
+  }
+};
 // Looked at first so that a `{` that opens a body is not consumed.
 struct brace_group : seq<at<brace_group_text>, brace_group_text> {};
 struct component_name_text
@@ -479,8 +518,6 @@ template <> inline constexpr const char *error_message<address_operand> = "expec
 // (parentheses, an argument, a subscript, an assignment's right side), a
 // prefix operator or a nested statement; parse_nesting.cpp also counts each operator
 // of a left-associative chain (`a + b + c` is as deep as the tree it builds).
-inline constexpr unsigned max_nesting = 1000;
-inline constexpr const char *nested_too_deeply = "nested too deeply (more than 1000 levels)";
 template <typename Rule>
 inline constexpr bool opens_nesting_level = false;
 template <> inline constexpr bool opens_nesting_level<expression> = true;
@@ -493,6 +530,8 @@ template <> inline constexpr bool opens_nesting_level<if_statement> = true;
 template <> inline constexpr bool opens_nesting_level<while_statement> = true;
 template <> inline constexpr bool opens_nesting_level<for_statement> = true;
 template <> inline constexpr bool opens_nesting_level<foreach_statement> = true;
+// Probe points nest through alternatives of whole points: {a.b,{c(1),d}}.
+template <> inline constexpr bool opens_nesting_level<probe_alternative> = true;
 // Levels open in the parse under way (reset by parse_script: a parse error
 // leaves it wherever the error was raised).
 inline thread_local unsigned nesting_depth = 0;

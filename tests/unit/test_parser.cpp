@@ -587,6 +587,11 @@ TEST_CASE("parser errors: probe points and top level", "[parser][errors]") {
   std::string many = "probe x";
   for (int i = 0; i < 14; ++i) many += ".{a,b(1)}";
   CHECK(error_of(many + " { }") == "1:126 brace alternatives expand to more than 10000 probe points");
+  // Groups nested past the limit, in a name and as whole points (each was
+  // a stack overflow at 200000 levels).
+  const std::string opens(200000, '{'), closes(200000, '}');
+  CHECK(error_of("probe " + opens + "begin" + closes + " { }") == "1:7 nested too deeply (more than 1000 levels)");
+  CHECK(error_of("probe " + opens + "begin(1)" + closes + " { }") == "1:7 nested too deeply (more than 1000 levels)");
 }
 
 TEST_CASE("parser errors: end of file and unterminated tokens", "[parser][errors]") {
