@@ -53,6 +53,7 @@ uint32_t Layout::frame_bytes() const {
 Layout Layout::build(const ast::Program &program, const LayoutOptions &options) {
   Layout layout;
   layout.options = options;
+  layout.perf_counters = program.perf_counters;
   uint32_t next = 0;  // next free byte in the shared "globals" map value
   auto take = [&](uint32_t size) {
     uint32_t at = next;

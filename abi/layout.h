@@ -154,6 +154,12 @@ struct Layout {
   static constexpr uint32_t kUserStackDepth = 127;  // PERF_MAX_STACK_DEPTH
   static constexpr uint32_t kUserStacks = 1024;
 
+  // perf counters (Program::perf_counters): counter K is read from the perf
+  // event array perf_counter_map(K), one counting event per CPU, which the
+  // runtime opens and stores at the CPU's index.
+  std::vector<std::string> perf_counters;
+  static std::string perf_counter_map(size_t k) { return "perf_counter_" + std::to_string(k); }
+
   static Layout build(const ast::Program &program, const LayoutOptions &options);
   const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }
 };

@@ -1,6 +1,7 @@
 #include "cli/pipeline.h"
 
 #include "frontend/parser.h"
+#include "frontend/perf_counters.h"
 #include "frontend/tapset.h"
 #include "kernel/kernel_info.h"
 
@@ -18,6 +19,7 @@ std::unique_ptr<ast::Program> parse_pass(const SourceFile &file, SourceManager &
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
   load_tapsets(*program, sources, options.tapset_dirs, &target, &parse_options.preprocessor.macro_libraries);
   add_argument_vector(*program, sources, options.script_args);
+  add_perf_counters(*program, sources);
   return program;
 }
 

@@ -456,6 +456,9 @@ enum class ProbeKind : uint8_t {
   Begin, End, Error, Timer, Tracepoint,
   Perf,    // timer.profile, perf.*: perf events
   Uprobe,  // process(...).function/statement/mark: uprobes and uretprobes
+  // perf.*.counter("NAME"): a counting perf event on every CPU that @perf
+  // reads (frontend/perf_counters.h); no program of its own.
+  PerfCounter,
   ProcfsRead, ProcfsWrite,  // procfs("PATH").read/.write: a file ntap serves (runtime/procfs_server.h)
 };
 
@@ -505,6 +508,7 @@ struct ResolvedProbe {
   uint64_t perf_config = 0;
   uint64_t exe_inode = 0;
   uint64_t exe_dev = 0;
+  std::string perf_counter;  // ProbeKind::PerfCounter: the counter's name
   // Process probes (ProbeKind::Uprobe): a uprobe (or uretprobe) at `offset`
   // in the file `binary`, which is `address` in its link-time addresses.
   // (procfs probes: `binary` is the file's name in the run's procfs
@@ -597,6 +601,9 @@ struct Program {
   // A `never` probe point was dropped (elaboration): the script has a probe,
   // one that never runs, so it is not a script without probes.
   bool has_never = false;
+  // The perf counters @perf reads (perf.*.counter("NAME") probes), by the
+  // number the generated accounting code uses for each (frontend/perf_counters.h).
+  std::vector<std::string> perf_counters;
 
   // The global `name` as code in `from` sees it: that file's private global
   // of the name, else the public one; null when neither exists.

@@ -250,6 +250,12 @@ const std::vector<Builtin> kBuiltins = {
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
 
+    // __perf_counter_read(K): how many events counter K of
+    // Program::perf_counters has counted on this CPU (0 if it cannot be
+    // read); K is a literal. Only the generated code of @perf calls it
+    // (frontend/perf_counters.h).
+    {"__perf_counter_read", Type::Long, {Type::Long}, Builtin::Kernel},
+
     // ---- user space, in process probes
     // uaddr(): the user-space address the probed thread is at (the probe's
     // address; in .return probes the return address); 0 in other kernel probes.

@@ -259,6 +259,16 @@ ExprPtr AstBuilder::at_operator(const Node &n) {
     call->args.push_back(expr(*n.children[1]));
     return call;
   }
+  if (name == "@perf") {
+    // The counter a perf.*.counter("NAME") probe defines, as the probed
+    // thread has counted it (frontend/perf_counters.h).
+    require(1);
+    ExprPtr counter = expr(*n.children[1]);
+    if (counter->kind != ExprKind::String) fail(*n.children[1], "@perf takes the literal name of a perf counter");
+    auto call = std::make_unique<CallExpr>(loc(n), name);
+    call->args.push_back(std::move(counter));
+    return call;
+  }
   if (is_unavailable_at_operator(name)) unavailable_at_operator(n, name);
   fail(n, "unknown operator " + name);
 }

@@ -98,9 +98,6 @@ constexpr UnavailableAtOperator kUnavailable[] = {
     {"@var",
      "@var names a kernel variable through DWARF debuginfo; ntap reads kernel types from BTF, which has "
      "no addresses for global variables, so @var is not available"},
-    {"@perf",
-     "@perf reads the perf counter of a perf.counter(\"...\").process probe; ntap has no such probes, so "
-     "@perf is not available"},
     {"@const",
      "@const evaluates a C macro or constant from kernel headers with the C compiler; ntap compiles no C, "
      "so @const is not available"},

@@ -39,7 +39,8 @@ void Session::collect_user_probes() {
         case ast::ProbeKind::Timer: timers_.push_back({run, Fd()}); break;
         case ast::ProbeKind::Tracepoint:
         case ast::ProbeKind::Perf:
-        case ast::ProbeKind::Uprobe: break;
+        case ast::ProbeKind::Uprobe:
+        case ast::ProbeKind::PerfCounter: break;
         case ast::ProbeKind::ProcfsRead:
         case ast::ProbeKind::ProcfsWrite: procfs_.push_back(run); break;
       }

@@ -209,6 +209,7 @@ class Session {
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
   bool fill_dispatch_tables();
+  bool open_perf_counters();
   bool attach_kernel_probes();
   bool start_target();
   void collect_user_probes();
@@ -248,6 +249,7 @@ class Session {
   std::vector<ObjectPtr> objects_;  // BpfObject::units, loaded
   Mapping globals_;
   std::vector<LinkPtr> links_;
+  std::vector<Fd> perf_counter_events_;  // the perf arrays hold them too
   RingBufferPtr ring_;
   std::unique_ptr<KernelAccess> kernel_access_;
   std::unique_ptr<Store> store_;

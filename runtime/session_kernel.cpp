@@ -2,6 +2,8 @@
 // first one's maps, the globals mapping, and attaching every program.
 #include "runtime/session_internal.h"
 
+#include "kernel/providers/perf_events.h"
+
 namespace ntap::session_detail {
 
 namespace {
@@ -196,9 +198,43 @@ bool Session::fill_dispatch_tables() {
   return true;
 }
 
+// perf counters (frontend/perf_counters.h): counter K counts on every
+// online CPU, each CPU's event at its index of perf_counter_map(K), before
+// any program that reads them is attached.
+bool Session::open_perf_counters() {
+  for (size_t k = 0; k < layout_.perf_counters.size(); ++k) {
+    const ast::ResolvedProbe *counter = nullptr;
+    for (const auto &probe : program_.probes)
+      for (const ast::ResolvedProbe &resolved : probe->resolved)
+        if (resolved.kind == ast::ProbeKind::PerfCounter && resolved.perf_counter == layout_.perf_counters[k])
+          counter = &resolved;
+    const int map = map_fd(Layout::perf_counter_map(k).c_str());
+    if (!counter || map < 0) {
+      fprintf(stderr, "ERROR: perf counter '%s' has no event or no map\n", layout_.perf_counters[k].c_str());
+      return false;
+    }
+    for (int cpu : kernel_.online_cpus()) {
+      perf_event_attr attr{};
+      attr.size = sizeof attr;
+      attr.type = counter->perf_type;
+      attr.config = counter->perf_config;
+      Fd event(open_perf_event(attr, cpu));
+      const int fd = event.get();
+      const int err = fd < 0 ? -errno : bpf_map_update_elem(map, &cpu, &fd, BPF_ANY);
+      if (err) {
+        fprintf(stderr, "ERROR: cannot count perf event %s on CPU %d: %s\n", counter->name.c_str(), cpu,
+                strerror(-err));
+        return false;
+      }
+      perf_counter_events_.push_back(std::move(event));
+    }
+  }
+  return true;
+}
+
 bool Session::attach_kernel_probes() {
   const auto start = Clock::now();
-  if (!fill_dispatch_tables()) return false;
+  if (!open_perf_counters() || !fill_dispatch_tables()) return false;
   for (const BpfProgramInfo &info : bpf_.programs) {
     if (!info.attached) continue;
     bpf_program *prog = find_program(info);

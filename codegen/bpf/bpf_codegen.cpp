@@ -100,6 +100,8 @@ BpfObject compile_kernel_probes(const ast::Program &program, const Layout &layou
   for (const auto &probe : program.probes) {
     if (probe->side != ast::Side::Kernel) continue;
     for (size_t n = 0; n < probe->resolved.size(); ++n) {
+      // A counter is a perf event the runtime opens, with no program.
+      if (probe->resolved[n].kind == ast::ProbeKind::PerfCounter) continue;
       if (probe->resolved[n].section.empty())
         throw CompileError(ErrorKind::Codegen,
                            "probe point '" + probe->resolved[n].name + "' has no BPF attach section", probe->loc);

@@ -25,6 +25,14 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
        true});
   add({Layout::kUserStacksMap, kMapTypeStackTrace, Layout::kUserStacks, 0, 4, 8 * Layout::kUserStackDepth, true});
 
+  // Perf event arrays hold file descriptors: sizes only, as program arrays.
+  // Zero entries: libbpf makes one per possible CPU.
+  for (size_t k = 0; k < layout.perf_counters.size(); ++k) {
+    MapSpec spec{Layout::perf_counter_map(k), kMapTypePerfEventArray, 0, 0, 4, 4};
+    spec.sizes_only = true;
+    add(spec);
+  }
+
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {
     if (g.placement != Placement::Kernel || !g.is_map) continue;

@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -89,6 +90,10 @@ class PerfProvider final : public Provider {
       shapes.push_back(PointShape{process});
       sampled.push_back({"process", Arg::String});
       shapes.push_back(PointShape{sampled});
+      process.push_back({"counter", Arg::String});
+      shapes.push_back(PointShape{process});
+      base.push_back({"counter", Arg::String});
+      shapes.push_back(PointShape{base});
     };
     for (const PerfEventName &event : perf_event_names())
       with_suffixes({{"perf", Arg::None}, {event.group, Arg::None}, {event.name, Arg::None}});
@@ -106,27 +111,46 @@ class PerfProvider final : public Provider {
     const auto &c = point.components;
     bool sampled = false;
     std::optional<std::string> process;
+    std::optional<std::string> counter;
+    const bool counts = std::any_of(c.begin(), c.end(), [](const auto &part) { return part.name == "counter"; });
     for (size_t i = parse_event(point, probe, name); i < c.size(); ++i) {
       if (c[i].name == "sample" && !sampled) {
         if (!c[i].number_arg || *c[i].number_arg <= 0)
           probe_error(point, "perf probes' .sample(N) takes a positive number of events");
         probe.param = *c[i].number_arg;
         sampled = true;
+      } else if (c[i].name == "process" && !process && !c[i].string_arg && !c[i].number_arg && counts) {
+        process = "";  // a counter's .process: the -c command's (frontend/perf_counters.cpp)
       } else if (c[i].name == "process" && !process) {
         if (!c[i].string_arg || c[i].string_arg->empty())
           probe_error(point, "perf probes' .process(\"PATH\") needs the path of an executable");
         process = filter_by_executable(probe, *c[i].string_arg, point,
                                        "perf probe .process(\"" + *c[i].string_arg + "\")");
-      } else if (c[i].name == "counter") {
-        probe_error(point, "perf counters (.counter(\"NAME\") and @perf) are not supported");
+      } else if (c[i].name == "counter" && !counter) {
+        if (!c[i].string_arg || c[i].string_arg->empty())
+          probe_error(point, "perf probes' .counter(\"NAME\") needs the name @perf reads it by");
+        if (c[i].string_arg->find_first_of("*?[") != std::string::npos)
+          probe_error(point, "a perf counter's name cannot have wildcards");
+        counter = *c[i].string_arg;
       } else {
         probe_error(point, "unexpected '." + c[i].name +
-                               "' in a perf probe (.sample(N) and .process(\"PATH\") may follow the event)");
+                               "' in a perf probe (.sample(N), .process(\"PATH\") and .counter(\"NAME\") may "
+                               "follow the event)");
       }
     }
     std::string suffix;
     if (sampled) suffix += ".sample(" + std::to_string(probe.param) + ")";
-    if (process) suffix += ".process(\"" + *process + "\")";
+    if (process) suffix += process->empty() ? ".process" : ".process(\"" + *process + "\")";
+    if (counter) {
+      // Counted, never sampled (stap ignores .sample here too): the event is
+      // read by @perf in the process's probes, which frontend/perf_counters.cpp
+      // connects to it; the counter's own body never runs.
+      suffix += ".counter(\"" + *counter + "\")";
+      probe.kind = ast::ProbeKind::PerfCounter;
+      probe.perf_counter = *counter;
+      probe.section.clear();
+      probe.param = 0;
+    }
     probe.name = name + suffix;
     // pp(): the point the perf tapset's alias stands for, as stap spells it.
     probe.point =

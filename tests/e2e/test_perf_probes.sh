@@ -75,3 +75,32 @@ if [[ $status -ne 0 ]]; then
 else
   note "this machine counts cpu_cycles"
 fi
+
+note "case .counter(NAME) and @perf: each thread's own faults, across context switches"
+counting="$WORK_DIR/perfcount"
+cc -O1 -g -pthread -o "$counting" "$E2E_DIR/programs/perfcount.c"
+status=0
+# Both threads fault at once, on whatever CPUs, sleeping every 25 pages:
+# each sees exactly its own pages. The first pair of calls counts nothing.
+timeout 60 "$NTAP" -e "global begun
+probe perf.sw.page_faults.process(\"$counting\").counter(\"faults\") { }
+probe process(\"$counting\").function(\"counting_begins\") { begun[tid()] = @perf(\"faults\") }
+probe process(\"$counting\").function(\"counting_ends\") {
+  printf(\"%d pages, %d faults\n\", \$pages, @perf(\"faults\") - begun[tid()])
+}" -c "$counting 300 120" >"$out" 2>"$out.err" || status=$?
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "faults counted per thread" "0 pages, 0 faults
+120 pages, 120 faults
+300 pages, 300 faults" "$(sort -n "$out")"
+
+note "case a counter without .process counts the process of the probe reading it; @entry of @perf"
+status=0
+timeout 60 "$NTAP" -e "probe perf.sw.page_faults.counter(\"faults\") { }
+probe process(\"$counting\").function(\"touch\").return {
+  printf(\"%d\n\", @perf(\"faults\") - @entry(@perf(\"faults\")) >= @entry(\$pages))
+}" -c "$counting 60 40" >"$out" 2>"$out.err" || status=$?
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "each touch() faulted at least its pages" "1
+1" "$(cat "$out")"

@@ -609,7 +609,7 @@ TEST_CASE("parser errors: unsupported constructs are named", "[parser][errors]")
   // @entry parses; elaboration accepts it only in process .return probes (test_uprobe.cpp).
   CHECK(error_of("probe begin { x = @entry($a) }") == "no error");
   CHECK(error_of("probe begin { x = @var(\"jiffies\") }").find("1:19 @var names a kernel variable") == 0);
-  CHECK(error_of("probe begin { x = @perf(\"c\") }").find("1:19 @perf reads the perf counter") == 0);
+  CHECK(error_of("probe begin { x = @perf(c) }") == "1:25 @perf takes the literal name of a perf counter");
   CHECK(error_of("probe begin { x = @const(\"HZ\") }").find("1:19 @const evaluates a C macro") == 0);
   CHECK(error_of("probe begin { x = @probewrite(y) }").find("1:19 @probewrite is") == 0);
   CHECK(error_of("probe begin { print(@hist_linear(s, 0, 10)) }") ==

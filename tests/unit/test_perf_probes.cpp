@@ -1,5 +1,6 @@
 // perf.sw.*, perf.hw.* and perf.type(T).config(C): resolution, pp(), the
-// .sample/.process suffixes and their errors (kernel/providers/perf.h).
+// .sample/.process/.counter suffixes and their errors (kernel/providers/perf.h);
+// @perf's generated accounting (frontend/perf_counters.h).
 #include <linux/perf_event.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -8,6 +9,8 @@
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "frontend/parser.h"
+#include "frontend/perf_counters.h"
 #include "kernel/providers/perf.h"
 #include "tests/unit/support.h"
 
@@ -68,10 +71,59 @@ TEST_CASE("perf probe errors name the point and the reason", "[probes][perf]") {
         "1:7 perf probes' .sample(N) takes a positive number of events");
   CHECK(error_of("probe perf.sw.cpu_clock.process(\"/nonexistent/prog\") { }") ==
         "1:7 perf probe .process(\"/nonexistent/prog\"): cannot find '/nonexistent/prog': No such file or directory");
-  CHECK(error_of("probe perf.sw.cpu_clock.counter(\"c\") { }") ==
-        "1:7 perf counters (.counter(\"NAME\") and @perf) are not supported");
+  CHECK(error_of("probe perf.sw.cpu_clock.counter(\"\") { }") ==
+        "1:7 perf probes' .counter(\"NAME\") needs the name @perf reads it by");
+  CHECK(error_of("probe perf.sw.cpu_clock.counter(\"c*\") { }") == "1:7 a perf counter's name cannot have wildcards");
   CHECK(error_of("probe perf.sw.cpu_clock.tick { }") ==
-        "1:7 unexpected '.tick' in a perf probe (.sample(N) and .process(\"PATH\") may follow the event)");
+        "1:7 unexpected '.tick' in a perf probe (.sample(N), .process(\"PATH\") and .counter(\"NAME\") may follow "
+        "the event)");
+}
+
+TEST_CASE("a perf counter is an event to count, with no program", "[probes][perf]") {
+  auto c = test::check_script("probe perf.sw.page_faults.sample(5).process.counter(\"faults\") { }");
+  const ast::ResolvedProbe &rp = only_probe(c);
+  CHECK(rp.kind == ast::ProbeKind::PerfCounter);
+  CHECK(rp.perf_counter == "faults");
+  CHECK(rp.perf_config == PERF_COUNT_SW_PAGE_FAULTS);
+  CHECK(rp.section.empty());
+  CHECK(rp.param == 0);  // counted, not sampled
+  CHECK(rp.name == "perf.sw.page_faults.sample(5).process.counter(\"faults\")");
+}
+
+TEST_CASE("@perf reads a counter through generated per-thread accounting", "[probes][perf]") {
+  SourceManager sources;
+  auto program = parse_script(sources.add("t.ntp", R"(
+global begun
+probe perf.sw.page_faults.counter("faults") { }
+probe perf.sw.task_clock.process("/bin/true").counter("clock") { }
+probe process("/bin/true").function("main") { begun = @perf("clock") + @perf("faults") }
+)"));
+  add_perf_counters(*program, sources);
+  CHECK(program->perf_counters == std::vector<std::string>{"faults", "clock"});
+  // @perf("NAME") is now a call of counter K's reader.
+  const auto &body = *program->probes.at(2)->body;
+  const auto &assign = ast::cast<ast::AssignExpr>(*ast::cast<ast::ExprStmt>(*body.stmts.at(0)).expr);
+  const auto &sum = ast::cast<ast::BinaryExpr>(*assign.rhs);
+  CHECK(ast::cast<ast::CallExpr>(*sum.lhs).name == "__perf_counter_value_1");
+  CHECK(ast::cast<ast::CallExpr>(*sum.rhs).name == "__perf_counter_value_0");
+  // Both count /bin/true (the one without .process took its reader's): one
+  // process.begin tracks its threads; the scheduler's tracepoints move counts.
+  std::vector<std::string> points;
+  for (size_t p = 3; p < program->probes.size(); ++p) points.push_back(program->probes[p]->points.at(0).str());
+  CHECK(points == std::vector<std::string>{"kernel.trace(\"sched:sched_switch\")",
+                                           "kernel.trace(\"sched:sched_process_fork\")",
+                                           "kernel.trace(\"sched:sched_process_exit\")",
+                                           "process(\"/bin/true\").begin"});
+  for (const auto &g : program->globals)
+    if (g->name != "begun") CHECK(g->from_tapset);  // never shown at exit
+}
+
+TEST_CASE("a script without @perf gets no accounting", "[probes][perf]") {
+  SourceManager sources;
+  auto program = parse_script(sources.add("t.ntp", "probe perf.sw.page_faults.counter(\"faults\") { }"));
+  add_perf_counters(*program, sources);
+  CHECK(program->perf_counters.empty());
+  CHECK(program->probes.size() == 1);
 }
 
 TEST_CASE("a hardware event the kernel refuses is an error naming it and the errno", "[probes][perf]") {
