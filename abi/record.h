@@ -46,6 +46,9 @@ struct RecordHeader {
 // whose mappings say which file it is in.
 // Ubacktrace and SprintUbacktrace carry a stack id of Layout::kUserStacksMap
 // (negative: the stack could not be taken) and the process id.
+// KernelSyms and UserSyms (sprint_syms, sprint_usyms) are the lines of a
+// kernel or user stack as stap's print_syms writes them: each address as
+// callers() spells it, " : ", its symdata.
 enum class RenderFn : uint8_t {
   None,
   Symname,
@@ -66,18 +69,33 @@ enum class RenderFn : uint8_t {
   Symfileline,
   Symfile,
   Symline,
+  KernelSyms,
+  UserSyms,
 };
 inline bool renders_user_address(RenderFn fn) {
   return fn == RenderFn::Usymname || fn == RenderFn::Usymdata || fn == RenderFn::Ubacktrace ||
-         fn == RenderFn::SprintUbacktrace;
+         fn == RenderFn::SprintUbacktrace || fn == RenderFn::UserSyms;
 }
-inline bool renders_user_stack(RenderFn fn) { return fn == RenderFn::Ubacktrace || fn == RenderFn::SprintUbacktrace; }
+inline bool renders_user_stack(RenderFn fn) {
+  return fn == RenderFn::Ubacktrace || fn == RenderFn::SprintUbacktrace || fn == RenderFn::UserSyms;
+}
+
+// Which part of a carried stack a value is (stap's stack(n), callers(n)).
+// Every part but Whole carries one more word, last in the value's slot: the
+// depth n (a long the probe computed).
+enum class StackPart : uint8_t {
+  Whole,        // the stack as taken (backtrace(), ubacktrace())
+  Callers,      // frames 0..n, or all for n = -1 (callers(n), ucallers(n))
+  KernelFrame,  // the address at depth n of a kernel stack id (stack(n)),
+  UserFrame,    // ... of a user stack id (ustack(n)); `render` then renders it
+};
 
 struct RecordArg {
   enum class Kind : uint8_t { Long, String } kind;
-  RenderFn render = RenderFn::None;  // Long carrying an address/time to render
-  uint32_t offset = 0;               // within the payload after the header
-  uint32_t size = 0;                 // 8 for Long, the string buffer size for String
+  RenderFn render = RenderFn::None;   // Long carrying an address/time to render
+  StackPart part = StackPart::Whole;  // a stack's id: which part of it
+  uint32_t offset = 0;                // within the payload after the header
+  uint32_t size = 0;                  // 8 for Long, the string buffer size for String
 };
 
 struct RecordFormat {

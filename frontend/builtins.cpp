@@ -232,6 +232,19 @@ const std::vector<Builtin> kBuiltins = {
     // sprint_stack(backtrace()): those lines for a stack backtrace() took;
     // print_stack(bt) is print(sprint_stack(bt)).
     {"sprint_stack", Type::String, {Type::String}, Builtin::Kernel | Builtin::Deferred},
+    // stack(n): the address at depth n of the stack backtrace() takes (0:
+    // its first frame); callers(n): its frames 0..n in hex, as backtrace()
+    // writes them (n = -1: all of them). In kernel probes they travel as
+    // the stack's id and n, so stack(n) is only a print argument or what
+    // symname(), symdata() and symfile*() render; in user probes, which
+    // have no probed stack, stack(n) and callers(n >= 0) are stap's error
+    // "reached end of stack before unwinding to level n".
+    {"stack", Type::Long, {Type::Long}, kDeferredInKernel},
+    {"callers", Type::String, {Type::Long}, kDeferredInKernel},
+    // sprint_syms(callers): each hex address of the text on a line of its
+    // own, " 0xADDR : symdata(ADDR)"; in kernel probes the text must be
+    // callers(n) or backtrace() itself. print_syms(s) is print(sprint_syms(s)).
+    {"sprint_syms", Type::String, {Type::String}, kDeferredInKernel},
     // addr(): the kernel address the probe interrupted (perf probes; 0 in
     // user mode and in tracepoints, which have no registers, as in stap).
     {"addr", Type::Long, {}, Builtin::Kernel},
@@ -275,6 +288,13 @@ const std::vector<Builtin> kBuiltins = {
     // sprint_ustack(ubacktrace()): those lines for a stack ubacktrace() took;
     // print_ustack(stk) is print(sprint_ustack(stk)).
     {"sprint_ustack", Type::String, {Type::String}, Builtin::Kernel | Builtin::Deferred},
+    // ustack(n), ucallers(n), sprint_usyms(callers), print_usyms(callers):
+    // stack(n), callers(n), sprint_syms and print_syms of the user stack
+    // (ubacktrace()'s), with usymdata()'s text on each line. In user probes
+    // the addresses are the ntap process's own.
+    {"ustack", Type::Long, {Type::Long}, kDeferredInKernel},
+    {"ucallers", Type::String, {Type::Long}, kDeferredInKernel},
+    {"sprint_usyms", Type::String, {Type::String}, kDeferredInKernel},
 };
 
 }  // namespace

@@ -60,4 +60,25 @@ std::string format_backtrace_hex(const std::vector<uint64_t> &frames) {
   return text;
 }
 
+std::vector<uint64_t> callers_of(std::vector<uint64_t> frames, int64_t n) {
+  if (n == -1) return frames;
+  const uint64_t kept = n < 0 ? 0 : static_cast<uint64_t>(n) + 1;
+  if (kept < frames.size()) frames.resize(kept);
+  return frames;
+}
+
+std::string format_syms(const std::vector<uint64_t> &addresses, const std::function<std::string(uint64_t)> &symdata) {
+  std::string text;
+  char hex[24];
+  for (uint64_t address : addresses) {
+    std::snprintf(hex, sizeof hex, "0x%" PRIx64, address);
+    text += ' ';
+    text += hex;
+    text += " : ";
+    text += symdata(address);
+    text += '\n';
+  }
+  return text;
+}
+
 }  // namespace ntap

@@ -3,6 +3,7 @@
 // addresses from the stack map and symbolizes them here from kallsyms.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,13 @@ std::string format_backtrace(KernelSymbols &symbols, const std::vector<uint64_t>
 
 // backtrace()'s text: the addresses in hex, separated by spaces.
 std::string format_backtrace_hex(const std::vector<uint64_t> &frames);
+
+// stap's callers(n) of a stack: its frames 0..n, all of them for n = -1
+// (and for any other negative n, as stap's loop gives none then: none).
+std::vector<uint64_t> callers_of(std::vector<uint64_t> frames, int64_t n);
+
+// sprint_syms()'s text: one line per address, the address as callers()
+// writes it and what `symdata` says of it, " 0x401136 : main+0x4/0x2a [/bin/prog]\n".
+std::string format_syms(const std::vector<uint64_t> &addresses, const std::function<std::string(uint64_t)> &symdata);
 
 }  // namespace ntap

@@ -45,14 +45,17 @@ Function *find_function(const Program &program, const std::string &name, size_t 
   return found;
 }
 
-// print_backtrace(), print_stack(bt) and print_ustack(stk) print what
-// sprint_backtrace(), sprint_stack(bt) and sprint_ustack(stk) return:
-// rewritten as print(sprint_...()), so kernel probes send one output record
-// carrying the stack id.
+// print_backtrace(), print_stack(bt), print_ustack(stk), print_syms(s) and
+// print_usyms(s) print what sprint_backtrace(), sprint_stack(bt),
+// sprint_ustack(stk), sprint_syms(s) and sprint_usyms(s) return: rewritten
+// as print(sprint_...()), so kernel probes send one output record carrying
+// the stack id.
 void print_through_sprint(CallExpr &call) {
   const char *sprint = call.name == "print_backtrace" && call.args.empty()     ? "sprint_backtrace"
                        : call.name == "print_stack" && call.args.size() == 1  ? "sprint_stack"
                        : call.name == "print_ustack" && call.args.size() == 1 ? "sprint_ustack"
+                       : call.name == "print_syms" && call.args.size() == 1   ? "sprint_syms"
+                       : call.name == "print_usyms" && call.args.size() == 1  ? "sprint_usyms"
                                                                               : nullptr;
   if (!sprint) return;
   auto inner = std::make_unique<CallExpr>(call.loc, sprint);

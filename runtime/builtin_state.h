@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/user_symbols.h"
+
 namespace ntap {
 
 struct BuiltinState {
@@ -14,6 +16,8 @@ struct BuiltinState {
   // token starts; npos when every token has been returned.
   std::string tokenize_input;
   size_t tokenize_next = std::string::npos;
+  // sprint_usyms() in user probes: the ntap process's own addresses.
+  UserSymbols own_symbols;
 };
 
 }  // namespace ntap

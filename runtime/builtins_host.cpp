@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <random>
+#include <sstream>
 #include <string>
+
+#include <fmt/format.h>
 
 #include "abi/runtime_api.h"
 #include "runtime/session.h"
@@ -24,6 +29,28 @@ constexpr int64_t kAfInet = 2;
 
 using ntap::local_zone;
 using ntap::LocalZone;
+
+// sprint_syms()'s text for the hex addresses in `callers` (separated by
+// spaces, each as strtol(word, 16) reads it): one line per address, the
+// word as written, " : ", what `symdata` says of it. Cut after the last
+// whole line that fits in a string, as stap's tapset function cuts it.
+std::string symbolized_lines(ntap_rt *rt, const char *callers, const std::function<std::string(uint64_t)> &symdata) {
+  std::string text;
+  std::istringstream words(callers ? callers : "");
+  std::string word;
+  while (words >> word) {
+    const uint64_t address = std::strtoull(word.c_str(), nullptr, 16);
+    std::string line = " " + word + " : " + symdata(address) + "\n";
+    if (text.size() + line.size() > rt->max_string_bytes()) break;
+    text += line;
+  }
+  return text;
+}
+
+// stap's error for a frame deeper than the stack goes.
+void fail_at_end_of_stack(ntap_rt *rt, int64_t depth, uint32_t site) {
+  ntap_fail_with_message(rt, site, fmt::format("reached end of stack before unwinding to level {}", depth).c_str());
+}
 
 }  // namespace
 
@@ -148,6 +175,39 @@ const char *ntap_fn_symline(ntap_rt *rt, int64_t address) {
 
 const char *ntap_fn_drop_reason_name(ntap_rt *rt, int64_t reason) {
   return rt->arena.keep(rt->kernel->drop_reasons().name(reason));
+}
+
+// ---------------------------------------------------------------- stacks
+// User probes run in the ntap process: there is no probed stack to unwind,
+// so asking for a frame is stap's error at the end of a stack, and the
+// addresses sprint_syms()/sprint_usyms() get come from the script's text.
+
+int64_t ntap_fn_stack(ntap_rt *rt, int64_t n, uint32_t site) {
+  fail_at_end_of_stack(rt, n, site);
+  return 0;
+}
+
+int64_t ntap_fn_ustack(ntap_rt *rt, int64_t n, uint32_t site) { return ntap_fn_stack(rt, n, site); }
+
+// callers(-1) is every frame there is (none); callers(n) for n >= 0 wants
+// n + 1 of them.
+const char *ntap_fn_callers(ntap_rt *rt, int64_t n, uint32_t site) {
+  if (n >= 0) fail_at_end_of_stack(rt, n, site);
+  return "";
+}
+
+const char *ntap_fn_ucallers(ntap_rt *rt, int64_t n, uint32_t site) { return ntap_fn_callers(rt, n, site); }
+
+const char *ntap_fn_sprint_syms(ntap_rt *rt, const char *callers) {
+  return rt->arena.keep(
+      symbolized_lines(rt, callers, [&](uint64_t address) { return rt->kernel->symbols().symdata(address); }));
+}
+
+// User addresses in a user probe are the ntap process's own.
+const char *ntap_fn_sprint_usyms(ntap_rt *rt, const char *callers) {
+  return rt->arena.keep(symbolized_lines(rt, callers, [&](uint64_t address) {
+    return rt->builtins.own_symbols.symdata(getpid(), address, "");
+  }));
 }
 
 // ---------------------------------------------------------------- network

@@ -268,6 +268,14 @@ void Session::handle_record(const uint8_t *data, size_t size) {
     }
     int64_t value = 0;
     std::memcpy(&value, at, std::min<uint32_t>(arg.size, 8));
+    int64_t depth = 0;  // stack(n), callers(n): n, the slot's last word
+    if (arg.part != StackPart::Whole && arg.size >= 16) std::memcpy(&depth, at + arg.size - 8, sizeof depth);
+    // stack(n), ustack(n): the frame's address, which `render` may render.
+    if (arg.part == StackPart::KernelFrame || arg.part == StackPart::UserFrame) {
+      const std::vector<uint64_t> frames = arg.part == StackPart::KernelFrame ? kernel_stack(value) : user_stack(value);
+      value = depth >= 0 && static_cast<uint64_t>(depth) < frames.size() ? static_cast<int64_t>(frames[depth]) : 0;
+    }
+    const int64_t callers = arg.part == StackPart::Callers ? depth : -1;
     args[i].l = value;
     switch (arg.render) {
       case RenderFn::None: break;
@@ -277,9 +285,15 @@ void Session::handle_record(const uint8_t *data, size_t size) {
       case RenderFn::TzCtime: args[i].s = rendered.emplace_back(tz_ctime_string(value)); break;
       case RenderFn::DropReasonName: args[i].s = rendered.emplace_back(kernel_.drop_reasons().name(value)); break;
       case RenderFn::KernelStack:
-        args[i].s = rendered.emplace_back(format_backtrace(symbols, kernel_stack(value)));
+        args[i].s = rendered.emplace_back(format_backtrace(symbols, callers_of(kernel_stack(value), callers)));
         break;
-      case RenderFn::KernelStackHex: args[i].s = rendered.emplace_back(format_backtrace_hex(kernel_stack(value))); break;
+      case RenderFn::KernelStackHex:
+        args[i].s = rendered.emplace_back(format_backtrace_hex(callers_of(kernel_stack(value), callers)));
+        break;
+      case RenderFn::KernelSyms:
+        args[i].s = rendered.emplace_back(format_syms(callers_of(kernel_stack(value), callers),
+                                                      [&](uint64_t address) { return symbols.symdata(address); }));
+        break;
       case RenderFn::Probefunc:
       case RenderFn::Probemod:
       case RenderFn::ProbefuncStack:
@@ -296,11 +310,12 @@ void Session::handle_record(const uint8_t *data, size_t size) {
         break;
       }
       case RenderFn::Ubacktrace:
-      case RenderFn::SprintUbacktrace: {
+      case RenderFn::SprintUbacktrace:
+      case RenderFn::UserSyms: {
         int64_t pid = 0;
         if (arg.size >= 16) std::memcpy(&pid, at + 8, sizeof pid);
-        args[i].s = rendered.emplace_back(user_stack_text(value, pid, arg.render == RenderFn::SprintUbacktrace,
-                                                          record.binary));
+        const std::vector<uint64_t> frames = callers_of(user_stack(value), callers);
+        args[i].s = rendered.emplace_back(user_stack_text(frames, pid, arg.render, record.binary));
         break;
       }
       case RenderFn::Usymname:
@@ -345,18 +360,28 @@ std::vector<uint64_t> Session::kernel_stack(int64_t id) const {
   return probe_frames(kernel_.symbols(), stack, layout_.options.max_backtrace);
 }
 
-// ubacktrace(): "0x401136 0x401190"; sprint_ubacktrace(): one line per
-// frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]".
-std::string Session::user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary) {
+// The addresses of user stack `stack_id` (Layout::kUserStacksMap), innermost
+// first; none for a negative id (a stack that could not be taken).
+std::vector<uint64_t> Session::user_stack(int64_t stack_id) const {
   const int fd = map_fd(Layout::kUserStacksMap);
   std::vector<uint64_t> ips(Layout::kUserStackDepth);
   const uint32_t key = static_cast<uint32_t>(stack_id);
-  if (stack_id < 0 || fd < 0 || bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return "";
+  if (stack_id < 0 || fd < 0 || bpf_map_lookup_elem(fd, &key, ips.data()) != 0) return {};
+  ips.erase(std::find(ips.begin(), ips.end(), uint64_t{0}), ips.end());
+  return ips;
+}
+
+// ubacktrace(), ucallers(): "0x401136 0x401190"; sprint_ubacktrace(): one
+// line per frame, " 0x0000000000401136 : f+0x0/0xb [/path/prog]";
+// sprint_usyms(): " 0x401136 : f+0x0/0xb [/path/prog]".
+std::string Session::user_stack_text(const std::vector<uint64_t> &frames, int64_t pid, RenderFn render,
+                                     const std::string &binary) {
+  auto symdata = [&](uint64_t ip) { return user_symbols_.symdata(pid, ip, binary); };
+  if (render == RenderFn::UserSyms) return format_syms(frames, symdata);
   std::string text;
-  for (uint64_t ip : ips) {
-    if (!ip) break;
-    if (symbolized) {
-      text += fmt::format(" 0x{:016x} : {}\n", ip, user_symbols_.symdata(pid, ip, binary));
+  for (uint64_t ip : frames) {
+    if (render == RenderFn::SprintUbacktrace) {
+      text += fmt::format(" 0x{:016x} : {}\n", ip, symdata(ip));
     } else {
       text += fmt::format("{}0x{:x}", text.empty() ? "" : " ", ip);
     }

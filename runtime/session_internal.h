@@ -205,6 +205,7 @@ class Session {
   // The frames below the tracing machinery of kernel stack `id` (Layout::kStacksMap);
   // empty for a negative id (no stack, or one lost and counted).
   std::vector<uint64_t> kernel_stack(int64_t id) const;
+  std::vector<uint64_t> user_stack(int64_t stack_id) const;
   bpf_program *find_program(const BpfProgramInfo &info) const;
   void report_load_failure(const std::string &libbpf_text, int err);
   bool map_globals();
@@ -262,7 +263,8 @@ class Session {
   std::mt19937_64 random_{std::random_device{}()};  // timer .randomize(M)
   std::unique_ptr<TargetProcess> target_;  // -c CMD
   UserSymbols user_symbols_;               // usymname/usymdata of kernel records
-  std::string user_stack_text(int64_t stack_id, int64_t pid, bool symbolized, const std::string &binary);
+  std::string user_stack_text(const std::vector<uint64_t> &frames, int64_t pid, RenderFn render,
+                              const std::string &binary);
   std::unique_ptr<MetricsServer> metrics_;  // --metrics; null without it
   int signal_fd_ = -1;
   bool stopping_ = false;

@@ -88,6 +88,11 @@ class ProbeLowering {
   // (backtrace(), probefunc()...) or sprint_stack(backtrace()) carries in an
   // output record, and how user space renders it.
   llvm::Value *deferred_value(const ast::CallExpr &call, RenderFn &render);
+  // stack(n), ustack(n) (bare or under symname()/usymname()-like renderers),
+  // callers(n), ucallers(n), sprint_syms() and sprint_usyms(): the stack id
+  // to carry, with `carried`'s render and part set and `depth` the n to carry
+  // after it (null for a whole stack). Null when `call` is none of those.
+  llvm::Value *carried_stack_part(const ast::CallExpr &call, RecordArg &carried, llvm::Value *&depth);
   // bpf_get_stackid into Layout::kStacksMap; a stack it could not store
   // (negative id) is counted in Layout::stacks_lost_offset.
   llvm::Value *stack_id();

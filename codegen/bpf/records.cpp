@@ -149,15 +149,21 @@ void ProbeLowering::output(const CallExpr &call) {
   format.probe_point = resolved_.point;
   format.binary = resolved_.binary;
   std::vector<llvm::Value *> values;
-  std::vector<llvm::Value *> pids;  // a user address's process (renders_user_address), else null
+  // Words carried after a value in its slot: a user address's process
+  // (renders_user_address), then a stack part's depth (StackPart).
+  std::vector<std::vector<llvm::Value *>> trailing;
   uint32_t offset = 0;
   for (size_t i = first; i < call.args.size(); ++i) {
     const Expr &arg = *call.args[i];
     RecordArg carried{RecordArg::Kind::Long};
+    trailing.emplace_back();
     if (is_deferred_call(arg)) {
       const auto &deferred = ast::cast<CallExpr>(arg);
       carried.render = deferred_render(deferred.name);
-      if (carried.render == RenderFn::None) {
+      llvm::Value *depth = nullptr;
+      if (llvm::Value *id = carried_stack_part(deferred, carried, depth)) {
+        values.push_back(id);
+      } else if (carried.render == RenderFn::None) {
         values.push_back(deferred_value(deferred, carried.render));
       } else if (renders_user_stack(carried.render)) {
         const bool of_ubacktrace = deferred.args.size() == 1 && deferred.args[0]->kind == ExprKind::Call &&
@@ -173,9 +179,13 @@ void ProbeLowering::output(const CallExpr &call) {
       }
       carried.size = 8;
       if (renders_user_address(carried.render)) {
-        pids.resize(values.size());
-        pids.back() = ir().CreateLShr(state_.mb.call_helper(Helper::GetCurrentPidTgid, ir().getInt64Ty(), {}), 32);
-        carried.size = 16;
+        trailing.back().push_back(
+            ir().CreateLShr(state_.mb.call_helper(Helper::GetCurrentPidTgid, ir().getInt64Ty(), {}), 32));
+        carried.size += 8;
+      }
+      if (depth) {
+        trailing.back().push_back(depth);
+        carried.size += 8;
       }
     } else if (arg.type == Type::Long) {
       values.push_back(value(arg));
@@ -210,8 +220,9 @@ void ProbeLowering::output(const CallExpr &call) {
         copy_bytes(at, values[i], max_string_len(), llvm::MaybeAlign(1));
       } else {
         b.CreateAlignedStore(values[i], at, llvm::Align(8));
-        if (i < pids.size() && pids[i])
-          b.CreateAlignedStore(pids[i], b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), at, 8), llvm::Align(8));
+        for (size_t word = 0; word < trailing[i].size(); ++word)
+          b.CreateAlignedStore(trailing[i][word], b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), at, 8 * (word + 1)),
+                               llvm::Align(8));
       }
     }
   });

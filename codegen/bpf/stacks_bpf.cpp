@@ -1,7 +1,11 @@
 // Kernel stacks and probe addresses in kernel probes: the values that
 // backtrace(), sprint_backtrace(), sprint_stack(backtrace()), probefunc()
 // and probemod() carry to user space in an output record, which renders
-// them from kallsyms (docs/architecture.md, decision 6).
+// them from kallsyms (docs/architecture.md, decision 6); stack(n),
+// callers(n) and their user forms carry a stack id and a depth.
+#include <string>
+#include <string_view>
+
 #include "codegen/bpf/lowering.h"
 #include "frontend/builtins.h"
 
@@ -24,9 +28,25 @@ constexpr int64_t kENoMem = 12;  // every entry of the stack map is in use
 
 bool is_perf_probe(const ResolvedProbe &probe) { return probe.kind == ProbeKind::Perf; }
 
-bool is_backtrace_call(const Expr &e) {
-  return e.kind == ExprKind::Call && ast::cast<ast::CallExpr>(e).builtin &&
-         ast::cast<ast::CallExpr>(e).name == "backtrace";
+bool is_builtin_call(const Expr &e, std::string_view name) {
+  return e.kind == ExprKind::Call && ast::cast<ast::CallExpr>(e).builtin && ast::cast<ast::CallExpr>(e).name == name;
+}
+
+bool is_backtrace_call(const Expr &e) { return is_builtin_call(e, "backtrace"); }
+
+// The stack(n) or ustack(n) call whose frame `call` renders: the call
+// itself, or the argument of symname()-like renderers of that side's
+// addresses. Null otherwise.
+const CallExpr *rendered_frame(const CallExpr &call, RenderFn render) {
+  if (call.name == "stack" || call.name == "ustack") return &call;
+  if (call.args.size() != 1) return nullptr;
+  const bool kernel_render = render == RenderFn::Symname || render == RenderFn::Symdata ||
+                             render == RenderFn::Symfileline || render == RenderFn::Symfile ||
+                             render == RenderFn::Symline;
+  const bool user_render = render == RenderFn::Usymname || render == RenderFn::Usymdata;
+  if (kernel_render && is_builtin_call(*call.args[0], "stack")) return &ast::cast<CallExpr>(*call.args[0]);
+  if (user_render && is_builtin_call(*call.args[0], "ustack")) return &ast::cast<CallExpr>(*call.args[0]);
+  return nullptr;
 }
 
 }  // namespace
@@ -58,6 +78,38 @@ llvm::Value *ProbeLowering::probe_address() {
   llvm::Value *ip = b.CreateAlignedLoad(b.getInt64Ty(), at, llvm::Align(8), "ip");
   // A sample taken in user mode has a user address: no kernel address then.
   return b.CreateSelect(b.CreateICmpSLT(ip, i64(0)), ip, i64(0));
+}
+
+llvm::Value *ProbeLowering::carried_stack_part(const CallExpr &call, RecordArg &carried, llvm::Value *&depth) {
+  if (const CallExpr *frame = rendered_frame(call, carried.render)) {
+    const bool user = frame->name == "ustack";
+    carried.part = user ? StackPart::UserFrame : StackPart::KernelFrame;
+    depth = long_value(*frame->args[0]);
+    return user ? user_stack_id(frame->loc, frame->name) : stack_id();
+  }
+  if (call.name == "callers" || call.name == "ucallers") {
+    const bool user = call.name == "ucallers";
+    carried.render = user ? RenderFn::Ubacktrace : RenderFn::KernelStackHex;
+    carried.part = StackPart::Callers;
+    depth = long_value(*call.args[0]);
+    return user ? user_stack_id(call.loc, call.name) : stack_id();
+  }
+  if (call.name != "sprint_syms" && call.name != "sprint_usyms") return nullptr;
+  // sprint_syms(callers(n)), sprint_syms(backtrace()) and the user forms:
+  // the lines of the stack the argument took, not of its text.
+  const bool user = call.name == "sprint_usyms";
+  const Expr &arg = *call.args[0];
+  carried.render = user ? RenderFn::UserSyms : RenderFn::KernelSyms;
+  if (is_builtin_call(arg, user ? "ucallers" : "callers")) {
+    carried.part = StackPart::Callers;
+    depth = long_value(*ast::cast<CallExpr>(arg).args[0]);
+  } else if (!is_builtin_call(arg, user ? "ubacktrace" : "backtrace")) {
+    const std::string printer = "print_" + call.name.substr(std::string_view("sprint_").size());
+    const std::string stack = user ? "ucallers(n) or ubacktrace()" : "callers(n) or backtrace()";
+    unsupported(arg.loc, "in kernel probes the argument of " + call.name + "() and " + printer + "() must be " + stack +
+                             " itself (the stack travels as an id)");
+  }
+  return user ? user_stack_id(arg.loc, call.name) : stack_id();
 }
 
 llvm::Value *ProbeLowering::deferred_value(const CallExpr &call, RenderFn &render) {

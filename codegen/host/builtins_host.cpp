@@ -185,6 +185,14 @@ const std::unordered_map<std::string_view, Lowering> &host_builtins() {
       {"symfile", runtime_function},
       {"symline", runtime_function},
       {"drop_reason_name", runtime_function},
+      // No probed stack in user probes: the runtime fails with stap's
+      // message, which names the depth.
+      {"stack", runtime_function_failing_with("reached end of stack near identifier 'stack'")},
+      {"ustack", runtime_function_failing_with("reached end of stack near identifier 'ustack'")},
+      {"callers", runtime_function_failing_with("reached end of stack near identifier 'callers'")},
+      {"ucallers", runtime_function_failing_with("reached end of stack near identifier 'ucallers'")},
+      {"sprint_syms", runtime_function},
+      {"sprint_usyms", runtime_function},
       {"warn", runtime_function},
       {"log", runtime_function},
       {"ppid", runtime_function},

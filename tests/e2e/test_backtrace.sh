@@ -5,6 +5,7 @@
 # that hit the tracepoint (probefunc()) and passing through __udp4_lib_rcv,
 # which dropped it; backtrace() gives the same addresses in hex and
 # sprint_stack(backtrace()) the same lines. -D MAXBACKTRACE=2 keeps two frames.
+# callers(n), stack(n), print_syms() and sprint_syms() are views of that stack.
 source "$(dirname "$0")/lib.sh"
 
 out="$WORK_DIR/stacks.out"
@@ -71,10 +72,57 @@ expect_eq "one stack per drop" 2 "$blocks"
 
 note "case errors"
 status=0
+"$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { a = stack(1) }' >/dev/null 2>"$out.err" || status=$?
+expect_eq "exit status" 1 "$status"
+grep -q "in kernel probes, stack() can only be used as a printf/print argument" "$out.err" ||
+  { show_file stderr "$out.err"; fail "stack() outside print"; }
+status=0
 "$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { s = backtrace() }' >/dev/null 2>"$out.err" || status=$?
 expect_eq "exit status" 1 "$status"
 grep -q "in kernel probes, backtrace() can only be used as a printf/print argument" "$out.err" ||
   { show_file stderr "$out.err"; fail "backtrace() outside print"; }
+
+note "case callers(n), stack(n), print_syms and sprint_syms"
+# Each is a view of the stack backtrace() takes: callers(1) its first two
+# addresses, callers(-1) all of them, stack(n) the address at depth n (0
+# beyond the stack), print_syms(backtrace()) print_backtrace()'s lines, and
+# sprint_syms(callers(1)) the first two of them.
+ntap_start "$out" -e 'probe begin { printf("stacks: ready\n") }
+probe kernel.trace("kfree_skb") {
+  if ($skb->dev->nd_net->net->ns->inum == $1 && $reason == 3) {
+    printf("bt %s\n", backtrace())
+    printf("callers1 %s\n", callers(1))
+    printf("callers-1 %s\n", callers(-1))
+    printf("stack %x %x %d %s %s\n", stack(0), stack(1), stack(1000), symname(stack(1)), probefunc())
+    print_backtrace()
+    printf("--\n")
+    print_syms(backtrace())
+    printf("--\n%s", sprint_syms(callers(1)))
+    printf("end\n")
+  }
+}' "$(netns_inode)"
+wait_for_line "$out" '^stacks: ready$'
+send_udp 1
+wait_for_line "$out" '^end$'
+sleep 0.3
+ntap_stop INT
+expect_eq "exit status after SIGINT" 0 "$NTAP_STATUS"
+python3 - "$out" <<'PY' || { show_file stdout "$out"; fail "callers/stack/print_syms output"; }
+import re, sys
+lines = open(sys.argv[1]).read().split("\n")
+assert lines[0] == "stacks: ready", lines[0]
+bt = lines[1].split(" ")
+assert bt[0] == "bt" and len(bt) > 3, lines[1]
+bt = bt[1:]
+trace_lines = lines[5:5 + len(bt)]
+names = [re.match(r"^ 0x[0-9a-f]{16} : ([A-Za-z0-9_.]+)\+", l).group(1) for l in trace_lines]
+expected = ["bt " + " ".join(bt),
+            "callers1 " + " ".join(bt[:2]),
+            "callers-1 " + " ".join(bt),
+            "stack %s %s 0 %s %s" % (bt[0][2:], bt[1][2:], names[1], names[0])]
+expected += trace_lines + ["--"] + trace_lines + ["--"] + trace_lines[:2] + ["end", ""]
+assert lines[1:] == expected, "\n".join(["got:"] + lines[1:] + ["expected:"] + expected)
+PY
 
 note "case a stack the map refuses is counted and reported"
 # With MAXSTACKS=1 the map holds the IPv4 drop's stack; the IPv6 drop's

@@ -172,6 +172,36 @@ status=0
 expect_eq "print_ustack of text: status" 1 "$status"
 grep -q "must be ubacktrace() itself" "$WORK_DIR/ustack.err" || { show_file stderr "$WORK_DIR/ustack.err"; fail "print_ustack of text: message"; }
 
+note "case ucallers(n), ustack(n), print_usyms and sprint_usyms"
+# Views of the stack ubacktrace() takes: ucallers(0) its first address,
+# ucallers(1) two, ustack(n) the address at depth n, print_usyms and
+# sprint_usyms one line per address as written, with its usymdata().
+out="$WORK_DIR/usyms.out"
+run_ntap "$out" -c "$prog 1 300" -e "probe process(\"$prog\").function(\"twice_plus_one\") {
+  printf(\"ubt %s\n\", ubacktrace()); printf(\"uc0 %s\n\", ucallers(0)); printf(\"uc1 %s\n\", ucallers(1))
+  printf(\"us %x %x %s %s\n\", ustack(0), ustack(1), usymname(ustack(1)), usymdata(ustack(0)))
+  print_usyms(ucallers(1)); printf(\"--\n%s\", sprint_usyms(ubacktrace())) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "usyms: status $NTAP_STATUS"; }
+python3 - "$out" "$prog" <<'PY' || { show_file output "$out"; fail "ucallers/ustack/print_usyms output"; }
+import re, sys
+lines, prog = open(sys.argv[1]).read().split("\n"), sys.argv[2]
+ubt = lines[0].split(" ")
+assert ubt[0] == "ubt" and len(ubt) >= 3, lines[0]
+ubt = ubt[1:]
+sym = r"\+0x[0-9a-f]+/0x[0-9a-f]+ \[" + re.escape(prog) + r"\]$"
+assert lines[1] == "uc0 " + ubt[0], lines[1]
+assert lines[2] == "uc1 " + " ".join(ubt[:2]), lines[2]
+us = re.match(r"^us ([0-9a-f]+) ([0-9a-f]+) main (twice_plus_one" + sym + ")", lines[3])
+assert us and "0x" + us.group(1) == ubt[0] and "0x" + us.group(2) == ubt[1], lines[3]
+usyms = lines[4:6]
+assert re.match("^ " + ubt[0] + " : twice_plus_one" + sym, usyms[0]), usyms[0]
+assert re.match("^ " + ubt[1] + " : main" + sym, usyms[1]), usyms[1]
+assert lines[6] == "--", lines[6]
+rest = lines[7:7 + len(ubt)]
+assert rest[:2] == usyms, rest
+assert [l.split(" ")[1] for l in rest] == ubt, rest
+PY
+
 note "case \$\$return"
 out="$WORK_DIR/dump.out"
 run_ntap "$out" -c "$prog 2" -e "probe process(\"$prog\").function(\"negate_sum\").return { println(\$\$return) }"

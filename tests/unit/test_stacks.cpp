@@ -5,7 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "abi/layout.h"
+#include "codegen/bpf/bpf_codegen.h"
 #include "kernel/stacks.h"
+#include "support.h"
 
 using ntap::KernelSymbols;
 
@@ -52,4 +55,52 @@ TEST_CASE("stacks: frames start below the tracing machinery and end at the first
   CHECK(ntap::probe_frames(syms, {kRun4, kProg}, 20) == std::vector<uint64_t>{kRun4, kProg});
   // MAXBACKTRACE counts the frames kept, below the machinery.
   CHECK(ntap::probe_frames(syms, stack, 1) == std::vector<uint64_t>{kDrop + 0x12});
+}
+
+TEST_CASE("stacks: callers(n) keeps frames 0..n, all for -1", "[stacks]") {
+  const std::vector<uint64_t> frames = {kDrop, kUdp, kRun4};
+  CHECK(ntap::callers_of(frames, 0) == std::vector<uint64_t>{kDrop});
+  CHECK(ntap::callers_of(frames, 1) == std::vector<uint64_t>{kDrop, kUdp});
+  CHECK(ntap::callers_of(frames, 5) == frames);
+  CHECK(ntap::callers_of(frames, -1) == frames);
+  // stap's loop (i <= n || n == -1) takes no frame for other negative n.
+  CHECK(ntap::callers_of(frames, -2).empty());
+}
+
+TEST_CASE("stacks: print_syms lines are ' ADDR : symdata' with the address as callers() writes it", "[stacks]") {
+  KernelSymbols syms(kData + "/kallsyms_stacks");
+  auto symdata = [&](uint64_t address) { return syms.symdata(address); };
+  CHECK(ntap::format_syms({kDrop + 0x12, 0x401136}, symdata) ==
+        " 0xffffffff81100312 : sk_skb_reason_drop+0x12/0x200 [kernel]\n"
+        " 0x401136 : " + syms.symdata(0x401136) + "\n");
+  CHECK(ntap::format_syms({}, symdata) == "");
+}
+
+TEST_CASE("stacks: stack(n) and callers(n) carry a stack id and n in kernel records", "[stacks][bpf_codegen]") {
+  using ntap::RenderFn;
+  using ntap::StackPart;
+  auto c = ntap::test::check_script(
+      "probe kernel.trace(\"kfree_skb\") {\n"
+      "  printf(\"%s %x %s %s %s\\n\", callers(2), stack(1), symdata(stack(3)), sprint_syms(callers(-1)),\n"
+      "         sprint_syms(backtrace()))\n"
+      "}\n");
+  ntap::Layout layout = ntap::Layout::build(*c->program, ntap::LayoutOptions{});
+  ntap::BpfObject object = ntap::compile_kernel_probes(*c->program, layout, ntap::BpfCodegenOptions{});
+  REQUIRE(object.records.size() == 1);
+  const auto &args = object.records[0].args;
+  REQUIRE(args.size() == 5);
+  CHECK(args[0].render == RenderFn::KernelStackHex);
+  CHECK(args[0].part == StackPart::Callers);
+  CHECK(args[1].render == RenderFn::None);
+  CHECK(args[1].part == StackPart::KernelFrame);
+  CHECK(args[2].render == RenderFn::Symdata);
+  CHECK(args[2].part == StackPart::KernelFrame);
+  CHECK(args[3].render == RenderFn::KernelSyms);
+  CHECK(args[3].part == StackPart::Callers);
+  CHECK(args[4].render == RenderFn::KernelSyms);
+  CHECK(args[4].part == StackPart::Whole);
+  // The id, then n; a whole stack is its id alone.
+  for (int i = 0; i < 4; ++i) CHECK(args[i].size == 16);
+  CHECK(args[4].size == 8);
+  CHECK(object.records[0].payload_size == 4 * 16 + 8);
 }
