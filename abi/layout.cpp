@@ -66,6 +66,7 @@ Layout Layout::build(const ast::Program &program, const LayoutOptions &options) 
   layout.target_pid_offset = take(8);
   layout.nesting_skipped_offset = take(8);
   layout.stacks_lost_offset = take(8);
+  layout.running_at_start_offset = take(8);
 
   for (const auto &gp : program.globals) {
     const ast::Global &g = *gp;

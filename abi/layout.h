@@ -117,6 +117,8 @@ struct Layout {
   uint32_t target_pid_offset = 0;       // u64: target() (-x PID / -c CMD), set before attach
   uint32_t nesting_skipped_offset = 0;  // u64: kernel probe hits skipped, nested too deep on a CPU
   uint32_t stacks_lost_offset = 0;      // u64: kernel stacks bpf_get_stackid could not store
+  // u64: keys left in kRunningAtStartMap; 0 lets programs skip the map.
+  uint32_t running_at_start_offset = 0;
 
   // Kernel probes keep their string buffers, string-keyed map keys and
   // strings being built in a per-CPU "frame" instead of the 512-byte BPF
@@ -153,6 +155,11 @@ struct Layout {
   static constexpr const char *kUserStacksMap = "ustacks";
   static constexpr uint32_t kUserStackDepth = 127;  // PERF_MAX_STACK_DEPTH
   static constexpr uint32_t kUserStacks = 1024;
+  // Processes running at start that a process.begin has not seen begin yet
+  // (ResolvedProbe::begins_running_process): u64 keys, probe id << 32 | pid.
+  static constexpr const char *kRunningAtStartMap = "running_at_start";
+  static constexpr uint32_t kRunningAtStart = 65536;
+  static uint64_t running_at_start_key(uint32_t probe_id, uint32_t pid) { return uint64_t{probe_id} << 32 | pid; }
 
   // perf counters (Program::perf_counters): counter K is read from the perf
   // event array perf_counter_map(K), one counting event per CPU, which the

@@ -500,6 +500,11 @@ struct ResolvedProbe {
   // call a task makes through the 32-bit entry (int 0x80: the kernel marks
   // it TS_COMPAT), whose numbers mean other calls, never matches.
   bool native_calls_only = false;
+  // process.begin of a process already running when the script starts: the
+  // runtime lists those processes in Layout::kRunningAtStartMap, keyed by
+  // the probe's id and the process, and the first system call entry or exit
+  // in each takes its key and runs the body, once.
+  bool begins_running_process = false;
   // perf.*: the perf_event_attr type and config of the event (param: its
   // sample period). `.process("PATH")`: the program runs its body only in
   // tasks executing this file, by inode and device (the kernel's dev_t

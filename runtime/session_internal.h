@@ -211,6 +211,7 @@ class Session {
   bool map_globals();
   bool fill_dispatch_tables();
   bool open_perf_counters();
+  bool list_running_processes();
   bool attach_kernel_probes();
   bool start_target();
   void collect_user_probes();

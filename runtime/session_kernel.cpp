@@ -2,6 +2,13 @@
 // first one's maps, the globals mapping, and attaching every program.
 #include "runtime/session_internal.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cinttypes>
+#include <filesystem>
+#include <set>
+
 #include "kernel/providers/perf_events.h"
 
 namespace ntap::session_detail {
@@ -232,9 +239,53 @@ bool Session::open_perf_counters() {
   return true;
 }
 
+// process.begin of the processes already running (ResolvedProbe::
+// begins_running_process): each process whose executable the probe follows
+// gets its key, just before the programs that take the keys are attached.
+// Kernel threads (no executable), ntap and its -c command (which begins by
+// its exec) are not listed.
+bool Session::list_running_processes() {
+  std::set<std::pair<uint32_t, uint64_t>> listed;  // (probe id, pid)
+  std::vector<const ast::ResolvedProbe *> begins;
+  std::vector<uint32_t> probe_ids;
+  for (const BpfProgramInfo &info : bpf_.programs)
+    if (info.resolved.begins_running_process) {
+      begins.push_back(&info.resolved);
+      probe_ids.push_back(info.probe->id);
+    }
+  if (begins.empty()) return true;
+  const int map = map_fd(Layout::kRunningAtStartMap);
+  uint64_t keys = 0, refused = 0;
+  std::error_code error;
+  for (const auto &entry : std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const uint32_t pid = static_cast<uint32_t>(std::stoul(name));
+    if (pid == static_cast<uint32_t>(getpid()) || (target_ && pid == static_cast<uint32_t>(target_->pid()))) continue;
+    struct stat exe {};
+    if (stat(("/proc/" + name + "/exe").c_str(), &exe) != 0) continue;
+    const uint64_t dev = (uint64_t{major(exe.st_dev)} << 20) | minor(exe.st_dev);
+    for (size_t i = 0; i < begins.size(); ++i) {
+      const ast::ResolvedProbe &begin = *begins[i];
+      if (begin.exe_inode && (begin.exe_inode != exe.st_ino || begin.exe_dev != dev)) continue;
+      if (!listed.insert({probe_ids[i], pid}).second) continue;
+      const uint64_t key = Layout::running_at_start_key(probe_ids[i], pid), value = 1;
+      if (map >= 0 && bpf_map_update_elem(map, &key, &value, BPF_NOEXIST) == 0)
+        ++keys;
+      else
+        ++refused;
+    }
+  }
+  if (refused)
+    fprintf(stderr, "WARNING: %" PRIu64 " processes running at start get no process.begin: more than %u are listed\n",
+            refused, Layout::kRunningAtStart);
+  std::memcpy(globals_.get() + layout_.running_at_start_offset, &keys, sizeof keys);
+  return true;
+}
+
 bool Session::attach_kernel_probes() {
   const auto start = Clock::now();
-  if (!open_perf_counters() || !fill_dispatch_tables()) return false;
+  if (!open_perf_counters() || !list_running_processes() || !fill_dispatch_tables()) return false;
   for (const BpfProgramInfo &info : bpf_.programs) {
     if (!info.attached) continue;
     bpf_program *prog = find_program(info);

@@ -92,6 +92,31 @@ void ProbeLowering::run_only_in_new_process() {
   b.SetInsertPoint(run);
 }
 
+void ProbeLowering::run_once_in_running_process() {
+  auto &b = ir();
+  llvm::BasicBlock *other = block("not_running_at_start");
+  llvm::BasicBlock *lookup = block("running_at_start_left");
+  llvm::BasicBlock *run = block("running_at_start");
+  // Once every listed process has begun, a system call costs one load here.
+  llvm::Value *left_ptr = state_.maps.global_ptr(state_.layout.running_at_start_offset);
+  llvm::Value *left = b.CreateAlignedLoad(b.getInt64Ty(), left_ptr, llvm::Align(8), true);
+  b.CreateCondBr(b.CreateICmpEQ(left, i64(0)), other, lookup);
+  b.SetInsertPoint(lookup);
+  llvm::Value *ids = state_.mb.call_helper(Helper::GetCurrentPidTgid, b.getInt64Ty(), {});
+  llvm::Value *key = state_.mb.entry_alloca(b.getInt64Ty(), "running_at_start_key", false);
+  b.CreateAlignedStore(b.CreateOr(i64(static_cast<int64_t>(Layout::running_at_start_key(probe_.id, 0))),
+                                  b.CreateLShr(ids, 32)),
+                       key, llvm::Align(8));
+  // Deleting is taking: of two threads racing, one gets the key.
+  llvm::Value *taken = state_.mb.call_helper(
+      Helper::MapDeleteElem, b.getInt64Ty(), {state_.maps.map(Layout::kRunningAtStartMap), key});
+  b.CreateCondBr(b.CreateICmpEQ(taken, i64(0)), run, other);
+  b.SetInsertPoint(other);
+  b.CreateRet(b.getInt32(0));
+  b.SetInsertPoint(run);
+  state_.maps.atomic_add(left_ptr, i64(-1));
+}
+
 // kernel_string(addr): the string at addr, cut at MAXSTRINGLEN - 1 bytes.
 llvm::Value *kernel_string(ProbeLowering &p, const CallExpr &call) {
   llvm::Value *address = p.long_value(*call.args[0]);

@@ -104,6 +104,9 @@ class ProbeLowering {
   // ResolvedProbe::new_process_only: returns 0 from the program unless this
   // is a new process's return from fork/clone.
   void run_only_in_new_process();
+  // ResolvedProbe::begins_running_process: returns 0 from the program unless
+  // this hit takes the process's key from Layout::kRunningAtStartMap.
+  void run_once_in_running_process();
 
   // ---- records (records.cpp)
   void output(const ast::CallExpr &call);

@@ -24,6 +24,7 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
   add({Layout::kStacksMap, kMapTypeStackTrace, layout.options.max_stacks, 0, 4, layout.stack_frames() * 8,
        true});
   add({Layout::kUserStacksMap, kMapTypeStackTrace, Layout::kUserStacks, 0, 4, 8 * Layout::kUserStackDepth, true});
+  add({Layout::kRunningAtStartMap, kMapTypeHash, Layout::kRunningAtStart, 0, 8, 8});
 
   // Perf event arrays hold file descriptors: sizes only, as program arrays.
   // Zero entries: libbpf makes one per possible CPU.
@@ -60,7 +61,8 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
 
 bool MapAccess::on_demand(const std::string &name) {
   return name == Layout::kEventsMap || name == Layout::kFramesMap || name == Layout::kNestingMap ||
-         name == kWalkBudgetMap || name == Layout::kStacksMap || name == Layout::kUserStacksMap;
+         name == kWalkBudgetMap || name == Layout::kStacksMap || name == Layout::kUserStacksMap ||
+         name == Layout::kRunningAtStartMap;
 }
 
 std::vector<std::string> MapAccess::declared_on_demand() const {

@@ -68,6 +68,7 @@ class ProcessLifecycleProvider final : public Provider {
     if (at_end) return {probe};
     std::vector<ast::ResolvedProbe> probes{probe};
     add_forked_children(probe, probes);
+    add_running_processes(probe, probes);
     return probes;
   }
 
@@ -103,6 +104,21 @@ class ProcessLifecycleProvider final : public Provider {
       child.new_process_only = true;
       child.native_calls_only = true;
       probes.push_back(std::move(child));
+    }
+  }
+
+  // stap's task finder also reports the processes running when the script
+  // starts. A program cannot run in another task's context, so each begins
+  // at its first system call entry or exit once the probes are attached (a
+  // process waiting in a call begins when the call returns); the runtime
+  // lists them just before attaching (ResolvedProbe::begins_running_process).
+  void add_running_processes(const ast::ResolvedProbe &exec, std::vector<ast::ResolvedProbe> &probes) const {
+    for (const char *event : {"sys_enter", "sys_exit"}) {
+      if (!kernel_.btf().tracepoint_args(event)) continue;
+      ast::ResolvedProbe running = exec;
+      running.section = std::string("tp_btf/") + event;
+      running.begins_running_process = true;
+      probes.push_back(std::move(running));
     }
   }
 

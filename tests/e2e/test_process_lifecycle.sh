@@ -2,7 +2,8 @@
 # process.begin / process.end and their process("PATH") forms: each run of
 # the test's own program (built here, so no other process executes that
 # file) is one begin and one end, however many threads it starts; pp() names
-# the canonical path; process(PID) is refused with the alternative.
+# the canonical path; process(PID) is refused with the alternative; processes
+# running before the script starts begin once, at their next system call.
 source "$(dirname "$0")/lib.sh"
 
 command -v cc >/dev/null || fail "the process lifecycle test needs a C compiler (cc) for its test program"
@@ -62,3 +63,26 @@ ntap_stop INT
 # One exec and four children (one of them through vfork), each begin in
 # its own process.
 expect_eq "forks: begins and ends" "begins 5 ends 5 in 5 processes any 5" "$(grep -v '^ready$' "$out")"
+
+note "case processes already running at start begin once, at their next system call"
+sleeper="$WORK_DIR/ntapsleep"
+cp "$(command -v sleep)" "$sleeper"
+"$sleeper" 1 & first=$!
+"$sleeper" 1 & second=$!
+out="$WORK_DIR/running.out"
+status=0
+# Each copy waits in nanosleep: it begins when the call returns, ~1 s later.
+# process.begin under -x sees the target begin the same way.
+timeout 30 "$NTAP" -T 2 -x "$second" -e '
+global pids, target_begins
+probe process(@1).begin { pids[pid()]++ }
+probe process.begin { if (pid() == target()) target_begins++ }
+probe end {
+  foreach (p in pids+) printf("%d %d\n", p, pids[p])
+  printf("target %d\n", target_begins)
+}' "$sleeper" >"$out" 2>"$out.err" || status=$?
+wait "$first" "$second"
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "one begin per running copy" "$(printf '%d 1\n%d 1\n' $(printf '%s\n' "$first" "$second" | sort -n))
+target 1" "$(cat "$out")"

@@ -161,3 +161,20 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
   CHECK(test::error_of("probe process.function(\"main\") { }") ==
         "1:7 a process probe without a path or pid needs a target process (-c CMD or -x PID)");
 }
+
+TEST_CASE("process.begin: a program starting, a fork's child, a process already running", "[uprobe][host]") {
+  test::CheckOptions host;
+  host.kernel = &test::host_kernel();
+  auto checked = test::check_script("probe process.begin { }", host);
+  std::vector<std::string> sections, running;
+  for (const ast::ResolvedProbe &rp : checked->program->probes.at(0)->resolved) {
+    sections.push_back(rp.section);
+    if (rp.begins_running_process) running.push_back(rp.section);
+  }
+  CHECK(sections.front() == "tp_btf/sched_process_exec");
+  CHECK(std::count(sections.begin(), sections.end(), "tp_btf/sys_exit") == 5);  // 4 fork calls, running processes
+  // Running processes take their key at whichever system call comes first.
+  CHECK(running == std::vector<std::string>{"tp_btf/sys_enter", "tp_btf/sys_exit"});
+  auto ends = test::check_script("probe process.end { }", host);
+  for (const ast::ResolvedProbe &rp : ends->program->probes.at(0)->resolved) CHECK_FALSE(rp.begins_running_process);
+}
