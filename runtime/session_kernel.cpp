@@ -268,6 +268,7 @@ bool Session::list_running_processes() {
     for (size_t i = 0; i < begins.size(); ++i) {
       const ast::ResolvedProbe &begin = *begins[i];
       if (begin.exe_inode && (begin.exe_inode != exe.st_ino || begin.exe_dev != dev)) continue;
+      if (begin.pid > 0 && begin.pid != pid) continue;
       if (!listed.insert({probe_ids[i], pid}).second) continue;
       const uint64_t key = Layout::running_at_start_key(probe_ids[i], pid), value = 1;
       if (map >= 0 && bpf_map_update_elem(map, &key, &value, BPF_NOEXIST) == 0)

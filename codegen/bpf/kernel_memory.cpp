@@ -92,6 +92,17 @@ void ProbeLowering::run_only_in_new_process() {
   b.SetInsertPoint(run);
 }
 
+void ProbeLowering::run_only_in_process(int64_t pid) {
+  auto &b = ir();
+  llvm::Value *ids = state_.mb.call_helper(Helper::GetCurrentPidTgid, b.getInt64Ty(), {});
+  llvm::BasicBlock *other = block("other_process");
+  llvm::BasicBlock *run = block("this_process");
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateLShr(ids, 32), i64(pid)), run, other);
+  b.SetInsertPoint(other);
+  b.CreateRet(b.getInt32(0));
+  b.SetInsertPoint(run);
+}
+
 void ProbeLowering::run_once_in_running_process() {
   auto &b = ir();
   llvm::BasicBlock *other = block("not_running_at_start");

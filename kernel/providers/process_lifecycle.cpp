@@ -34,10 +34,7 @@ class ProcessLifecycleProvider final : public Provider {
     const auto &c = point.components;
     const bool at_end = c[1].name == "end";
     if (c[1].string_arg || c[1].number_arg) probe_error(point, "'." + c[1].name + "' takes no argument");
-    if (c[0].number_arg)
-      probe_error(point, "process(PID)." + c[1].name +
-                             ": ntap sees programs start (exec) and processes end, not one running process; use "
-                             "process." + c[1].name + " with `if (pid() != PID) next`");
+    if (c[0].number_arg && *c[0].number_arg <= 0) probe_error(point, "process(PID) needs a positive process id");
     if (c[0].string_arg && c[0].string_arg->empty()) probe_error(point, "process(\"\") needs the path of an executable");
     const std::string event = at_end ? "sched_process_exit" : "sched_process_exec";
     const Btf &types = kernel_.btf();
@@ -50,7 +47,10 @@ class ProcessLifecycleProvider final : public Provider {
     probe.kind = ast::ProbeKind::Perf;  // a kernel probe its provider attaches
     probe.section = "tp_btf/" + event;
     std::string subject = "process";
-    if (c[0].string_arg)
+    if (c[0].number_arg) {
+      probe.pid = *c[0].number_arg;
+      subject = "process(" + std::to_string(probe.pid) + ")";
+    } else if (c[0].string_arg)
       subject = "process(\"" +
                 filter_by_executable(probe, *c[0].string_arg, point, "process(\"" + *c[0].string_arg + "\")") + "\")";
     probe.name = subject + "." + c[1].name;
@@ -65,9 +65,13 @@ class ProcessLifecycleProvider final : public Provider {
         probe.filter_value = 1;
       }
     }
-    if (at_end) return {probe};
     std::vector<ast::ResolvedProbe> probes{probe};
-    add_forked_children(probe, probes);
+    if (at_end) {
+      add_exec_as_end(probe, probes);
+      return probes;
+    }
+    // A fork's child is a new process id, never process(PID)'s.
+    if (!probe.pid) add_forked_children(probe, probes);
     add_running_processes(probe, probes);
     return probes;
   }
@@ -120,6 +124,20 @@ class ProcessLifecycleProvider final : public Provider {
       running.begins_running_process = true;
       probes.push_back(std::move(running));
     }
+  }
+
+  // An exec ends the program that was running (stap's task finder reports
+  // it as the process's end): sched_prepare_exec (Linux 6.10) fires past the
+  // point of no return while the task still runs the old program, so
+  // process("PATH").end's filter and the probe's execname() see the
+  // program that ends. Older kernels end a process only at its exit.
+  void add_exec_as_end(const ast::ResolvedProbe &exit, std::vector<ast::ResolvedProbe> &probes) const {
+    if (!kernel_.btf().tracepoint_args("sched_prepare_exec")) return;
+    ast::ResolvedProbe exec = exit;
+    exec.section = "tp_btf/sched_prepare_exec";
+    exec.filter_arg = -1;
+    exec.filter_steps.clear();
+    probes.push_back(std::move(exec));
   }
 
   const KernelInfo &kernel_;

@@ -2,8 +2,8 @@
 # process.begin / process.end and their process("PATH") forms: each run of
 # the test's own program (built here, so no other process executes that
 # file) is one begin and one end, however many threads it starts; pp() names
-# the canonical path; process(PID) is refused with the alternative; processes
-# running before the script starts begin once, at their next system call.
+# the canonical path; processes running before the script starts begin once,
+# at their next system call; an exec ends the old program; process(PID).
 source "$(dirname "$0")/lib.sh"
 
 command -v cc >/dev/null || fail "the process lifecycle test needs a C compiler (cc) for its test program"
@@ -33,12 +33,12 @@ expect_eq "begins and ends" "begins 5 ends 5 any 5 5
 process(\"$real\").begin 5
 process(\"$real\").end 5" "$(grep -v '^ready$' "$out")"
 
-note "case process(PID) is refused, naming the alternative"
+note "case process(0) is refused"
 status=0
-"$NTAP" -p2 -e 'probe process(1).end { println(pid()) }' >/dev/null 2>"$WORK_DIR/pid.err" || status=$?
-expect_eq "process(PID): status" 1 "$status"
-grep -q "process(PID).end: ntap sees programs start (exec) and processes end" "$WORK_DIR/pid.err" ||
-  { show_file stderr "$WORK_DIR/pid.err"; fail "process(PID): message"; }
+"$NTAP" -p2 -e 'probe process(0).end { println(pid()) }' >/dev/null 2>"$WORK_DIR/pid.err" || status=$?
+expect_eq "process(0): status" 1 "$status"
+grep -q "process(PID) needs a positive process id" "$WORK_DIR/pid.err" ||
+  { show_file stderr "$WORK_DIR/pid.err"; fail "process(0): message"; }
 
 note "case a fork that execs nothing begins a process, in the child; a thread does not"
 forker="$WORK_DIR/ntapfork"
@@ -86,3 +86,31 @@ wait "$first" "$second"
 expect_eq "exit status" 0 "$status"
 expect_eq "one begin per running copy" "$(printf '%d 1\n%d 1\n' $(printf '%s\n' "$first" "$second" | sort -n))
 target 1" "$(cat "$out")"
+
+note "case an exec ends the old program; process(PID).begin and .end"
+shell="$WORK_DIR/ntapshell"
+cp "$(command -v sh)" "$shell"
+out="$WORK_DIR/exec_end.out"
+status=0
+# The copy of sh execs /bin/true: its process ends there, in its own
+# context, and the same process id begins as true and ends at exit.
+timeout 30 "$NTAP" -e '
+probe process(@1).end { printf("%s ends, target %d\n", execname(), pid() == target()) }
+probe process("/bin/true").begin { printf("true begins, target %d\n", pid() == target()) }
+probe process("/bin/true").end { printf("true ends\n") }' "$shell" -c "$shell -c 'exec /bin/true'" \
+  >"$out" 2>"$out.err" || status=$?
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "end at exec, begin of the new program" "ntapshell ends, target 1
+true begins, target 1
+true ends" "$(cat "$out")"
+
+"$sleeper" 1 & running=$!
+status=0
+timeout 30 "$NTAP" -e "probe process($running).begin { printf(\"%s begins\n\", execname()) }
+probe process($running).end { printf(\"%s ends\n\", execname()); exit() }" >"$out" 2>"$out.err" || status=$?
+wait "$running"
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "process(PID) begins once and ends" "ntapsleep begins
+ntapsleep ends" "$(cat "$out")"

@@ -144,8 +144,7 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
   // The fixture kernel has no sched:sched_process_exec (e2e tests run it).
   CHECK(test::error_of("probe process(\"" + path + "\").begin { }") ==
         "1:7 process.begin needs the sched:sched_process_exec tracepoint, which this kernel does not have");
-  CHECK(test::error_of("probe process(7).end { }")
-            .rfind("1:7 process(PID).end: ntap sees programs start (exec) and processes end", 0) == 0);
+  CHECK(test::error_of("probe process(0).end { }") == "1:7 process(PID) needs a positive process id");
   CHECK(test::error_of("probe begin { x = @entry(1) }") == "1:19 @entry is only valid in .return probes");
   CHECK(test::error_of("function f() { return @entry(1) }  probe begin { f() }") ==
         "1:23 @entry is only valid in .return probes");
@@ -175,6 +174,29 @@ TEST_CASE("process.begin: a program starting, a fork's child, a process already 
   CHECK(std::count(sections.begin(), sections.end(), "tp_btf/sys_exit") == 5);  // 4 fork calls, running processes
   // Running processes take their key at whichever system call comes first.
   CHECK(running == std::vector<std::string>{"tp_btf/sys_enter", "tp_btf/sys_exit"});
-  auto ends = test::check_script("probe process.end { }", host);
-  for (const ast::ResolvedProbe &rp : ends->program->probes.at(0)->resolved) CHECK_FALSE(rp.begins_running_process);
+  // process(PID): no fork's child is that process.
+  auto one = test::check_script("probe process(7).begin { }", host);
+  sections.clear();
+  for (const ast::ResolvedProbe &rp : one->program->probes.at(0)->resolved) {
+    sections.push_back(rp.section);
+    CHECK(rp.pid == 7);
+  }
+  CHECK(sections == std::vector<std::string>{"tp_btf/sched_process_exec", "tp_btf/sys_enter", "tp_btf/sys_exit"});
+}
+
+TEST_CASE("process.end: the last thread's exit, and an exec ending the old program", "[uprobe][host]") {
+  test::CheckOptions host;
+  host.kernel = &test::host_kernel();
+  auto ends = test::check_script("probe process(7).end { }", host);
+  std::vector<std::string> sections;
+  for (const ast::ResolvedProbe &rp : ends->program->probes.at(0)->resolved) {
+    sections.push_back(rp.section);
+    CHECK_FALSE(rp.begins_running_process);
+    CHECK(rp.pid == 7);
+    CHECK(rp.point == "process(7).end");
+  }
+  if (host.kernel->btf().tracepoint_args("sched_prepare_exec"))
+    CHECK(sections == std::vector<std::string>{"tp_btf/sched_process_exit", "tp_btf/sched_prepare_exec"});
+  else
+    CHECK(sections == std::vector<std::string>{"tp_btf/sched_process_exit"});
 }
