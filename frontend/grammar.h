@@ -179,7 +179,10 @@ struct field_name_text : seq<identifier, rep_max<2, one<'$'>>> {};
 struct field_name : tok<field_name_text> {};
 struct target_field : seq<arrow, must<field_name>> {};
 struct target_subscript : seq<lbracket, must<expression>, must<rbracket>> {};
-struct target_components : star<sor<target_field, target_subscript>> {};
+// After an element (`$arr[0]$`, `->comm[i]$$`) the `$`s stand alone.
+struct cast_pretty_text : seq<one<'$'>, opt<one<'$'>>, not_at<identifier_other>> {};
+struct cast_pretty : tok<cast_pretty_text> {};
+struct target_components : seq<star<sor<target_field, target_subscript>>, opt<cast_pretty>> {};
 struct target_var : seq<tok<target_name_text>, target_components> {};
 
 // @cast(pointer, "type"[, "module"])->field...: the pointer read as the named
@@ -187,8 +190,6 @@ struct target_var : seq<tok<target_name_text>, target_components> {};
 struct cast_keyword : seq<one<'@'>, TAO_PEGTL_KEYWORD("cast")> {};
 struct cast_type : string_literal {};
 // @cast(p, "type")$ / $$: the whole struct pretty-printed.
-struct cast_pretty_text : seq<one<'$'>, opt<one<'$'>>, not_at<identifier_other>> {};
-struct cast_pretty : tok<cast_pretty_text> {};
 struct cast_expr
     : seq<tok<cast_keyword>, must<lparen>, must<expression>, must<comma>, must<cast_type>,
           opt<comma, must<cast_type>>, must<rparen>, sor<cast_pretty, target_components>> {};

@@ -24,6 +24,10 @@ void take_pretty_suffix(TargetVarExpr &target) {
 void AstBuilder::target_components(const Node &n, size_t first, TargetVarExpr &target) {
   for (size_t i = first; i < n.children.size(); ++i) {
     const Node &c = *n.children[i];
+    if (c.is_type<g::cast_pretty_text>()) {
+      target.pretty = static_cast<int>(text(c).size());
+      return;
+    }
     TargetComponent component;
     if (c.is_type<g::target_subscript>())
       component.index = expr(*c.children[0]);

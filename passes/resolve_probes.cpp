@@ -16,6 +16,7 @@
 #include "passes/autocast.h"
 #include "passes/entry_values.h"
 #include "passes/passes.h"
+#include "passes/split_contexts.h"
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
 #include "kernel/btf.h"
@@ -747,11 +748,14 @@ void resolve_probes(PassContext &ctx) {
   const FunctionResultTypes results = resolve_function_casts(ctx);
   for (size_t i = 0; i < probes.size(); ++i) {
     Probe &probe = *probes[i];
-    resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
+    // (A probe split off an earlier one by context comes resolved.)
+    if (probe.resolved.empty()) resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
     for (ResolvedProbe &rp : probe.resolved) rp.script_point = probe.alias_point.empty() ? rp.point : probe.alias_point;
     if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
     if (!diagnostics.guard([&] {
           choose_contexts(probe);
+          size_t at = i + 1;
+          for (auto &other : split_by_context(probe)) probes.insert(probes.begin() + at++, std::move(other));
           if (auto entry = split_entry_values(ctx.program, probe, i)) entry_probes.push_back(std::move(entry));
         }))
       continue;

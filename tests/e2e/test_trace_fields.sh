@@ -52,3 +52,16 @@ status=0
 expect_eq "mixed: status" 1 "$status"
 grep -q "is a TP_PROTO argument of sock:inet_sock_set_state, but this probe reads the event's format fields" \
   "$WORK_DIR/mixed.err" || { show_file stderr "$WORK_DIR/mixed.err"; fail "mixed: message"; }
+
+note "case one body over points whose contexts differ: elaborated once per context, as stap does"
+status=0
+# $$parms lists each event's own arguments; $p is the first argument of
+# both events (and of the same task).
+out="$("$NTAP" -e 'probe kernel.trace("sched:sched_process_exec"), kernel.trace("sched:sched_process_exit") {
+  if (pid() == target())
+    printf("%s %s %d\n", pp(), $$parms =~ "^p=0x[0-9a-f]+ (old_pid|group_dead)=" ? "parms" : $$parms,
+           $p->pid == pid())
+}' -c /bin/true 2>"$WORK_DIR/split.err")" || status=$?
+expect_eq "split: status" 0 "$status"
+expect_eq "split: each point with its own context" 'kernel.trace("sched:sched_process_exec") parms 1
+kernel.trace("sched:sched_process_exit") parms 1' "$(sort -u <<<"$out")"
