@@ -213,6 +213,8 @@ struct index_keys : seq<lbracket, must_list<index_key>, must<rbracket>> {};
 // elaboration infers from where the value came from (stap's autocast).
 struct autocast_members : seq<at<arrow>, target_components> {};
 struct call_or_symbol : seq<name, opt<sor<call_args, index_keys>>, opt<autocast_members>> {};
+// @choose_defined(a, b)->f, @task(0)->mm: members of an @-operator's value.
+struct at_with_members : seq<at_expr, opt<autocast_members>> {};
 
 struct paren_expr : seq<lparen, must<expression>, must<rparen>, target_components> {};
 // &$var->field, &@cast(p, "type")->field, &x->field, &(expr)->field: the
@@ -227,7 +229,7 @@ template <typename Guard, typename Rule>
 struct when : seq<at<Guard>, Rule> {};
 struct primary
     : sor<when<one<'('>, paren_expr>, when<digit, number>, when<one<'"'>, string_literal>,
-          when<one<'$'>, target_var>, when<one<'@'>, sor<cast_expr, at_expr>>, when<one<'&'>, address_of>, when<identifier_first, call_or_symbol>,
+          when<one<'$'>, target_var>, when<one<'@'>, sor<cast_expr, at_with_members>>, when<one<'&'>, address_of>, when<identifier_first, call_or_symbol>,
           embedded_expr_unsupported> {};
 
 // ---------------------------------------------------------------- expressions

@@ -324,6 +324,10 @@ ExprPtr AstBuilder::expr(const Node &n) {
   if (n.is_type<g::address_of>()) return address_of(n);
   if (n.is_type<g::paren_expr>()) return autocast(n, expr(*n.children[0]), n, 1);  // with members (else folded)
   if (n.is_type<g::at_expr>()) return at_operator(n);
+  if (n.is_type<g::at_with_members>()) {
+    ExprPtr value = at_operator(*c[0]);
+    return c.size() == 1 ? std::move(value) : autocast(n, std::move(value), *c[1], 0);
+  }
   if (n.is_type<g::wildcard_key>()) return nullptr;  // `*` in a subscript: matches any key
   if (n.is_type<g::expression>() || n.is_type<g::assignment>()) {
     ExprPtr lhs = assignable(*c[0], "the left side of an assignment");

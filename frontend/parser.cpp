@@ -25,7 +25,7 @@ using selector = pt::selector<
                           g::at_name_text, g::component_name_text, g::type_name_text, g::cast_pretty_text>,
     pt::remove_content::on<
         // expressions
-        g::string_literal, g::target_var, g::target_subscript, g::autocast_members, g::cast_expr, g::cast_type, g::address_of, g::at_expr, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
+        g::string_literal, g::target_var, g::target_subscript, g::autocast_members, g::cast_expr, g::cast_type, g::address_of, g::at_expr, g::at_with_members, g::at_bucket, g::call_or_symbol, g::call_args, g::index_keys,
         g::wildcard_key, g::prefix_crement, g::unary_prefix, g::in_multi, g::array_name,
         // operators
         g::op_assign, g::op_add_assign, g::op_sub_assign, g::op_mul_assign, g::op_div_assign, g::op_mod_assign,

@@ -10,6 +10,12 @@ namespace ntap {
 
 using namespace ast;
 
+bool AutocastScope::program_has_function(const std::string &name) const {
+  for (const auto &f : program_.functions)
+    if (f->name == name) return true;
+  return false;
+}
+
 std::optional<KernelValueType> AutocastScope::type_of(const Expr &e) const {
   switch (e.kind) {
     case ExprKind::TargetVar: {
@@ -38,6 +44,10 @@ std::optional<KernelValueType> AutocastScope::type_of(const Expr &e) const {
     }
     case ExprKind::Call: {
       const auto &call = cast<CallExpr>(e);
+      // stap's task_current() returns @task(...): a task_struct.
+      if (call.name == "task_current" && call.args.empty() && !program_has_function(call.name))
+        if (std::optional<uint32_t> task = types_.handle() ? types_.find_composite_type("task_struct") : std::nullopt)
+          return KernelValueType{*task, btf::AccessStart::Object, ""};
       for (const auto &f : program_.functions)
         if (f->name == call.name && f->params.size() == call.args.size())
           if (auto found = results_.find(f.get()); found != results_.end()) return found->second;

@@ -37,6 +37,8 @@ class AutocastScope {
 
   // The kernel type of `e`'s value, if it carries one.
   std::optional<KernelValueType> type_of(const ast::Expr &e) const;
+  // Whether the script (or a tapset file it uses) defines a function `name`.
+  bool program_has_function(const std::string &name) const;
   // `x = value` (operands resolved): x carries value's type from here on;
   // a local given values of different types carries none.
   void assigned(const ast::AssignExpr &assign);

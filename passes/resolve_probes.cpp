@@ -246,6 +246,15 @@ class TargetResolver {
           } else {
             defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
           }
+        } else {
+          // Any other expression is defined when every target variable it
+          // still reads once its own @defined choices are folded resolves
+          // (@defined(@choose_defined($a, $b)) is false when neither exists).
+          try {
+            resolve(d.operand);
+          } catch (const CompileError &) {
+            defined = false;
+          }
         }
         slot = std::make_unique<NumberExpr>(d.loc, defined ? 1 : 0);
         return;
