@@ -83,7 +83,8 @@ bool AutocastScope::resolve(TargetVarExpr &var, bool only_probing) const {
                        var.loc, near, {"name the type: @cast(value, \"struct_name\")->member"});
   }
   if (var.pretty)
-    throw CompileError(ErrorKind::Semantic, "pretty-printing ($) a member reached by autocast is not supported",
+    throw CompileError(ErrorKind::Semantic,
+                       "pretty-printing ($) a member reached by autocast is not supported in a function",
                        var.loc, near, {"name the type: @cast(value, \"struct_name\")->member$"});
   var.type_origin = operand->origin;
   return finish_cast_access(

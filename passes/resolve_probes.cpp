@@ -303,6 +303,7 @@ class TargetResolver {
         }
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
         if (var.autocast) {
+          if (var.pretty && !var.address_of && pretty_print_autocast(slot)) return;
           autocast_.resolve(var);
           return;
         }
@@ -453,6 +454,22 @@ class TargetResolver {
       if (rp.provider)
         if (std::vector<std::string> hints = rp.provider->target_hints(rp, var); !hints.empty()) return hints;
     return {};
+  }
+
+  // `x->member$`: the printer's members are autocasts of the same operand.
+  bool pretty_print_autocast(ExprPtr &slot) {
+    auto &var = cast<TargetVarExpr>(*slot);
+    auto probe = [this](TargetVarExpr &member) {
+      try {
+        return autocast_.resolve(member, true);
+      } catch (const CompileError &) {
+        return false;
+      }
+    };
+    PrettyPrinter printer(types_, probe, string_limit_, var.loc);
+    if (!printer.value_of(var, var.pretty)) return false;
+    slot = printer.finish();
+    return true;
   }
 
   const Btf &types_;

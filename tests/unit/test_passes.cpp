@@ -246,6 +246,8 @@ TEST_CASE("probes: autocast reads members as the value's kernel type", "[probes]
             .find("no known kernel type") != std::string::npos);
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = @defined(s->len) + @defined(s->nope) }") ==
         "no error");
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; println(s->len$) }")
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; println(s->len$, s->dev$$) }") == "no error");
+  CHECK(error_of("function f(s) { return s } probe kernel.trace(\"kfree_skb\") { x = f($skb) }  "
+                 "function g() { s = f(0); println(@cast(0, \"sk_buff\")->len, (&@cast(0, \"sk_buff\"))->dev$) }")
             .find("pretty-printing ($) a member reached by autocast is not supported") != std::string::npos);
 }
