@@ -4,7 +4,9 @@
 //   expand_aliases                   probe aliases spliced into the probes using them;
 //                                    {a,b} alternatives and alias wildcards expanded;
 //                                    `if (cond)` folded into bodies; `never` dropped
-//   resolve_probes                   probe points → concrete probes via providers;
+//   resolve_probes                   probe points → concrete probes via providers
+//                                    (probe_points.cpp); a body reading context
+//                                    variables split per context (split_contexts.cpp);
 //                                    $target variables typed; @defined folded
 //   lower_local_aggregates           `x <<< v` on a local keeps only v (stap
 //                                    elides it); reading x is stap's error
