@@ -1,6 +1,7 @@
-// The PLT stubs the ELF reader finds in programs the test compiles with the
-// system's C compiler (with and without IBT stubs, .plt.got included),
-// checked against objdump's names for them.
+// process(...).plt probes: the PLT stubs the ELF reader finds in programs
+// the test compiles with the system's C compiler (with and without IBT
+// stubs, .plt.got included), checked against objdump's names for them, and
+// the provider's probe points, $$name and errors.
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -11,6 +12,7 @@
 #include <string>
 
 #include "kernel/elf_symbols.h"
+#include "tests/unit/support.h"
 
 using namespace ntap;
 
@@ -111,4 +113,68 @@ TEST_CASE("PLT stubs in each layout the linker writes", "[uprobe][plt]") {
     CHECK(names.count("atoi"));
     CHECK(has_section(layout.program, layout.stub_section));
   }
+}
+
+TEST_CASE("process provider: .plt probe points, $$name and errors", "[uprobe][plt]") {
+  TempDir dir;
+  const std::string program = compile(dir, "", "plain");
+  REQUIRE(!program.empty());
+  std::string error;
+  const std::unique_ptr<elf::ElfFile> file = elf::ElfFile::open(program, error);
+  REQUIRE(file);
+  uint64_t getppid_stub = 0;
+  for (const elf::PltEntry &entry : file->plt_entries())
+    if (entry.name == "getppid") getppid_stub = entry.address;
+  REQUIRE(getppid_stub);
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(getppid_stub));
+  const std::string process = "process(\"" + program + "\")";
+
+  auto checked = test::check_script("probe " + process + ".plt(\"getp*\") { println($$name) }");
+  const auto &probes = checked->program->probes.at(0)->resolved;
+  REQUIRE(probes.size() == 1);
+  CHECK(probes[0].name == "getppid");
+  CHECK(probes[0].plt_stub);
+  CHECK(probes[0].address == getppid_stub);
+  CHECK(probes[0].section == "uprobe");
+  // As stap: pp() names the stub by address, pn() by its function.
+  CHECK(probes[0].point == process + ".statement(" + hex + ")");
+  CHECK(probes[0].script_point == process + ".plt(\"getppid\")");
+
+  auto returns = test::check_script("probe " + process + ".plt(\"getppid\").return { println($$name) }");
+  const ast::ResolvedProbe &ret = returns->program->probes.at(0)->resolved.at(0);
+  CHECK(ret.retprobe);
+  CHECK(ret.section == "uretprobe");
+  CHECK(ret.point == process + ".statement(" + hex + ").return");
+  CHECK(ret.script_point == process + ".plt(\"getppid\").return");
+
+  // .plt is .plt("*"); semok/plt1's body: $$name, and @defined of what a stub lacks.
+  auto all = test::check_script("probe " + process +
+                                ".plt { println($$name)\n println(@defined($no_such_var) ? $no_such_var : 0) }");
+  CHECK(all->program->probes.at(0)->resolved.size() == file->plt_entries().size());
+
+  CHECK(test::error_of("probe " + process + ".plt { println($no_such_var) }")
+            .find("unable to find target variable $no_such_var") != std::string::npos);
+  CHECK(test::error_of("probe " + process + ".plt(\"getppid\") { println($$name->x) }")
+            .find("$$name is the name of the PLT stub's function") != std::string::npos);
+  CHECK(test::error_of("probe " + process + ".plt(\"nothing_like_it\") { }") == "1:7 no match for probe point");
+  CHECK(test::error_of("probe " + process + ".plt(\"getppid\").call { }") ==
+        "1:7 unexpected '.call' after .plt (.return)");
+  CHECK(test::error_of("probe " + process + ".plt(3) { }") ==
+        "1:7 process probe component 'plt' needs a string argument");
+  CHECK(test::error_of("probe process(\"/nonexistent/x\").plt { }") ==
+        "1:7 cannot find '/nonexistent/x': No such file or directory");
+  // The fixture kernel's run has no -c/-x target.
+  CHECK(test::error_of("probe process.plt { }") ==
+        "1:7 a process probe without a path or pid needs a target process (-c CMD or -x PID)");
+
+  const std::string static_program = compile(dir, "-static", "static");
+  if (static_program.empty()) {
+    WARN("this toolchain cannot link a static program: the no-PLT error is not tested");
+    return;
+  }
+  CHECK(test::error_of("probe process(\"" + static_program + "\").plt { }") ==
+        "1:7 '" + static_program +
+            "' has no PLT stubs: it calls no shared library through one (a static program, or one built with "
+            "-fno-plt)");
 }
