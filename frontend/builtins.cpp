@@ -270,6 +270,9 @@ const std::vector<Builtin> kBuiltins = {
     {"__perf_counter_read", Type::Long, {Type::Long}, Builtin::Kernel},
 
     // ---- user space, in process probes
+    // __plt_name(): in a process(...).plt probe, the imported function whose
+    // PLT stub fired; what $$name becomes (passes/resolve_probes.cpp).
+    {"__plt_name", Type::String, {}, Builtin::Kernel},
     // uaddr(): the user-space address the probed thread is at (the probe's
     // address; in .return probes the return address); 0 in other kernel probes.
     {"uaddr", Type::Long, {}, Builtin::Kernel},

@@ -1,4 +1,5 @@
-// Reading a program's ELF file with libelf: symbols, segments, SDT notes.
+// Reading a program's ELF file with libelf: symbols, segments, SDT notes,
+// PLT stubs.
 #include "kernel/elf_symbols.h"
 
 #include <fcntl.h>
@@ -87,6 +88,81 @@ bool parse_one_arg(std::string_view text, SdtArg &arg) {
   arg.value = 0;
   if (open > 0 && !parse_integer(operand.substr(0, open), arg.value)) return false;
   return arg.dwarf_register >= 0 && arg.dwarf_register != 16;
+}
+
+// The imported function each GOT slot receives the address of, from the
+// dynamic relocations: R_X86_64_JUMP_SLOT (.rela.plt, the slots of PLT
+// stubs) and R_X86_64_GLOB_DAT (.rela.dyn: a function the program also takes
+// the address of is called through a .plt.got stub and such a slot).
+std::map<uint64_t, std::string> imported_got_slots(Elf *elf) {
+  std::map<uint64_t, std::string> slots;
+  for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr, symbols_shdr;
+    if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || !shdr.sh_entsize) continue;
+    Elf_Scn *symbols = elf_getscn(elf, shdr.sh_link);
+    if (!symbols || !gelf_getshdr(symbols, &symbols_shdr) || symbols_shdr.sh_type != SHT_DYNSYM) continue;
+    Elf_Data *relocations = elf_getdata(scn, nullptr);
+    Elf_Data *symbol_data = elf_getdata(symbols, nullptr);
+    if (!relocations || !symbol_data) continue;
+    for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; ++i) {
+      GElf_Rela rela;
+      GElf_Sym sym;
+      if (!gelf_getrela(relocations, static_cast<int>(i), &rela)) continue;
+      const uint64_t type = GELF_R_TYPE(rela.r_info), symbol = GELF_R_SYM(rela.r_info);
+      if ((type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) || symbol == 0) continue;
+      if (!gelf_getsym(symbol_data, static_cast<int>(symbol), &sym)) continue;
+      const char *name = elf_strptr(elf, symbols_shdr.sh_link, sym.st_name);
+      if (name && *name) slots.emplace(rela.r_offset, name);
+    }
+  }
+  return slots;
+}
+
+// The GOT slot the PLT stub at `address` jumps through: the stub is
+// `jmp *DISP(%rip)` (ff 25 disp32), after an endbr64 (f3 0f 1e fa) in stubs
+// built for IBT and a bnd prefix (f2) where there is one. Nothing for other
+// code: PLT0, and the lazy-binding stubs of an IBT .plt, which push an index
+// and jump to PLT0 (calls go to their .plt.sec twins).
+std::optional<uint64_t> got_slot_of_stub(const uint8_t *stub, size_t size, uint64_t address) {
+  constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
+  size_t at = 0;
+  if (size >= sizeof kEndbr64 && std::memcmp(stub, kEndbr64, sizeof kEndbr64) == 0) at = sizeof kEndbr64;
+  if (at < size && stub[at] == 0xf2) ++at;
+  if (at + 6 > size || stub[at] != 0xff || stub[at + 1] != 0x25) return std::nullopt;
+  int32_t displacement;
+  std::memcpy(&displacement, stub + at + 2, sizeof displacement);
+  return address + at + 6 + static_cast<int64_t>(displacement);  // rip-relative: from the next instruction
+}
+
+// Every PLT stub of an imported function, by address. Which slot a stub
+// uses is read from its own jump rather than from its position: that holds
+// for each layout the linker writes (.plt entries after the 16-byte PLT0;
+// .plt.sec beside a lazy-binding .plt with -z ibtplt; .plt.got for
+// functions whose address is also taken), whatever order .rela.plt lists
+// the slots in and whatever other relocations (IRELATIVE) it holds.
+std::vector<PltEntry> read_plt_entries(Elf *elf, size_t shstrndx) {
+  const std::map<uint64_t, std::string> slots = imported_got_slots(elf);
+  std::vector<PltEntry> entries;
+  if (slots.empty()) return entries;
+  for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr shdr;
+    if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS) continue;
+    const char *name = elf_strptr(elf, shstrndx, shdr.sh_name);
+    const std::string_view section = name ? name : "";
+    if (section != ".plt" && section != ".plt.sec" && section != ".plt.got") continue;
+    Elf_Data *data = elf_getdata(scn, nullptr);
+    if (!data || !data->d_buf) continue;
+    const auto *bytes = static_cast<const uint8_t *>(data->d_buf);
+    const size_t stub_size = shdr.sh_entsize ? shdr.sh_entsize : 16;
+    const size_t first = section == ".plt" ? 16 : 0;  // PLT0, which calls the dynamic linker
+    for (size_t at = first; at + stub_size <= data->d_size; at += stub_size) {
+      std::optional<uint64_t> slot = got_slot_of_stub(bytes + at, stub_size, shdr.sh_addr + at);
+      auto imported = slot ? slots.find(*slot) : slots.end();
+      if (imported != slots.end()) entries.push_back({imported->second, shdr.sh_addr + at});
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const PltEntry &a, const PltEntry &b) { return a.address < b.address; });
+  return entries;
 }
 
 struct ElfHandle {
@@ -195,6 +271,8 @@ std::unique_ptr<ElfFile> ElfFile::open(const std::string &path, std::string &err
   std::sort(file->functions_.begin(), file->functions_.end(), [](const Symbol &a, const Symbol &b) {
     return a.address != b.address ? a.address < b.address : a.name < b.name;
   });
+
+  file->plt_ = read_plt_entries(h.elf, shstrndx);
 
   if (notes) {
     Elf_Data *data = elf_getdata(notes, nullptr);

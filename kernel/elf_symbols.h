@@ -1,7 +1,8 @@
 // What process probes need from a program's ELF file: its function symbols,
 // where an address lives in the file (uprobes are placed by file offset),
-// its SystemTap SDT notes (USDT probes), and finding a program by name on
-// PATH as stap does. DWARF questions are in kernel/dwarf_info.h.
+// its SystemTap SDT notes (USDT probes), its PLT stubs, and finding a
+// program by name on PATH as stap does. DWARF questions are in
+// kernel/dwarf_info.h.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -39,6 +40,13 @@ struct SdtNote {
   std::string arg_error;  // non-empty when an operand could not be understood
 };
 
+// One stub of the procedure linkage table: the code the program's calls of an
+// imported function go through (`call malloc@plt`).
+struct PltEntry {
+  std::string name;      // the imported function, without its version ("malloc")
+  uint64_t address = 0;  // link-time address of the stub
+};
+
 // Parses an SDT note's operand list. Returns false (with `error` set) at the
 // first operand it does not understand; `args` then holds those before it.
 bool parse_sdt_args(std::string_view text, std::vector<SdtArg> &args, std::string &error);
@@ -67,6 +75,9 @@ class ElfFile {
   // The link-time address of the loaded byte at file offset `offset`.
   std::optional<uint64_t> address_of_offset(uint64_t offset) const;
   const std::vector<SdtNote> &sdt_notes() const { return notes_; }
+  // The PLT stubs that jump through a GOT slot of an imported function
+  // (.plt, .plt.sec, .plt.got), by address.
+  const std::vector<PltEntry> &plt_entries() const { return plt_; }
   bool has_debug_info() const { return has_debug_info_; }
   // ET_DYN (a PIE or a shared library): loaded at an address chosen at run time.
   bool position_independent() const { return position_independent_; }
@@ -79,6 +90,7 @@ class ElfFile {
   std::vector<Symbol> functions_;
   std::vector<Segment> segments_;
   std::vector<SdtNote> notes_;
+  std::vector<PltEntry> plt_;
   bool has_debug_info_ = false;
   bool position_independent_ = false;
 };

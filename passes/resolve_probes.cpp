@@ -149,10 +149,16 @@ ResolveTarget member_resolver(const Btf &types, const Probe &probe) {
 ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &var, uint32_t string_limit) {
   if (probe.resolved.empty() || !probe.resolved.front().provider) return nullptr;
   const ResolvedProbe &first = probe.resolved.front();
-  const std::vector<std::string> context = first.provider->describe_context(first);
+  auto dumped = [](const ResolvedProbe &rp) {
+    std::vector<std::string> context = rp.provider->describe_context(rp);
+    // $$name (a .plt stub's) is text, not a variable to dump.
+    std::erase_if(context, [](const std::string &described) { return described.rfind("$$", 0) == 0; });
+    return context;
+  };
+  const std::vector<std::string> context = dumped(first);
   if (context.empty()) return nullptr;
   for (const ResolvedProbe &rp : probe.resolved)
-    if (rp.provider->describe_context(rp) != context)
+    if (dumped(rp) != context)
       throw CompileError(ErrorKind::Semantic,
                          fmt::format("{} differs between the probe points {} and {}; write a separate probe "
                                      "for each",
@@ -237,7 +243,7 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          if (procfs_value(var)) {
+          if (procfs_value(var) || plt_name(var)) {
             defined = true;
           } else if (var.autocast) {
             for_each_child(var, [&](ExprPtr &c) { resolve(c); });
@@ -298,6 +304,15 @@ class TargetResolver {
             throw CompileError(ErrorKind::Semantic, "procfs $value variable cannot be read in a procfs read probe",
                                var.loc, "identifier '$value'");
           slot = std::make_unique<SymbolExpr>(var.loc, std::string(kProcfsValueGlobal));
+          return;
+        }
+        if (plt_name(var)) {
+          if (!var.components.empty() || var.address_of || var.pretty)
+            throw CompileError(ErrorKind::Semantic,
+                               "$$name is the name of the PLT stub's function, a string: it has no members, "
+                               "elements or address",
+                               var.loc, fmt::format("identifier '{}'", target_text(var)));
+          slot = std::make_unique<CallExpr>(var.loc, "__plt_name");
           return;
         }
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
@@ -381,6 +396,16 @@ class TargetResolver {
     const ProbeKind kind = probe_.resolved.front().kind;
     return is_procfs(kind) && var.name == "value" &&
            var.components.empty() && !var.pretty && !var.is_cast() && !var.address_of;
+  }
+
+  // $$name in process(...).plt probes: the imported function whose stub
+  // fired. One body serves every stub a pattern matches, so it becomes
+  // __plt_name(), which each stub's program has as its own literal (stap
+  // substitutes the name in each stub's copy of the body).
+  bool plt_name(const TargetVarExpr &var) const {
+    if (var.name != "$name" || var.is_cast() || probe_.resolved.empty()) return false;
+    return std::all_of(probe_.resolved.begin(), probe_.resolved.end(),
+                       [](const ResolvedProbe &rp) { return rp.plt_stub; });
   }
 
   // `$value = text` / `$value .= text` in a .read probe, as stap allows.
@@ -674,7 +699,12 @@ void resolve_probes(PassContext &ctx) {
     Probe &probe = *probes[i];
     // (A probe split off an earlier one by context comes resolved.)
     if (probe.resolved.empty()) resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
-    for (ResolvedProbe &rp : probe.resolved) rp.script_point = probe.alias_point.empty() ? rp.point : probe.alias_point;
+    // pn(): the alias the script used, else the point as the provider names
+    // it for pn() (a .plt stub by its function), else pp()'s.
+    for (ResolvedProbe &rp : probe.resolved)
+      rp.script_point = !probe.alias_point.empty() ? probe.alias_point
+                        : rp.script_point.empty()  ? rp.point
+                                                   : rp.script_point;
     if (probe.resolved.empty()) continue;  // every point optional and unmatched (or in error)
     if (!diagnostics.guard([&] {
           choose_contexts(probe);

@@ -1,5 +1,5 @@
 // process(...) provider: resolution over a program's ELF symbols, DWARF line
-// table and SDT notes; context variables from DWARF locations and SDT
+// table, SDT notes and PLT stubs; context variables from DWARF locations and SDT
 // operands; attachment through libbpf's uprobe API.
 #include "kernel/providers/uprobe.h"
 
@@ -133,7 +133,7 @@ class ProcessProvider final : public Provider {
   bool handles(const ast::ProbePoint &point) const override {
     if (point.components.size() < 2 || point.components[0].name != "process") return false;
     const std::string &kind = point.components[1].name;
-    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider";
+    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider" || kind == "plt";
   }
 
   std::vector<PointShape> list_components() const override {
@@ -145,6 +145,10 @@ class ProcessProvider final : public Provider {
       shapes.push_back({{{"process", process}, {"statement", Arg::String}}});
       shapes.push_back({{{"process", process}, {"mark", Arg::String}}});
       shapes.push_back({{{"process", process}, {"provider", Arg::String}, {"mark", Arg::String}}});
+      for (Arg plt : {Arg::String, Arg::None}) {
+        shapes.push_back({{{"process", process}, {"plt", plt}}});
+        shapes.push_back({{{"process", process}, {"plt", plt}, {"return", Arg::None}}});
+      }
     }
     return shapes;
   }
@@ -154,10 +158,13 @@ class ProcessProvider final : public Provider {
     for (size_t i = 1; i < c.size(); ++i) {
       const bool wants_string =
           c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" || c[i].name == "provider";
-      if (wants_string && (!c[i].string_arg || c[i].string_arg->empty()))
-        probe_error(point, "process probe component '" + c[i].name + "' needs a string argument");
-      if (!wants_string && (c[i].string_arg || c[i].number_arg))
+      const bool plain_plt = c[i].name == "plt" && !c[i].string_arg && !c[i].number_arg;  // .plt is .plt("*")
+      if (wants_string || (c[i].name == "plt" && !plain_plt)) {
+        if (!c[i].string_arg || c[i].string_arg->empty())
+          probe_error(point, "process probe component '" + c[i].name + "' needs a string argument");
+      } else if (c[i].string_arg || c[i].number_arg) {
         probe_error(point, "'." + c[i].name + "' takes no argument");
+      }
     }
     const Subject subject = subject_of(point, kernel_.process_target());
     std::string error;
@@ -170,6 +177,11 @@ class ProcessProvider final : public Provider {
       const bool retprobe = c.size() == 3 && c[2].name == "return";
       const bool call = c.size() == 3 && c[2].name == "call";
       return functions(point, subject, *elf, split_where(point, *c[1].string_arg, false), retprobe, call);
+    }
+    if (kind == "plt") {
+      if (c.size() > 3 || (c.size() == 3 && c[2].name != "return"))
+        probe_error(point, "unexpected '." + c.back().name + "' after .plt (.return)");
+      return plt_stubs(point, subject, *elf, c[1].string_arg ? *c[1].string_arg : "*", c.size() == 3);
     }
     if (kind == "statement") {
       if (c.size() != 2) probe_error(point, "unexpected '." + c.back().name + "' after .statement");
@@ -187,7 +199,8 @@ class ProcessProvider final : public Provider {
   }
 
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
-    if (probe.kind != ast::ProbeKind::Uprobe) return false;
+    // A PLT stub has $$name only (as in stap), which elaboration gives as text.
+    if (probe.kind != ast::ProbeKind::Uprobe || probe.plt_stub) return false;
     dwarf::VariableAccess access;
     const bool plain = var.components.empty() && !var.address_of;
     if (!plain && (probe.sdt_arg_count > 0 || var.name == "return"))
@@ -215,7 +228,13 @@ class ProcessProvider final : public Provider {
     return fill(var, access);
   }
 
+  std::vector<std::string> target_hints(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &) const override {
+    if (probe.plt_stub) return {"a .plt probe has only $$name: no debug info describes a PLT stub"};
+    return {};
+  }
+
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
+    if (probe.plt_stub) return {"$$name:string"};
     std::vector<std::string> out;
     for (int i = 1; i <= probe.sdt_arg_count; ++i) out.push_back("$arg" + std::to_string(i) + ":long");
     if (probe.sdt_arg_count) return out;
@@ -340,6 +359,31 @@ class ProcessProvider final : public Provider {
       probe.entry = elf.function_at(line.address)->address;
       probe.name = function + "@" + line.file + ":" + std::to_string(line.line);
       probe.point = quoted_process(subject, point) + ".statement(\"" + probe.name + "\")";
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  // stap's .plt probes: a uprobe on each PLT stub whose imported function
+  // matches `pattern`, a uretprobe there for .return (it fires as the
+  // function returns to the program's call). No DWARF describes a stub, so
+  // the only context is $$name. stap's pp() names the stub by its address
+  // (process("PATH").statement(0xADDR)), its pn() and -l by the function.
+  std::vector<ast::ResolvedProbe> plt_stubs(const ast::ProbePoint &point, const Subject &subject,
+                                            const elf::ElfFile &elf, const std::string &pattern, bool retprobe) const {
+    if (elf.plt_entries().empty())
+      probe_error(point, "'" + subject.path + "' has no PLT stubs: it calls no shared library through one " +
+                             "(a static program, or one built with -fno-plt)");
+    std::vector<ast::ResolvedProbe> probes;
+    const std::string suffix = retprobe ? ".return" : "";
+    for (const elf::PltEntry &entry : elf.plt_entries()) {
+      if (!fnmatches(pattern, entry.name)) continue;
+      ast::ResolvedProbe probe = make_probe(subject, elf, entry.address, retprobe, point);
+      probe.entry = entry.address;
+      probe.name = entry.name;
+      probe.plt_stub = true;
+      probe.point = quoted_process(subject, point) + ".statement(0x" + fmt_hex(entry.address) + ")" + suffix;
+      probe.script_point = quoted_process(subject, point) + ".plt(\"" + entry.name + "\")" + suffix;
       probes.push_back(std::move(probe));
     }
     return probes;

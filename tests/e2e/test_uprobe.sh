@@ -217,3 +217,64 @@ run_ntap "$out" -c "$prog" -e "probe process(\"$prog\").function(\"negate_sum\")
 expect_eq "@entry values" "0+20 -> -10
 1+20 -> -11
 2+20 -> -12" "$(cat "$out")"
+
+note "case .plt and .plt.return count the calls through each PLT stub, with \$\$name"
+# tests/e2e/uprobe/plt.c calls getppid N times through .plt (.plt.sec with
+# IBT stubs) and getuid twice through .plt.got, and once through a pointer,
+# which no stub sees.
+plt_src="$E2E_DIR/uprobe/plt.c"
+plt="$WORK_DIR/plt"
+gcc -O0 -o "$plt" "$plt_src"
+plt_programs=("$plt")
+if gcc -O0 -fcf-protection -Wl,-z,ibtplt -o "$WORK_DIR/plt_ibt" "$plt_src" 2>/dev/null &&
+  objdump -h "$WORK_DIR/plt_ibt" | grep -q ' \.plt\.sec '; then
+  plt_programs+=("$WORK_DIR/plt_ibt")
+else
+  note "this toolchain writes no .plt.sec (-z ibtplt): only the .plt layout is run"
+fi
+for p in "${plt_programs[@]}"; do
+  out="$WORK_DIR/plt.out"
+  run_ntap "$out" -c "$p 4" -e "global calls, returns
+probe process(\"$p\").plt(\"get*\") { calls[\$\$name]++ }
+probe process(\"$p\").plt(\"get*\").return { returns[\$\$name]++ }
+probe end { foreach (f+ in calls) printf(\"%s %d %d\n\", f, calls[f], returns[f]) }"
+  [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "plt: status $NTAP_STATUS"; }
+  expect_eq "plt calls and returns ($(basename "$p"))" "getppid 4 4
+getuid 2 2" "$(cat "$out")"
+done
+
+note "case .plt: pp() names the stub by address, pn() by its function"
+stub=$(objdump -d -j .plt "$plt" | sed -n 's/^0*\([0-9a-f][0-9a-f]*\) <getppid@plt>:$/\1/p')
+[[ -n "$stub" ]] || fail "objdump shows no getppid@plt in $plt"
+out="$WORK_DIR/plt_pp.out"
+run_ntap "$out" -c "$plt 1" -e "probe process(\"$plt\").plt(\"getppid\") { printf(\"%s %s\n\", pp(), pn()) }
+probe process(\"$plt\").plt(\"getppid\").return { printf(\"%s %s\n\", pp(), pn()) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "plt pp: status $NTAP_STATUS"; }
+expect_eq "plt pp() and pn()" "process(\"$plt\").statement(0x$stub) process(\"$plt\").plt(\"getppid\")
+process(\"$plt\").statement(0x$stub).return process(\"$plt\").plt(\"getppid\").return" "$(cat "$out")"
+
+note "case process.plt without a path follows the -c target only"
+( for _ in $(seq 100); do "$plt" 5; done ) &
+other=$!
+out="$WORK_DIR/plt_target.out"
+run_ntap "$out" -c "$plt 2" -e 'probe process.plt("getppid") { printf("%d %s\n", pid() == target(), $$name) }'
+kill "$other" 2>/dev/null || true
+wait "$other" 2>/dev/null || true
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "plt target: status $NTAP_STATUS"; }
+expect_eq "plt target() filter" "1 getppid
+1 getppid" "$(cat "$out")"
+
+note "case .plt errors name the script position, -l and -L list the stubs"
+run_ntap "$WORK_DIR/plt_nomatch.out" -p2 -e "probe process(\"$plt\").plt(\"no_such_import\") { }"
+expect_eq "plt no match: status" 1 "$NTAP_STATUS"
+grep -q '<input>:1:7' "$WORK_DIR/plt_nomatch.out.err" && grep -q 'no match for probe point' "$WORK_DIR/plt_nomatch.out.err" ||
+  { show_file stderr "$WORK_DIR/plt_nomatch.out.err"; fail "plt no match: message"; }
+run_ntap "$WORK_DIR/plt_missing.out" -p2 -e 'probe process("/nonexistent/plt").plt { }'
+expect_eq "plt missing program: status" 1 "$NTAP_STATUS"
+grep -q '<input>:1:7' "$WORK_DIR/plt_missing.out.err" &&
+  grep -q "cannot find '/nonexistent/plt': No such file or directory" "$WORK_DIR/plt_missing.out.err" ||
+  { show_file stderr "$WORK_DIR/plt_missing.out.err"; fail "plt missing program: message"; }
+expect_eq "-l plt" "process(\"$plt\").plt(\"getppid\")
+process(\"$plt\").plt(\"getuid\")" "$("$NTAP" -l "process(\"$plt\").plt(\"get*\")")"
+expect_eq "-L plt" "process(\"$plt\").plt(\"getppid\").return \$\$name:string" \
+  "$("$NTAP" -L "process(\"$plt\").plt(\"getppid\").return")"
