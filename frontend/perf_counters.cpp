@@ -29,8 +29,12 @@ struct ProcessSpec {
     return std::filesystem::equivalent(path, other.path, error);
   }
   std::string text() const { return kind == Kind::Path ? "process(\"" + path + "\")" : "process (-c COMMAND)"; }
-  std::string begin_point() const {
-    return kind == Kind::Path ? "process(" + pp::quoted_string_literal(path) + ").begin" : "process.begin";
+  // The probe that starts tracking the process's threads (`process.begin`
+  // without a path is every process: the -c command is the target's).
+  std::string begin_probe() const {
+    if (kind == Kind::Path)
+      return "probe process(" + pp::quoted_string_literal(path) + ").begin { __perf_counter_track(tid()) }\n";
+    return "probe process.begin { if (pid() == target()) __perf_counter_track(tid()) }\n";
   }
 };
 
@@ -119,7 +123,7 @@ std::string accounting_text(const std::vector<Counter> &counters) {
     for (const ProcessSpec *spec : begun) seen = seen || spec->same_as(counter.process);
     if (seen || !counter.read) continue;
     begun.push_back(&counter.process);
-    text += "probe " + counter.process.begin_point() + " { __perf_counter_track(tid()) }\n";
+    text += counter.process.begin_probe();
   }
   for (size_t k = 0; k < counters.size(); ++k)
     text += "function " + value_function(k) +
@@ -142,7 +146,7 @@ void add_perf_counters(Program &program, SourceManager &sources) {
   };
   for (const auto &probe : program.probes)
     for (const ProbePoint &point : probe->points)
-      if (std::optional<Counter> counter = counter_of(*&point)) {
+      if (std::optional<Counter> counter = counter_of(point)) {
         if (find(counter->name))
           throw CompileError(ErrorKind::Semantic, "duplicate perf counter name '" + counter->name + "'", point.loc);
         counters.push_back(std::move(*counter));

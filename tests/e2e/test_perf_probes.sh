@@ -104,3 +104,16 @@ probe process(\"$counting\").function(\"touch\").return {
 expect_eq "exit status" 0 "$status"
 expect_eq "each touch() faulted at least its pages" "1
 1" "$(cat "$out")"
+
+note "case a counter of the -c command read by process.function probes without a path"
+status=0
+timeout 60 "$NTAP" -e "global begun
+probe perf.sw.page_faults.process.counter(\"faults\") { }
+probe process.function(\"counting_begins\") { begun[tid()] = @perf(\"faults\") }
+probe process.function(\"counting_ends\") { printf(\"%d %d\n\", \$pages, @perf(\"faults\") - begun[tid()]) }" \
+  -c "$counting 80 30" >"$out" 2>"$out.err" || status=$?
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "the target's threads' faults" "0 0
+30 30
+80 80" "$(sort -n "$out")"

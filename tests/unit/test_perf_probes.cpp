@@ -138,3 +138,16 @@ TEST_CASE("a hardware event the kernel refuses is an error naming it and the err
   // A software event always opens (for root: CPU-wide events need CAP_PERFMON).
   if (geteuid() == 0) CHECK(!perf_event_refusal(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, 0));
 }
+
+TEST_CASE("a counter of the -c command tracks only the target's process", "[probes][perf]") {
+  SourceManager sources;
+  auto program = parse_script(sources.add("t.ntp", R"(
+probe perf.sw.page_faults.process.counter("faults") { }
+probe process.function("main") { println(@perf("faults")) }
+)"));
+  add_perf_counters(*program, sources);
+  const ast::Probe &begin = *program->probes.back();
+  CHECK(begin.points.at(0).str() == "process.begin");
+  REQUIRE(begin.body->stmts.size() == 1);
+  CHECK(begin.body->stmts[0]->kind == ast::StmtKind::If);  // pid() == target()
+}
