@@ -95,9 +95,14 @@ void ProbeLowering::run_only_in_new_process() {
 void ProbeLowering::run_only_in_process(int64_t pid) {
   auto &b = ir();
   llvm::Value *ids = state_.mb.call_helper(Helper::GetCurrentPidTgid, b.getInt64Ty(), {});
+  // target(): the pid the runtime wrote before attaching.
+  llvm::Value *wanted = pid == ResolvedProbe::kTargetPid
+                            ? b.CreateAlignedLoad(b.getInt64Ty(), state_.maps.global_ptr(state_.layout.target_pid_offset),
+                                                  llvm::Align(8), true)
+                            : i64(pid);
   llvm::BasicBlock *other = block("other_process");
   llvm::BasicBlock *run = block("this_process");
-  b.CreateCondBr(b.CreateICmpEQ(b.CreateLShr(ids, 32), i64(pid)), run, other);
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateLShr(ids, 32), wanted), run, other);
   b.SetInsertPoint(other);
   b.CreateRet(b.getInt32(0));
   b.SetInsertPoint(run);

@@ -64,8 +64,9 @@ void ProbeLowering::lower_body() {
   // drops it from programs without one).
   context_slot_ = state_.mb.entry_alloca(ir().getPtrTy(), "context", false);
   ir().CreateStore(fn_->getArg(0), context_slot_);
-  // process(PID).begin/.end: a uprobe is attached to its process instead.
-  if (resolved_.pid > 0 && resolved_.kind != ProbeKind::Uprobe) run_only_in_process(resolved_.pid);
+  // process(PID).begin/.end/.syscall, process.syscall (the target): a
+  // uprobe is attached to its process instead.
+  if (resolved_.pid != 0 && resolved_.kind != ProbeKind::Uprobe) run_only_in_process(resolved_.pid);
   if (resolved_.begins_running_process) run_once_in_running_process();
   if (resolved_.new_process_only) run_only_in_new_process();
   if (resolved_.exe_inode) run_only_in_executable();

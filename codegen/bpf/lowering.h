@@ -107,7 +107,8 @@ class ProbeLowering {
   // ResolvedProbe::begins_running_process: returns 0 from the program unless
   // this hit takes the process's key from Layout::kRunningAtStartMap.
   void run_once_in_running_process();
-  // Returns 0 from the program unless the current task is in process `pid`.
+  // Returns 0 from the program unless the current task is in process `pid`
+  // (ResolvedProbe::kTargetPid: target()).
   void run_only_in_process(int64_t pid);
 
   // ---- records (records.cpp)

@@ -21,6 +21,7 @@ std::unique_ptr<ProviderIndex> make_provider_index(const KernelInfo &kernel) {
   providers.push_back(make_timer_profile_provider(kernel));
   providers.push_back(make_tracepoint_provider(kernel));
   providers.push_back(make_syscall_provider(kernel));
+  providers.push_back(make_process_syscall_provider(kernel));
   providers.push_back(make_perf_provider(kernel));
   providers.push_back(make_process_lifecycle_provider(kernel));
   providers.push_back(make_process_provider(kernel));

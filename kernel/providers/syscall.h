@@ -14,4 +14,8 @@ namespace ntap {
 
 std::unique_ptr<Provider> make_syscall_provider(const KernelInfo &kernel);
 
+// process("PATH").syscall, process(PID).syscall, process.syscall, and their
+// .return: every system call of one process, on the same tracepoints.
+std::unique_ptr<Provider> make_process_syscall_provider(const KernelInfo &kernel);
+
 }  // namespace ntap

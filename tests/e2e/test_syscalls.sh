@@ -147,6 +147,28 @@ again 3 sid 2 pgid -3 writev 0" "$(cat "$out")"
 # Without dispatchers each of the ~100 programs would be attached.
 expect_eq "attached programs" "Pass 5: attached 2 probes" "$(grep -o 'Pass 5: attached [0-9]* probes' "$out.err")"
 
+note "case process(PATH).syscall, process.syscall and .return: every call of one program"
+# The program's own calls, whatever its loader made before main: count the
+# ones idcalls makes itself, by number (getppid 110, getuid 102, getpgid 121).
+out="$WORK_DIR/process_syscall.out"
+cp "$prog" "$WORK_DIR/idcalls2"
+( for _ in $(seq 20); do "$WORK_DIR/idcalls2"; done ) &
+other=$!
+timeout 60 "$NTAP" -c "$prog" -e 'global calls, results, any
+probe process(@1).syscall { calls[$syscall]++ }
+probe process.syscall.return { if ($syscall == 121) results[$return]++ }
+probe process(@1).syscall.return { any++ }
+probe end {
+  printf("getppid %d getuid %d getpgid %d\n", calls[110], calls[102], calls[121])
+  foreach (r in results) printf("getpgid returned %d %d times\n", r, results[r])
+  printf("returns seen %d\n", any > 10)
+}' "$prog" >"$out" 2>"$out.err" || { show_file stderr "$out.err"; fail "process.syscall run failed"; }
+kill "$other" 2>/dev/null || true
+wait "$other" 2>/dev/null || true
+expect_eq "process.syscall counts" "getppid 3 getuid 4 getpgid 1
+getpgid returned -3 1 times
+returns seen 1" "$(cat "$out")"
+
 note "case syscall.connect/bind read the caller's sockaddr as stap's tapset does"
 out="$WORK_DIR/sockaddr.out"
 timeout 60 "$NTAP" -c "python3 -c '

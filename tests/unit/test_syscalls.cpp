@@ -68,6 +68,22 @@ TEST_CASE("kernel.syscall resolves to a filtered raw_syscalls program", "[syscal
   CHECK(result.arg_index == 1);
 }
 
+TEST_CASE("process.syscall: every call of one process, unfiltered by number", "[syscalls]") {
+  auto checked = test::check_script("probe process(42).syscall.return { println($syscall, $return) }");
+  const ast::ResolvedProbe &rp = test::only_probe(checked);
+  CHECK(rp.name == "process(42).syscall.return");
+  CHECK(rp.section == "tp_btf/sys_exit");
+  CHECK(rp.filter_arg == -1);  // every call
+  CHECK(rp.pid == 42);
+  CHECK(test::error_of("probe process.syscall { println($syscall) }") ==
+        "1:7 process.syscall without a path or pid needs a target process (-c CMD or -x PID)");
+  CHECK(test::error_of("probe process(1).syscall { println($return) }").find("unable to find target variable $return") !=
+        std::string::npos);
+  CHECK(test::error_of("probe process(1).syscall(\"open\") { }") ==
+        "1:7 process.syscall takes the forms process(\"PATH\").syscall, process(PID).syscall and process.syscall, "
+        "each with an optional .return");
+}
+
 TEST_CASE("tracefs format files give the event's own fields", "[syscalls][trace_format]") {
   const char *text =
       "name: inet_sock_set_state\nID: 2287\nformat:\n"
