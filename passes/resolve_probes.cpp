@@ -507,29 +507,48 @@ class TargetResolver {
 // untaken side of `?:`, `&&`, `||` and `if` is dropped unresolved, so
 // `@choose_defined(@cast(t, "task_struct")->__state, @cast(t, ...)->state)`
 // serves kernels with either member, as in probes (TargetResolver).
-void fold_defined_casts(const Btf &types, ExprPtr &slot) {
+void fold_defined_casts(const Btf &types, const AutocastScope &scope, ExprPtr &slot) {
   if (auto *d = dyn_cast<DefinedExpr>(*slot)) {
     auto *var = dyn_cast<TargetVarExpr>(*d->operand);
-    if (!var || !var->is_cast() || var->autocast) return;
-    for_each_child(*var, [&](ExprPtr &c) { fold_defined_casts(types, c); });
-    slot = std::make_unique<NumberExpr>(d->loc, resolve_cast(types, *var, true) ? 1 : 0);
+    if (!var) {
+      // Another expression: defined unless, its own choices folded, it
+      // still reads a $variable (which a function never has).
+      fold_defined_casts(types, scope, d->operand);
+      bool reads_context = false;
+      walk_exprs(d->operand, [&](ExprPtr &e) {
+        if (auto *inner = dyn_cast<TargetVarExpr>(*e)) reads_context = reads_context || !inner->is_cast();
+      });
+      slot = std::make_unique<NumberExpr>(d->loc, reads_context ? 0 : 1);
+      return;
+    }
+    // A function has no probe context: none of its $variables is defined.
+    if (!var->is_cast()) {
+      slot = std::make_unique<NumberExpr>(d->loc, 0);
+      return;
+    }
+    // An autocast of a local depends on the assignments before it (the
+    // function's walk below); one of a call or a cast does not.
+    if (var->autocast && var->cast_operand->kind == ExprKind::Symbol) return;
+    for_each_child(*var, [&](ExprPtr &c) { fold_defined_casts(types, scope, c); });
+    const bool defined = var->autocast ? scope.resolve(*var, true) : resolve_cast(types, *var, true);
+    slot = std::make_unique<NumberExpr>(d->loc, defined ? 1 : 0);
     return;
   }
   ExprPtr *cond = nullptr;
   if (auto *t = dyn_cast<TernaryExpr>(*slot)) cond = &t->cond;
   if (auto *l = dyn_cast<LogicalExpr>(*slot)) cond = &l->lhs;
   if (!cond) {
-    for_each_child(*slot, [&](ExprPtr &c) { fold_defined_casts(types, c); });
+    for_each_child(*slot, [&](ExprPtr &c) { fold_defined_casts(types, scope, c); });
     return;
   }
   const bool folds = mentions_defined(**cond);
-  fold_defined_casts(types, *cond);
+  fold_defined_casts(types, scope, *cond);
   auto value = folds ? constant_condition(**cond) : std::nullopt;
   if (value) {
     if (auto *t = dyn_cast<TernaryExpr>(*slot)) {
       ExprPtr chosen = std::move(*value ? t->then_expr : t->else_expr);
       slot = std::move(chosen);
-      fold_defined_casts(types, slot);
+      fold_defined_casts(types, scope, slot);
       return;
     }
     auto &l = cast<LogicalExpr>(*slot);
@@ -539,25 +558,25 @@ void fold_defined_casts(const Btf &types, ExprPtr &slot) {
     }
   }
   for_each_child(*slot, [&](ExprPtr &c) {
-    if (&c != cond) fold_defined_casts(types, c);
+    if (&c != cond) fold_defined_casts(types, scope, c);
   });
 }
 
-void fold_defined_casts(const Btf &types, StmtPtr &slot, Diagnostics &diagnostics) {
+void fold_defined_casts(const Btf &types, const AutocastScope &scope, StmtPtr &slot, Diagnostics &diagnostics) {
   if (auto *branch = dyn_cast<IfStmt>(*slot)) {
     const bool folds = mentions_defined(*branch->cond);
-    if (!diagnostics.guard([&] { fold_defined_casts(types, branch->cond); })) return;
+    if (!diagnostics.guard([&] { fold_defined_casts(types, scope, branch->cond); })) return;
     if (auto value = folds ? constant_condition(*branch->cond) : std::nullopt) {
       StmtPtr taken = std::move(*value ? branch->then_stmt : branch->else_stmt);
       slot = taken ? std::move(taken) : StmtPtr(std::make_unique<BlockStmt>(branch->loc));
-      fold_defined_casts(types, slot, diagnostics);
+      fold_defined_casts(types, scope, slot, diagnostics);
       return;
     }
   } else {
-    for_each_expr(*slot, [&](ExprPtr &e) { diagnostics.guard([&] { fold_defined_casts(types, e); }); });
+    for_each_expr(*slot, [&](ExprPtr &e) { diagnostics.guard([&] { fold_defined_casts(types, scope, e); }); });
   }
   for_each_child(*slot, [&](StmtPtr &child) {
-    if (child) fold_defined_casts(types, child, diagnostics);
+    if (child) fold_defined_casts(types, scope, child, diagnostics);
   });
 }
 
@@ -571,7 +590,7 @@ FunctionResultTypes resolve_function_casts(PassContext &ctx) {
   FunctionResultTypes results;
   for (auto &function : ctx.program.functions) {
     AutocastScope scope(types, ctx.program, results);
-    for_each_child(*function->body, [&](StmtPtr &child) { fold_defined_casts(types, child, ctx.diagnostics); });
+    for_each_child(*function->body, [&](StmtPtr &child) { fold_defined_casts(types, scope, child, ctx.diagnostics); });
     walk_exprs(*function->body, [&](ExprPtr &e) {
       if (auto *var = dyn_cast<TargetVarExpr>(*e); var && var->autocast)
         ctx.diagnostics.guard([&] { scope.resolve(*var); });
