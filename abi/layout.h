@@ -166,6 +166,11 @@ struct Layout {
   // runtime opens and stores at the CPU's index.
   std::vector<std::string> perf_counters;
   static std::string perf_counter_map(size_t k) { return "perf_counter_" + std::to_string(k); }
+  // Each tracked thread's counts (task storage: the kernel frees a value
+  // with its task): a started word, then per counter the CPU's count when
+  // the thread was switched in and its total before (codegen/bpf/perf_counters_bpf.cpp).
+  static constexpr const char *kPerfTasksMap = "perf_tasks";
+  uint32_t perf_task_value_size() const { return static_cast<uint32_t>(8 * (1 + 2 * perf_counters.size())); }
 
   static Layout build(const ast::Program &program, const LayoutOptions &options);
   const GlobalLayout &of(const ast::Global &g) const { return globals.at(g.id); }

@@ -22,6 +22,8 @@ loop_setup switch_loop.c 200000
 script="probe begin { println(\"started\") }
 probe perf.sw.page_faults.process(\"$work/loop\").counter(\"faults\") { }
 probe process(\"$work/loop\").function(\"main\").return { printf(\"%d\\n\", @perf(\"faults\")) }"
+events_only='probe begin { println("started") }
+probe perf.sw.page_faults.sample(1000000000) { }'
 echo "| tool | ns per context switch |"
 echo "|---|---|"
 runs=()
@@ -31,4 +33,9 @@ for ntap in "${binaries[@]}"; do
   runs=()
   for ((i = 0; i < rounds; ++i)); do runs+=("$(under "started" "$ntap" -e "$script")"); done
   echo "| ntap, a counter ($ntap) | $(median "${runs[@]}") |"
+  # The same perf events open, without the accounting: what the kernel's
+  # perf context switching costs by itself.
+  runs=()
+  for ((i = 0; i < rounds; ++i)); do runs+=("$(under "started" "$ntap" -e "$events_only")"); done
+  echo "| ntap, the perf events only ($ntap) | $(median "${runs[@]}") |"
 done

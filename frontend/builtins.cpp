@@ -263,11 +263,15 @@ const std::vector<Builtin> kBuiltins = {
     // drop_reason_name(r): the kernel's name of an enum skb_drop_reason value.
     {"drop_reason_name", Type::String, {Type::Long}, kDeferredInKernel},
 
-    // __perf_counter_read(K): how many events counter K of
-    // Program::perf_counters has counted on this CPU (0 if it cannot be
-    // read); K is a literal. Only the generated code of @perf calls it
-    // (frontend/perf_counters.h).
-    {"__perf_counter_read", Type::Long, {Type::Long}, Builtin::Kernel},
+    // @perf's generated accounting (frontend/perf_counters.h;
+    // codegen/bpf/perf_counters_bpf.cpp): a context switch ($prev, $next), a
+    // fork ($child), a tracked process beginning, and @perf(K) itself: the
+    // current thread's count of counter K of Program::perf_counters (K a
+    // literal).
+    {"__perf_counter_switch", Type::Long, {Type::Long, Type::Long}, Builtin::Kernel | Builtin::NoReturnValue},
+    {"__perf_counter_fork", Type::Long, {Type::Long}, Builtin::Kernel | Builtin::NoReturnValue},
+    {"__perf_counter_track", Type::Long, {}, Builtin::Kernel | Builtin::NoReturnValue},
+    {"__perf_counter_value", Type::Long, {Type::Long}, Builtin::Kernel},
 
     // ---- user space, in process probes
     // __plt_name(): in a process(...).plt probe, the imported function whose

@@ -33,8 +33,8 @@ struct ProcessSpec {
   // without a path is every process: the -c command is the target's).
   std::string begin_probe() const {
     if (kind == Kind::Path)
-      return "probe process(" + pp::quoted_string_literal(path) + ").begin { __perf_counter_track(tid()) }\n";
-    return "probe process.begin { if (pid() == target()) __perf_counter_track(tid()) }\n";
+      return "probe process(" + pp::quoted_string_literal(path) + ").begin { __perf_counter_track() }\n";
+    return "probe process.begin { if (pid() == target()) __perf_counter_track() }\n";
   }
 };
 
@@ -79,44 +79,14 @@ std::optional<ProcessSpec> reader_process(const ProbePoint &point) {
 
 bool is_perf_read(const Expr &e) { return e.kind == ExprKind::Call && cast<CallExpr>(e).name == "@perf"; }
 
-std::string value_function(size_t k) { return "__perf_counter_value_" + std::to_string(k); }
-
-// The accounting code for `counters` (see the header): a tracked thread's
-// total and the CPU's count when it was last switched in, per counter.
+// The accounting probes (see the header; the work is in the builtins,
+// codegen/bpf/perf_counters_bpf.cpp): the scheduler moves counts between
+// tracked threads, a tracked thread's new threads and children are tracked,
+// and each counted program's processes are tracked from their start.
 std::string accounting_text(const std::vector<Counter> &counters) {
-  auto for_each_counter = [&](const std::string &indent, const std::string &line) {
-    std::string text;
-    for (size_t k = 0; k < counters.size(); ++k) {
-      std::string stmt = line;
-      for (size_t at; (at = stmt.find('K')) != std::string::npos;) stmt.replace(at, 1, std::to_string(k));
-      text += indent + stmt + "\n";
-    }
-    return text;
-  };
   std::string text =
-      "private global __perf_counter_tasks, __perf_counter_start, __perf_counter_total\n"
-      "function __perf_counter_track(t) {\n"
-      "  __perf_counter_tasks[t] = 1\n" +
-      for_each_counter("  ", "__perf_counter_start[t, K] = __perf_counter_read(K); __perf_counter_total[t, K] = 0") +
-      "}\n"
-      "probe kernel.trace(\"sched:sched_switch\") {\n"
-      "  if ($prev->pid in __perf_counter_tasks) {\n" +
-      for_each_counter("    ", "__perf_counter_total[$prev->pid, K] += __perf_counter_read(K) - "
-                             "__perf_counter_start[$prev->pid, K]") +
-      "  }\n"
-      "  if ($next->pid in __perf_counter_tasks) {\n" +
-      for_each_counter("    ", "__perf_counter_start[$next->pid, K] = __perf_counter_read(K)") +
-      "  }\n"
-      "}\n"
-      "probe kernel.trace(\"sched:sched_process_fork\") {\n"
-      "  if (tid() in __perf_counter_tasks) __perf_counter_track($child->pid)\n"
-      "}\n"
-      "probe kernel.trace(\"sched:sched_process_exit\") {\n"
-      "  if (tid() in __perf_counter_tasks) {\n"
-      "    delete __perf_counter_tasks[tid()]\n" +
-      for_each_counter("    ", "delete __perf_counter_start[tid(), K]; delete __perf_counter_total[tid(), K]") +
-      "  }\n"
-      "}\n";
+      "probe kernel.trace(\"sched:sched_switch\") { __perf_counter_switch($prev, $next) }\n"
+      "probe kernel.trace(\"sched:sched_process_fork\") { __perf_counter_fork($child) }\n";
   std::vector<const ProcessSpec *> begun;
   for (const Counter &counter : counters) {
     bool seen = false;
@@ -125,13 +95,6 @@ std::string accounting_text(const std::vector<Counter> &counters) {
     begun.push_back(&counter.process);
     text += counter.process.begin_probe();
   }
-  for (size_t k = 0; k < counters.size(); ++k)
-    text += "function " + value_function(k) +
-            "() {\n"
-            "  if (!(tid() in __perf_counter_tasks)) __perf_counter_track(tid())\n"
-            "  return __perf_counter_total[tid(), " +
-            std::to_string(k) + "] + __perf_counter_read(" + std::to_string(k) + ") - __perf_counter_start[tid(), " +
-            std::to_string(k) + "]\n}\n";
   return text;
 }
 
@@ -187,7 +150,8 @@ void add_perf_counters(Program &program, SourceManager &sources) {
                              slot->loc, kOperator);
       }
       counter->read = reads = true;
-      auto call = std::make_unique<CallExpr>(slot->loc, value_function(static_cast<size_t>(counter - counters.data())));
+      auto call = std::make_unique<CallExpr>(slot->loc, "__perf_counter_value");
+      call->args.push_back(std::make_unique<NumberExpr>(slot->loc, counter - counters.data()));
       slot = std::move(call);
     });
   if (!reads) return;
@@ -195,15 +159,6 @@ void add_perf_counters(Program &program, SourceManager &sources) {
   for (const Counter &counter : counters) program.perf_counters.push_back(counter.name);
   std::unique_ptr<Program> generated =
       parse_script(sources.add("<perf counters>", accounting_text(counters)), ParseOptions{});
-  for (auto &g : generated->globals) {
-    g->from_tapset = true;
-    g->id = static_cast<uint32_t>(program.globals.size());
-    program.globals.push_back(std::move(g));
-  }
-  for (auto &f : generated->functions) {
-    f->from_tapset = true;
-    program.functions.push_back(std::move(f));
-  }
   for (auto &probe : generated->probes) {
     probe->id = static_cast<uint32_t>(program.probes.size());
     program.probes.push_back(std::move(probe));

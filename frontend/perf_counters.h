@@ -6,9 +6,10 @@
 // The counter is a counting perf event on every CPU (the runtime opens it
 // and hands it to BPF through a perf event array). A CPU's event counts for
 // whatever runs there, so the program keeps each thread's share: generated
-// probes (in the language, added here as stap's argv tapset is) add the
-// CPU's count since a tracked thread was switched in to its total when it
-// is switched out. A thread is tracked from the moment the process starts
+// probes (added here as stap's argv tapset is, their work done by builtins,
+// codegen/bpf/perf_counters_bpf.cpp) add the CPU's count since a tracked
+// thread was switched in to its total when it is switched out, in a task
+// storage map the kernel frees with the task. A thread is tracked from the moment the process starts
 // (`process("PATH").begin`, so also a forked child), from its creation when
 // a tracked thread creates it, and, for threads already running when the
 // script starts, from the first @perf they read (which gives 0 then).

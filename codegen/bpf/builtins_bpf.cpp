@@ -9,6 +9,7 @@
 #include "codegen/bpf/cmdline_bpf.h"
 #include "codegen/bpf/kernel_memory.h"
 #include "codegen/bpf/lowering.h"
+#include "codegen/bpf/perf_counters_bpf.h"
 #include "codegen/bpf/user_memory.h"
 #include "frontend/builtins.h"
 
@@ -69,27 +70,6 @@ llvm::Value *user_address(ProbeLowering &p, const CallExpr &) {
   auto &b = p.ir();
   return b.CreateAlignedLoad(b.getInt64Ty(), b.CreateConstInBoundsGEP1_64(b.getInt64Ty(), p.program_context(), kIpWord),
                              llvm::Align(8), "ip");
-}
-
-// __perf_counter_read(K): this CPU's count of perf counter K
-// (frontend/perf_counters.h). bpf_perf_event_read_value reads the event the
-// runtime stored at this CPU's index; the kernel fails the read only when
-// that event is missing or not this CPU's, and the value is 0 then.
-llvm::Value *perf_counter_read(ProbeLowering &p, const CallExpr &call) {
-  const auto *number = dyn_cast<NumberExpr>(*call.args.at(0));
-  const auto &counters = p.state().layout.perf_counters;
-  if (!number || number->value < 0 || static_cast<uint64_t>(number->value) >= counters.size())
-    throw CompileError(ErrorKind::Codegen, "__perf_counter_read takes the literal number of a perf counter", call.loc);
-  constexpr uint64_t kCurrentCpu = 0xffffffffULL;  // BPF_F_CURRENT_CPU
-  auto &b = p.ir();
-  // struct bpf_perf_event_value { u64 counter, enabled, running; }
-  llvm::Type *value_type = llvm::ArrayType::get(b.getInt64Ty(), 3);
-  llvm::Value *value = p.state().mb.entry_alloca(value_type, "perf_counter_value", true);
-  llvm::Value *map = p.state().maps.map(Layout::perf_counter_map(static_cast<size_t>(number->value)));
-  llvm::Value *err = p.state().mb.call_helper(Helper::PerfEventReadValue, b.getInt64Ty(),
-                                              {map, b.getInt64(kCurrentCpu), value, b.getInt64(3 * 8)});
-  llvm::Value *count = b.CreateAlignedLoad(b.getInt64Ty(), value, llvm::Align(8), "perf_count");
-  return b.CreateSelect(b.CreateICmpEQ(err, p.i64(0)), count, p.i64(0));
 }
 
 // bpf_jiffies64 (helper 118, Linux 5.5+).
@@ -386,7 +366,10 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"uaddr", user_address},
       // Each PLT stub's program is compiled on its own: its name is a literal.
       {"__plt_name", [](ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().name); }},
-      {"__perf_counter_read", perf_counter_read},
+      {"__perf_counter_switch", perf_counter_switch},
+      {"__perf_counter_fork", perf_counter_fork},
+      {"__perf_counter_track", perf_counter_track},
+      {"__perf_counter_value", perf_counter_value},
   };
   return table;
 }

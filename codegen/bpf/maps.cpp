@@ -33,6 +33,9 @@ MapAccess::MapAccess(ModuleBuilder &mb, const Layout &layout, bool declare_all) 
     spec.sizes_only = true;
     add(spec);
   }
+  // Task storage: no preallocation, no size, an int key (the kernel's rules).
+  if (!layout.perf_counters.empty())
+    add({Layout::kPerfTasksMap, kMapTypeTaskStorage, 0, kMapFlagNoPrealloc, 4, layout.perf_task_value_size(), true});
 
   uint32_t largest_histogram_value = 0;
   for (const GlobalLayout &g : layout.globals) {

@@ -63,9 +63,11 @@ enum : uint32_t {
   kMapTypeLruHash = 9,
   kMapTypeLruPercpuHash = 10,
   kMapTypeRingbuf = 27,
+  kMapTypeTaskStorage = 29,
 };
 enum : uint64_t { kUpdateAny = 0, kUpdateNoExist = 1 };
 constexpr uint32_t kMapFlagMmapable = 1u << 10;
+constexpr uint32_t kMapFlagNoPrealloc = 1u << 0;
 
 // What a `.maps` entry declares. key_size/value_size 0 = no key/value member
 // (ring buffers). An array map's key must be described as a 32-bit int.
