@@ -449,6 +449,43 @@ uint64_t DebugInfo::after_prologue(uint64_t entry) const {
   return second ? second : entry;
 }
 
+namespace {
+
+// Every DW_TAG_inlined_subroutine below `die`, at any depth.
+template <typename Visit>
+void walk_inlined(Dwarf_Die &die, Visit &visit) {
+  Dwarf_Die child;
+  if (dwarf_child(&die, &child) != 0) return;
+  do {
+    if (dwarf_tag(&child) == DW_TAG_inlined_subroutine) visit(child);
+    walk_inlined(child, visit);
+  } while (dwarf_siblingof(&child, &child) == 0);
+}
+
+}  // namespace
+
+std::vector<InlinedInstance> DebugInfo::inlined_instances(const std::string &pattern) const {
+  std::vector<InlinedInstance> out;
+  auto visit = [&](Dwarf_Die &inlined) {
+    const char *name = dwarf_diename(&inlined);  // from the abstract origin
+    if (!name || ::fnmatch(pattern.c_str(), name, 0) != 0) return;
+    // DW_AT_entry_pc (else the low address); a copy split over ranges
+    // without either starts at its first range.
+    Dwarf_Addr entry = 0;
+    if (dwarf_entrypc(&inlined, &entry) != 0) {
+      Dwarf_Addr base = 0, start = 0, end = 0;
+      if (dwarf_ranges(&inlined, 0, &base, &start, &end) <= 0) return;
+      entry = start;
+    }
+    out.push_back({name, entry});
+  };
+  impl_->for_each_cu([&](Dwarf_Die &cu) { walk_inlined(cu, visit); });
+  std::sort(out.begin(), out.end(), [](const InlinedInstance &a, const InlinedInstance &b) {
+    return a.address != b.address ? a.address < b.address : a.function < b.function;
+  });
+  return out;
+}
+
 std::vector<LineAddress> DebugInfo::line_addresses(std::string_view file, int line_number) const {
   std::vector<LineAddress> out;
   impl_->for_each_cu([&](Dwarf_Die &cu) {

@@ -34,6 +34,13 @@ struct Variable {
   bool is_parameter = false;
 };
 
+// An inlined copy of a function: where its code starts in the function it
+// was inlined into.
+struct InlinedInstance {
+  std::string function;  // the inlined function's name
+  uint64_t address = 0;  // its entry (DW_AT_entry_pc, else its lowest address)
+};
+
 // One address of a source line.
 struct LineAddress {
   uint64_t address = 0;
@@ -57,6 +64,9 @@ class DebugInfo {
   // `file` (or matches it as an fnmatch pattern), lowest first, one per
   // contiguous run.
   std::vector<LineAddress> line_addresses(std::string_view file, int line) const;
+  // Every inlined copy of a function whose name matches the fnmatch
+  // `pattern`, by address.
+  std::vector<InlinedInstance> inlined_instances(const std::string &pattern) const;
   // The source line of `address`, if the line table has one.
   std::optional<LineAddress> line_of(uint64_t address) const;
   // The parameters and local variables in scope at `address` (innermost

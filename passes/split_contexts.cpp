@@ -32,6 +32,10 @@ std::vector<std::unique_ptr<Probe>> split_by_context(Probe &probe) {
   std::map<Context, std::vector<ResolvedProbe>> groups;
   for (ResolvedProbe &rp : probe.resolved) {
     Context context{rp.provider, rp.provider ? rp.provider->describe_context(rp) : std::vector<std::string>{}};
+    // A process probe's variables live where the compiler put them at its
+    // address (two inlined copies of one function, or two functions with
+    // the same parameters, keep them in different registers): one body each.
+    if (rp.kind == ProbeKind::Uprobe) context.second.push_back(rp.binary + "@" + std::to_string(rp.address));
     auto [group, added] = groups.try_emplace(context);
     if (added) order.push_back(context);
     group->second.push_back(std::move(rp));

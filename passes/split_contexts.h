@@ -1,7 +1,8 @@
 // Probe points whose context variables differ cannot share a body that
 // reads them (kernel.function("schedule_tail") and kernel.trace("sched_switch")
 // under one `$$vars`): stap elaborates the body once per point. ntap does so
-// for each group of points with the same context.
+// for each group of points with the same context (each process probe on its
+// own: where its variables live depends on its address).
 #pragma once
 #include <memory>
 #include <vector>

@@ -142,6 +142,7 @@ class ProcessProvider final : public Provider {
       shapes.push_back({{{"process", process}, {"function", Arg::String}}});
       shapes.push_back({{{"process", process}, {"function", Arg::String}, {"call", Arg::None}}});
       shapes.push_back({{{"process", process}, {"function", Arg::String}, {"return", Arg::None}}});
+      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"inline", Arg::None}}});
       shapes.push_back({{{"process", process}, {"statement", Arg::String}}});
       shapes.push_back({{{"process", process}, {"mark", Arg::String}}});
       shapes.push_back({{{"process", process}, {"provider", Arg::String}, {"mark", Arg::String}}});
@@ -172,8 +173,10 @@ class ProcessProvider final : public Provider {
     if (!elf) probe_error(point, error);
     const std::string &kind = c[1].name;
     if (kind == "function") {
-      if (c.size() > 3 || (c.size() == 3 && c[2].name != "call" && c[2].name != "return"))
-        probe_error(point, "unexpected '." + c.back().name + "' after .function (.call or .return)");
+      if (c.size() > 3 || (c.size() == 3 && c[2].name != "call" && c[2].name != "return" && c[2].name != "inline"))
+        probe_error(point, "unexpected '." + c.back().name + "' after .function (.call, .return or .inline)");
+      if (c.size() == 3 && c[2].name == "inline")
+        return inlined(point, subject, *elf, split_where(point, *c[1].string_arg, false));
       const bool retprobe = c.size() == 3 && c[2].name == "return";
       const bool call = c.size() == 3 && c[2].name == "call";
       return functions(point, subject, *elf, split_where(point, *c[1].string_arg, false), retprobe, call);
@@ -336,6 +339,31 @@ class ProcessProvider final : public Provider {
                      : call   ? ".call"
                               : "");
       if (retprobe) probe.context_vars.push_back("return");
+      probes.push_back(std::move(probe));
+    }
+    return probes;
+  }
+
+  // .function("PAT").inline: each inlined copy of a matching function, at
+  // its entry in the function it was inlined into (stap's .inline; ntap's
+  // .function and .call probe the real functions only). Its variables are
+  // those in scope there: the inlined copy's parameters, from DWARF.
+  std::vector<ast::ResolvedProbe> inlined(const ast::ProbePoint &point, const Subject &subject,
+                                          const elf::ElfFile &elf, const Where &where) const {
+    std::string error;
+    const dwarf::DebugInfo *debug = dwarf::cached_debug_info(subject.path, error);
+    if (!debug) probe_error(point, ".inline probes need debug info: " + error);
+    std::vector<ast::ResolvedProbe> probes;
+    for (const dwarf::InlinedInstance &copy : debug->inlined_instances(where.function)) {
+      if (!where.file.empty()) {
+        std::optional<dwarf::LineAddress> line = debug->line_of(copy.address);
+        if (!line || !file_matches(where.file, line->file) || (where.line && line->line != where.line)) continue;
+      }
+      const elf::Symbol *container = elf.function_at(copy.address);
+      ast::ResolvedProbe probe = make_probe(subject, elf, copy.address, false, point);
+      probe.entry = container ? container->address : copy.address;
+      probe.name = copy.function;
+      probe.point = quoted_process(subject, point) + ".function(\"" + copy.function + "\").inline";
       probes.push_back(std::move(probe));
     }
     return probes;

@@ -278,3 +278,22 @@ expect_eq "-l plt" "process(\"$plt\").plt(\"getppid\")
 process(\"$plt\").plt(\"getuid\")" "$("$NTAP" -l "process(\"$plt\").plt(\"get*\")")"
 expect_eq "-L plt" "process(\"$plt\").plt(\"getppid\").return \$\$name:string" \
   "$("$NTAP" -L "process(\"$plt\").plt(\"getppid\").return")"
+
+note "case .function(PAT).inline: each inlined copy, with its parameters"
+inline="$WORK_DIR/inline"
+gcc -g -O2 -o "$inline" "$E2E_DIR/uprobe/inline.c"
+out="$WORK_DIR/inline.out"
+run_ntap "$out" -c "$inline" -e "probe process(\"$inline\").function(\"scaled\").inline { printf(\"%s %d\n\", pn(), \$v) }"
+[[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "inline: status $NTAP_STATUS"; }
+expect_eq "inlined copies and their parameters" "process(\"$inline\").function(\"scaled\").inline 1
+process(\"$inline\").function(\"scaled\").inline 2
+process(\"$inline\").function(\"scaled\").inline 3
+process(\"$inline\").function(\"scaled\").inline 11
+process(\"$inline\").function(\"scaled\").inline 12
+process(\"$inline\").function(\"scaled\").inline 13" "$(sort -t' ' -k2 -n "$out")"
+expect_eq "-l lists the copies" "process(\"$inline\").function(\"scaled\").inline" \
+  "$("$NTAP" -l "process(\"$inline\").function(\"scal*\").inline" | sort -u)"
+status=0
+"$NTAP" -p2 -e "probe process(\"$prog_nodebug\").function(\"main\").inline { }" >/dev/null 2>"$WORK_DIR/inline.err" || status=$?
+expect_eq "inline without debug info: status" 1 "$status"
+grep -q ".inline probes need debug info" "$WORK_DIR/inline.err" || { show_file stderr "$WORK_DIR/inline.err"; fail "inline: message"; }
