@@ -136,7 +136,7 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
   CHECK(test::error_of("probe process(\"/nonexistent/x\").function(\"f\") { }") ==
         "1:7 cannot find '/nonexistent/x': No such file or directory");
   CHECK(test::error_of("probe process(\"" + path + "\").function(\"ntap_uprobe_test_target\").entry { }") ==
-        "1:7 unexpected '.entry' after .function (.call or .return)");
+        "1:7 unexpected '.entry' after .function (.call, .return or .inline)");
   CHECK(test::error_of("probe process(\"" + path + "\").statement(\"f@x.c\") { }") ==
         "1:7 statement(\"f@x.c\") needs a source line: statement(\"FUNCTION@FILE:LINE\")");
   CHECK(test::error_of("probe process(\"" + path + "\").function(\"ntap_uprobe_test_target\").return { print($first) }")
