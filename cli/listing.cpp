@@ -24,7 +24,7 @@ std::string concrete_point(const ast::ProbePoint &point, const ast::ResolvedProb
   if (rp.kind == ast::ProbeKind::Tracepoint) return rp.point.empty() ? fmt::format("kernel.trace(\"{}\")", rp.name) : rp.point;
   // A wildcard a provider expanded (kernel.syscall("read*")): each concrete point.
   if (provider.family() == "kernel.syscall" && !rp.point.empty()) return rp.point;
-  // A .plt stub is listed by its function, as stap lists it (pp() has its address).
+  // A .plt entry is listed by its function, as stap lists it (pp() has its address).
   if (rp.kind == ast::ProbeKind::Uprobe) return rp.script_point.empty() ? rp.point : rp.script_point;
   return point.str();
 }

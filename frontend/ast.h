@@ -527,9 +527,9 @@ struct ResolvedProbe {
   uint64_t entry = 0;  // the entry of the function the probe is in (link-time)
   std::string sdt_args_text;  // .mark probes: the note's operands ($arg1...)
   int sdt_arg_count = 0;
-  // process(...).plt probes: `name` is the imported function whose PLT stub
+  // process(...).plt probes: `name` is the imported function whose PLT entry
   // is probed, which $$name gives.
-  bool plt_stub = false;
+  bool plt_entry = false;
   // Which processes fire it: 0 every one, a pid, or kTargetPid for target().
   int64_t pid = 0;
   static constexpr int64_t kTargetPid = -1;

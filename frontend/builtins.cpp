@@ -275,7 +275,7 @@ const std::vector<Builtin> kBuiltins = {
 
     // ---- user space, in process probes
     // __plt_name(): in a process(...).plt probe, the imported function whose
-    // PLT stub fired; what $$name becomes (passes/resolve_probes.cpp).
+    // PLT entry fired; what $$name becomes (passes/resolve_probes.cpp).
     {"__plt_name", Type::String, {}, Builtin::Kernel},
     // uaddr(): the user-space address the probed thread is at (the probe's
     // address; in .return probes the return address); 0 in other kernel probes.

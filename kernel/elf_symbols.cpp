@@ -1,5 +1,5 @@
 // Reading a program's ELF file with libelf: symbols, segments, SDT notes,
-// PLT stubs.
+// PLT entries.
 #include "kernel/elf_symbols.h"
 
 #include <fcntl.h>
@@ -92,8 +92,8 @@ bool parse_one_arg(std::string_view text, SdtArg &arg) {
 
 // The imported function each GOT slot receives the address of, from the
 // dynamic relocations: R_X86_64_JUMP_SLOT (.rela.plt, the slots of PLT
-// stubs) and R_X86_64_GLOB_DAT (.rela.dyn: a function the program also takes
-// the address of is called through a .plt.got stub and such a slot).
+// entries) and R_X86_64_GLOB_DAT (.rela.dyn: a function the program also takes
+// the address of is called through a .plt.got entry and such a slot).
 std::map<uint64_t, std::string> imported_got_slots(Elf *elf) {
   std::map<uint64_t, std::string> slots;
   for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
@@ -118,23 +118,23 @@ std::map<uint64_t, std::string> imported_got_slots(Elf *elf) {
   return slots;
 }
 
-// The GOT slot the PLT stub at `address` jumps through: the stub is
-// `jmp *DISP(%rip)` (ff 25 disp32), after an endbr64 (f3 0f 1e fa) in stubs
+// The GOT slot the PLT entry at `address` jumps through: the entry is
+// `jmp *DISP(%rip)` (ff 25 disp32), after an endbr64 (f3 0f 1e fa) in entries
 // built for IBT and a bnd prefix (f2) where there is one. Nothing for other
-// code: PLT0, and the lazy-binding stubs of an IBT .plt, which push an index
+// code: PLT0, and the lazy-binding entries of an IBT .plt, which push an index
 // and jump to PLT0 (calls go to their .plt.sec twins).
-std::optional<uint64_t> got_slot_of_stub(const uint8_t *stub, size_t size, uint64_t address) {
+std::optional<uint64_t> got_slot_of_entry(const uint8_t *entry, size_t size, uint64_t address) {
   constexpr uint8_t kEndbr64[] = {0xf3, 0x0f, 0x1e, 0xfa};
   size_t at = 0;
-  if (size >= sizeof kEndbr64 && std::memcmp(stub, kEndbr64, sizeof kEndbr64) == 0) at = sizeof kEndbr64;
-  if (at < size && stub[at] == 0xf2) ++at;
-  if (at + 6 > size || stub[at] != 0xff || stub[at + 1] != 0x25) return std::nullopt;
+  if (size >= sizeof kEndbr64 && std::memcmp(entry, kEndbr64, sizeof kEndbr64) == 0) at = sizeof kEndbr64;
+  if (at < size && entry[at] == 0xf2) ++at;
+  if (at + 6 > size || entry[at] != 0xff || entry[at + 1] != 0x25) return std::nullopt;
   int32_t displacement;
-  std::memcpy(&displacement, stub + at + 2, sizeof displacement);
+  std::memcpy(&displacement, entry + at + 2, sizeof displacement);
   return address + at + 6 + static_cast<int64_t>(displacement);  // rip-relative: from the next instruction
 }
 
-// Every PLT stub of an imported function, by address. Which slot a stub
+// Every PLT entry of an imported function, by address. Which slot an entry
 // uses is read from its own jump rather than from its position: that holds
 // for each layout the linker writes (.plt entries after the 16-byte PLT0;
 // .plt.sec beside a lazy-binding .plt with -z ibtplt; .plt.got for
@@ -153,10 +153,10 @@ std::vector<PltEntry> read_plt_entries(Elf *elf, size_t shstrndx) {
     Elf_Data *data = elf_getdata(scn, nullptr);
     if (!data || !data->d_buf) continue;
     const auto *bytes = static_cast<const uint8_t *>(data->d_buf);
-    const size_t stub_size = shdr.sh_entsize ? shdr.sh_entsize : 16;
+    const size_t entry_size = shdr.sh_entsize ? shdr.sh_entsize : 16;
     const size_t first = section == ".plt" ? 16 : 0;  // PLT0, which calls the dynamic linker
-    for (size_t at = first; at + stub_size <= data->d_size; at += stub_size) {
-      std::optional<uint64_t> slot = got_slot_of_stub(bytes + at, stub_size, shdr.sh_addr + at);
+    for (size_t at = first; at + entry_size <= data->d_size; at += entry_size) {
+      std::optional<uint64_t> slot = got_slot_of_entry(bytes + at, entry_size, shdr.sh_addr + at);
       auto imported = slot ? slots.find(*slot) : slots.end();
       if (imported != slots.end()) entries.push_back({imported->second, shdr.sh_addr + at});
     }

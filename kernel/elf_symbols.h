@@ -1,6 +1,6 @@
 // What process probes need from a program's ELF file: its function symbols,
 // where an address lives in the file (uprobes are placed by file offset),
-// its SystemTap SDT notes (USDT probes), its PLT stubs, and finding a
+// its SystemTap SDT notes (USDT probes), its PLT entries, and finding a
 // program by name on PATH as stap does. DWARF questions are in
 // kernel/dwarf_info.h.
 #pragma once
@@ -40,11 +40,11 @@ struct SdtNote {
   std::string arg_error;  // non-empty when an operand could not be understood
 };
 
-// One stub of the procedure linkage table: the code the program's calls of an
+// One entry of the procedure linkage table: the code the program's calls of an
 // imported function go through (`call malloc@plt`).
 struct PltEntry {
   std::string name;      // the imported function, without its version ("malloc")
-  uint64_t address = 0;  // link-time address of the stub
+  uint64_t address = 0;  // link-time address of the entry
 };
 
 // Parses an SDT note's operand list. Returns false (with `error` set) at the
@@ -75,7 +75,7 @@ class ElfFile {
   // The link-time address of the loaded byte at file offset `offset`.
   std::optional<uint64_t> address_of_offset(uint64_t offset) const;
   const std::vector<SdtNote> &sdt_notes() const { return notes_; }
-  // The PLT stubs that jump through a GOT slot of an imported function
+  // The PLT entries that jump through a GOT slot of an imported function
   // (.plt, .plt.sec, .plt.got), by address.
   const std::vector<PltEntry> &plt_entries() const { return plt_; }
   bool has_debug_info() const { return has_debug_info_; }

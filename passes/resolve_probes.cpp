@@ -151,7 +151,7 @@ ExprPtr context_dump(const Btf &types, const Probe &probe, const TargetVarExpr &
   const ResolvedProbe &first = probe.resolved.front();
   auto dumped = [](const ResolvedProbe &rp) {
     std::vector<std::string> context = rp.provider->describe_context(rp);
-    // $$name (a .plt stub's) is text, not a variable to dump.
+    // $$name (a .plt entry's) is text, not a variable to dump.
     std::erase_if(context, [](const std::string &described) { return described.rfind("$$", 0) == 0; });
     return context;
   };
@@ -309,7 +309,7 @@ class TargetResolver {
         if (plt_name(var)) {
           if (!var.components.empty() || var.address_of || var.pretty)
             throw CompileError(ErrorKind::Semantic,
-                               "$$name is the name of the PLT stub's function, a string: it has no members, "
+                               "$$name is the name of the PLT entry's function, a string: it has no members, "
                                "elements or address",
                                var.loc, fmt::format("identifier '{}'", target_text(var)));
           slot = std::make_unique<CallExpr>(var.loc, "__plt_name");
@@ -398,14 +398,14 @@ class TargetResolver {
            var.components.empty() && !var.pretty && !var.is_cast() && !var.address_of;
   }
 
-  // $$name in process(...).plt probes: the imported function whose stub
-  // fired. One body serves every stub a pattern matches, so it becomes
-  // __plt_name(), which each stub's program has as its own literal (stap
-  // substitutes the name in each stub's copy of the body).
+  // $$name in process(...).plt probes: the imported function whose entry
+  // fired. One body serves every entry a pattern matches, so it becomes
+  // __plt_name(), which each entry's program has as its own literal (stap
+  // substitutes the name in each entry's copy of the body).
   bool plt_name(const TargetVarExpr &var) const {
     if (var.name != "$name" || var.is_cast() || probe_.resolved.empty()) return false;
     return std::all_of(probe_.resolved.begin(), probe_.resolved.end(),
-                       [](const ResolvedProbe &rp) { return rp.plt_stub; });
+                       [](const ResolvedProbe &rp) { return rp.plt_entry; });
   }
 
   // `$value = text` / `$value .= text` in a .read probe, as stap allows.
@@ -719,7 +719,7 @@ void resolve_probes(PassContext &ctx) {
     // (A probe split off an earlier one by context comes resolved.)
     if (probe.resolved.empty()) resolve_points(ctx.kernel, probe, total, ctx.options.max_probes, diagnostics);
     // pn(): the alias the script used, else the point as the provider names
-    // it for pn() (a .plt stub by its function), else pp()'s.
+    // it for pn() (a .plt entry by its function), else pp()'s.
     for (ResolvedProbe &rp : probe.resolved)
       rp.script_point = !probe.alias_point.empty() ? probe.alias_point
                         : rp.script_point.empty()  ? rp.point

@@ -364,7 +364,7 @@ const std::unordered_map<std::string_view, Emitter> &emitters() {
       {"stringat", stringat_call},
       {"assert", check_assertion},
       {"uaddr", user_address},
-      // Each PLT stub's program is compiled on its own: its name is a literal.
+      // Each PLT entry's program is compiled on its own: its name is a literal.
       {"__plt_name", [](ProbeLowering &p, const CallExpr &) { return p.string_literal(p.resolved().name); }},
       {"__perf_counter_switch", perf_counter_switch},
       {"__perf_counter_fork", perf_counter_fork},

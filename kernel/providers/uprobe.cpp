@@ -1,5 +1,5 @@
 // process(...) provider: resolution over a program's ELF symbols, DWARF line
-// table, SDT notes and PLT stubs; context variables from DWARF locations and SDT
+// table, SDT notes and PLT entries; context variables from DWARF locations and SDT
 // operands; attachment through libbpf's uprobe API.
 #include "kernel/providers/uprobe.h"
 
@@ -184,7 +184,7 @@ class ProcessProvider final : public Provider {
     if (kind == "plt") {
       if (c.size() > 3 || (c.size() == 3 && c[2].name != "return"))
         probe_error(point, "unexpected '." + c.back().name + "' after .plt (.return)");
-      return plt_stubs(point, subject, *elf, c[1].string_arg ? *c[1].string_arg : "*", c.size() == 3);
+      return plt_probes(point, subject, *elf, c[1].string_arg ? *c[1].string_arg : "*", c.size() == 3);
     }
     if (kind == "statement") {
       if (c.size() != 2) probe_error(point, "unexpected '." + c.back().name + "' after .statement");
@@ -202,8 +202,8 @@ class ProcessProvider final : public Provider {
   }
 
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
-    // A PLT stub has $$name only (as in stap), which elaboration gives as text.
-    if (probe.kind != ast::ProbeKind::Uprobe || probe.plt_stub) return false;
+    // A PLT entry has $$name only (as in stap), which elaboration gives as text.
+    if (probe.kind != ast::ProbeKind::Uprobe || probe.plt_entry) return false;
     dwarf::VariableAccess access;
     const bool plain = var.components.empty() && !var.address_of;
     if (!plain && (probe.sdt_arg_count > 0 || var.name == "return"))
@@ -232,12 +232,12 @@ class ProcessProvider final : public Provider {
   }
 
   std::vector<std::string> target_hints(const ast::ResolvedProbe &probe, const ast::TargetVarExpr &) const override {
-    if (probe.plt_stub) return {"a .plt probe has only $$name: no debug info describes a PLT stub"};
+    if (probe.plt_entry) return {"a .plt probe has only $$name: no debug info describes a PLT entry"};
     return {};
   }
 
   std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
-    if (probe.plt_stub) return {"$$name:string"};
+    if (probe.plt_entry) return {"$$name:string"};
     std::vector<std::string> out;
     for (int i = 1; i <= probe.sdt_arg_count; ++i) out.push_back("$arg" + std::to_string(i) + ":long");
     if (probe.sdt_arg_count) return out;
@@ -392,15 +392,15 @@ class ProcessProvider final : public Provider {
     return probes;
   }
 
-  // stap's .plt probes: a uprobe on each PLT stub whose imported function
+  // stap's .plt probes: a uprobe on each PLT entry whose imported function
   // matches `pattern`, a uretprobe there for .return (it fires as the
-  // function returns to the program's call). No DWARF describes a stub, so
-  // the only context is $$name. stap's pp() names the stub by its address
+  // function returns to the program's call). No DWARF describes an entry, so
+  // the only context is $$name. stap's pp() names the entry by its address
   // (process("PATH").statement(0xADDR)), its pn() and -l by the function.
-  std::vector<ast::ResolvedProbe> plt_stubs(const ast::ProbePoint &point, const Subject &subject,
+  std::vector<ast::ResolvedProbe> plt_probes(const ast::ProbePoint &point, const Subject &subject,
                                             const elf::ElfFile &elf, const std::string &pattern, bool retprobe) const {
     if (elf.plt_entries().empty())
-      probe_error(point, "'" + subject.path + "' has no PLT stubs: it calls no shared library through one " +
+      probe_error(point, "'" + subject.path + "' has no PLT entries: it calls no shared library through one " +
                              "(a static program, or one built with -fno-plt)");
     std::vector<ast::ResolvedProbe> probes;
     const std::string suffix = retprobe ? ".return" : "";
@@ -409,7 +409,7 @@ class ProcessProvider final : public Provider {
       ast::ResolvedProbe probe = make_probe(subject, elf, entry.address, retprobe, point);
       probe.entry = entry.address;
       probe.name = entry.name;
-      probe.plt_stub = true;
+      probe.plt_entry = true;
       probe.point = quoted_process(subject, point) + ".statement(0x" + fmt_hex(entry.address) + ")" + suffix;
       probe.script_point = quoted_process(subject, point) + ".plt(\"" + entry.name + "\")" + suffix;
       probes.push_back(std::move(probe));

@@ -218,10 +218,10 @@ expect_eq "@entry values" "0+20 -> -10
 1+20 -> -11
 2+20 -> -12" "$(cat "$out")"
 
-note "case .plt and .plt.return count the calls through each PLT stub, with \$\$name"
+note "case .plt and .plt.return count the calls through each PLT entry, with \$\$name"
 # tests/e2e/uprobe/plt.c calls getppid N times through .plt (.plt.sec with
-# IBT stubs) and getuid twice through .plt.got, and once through a pointer,
-# which no stub sees.
+# IBT entries) and getuid twice through .plt.got, and once through a pointer,
+# which no entry sees.
 plt_src="$E2E_DIR/uprobe/plt.c"
 plt="$WORK_DIR/plt"
 gcc -O0 -o "$plt" "$plt_src"
@@ -243,15 +243,15 @@ probe end { foreach (f+ in calls) printf(\"%s %d %d\n\", f, calls[f], returns[f]
 getuid 2 2" "$(cat "$out")"
 done
 
-note "case .plt: pp() names the stub by address, pn() by its function"
-stub=$(objdump -d -j .plt "$plt" | sed -n 's/^0*\([0-9a-f][0-9a-f]*\) <getppid@plt>:$/\1/p')
-[[ -n "$stub" ]] || fail "objdump shows no getppid@plt in $plt"
+note "case .plt: pp() names the entry by address, pn() by its function"
+entry=$(objdump -d -j .plt "$plt" | sed -n 's/^0*\([0-9a-f][0-9a-f]*\) <getppid@plt>:$/\1/p')
+[[ -n "$entry" ]] || fail "objdump shows no getppid@plt in $plt"
 out="$WORK_DIR/plt_pp.out"
 run_ntap "$out" -c "$plt 1" -e "probe process(\"$plt\").plt(\"getppid\") { printf(\"%s %s\n\", pp(), pn()) }
 probe process(\"$plt\").plt(\"getppid\").return { printf(\"%s %s\n\", pp(), pn()) }"
 [[ "$NTAP_STATUS" == 0 ]] || { show_file stderr "$out.err"; fail "plt pp: status $NTAP_STATUS"; }
-expect_eq "plt pp() and pn()" "process(\"$plt\").statement(0x$stub) process(\"$plt\").plt(\"getppid\")
-process(\"$plt\").statement(0x$stub).return process(\"$plt\").plt(\"getppid\").return" "$(cat "$out")"
+expect_eq "plt pp() and pn()" "process(\"$plt\").statement(0x$entry) process(\"$plt\").plt(\"getppid\")
+process(\"$plt\").statement(0x$entry).return process(\"$plt\").plt(\"getppid\").return" "$(cat "$out")"
 
 note "case process.plt without a path follows the -c target only"
 ( for _ in $(seq 100); do "$plt" 5; done ) &
@@ -264,7 +264,7 @@ wait "$other" 2>/dev/null || true
 expect_eq "plt target() filter" "1 getppid
 1 getppid" "$(cat "$out")"
 
-note "case .plt errors name the script position, -l and -L list the stubs"
+note "case .plt errors name the script position, -l and -L list the entries"
 run_ntap "$WORK_DIR/plt_nomatch.out" -p2 -e "probe process(\"$plt\").plt(\"no_such_import\") { }"
 expect_eq "plt no match: status" 1 "$NTAP_STATUS"
 grep -q '<input>:1:7' "$WORK_DIR/plt_nomatch.out.err" && grep -q 'no match for probe point' "$WORK_DIR/plt_nomatch.out.err" ||

@@ -1,6 +1,6 @@
-// process(...).plt probes: the PLT stubs the ELF reader finds in programs
+// process(...).plt probes: the PLT entries the ELF reader finds in programs
 // the test compiles with the system's C compiler (with and without IBT
-// stubs, .plt.got included), checked against objdump's names for them, and
+// entries, .plt.got included), checked against objdump's names for them, and
 // the provider's probe points, $$name and errors.
 #include <unistd.h>
 
@@ -28,8 +28,8 @@ struct TempDir {
   ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
 };
 
-// getppid and getuid are called through stubs; getuid's address is also
-// taken, so its stub is in .plt.got (its GOT slot is a GLOB_DAT one), and
+// getppid and getuid are called through entries; getuid's address is also
+// taken, so its entry is in .plt.got (its GOT slot is a GLOB_DAT one), and
 // the call through the pointer bypasses the PLT.
 constexpr const char *kProgram =
     "#include <stdlib.h>\n"
@@ -64,20 +64,20 @@ std::set<std::string> lines_of(const std::string &command) {
   return lines;
 }
 
-// "ADDR NAME" of each stub as objdump names them (`0000000000001040 <getppid@plt>:`).
-std::set<std::string> objdump_stubs(const std::string &program) {
+// "ADDR NAME" of each entry as objdump names them (`0000000000001040 <getppid@plt>:`).
+std::set<std::string> objdump_entries(const std::string &program) {
   return lines_of("objdump -d -j .plt -j .plt.sec -j .plt.got '" + program +
                   "' | sed -n 's/^0*\\([0-9a-f][0-9a-f]*\\) <\\(.*\\)@plt>:$/\\1 \\2/p'");
 }
 
-std::set<std::string> our_stubs(const elf::ElfFile &file) {
-  std::set<std::string> stubs;
+std::set<std::string> our_entries(const elf::ElfFile &file) {
+  std::set<std::string> entries;
   char address[24];
   for (const elf::PltEntry &entry : file.plt_entries()) {
     std::snprintf(address, sizeof address, "%llx", static_cast<unsigned long long>(entry.address));
-    stubs.insert(std::string(address) + " " + entry.name);
+    entries.insert(std::string(address) + " " + entry.name);
   }
-  return stubs;
+  return entries;
 }
 
 bool has_section(const std::string &program, const std::string &section) {
@@ -86,15 +86,15 @@ bool has_section(const std::string &program, const std::string &section) {
 
 }  // namespace
 
-TEST_CASE("PLT stubs in each layout the linker writes", "[uprobe][plt]") {
+TEST_CASE("PLT entries in each layout the linker writes", "[uprobe][plt]") {
   TempDir dir;
   const std::string plain = compile(dir, "", "plain");
   REQUIRE(!plain.empty());
   struct Layout {
-    std::string program, stub_section;
+    std::string program, entry_section;
   };
   std::vector<Layout> layouts{{plain, ".plt"}};
-  // -z ibtplt: calls go to .plt.sec; the .plt holds the lazy-binding stubs.
+  // -z ibtplt: calls go to .plt.sec; the .plt holds the lazy-binding entries.
   const std::string ibt = compile(dir, "-fcf-protection -Wl,-z,ibtplt", "ibt");
   if (!ibt.empty() && has_section(ibt, ".plt.sec"))
     layouts.push_back({ibt, ".plt.sec"});
@@ -105,13 +105,13 @@ TEST_CASE("PLT stubs in each layout the linker writes", "[uprobe][plt]") {
     std::string error;
     const std::unique_ptr<elf::ElfFile> file = elf::ElfFile::open(layout.program, error);
     REQUIRE(file);
-    CHECK(our_stubs(*file) == objdump_stubs(layout.program));
+    CHECK(our_entries(*file) == objdump_entries(layout.program));
     std::set<std::string> names;
     for (const elf::PltEntry &entry : file->plt_entries()) names.insert(entry.name);
     CHECK(names.count("getppid"));
-    CHECK(names.count("getuid"));  // the .plt.got stub
+    CHECK(names.count("getuid"));  // the .plt.got entry
     CHECK(names.count("atoi"));
-    CHECK(has_section(layout.program, layout.stub_section));
+    CHECK(has_section(layout.program, layout.entry_section));
   }
 }
 
@@ -122,22 +122,22 @@ TEST_CASE("process provider: .plt probe points, $$name and errors", "[uprobe][pl
   std::string error;
   const std::unique_ptr<elf::ElfFile> file = elf::ElfFile::open(program, error);
   REQUIRE(file);
-  uint64_t getppid_stub = 0;
+  uint64_t getppid_entry = 0;
   for (const elf::PltEntry &entry : file->plt_entries())
-    if (entry.name == "getppid") getppid_stub = entry.address;
-  REQUIRE(getppid_stub);
+    if (entry.name == "getppid") getppid_entry = entry.address;
+  REQUIRE(getppid_entry);
   char hex[24];
-  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(getppid_stub));
+  std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(getppid_entry));
   const std::string process = "process(\"" + program + "\")";
 
   auto checked = test::check_script("probe " + process + ".plt(\"getp*\") { println($$name) }");
   const auto &probes = checked->program->probes.at(0)->resolved;
   REQUIRE(probes.size() == 1);
   CHECK(probes[0].name == "getppid");
-  CHECK(probes[0].plt_stub);
-  CHECK(probes[0].address == getppid_stub);
+  CHECK(probes[0].plt_entry);
+  CHECK(probes[0].address == getppid_entry);
   CHECK(probes[0].section == "uprobe");
-  // As stap: pp() names the stub by address, pn() by its function.
+  // As stap: pp() names the entry by address, pn() by its function.
   CHECK(probes[0].point == process + ".statement(" + hex + ")");
   CHECK(probes[0].script_point == process + ".plt(\"getppid\")");
 
@@ -148,18 +148,18 @@ TEST_CASE("process provider: .plt probe points, $$name and errors", "[uprobe][pl
   CHECK(ret.point == process + ".statement(" + hex + ").return");
   CHECK(ret.script_point == process + ".plt(\"getppid\").return");
 
-  // .plt is .plt("*"); semok/plt1's body: $$name, and @defined of what a stub lacks.
+  // .plt is .plt("*"); semok/plt1's body: $$name, and @defined of what an entry lacks.
   auto all = test::check_script("probe " + process +
                                 ".plt { println($$name)\n println(@defined($no_such_var) ? $no_such_var : 0) }");
   // (A body reading context variables is elaborated per process probe.)
-  size_t stubs = 0;
-  for (const auto &probe : all->program->probes) stubs += probe->resolved.size();
-  CHECK(stubs == file->plt_entries().size());
+  size_t entries = 0;
+  for (const auto &probe : all->program->probes) entries += probe->resolved.size();
+  CHECK(entries == file->plt_entries().size());
 
   CHECK(test::error_of("probe " + process + ".plt { println($no_such_var) }")
             .find("unable to find target variable $no_such_var") != std::string::npos);
   CHECK(test::error_of("probe " + process + ".plt(\"getppid\") { println($$name->x) }")
-            .find("$$name is the name of the PLT stub's function") != std::string::npos);
+            .find("$$name is the name of the PLT entry's function") != std::string::npos);
   CHECK(test::error_of("probe " + process + ".plt(\"nothing_like_it\") { }") == "1:7 no match for probe point");
   CHECK(test::error_of("probe " + process + ".plt(\"getppid\").call { }") ==
         "1:7 unexpected '.call' after .plt (.return)");
@@ -178,6 +178,6 @@ TEST_CASE("process provider: .plt probe points, $$name and errors", "[uprobe][pl
   }
   CHECK(test::error_of("probe process(\"" + static_program + "\").plt { }") ==
         "1:7 '" + static_program +
-            "' has no PLT stubs: it calls no shared library through one (a static program, or one built with "
+            "' has no PLT entries: it calls no shared library through one (a static program, or one built with "
             "-fno-plt)");
 }

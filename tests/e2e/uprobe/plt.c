@@ -1,7 +1,7 @@
 // The traced program of test_uprobe.sh's PLT cases: imported functions
-// called through their PLT stubs a known number of times. getppid is called
-// N times (the first argument, default 3) and getuid twice through its stub;
-// getuid's address is taken too, so its stub is in .plt.got and the call
+// called through their PLT entries a known number of times. getppid is called
+// N times (the first argument, default 3) and getuid twice through its entry;
+// getuid's address is taken too, so its entry is in .plt.got and the call
 // through the pointer goes around the PLT.
 #include <stdlib.h>
 #include <unistd.h>
