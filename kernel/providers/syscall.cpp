@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string>
+#include <utility>
 
 #include "kernel/btf.h"
 #include "kernel/kernel_info.h"
@@ -92,11 +94,35 @@ std::vector<std::string> describe_call_variables(const Btf &types, bool at_retur
   return described;
 }
 
-class SyscallProvider final : public Provider {
+// What kernel.syscall and process.syscall share: tp_btf programs on
+// raw_syscalls:sys_enter/sys_exit whose context is the call's registers,
+// its number under the family's name for it, and its result at exit.
+class RawSyscallsProvider : public Provider {
  public:
-  explicit SyscallProvider(const KernelInfo &kernel) : kernel_(kernel) {}
-  std::string_view family() const override { return "kernel.syscall"; }
+  RawSyscallsProvider(const KernelInfo &kernel, std::string number) : kernel_(kernel), number_(std::move(number)) {}
   ast::Side side() const override { return ast::Side::Kernel; }
+
+  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
+    return resolve_call_variable(kernel_.btf(), is_return(probe), number_, var);
+  }
+
+  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
+    return describe_call_variables(kernel_.btf(), is_return(probe), number_);
+  }
+
+  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *prog) const override {
+    return bpf_program__attach_trace(prog);  // tp_btf: the target is in the section name
+  }
+
+ protected:
+  const KernelInfo &kernel_;
+  const std::string number_;  // "id", "syscall"
+};
+
+class SyscallProvider final : public RawSyscallsProvider {
+ public:
+  explicit SyscallProvider(const KernelInfo &kernel) : RawSyscallsProvider(kernel, "id") {}
+  std::string_view family() const override { return "kernel.syscall"; }
 
   bool handles(const ast::ProbePoint &point) const override {
     return point.components.size() >= 2 && point.components[0].name == "kernel" &&
@@ -151,26 +177,11 @@ class SyscallProvider final : public Provider {
       probe.filter_steps = number.steps;
       probe.filter_value = entry.number;
       probe.native_calls_only = true;
-      probe.context_vars = call_variable_names(at_return, "id");
+      probe.context_vars = call_variable_names(at_return, number_);
       probes.push_back(std::move(probe));
     }
     return probes;
   }
-
-  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
-    return resolve_call_variable(kernel_.btf(), is_return(probe), "id", var);
-  }
-
-  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
-    return describe_call_variables(kernel_.btf(), is_return(probe), "id");
-  }
-
-  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *prog) const override {
-    return bpf_program__attach_trace(prog);  // tp_btf: the target is in the section name
-  }
-
- private:
-  const KernelInfo &kernel_;
 };
 
 // process("PATH").syscall, process(PID).syscall, process.syscall (the -c/-x
@@ -178,11 +189,10 @@ class SyscallProvider final : public Provider {
 // call the process makes, with $syscall (its number), $arg1..$arg6 and
 // $return. No call filter: the program runs its body only in the process
 // (by its executable, its pid or target()).
-class ProcessSyscallProvider final : public Provider {
+class ProcessSyscallProvider final : public RawSyscallsProvider {
  public:
-  explicit ProcessSyscallProvider(const KernelInfo &kernel) : kernel_(kernel) {}
+  explicit ProcessSyscallProvider(const KernelInfo &kernel) : RawSyscallsProvider(kernel, "syscall") {}
   std::string_view family() const override { return "process.syscall"; }
-  ast::Side side() const override { return ast::Side::Kernel; }
 
   bool handles(const ast::ProbePoint &point) const override {
     const auto &c = point.components;
@@ -234,24 +244,9 @@ class ProcessSyscallProvider final : public Provider {
     }
     probe.name = subject + ".syscall" + (at_return ? ".return" : "");
     probe.point = probe.name;
-    probe.context_vars = call_variable_names(at_return, "syscall");
+    probe.context_vars = call_variable_names(at_return, number_);
     return {probe};
   }
-
-  bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {
-    return resolve_call_variable(kernel_.btf(), is_return(probe), "syscall", var);
-  }
-
-  std::vector<std::string> describe_context(const ast::ResolvedProbe &probe) const override {
-    return describe_call_variables(kernel_.btf(), is_return(probe), "syscall");
-  }
-
-  bpf_link *attach(const ast::ResolvedProbe &, bpf_program *prog) const override {
-    return bpf_program__attach_trace(prog);  // tp_btf: the target is in the section name
-  }
-
- private:
-  const KernelInfo &kernel_;
 };
 
 }  // namespace
