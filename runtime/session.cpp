@@ -493,6 +493,7 @@ void Session::event_loop() {
       }
     }
     if (exit_requested_by_kernel()) stop(0);
+    detach_begun_running_probes();
     // Output that can no longer be written ends the run like an error would.
     if (!stopping_ && !output_->failure().empty()) stop(1);
   }
@@ -636,6 +637,7 @@ int Session::run() {
   // Stopping: detach first so nothing new arrives, then take in everything
   // the kernel side still holds before the end probes read it.
   links_.clear();
+  running_links_.clear();
   consume_records();
   write_pending_hits();
   store_->drain_double_buffered();

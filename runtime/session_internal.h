@@ -212,6 +212,7 @@ class Session {
   bool fill_dispatch_tables();
   bool open_perf_counters();
   bool list_running_processes();
+  void detach_begun_running_probes();
   bool attach_kernel_probes();
   bool start_target();
   void collect_user_probes();
@@ -251,6 +252,10 @@ class Session {
   std::vector<ObjectPtr> objects_;  // BpfObject::units, loaded
   Mapping globals_;
   std::vector<LinkPtr> links_;
+  // process.begin of the processes running at start (list_running_processes):
+  // how many were listed, and the links of the programs that begin them.
+  uint64_t running_at_start_ = 0;
+  std::vector<LinkPtr> running_links_;
   std::vector<Fd> perf_counter_events_;  // the perf arrays hold them too
   RingBufferPtr ring_;
   std::unique_ptr<KernelAccess> kernel_access_;

@@ -281,6 +281,7 @@ bool Session::list_running_processes() {
     fprintf(stderr, "WARNING: %" PRIu64 " processes running at start get no process.begin: more than %u are listed\n",
             refused, Layout::kRunningAtStart);
   std::memcpy(globals_.get() + layout_.running_at_start_offset, &keys, sizeof keys);
+  running_at_start_ = keys;
   return true;
 }
 
@@ -289,6 +290,11 @@ bool Session::attach_kernel_probes() {
   if (!open_perf_counters() || !list_running_processes() || !fill_dispatch_tables()) return false;
   for (const BpfProgramInfo &info : bpf_.programs) {
     if (!info.attached) continue;
+    // Programs that begin processes running at start cost every system
+    // call on the machine: not attached when none was listed, and detached
+    // once every listed one has begun (detach_begun_running_probes).
+    const bool begins_running = info.resolved.begins_running_process;
+    if (begins_running && running_at_start_ == 0) continue;
     bpf_program *prog = find_program(info);
     const Provider *provider = info.resolved.provider;
     errno = 0;
@@ -299,10 +305,16 @@ bool Session::attach_kernel_probes() {
               info.probe ? info.probe->loc.str().c_str() : "?", strerror(err));
       return false;
     }
-    for (bpf_link *link : links) links_.emplace_back(link);
+    for (bpf_link *link : links) (begins_running ? running_links_ : links_).emplace_back(link);
   }
-  if (options_.verbose) fprintf(stderr, "Pass 5: attached %zu probes in %.1f ms\n", links_.size(), ms_since(start));
+  if (options_.verbose)
+    fprintf(stderr, "Pass 5: attached %zu probes in %.1f ms\n", links_.size() + running_links_.size(),
+            ms_since(start));
   return true;
+}
+
+void Session::detach_begun_running_probes() {
+  if (!running_links_.empty() && !status_word(layout_.running_at_start_offset)) running_links_.clear();
 }
 
 // target(): -c CMD's pid (the command is started now, held until the begin

@@ -114,3 +114,22 @@ wait "$running"
 expect_eq "exit status" 0 "$status"
 expect_eq "process(PID) begins once and ends" "ntapsleep begins
 ntapsleep ends" "$(cat "$out")"
+
+note "case the programs that begin running processes are attached only when some are listed"
+# process.begin's own programs: the exec and one dispatcher for the fork
+# calls' returns; a listed process adds one program at system call entry and
+# one at exit, which every system call on the machine would otherwise run.
+attached() { grep -o 'Pass 5: attached [0-9]* probes' "$1"; }
+status=0
+timeout 30 "$NTAP" -v -T 1 -e 'probe process(@1).begin { println(pid()) }' "$sleeper" >/dev/null \
+  2>"$WORK_DIR/none.err" || status=$?
+expect_eq "none listed: status" 0 "$status"
+expect_eq "none listed: attached" "Pass 5: attached 2 probes" "$(attached "$WORK_DIR/none.err")"
+"$sleeper" 1 & running=$!
+status=0
+timeout 30 "$NTAP" -v -T 2 -e 'probe process(@1).begin { printf("begun\n") }' "$sleeper" >"$WORK_DIR/one.out" \
+  2>"$WORK_DIR/one.err" || status=$?
+wait "$running"
+expect_eq "one listed: status" 0 "$status"
+expect_eq "one listed: attached" "Pass 5: attached 4 probes" "$(attached "$WORK_DIR/one.err")"
+expect_eq "one listed: begun" "begun" "$(cat "$WORK_DIR/one.out")"
