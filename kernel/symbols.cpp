@@ -157,6 +157,8 @@ void KernelSymbols::apply_module_sizes_locked() {
 
 void KernelSymbols::parse_locked() {
   modules_.assign(1, kKernelModule);
+  init_text_start_ = init_text_end_ = 0;
+  init_functions_.clear();
   entries_.clear();
   entries_.reserve(text_.size() / 40);
   std::unordered_map<std::string_view, uint16_t> module_index;
@@ -199,6 +201,12 @@ void KernelSymbols::parse_locked() {
       name_end = line_end;
     }
     size_t name_length = static_cast<size_t>(name_end - name);
+    // Noted before aliases are dropped: other symbols share these addresses.
+    if (module == 0 && name_length == 10) {
+      std::string_view n(name, name_length);
+      if (n == "_sinittext") init_text_start_ = address;
+      if (n == "_einittext") init_text_end_ = address;
+    }
     if (name_length > 0 && name_length <= UINT16_MAX)
       entries_.push_back(Entry{address, static_cast<uint32_t>(name - base), static_cast<uint16_t>(name_length),
                                module, 0});
@@ -209,6 +217,11 @@ void KernelSymbols::parse_locked() {
   // The kernel lists its own symbols nearly sorted; modules follow.
   if (!std::is_sorted(entries_.begin(), entries_.end(), by_address))
     std::stable_sort(entries_.begin(), entries_.end(), by_address);
+  // Before aliases go: the first init function shares _sinittext's address.
+  auto init = std::lower_bound(entries_.begin(), entries_.end(), init_text_start_,
+                               [](const Entry &e, uint64_t a) { return e.address < a; });
+  for (; init != entries_.end() && init->address < init_text_end_; ++init)
+    if (init->module == 0) init_functions_.emplace(base + init->name_offset, init->name_length);
   // Aliases at one address: keep the first listed.
   entries_.erase(std::unique(entries_.begin(), entries_.end(),
                              [](const Entry &a, const Entry &b) { return a.address == b.address; }),
@@ -232,6 +245,12 @@ std::optional<SymbolInfo> KernelSymbols::lookup(uint64_t address) {
   std::lock_guard lock(mutex_);
   load_locked();
   return lookup_locked(address);
+}
+
+bool KernelSymbols::is_init_function(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  load_locked();
+  return init_functions_.count(name) > 0;
 }
 
 // Past kMaxCachedAddresses distinct addresses the caches stop growing (a

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 struct btf;
@@ -59,6 +60,12 @@ class KernelSymbols {
   double read_ms() const { return read_ms_; }
   double parse_ms() const { return parse_ms_; }
 
+  // Whether a kernel function lies in the kernel's init text (between
+  // _sinittext and _einittext): the code that runs once at boot and is freed
+  // after it, which no probe can reach (stap skips such functions). false
+  // when kallsyms is unreadable or has no init text.
+  bool is_init_function(std::string_view name);
+
   // Sizes of a module's symbols from its ELF file (the .ko) rather than the
   // distance to the next kallsyms entry, as stap's -d MODULE gives them: exact
   // function sizes in symdata(), and the module's last symbol gets a size.
@@ -97,6 +104,8 @@ class KernelSymbols {
   std::string text_;  // the whole file; names point into it
   std::vector<Entry> entries_;
   std::vector<std::string_view> modules_;  // modules_[0] = "kernel"
+  uint64_t init_text_start_ = 0, init_text_end_ = 0;  // _sinittext, _einittext
+  std::unordered_set<std::string_view> init_functions_;  // names into text_
   std::unordered_map<uint64_t, std::string> symname_cache_;
   std::unordered_map<uint64_t, std::string> symdata_cache_;
   std::vector<std::pair<std::string, std::string>> module_elfs_;  // module, path ("" = find it)

@@ -13,6 +13,7 @@
 #include "kernel/btf_functions.h"
 #include "kernel/function_support.h"
 #include "kernel/kernel_info.h"
+#include "kernel/symbols.h"
 
 namespace ntap {
 namespace {
@@ -150,6 +151,7 @@ class KernelFunctionProvider final : public Provider {
       functions = known.match_module(w.module, w.pattern);
     } else {
       functions = known.match(w.pattern);
+      drop_init_functions(functions, point, head);
     }
     std::vector<ast::ResolvedProbe> probes;
     if (functions.empty()) return probes;
@@ -170,6 +172,23 @@ class KernelFunctionProvider final : public Provider {
       probes.push_back(std::move(probe));
     }
     return probes;
+  }
+
+  // Functions in the kernel's init text ran once at boot and were freed
+  // after it; BTF still declares them. stap skips them; so does ntap, and
+  // says why when that leaves nothing.
+  void drop_init_functions(std::vector<std::string> &functions, const ast::ProbePoint &point,
+                           const std::string &head) const {
+    KernelSymbols &symbols = kernel_.symbols();
+    const size_t matched = functions.size();
+    functions.erase(std::remove_if(functions.begin(), functions.end(),
+                                   [&](const std::string &f) { return symbols.is_init_function(f); }),
+                    functions.end());
+    if (matched == 0 || !functions.empty() || point.optional) return;
+    throw CompileError(ErrorKind::Probe,
+                       head + ": " + (matched == 1 ? "the function is" : "every matching function is") +
+                           " in the kernel's init text (.init.text), which is freed after boot: nothing to probe",
+                       point.loc);
   }
 
   bool resolve_target(const ast::ResolvedProbe &probe, ast::TargetVarExpr &var) const override {

@@ -247,6 +247,8 @@ class Builder {
     function("ip_rcv", int_, {{"skb", skb_ptr}, {"dev", dev_ptr}, {"pt", ptr(packet_type)}, {"orig_dev", dev_ptr}});
     function("tcp_v4_rcv", int_, {{"skb", skb_ptr}});
     function("tcp_v4_do_rcv", int_, {{"sk", sock_ptr}, {"skb", skb_ptr}});
+    // In the init text (kallsyms_small): freed after boot.
+    function("ip_auto_config_setup", int_, {{"addrs", ptr(chr)}});
     return got;
   }
 

@@ -244,3 +244,16 @@ TEST_CASE("kernel.function patterns, context variables and errors", "[kfunc]") {
             test::fixture_root() + "/sys/kernel/btf/no_such_module)");
   CHECK(test::error_of("probe module(\"no_such_module\").function(\"f\")?, begin { }") == "no error");
 }
+
+TEST_CASE("kernel.function skips functions in the init text, as stap does", "[kfunc]") {
+  Mechanisms fentry_only(true, false);
+  CHECK(test::fixture_kernel().functions().match("ip_*").size() == 2);
+  auto checked = test::check_script("probe kernel.function(\"ip_*\") { }");
+  std::set<std::string> names;
+  for (const auto &rp : checked->program->probes.at(0)->resolved) names.insert(rp.name);
+  CHECK(names == std::set<std::string>{"ip_rcv"});
+  CHECK(test::error_of("probe kernel.function(\"ip_auto_config_setup\") { }") ==
+        "1:7 kernel.function(\"ip_auto_config_setup\"): the function is in the kernel's init text (.init.text), "
+        "which is freed after boot: nothing to probe");
+  CHECK(test::error_of("probe kernel.function(\"ip_auto_config_setup\")?, begin { }") == "no error");
+}

@@ -67,8 +67,19 @@ TEST_CASE("symbols: lookup returns the parts", "[symbols]") {
   CHECK(info->offset == 0x123);
   CHECK(info->size == 0x8d0);
   CHECK(info->module == "kernel");
-  // D, R and W symbols count; absolute (A) ones and the alias _text do not.
-  CHECK(syms.load() == 15);
+  // D, R and W symbols count; absolute (A) ones and the aliases _text and
+  // ip_auto_config_setup (at _sinittext) do not.
+  CHECK(syms.load() == 17);
+}
+
+TEST_CASE("symbols: init text functions, aliases of _sinittext included", "[symbols]") {
+  KernelSymbols syms(kData + "/kallsyms_small");
+  CHECK(syms.is_init_function("ip_auto_config_setup"));
+  CHECK_FALSE(syms.is_init_function("tcp_v4_rcv"));
+  CHECK_FALSE(syms.is_init_function("_einittext"));  // the end is past the init text
+  CHECK_FALSE(syms.is_init_function("nf_mod_init"));  // modules' init text is not the kernel's
+  KernelSymbols unreadable(kData + "/no_such_kallsyms");
+  CHECK_FALSE(unreadable.is_init_function("ip_auto_config_setup"));
 }
 
 TEST_CASE("symbols: addresses outside every symbol are unknown and print as hex", "[symbols]") {
@@ -96,7 +107,7 @@ TEST_CASE("symbols: prefetch loads in the background, lookups wait for it", "[sy
   syms.prefetch();
   syms.prefetch();  // idempotent
   CHECK(syms.symdata(kTcpV4Rcv + 0xaa) == "tcp_v4_rcv+0xaa/0x8d0 [kernel]");
-  CHECK(syms.load() == 15);
+  CHECK(syms.load() == 17);
 }
 
 TEST_CASE("symbols: the cache stops growing but answers stay right", "[symbols]") {
