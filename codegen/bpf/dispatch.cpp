@@ -31,6 +31,9 @@ DispatchPlan plan_dispatch(const std::vector<const ast::ResolvedProbe *> &probes
   for (size_t i = 0; i < probes.size(); ++i) {
     const ast::ResolvedProbe &probe = *probes[i];
     if (probe.filter_arg < 0 || probe.filter_value < 0 || probe.filter_value >= kMaxFilterValue) continue;
+    // Their links are dropped once every listed process has begun: a
+    // dispatcher shared with them would keep them.
+    if (probe.begins_running_process) continue;
     auto same = std::find_if(candidates.begin(), candidates.end(),
                              [&](const std::vector<size_t> &c) { return same_filter(*probes[c.front()], probe); });
     if (same == candidates.end())

@@ -3,6 +3,8 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
+
 #include "kernel/btf.h"
 #include "kernel/kernel_info.h"
 #include "kernel/providers/executable_filter.h"
@@ -112,18 +114,38 @@ class ProcessLifecycleProvider final : public Provider {
   }
 
   // stap's task finder also reports the processes running when the script
-  // starts. A program cannot run in another task's context, so each begins
-  // at its first system call entry or exit once the probes are attached (a
-  // process waiting in a call begins when the call returns); the runtime
-  // lists them just before attaching (ResolvedProbe::begins_running_process).
+  // starts, each in its own context when it next runs in the kernel. A
+  // program cannot run in another task's context, so each begins at its
+  // first system call entry or exit once the probes are attached (a process
+  // waiting in a call begins when the call returns), or when the scheduler
+  // switches it out still runnable (sched_switch runs in the switched-out
+  // task's context: a process computing without system calls, rescheduled
+  // on its way back to user space); the runtime lists them just before
+  // attaching (ResolvedProbe::begins_running_process). Only runnable ones
+  // (prev_state 0, TASK_RUNNING): a task switched out to wait is in a call,
+  // or exiting, which must not begin it after its end.
   void add_running_processes(const ast::ResolvedProbe &exec, std::vector<ast::ResolvedProbe> &probes) const {
+    const Btf &types = kernel_.btf();
     for (const char *event : {"sys_enter", "sys_exit"}) {
-      if (!kernel_.btf().tracepoint_args(event)) continue;
+      if (!types.tracepoint_args(event)) continue;
       ast::ResolvedProbe running = exec;
       running.section = std::string("tp_btf/") + event;
       running.begins_running_process = true;
       probes.push_back(std::move(running));
     }
+    const auto *args = types.tracepoint_args("sched_switch");
+    if (!args) return;
+    auto state = std::find_if(args->begin(), args->end(), [](const auto &arg) { return arg.name == "prev_state"; });
+    if (state == args->end()) return;
+    btf::AccessResult value = types.resolve_access_path(state->type_id, btf::AccessStart::Value, {}, false);
+    if (!value.path) return;
+    ast::ResolvedProbe running = exec;
+    running.section = "tp_btf/sched_switch";
+    running.begins_running_process = true;
+    running.filter_arg = static_cast<int>(state - args->begin());
+    running.filter_steps = value.path->steps;
+    running.filter_value = 0;  // TASK_RUNNING
+    probes.push_back(std::move(running));
   }
 
   // An exec ends the program that was running (stap's task finder reports

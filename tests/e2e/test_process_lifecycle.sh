@@ -3,7 +3,7 @@
 # the test's own program (built here, so no other process executes that
 # file) is one begin and one end, however many threads it starts; pp() names
 # the canonical path; processes running before the script starts begin once,
-# at their next system call; an exec ends the old program; process(PID).
+# at their next system call or preemption; an exec ends the old program; process(PID).
 source "$(dirname "$0")/lib.sh"
 
 command -v cc >/dev/null || fail "the process lifecycle test needs a C compiler (cc) for its test program"
@@ -87,6 +87,24 @@ expect_eq "exit status" 0 "$status"
 expect_eq "one begin per running copy" "$(printf '%d 1\n%d 1\n' $(printf '%s\n' "$first" "$second" | sort -n))
 target 1" "$(cat "$out")"
 
+note "case a running process that makes no system call begins when it is preempted"
+spinner="$WORK_DIR/ntapspin"
+cc -O1 -o "$spinner" "$E2E_DIR/programs/spin.c"
+# Two copies on one CPU preempt each other every few milliseconds.
+taskset -c 0 "$spinner" & spin1=$!
+taskset -c 0 "$spinner" & spin2=$!
+out="$WORK_DIR/spin.out"
+status=0
+timeout 30 "$NTAP" -T 1 -e '
+global pids
+probe process(@1).begin { pids[pid()]++ }
+probe end { foreach (p in pids+) printf("%d %d\n", p, pids[p]) }' "$spinner" >"$out" 2>"$out.err" || status=$?
+kill -KILL "$spin1" "$spin2"
+wait "$spin1" "$spin2" 2>/dev/null || true
+[[ $status -eq 0 ]] || show_file stderr "$out.err"
+expect_eq "exit status" 0 "$status"
+expect_eq "one begin per spinning copy" "$(printf '%d 1\n%d 1\n' $(printf '%s\n' "$spin1" "$spin2" | sort -n))" "$(cat "$out")"
+
 note "case an exec ends the old program; process(PID).begin and .end"
 shell="$WORK_DIR/ntapshell"
 cp "$(command -v sh)" "$shell"
@@ -117,8 +135,9 @@ ntapsleep ends" "$(cat "$out")"
 
 note "case the programs that begin running processes are attached only when some are listed"
 # process.begin's own programs: the exec and one dispatcher for the fork
-# calls' returns; a listed process adds one program at system call entry and
-# one at exit, which every system call on the machine would otherwise run.
+# calls' returns; a listed process adds one program at system call entry,
+# one at exit and one at preemption, which every system call and context
+# switch on the machine would otherwise run.
 attached() { grep -o 'Pass 5: attached [0-9]* probes' "$1"; }
 status=0
 timeout 30 "$NTAP" -v -T 1 -e 'probe process(@1).begin { println(pid()) }' "$sleeper" >/dev/null \
@@ -131,5 +150,5 @@ timeout 30 "$NTAP" -v -T 2 -e 'probe process(@1).begin { printf("begun\n") }' "$
   2>"$WORK_DIR/one.err" || status=$?
 wait "$running"
 expect_eq "one listed: status" 0 "$status"
-expect_eq "one listed: attached" "Pass 5: attached 4 probes" "$(attached "$WORK_DIR/one.err")"
+expect_eq "one listed: attached" "Pass 5: attached 5 probes" "$(attached "$WORK_DIR/one.err")"
 expect_eq "one listed: begun" "begun" "$(cat "$WORK_DIR/one.out")"
