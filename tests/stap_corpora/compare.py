@@ -119,8 +119,17 @@ def translate_options(options):
     return out, "", ", ".join(notes)
 
 
+# Files the testsuite's own harness (systemtap.pass1-4/CORPUS.exp) leaves
+# untested on a system like this one, with its reason.
+UNTESTED = {
+    ("semko", "utrace.stp"): "untested where process probes exist (semko.exp: utrace_p)",
+}
+
+
 def classify(path, corpus):
     """Decides whether a corpus file is applicable; returns the ntap options."""
+    if (corpus, path.name) in UNTESTED:
+        return None, UNTESTED[(corpus, path.name)], "", ""
     text = path.read_bytes().decode("utf-8", errors="replace")
     options = stap_command_line(text)
     if options is None:
