@@ -172,8 +172,12 @@ TEST_CASE("process.begin: a program starting, a fork's child, a process already 
   }
   CHECK(sections.front() == "tp_btf/sched_process_exec");
   CHECK(std::count(sections.begin(), sections.end(), "tp_btf/sys_exit") == 5);  // 4 fork calls, running processes
-  // Running processes take their key at whichever system call comes first.
-  CHECK(running == std::vector<std::string>{"tp_btf/sys_enter", "tp_btf/sys_exit"});
+  // Running processes take their key at whichever system call comes first,
+  // or at a switch that leaves them runnable (prev_state 0).
+  CHECK(running == std::vector<std::string>{"tp_btf/sys_enter", "tp_btf/sys_exit", "tp_btf/sched_switch"});
+  const ast::ResolvedProbe &switched = checked->program->probes.at(0)->resolved.back();
+  CHECK(switched.filter_arg == 3);  // (preempt, prev, next, prev_state)
+  CHECK(switched.filter_value == 0);
   // process(PID): no fork's child is that process.
   auto one = test::check_script("probe process(7).begin { }", host);
   sections.clear();
@@ -181,7 +185,8 @@ TEST_CASE("process.begin: a program starting, a fork's child, a process already 
     sections.push_back(rp.section);
     CHECK(rp.pid == 7);
   }
-  CHECK(sections == std::vector<std::string>{"tp_btf/sched_process_exec", "tp_btf/sys_enter", "tp_btf/sys_exit"});
+  CHECK(sections == std::vector<std::string>{"tp_btf/sched_process_exec", "tp_btf/sys_enter", "tp_btf/sys_exit",
+                                             "tp_btf/sched_switch"});
 }
 
 TEST_CASE("process.end: the last thread's exit, and an exec ending the old program", "[uprobe][host]") {
