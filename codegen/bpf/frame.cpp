@@ -6,13 +6,16 @@
 // per-CPU map element instead, at offsets fixed while lowering.
 //
 // A program can be interrupted on its CPU by another (a softirq tracepoint by
-// a hardirq one, anything by a perf event in NMI context), so there is one
-// frame per nesting level: a per-CPU depth word says how many programs are
-// running on this CPU; a program takes the frame of that level, counts
-// itself in, and restores the word at every return. Interrupts nest, so the
-// word always comes back to what the interrupted program saw. A hit finding
-// every level in use is counted (reported at exit), never run over a frame
-// another program is using.
+// a hardirq one, anything by a perf event in NMI context), and a uprobe's
+// program, which the kernel runs with migration but not preemption
+// disabled, can be preempted by another task's. So there is one frame per
+// nesting level, and a per-CPU word holds one bit per level in use: a
+// program claims the lowest free level with atomic fetch-or (a level another
+// took between two tries is simply skipped) and clears its bit at every
+// return. Claims hold whatever order programs finish in, which a depth
+// counter does not once preemption lets them finish out of order. A hit
+// finding every level in use is counted (reported at exit), never run over
+// a frame another program is using.
 //
 // Programs that need no frame (dropwatch's) pay nothing: the prologue that
 // takes a frame is added only when lowering asked for one.
@@ -114,10 +117,32 @@ void ProbeLowering::finish_frame() {
   b.CreateRet(zero_return);
 
   b.SetInsertPoint(have_depth);
-  llvm::Value *level = b.CreateAlignedLoad(b.getInt64Ty(), depth, llvm::Align(8), "level");
   llvm::BasicBlock *too_deep = new_block("nested_too_deep");
   llvm::BasicBlock *enter = new_block("enter_level");
-  b.CreateCondBr(b.CreateICmpUGE(level, b.getInt64(Layout::kNestingLevels)), too_deep, enter);
+  llvm::PHINode *claimed = nullptr;
+  {
+    // try_0 .. try_3: the first whose bit was clear before the fetch-or.
+    std::vector<std::pair<llvm::BasicBlock *, uint64_t>> got;
+    for (uint32_t i = 0; i < Layout::kNestingLevels; ++i) {
+      const uint64_t bit = uint64_t{1} << i;
+      llvm::Value *old = b.CreateAtomicRMW(llvm::AtomicRMWInst::Or, depth, b.getInt64(bit), llvm::MaybeAlign(8),
+                                           llvm::AtomicOrdering::SequentiallyConsistent);
+      llvm::BasicBlock *next = i + 1 < Layout::kNestingLevels ? new_block("try_next_level") : too_deep;
+      got.emplace_back(b.GetInsertBlock(), i);
+      b.CreateCondBr(b.CreateICmpEQ(b.CreateAnd(old, b.getInt64(bit)), b.getInt64(0)), enter, next);
+      b.SetInsertPoint(next);
+    }
+    b.SetInsertPoint(enter);
+    claimed = b.CreatePHI(b.getInt64Ty(), static_cast<unsigned>(got.size()), "level");
+    for (const auto &[from, level] : got) claimed->addIncoming(b.getInt64(level), from);
+  }
+  llvm::Value *level = claimed;
+  // Gives the level back: clears its bit.
+  auto release = [&] {
+    llvm::Value *keep = b.CreateXor(b.CreateShl(b.getInt64(1), level), b.getInt64(-1));
+    b.CreateAtomicRMW(llvm::AtomicRMWInst::And, depth, keep, llvm::MaybeAlign(8),
+                      llvm::AtomicOrdering::SequentiallyConsistent);
+  };
 
   // Counted in "globals" (reported at exit), looked up here since the body's
   // lookup of it comes after the prologue.
@@ -134,7 +159,6 @@ void ProbeLowering::finish_frame() {
   b.CreateRet(zero_return);
 
   b.SetInsertPoint(enter);
-  b.CreateAlignedStore(b.CreateAdd(level, b.getInt64(1)), depth, llvm::Align(8));
   if (grouped_) {  // abi/record.h: 1 + cpu * levels + level
     llvm::Value *cpu = state_.mb.call_helper(Helper::GetSmpProcessorId, b.getInt64Ty(), {});
     llvm::Value *group = b.CreateAdd(b.CreateMul(cpu, b.getInt64(Layout::kNestingLevels)), level);
@@ -146,7 +170,7 @@ void ProbeLowering::finish_frame() {
   llvm::BasicBlock *have_frame = new_block("have_frame");
   b.CreateCondBr(b.CreateIsNull(frame), no_frame, have_frame);
   b.SetInsertPoint(no_frame);
-  b.CreateAlignedStore(level, depth, llvm::Align(8));
+  release();
   b.CreateRet(zero_return);
   b.SetInsertPoint(have_frame);
   b.CreateAlignedStore(frame, frame_base_slot_, llvm::Align(8));
@@ -155,7 +179,7 @@ void ProbeLowering::finish_frame() {
   if (!grouped_) {
     for (llvm::ReturnInst *ret : returns) {
       b.SetInsertPoint(ret);
-      b.CreateAlignedStore(level, depth, llvm::Align(8));
+      release();
     }
     return;
   }
@@ -168,7 +192,7 @@ void ProbeLowering::finish_frame() {
     ret->eraseFromParent();
   }
   b.SetInsertPoint(leave);
-  b.CreateAlignedStore(level, depth, llvm::Align(8));
+  release();
   end_hit(zero_return);
 }
 

@@ -309,6 +309,32 @@ ObjectPtr obj = open_object(object);
   CHECK(bpf_map__value_size(counts) == 8);
 }
 
+// A program using a per-CPU frame claims its nesting level by an atomic
+// fetch-or on the level's bit (one try per level) and gives it back by an
+// atomic and: a preempted uprobe program may finish after one that started
+// later on its CPU, which a depth counter loaded and stored back gets wrong.
+TEST_CASE("a frame's nesting level is claimed and given back atomically", "[bpf_codegen]") {
+  auto atomics = [](const BpfObject &object, int32_t op) {
+    ObjectPtr obj = open_object(object);
+    bpf_program *prog = bpf_object__find_program_by_name(obj.get(), "probe_0_0");
+    REQUIRE(prog);
+    int count = 0;
+    const bpf_insn *insns = bpf_program__insns(prog);
+    for (size_t i = 0; i < bpf_program__insn_cnt(prog); ++i)
+      if (insns[i].code == (BPF_STX | BPF_ATOMIC | BPF_DW) && insns[i].imm == op) ++count;
+    return count;
+  };
+  TestScript mixed;
+  add_mixed_body(mixed);  // string locals: a frame
+  BpfObject framed = compile_kernel_probes(mixed.program, mixed.layout, {});
+  CHECK(atomics(framed, BPF_OR | BPF_FETCH) == static_cast<int>(Layout::kNestingLevels));
+  CHECK(atomics(framed, BPF_AND) >= 1);
+  TestScript dropwatch;
+  add_dropwatch_body(dropwatch);  // no frame: no claim
+  BpfObject plain = compile_kernel_probes(dropwatch.program, dropwatch.layout, {});
+  CHECK(atomics(plain, BPF_OR | BPF_FETCH) == 0);
+}
+
 TEST_CASE("wildcard probes get one program each, with records naming their probe point", "[bpf_codegen]") {
   TestScript s;
   int fmt = s.format("%d\n", {Type::Long});
