@@ -11,12 +11,8 @@
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$bench_dir/.." && pwd)"
-rounds="${1:-5}"
-shift || true
-binaries=("$@")
-((${#binaries[@]})) || binaries=("$root/build/ntap")
 source "$bench_dir/loop_lib.sh"
+loop_arguments "$@"
 loop_setup switch_loop.c 200000
 
 script="probe begin { println(\"started\") }

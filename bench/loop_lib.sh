@@ -4,6 +4,15 @@
 # compiles bench/programs/PROGRAM into it; `under` then runs the loop of
 # CALLS calls under a tool, `median` takes the middle of the runs.
 
+# loop_arguments [ROUNDS] [NTAP_BINARY...]: sets `rounds` (default 5) and
+# `binaries` (default the tree's build/ntap), one table row per binary.
+loop_arguments() {
+  rounds="${1:-5}"
+  shift || true
+  binaries=("$@")
+  ((${#binaries[@]})) || binaries=("$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/ntap")
+}
+
 loop_setup() {
   work="$(mktemp -d /tmp/ntap-bench.XXXXXX)"
   tool_pid=""

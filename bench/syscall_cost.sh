@@ -12,12 +12,8 @@
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$bench_dir/.." && pwd)"
-rounds="${1:-5}"
-shift || true
-binaries=("$@")
-((${#binaries[@]})) || binaries=("$root/build/ntap")
 source "$bench_dir/loop_lib.sh"
+loop_arguments "$@"
 loop_setup syscall_loop.c 2000000
 
 script='global n, r
