@@ -1,8 +1,9 @@
 // @entry(expr): stap evaluates expr when the function is entered and hands
 // its value to the .return probe. ntap does what stap's translator does: a
-// companion entry probe stores the value in a global keyed by the thread,
-// which the return probe reads (the value of the thread's latest entry, so
-// a recursive function sees its innermost call's).
+// companion entry probe (a uprobe for a uretprobe, fentry for fexit, a
+// kprobe for a kretprobe) stores the value in a global keyed by the
+// thread, which the return probe reads (the value of the thread's latest
+// entry, so a recursive function sees its innermost call's).
 #include "passes/entry_values.h"
 
 #include <fmt/format.h>
@@ -31,35 +32,36 @@ ExprPtr thread_slot(const Location &loc, const std::string &global) {
   return index;
 }
 
-// The entry probes of the functions `returns` are the return probes of: the
-// provider resolves the same function as a .function probe.
-std::vector<ResolvedProbe> entries_of(const std::vector<ResolvedProbe> &returns, const Location &at) {
-  std::vector<ResolvedProbe> entries;
-  for (const ResolvedProbe &rp : returns) {
-    if (rp.kind != ProbeKind::Uprobe || !rp.retprobe || !rp.provider) only_in_return_probes(at);
-    ProbePoint point;
-    point.loc = at;
-    point.components.push_back({"process", rp.binary, std::nullopt});
-    point.components.push_back({"function", rp.name, std::nullopt});
-    for (ResolvedProbe &entry : rp.provider->resolve(point)) {
-      if (entry.entry != rp.entry) continue;  // an alias resolving elsewhere
-      entry.provider = rp.provider;
-      entry.pid = rp.pid;
-      entry.point = rp.point;
-      entries.push_back(std::move(entry));
-    }
-  }
-  return entries;
+// Whether @entry's operand is a bare parameter ($skb, not $skb->len or
+// $$parms): what an fexit program reads from entry itself.
+bool is_parameter(const Expr &operand) {
+  auto *var = dyn_cast<TargetVarExpr>(operand);
+  return var && !var->is_cast() && var->components.empty() && !var->pretty && !var->address_of &&
+         var->name != "return" && !var->name.empty() && var->name.front() != '$';
 }
+
+bool is_fexit(const ResolvedProbe &rp) { return rp.section.rfind("fexit/", 0) == 0; }
 
 }  // namespace
 
 std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t probe_index) {
-  // Only process probes save values at entry; kernel.function's fexit sees
-  // the parameters' entry values itself, and every other probe's @entry is
-  // reported by the target resolver (passes/resolve_probes.cpp).
-  for (const ResolvedProbe &rp : probe.resolved)
-    if (rp.kind != ProbeKind::Uprobe) return nullptr;
+  const CallExpr *first = nullptr;
+  walk_exprs(*probe.body, [&](ExprPtr &slot) {
+    if (!first && slot && is_entry_call(*slot)) first = &ast::cast<ast::CallExpr>(*slot);
+  });
+  if (!first) return nullptr;
+  // Each point's provider names the probes at its function's entry. A point
+  // with none is no function's return: the target resolver reports the
+  // operator there (or reads it, for a tracepoint that stands for a call's
+  // return, passes/resolve_probes.cpp).
+  std::vector<ResolvedProbe> entries;
+  bool every_fexit = true;
+  for (const ResolvedProbe &rp : probe.resolved) {
+    std::vector<ResolvedProbe> of = rp.provider ? rp.provider->entry_probes(rp, first->loc) : std::vector<ResolvedProbe>{};
+    if (of.empty()) return nullptr;
+    every_fexit = every_fexit && is_fexit(rp);
+    for (ResolvedProbe &entry : of) entries.push_back(std::move(entry));
+  }
   auto body = std::make_unique<BlockStmt>(probe.loc);
   size_t count = 0;
   walk_exprs(*probe.body, [&](ExprPtr &slot) {
@@ -67,6 +69,8 @@ std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t
     auto &call = ast::cast<ast::CallExpr>(*slot);
     if (call.args.size() != 1)
       throw CompileError(ErrorKind::Semantic, "@entry takes one expression", call.loc, "operator '@entry'");
+    // fexit reads a parameter's value from entry: no store needed.
+    if (every_fexit && is_parameter(*call.args[0])) return;
     const std::string name = fmt::format("__entry_{}_{}", probe_index, count++);
     auto global = std::make_unique<Global>();
     global->name = name;
@@ -81,7 +85,7 @@ std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t
   auto entry = std::make_unique<Probe>();
   entry->loc = probe.loc;
   entry->points = probe.points;
-  entry->resolved = entries_of(probe.resolved, body->stmts.front()->loc);
+  entry->resolved = std::move(entries);
   entry->body = std::move(body);
   return entry;
 }

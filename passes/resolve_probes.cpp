@@ -433,39 +433,33 @@ class TargetResolver {
                        var.loc, fmt::format("identifier '{}'", target_text(var)));
   }
 
-  // @entry(expr): the value expr had when the function was entered. An fexit
-  // program sees the parameters' values from entry, so @entry($param) is
-  // $param there; anything else (memory a parameter points to, other
-  // expressions) would be read at return, and a kretprobe keeps no
-  // parameters, so those are errors rather than a value from the wrong time.
+  // @entry(expr) left here (passes/entry_values.cpp stores the others at
+  // the function's entry): a parameter in an fexit program, which sees the
+  // parameters' values from entry, so @entry($param) is $param there.
   //
   // A tapset alias named `.return` on a tracepoint the kernel fires as a call
   // returns, with the call's arguments (tcp.sendmsg.return on
   // sock:sock_send_length), stands for that call's return: the tracepoint's
-  // arguments are the values from entry, as an fexit program's parameters.
+  // arguments are the values from entry, as an fexit program's parameters;
+  // anything else (memory they point to, other expressions) would be read at
+  // return, so it is an error rather than a value from the wrong time.
   ExprPtr entry_value(CallExpr &call) {
     const std::string near = "operator '@entry'";
-    bool fexit = false, kretprobe = false, traced_return = !probe_.resolved.empty();
+    bool fexit = !probe_.resolved.empty(), traced_return = !probe_.resolved.empty();
     for (const ResolvedProbe &rp : probe_.resolved) {
-      fexit |= rp.section.rfind("fexit/", 0) == 0;
-      kretprobe |= rp.section.rfind("kretprobe/", 0) == 0;
+      fexit = fexit && rp.section.rfind("fexit/", 0) == 0;
       traced_return = traced_return && returns_through_tracepoint(rp);
     }
-    if (!fexit && !kretprobe && !traced_return)
+    if (!fexit && !traced_return)
       throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", call.loc, near);
-    if (kretprobe)
-      throw CompileError(ErrorKind::Semantic,
-                         "@entry: a kretprobe keeps no values from the function's entry (fexit does: "
-                         "kernel.function(...).return uses it where the kernel allows)",
-                         call.loc, near);
     // Checked before the operand is taken out: after an error elaboration goes
     // on walking this call.
     auto *var = dyn_cast<TargetVarExpr>(*call.args.at(0));
     if (!var || var->is_cast() || !var->components.empty() || var->pretty || var->address_of ||
         var->name == "return" || var->name.front() == '$')
       throw CompileError(ErrorKind::Semantic,
-                         "@entry takes a parameter ($name): fexit keeps the parameters' values from entry, "
-                         "but memory they point to and other expressions would be read at return",
+                         "@entry takes a parameter ($name) here: the probe reads the call's arguments as they "
+                         "were at entry, but memory they point to and other expressions would be read at return",
                          call.loc, near);
     ExprPtr operand = std::move(call.args.at(0));
     resolve(operand);

@@ -246,6 +246,18 @@ class KernelFunctionProvider final : public Provider {
     return true;
   }
 
+  // fentry for an fexit, a kprobe for a kretprobe, on the same function:
+  // what stap's kretprobe entry handler does for @entry.
+  std::vector<ast::ResolvedProbe> entry_probes(const ast::ResolvedProbe &ret, const Location &) const override {
+    const Section section = parse_section(ret.section);
+    if (!section.is_return) return {};
+    ast::ResolvedProbe entry = ret;
+    entry.section = section_of(section.mechanism, false, section.function);
+    entry.context_vars.clear();
+    for (const std::string &var : context_names(entry)) entry.context_vars.push_back(var);
+    return {std::move(entry)};
+  }
+
   std::vector<PointShape> list_components() const override {
     auto fn = [](std::vector<PointShape::Component> c) { return PointShape{std::move(c)}; };
     return {

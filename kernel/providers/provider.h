@@ -68,6 +68,13 @@ class Provider {
                                                 const ast::TargetVarExpr &var) const {
     return {};
   }
+  // For @entry(expr) in a .return probe: the probes at the entry of the
+  // function `ret` returns from, where expr is evaluated and kept for the
+  // return (passes/entry_values.cpp); `at` locates errors. Empty when `ret`
+  // is no function's return: @entry is then an error.
+  virtual std::vector<ast::ResolvedProbe> entry_probes(const ast::ResolvedProbe &ret, const Location &at) const {
+    return {};
+  }
   // Every point shape this provider handles (see PointShape).
   virtual std::vector<PointShape> list_components() const { return {}; }
   // Context variables of a concrete probe with their C types, for -L.

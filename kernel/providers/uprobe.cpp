@@ -255,6 +255,24 @@ class ProcessProvider final : public Provider {
     return out;
   }
 
+  // The same function resolved as a .function probe, at the same symbol.
+  std::vector<ast::ResolvedProbe> entry_probes(const ast::ResolvedProbe &ret, const Location &at) const override {
+    if (!ret.retprobe) return {};
+    ast::ProbePoint point;
+    point.loc = at;
+    point.components.push_back({"process", ret.binary, std::nullopt});
+    point.components.push_back({"function", ret.name, std::nullopt});
+    std::vector<ast::ResolvedProbe> entries;
+    for (ast::ResolvedProbe &entry : resolve(point)) {
+      if (entry.entry != ret.entry) continue;  // an alias resolving elsewhere
+      entry.provider = ret.provider;
+      entry.pid = ret.pid;
+      entry.point = ret.point;
+      entries.push_back(std::move(entry));
+    }
+    return entries;
+  }
+
   bpf_link *attach(const ast::ResolvedProbe &probe, bpf_program *prog) const override {
     LIBBPF_OPTS(bpf_uprobe_opts, opts);
     opts.retprobe = probe.retprobe;

@@ -84,20 +84,31 @@ struct Compiled {
   int stack = 0;
 };
 
-// The one kernel program of `script`, compiled and opened (not loaded).
-Compiled compile_one(const std::string &script) {
+// Every kernel program of `script`, compiled and opened (not loaded), in
+// the order of the script's probes.
+std::vector<Compiled> compile_all(const std::string &script) {
   auto checked = test::check_script(script);
   Layout layout = Layout::build(*checked->program, LayoutOptions{});
   BpfObject object = compile_kernel_probes(*checked->program, layout, {});
   REQUIRE(object.units.size() == 1);
-  REQUIRE(object.programs.size() == 1);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "ntap");
   const std::vector<char> &elf = object.units[0].elf;
   std::unique_ptr<bpf_object, ObjectCloser> obj(bpf_object__open_mem(elf.data(), elf.size(), &opts));
   REQUIRE(libbpf_get_error(obj.get()) == 0);
-  bpf_program *prog = bpf_object__find_program_by_name(obj.get(), object.programs[0].function_name.c_str());
-  REQUIRE(prog);
-  return {bpf_program__section_name(prog), context_loads(prog), stack_depth(prog)};
+  std::vector<Compiled> compiled;
+  for (const auto &program : object.programs) {
+    bpf_program *prog = bpf_object__find_program_by_name(obj.get(), program.function_name.c_str());
+    REQUIRE(prog);
+    compiled.push_back({bpf_program__section_name(prog), context_loads(prog), stack_depth(prog)});
+  }
+  return compiled;
+}
+
+// The one kernel program of `script`.
+Compiled compile_one(const std::string &script) {
+  std::vector<Compiled> compiled = compile_all(script);
+  REQUIRE(compiled.size() == 1);
+  return compiled[0];
 }
 
 int pt_regs_offset(const char *reg) {
@@ -156,17 +167,37 @@ TEST_CASE("@entry of a parameter in an fexit probe is its value at entry", "[kfu
   Compiled exit = compile_one("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }");
   CHECK(exit.section == "fexit/ip_rcv");
   CHECK(exit.loads == std::set<int>{8});
-  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($skb->len) }") ==
-        "1:56 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
-        "point to and other expressions would be read at return");
   CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\") { n = @entry($dev) }") ==
         "1:49 @entry is only valid in .return probes");
   CHECK(test::error_of("function f() { return @entry(1) } probe begin { f() }") ==
         "1:23 @entry is only valid in .return probes");
+}
+
+// Anything else fexit cannot read at return, and everything under a
+// kretprobe, is evaluated at the function's entry by a companion program
+// (fentry, a kprobe) and kept per thread for the return, as stap's
+// kretprobe entry handler does.
+TEST_CASE("@entry of any expression in a kernel .return probe is kept from a companion entry program", "[kfunc]") {
+  {
+    Mechanisms fentry_only(true, false);
+    std::vector<Compiled> programs =
+        compile_all("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($skb + 1) + @entry($dev) }");
+    REQUIRE(programs.size() == 2);
+    CHECK(programs[0].section == "fexit/ip_rcv");
+    CHECK(programs[0].loads == std::set<int>{8});  // $dev read by fexit itself
+    CHECK(programs[1].section == "fentry/ip_rcv");
+    CHECK(programs[1].loads == std::set<int>{0});  // $skb, for $skb + 1
+  }
   Mechanisms kprobe_only(false, true);
-  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) }") ==
-        "1:56 @entry: a kretprobe keeps no values from the function's entry (fexit does: "
-        "kernel.function(...).return uses it where the kernel allows)");
+  std::vector<Compiled> programs =
+      compile_all("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($dev) + $return }");
+  REQUIRE(programs.size() == 2);
+  CHECK(programs[0].section == "kretprobe/ip_rcv");
+  CHECK(programs[0].loads == std::set<int>{pt_regs_offset("ax")});
+  CHECK(programs[1].section == "kprobe/ip_rcv");
+  CHECK(programs[1].loads == std::set<int>{pt_regs_offset("si")});
+  CHECK(test::error_of("global n; probe kernel.function(\"ip_rcv\").return { n = @entry($nosuch) }") ==
+        "1:63 unable to find target variable $nosuch in ip_rcv");
 }
 
 // Every read of kernel memory goes through an 8-byte stack slot; the slots
@@ -190,8 +221,8 @@ TEST_CASE("@entry of a tracepoint argument through a .return alias is the argume
   CHECK(ret.section == "tp_btf/inet_sock_set_state");
   CHECK(ret.loads == std::set<int>{0});
   CHECK(test::error_of(alias + "global n; probe set.return { n = @entry($sk->sk_mark) }") ==
-        "2:34 @entry takes a parameter ($name): fexit keeps the parameters' values from entry, but memory they "
-        "point to and other expressions would be read at return");
+        "2:34 @entry takes a parameter ($name) here: the probe reads the call's arguments as they were at entry, "
+        "but memory they point to and other expressions would be read at return");
   // The tracepoint named itself, or through an alias that is no return, has no entry.
   CHECK(test::error_of("global n; probe kernel.trace(\"inet_sock_set_state\") { n = @entry($sk) }") ==
         "1:59 @entry is only valid in .return probes");
