@@ -66,11 +66,14 @@ std::optional<Counter> counter_of(const ProbePoint &point) {
 }
 
 // The process whose code a probe point is in, for a point @perf may be read
-// at (process("PATH")/process.function, .statement, .mark); nullopt for others.
+// at (process("PATH")/process.function, .statement, .mark, each also in a
+// .library("LIB"), which runs in the process); nullopt for others.
 std::optional<ProcessSpec> reader_process(const ProbePoint &point) {
   const auto &c = point.components;
   if (c.size() < 2 || c[0].name != "process" || c[0].number_arg) return std::nullopt;
-  if (c[1].name != "function" && c[1].name != "statement" && c[1].name != "mark") return std::nullopt;
+  const size_t kind = c[1].name == "library" ? 2 : 1;
+  if (c.size() <= kind) return std::nullopt;
+  if (c[kind].name != "function" && c[kind].name != "statement" && c[kind].name != "mark") return std::nullopt;
   ProcessSpec spec;
   spec.kind = c[0].string_arg ? ProcessSpec::Kind::Path : ProcessSpec::Kind::Target;
   spec.path = c[0].string_arg.value_or("");

@@ -1,6 +1,7 @@
 // process(...) provider: resolution over a program's ELF symbols, DWARF line
-// table, SDT notes and PLT entries; context variables from DWARF locations and SDT
-// operands; attachment through libbpf's uprobe API.
+// table, SDT notes and PLT entries, or over those of the libraries it loads
+// (.library); context variables from DWARF locations and SDT operands;
+// attachment through libbpf's uprobe API.
 #include "kernel/providers/uprobe.h"
 
 #include <bpf/libbpf.h>
@@ -10,11 +11,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "frontend/diagnostics.h"
 #include "kernel/dwarf_info.h"
-#include "kernel/kernel_info.h"
 #include "kernel/elf_symbols.h"
+#include "kernel/kernel_info.h"
+#include "kernel/providers/executable_filter.h"
+#include "kernel/shared_libraries.h"
 
 namespace ntap {
 namespace {
@@ -25,10 +30,14 @@ using Op = ast::TargetStep::Op;
 constexpr const char *kUprobeSection = "uprobe";
 constexpr const char *kUretprobeSection = "uretprobe";
 
-// The program a process probe is about, and which processes it follows.
+// The file a process probe is placed in, and which processes it follows.
 struct Subject {
-  std::string path;
-  int64_t pid = 0;  // ResolvedProbe::pid
+  std::string path;  // the program, or for .library probes a library it loads
+  int64_t pid = 0;   // ResolvedProbe::pid
+  // .library probes: the point in the program's terms,
+  // process("PROGRAM").library("LIBRARY"), which stap names marks and PLT
+  // entries by (their function probes it names by the library alone).
+  std::string library_point;
 };
 
 Subject subject_of(const ast::ProbePoint &point, const ProcessTarget &target) {
@@ -59,9 +68,17 @@ Subject subject_of(const ast::ProbePoint &point, const ProcessTarget &target) {
 }
 
 std::string quoted_process(const Subject &subject, const ast::ProbePoint &point) {
+  // stap's pp() of a library probe is about the library's file, as if written process("LIBRARY").
+  if (!subject.library_point.empty()) return "process(\"" + subject.path + "\")";
   const ast::ProbePointComponent &process = point.components[0];
   if (process.number_arg) return "process(" + std::to_string(*process.number_arg) + ")";
   return "process(\"" + subject.path + "\")";
+}
+
+// How pn() and -l name a mark or PLT entry: for a library, in the
+// program's terms (Subject::library_point).
+std::string in_script_terms(const Subject &subject, const ast::ProbePoint &point) {
+  return subject.library_point.empty() ? quoted_process(subject, point) : subject.library_point;
 }
 
 // "NAME@FILE:LINE" → its parts (LINE 0 when absent).
@@ -133,32 +150,41 @@ class ProcessProvider final : public Provider {
   bool handles(const ast::ProbePoint &point) const override {
     if (point.components.size() < 2 || point.components[0].name != "process") return false;
     const std::string &kind = point.components[1].name;
-    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider" || kind == "plt";
+    return kind == "function" || kind == "statement" || kind == "mark" || kind == "provider" || kind == "plt" ||
+           kind == "library";
   }
 
   std::vector<PointShape> list_components() const override {
     std::vector<PointShape> shapes;
-    for (Arg process : {Arg::String, Arg::Number, Arg::None}) {
-      shapes.push_back({{{"process", process}, {"function", Arg::String}}});
-      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"call", Arg::None}}});
-      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"return", Arg::None}}});
-      shapes.push_back({{{"process", process}, {"function", Arg::String}, {"inline", Arg::None}}});
-      shapes.push_back({{{"process", process}, {"statement", Arg::String}}});
-      shapes.push_back({{{"process", process}, {"mark", Arg::String}}});
-      shapes.push_back({{{"process", process}, {"provider", Arg::String}, {"mark", Arg::String}}});
-      for (Arg plt : {Arg::String, Arg::None}) {
-        shapes.push_back({{{"process", process}, {"plt", plt}}});
-        shapes.push_back({{{"process", process}, {"plt", plt}, {"return", Arg::None}}});
+    for (Arg process : {Arg::String, Arg::Number, Arg::None})
+      for (bool library : {false, true}) {
+        // process(...) or process(...).library("LIB"), then the same forms.
+        auto add = [&](std::vector<PointShape::Component> rest) {
+          PointShape shape{{{"process", process}}};
+          if (library) shape.components.push_back({"library", Arg::String});
+          shape.components.insert(shape.components.end(), rest.begin(), rest.end());
+          shapes.push_back(std::move(shape));
+        };
+        add({{"function", Arg::String}});
+        add({{"function", Arg::String}, {"call", Arg::None}});
+        add({{"function", Arg::String}, {"return", Arg::None}});
+        add({{"function", Arg::String}, {"inline", Arg::None}});
+        add({{"statement", Arg::String}});
+        add({{"mark", Arg::String}});
+        add({{"provider", Arg::String}, {"mark", Arg::String}});
+        for (Arg plt : {Arg::String, Arg::None}) {
+          add({{"plt", plt}});
+          add({{"plt", plt}, {"return", Arg::None}});
+        }
       }
-    }
     return shapes;
   }
 
   std::vector<ast::ResolvedProbe> resolve(const ast::ProbePoint &point) const override {
     const auto &c = point.components;
     for (size_t i = 1; i < c.size(); ++i) {
-      const bool wants_string =
-          c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" || c[i].name == "provider";
+      const bool wants_string = c[i].name == "function" || c[i].name == "statement" || c[i].name == "mark" ||
+                                c[i].name == "provider" || c[i].name == "library";
       const bool plain_plt = c[i].name == "plt" && !c[i].string_arg && !c[i].number_arg;  // .plt is .plt("*")
       if (wants_string || (c[i].name == "plt" && !plain_plt)) {
         if (!c[i].string_arg || c[i].string_arg->empty())
@@ -167,7 +193,58 @@ class ProcessProvider final : public Provider {
         probe_error(point, "'." + c[i].name + "' takes no argument");
       }
     }
-    const Subject subject = subject_of(point, kernel_.process_target());
+    if (c[1].name == "library") return library_probes(point);
+    return probes_in(point, subject_of(point, kernel_.process_target()));
+  }
+
+  // process(...).library("LIB").…: the same probes placed in each library
+  // file LIB names for the program (kernel/shared_libraries.h), firing only
+  // in the program's processes: process("PATH")'s by the executable they
+  // run (ResolvedProbe::exe_inode, as perf's .process("PATH") filters),
+  // process(PID)'s and the target's by attaching to that process.
+  std::vector<ast::ResolvedProbe> library_probes(const ast::ProbePoint &point) const {
+    const auto &c = point.components;
+    const std::string kind = c.size() > 2 ? c[2].name : "";
+    if (kind != "function" && kind != "statement" && kind != "mark" && kind != "provider" && kind != "plt")
+      probe_error(point, "expected .function, .statement, .mark, .provider or .plt after .library(\"" +
+                             *c[1].string_arg + "\")");
+    const Subject program = subject_of(point, kernel_.process_target());
+    elf::LibraryQuery query{program.path, {}, elf::LibrarySearchPath::from_system()};
+    // A running process also names the libraries it opened with dlopen.
+    const int64_t running = program.pid == ast::ResolvedProbe::kTargetPid ? kernel_.process_target().pid : program.pid;
+    if (running > 0) query.mapped = elf::mapped_files(running);
+    std::string error;
+    const std::vector<std::string> files = elf::resolve_library(*c[1].string_arg, query, error);
+    if (files.empty()) probe_error(point, error);
+
+    ast::ResolvedProbe filter;
+    if (program.pid == 0) filter_by_executable(filter, program.path, point, "process(\"" + program.path + "\")");
+    ast::ProbePoint in_library = point;
+    in_library.components.erase(in_library.components.begin() + 1);
+    std::vector<ast::ResolvedProbe> probes;
+    std::optional<CompileError> skipped;
+    for (const std::string &file : files) {
+      const Subject library{file, program.pid, "process(\"" + program.path + "\").library(\"" + file + "\")"};
+      try {
+        for (ast::ResolvedProbe &probe : probes_in(in_library, library)) {
+          probe.exe_inode = filter.exe_inode;
+          probe.exe_dev = filter.exe_dev;
+          probes.push_back(std::move(probe));
+        }
+      } catch (const CompileError &e) {
+        // A pattern over several libraries probes those it can, as stap's
+        // does: one without debug info or PLT entries is passed over.
+        if (files.size() == 1) throw;
+        if (!skipped) skipped = e;
+      }
+    }
+    if (probes.empty() && skipped) throw *skipped;
+    return probes;
+  }
+
+  // The probes `point` (process(...).KIND..., no .library) names in `subject`'s file.
+  std::vector<ast::ResolvedProbe> probes_in(const ast::ProbePoint &point, const Subject &subject) const {
+    const auto &c = point.components;
     std::string error;
     const elf::ElfFile *elf = elf::cached_elf(subject.path, error);
     if (!elf) probe_error(point, error);
@@ -267,6 +344,9 @@ class ProcessProvider final : public Provider {
       if (entry.entry != ret.entry) continue;  // an alias resolving elsewhere
       entry.provider = ret.provider;
       entry.pid = ret.pid;
+      // A .library probe fires in its program only, its entry too.
+      entry.exe_inode = ret.exe_inode;
+      entry.exe_dev = ret.exe_dev;
       entry.point = ret.point;
       entries.push_back(std::move(entry));
     }
@@ -429,7 +509,7 @@ class ProcessProvider final : public Provider {
       probe.name = entry.name;
       probe.plt_entry = true;
       probe.point = quoted_process(subject, point) + ".statement(0x" + fmt_hex(entry.address) + ")" + suffix;
-      probe.script_point = quoted_process(subject, point) + ".plt(\"" + entry.name + "\")" + suffix;
+      probe.script_point = in_script_terms(subject, point) + ".plt(\"" + entry.name + "\")" + suffix;
       probes.push_back(std::move(probe));
     }
     return probes;
@@ -450,7 +530,7 @@ class ProcessProvider final : public Provider {
         probe.semaphore_offset = *semaphore;
       }
       probe.name = note.provider + ":" + note.name;
-      probe.point = quoted_process(subject, point) +
+      probe.point = in_script_terms(subject, point) +
                     (with_provider ? ".provider(\"" + note.provider + "\")" : std::string()) + ".mark(\"" + note.name +
                     "\")";
       probe.sdt_args_text = note.arg_text;

@@ -6,8 +6,12 @@
 //   process("PATH").statement("FUNCTION@FILE:LINE")
 //   process("PATH").mark("NAME")            (.note.stapsdt probes; $arg1...)
 //   process(PID).…  and  process.…          (the target: -x PID or -c CMD)
+//   process(...).library("LIB").…           (any of the above in a library the
+//                                            program loads, firing only in the
+//                                            program's processes)
 //
-// PATH without a '/' is looked up on $PATH, as stap does. Function patterns
+// PATH without a '/' is looked up on $PATH, as stap does; LIB is a path, a
+// file name or a pattern (kernel/shared_libraries.h). Function patterns
 // are fnmatch globs over the ELF symbol table. With DWARF, .function probes
 // go after the prologue and $parameters/$locals come from the debug info;
 // without it, only $return and the registers (uaddr()) are available.

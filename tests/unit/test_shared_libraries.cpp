@@ -317,3 +317,86 @@ TEST_CASE("ld.so.conf directories and includes", "[uprobe][library]") {
   const elf::LibrarySearchPath system = elf::LibrarySearchPath::from_system();
   CHECK(std::find(system.system.begin(), system.system.end(), "/usr/lib") != system.system.end());
 }
+
+TEST_CASE("process provider: .library probes, their filter, pp() and errors", "[uprobe][library]") {
+  const Installs &in = installs();
+  const std::string lib_a = in.root + "/run/lib/libntapa.so", lib_b = in.root + "/run/deep/libntapb.so";
+  const std::string process = "process(\"" + in.run + "\")";
+  struct stat program {};
+  REQUIRE(::stat(in.run.c_str(), &program) == 0);
+
+  auto checked = test::check_script("probe " + process + ".library(\"libntapb.so\").function(\"ntapb_*\") { }");
+  const ast::ResolvedProbe &call = test::only_probe(checked);
+  CHECK(call.binary == lib_b);
+  CHECK(call.name == "ntapb_value");
+  CHECK(call.section == "uprobe");
+  // As stap: the probe is named by the library's file alone.
+  CHECK(call.point == "process(\"" + lib_b + "\").function(\"ntapb_value\")");
+  CHECK(call.script_point == call.point);
+  // It fires in the processes running the program, not wherever the library is.
+  CHECK(call.pid == 0);
+  CHECK(call.exe_inode == program.st_ino);
+  CHECK(call.exe_dev != 0);
+
+  auto returns = test::check_script("probe " + process + ".library(\"libntap*\").function(\"ntap*\").return { }");
+  const auto &both = returns->program->probes.at(0)->resolved;
+  REQUIRE(both.size() == 2);
+  CHECK(both[0].point == "process(\"" + lib_a + "\").function(\"ntapa_call\").return");
+  CHECK(both[1].point == "process(\"" + lib_b + "\").function(\"ntapb_value\").return");
+  CHECK((both[0].retprobe && both[1].retprobe && both[1].exe_inode == program.st_ino));
+
+  // $param from the library's DWARF; @entry's companion probe keeps the filter.
+  auto entry = test::check_script("probe " + process +
+                                  ".library(\"libntapb.so\").function(\"ntapb_value\").return {"
+                                  " println(@entry($x) + $return) }");
+  REQUIRE(entry->program->probes.size() == 2);
+  const ast::ResolvedProbe &at_entry = entry->program->probes[1]->resolved.at(0);
+  CHECK_FALSE(at_entry.retprobe);
+  CHECK(at_entry.binary == lib_b);
+  CHECK(at_entry.exe_inode == program.st_ino);
+  CHECK(test::error_of("probe " + process + ".library(\"libntapb.so\").function(\"ntapb_value\") { println($x) }") ==
+        "no error");
+
+  // Marks and PLT entries are named in the program's terms for pn() and -l.
+  auto mark = test::check_script("probe " + process + ".library(\"libntapb.so\").mark(\"added\") { println($arg1) }");
+  const ast::ResolvedProbe &added = test::only_probe(mark);
+  CHECK(added.point == process + ".library(\"" + lib_b + "\").mark(\"added\")");
+  CHECK(added.exe_inode == program.st_ino);
+  auto plt = test::check_script("probe " + process + ".library(\"libntapa.so\").plt(\"ntapb_*\") { println($$name) }");
+  const ast::ResolvedProbe &entry_b = test::only_probe(plt);
+  CHECK(entry_b.plt_entry);
+  CHECK(entry_b.point.rfind("process(\"" + lib_a + "\").statement(0x", 0) == 0);
+  CHECK(entry_b.script_point == process + ".library(\"" + lib_a + "\").plt(\"ntapb_value\")");
+  // A pattern over libraries passes over those where the form cannot be:
+  // the system's have no debug info for a source line.
+  const std::string source_b = kLibraryB;
+  const std::string line_b =
+      std::to_string(std::count(source_b.begin(), source_b.begin() + source_b.find("int ntapb_value"), '\n') + 1);
+  auto statements =
+      test::check_script("probe " + process + ".library(\"*\").statement(\"ntapb_value@b.c:" + line_b + "\") { }");
+  CHECK(test::only_probe(statements).binary == lib_b);
+
+  // process(PID): that process's libraries, attached to it.
+  const std::string self = "process(" + std::to_string(::getpid()) + ")";
+  auto pid = test::check_script("probe " + self + ".library(\"libc.so*\").function(\"malloc\") { }");
+  const ast::ResolvedProbe &malloc_probe = test::only_probe(pid);
+  CHECK(malloc_probe.pid == ::getpid());
+  CHECK(malloc_probe.exe_inode == 0);
+  CHECK(malloc_probe.binary.find("/libc.so") != std::string::npos);
+
+  const std::string error = test::error_of("probe " + process + ".library(\"libnope.so\").function(\"f\") { }");
+  CHECK(error.rfind("1:7 library 'libnope.so' not found for " + in.run + ": searched ", 0) == 0);
+  CHECK(test::error_of("probe " + process + ".library(\"libntapb.so\").function(\"nothing_like_it\") { }") ==
+        "1:7 no match for probe point");
+  CHECK(test::error_of("probe " + process + ".library(\"libntapb.so\").begin { }") ==
+        "1:7 expected .function, .statement, .mark, .provider or .plt after .library(\"libntapb.so\")");
+  CHECK(test::error_of("probe " + process + ".library.function(\"f\") { }") ==
+        "1:7 process probe component 'library' needs a string argument");
+  CHECK(test::error_of("probe " + process + ".library(\"libntapb.so\").function(\"f\").entry { }") ==
+        "1:7 unexpected '.entry' after .function (.call, .return or .inline)");
+  CHECK(test::error_of("probe process(\"" + in.script + "\").library(\"libc.so.6\").function(\"f\") { }") ==
+        "1:7 '" + in.script + "' is not an ELF file");
+  // The fixture kernel's run has no -c/-x target.
+  CHECK(test::error_of("probe process.library(\"libc.so.6\").function(\"malloc\") { }") ==
+        "1:7 a process probe without a path or pid needs a target process (-c CMD or -x PID)");
+}
