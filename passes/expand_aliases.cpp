@@ -253,6 +253,7 @@ std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &ex
   std::vector<std::unique_ptr<Probe>> out;
   auto plain = std::make_unique<Probe>();
   plain->loc = probe.loc;
+  std::vector<const ProbeAlias *> last_chain;  // the aliases of out.back()
   for (const ProbePoint &written : probe.points) {
     for (Expansion &e : expander.expand(written)) {
       if (is_never(e.point)) {
@@ -263,12 +264,19 @@ std::vector<std::unique_ptr<Probe>> expand_probe(Probe &probe, AliasExpander &ex
         plain->points.push_back(std::move(e.point));
         continue;
       }
+      // The points of one alias share a probe (their bodies are the same),
+      // so that `!` among them stops at the first that resolves.
+      if (!out.empty() && last_chain == e.chain && out.back()->alias_point == e.alias_point) {
+        out.back()->points.push_back(std::move(e.point));
+        continue;
+      }
       auto aliased = std::make_unique<Probe>();
       aliased->loc = probe.loc;
       aliased->alias_point = e.alias_point;
       aliased->points.push_back(std::move(e.point));
       aliased->body = wrapped_body(*probe.body, e.chain);
       out.push_back(std::move(aliased));
+      last_chain = std::move(e.chain);
     }
   }
   if (!plain->points.empty()) {
