@@ -22,23 +22,13 @@ using namespace ntap;
 
 namespace {
 
-// An SDT probe with one operand, as <sys/sdt.h> writes it (see
-// tests/e2e/uprobe/prog.c), so the test needs no systemtap-sdt-dev.
+// An SDT probe with one operand (tests/e2e/uprobe/sdt_note.h), so the test
+// needs no systemtap-sdt-dev.
 constexpr const char *kLibraryB =
-    "#define SDT_PROBE1(provider, name, a)                                    \\\n"
-    "  __asm__ __volatile__(\"990: nop\\n\"                                      \\\n"
-    "    \".pushsection .note.stapsdt,\\\"?\\\",\\\"note\\\"\\n\"                  \\\n"
-    "    \".balign 4\\n\" \".4byte 992f-991f, 994f-993f, 3\\n\"                  \\\n"
-    "    \"991: .asciz \\\"stapsdt\\\"\\n\" \"992: .balign 4\\n\"                   \\\n"
-    "    \"993: .8byte 990b\\n\" \".8byte _.stapsdt.base\\n\" \".8byte 0\\n\"      \\\n"
-    "    \".asciz \\\"\" #provider \"\\\"\\n\" \".asciz \\\"\" #name \"\\\"\\n\"        \\\n"
-    "    \".asciz \\\"-4@%0\\\"\\n\" \"994: .balign 4\\n\" \".popsection\\n\"       \\\n"
-    "    \".ifndef _.stapsdt.base\\n\"                                          \\\n"
-    "    \".pushsection .stapsdt.base,\\\"aG\\\",\\\"progbits\\\",.stapsdt.base,comdat\\n\" \\\n"
-    "    \".weak _.stapsdt.base\\n\" \".hidden _.stapsdt.base\\n\"                \\\n"
-    "    \"_.stapsdt.base: .space 1\\n\" \".size _.stapsdt.base, 1\\n\"          \\\n"
-    "    \".popsection\\n\" \".endif\\n\" : : \"nor\"(a))\n"
+    "#include \"sdt_note.h\"\n"
     "int ntapb_value(int x) { SDT_PROBE1(ntaptest, added, x); return x + 1; }\n";
+// Where sdt_note.h is.
+const std::string kSdtHeaderDir = std::string(NTAP_TEST_DATA) + "/../../e2e/uprobe";
 constexpr const char *kLibraryA = "int ntapb_value(int);\nint ntapa_call(int n) { return ntapb_value(n) * 2; }\n";
 constexpr const char *kLibraryC = "int ntapc_unused(int n) { return n; }\n";
 constexpr const char *kProgram =
@@ -85,7 +75,7 @@ struct Installs {
     const std::string commands =
         "cd '" + r +
         "' && mkdir -p run/bin run/lib run/deep rp/bin rp/lib rp/deep bad/bin bad/lib bad/deep other && "
-        "for d in run rp bad; do cc -g -shared -fPIC -o $d/deep/libntapb.so b.c || exit 1; done && "
+        "for d in run rp bad; do cc -g -shared -fPIC -I'" + kSdtHeaderDir + "' -o $d/deep/libntapb.so b.c || exit 1; done && "
         "cc -g -shared -fPIC -o run/lib/libntapa.so a.c -Lrun/deep -lntapb -Wl,--enable-new-dtags "
         "'-Wl,-rpath,$ORIGIN/../deep' && "
         "cc -shared -fPIC -o rp/lib/libntapa.so a.c -Lrp/deep -lntapb && "
