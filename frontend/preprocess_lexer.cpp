@@ -79,8 +79,10 @@ Token Lexer::next() {
     return take(TokenKind::Other, length);
   }
   if (is_identifier_first(c)) {
+    // A `$` continues a name (stap's lexer), so `foo$1` is one identifier
+    // and its `$1` no script argument: arguments are only whole tokens.
     size_t length = 1;
-    while (is_identifier_other(peek_char(length))) ++length;
+    while (is_identifier_other(peek_char(length)) || peek_char(length) == '$') ++length;
     return take(TokenKind::Identifier, length);
   }
   if (is_digit(c)) {
