@@ -297,6 +297,10 @@ class Preprocessor {
           // `probe $1` with `begin`, `x = $1` with `3 + 4`. A number is
           // written in the one form the parser reads ("+5" is 5).
           const std::string &arg = script_arg(file_, token, spelled, args_);
+          if (has_nested_argument(arg))
+            fail(frame, token, "invalid nested substitution of command line arguments: argument " +
+                                   std::string(spelled.substr(1)) + " holds a script argument of its own",
+                 lexer);
           std::string number = numeric_arg_text(arg);
           if (!number.empty() && number[0] == '+') number.erase(0, 1);
           gap(frame, token);

@@ -128,6 +128,25 @@ const std::string &script_arg(const SourceFile &file, const Token &token, std::s
   return args[index - 1];
 }
 
+bool has_nested_argument(std::string_view arg) {
+  for (size_t i = 0; i < arg.size(); ++i) {
+    const char c = arg[i];
+    if (c == '"') {
+      for (++i; i < arg.size() && arg[i] != '"'; ++i)
+        if (arg[i] == '\\') ++i;
+      continue;
+    }
+    if (is_identifier_first(c) || is_digit(c)) {
+      // A name or number, which a `$` continues (`x$1` is one identifier).
+      while (i + 1 < arg.size() && (is_identifier_other(arg[i + 1]) || arg[i + 1] == '$')) ++i;
+      continue;
+    }
+    const char next = i + 1 < arg.size() ? arg[i + 1] : '\0';
+    if ((c == '$' || c == '@') && (next == '#' || is_digit(next))) return true;
+  }
+  return false;
+}
+
 std::string numeric_arg_text(std::string_view arg) {
   std::string_view digits = arg;
   std::string sign;

@@ -78,6 +78,12 @@ Location location_in(const SourceFile &file, size_t offset);
 const std::string &script_arg(const SourceFile &file, const Token &token, std::string_view token_text,
                               const std::vector<std::string> &args);
 
+// Whether a `$N` argument's text holds a script-argument token of its own
+// (`$1`, `@2`, `$#` at the head of a token, outside string literals): stap
+// pastes the text unexpanded and refuses it ("invalid nested substitution
+// of command line arguments").
+bool has_nested_argument(std::string_view arg);
+
 // The argument as the text of a number literal ("-5", "0x10"), or "" when it
 // is not one.
 std::string numeric_arg_text(std::string_view arg);
