@@ -279,6 +279,13 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   run_options.target_command = opt.target_command;
   run_options.target_pid = opt.target_pid;
   run_options.module_name = opt.module_name;
+  // As stap, a name longer than a kernel module's (MODULE_NAME_LEN - 1)
+  // is cut, and says so.
+  constexpr size_t kMaxRunName = 55;
+  if (run_options.module_name.size() > kMaxRunName) {
+    run_options.module_name.resize(kMaxRunName);
+    fprintf(stderr, "Truncating module name to '%s'\n", run_options.module_name.c_str());
+  }
   return run_session(*program, layout, bpf, *host, kernel, run_options);
 }
 
@@ -344,10 +351,12 @@ int main(int argc, char **argv) {
       ->allow_extra_args(false)
       ->excludes(command_option);
   app.add_option("-m", opt.module_name, "NAME of the run: procfs probes' files are in /run/ntap/NAME")
+      // stap's rule for module names, which its scripts' -m follow.
       ->check([](const std::string &name) {
-        return name.empty() || name.find('/') != std::string::npos || name == "." || name == ".."
-                   ? std::string("a name without '/'")
-                   : std::string();
+        const bool valid =
+            !name.empty() && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+        return valid ? std::string()
+                     : "'" + name + "' is not a run name: lowercase letters, digits and '_', as stap's module names";
       })
       ->allow_extra_args(false);
   app.add_flag("--all-modules", opt.all_modules,

@@ -110,6 +110,18 @@ status=0
 timeout 30 "$NTAP" --compatible banana -e 'probe begin { exit() }' >/dev/null 2>&1 || status=$?
 expect_eq "--compatible banana: exit status" 1 "$status"
 
+# -m takes stap's module names: lowercase letters, digits and '_'; a long
+# one is cut to a kernel module name's length, saying so.
+note "case -m NAME"
+status=0
+timeout 30 "$NTAP" -p1 -m 'x^y' -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/m.err" || status=$?
+expect_eq "-m x^y: exit status" 1 "$status"
+grep -qF "'x^y' is not a run name" "$WORK_DIR/m.err" || { show_file stderr "$WORK_DIR/m.err"; fail "-m x^y: message"; }
+long=$(printf 'n%.0s' {1..60})
+out="$(timeout 30 "$NTAP" -m "$long" -e 'probe begin { printf("ran\n"); exit() }' 2>"$WORK_DIR/m.err")"
+expect_eq "-m with a long name runs" ran "$out"
+grep -qF "Truncating module name to '${long:0:55}'" "$WORK_DIR/m.err" || { show_file stderr "$WORK_DIR/m.err"; fail "-m long: no note"; }
+
 # Scripts are bounded in size: /dev/zero is refused at once, not read into memory.
 note "case /dev/zero"
 status=0
