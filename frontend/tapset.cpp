@@ -69,7 +69,10 @@ class DefinitionScanner {
         if (skip_to_token() && is_ident_start(text_[at_])) found.functions.emplace_back(identifier());
       } else if (word == "probe") {
         alias_heads(found.alias_heads);
+      } else if (word == "global" && previous_ != "private") {
+        global_names(found.globals);
       }
+      previous_ = word;
     }
     return found;
   }
@@ -127,8 +130,28 @@ class DefinitionScanner {
     }
   }
 
+  // After `global`: `a, b[10], c = 5, d%` up to the end of the line.
+  void global_names(std::vector<std::string> &names) {
+    for (;;) {
+      while (at_ < text_.size() && (text_[at_] == ' ' || text_[at_] == '\t')) ++at_;
+      if (at_ >= text_.size() || !is_ident_start(text_[at_])) return;
+      names.emplace_back(identifier());
+      // Past a size or an initial value to the next `,`, or the line's end.
+      while (at_ < text_.size() && text_[at_] != ',' && text_[at_] != '\n') {
+        if (text_[at_] == '"')
+          for (++at_; at_ < text_.size() && text_[at_] != '"'; ++at_)
+            if (text_[at_] == '\\') ++at_;
+        ++at_;
+      }
+      if (at_ >= text_.size() || text_[at_] == '\n') return;
+      ++at_;  // the comma; the next name may be on the next line
+      skip_to_token();
+    }
+  }
+
   std::string_view text_;
   size_t at_ = 0;
+  std::string_view previous_;  // the word before this one (`private global`)
 };
 
 // The names a piece of the program asks the tapset for: the functions it
@@ -136,15 +159,35 @@ class DefinitionScanner {
 struct Wanted {
   std::set<std::string> calls;
   std::set<std::string> point_heads;
+  // Variables named in probes, functions (besides their parameters) and
+  // alias bodies, which a file's public global may be (stap's symbol
+  // resolution looks for an undeclared one in the tapset); `declared` are
+  // the script's own globals, which need no file.
+  std::set<std::string> variables;
+  std::set<std::string> declared;
 
   void add_point(const ast::ProbePoint &point) {
     if (!point.components.empty()) point_heads.insert(point.components.front().name);
   }
-  void add_code(ast::Stmt *body, ast::ExprPtr *condition) {
-    auto note = [this](ast::ExprPtr &slot) {
-      if (slot->kind == ast::ExprKind::Call) calls.insert(ast::cast<ast::CallExpr>(*slot).name);
+  void add_code(ast::Stmt *body, ast::ExprPtr *condition, const std::set<std::string> &parameters = {}) {
+    auto variable = [&](const std::string &name) {
+      if (!parameters.count(name)) variables.insert(name);
     };
-    if (body) ast::walk_exprs(*body, note);
+    auto note = [&](ast::ExprPtr &slot) {
+      switch (slot->kind) {
+        case ast::ExprKind::Call: calls.insert(ast::cast<ast::CallExpr>(*slot).name); break;
+        case ast::ExprKind::Symbol: variable(ast::cast<ast::SymbolExpr>(*slot).name); break;
+        case ast::ExprKind::Index: variable(ast::cast<ast::IndexExpr>(*slot).name); break;
+        case ast::ExprKind::InArray: variable(ast::cast<ast::InArrayExpr>(*slot).name); break;
+        default: break;
+      }
+    };
+    if (body) {
+      ast::walk_exprs(*body, note);
+      ast::walk_stmts(*body, [&](ast::Stmt &s) {
+        if (s.kind == ast::StmtKind::Foreach) variable(ast::cast<ast::ForeachStmt>(s).array_name);
+      });
+    }
     if (condition && *condition) ast::walk_exprs(*condition, note);
   }
   void add_program(ast::Program &program) {
@@ -156,7 +199,13 @@ struct Wanted {
       for (const auto &point : alias->points) add_point(point);
       add_code(alias->body.get(), &alias->condition);
     }
-    for (auto &function : program.functions) add_code(function->body.get(), nullptr);
+    for (auto &function : program.functions) {
+      std::set<std::string> parameters;
+      parameters.insert(function->params.begin(), function->params.end());
+      add_code(function->body.get(), nullptr, parameters);
+    }
+    for (auto &global : program.globals)
+      if (!global->private_to) declared.insert(global->name);
   }
 
   // Whether a point head (which may hold `*` wildcards, or `{a,b}`
@@ -179,6 +228,8 @@ struct Wanted {
       if (calls.count(f)) return true;
     for (const std::string &head : defs.alias_heads)
       if (names_alias(head)) return true;
+    for (const std::string &global : defs.globals)
+      if (variables.count(global) && !declared.count(global)) return true;
     return false;
   }
 };
@@ -187,9 +238,6 @@ struct Wanted {
 // `program`.
 void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseOptions &options, Wanted &wanted) {
   std::unique_ptr<ast::Program> library = parse_script(file, options);
-  if (!library->probes.empty())
-    throw CompileError(ErrorKind::Semantic, "a tapset file may only define functions and probe aliases",
-                       library->probes.front()->loc, "keyword 'probe'");
   wanted.add_program(*library);
   // A tapset keeps its own state in private globals. A public one is shared
   // with the script, as stap's MIB tapsets share the arrays their aliases
@@ -209,6 +257,9 @@ void add_tapset_file(ast::Program &program, const SourceFile &file, const ParseO
     a->from_tapset = true;
     program.aliases.push_back(std::move(a));
   }
+  // A file's probes come with it, as stap's do (a begin probe filling its
+  // tables); they run after the script's own of the same kind and priority.
+  for (auto &p : library->probes) program.probes.push_back(std::move(p));
 }
 
 }  // namespace

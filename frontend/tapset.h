@@ -2,9 +2,9 @@
 // language) that every script may use without declaring them.
 //
 // As stap, a tapset file is only read when the script needs it: a file is
-// parsed once the program calls a function it defines or names a probe point
-// one of its aliases could match, and what that file calls or names may pull
-// in further files. Whether a file defines a name is decided by a plain scan
+// parsed once the program calls a function it defines, names a probe point
+// one of its aliases could match or a variable it declares a public global,
+// and what that file calls or names may pull in further files. Whether a file defines a name is decided by a plain scan
 // of its text (comments and strings skipped, both arms of %( %) seen), so a
 // file is never missed, and parsing the whole tapset on every run (most of a
 // one-liner's start-up) is avoided. The functions and aliases of the files
@@ -30,11 +30,10 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // Adds the functions and aliases of the *.ntp and *.stp files in `dirs` that
 // `program` needs (files taken in directory order, then by name, so the result
 // does not depend on directory order) to `program`.
-// Missing directories are skipped; a tapset file with probes, or one that
-// does not parse, is a CompileError located in that file. A file's public
-// globals are shared with the script (a script's own global of the same name
-// is used instead); a file is read for its functions and aliases only, never
-// because the script names one of its globals.
+// Missing directories are skipped; a tapset file that does not parse is a
+// CompileError located in that file. A file's public globals are shared
+// with the script (a script's own global of the same name is used instead),
+// and its probes are added after the script's.
 // `target` is what the files' %( %) conditions test (null: the running system
 // without its kernel configuration); `macro_libraries` the *.stpm files of
 // `dirs` when the caller has read them already (null: read them here).
@@ -54,11 +53,13 @@ std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, con
 void add_argument_vector(ast::Program &program, SourceManager &sources, const std::vector<std::string> &script_args);
 
 // What a tapset file defines, found without parsing it: the names after
-// `function`, and the first component of each probe alias name (`tcp` of
-// `probe tcp.receive = ...`). May name more than the file defines, never less.
+// `function`, the first component of each probe alias name (`tcp` of
+// `probe tcp.receive = ...`) and the names a `global` (not `private
+// global`) declares. May name more than the file defines, never less.
 struct TapsetDefinitions {
   std::vector<std::string> functions;
   std::vector<std::string> alias_heads;
+  std::vector<std::string> globals;
 };
 TapsetDefinitions scan_tapset_definitions(std::string_view text);
 

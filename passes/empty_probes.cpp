@@ -50,7 +50,12 @@ void reject_all_empty_probes(const Program &program, const FrontendOptions &opti
   if (probes.empty() && !program.has_never)
     throw CompileError(ErrorKind::Semantic, "no probes found (no optional probe point matched)", where);
   if (probes.empty() || options.keep_unused) return;
-  if (std::none_of(probes.begin(), probes.end(), [](const std::unique_ptr<Probe> &p) { return p->elided_statements || has_effect(*p->body); }))
+  // Only the script's own probes count, as stap's primary probes: a
+  // tapset file's (a begin filling its tables) are not what the user asked for.
+  const auto primary = [&](const std::unique_ptr<Probe> &p) { return p->loc.file == where.file; };
+  if (std::none_of(probes.begin(), probes.end(), [&](const std::unique_ptr<Probe> &p) {
+        return primary(p) && (p->elided_statements || has_effect(*p->body));
+      }))
     throw CompileError(ErrorKind::Semantic, "no probes found (every probe's body is empty)", probes.front()->loc);
 }
 

@@ -356,8 +356,6 @@ TEST_CASE("tapset: functions and aliases load from a directory; scripts override
   auto own = check("function twice(x) { return 3 * x }\nprobe begin { twice(1) }", false, {lib.dir});
   REQUIRE(own->program->functions.size() == 1);
   CHECK_FALSE(own->program->functions[0]->from_tapset);
-  TempTapset bad({{"bad.ntp", "probe begin { }\nfunction f() { }\n"}});
-  CHECK(error_of("probe begin { f() }", {bad.dir}) == "1:1 a tapset file may only define functions and probe aliases");
   CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});
 }
 
@@ -374,6 +372,30 @@ TEST_CASE("tapset: a file is read only when the script needs something it define
   CHECK(c->program->aliases.empty());
 }
 
+TEST_CASE("tapset: a file's probes and public globals come with it; a global the script names pulls it in",
+          "[tapset]") {
+  TempTapset lib({{"counts.ntp", "global counts, cap = 3\nprivate global seen\n"
+                                 "probe begin { counts[\"start\"] = cap; seen = 1 }\n"},
+                  {"other.ntp", "private global hidden\nprobe begin { println(\"other\") }\n"}});
+  // The script names `counts`: counts.ntp is read, its begin probe runs
+  // after the script's; other.ntp declares no public global of a name the
+  // script uses, so it is not read.
+  CHECK(run("probe begin { counts[\"script\"] = 1 }\nprobe begin(1) { exit() }\n"
+            "probe end { foreach (k+ in counts) println(k, counts[k]) }",
+            nullptr, {lib.dir}) == "script1\nstart3\n");
+  // A script's own global of that name needs no file, and a function's
+  // parameter of that name is no global.
+  auto own = check("global counts\nprobe begin { counts[1] = 1 }", false, {lib.dir});
+  CHECK(own->program->probes.size() == 1);
+  auto param = check("function f(cap) { return cap }\nprobe begin { println(f(1)) }", false, {lib.dir});
+  CHECK(param->program->probes.size() == 1);
+  // The tapset's probes are no reason to run: a script whose own probes are empty is refused.
+  auto empty = check("function total() { return counts[1] }\nprobe begin { }", false, {lib.dir});
+  REQUIRE(empty->program->probes.size() == 2);
+  CHECK_THROWS_WITH(reject_all_empty_probes(*empty->program, {}, empty->program->probes[0]->loc),
+                    Catch::Contains("no probes found"));
+}
+
 TEST_CASE("tapset: the scan finds every definition, and none in comments or strings", "[tapset]") {
   TapsetDefinitions d = scan_tapset_definitions(
       "// function in_comment() {}\n# probe hashed = begin {}\n/* function block() */\n"
@@ -381,9 +403,11 @@ TEST_CASE("tapset: the scan finds every definition, and none in comments or stri
       "private function g() { }\n"
       "probe tcp.receive, udp.recv(\"x\") = kernel.trace(\"a\") { }\n"
       "probe sock.send += begin { }\n"
-      "%( kernel_v >= \"5.0\" %? function new_one() { } %: function old_one() { } %)\n");
+      "%( kernel_v >= \"5.0\" %? function new_one() { } %: function old_one() { } %)\n"
+      "global a, b[10], c = \"x,y\",\n  d%\nprivate global hidden\nglobal e = -1 // global in_comment\n");
   CHECK(d.functions == std::vector<std::string>{"f", "g", "new_one", "old_one"});
   CHECK(d.alias_heads == std::vector<std::string>{"tcp", "udp", "sock"});
+  CHECK(d.globals == std::vector<std::string>{"a", "b", "c", "d", "e"});
 }
 
 TEST_CASE("tapset: -I directories also load SystemTap's .stp tapset files", "[tapset]") {
@@ -426,9 +450,11 @@ TEST_CASE("tapset: a file's public globals are shared with the script", "[tapset
   for (const auto &g : own->program->globals) named += g->name == "Hits";
   CHECK(named == 1);
   CHECK_FALSE(global_of(*own, "Hits").from_tapset);
-  // Without the file (nothing names its aliases or functions) the name is unknown.
-  CHECK(error_of("probe begin { Hits[1] = 1 }", {lib.dir}) ==
-        "1:15 unresolved arity-1 global array Hits, missing global declaration?");
+  // Naming the global alone reads the file, as stap's symbol resolution
+  // finds an undeclared name among the tapset's globals.
+  CHECK(run("probe begin { Hits[1] = 4; printf(\"%d\\n\", Hits[1]); exit() }", nullptr, {lib.dir}) == "4\n");
+  CHECK(error_of("probe begin { Misses[1] = 1 }", {lib.dir}) ==
+        "1:15 unresolved arity-1 global array Misses, missing global declaration?");
 }
 
 // ---------------------------------------------------------------- running user probes
