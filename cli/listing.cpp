@@ -48,11 +48,14 @@ int list_probe_points(const KernelInfo &kernel, const std::string &pattern, bool
 
 // The variables an alias's body sets, as -L shows them ("sk:long
 // saddr:string"): a probe on the alias alone, elaborated up to its types, has
-// them as its locals, in the order the body first assigns them.
+// them as its locals, in the order the body first assigns them. `defining`
+// is the pattern's own text when it defines aliases itself (stap's -L wraps
+// the pattern in `probe ... {}`, so `-L 'a = begin { x = 1 } probe a'`
+// lists a's x), empty otherwise.
 static std::string alias_variables(const KernelInfo &kernel, const std::string &alias,
-                                   const std::vector<std::string> &tapset_dirs) {
+                                   const std::vector<std::string> &tapset_dirs, const std::string &defining) {
   SourceManager sources;
-  const SourceFile &file = sources.add("<alias>", "probe " + alias + " {}");
+  const SourceFile &file = sources.add("<alias>", defining + "\nprobe " + alias + " {}");
   PreprocessTarget target = PreprocessTarget::running_system();
   target.config = [&kernel]() -> const KernelConfig & { return kernel.config(); };
   ParseOptions options;
@@ -80,14 +83,18 @@ static std::string alias_variables(const KernelInfo &kernel, const std::string &
 // Inserts the names of the probe aliases `written` matches (with -L, each
 // with the variables it sets); true if any.
 bool list_aliases(const KernelInfo &kernel, const ast::Program &program, const ast::ProbePoint &written,
-                  std::set<std::string> &lines, bool with_context, const std::vector<std::string> &tapset_dirs) {
+                  std::set<std::string> &lines, bool with_context, const std::vector<std::string> &tapset_dirs,
+                  const SourceFile &pattern) {
+  const bool defines_aliases = std::any_of(program.aliases.begin(), program.aliases.end(),
+                                           [](const auto &alias) { return !alias->from_tapset; });
+  const std::string defining = defines_aliases ? pattern.text : std::string();
   bool matched = false;
   for (const auto &alias : program.aliases)
     for (const ast::ProbePoint &name : alias->names) {
       PointShape shape;
       for (const ast::ProbePointComponent &c : name.components) shape.components.push_back({c.name});
       if (!point_matches_shape(written, shape)) continue;
-      lines.insert(name.str() + (with_context ? alias_variables(kernel, name.str(), tapset_dirs) : ""));
+      lines.insert(name.str() + (with_context ? alias_variables(kernel, name.str(), tapset_dirs, defining) : ""));
       matched = true;
     }
   return matched;
@@ -105,7 +112,7 @@ int list_matches(const KernelInfo &kernel, const SourceFile &file, bool with_con
   std::set<std::string> lines;
   for (const auto &probe : program->probes) {
     for (const auto &written : probe->points) {
-      const bool alias_matched = list_aliases(kernel, *program, written, lines, with_context, tapset_dirs);
+      const bool alias_matched = list_aliases(kernel, *program, written, lines, with_context, tapset_dirs, file);
       // Wildcards in components stand for the providers' points they match.
       std::vector<ast::ProbePoint> points{written};
       if (has_component_wildcard(written)) points = providers.expand_component_wildcards(written);

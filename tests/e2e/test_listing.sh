@@ -23,6 +23,12 @@ expect_eq "-L tcp.state_change" \
 expect_eq "-L tcpmib.RetransSegs" "tcpmib.RetransSegs sk:long op:long key:long" "$("$NTAP" -L 'tcpmib.RetransSegs')"
 expect_eq "-L tcp.* lists every tcp alias" 7 "$("$NTAP" -L 'tcp.*' | grep -c ' sk:long ')"
 
+# stap's -L wraps the pattern in `probe ... {}`, so a pattern may define the
+# alias it lists: its variables are listed too.
+note "case -L of an alias the pattern defines"
+out="$("$NTAP" -L 'my.tick = timer.ms(10) { ticks = 1; label = "x" } probe my.tick')"
+expect_eq "-L of the pattern's own alias" "my.tick ticks:long label:string" "$out"
+
 note "case -l with no match"
 status=0
 out="$("$NTAP" -l 'timer.minutes*(5)')" || status=$?
