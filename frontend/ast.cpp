@@ -20,6 +20,7 @@ const char *kind_name(ExprKind k) {
     case ExprKind::StatsOp: return "StatsOp";
     case ExprKind::InArray: return "InArray";
     case ExprKind::Defined: return "Defined";
+    case ExprKind::Unresolved: return "Unresolved";
   }
   return "unknown expression";
 }

@@ -59,6 +59,7 @@ enum class ExprKind {
   StatsOp,      // @count(x) @sum @min @max @avg @variance @hist_log @hist_linear (arg: Symbol/Index of Stats type)
   InArray,      // [k1, k2] in a
   Defined,      // @defined(expr)
+  Unresolved,   // a target expression elaboration could not resolve, with its error
 };
 
 enum class UnaryOp { Neg, Plus, Not, BitNot };
@@ -280,6 +281,23 @@ struct DefinedExpr : Expr {
   static constexpr ExprKind kKind = ExprKind::Defined;
   ExprPtr operand;
   DefinedExpr(Location l, ExprPtr e) : Expr(ExprKind::Defined, l), operand(std::move(e)) {}
+};
+
+// A target expression elaboration could not resolve ($such in a begin probe,
+// an autocast of a value with no kernel type, @var), holding the error it
+// met. As in stap, that error is not reported where the expression is
+// written but only if the expression is still there once statements without
+// effect are elided (passes/report_unresolved.cpp): `$such;` alone, or an
+// unread `x = $such`, goes away silently, and @defined of it is 0.
+// `operands` are what the expression computed besides its own value (a
+// subscript, @cast's pointer), kept for their effects when it is elided.
+struct UnresolvedExpr : Expr {
+  static constexpr ExprKind kKind = ExprKind::Unresolved;
+  CompileError error;
+  std::string text;  // the expression as written ("$such", "@var(...)"), for printing
+  std::vector<ExprPtr> operands;
+  UnresolvedExpr(Location l, CompileError e, std::string t)
+      : Expr(ExprKind::Unresolved, l), error(std::move(e)), text(std::move(t)) {}
 };
 
 // ---------------------------------------------------------------- statements
@@ -549,7 +567,7 @@ struct Probe {
   std::vector<ResolvedProbe> resolved;
   Side side = Side::Unknown;
   std::vector<std::unique_ptr<Local>> locals;
-  // Statements elide_unused_locals dropped: such a probe did something as
+  // Statements elide_unused dropped: such a probe did something as
   // written, so it does not count as empty (reject_all_empty_probes).
   bool elided_statements = false;
   uint32_t id = 0;  // index in Program::probes

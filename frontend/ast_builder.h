@@ -86,7 +86,7 @@ class AstBuilder {
   std::unique_ptr<BlockStmt> probe_body(const Node &body);
   ExprPtr autocast(const Node &n, ExprPtr operand, const Node &members, size_t first);
   ExprPtr name_use(const Node &n, size_t parts);
-  [[noreturn]] void unavailable_at_operator(const Node &n, const std::string &name) const;
+  ExprPtr unavailable_at_operator(const Node &n, const std::string &name);
   static bool is_unavailable_at_operator(const std::string &name);
   ExprPtr call_or_symbol(const Node &n);
   ExprPtr expr(const Node &n);

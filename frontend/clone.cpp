@@ -209,6 +209,12 @@ ExprPtr clone_expr(const Expr &e) {
       auto &d = cast<DefinedExpr>(e);
       return with_type(std::make_unique<DefinedExpr>(d.loc, clone_expr(*d.operand)), e);
     }
+    case ExprKind::Unresolved: {
+      auto &u = cast<UnresolvedExpr>(e);
+      auto copy = std::make_unique<UnresolvedExpr>(u.loc, u.error, u.text);
+      copy->operands = clone_all(u.operands);
+      return with_type(std::move(copy), e);
+    }
   }
   throw std::logic_error("clone_expr: unknown expression kind");
 }

@@ -269,7 +269,7 @@ ExprPtr AstBuilder::at_operator(const Node &n) {
     call->args.push_back(std::move(counter));
     return call;
   }
-  if (is_unavailable_at_operator(name)) unavailable_at_operator(n, name);
+  if (is_unavailable_at_operator(name)) return unavailable_at_operator(n, name);
   fail(n, "unknown operator " + name);
 }
 

@@ -1,6 +1,6 @@
 // Target variables ($skb->dev->name, $arr[i]), @cast, the address-of
 // operator, and the @-operators of SystemTap that need something ntap's
-// kernel side does not have (return probes, DWARF, perf counters, C headers).
+// kernel side does not have (DWARF, C headers).
 #include "frontend/ast_builder.h"
 
 namespace ntap::parsing {
@@ -90,39 +90,18 @@ ExprPtr AstBuilder::address_of(const Node &n) {
   return operand;
 }
 
-namespace {
-
-struct UnavailableAtOperator {
-  const char *name;
-  const char *reason;
-};
-
-// Why each operator cannot work here (see docs/langref.md, "@-operators").
-constexpr UnavailableAtOperator kUnavailable[] = {
-    {"@var",
-     "@var names a kernel variable through DWARF debuginfo; ntap reads kernel types from BTF, which has "
-     "no addresses for global variables, so @var is not available"},
-    {"@const",
-     "@const evaluates a C macro or constant from kernel headers with the C compiler; ntap compiles no C, "
-     "so @const is not available"},
-    {"@probewrite",
-     "@probewrite is SystemTap's test for whether a probe writes a variable, used by its own tapsets; "
-     "ntap does not provide it"},
-};
-
-}  // namespace
-
+// @var, @const and @probewrite parse as stap parses them, as a call of the
+// operator: ntap cannot evaluate them (see docs/langref.md, "@-operators"),
+// but stap reports an unresolvable @var only where the optimizer keeps it,
+// and @defined of one is 0; elaboration decides (passes/report_unresolved.cpp).
 bool AstBuilder::is_unavailable_at_operator(const std::string &name) {
-  for (const auto &op : kUnavailable)
-    if (name == op.name) return true;
-  return false;
+  return name == "@var" || name == "@const" || name == "@probewrite";
 }
 
-void AstBuilder::unavailable_at_operator(const Node &n, const std::string &name) const {
-  for (const auto &op : kUnavailable)
-    if (name == op.name)
-      throw CompileError(ErrorKind::Semantic, op.reason, loc(n), "operator '" + name + "'");
-  fail(n, "unknown operator " + name);
+ExprPtr AstBuilder::unavailable_at_operator(const Node &n, const std::string &name) {
+  auto call = std::make_unique<CallExpr>(loc(n), name);
+  for (size_t i = 1; i < n.children.size(); ++i) call->args.push_back(expr(*n.children[i]));
+  return call;
 }
 
 }  // namespace ntap::parsing

@@ -265,6 +265,7 @@ class Printer {
         return (i.keys.size() == 1 ? keys : "[" + keys + "]") + " in " + i.name;
       }
       case ExprKind::Defined: return "@defined(" + expr(*cast<DefinedExpr>(e).operand) + ")";
+      case ExprKind::Unresolved: return cast<UnresolvedExpr>(e).text;
     }
     throw std::logic_error("printer: unknown expression kind");
   }

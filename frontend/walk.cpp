@@ -66,6 +66,9 @@ void for_each_child(Expr &e, const ExprSlotFn &fn) {
     case ExprKind::Defined:
       fn(cast<DefinedExpr>(e).operand);
       return;
+    case ExprKind::Unresolved:
+      for (auto &operand : cast<UnresolvedExpr>(e).operands) fn(operand);
+      return;
   }
 }
 

@@ -10,6 +10,7 @@
 
 #include "frontend/walk.h"
 #include "kernel/providers/provider.h"
+#include "passes/unresolved.h"
 
 namespace ntap {
 namespace {
@@ -20,10 +21,6 @@ constexpr const char *kEntryOperator = "@entry";
 
 bool is_entry_call(const Expr &e) {
   return e.kind == ExprKind::Call && ast::cast<ast::CallExpr>(e).name == kEntryOperator;
-}
-
-[[noreturn]] void only_in_return_probes(const Location &loc) {
-  throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", loc, "operator '@entry'");
 }
 
 ExprPtr thread_slot(const Location &loc, const std::string &global) {
@@ -93,7 +90,9 @@ std::unique_ptr<Probe> split_entry_values(Program &program, Probe &probe, size_t
 void reject_entry_in_functions(Program &program) {
   for (auto &function : program.functions)
     walk_exprs(*function->body, [](ExprPtr &e) {
-      if (e && is_entry_call(*e)) only_in_return_probes(e->loc);
+      if (e && is_entry_call(*e))
+        keep_error(e, CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", e->loc,
+                                   "operator '@entry'"));
     });
 }
 

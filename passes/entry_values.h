@@ -15,7 +15,8 @@ namespace ntap {
 // their entry values itself.
 std::unique_ptr<ast::Probe> split_entry_values(ast::Program &program, ast::Probe &probe, size_t probe_index);
 
-// Rejects an @entry left in a script function (they have no probe context).
+// An @entry left in a script function (it has no probe context) keeps its
+// error, reported if the elision passes leave it (report_unresolved.cpp).
 void reject_entry_in_functions(ast::Program &program);
 
 }  // namespace ntap

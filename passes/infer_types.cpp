@@ -367,6 +367,8 @@ class TypeInference {
         break;
       }
       case ExprKind::Defined: set(e, Type::Long); break;  // folded earlier; kept for completeness
+      // Reported before inference (report_unresolved); its error is still the one to give.
+      case ExprKind::Unresolved: throw cast<UnresolvedExpr>(e).error;
     }
     if (strict_ && e.type == Type::Unknown)
       throw CompileError(ErrorKind::Semantic, "unresolved type", e.loc, describe(e), unknown_variable_hints(e));

@@ -15,14 +15,18 @@
 //                                    functions no probe reaches are dropped
 //   check_foreach_mutation           no array changes inside a foreach over it,
 //                                    directly or through a called function
+//   elide_unused                     statements without effect, `x = value` where
+//                                    no one reads x and value has no effect, and
+//                                    functions no longer called dropped (stap's
+//                                    optimizer, before its type resolution; not -u)
+//   report_unresolved                the target expressions resolve_probes could
+//                                    not resolve ($such in begin, @var) that are
+//                                    left, each with its own error
 //   infer_types                      long / string / stats for every expression,
 //                                    variable, key and value; output formats checked
 //   assign_sides                     each probe runs in the kernel (BPF) or in ntap;
 //                                    what each side may use; how globals are shared;
 //                                    which side(s) each function is compiled for
-//   elide_unused_locals              `x = value` dropped where no one reads x and
-//                                    value has no effect (stap's optimizer; not -u);
-//                                    last, so every check above saw the script whole
 //
 // Each pass reports its errors into PassContext::diagnostics and goes on
 // with the next probe, statement or expression, so one run shows every
@@ -59,8 +63,9 @@ void resolve_probes(PassContext &ctx);
 void lower_local_aggregates(PassContext &ctx);
 void resolve_symbols(PassContext &ctx);
 void check_foreach_mutation(PassContext &ctx);
+void elide_unused(PassContext &ctx);
+void report_unresolved(PassContext &ctx);
 void infer_types(PassContext &ctx);
-void elide_unused_locals(PassContext &ctx);
 void assign_sides(PassContext &ctx);
 
 struct FrontendPass {
@@ -74,9 +79,10 @@ inline constexpr FrontendPass kFrontendPasses[] = {
     {"lower local aggregates", lower_local_aggregates},
     {"resolve symbols", resolve_symbols},
     {"check foreach mutation", check_foreach_mutation},
+    {"elide unused", elide_unused},
+    {"report unresolved", report_unresolved},
     {"infer types", infer_types},
     {"assign sides", assign_sides},
-    {"elide unused locals", elide_unused_locals},
 };
 
 // After the passes, for a script to be run: throws stap's "no probes found"

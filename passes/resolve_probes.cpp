@@ -17,6 +17,7 @@
 #include "passes/passes.h"
 #include "passes/probe_points.h"
 #include "passes/split_contexts.h"
+#include "passes/unresolved.h"
 #include "passes/pretty_print.h"
 #include "frontend/walk.h"
 #include "kernel/btf.h"
@@ -257,6 +258,7 @@ class TargetResolver {
           // (@defined(@choose_defined($a, $b)) is false when neither exists).
           try {
             resolve(d.operand);
+            defined = !mentions_unresolved(*d.operand);
           } catch (const CompileError &) {
             defined = false;
           }
@@ -297,71 +299,16 @@ class TargetResolver {
         resolve(l.rhs);
         return;
       }
-      case ExprKind::TargetVar: {
-        auto &var = cast<TargetVarExpr>(*slot);
-        if (procfs_value(var)) {
-          if (probe_.resolved.front().kind == ProbeKind::ProcfsRead)
-            throw CompileError(ErrorKind::Semantic, "procfs $value variable cannot be read in a procfs read probe",
-                               var.loc, "identifier '$value'");
-          slot = std::make_unique<SymbolExpr>(var.loc, std::string(kProcfsValueGlobal));
-          return;
-        }
-        if (plt_name(var)) {
-          if (!var.components.empty() || var.address_of || var.pretty)
-            throw CompileError(ErrorKind::Semantic,
-                               "$$name is the name of the PLT entry's function, a string: it has no members, "
-                               "elements or address",
-                               var.loc, fmt::format("identifier '{}'", target_text(var)));
-          slot = std::make_unique<CallExpr>(var.loc, "__plt_name");
-          return;
-        }
+      case ExprKind::TargetVar:
+        // An expression that cannot be resolved keeps its error until the
+        // elision passes have run (report_unresolved.cpp), as in stap.
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });  // subscripts, @cast's pointer
-        if (var.autocast) {
-          if (var.pretty && !var.address_of && pretty_print_autocast(slot)) return;
-          autocast_.resolve(var);
-          return;
-        }
-        if (var.pretty && var.address_of)
-          throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
-                             var.loc, fmt::format("identifier '{}'", target_text(var)));
-        if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
-          PrettyPrinter printer(types_, member_resolver(types_, probe_), string_limit_, var.loc);
-          if (printer.value_of(var, var.pretty)) {
-            slot = printer.finish();
-            return;
-          }
-          var.pretty = 0;  // not readable: the plain variable's error says why
-        }
-        if (var.is_cast()) {
-          resolve_cast(types_, var);
-          return;
-        }
-        if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
-          if (ExprPtr dump = context_dump(types_, probe_, var, string_limit_)) {
-            slot = std::move(dump);
-            return;
-          }
-        } else if (var.name == "$return") {
-          // stap's "return=0x2a" (the %#x $$parms use) in a .return probe.
-          auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
-          if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
-            auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
-            call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=0x%x"));
-            call->args.push_back(std::move(value));
-            slot = std::move(call);
-            return;
-          }
-          throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes", var.loc,
-                             fmt::format("identifier '{}'", target_text(var)));
-        }
-        if (!try_resolve_target(probe_, var)) {
-          std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
-          throw CompileError(ErrorKind::Semantic,
-                             fmt::format("unable to find target variable {} in {}", target_text(var), where),
-                             var.loc, fmt::format("identifier '{}'", target_text(var)), target_hints(var));
+        try {
+          target(slot);
+        } catch (const CompileError &error) {
+          keep_error(slot, error);
         }
         return;
-      }
       case ExprKind::Assign:
         if (procfs_value(*cast<AssignExpr>(*slot).lhs)) {
           assign_procfs_value(cast<AssignExpr>(*slot));
@@ -377,7 +324,11 @@ class TargetResolver {
         return;
       case ExprKind::Call:
         if (ast::cast<ast::CallExpr>(*slot).name == "@entry") {
-          slot = entry_value(ast::cast<ast::CallExpr>(*slot));
+          entry_value(slot);
+          return;
+        }
+        if (auto error = unavailable_operator_error(ast::cast<ast::CallExpr>(*slot))) {
+          keep_error(slot, *error);
           return;
         }
         for_each_child(*slot, [&](ExprPtr &c) { resolve(c); });
@@ -388,6 +339,71 @@ class TargetResolver {
   }
 
  private:
+  // A target variable, @cast or autocast whose operands are resolved.
+  void target(ExprPtr &slot) {
+    auto &var = cast<TargetVarExpr>(*slot);
+    if (procfs_value(var)) {
+      if (probe_.resolved.front().kind == ProbeKind::ProcfsRead)
+        throw CompileError(ErrorKind::Semantic, "procfs $value variable cannot be read in a procfs read probe",
+                           var.loc, "identifier '$value'");
+      slot = std::make_unique<SymbolExpr>(var.loc, std::string(kProcfsValueGlobal));
+      return;
+    }
+    if (plt_name(var)) {
+      if (!var.components.empty() || var.address_of || var.pretty)
+        throw CompileError(ErrorKind::Semantic,
+                           "$$name is the name of the PLT entry's function, a string: it has no members, "
+                           "elements or address",
+                           var.loc, fmt::format("identifier '{}'", target_text(var)));
+      slot = std::make_unique<CallExpr>(var.loc, "__plt_name");
+      return;
+    }
+    if (var.autocast) {
+      if (var.pretty && !var.address_of && pretty_print_autocast(slot)) return;
+      autocast_.resolve(var);
+      return;
+    }
+    if (var.pretty && var.address_of)
+      throw CompileError(ErrorKind::Semantic, "cannot take the address of a pretty-printed value",
+                         var.loc, fmt::format("identifier '{}'", target_text(var)));
+    if (var.pretty && var.name != "$vars" && var.name != "$parms" && var.name != "$locals") {
+      PrettyPrinter printer(types_, member_resolver(types_, probe_), string_limit_, var.loc);
+      if (printer.value_of(var, var.pretty)) {
+        slot = printer.finish();
+        return;
+      }
+      var.pretty = 0;  // not readable: the plain variable's error says why
+    }
+    if (var.is_cast()) {
+      resolve_cast(types_, var);
+      return;
+    }
+    if (var.name == "$vars" || var.name == "$parms" || var.name == "$locals") {
+      if (ExprPtr dump = context_dump(types_, probe_, var, string_limit_)) {
+        slot = std::move(dump);
+        return;
+      }
+    } else if (var.name == "$return") {
+      // stap's "return=0x2a" (the %#x $$parms use) in a .return probe.
+      auto value = std::make_unique<TargetVarExpr>(var.loc, "return");
+      if (var.components.empty() && !var.pretty && try_resolve_target(probe_, *value)) {
+        auto call = std::make_unique<CallExpr>(var.loc, "sprintf");
+        call->args.push_back(std::make_unique<StringExpr>(var.loc, "return=0x%x"));
+        call->args.push_back(std::move(value));
+        slot = std::move(call);
+        return;
+      }
+      throw CompileError(ErrorKind::Semantic, "$$return is only valid in .return probes", var.loc,
+                         fmt::format("identifier '{}'", target_text(var)));
+    }
+    if (!try_resolve_target(probe_, var)) {
+      std::string where = probe_.resolved.empty() ? "this probe" : probe_.resolved.front().name;
+      throw CompileError(ErrorKind::Semantic,
+                         fmt::format("unable to find target variable {} in {}", target_text(var), where),
+                         var.loc, fmt::format("identifier '{}'", target_text(var)), target_hints(var));
+    }
+  }
+
   // $value of a procfs probe: the file's text, kept in a hidden string global
   // the runtime fills before a .write probe and reads after a .read probe.
   bool procfs_value(const Expr &e) const {
@@ -443,15 +459,21 @@ class TargetResolver {
   // arguments are the values from entry, as an fexit program's parameters;
   // anything else (memory they point to, other expressions) would be read at
   // return, so it is an error rather than a value from the wrong time.
-  ExprPtr entry_value(CallExpr &call) {
+  // Outside a return probe @entry keeps its error, as an unresolvable
+  // target variable does (report_unresolved.cpp).
+  void entry_value(ExprPtr &slot) {
+    auto &call = cast<CallExpr>(*slot);
     const std::string near = "operator '@entry'";
     bool fexit = !probe_.resolved.empty(), traced_return = !probe_.resolved.empty();
     for (const ResolvedProbe &rp : probe_.resolved) {
       fexit = fexit && rp.section.rfind("fexit/", 0) == 0;
       traced_return = traced_return && returns_through_tracepoint(rp);
     }
-    if (!fexit && !traced_return)
-      throw CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", call.loc, near);
+    if (!fexit && !traced_return) {
+      for_each_child(call, [&](ExprPtr &c) { resolve(c); });
+      keep_error(slot, CompileError(ErrorKind::Semantic, "@entry is only valid in .return probes", call.loc, near));
+      return;
+    }
     // Checked before the operand is taken out: after an error elaboration goes
     // on walking this call.
     auto *var = dyn_cast<TargetVarExpr>(*call.args.at(0));
@@ -463,7 +485,7 @@ class TargetResolver {
                          call.loc, near);
     ExprPtr operand = std::move(call.args.at(0));
     resolve(operand);
-    return operand;
+    slot = std::move(operand);
   }
 
   // What the first concrete probe lacking `var` suggests instead.
@@ -512,7 +534,7 @@ void fold_defined_casts(const Btf &types, const AutocastScope &scope, ExprPtr &s
       walk_exprs(d->operand, [&](ExprPtr &e) {
         if (auto *inner = dyn_cast<TargetVarExpr>(*e)) reads_context = reads_context || !inner->is_cast();
       });
-      slot = std::make_unique<NumberExpr>(d->loc, reads_context ? 0 : 1);
+      slot = std::make_unique<NumberExpr>(d->loc, reads_context || mentions_unresolved(*d->operand) ? 0 : 1);
       return;
     }
     // A function has no probe context: none of its $variables is defined.
@@ -576,7 +598,8 @@ void fold_defined_casts(const Btf &types, const AutocastScope &scope, StmtPtr &s
 
 // A function may use @cast and autocast (they need no probe context); its
 // target variables are rejected by type inference, @entry by
-// reject_entry_in_functions. What each
+// reject_entry_in_functions. A cast that cannot be resolved keeps its error
+// until the elision passes have run, as in probes. What each
 // function returns, when of one kernel type, is noted for autocasts of its
 // calls (functions in declaration order).
 FunctionResultTypes resolve_function_casts(PassContext &ctx) {
@@ -586,12 +609,18 @@ FunctionResultTypes resolve_function_casts(PassContext &ctx) {
     AutocastScope scope(types, ctx.program, results);
     for_each_child(*function->body, [&](StmtPtr &child) { fold_defined_casts(types, scope, child, ctx.diagnostics); });
     walk_exprs(*function->body, [&](ExprPtr &e) {
-      if (auto *var = dyn_cast<TargetVarExpr>(*e); var && var->autocast)
-        ctx.diagnostics.guard([&] { scope.resolve(*var); });
-      else if (var && var->is_cast())
-        ctx.diagnostics.guard([&] { resolve_cast(types, *var); });
-      else if (auto *assign = dyn_cast<AssignExpr>(*e))
-        scope.assigned(*assign);
+      try {
+        if (auto *var = dyn_cast<TargetVarExpr>(*e); var && var->autocast)
+          scope.resolve(*var);
+        else if (var && var->is_cast())
+          resolve_cast(types, *var);
+        else if (auto *assign = dyn_cast<AssignExpr>(*e))
+          scope.assigned(*assign);
+        else if (auto *call = dyn_cast<CallExpr>(*e))
+          if (auto error = unavailable_operator_error(*call)) throw *error;
+      } catch (const CompileError &error) {
+        keep_error(e, error);
+      }
     });
     if (auto type = function_result_type(*function, scope)) results[function.get()] = *type;
   }

@@ -45,6 +45,8 @@ llvm::Value *ProbeLowering::value(const Expr &e) {
       return in_array(ast::cast<InArrayExpr>(e));
     case ExprKind::Defined:
       unsupported(e.loc, "@defined was not resolved before code generation");
+    case ExprKind::Unresolved:
+      unsupported(e.loc, ast::cast<ast::UnresolvedExpr>(e).error.message());
   }
   unsupported(e.loc, "unknown expression");
 }

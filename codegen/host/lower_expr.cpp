@@ -306,6 +306,8 @@ llvm::Value *ProbeLowering::expr(const ast::Expr &e) {
                                      ast::cast<ast::TargetVarExpr>(e).name));
     case ExprKind::Defined:
       unsupported(e.loc, "@defined was not resolved before code generation");
+    case ExprKind::Unresolved:
+      unsupported(e.loc, ast::cast<ast::UnresolvedExpr>(e).error.message());
   }
   unsupported(e.loc, "unsupported expression in a user probe");
 }

@@ -1,4 +1,4 @@
-// elide_unused_locals: `x = value` goes when nothing reads x and value has
+// elide_unused: `x = value` goes when nothing reads x and value has
 // no effect; what has an effect, or is read, stays; -u keeps everything.
 #include <catch2/catch.hpp>
 
@@ -62,4 +62,32 @@ TEST_CASE("elision: a probe left empty still counts as doing something", "[passe
   const ast::Probe &probe = *c->program->probes.at(0);
   CHECK(statements(probe) == 0);
   CHECK_NOTHROW(reject_all_empty_probes(*c->program, {}, probe.loc));
+}
+
+// Target expressions elaboration cannot resolve keep their error
+// (ast::UnresolvedExpr); as in stap, only one the elision leaves is reported.
+TEST_CASE("elision: an unresolvable target expression is an error only where it survives", "[passes][elide]") {
+  CHECK(test::error_of("probe begin { $such; x = $such->m; y = @var(\"jiffies\"); - @entry(1); println(1) }") ==
+        "no error");
+  CHECK(test::error_of("probe begin { foo->has->no->type; for (2 < $i; 0; ) ; println(1) }") == "no error");
+  CHECK(test::error_of("probe begin { println(1 + $such) }") == "1:27 unable to find target variable $such in begin");
+  CHECK(test::error_of("probe begin { println(0 + @var(\"foo\", \"bar\")) }")
+            .rfind("1:27 @var names a kernel variable through DWARF debuginfo", 0) == 0);
+  // @defined of one is 0, and a function no probe needs any more goes with its error.
+  CHECK(test::error_of("probe begin { println(@defined($nosuch) + @defined(@var(\"x\"))) }") == "no error");
+  CHECK(test::error_of("function f() { return $such } probe begin { x = f(); println(1) }") == "no error");
+  CHECK(test::error_of("function f() { return @entry(1) } probe begin { println(f()) }") ==
+        "1:23 @entry is only valid in .return probes");
+}
+
+TEST_CASE("elision: a global typed only by an unread assignment takes its other uses' type", "[passes][elide]") {
+  // stap's semok/optimize.stp: `a = b + 2` goes before b is typed.
+  CHECK(test::error_of("global b\nprobe begin { a = b + 2; b = \"goodbye\"; if (i = j) ; println(b) }") == "no error");
+}
+
+TEST_CASE("elision: -u reports every unresolvable target expression", "[passes][elide]") {
+  CHECK(test::error_of("probe begin { $such; println(1) }", {.keep_unused = true}) ==
+        "1:15 unable to find target variable $such in begin");
+  CHECK(test::error_of("probe begin { x = @var(\"jiffies\") }", {.keep_unused = true})
+            .rfind("1:19 @var names a kernel variable", 0) == 0);
 }

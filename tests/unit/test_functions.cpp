@@ -178,7 +178,7 @@ TEST_CASE("probe points: conditions, '!' and brace groups parse", "[probe_points
 
 TEST_CASE("functions: calls resolve by name and arity", "[functions][resolve]") {
   auto c = check("function f(a) { return a }\nfunction f(a, b) { return a . b }\n"
-                 "probe begin { x = f(1); s = f(\"a\", \"b\") }");
+                 "probe begin { x = f(1); s = f(\"a\", \"b\"); print(x, s) }");
   REQUIRE(c->program->functions.size() == 2);
   CHECK(c->program->functions[0]->result == Type::Long);
   CHECK(c->program->functions[1]->result == Type::String);
@@ -191,7 +191,7 @@ TEST_CASE("functions: calls resolve by name and arity", "[functions][resolve]") 
 
 TEST_CASE("functions: parameter and result types come from calls and returns", "[functions][types]") {
   auto c = check("function wrap(s) { return \"[\" . s . \"]\" }\nfunction id(x) { return x }\n"
-                 "function nothing() { }\nprobe begin { a = wrap(\"x\"); b = id(3); c = nothing() + 0 }");
+                 "function nothing() { }\nprobe begin { a = wrap(\"x\"); b = id(3); c = nothing() + 0; print(a, b, c) }");
   const ast::Function *wrap = function(*c, "wrap");
   REQUIRE(wrap);
   CHECK(wrap->locals[0]->type == Type::String);
@@ -203,19 +203,19 @@ TEST_CASE("functions: parameter and result types come from calls and returns", "
   CHECK(locals[1]->type == Type::Long);
   // Without `return EXPR` there is no value for a plain assignment to type
   // (stap: "unresolved type"); a call as a statement is fine.
-  CHECK(error_of("function nothing() { }\nprobe begin { c = nothing() }") == "2:15 unresolved type");
+  CHECK(error_of("function nothing() { }\nprobe begin { c = nothing(); print(c) }") == "2:15 unresolved type");
   CHECK_NOTHROW(check("function nothing() { }\nprobe begin { nothing() }"));
 }
 
 TEST_CASE("functions: type conflicts are reported where they arise", "[functions][types]") {
-  CHECK(error_of("function f:long (x:string) { return x }\nprobe begin { f(\"s\") }") ==
+  CHECK(error_of("function f:long (x:string) { return x }\nprobe begin { print(f(\"s\")) }") ==
         "1:37 type mismatch (string vs. long)");
-  CHECK(error_of("function f(x:long) { }\nprobe begin { f(\"s\") }") == "2:17 type mismatch (long vs. string)");
-  CHECK(error_of("function f(x) { return x }\nprobe begin { a = f(1); b = f(\"s\") }") ==
+  CHECK(error_of("function f(x:long) { }\nprobe begin { print(f(\"s\")) }") == "2:23 type mismatch (long vs. string)");
+  CHECK(error_of("function f(x) { return x }\nprobe begin { a = f(1); b = f(\"s\"); print(a, b) }") ==
         "2:31 type mismatch (long vs. string)");
-  CHECK(error_of("global s\nfunction f() { return s }\nprobe begin { s <<< 1; f() }") ==
+  CHECK(error_of("global s\nfunction f() { return s }\nprobe begin { s <<< 1; print(f()) }") ==
         "2:23 type mismatch (long vs. stats)");
-  CHECK(error_of("function f() { return $location }\nprobe begin { f() }") ==
+  CHECK(error_of("function f() { return $location }\nprobe begin { print(f()) }") ==
         "1:23 target variables can only be used in probes; pass the value to the function");
 }
 
@@ -232,7 +232,7 @@ TEST_CASE("functions: parameters hide globals, other names are per-call locals",
 
 TEST_CASE("functions: only functions a probe reaches are kept, unless -u", "[functions][resolve]") {
   auto c = check("function used() { return helper() }\nfunction helper() { return 1 }\n"
-                 "function unused() { return nosuch() }\nprobe begin { used() }");
+                 "function unused() { return nosuch() }\nprobe begin { print(used()) }");
   CHECK(c->program->functions.size() == 2);
   CHECK(function(*c, "unused") == nullptr);
   CHECK_THROWS_AS(check("function unused() { return nosuch() }\nprobe begin { }", true), CompileError);
@@ -245,8 +245,8 @@ TEST_CASE("functions: only functions a probe reaches are kept, unless -u", "[fun
 
 TEST_CASE("functions: each side a function is called from is recorded", "[functions][sides]") {
   auto c = check("function both(a) { return a + 1 }\nfunction user_only(a) { return a }\n"
-                 "probe kernel.trace(\"kfree_skb\") { x = both($location) }\n"
-                 "probe begin { y = both(1) + user_only(2) }");
+                 "probe kernel.trace(\"kfree_skb\") { x = both($location); print(x) }\n"
+                 "probe begin { y = both(1) + user_only(2); print(y) }");
   CHECK(function(*c, "both")->called_in_kernel);
   CHECK(function(*c, "both")->called_in_user);
   CHECK_FALSE(function(*c, "user_only")->called_in_kernel);
@@ -263,12 +263,12 @@ TEST_CASE("functions: recursion is allowed in user probes, rejected in kernel pr
 }
 
 TEST_CASE("functions: kernel-side rules apply inside functions called from the kernel", "[functions][sides]") {
-  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nfunction walk() { foreach (k+ in a) { } }\nprobe kernel.trace(\"kfree_skb\") { walk() }")
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nfunction walk() { foreach (k+ in a) { print(k) } }\nprobe kernel.trace(\"kfree_skb\") { walk() }")
             .rfind("3:19 a sorted foreach is not supported in kernel probes", 0) == 0);
-  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nfunction walk() { foreach (k in a) { } }\nprobe kernel.trace(\"kfree_skb\") { walk() }") ==
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nfunction walk() { foreach (k in a) { print(k) } }\nprobe kernel.trace(\"kfree_skb\") { walk() }") ==
         "no error");
   CHECK(error_of("function spin() { while (0) { } }\nprobe begin { spin() }") == "no error");
-  CHECK(error_of("function name(a) { return symname(a) }\nprobe kernel.trace(\"kfree_skb\") { x = name($location) }")
+  CHECK(error_of("function name(a) { return symname(a) }\nprobe kernel.trace(\"kfree_skb\") { x = name($location); print(x) }")
             .rfind("1:27 in kernel probes, symname() can only be used as a printf/print argument", 0) == 0);
 }
 
@@ -353,7 +353,7 @@ TEST_CASE("tapset: functions and aliases load from a directory; scripts override
   REQUIRE(c->program->functions.size() == 1);  // pid() is the builtin: a tapset cannot hide it
   CHECK(c->program->functions[0]->from_tapset);
   CHECK(c->program->probes[0]->resolved[0].name == "begin");
-  auto own = check("function twice(x) { return 3 * x }\nprobe begin { twice(1) }", false, {lib.dir});
+  auto own = check("function twice(x) { return 3 * x }\nprobe begin { print(twice(1)) }", false, {lib.dir});
   REQUIRE(own->program->functions.size() == 1);
   CHECK_FALSE(own->program->functions[0]->from_tapset);
   CHECK(tapset_directories("/nonexistent/ntap", lib.dir, {"/x"}) == std::vector<std::string>{lib.dir, "/x"});

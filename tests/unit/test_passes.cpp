@@ -58,18 +58,18 @@ TEST_CASE("types: a type inferred late flows back to earlier uses", "[types]") {
 }
 
 TEST_CASE("types: conflicts are errors at the conflicting use", "[types]") {
-  CHECK(error_of("probe begin {\n  x = 1\n  x = \"s\"\n}") == "3:3 type mismatch (long vs. string)");
+  CHECK(error_of("probe begin {\n  x = 1\n  x = \"s\"\n  print(x)\n}") == "3:3 type mismatch (long vs. string)");
   CHECK(error_of("global a\nprobe begin { a[1] = 1; a[\"k\"] = 2 }") == "2:27 type mismatch (long vs. string)");
   CHECK(error_of("global a\nprobe begin { a[1] = 1; a[1, 2] = 2 }") == "2:25 inconsistent arity (2 vs 1) for array a");
   CHECK(error_of("global s\nprobe begin { s <<< 1; s = 2 }") == "2:24 type mismatch (stats vs. long)");
-  CHECK(error_of("probe begin { x = \"a\" + 1 }") == "1:19 type mismatch (long vs. string)");
+  CHECK(error_of("probe begin { x = \"a\" + 1; print(x) }") == "1:19 type mismatch (long vs. string)");
   CHECK(error_of("probe begin { printf(\"%d\\n\", \"str\") }") ==
         "1:30 format conversion 1 expects a long, argument is a string");
   CHECK(error_of("probe begin { printf(\"%d %d\\n\", 1) }") == "1:15 format string expects 2 arguments, 1 given");
 }
 
 TEST_CASE("types: something never typed is an error", "[types]") {
-  CHECK(error_of("probe begin { x = y }") == "1:15 unresolved type");
+  CHECK(error_of("probe begin { x = y; print(x) }") == "1:15 unresolved type");
 }
 
 TEST_CASE("symbols: unknown functions and undeclared arrays", "[symbols]") {
@@ -125,7 +125,7 @@ TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown point
 
   CHECK(error_of("probe kernel.trace(\"no_such_thing\") { }") == "1:7 no match for probe point");
   CHECK(error_of("probe kernel.trace(\"no_such_thing\")? { }") == "no error");
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = $nope }") ==
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = $nope; print(x) }") ==
         "1:39 unable to find target variable $nope in skb:kfree_skb");
   const std::string unknown = error_of("probe nosuch.family { }");
   CHECK(unknown.rfind("1:7 unknown probe point family 'nosuch.family'; ntap has begin, end, error, timer, ", 0) == 0);
@@ -139,13 +139,13 @@ TEST_CASE("probes: kernel tracepoints, @choose_defined folding and unknown point
 }
 
 TEST_CASE("sides: what kernel probes may not do", "[sides]") {
-  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach ([k] in a-) { } }")
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach ([k] in a-) { print(k) } }")
             .find("3:35 a sorted foreach is not supported in kernel probes") == 0);
-  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (v- = [k] in a) { } }")
+  CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (v- = [k] in a) { print(k) } }")
             .find("3:35 a sorted foreach is not supported in kernel probes") == 0);
   CHECK(error_of("global a\nprobe begin { a[1] = 1 }\nprobe kernel.trace(\"kfree_skb\") { foreach (k in a limit 2) { } }") ==
         "no error");
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = symname($location) }")
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { x = symname($location); print(x) }")
             .find("1:39 in kernel probes, symname() can only be used as a printf/print argument") == 0);
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { printf(\"%s\\n\", symname($location)) }") == "no error");
   CHECK(error_of("probe kernel.trace(\"kfree_skb\"), begin { }").find("a probe cannot mix") != std::string::npos);
@@ -235,19 +235,19 @@ TEST_CASE("probes: autocast reads members as the value's kernel type", "[probes]
   whole[1].component = 0;
   CHECK(first_target_steps(*result->program->probes[0], 1) ==
         std::vector<ast::TargetStep>(whole.begin() + 1, whole.end()));
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->no_such_member }") ==
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = s->no_such_member; print(y) }") ==
         "1:49 'struct sk_buff' has no member 'no_such_member'");
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { y = z->len }")
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { y = z->len; print(y) }")
             .rfind("1:39 (...)->len: the value has no known kernel type", 0) == 0);
   // A global is a plain long; a local given two types has none.
-  CHECK(error_of("global g\nprobe kernel.trace(\"kfree_skb\") { g = $skb; y = g->len }").find("no known kernel type") !=
+  CHECK(error_of("global g\nprobe kernel.trace(\"kfree_skb\") { g = $skb; y = g->len; print(y) }").find("no known kernel type") !=
         std::string::npos);
-  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; s = $rx_sk; y = s->len }")
+  CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; s = $rx_sk; y = s->len; print(y) }")
             .find("no known kernel type") != std::string::npos);
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; y = @defined(s->len) + @defined(s->nope) }") ==
         "no error");
   CHECK(error_of("probe kernel.trace(\"kfree_skb\") { s = $skb; println(s->len$, s->dev$$) }") == "no error");
   CHECK(error_of("function f(s) { return s } probe kernel.trace(\"kfree_skb\") { x = f($skb) }  "
-                 "function g() { s = f(0); println(@cast(0, \"sk_buff\")->len, (&@cast(0, \"sk_buff\"))->dev$) }")
+                 "function g() { s = f(0); println(@cast(0, \"sk_buff\")->len, (&@cast(0, \"sk_buff\"))->dev$) }  probe begin { g() }")
             .find("pretty-printing ($) a member reached by autocast is not supported") != std::string::npos);
 }

@@ -75,6 +75,6 @@ TEST_CASE("a pretty-printed value stops where MAXSTRINGLEN cuts it, in sprintf c
 
 TEST_CASE("pretty-printing errors", "[pretty_print]") {
   CHECK(test::error_of("probe begin { println($x$) }") == "1:23 unable to find target variable $x in begin");
-  CHECK(test::error_of("probe kernel.trace(\"kfree_skb\") { x = &$skb->dev$ }") ==
+  CHECK(test::error_of("probe kernel.trace(\"kfree_skb\") { x = &$skb->dev$; print(x) }") ==
         "1:39 cannot take the address of a pretty-printed value");
 }

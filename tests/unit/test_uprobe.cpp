@@ -145,8 +145,8 @@ TEST_CASE("process provider: function patterns, return probes, errors", "[uprobe
   CHECK(test::error_of("probe process(\"" + path + "\").begin { }") ==
         "1:7 process.begin needs the sched:sched_process_exec tracepoint, which this kernel does not have");
   CHECK(test::error_of("probe process(0).end { }") == "1:7 process(PID) needs a positive process id");
-  CHECK(test::error_of("probe begin { x = @entry(1) }") == "1:19 @entry is only valid in .return probes");
-  CHECK(test::error_of("function f() { return @entry(1) }  probe begin { f() }") ==
+  CHECK(test::error_of("probe begin { x = @entry(1); print(x) }") == "1:19 @entry is only valid in .return probes");
+  CHECK(test::error_of("function f() { return @entry(1) }  probe begin { print(f()) }") ==
         "1:23 @entry is only valid in .return probes");
   // @entry in a return probe: a companion probe at the function's entry stores the value.
   auto checked = test::check_script("probe process(\"" + path +
