@@ -196,6 +196,12 @@ bool dead(Stmt &s, Elision &elision) {
   if (auto *loop = dyn_cast<ForeachStmt>(s)) return empty_block(loop->body.get()) && no_effect(loop->limit);
   auto *statement = dyn_cast<ExprStmt>(s);
   if (!statement) return false;
+  // `foreach (b in @hist_log(x))` is a loop over the bucket numbers that
+  // reads @hist_log(x)[b] (frontend/parse_statements.cpp): the read ties
+  // the numbers to the histogram, whose shape type inference checks
+  // against the array's other @hist_* uses. It stays.
+  if (auto *read = dyn_cast<StatsOpExpr>(*statement->expr); read && is_histogram(read->fn) && read->bucket)
+    return false;
   auto *assign = dyn_cast<AssignExpr>(*statement->expr);
   if (!assign) return !elision.effects.has_effect(*statement->expr);
   if (assign->op != AssignOp::Set) return false;

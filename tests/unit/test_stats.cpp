@@ -271,6 +271,11 @@ TEST_CASE("foreach over a histogram walks every bucket number", "[stats][fronten
   REQUIRE(loop.kind == ast::StmtKind::For);
   const auto &cond = ast::cast<ast::BinaryExpr>(*ast::cast<ast::ForStmt>(loop).cond);
   CHECK(ast::cast<ast::NumberExpr>(*cond.rhs).value == 5);
+  CHECK(c->program->find_global("a")->histogram == ast::StatsFn::HistLinear);
+  // The loop's histogram must agree with the array's other uses.
+  CHECK(error_of("global a\nprobe begin { a <<< 1; foreach (b in @hist_log(a)) println(b); "
+                 "print(@hist_linear(a, 0, 10, 5)) }") ==
+        "2:70 inconsistent histogram for aggregate 'a': every @hist_* use must be the same");
   CHECK(error_of("global a\nprobe begin { a <<< 1; foreach ([b, c] in @hist_log(a)) println(b) }") ==
         "2:37 foreach over a histogram takes one unsorted bucket variable");
 }
