@@ -64,6 +64,8 @@ static std::string alias_variables(const KernelInfo &kernel, const std::string &
   load_tapsets(*program, sources, tapset_dirs, &target);
   FrontendOptions frontend;
   frontend.warnings = false;
+  // The probe reads none of the variables: elision would drop them all.
+  frontend.keep_unused = true;
   PassContext ctx{*program, frontend, kernel};
   for (const auto &pass : kFrontendPasses) {
     pass.run(ctx);

@@ -14,7 +14,8 @@
 //
 // Only what has no effect of its own goes: no assignment, increment, regex
 // match (it sets matched()), division (it may raise an error), output or
-// stateful builtin, and no call of a function that has one. What goes: an
+// stateful builtin, histogram extractor (it gives the aggregate the shape
+// --metrics and JSON export), and no call of a function that has one. What goes: an
 // expression statement; `x = value` as a statement; `x = value` inside an
 // expression, which becomes `value`; an `if`, `for` or `foreach` left with
 // nothing to do. Functions no probe calls any more then go, a global array
@@ -87,6 +88,16 @@ class EffectFinder {
         }
         break;
       }
+      case ExprKind::StatsOp:
+        // A histogram extractor gives the aggregate its shape: --metrics
+        // and JSON export the buckets of a global any @hist_* names, and
+        // type inference checks every use against it (a foreach over a
+        // histogram reads @hist_log(x)[b] for that). It stays.
+        if (is_histogram(cast<StatsOpExpr>(e).fn)) {
+          found = true;
+          return;
+        }
+        break;
       case ExprKind::Call: {
         auto &call = cast<CallExpr>(e);
         if (call.function ? function_has_effect(*call.function) : !call.builtin || builtin_has_effect(call)) {
@@ -196,12 +207,6 @@ bool dead(Stmt &s, Elision &elision) {
   if (auto *loop = dyn_cast<ForeachStmt>(s)) return empty_block(loop->body.get()) && no_effect(loop->limit);
   auto *statement = dyn_cast<ExprStmt>(s);
   if (!statement) return false;
-  // `foreach (b in @hist_log(x))` is a loop over the bucket numbers that
-  // reads @hist_log(x)[b] (frontend/parse_statements.cpp): the read ties
-  // the numbers to the histogram, whose shape type inference checks
-  // against the array's other @hist_* uses. It stays.
-  if (auto *read = dyn_cast<StatsOpExpr>(*statement->expr); read && is_histogram(read->fn) && read->bucket)
-    return false;
   auto *assign = dyn_cast<AssignExpr>(*statement->expr);
   if (!assign) return !elision.effects.has_effect(*statement->expr);
   if (assign->op != AssignOp::Set) return false;

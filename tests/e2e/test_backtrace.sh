@@ -72,12 +72,12 @@ expect_eq "one stack per drop" 2 "$blocks"
 
 note "case errors"
 status=0
-"$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { a = stack(1) }' >/dev/null 2>"$out.err" || status=$?
+"$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { a = stack(1); println(a) }' >/dev/null 2>"$out.err" || status=$?
 expect_eq "exit status" 1 "$status"
 grep -q "in kernel probes, stack() can only be used as a printf/print argument" "$out.err" ||
   { show_file stderr "$out.err"; fail "stack() outside print"; }
 status=0
-"$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { s = backtrace() }' >/dev/null 2>"$out.err" || status=$?
+"$NTAP" -p2 -e 'probe kernel.trace("kfree_skb") { s = backtrace(); println(s) }' >/dev/null 2>"$out.err" || status=$?
 expect_eq "exit status" 1 "$status"
 grep -q "in kernel probes, backtrace() can only be used as a printf/print argument" "$out.err" ||
   { show_file stderr "$out.err"; fail "backtrace() outside print"; }

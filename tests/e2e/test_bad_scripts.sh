@@ -55,6 +55,7 @@ reject type_conflict 3 3 7 <<'STP'
 probe begin {
   x = 1
   x = "s"
+  println(x)
 }
 STP
 
