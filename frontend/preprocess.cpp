@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <memory>
 #include <map>
 
 #include "frontend/preprocess_condition.h"
@@ -48,10 +49,10 @@ void SourceMap::copied(size_t output_offset, size_t source_offset) {
   segments_.push_back(Segment{output_offset, source_offset, true, 0});
 }
 
-void SourceMap::expanded(size_t output_offset, size_t use_offset, std::string note) {
+void SourceMap::expanded(size_t output_offset, size_t use_offset, const std::string &note) {
   uint32_t note_index = 0;
   if (!note.empty()) {
-    if (notes_.empty() || notes_.back() != note) notes_.push_back(std::move(note));
+    if (notes_.empty() || notes_.back() != note) notes_.push_back(note);
     note_index = static_cast<uint32_t>(notes_.size());
   }
   if (!segments_.empty()) {
@@ -121,9 +122,16 @@ struct Frame {
   const SourceFile *file = nullptr;  // the text its tokens are in
   std::vector<ArgumentText> args;  // one per macro parameter, read in `caller`
   size_t use_offset = kNoUse;
-  std::string note;                       // "in expansion of macro '@m' defined at ..."
-  std::vector<const Macro *> expanding;  // for recursion
+  // "in expansion of macro '@m' defined at ...", shared by the frames of one
+  // use in the script (copying it per nested expansion dominated their cost).
+  std::shared_ptr<const std::string> note;
   bool in_script() const { return macro == nullptr; }
+  // Whether `m` is being expanded here or in a frame this one is inside.
+  bool expanding(const Macro &m) const {
+    for (const Frame *f = this; f; f = f->caller)
+      if (f->macro == &m) return true;
+    return false;
+  }
 };
 
 enum StopAt : unsigned { kStopAtEnd = 0, kStopAtElse = 1, kStopAtClose = 2 };
@@ -209,7 +217,7 @@ class Preprocessor {
     if (frame.in_script())
       out_.map.expanded(out_.text.size(), source_offset, {});
     else
-      out_.map.expanded(out_.text.size(), frame.use_offset, frame.note);
+      out_.map.expanded(out_.text.size(), frame.use_offset, frame.note ? *frame.note : std::string());
     out_.text.append(text);
   }
 
@@ -237,7 +245,7 @@ class Preprocessor {
   }
 
   [[noreturn]] void fail(const Frame &frame, const Token &token, const std::string &message, const Lexer &lexer) {
-    std::string full = frame.in_script() ? message : message + " (" + frame.note + ")";
+    std::string full = frame.in_script() || !frame.note ? message : message + " (" + *frame.note + ")";
     fail_at(*frame.file, token.begin, full, describe_token(lexer, token));
   }
 
@@ -488,7 +496,7 @@ class Preprocessor {
   }
 
   void expand_macro(Lexer &lexer, const Frame &frame, const Macro &macro, const Token &use) {
-    if (std::find(frame.expanding.begin(), frame.expanding.end(), &macro) != frame.expanding.end())
+    if (frame.expanding(macro))
       fail(frame, use, "recursive macro invocation of '@" + macro.name + "'", lexer);
     Level level(*this, frame, use, lexer);
     if (++expansions_ > kMaxMacroExpansions)
@@ -501,11 +509,10 @@ class Preprocessor {
     body.file = macro.file;
     if (macro.takes_arguments) body.args = read_arguments(lexer, frame, macro, use);
     body.use_offset = frame.in_script() ? use.begin : frame.use_offset;
-    body.note = frame.in_script()
-                    ? "in expansion of macro '@" + macro.name + "' defined at " + location_in(*macro.file, macro.name_offset).str()
-                    : frame.note;
-    body.expanding = frame.expanding;
-    body.expanding.push_back(&macro);
+    body.note = frame.in_script() ? std::make_shared<const std::string>("in expansion of macro '@" + macro.name +
+                                                                        "' defined at " +
+                                                                        location_in(*macro.file, macro.name_offset).str())
+                                  : frame.note;
     generate(body, " ", use.begin);
     Lexer body_lexer(macro.file->text, macro.body_begin, macro.body_end);
     process(body_lexer, body, kStopAtEnd, nullptr);

@@ -62,7 +62,7 @@ class SourceMap {
 
   // Building (by the preprocessor).
   void copied(size_t output_offset, size_t source_offset);
-  void expanded(size_t output_offset, size_t use_offset, std::string note);
+  void expanded(size_t output_offset, size_t use_offset, const std::string &note);
   void finish(size_t output_size) { output_size_ = output_size; }
 
  private:
