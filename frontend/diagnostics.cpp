@@ -371,15 +371,27 @@ std::string describe_token_at(const Location &loc) {
 
 // ---------------------------------------------------------------- warnings
 
+namespace {
+
+void print_diagnostic(const char *label, const Location &loc, const std::string &message) {
+  std::string line = label + printable(message);
+  if (loc.known()) line += " at " + printable(loc.str());
+  line += '\n';
+  std::fputs(line.c_str(), stderr);
+}
+
+}  // namespace
+
 void warn(const Location &loc, const std::string &message) {
   // -W: the first warning ends the run as an error at its location.
   if (warnings_as_errors.load(std::memory_order_relaxed))
     throw CompileError(ErrorKind::Semantic, message + " (a warning, treated as an error by -W)", loc);
   if (!warnings_enabled.load(std::memory_order_relaxed)) return;
-  std::string line = "WARNING: " + printable(message);
-  if (loc.known()) line += " at " + printable(loc.str());
-  line += '\n';
-  std::fputs(line.c_str(), stderr);
+  print_diagnostic("WARNING: ", loc, message);
+}
+
+void note(const Location &loc, const std::string &message) {
+  if (warnings_enabled.load(std::memory_order_relaxed)) print_diagnostic("NOTE: ", loc, message);
 }
 
 void set_warnings_enabled(bool on) { warnings_enabled.store(on, std::memory_order_relaxed); }

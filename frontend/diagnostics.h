@@ -152,5 +152,9 @@ void warn(const Location &loc, const std::string &message);
 void set_warnings_enabled(bool on);
 // -W: warn() throws the warning as a semantic error instead.
 void set_warnings_as_errors(bool on);
+// What stap accepts without a word but ntap explains (an optional probe
+// point it cannot resolve): "NOTE: ..." on stderr unless -w, and never an
+// error under -W, so a script stap runs with -W runs here too.
+void note(const Location &loc, const std::string &message);
 
 }  // namespace ntap

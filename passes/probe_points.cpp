@@ -89,12 +89,13 @@ void resolve_points(const KernelInfo &kernel, Probe &probe, size_t &total, uint3
     if (point.optional) {
       // An optional point that cannot be resolved matches nothing, as in
       // stap (whose optional points pass over any resolution error: an
-      // unknown family, a program not installed); ntap says why, since the
+      // unknown family, a program not installed); ntap says why in a note
+      // (not a warning: -W must not refuse what stap runs), since the
       // family may be one of stap's it does not implement.
       try {
         found = resolve_point(kernel, point);
       } catch (const CompileError &e) {
-        warn(point.loc, "optional probe point '" + point.str() + "' matches nothing: " + e.message());
+        note(point.loc, "optional probe point '" + point.str() + "' matches nothing: " + e.message());
         continue;
       }
     } else if (!diagnostics.guard([&] { found = resolve_point(kernel, point); })) {
