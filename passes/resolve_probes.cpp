@@ -244,13 +244,19 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          if (procfs_value(var) || plt_name(var)) {
-            defined = true;
-          } else if (var.autocast) {
-            for_each_child(var, [&](ExprPtr &c) { resolve(c); });
-            defined = autocast_.resolve(var, true);
-          } else {
-            defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
+          // A value that exists but cannot be read as one (a struct member
+          // without `&`) is not defined either, as in stap.
+          try {
+            if (procfs_value(var) || plt_name(var)) {
+              defined = true;
+            } else if (var.autocast) {
+              for_each_child(var, [&](ExprPtr &c) { resolve(c); });
+              defined = autocast_.resolve(var, true);
+            } else {
+              defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
+            }
+          } catch (const CompileError &) {
+            defined = false;
           }
         } else {
           // Any other expression is defined when every target variable it
@@ -546,7 +552,12 @@ void fold_defined_casts(const Btf &types, const AutocastScope &scope, ExprPtr &s
     // function's walk below); one of a call or a cast does not.
     if (var->autocast && var->cast_operand->kind == ExprKind::Symbol) return;
     for_each_child(*var, [&](ExprPtr &c) { fold_defined_casts(types, scope, c); });
-    const bool defined = var->autocast ? scope.resolve(*var, true) : resolve_cast(types, *var, true);
+    bool defined = false;
+    try {
+      defined = var->autocast ? scope.resolve(*var, true) : resolve_cast(types, *var, true);
+    } catch (const CompileError &) {
+      // A member that cannot be read as a value (a struct without `&`).
+    }
     slot = std::make_unique<NumberExpr>(d->loc, defined ? 1 : 0);
     return;
   }
