@@ -59,6 +59,7 @@ struct Options {
   std::string vmlinux;                      // --vmlinux FILE
   std::vector<std::string> tapset_dirs;  // -I
   bool keep_unused = false;              // -u
+  bool skip_badvars = false;             // --skip-badvars
   std::string target_command;            // -c CMD
   int64_t target_pid = 0;                // -x PID
   std::string module_name;               // -m NAME
@@ -208,6 +209,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   FrontendOptions fe_options;
   fe_options.warnings = !opt.no_warnings;
   fe_options.keep_unused = opt.keep_unused;
+  fe_options.skip_badvars = opt.skip_badvars;
   fe_options.string_limit = layout_options.string_limit;
   fe_options.max_probes = layout_options.max_probes;
   elaborate_pass(*program, file, kernel, fe_options, [&](const char *name, double us) {
@@ -343,6 +345,8 @@ int main(int argc, char **argv) {
   app.set_version_flag("-V,--version", std::string("ntap ") + NTAP_VERSION + " (the SystemTap language, on BPF)");
   app.add_option("-I", opt.tapset_dirs, "also load the tapset scripts (*.ntp) in DIR")->allow_extra_args(false);
   app.add_flag("-u", opt.keep_unused, "keep and check functions no probe calls");
+  app.add_flag("--skip-badvars", opt.skip_badvars,
+               "read 0 (with a warning) for a context variable that cannot be resolved, instead of an error");
   auto *command_option =
       app.add_option("-c", opt.target_command, "start the probes, run CMD (via /bin/sh -c), and exit when it finishes")
           ->allow_extra_args(false);

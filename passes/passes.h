@@ -45,6 +45,9 @@ namespace ntap {
 struct FrontendOptions {
   bool warnings = true;
   bool keep_unused = false;  // -u: keep (and check) functions no probe calls
+  // --skip-badvars: a target expression that cannot be resolved reads 0
+  // (with stap's warning) instead of being an error.
+  bool skip_badvars = false;
   uint32_t string_limit = 128;  // MAXSTRINGLEN: where $var$ stops adding members
   uint32_t max_probes = 10000;  // MAXPROBES: concrete probes a script may have
 };

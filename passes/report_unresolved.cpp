@@ -88,7 +88,16 @@ bool mentions_unresolved(Expr &e) {
 void report_unresolved(PassContext &ctx) {
   auto report = [&](Stmt &body) {
     walk_exprs(body, [&](ExprPtr &e) {
-      if (auto *unresolved = dyn_cast<UnresolvedExpr>(*e)) ctx.diagnostics.report(unresolved->error);
+      auto *unresolved = dyn_cast<UnresolvedExpr>(*e);
+      if (!unresolved) return;
+      if (!ctx.options.skip_badvars) {
+        ctx.diagnostics.report(unresolved->error);
+        return;
+      }
+      // stap's --skip-badvars: the expression reads 0, with its warning
+      // (what its subscripts computed is dropped with it, as in stap).
+      warn(unresolved->loc, "Bad $context variable being substituted with literal 0");
+      e = std::make_unique<NumberExpr>(unresolved->loc, 0);
     });
   };
   for (auto &probe : ctx.program.probes) report(*probe->body);
