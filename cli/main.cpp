@@ -197,6 +197,7 @@ int run(const Options &opt, ntap::SourceManager &sources) {
   ParsePassOptions parse_options;
   parse_options.script_args = opt.script_args;
   parse_options.tapset_dirs = tapset_directories(NTAP_TAPSET_DIR, NTAP_SOURCE_TAPSET_DIR, opt.tapset_dirs);
+  parse_options.include_dirs = opt.tapset_dirs;
   std::unique_ptr<ast::Program> program = parse_pass(file, sources, kernel, parse_options);
   timer.report(fmt::format("Pass 1: parsed user script ({} probes, {} globals)", program->probes.size(),
                            program->globals.size()));

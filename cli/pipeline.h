@@ -15,6 +15,8 @@ namespace ntap {
 struct ParsePassOptions {
   std::vector<std::string> script_args;  // $1 @1 ...
   std::vector<std::string> tapset_dirs;  // searched in order (frontend/tapset.h)
+  // The -I directories among them, whose files are all parsed (check_tapset_files).
+  std::vector<std::string> include_dirs;
 };
 
 // Pass 1: the script (preprocessed for the running system, with `kernel`'s

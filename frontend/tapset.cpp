@@ -305,6 +305,21 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
   for (size_t i = 0; i < program.globals.size(); ++i) program.globals[i]->id = static_cast<uint32_t>(i);
 }
 
+void check_tapset_files(const std::vector<std::string> &dirs, SourceManager &sources, const PreprocessTarget *target,
+                        const std::vector<const SourceFile *> *macro_libraries) {
+  ParseOptions options;
+  options.preprocessor.target = target;
+  options.preprocessor.macro_libraries = macro_libraries ? *macro_libraries : load_macro_libraries(sources, dirs);
+  for (const std::string &dir : dirs)
+    for (const std::string &path : tapset_files(dir)) {
+      try {
+        parse_script(sources.load(path), options);
+      } catch (const CompileError &e) {
+        warn(e.location(), "tapset file '" + path + "' has errors, and will be skipped: " + e.message());
+      }
+    }
+}
+
 namespace {
 
 // `text` as a string literal of the language.

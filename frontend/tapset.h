@@ -41,6 +41,16 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
                   const PreprocessTarget *target = nullptr,
                   const std::vector<const SourceFile *> *macro_libraries = nullptr);
 
+// Parses every tapset file of `dirs` (the -I directories), as stap parses
+// its whole tapset on each run: one that does not parse gets stap's warning
+// (`tapset file ... has errors, and will be skipped`, which -W makes an
+// error) even when the script needs nothing from it. The installed tapset
+// is not checked (its files are tested, and parsing them all would cost
+// every run its start-up time).
+void check_tapset_files(const std::vector<std::string> &dirs, SourceManager &sources,
+                        const PreprocessTarget *target = nullptr,
+                        const std::vector<const SourceFile *> *macro_libraries = nullptr);
+
 // The macro libraries of `dirs` (their *.stpm files, sorted by name within
 // each directory), read into `sources`: stap's way to share @define macros
 // with every script and tapset file.

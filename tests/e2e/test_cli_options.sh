@@ -122,6 +122,23 @@ out="$(timeout 30 "$NTAP" -m "$long" -e 'probe begin { printf("ran\n"); exit() }
 expect_eq "-m with a long name runs" ran "$out"
 grep -qF "Truncating module name to '${long:0:55}'" "$WORK_DIR/m.err" || { show_file stderr "$WORK_DIR/m.err"; fail "-m long: no note"; }
 
+# A broken tapset file in an -I directory is reported even when the script
+# needs nothing from it, as stap parses its whole tapset: a warning, which
+# -W makes an error.
+note "case -I with a broken tapset file"
+mkdir -p "$WORK_DIR/badtapset"
+printf 'probe broken = .bar {}\n' >"$WORK_DIR/badtapset/broken.stp"
+status=0
+out="$(timeout 30 "$NTAP" -I "$WORK_DIR/badtapset" -e 'probe begin { printf("ran\n"); exit() }' 2>"$WORK_DIR/bad.err")" ||
+  status=$?
+expect_eq "-I broken tapset: status" 0 "$status"
+expect_eq "-I broken tapset: the script runs" ran "$out"
+grep -qF "WARNING: tapset file '$WORK_DIR/badtapset/broken.stp' has errors, and will be skipped" "$WORK_DIR/bad.err" ||
+  { show_file stderr "$WORK_DIR/bad.err"; fail "-I broken tapset: no warning"; }
+status=0
+timeout 30 "$NTAP" -W -p1 -I "$WORK_DIR/badtapset" -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/bad.err" || status=$?
+expect_eq "-I broken tapset with -W: status" 1 "$status"
+
 # Scripts are bounded in size: /dev/zero is refused at once, not read into memory.
 note "case /dev/zero"
 status=0
