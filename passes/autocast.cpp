@@ -93,7 +93,7 @@ bool AutocastScope::resolve(TargetVarExpr &var, bool only_probing) const {
 }
 
 bool finish_cast_access(TargetVarExpr &var, btf::AccessResult &&access, bool only_probing, const std::string &near) {
-  if (access.error && only_probing && access.error->kind == btf::FieldError::NoSuchField) return false;
+  if (access.error && only_probing) return false;
   if (access.error)
     throw CompileError(ErrorKind::Semantic, access.error->message, var.loc, near,
                        btf::field_hints(*access.error, false));

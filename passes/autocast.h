@@ -57,7 +57,8 @@ class AutocastScope {
 
 // The end of resolving an @cast or autocast: `var` takes `access`'s steps; an
 // error is a CompileError located at `var` naming `near`, or with
-// `only_probing` (under @defined) false when the member does not exist.
+// `only_probing` (under @defined) false: a member that does not exist, or
+// one that cannot be read as a value (a struct without `&`), as in stap.
 bool finish_cast_access(ast::TargetVarExpr &var, btf::AccessResult &&access, bool only_probing,
                         const std::string &near);
 

@@ -63,8 +63,8 @@ bool kernel_btf_serves(const std::string &module_list) {
 }
 
 // @cast needs no probe context: the type comes from the kernel's BTF.
-// Under @defined (`only_probing`) a missing type or member is "not defined"
-// (false) instead of an error.
+// Under @defined (`only_probing`) a missing type or member, or a member that
+// is no value (a struct), is "not defined" (false) instead of an error.
 bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = false) {
   std::string near = fmt::format("operator '@cast'");
   const bool in_list = kernel_btf_serves(cast.cast_module);
@@ -97,15 +97,23 @@ bool resolve_cast(const Btf &types, TargetVarExpr &cast, bool only_probing = fal
 
 // Resolves `var` against every concrete probe of `probe`. With wildcards the
 // concrete probes must agree on where the variable lives: one BPF program
-// body is generated per probe and shared by its concrete probes.
-bool try_resolve_target(const Probe &probe, TargetVarExpr &var) {
+// body is generated per probe and shared by its concrete probes. Under
+// @defined (`only_probing`) a variable a provider finds but cannot read as a
+// value (a struct member without `&`) is "not defined" too, as in stap.
+bool try_resolve_target(const Probe &probe, TargetVarExpr &var, bool only_probing = false) {
   bool first = true;
   TargetVarExpr reference(var.loc, var.name);
   for (const ResolvedProbe &rp : probe.resolved) {
     TargetVarExpr attempt(var.loc, var.name);
     for (const auto &c : var.components) attempt.components.push_back(TargetComponent{c.field, nullptr});
     attempt.address_of = var.address_of;
-    if (!rp.provider->resolve_target(rp, attempt)) return false;
+    bool found = false;
+    try {
+      found = rp.provider->resolve_target(rp, attempt);
+    } catch (const CompileError &) {
+      if (!only_probing) throw;
+    }
+    if (!found) return false;
     if (first) {
       reference.arg_index = attempt.arg_index;
       reference.steps = attempt.steps;
@@ -244,19 +252,13 @@ class TargetResolver {
         bool defined = true;
         if (d.operand->kind == ExprKind::TargetVar) {
           auto &var = cast<TargetVarExpr>(*d.operand);
-          // A value that exists but cannot be read as one (a struct member
-          // without `&`) is not defined either, as in stap.
-          try {
-            if (procfs_value(var) || plt_name(var)) {
-              defined = true;
-            } else if (var.autocast) {
-              for_each_child(var, [&](ExprPtr &c) { resolve(c); });
-              defined = autocast_.resolve(var, true);
-            } else {
-              defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var);
-            }
-          } catch (const CompileError &) {
-            defined = false;
+          if (procfs_value(var) || plt_name(var)) {
+            defined = true;
+          } else if (var.autocast) {
+            for_each_child(var, [&](ExprPtr &c) { resolve(c); });
+            defined = autocast_.resolve(var, true);
+          } else {
+            defined = var.is_cast() ? resolve_cast(types_, var, true) : try_resolve_target(probe_, var, true);
           }
         } else {
           // Any other expression is defined when every target variable it
@@ -552,12 +554,7 @@ void fold_defined_casts(const Btf &types, const AutocastScope &scope, ExprPtr &s
     // function's walk below); one of a call or a cast does not.
     if (var->autocast && var->cast_operand->kind == ExprKind::Symbol) return;
     for_each_child(*var, [&](ExprPtr &c) { fold_defined_casts(types, scope, c); });
-    bool defined = false;
-    try {
-      defined = var->autocast ? scope.resolve(*var, true) : resolve_cast(types, *var, true);
-    } catch (const CompileError &) {
-      // A member that cannot be read as a value (a struct without `&`).
-    }
+    const bool defined = var->autocast ? scope.resolve(*var, true) : resolve_cast(types, *var, true);
     slot = std::make_unique<NumberExpr>(d->loc, defined ? 1 : 0);
     return;
   }
