@@ -16,13 +16,13 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 namespace ntap::elf {
 namespace {
@@ -288,19 +288,29 @@ bool libraries_of(const std::string &program, const LibrarySearchPath &search, P
   return true;
 }
 
+std::vector<ProcessMapping> process_mappings(int64_t pid) {
+  std::vector<ProcessMapping> mappings;
+  std::ifstream file("/proc/" + std::to_string(pid) + "/maps");
+  std::string line;
+  while (std::getline(file, line)) {
+    // start-end perms offset dev inode path
+    unsigned long long start = 0, end = 0, offset = 0;
+    char perms[8] = {};
+    int path_at = 0;
+    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &path_at) < 4)
+      continue;
+    if (path_at <= 0 || static_cast<size_t>(path_at) >= line.size() || line[static_cast<size_t>(path_at)] != '/')
+      continue;
+    mappings.push_back({start, end, offset, perms[2] == 'x', line.substr(static_cast<size_t>(path_at))});
+  }
+  return mappings;
+}
+
 std::vector<std::string> mapped_files(int64_t pid) {
   std::vector<std::string> files;
-  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    // ADDRESSES PERMS OFFSET DEVICE INODE   PATH
-    std::istringstream fields(line);
-    std::string addresses, perms, offset, device, inode;
-    fields >> addresses >> perms >> offset >> device >> inode;
-    std::string path;
-    std::getline(fields >> std::ws, path);
-    if (perms.size() < 3 || perms[2] != 'x' || path.empty() || path[0] != '/') continue;
-    if (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) continue;
+  for (const ProcessMapping &m : process_mappings(pid)) {
+    const std::string &path = m.path;
+    if (!m.executable || (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0)) continue;
     add_once(files, path);
   }
   return files;

@@ -75,9 +75,20 @@ struct Loader {
 std::string find_library(const std::string &name, const std::vector<Loader> &loaders, const LibrarySearchPath &search,
                          std::vector<std::string> &searched);
 
-// The files a running process has mapped executable (/proc/PID/maps), in
-// address order, each once: its program, its libraries (those it opened
-// with dlopen too) and its interpreter.
+// One file-backed mapping of a process (a line of /proc/PID/maps whose path
+// is a file: not [heap], [stack] or anonymous).
+struct ProcessMapping {
+  uint64_t start = 0, end = 0, offset = 0;
+  bool executable = false;
+  std::string path;  // as the kernel shows it, " (deleted)" included
+};
+// The file-backed mappings of process `pid`, in address order; empty when
+// it is gone (the runtime's user symbols read them too).
+std::vector<ProcessMapping> process_mappings(int64_t pid);
+
+// The files a running process has mapped executable, in address order, each
+// once: its program, its libraries (those it opened with dlopen too) and its
+// interpreter.
 std::vector<std::string> mapped_files(int64_t pid);
 
 // What a .library(...) probe point is about.

@@ -2,10 +2,9 @@
 
 #include <cinttypes>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "kernel/elf_symbols.h"
+#include "kernel/shared_libraries.h"
 
 namespace ntap {
 namespace {
@@ -20,23 +19,10 @@ std::string hex(uint64_t v) {
 
 // Read when a pid is first seen, and again when an address falls outside
 // what was read (the process mapped a library since).
-const std::vector<UserSymbols::Mapping> &UserSymbols::mappings(int64_t pid, bool reread) {
+const std::vector<elf::ProcessMapping> &UserSymbols::mappings(int64_t pid, bool reread) {
   auto it = maps_.find(pid);
   if (it != maps_.end() && !reread) return it->second;
-  std::vector<Mapping> read;
-  std::ifstream file("/proc/" + std::to_string(pid) + "/maps");
-  std::string line;
-  while (std::getline(file, line)) {
-    // start-end perms offset dev inode path
-    unsigned long long start = 0, end = 0, offset = 0;
-    char perms[8] = {};
-    int path_at = 0;
-    if (std::sscanf(line.c_str(), "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset, &path_at) < 4)
-      continue;
-    if (path_at <= 0 || static_cast<size_t>(path_at) >= line.size() || line[static_cast<size_t>(path_at)] != '/')
-      continue;
-    read.push_back({start, end, offset, line.substr(static_cast<size_t>(path_at))});
-  }
+  std::vector<elf::ProcessMapping> read = elf::process_mappings(pid);
   // A process that has exited keeps what was read while it ran.
   if (read.empty() && it != maps_.end()) return it->second;
   return maps_[pid] = std::move(read);
@@ -47,7 +33,7 @@ bool UserSymbols::find(int64_t pid, uint64_t address, const std::string &fallbac
   uint64_t link_address = 0;
   bool located = false;
   for (bool reread : {false, true}) {
-    for (const Mapping &m : mappings(pid, reread)) {
+    for (const elf::ProcessMapping &m : mappings(pid, reread)) {
       if (address < m.start || address >= m.end) continue;
       std::string error;
       const elf::ElfFile *file = elf::cached_elf(m.path, error);

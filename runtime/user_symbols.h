@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "kernel/shared_libraries.h"
+
 namespace ntap {
 
 class UserSymbols {
@@ -17,17 +19,13 @@ class UserSymbols {
   std::string symdata(int64_t pid, uint64_t address, const std::string &fallback_binary);
 
  private:
-  struct Mapping {
-    uint64_t start, end, offset;
-    std::string path;
-  };
   struct Found {
     std::string name, path;
     uint64_t offset_in_function = 0, size = 0;
   };
   bool find(int64_t pid, uint64_t address, const std::string &fallback_binary, Found &found);
-  const std::vector<Mapping> &mappings(int64_t pid, bool reread);
-  std::map<int64_t, std::vector<Mapping>> maps_;
+  const std::vector<elf::ProcessMapping> &mappings(int64_t pid, bool reread);
+  std::map<int64_t, std::vector<elf::ProcessMapping>> maps_;
 };
 
 }  // namespace ntap
