@@ -129,21 +129,11 @@ const std::string &script_arg(const SourceFile &file, const Token &token, std::s
 }
 
 bool has_nested_argument(std::string_view arg) {
-  for (size_t i = 0; i < arg.size(); ++i) {
-    const char c = arg[i];
-    if (c == '"') {
-      for (++i; i < arg.size() && arg[i] != '"'; ++i)
-        if (arg[i] == '\\') ++i;
-      continue;
-    }
-    if (is_identifier_first(c) || is_digit(c)) {
-      // A name or number, which a `$` continues (`x$1` is one identifier).
-      while (i + 1 < arg.size() && (is_identifier_other(arg[i + 1]) || arg[i + 1] == '$')) ++i;
-      continue;
-    }
-    const char next = i + 1 < arg.size() ? arg[i + 1] : '\0';
-    if ((c == '$' || c == '@') && (next == '#' || is_digit(next))) return true;
-  }
+  Lexer lexer(arg, 0, arg.size());
+  for (Token token = lexer.next(); token.kind != TokenKind::End; token = lexer.next())
+    if (token.kind == TokenKind::ArgNumber || token.kind == TokenKind::ArgString ||
+        token.kind == TokenKind::ArgCountNumber || token.kind == TokenKind::ArgCountString)
+      return true;
   return false;
 }
 

@@ -78,8 +78,9 @@ Location location_in(const SourceFile &file, size_t offset);
 const std::string &script_arg(const SourceFile &file, const Token &token, std::string_view token_text,
                               const std::vector<std::string> &args);
 
-// Whether a `$N` argument's text holds a script-argument token of its own
-// (`$1`, `@2`, `$#` at the head of a token, outside string literals): stap
+// Whether a `$N` argument's text, read as this lexer reads a script, holds
+// a script-argument token of its own (`$1`, `@2`, `$#`; not in a string, a
+// comment or a name such as `x$1`): stap
 // pastes the text unexpanded and refuses it ("invalid nested substitution
 // of command line arguments").
 bool has_nested_argument(std::string_view arg);
