@@ -17,8 +17,9 @@ std::unique_ptr<ast::Program> parse_pass(const SourceFile &file, SourceManager &
   parse_options.preprocessor.target = &target;
   parse_options.preprocessor.macro_libraries = load_macro_libraries(sources, options.tapset_dirs);
   std::unique_ptr<ast::Program> program = parse_script(file, parse_options);
-  load_tapsets(*program, sources, options.tapset_dirs, &target, &parse_options.preprocessor.macro_libraries);
-  check_tapset_files(options.include_dirs, sources, &target, &parse_options.preprocessor.macro_libraries);
+  const std::vector<const SourceFile *> unread =
+      load_tapsets(*program, sources, options.tapset_dirs, &target, &parse_options.preprocessor.macro_libraries);
+  check_tapset_files(unread, options.include_dirs, &target, parse_options.preprocessor.macro_libraries);
   add_argument_vector(*program, sources, options.script_args);
   add_perf_counters(*program, sources);
   return program;

@@ -273,8 +273,9 @@ std::vector<const SourceFile *> load_macro_libraries(SourceManager &sources, con
   return libraries;
 }
 
-void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
-                  const PreprocessTarget *target, const std::vector<const SourceFile *> *macro_libraries) {
+std::vector<const SourceFile *> load_tapsets(ast::Program &program, SourceManager &sources,
+                                             const std::vector<std::string> &dirs, const PreprocessTarget *target,
+                                             const std::vector<const SourceFile *> *macro_libraries) {
   ParseOptions options;
   options.preprocessor.target = target;
   options.preprocessor.macro_libraries =
@@ -303,21 +304,29 @@ void load_tapsets(ast::Program &program, SourceManager &sources, const std::vect
   }
   for (size_t i = 0; i < program.functions.size(); ++i) program.functions[i]->id = static_cast<uint32_t>(i);
   for (size_t i = 0; i < program.globals.size(); ++i) program.globals[i]->id = static_cast<uint32_t>(i);
+  std::vector<const SourceFile *> unread;
+  for (const Candidate &c : candidates)
+    if (!c.loaded) unread.push_back(c.file);
+  return unread;
 }
 
-void check_tapset_files(const std::vector<std::string> &dirs, SourceManager &sources, const PreprocessTarget *target,
-                        const std::vector<const SourceFile *> *macro_libraries) {
+void check_tapset_files(const std::vector<const SourceFile *> &unread, const std::vector<std::string> &dirs,
+                        const PreprocessTarget *target, const std::vector<const SourceFile *> &macro_libraries) {
   ParseOptions options;
   options.preprocessor.target = target;
-  options.preprocessor.macro_libraries = macro_libraries ? *macro_libraries : load_macro_libraries(sources, dirs);
-  for (const std::string &dir : dirs)
-    for (const std::string &path : tapset_files(dir)) {
-      try {
-        parse_script(sources.load(path), options);
-      } catch (const CompileError &e) {
-        warn(e.location(), "tapset file '" + path + "' has errors, and will be skipped: " + e.message());
-      }
+  options.preprocessor.macro_libraries = macro_libraries;
+  // A directory as written ("./lib/", "lib") and as a file's parent, alike.
+  auto directory = [](const fs::path &dir) { return (dir / "").lexically_normal(); };
+  std::set<fs::path> checked;
+  for (const std::string &dir : dirs) checked.insert(directory(dir));
+  for (const SourceFile *file : unread) {
+    if (!checked.count(directory(fs::path(file->name).parent_path()))) continue;
+    try {
+      parse_script(*file, options);
+    } catch (const CompileError &e) {
+      warn(e.location(), "tapset file '" + file->name + "' has errors, and will be skipped: " + e.message());
     }
+  }
 }
 
 namespace {

@@ -37,19 +37,21 @@ std::vector<std::string> tapset_directories(const std::string &installed_dir, co
 // `target` is what the files' %( %) conditions test (null: the running system
 // without its kernel configuration); `macro_libraries` the *.stpm files of
 // `dirs` when the caller has read them already (null: read them here).
-void load_tapsets(ast::Program &program, SourceManager &sources, const std::vector<std::string> &dirs,
-                  const PreprocessTarget *target = nullptr,
-                  const std::vector<const SourceFile *> *macro_libraries = nullptr);
+// Returns the files it scanned but did not need (for check_tapset_files).
+std::vector<const SourceFile *> load_tapsets(ast::Program &program, SourceManager &sources,
+                                             const std::vector<std::string> &dirs,
+                                             const PreprocessTarget *target = nullptr,
+                                             const std::vector<const SourceFile *> *macro_libraries = nullptr);
 
-// Parses every tapset file of `dirs` (the -I directories), as stap parses
-// its whole tapset on each run: one that does not parse gets stap's warning
-// (`tapset file ... has errors, and will be skipped`, which -W makes an
-// error) even when the script needs nothing from it. The installed tapset
+// Parses the files load_tapsets did not need (`unread`) that are in `dirs`
+// (the -I directories), as stap parses its whole tapset on each run: one
+// that does not parse gets stap's warning (`tapset file ... has errors, and
+// will be skipped`, which -W makes an error) even when the script needs
+// nothing from it. The installed tapset
 // is not checked (its files are tested, and parsing them all would cost
 // every run its start-up time).
-void check_tapset_files(const std::vector<std::string> &dirs, SourceManager &sources,
-                        const PreprocessTarget *target = nullptr,
-                        const std::vector<const SourceFile *> *macro_libraries = nullptr);
+void check_tapset_files(const std::vector<const SourceFile *> &unread, const std::vector<std::string> &dirs,
+                        const PreprocessTarget *target, const std::vector<const SourceFile *> &macro_libraries);
 
 // The macro libraries of `dirs` (their *.stpm files, sorted by name within
 // each directory), read into `sources`: stap's way to share @define macros

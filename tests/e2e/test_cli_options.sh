@@ -138,6 +138,9 @@ grep -qF "WARNING: tapset file '$WORK_DIR/badtapset/broken.stp' has errors, and 
 status=0
 timeout 30 "$NTAP" -W -p1 -I "$WORK_DIR/badtapset" -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/bad.err" || status=$?
 expect_eq "-I broken tapset with -W: status" 1 "$status"
+status=0
+timeout 30 "$NTAP" -W -p1 -I "$WORK_DIR/badtapset/" -e 'probe begin { exit() }' >/dev/null 2>"$WORK_DIR/bad.err" || status=$?
+expect_eq "-I DIR/ (a trailing slash) with a broken tapset and -W: status" 1 "$status"
 
 # Scripts are bounded in size: /dev/zero is refused at once, not read into memory.
 note "case /dev/zero"
